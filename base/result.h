@@ -1,0 +1,43 @@
+#pragma once
+// The one Result<T> type of the codebase: a value or an Error that says, in words a person can
+// act on, what went wrong. Built on Boost.Outcome with a terminate policy: reading the value of a
+// failed result is a broken invariant, not an exception.
+
+#include <string>
+#include <utility>
+
+#include <boost/outcome/basic_result.hpp>
+#include <boost/outcome/policy/terminate.hpp>
+#include <boost/outcome/try.hpp>
+
+namespace casewatch {
+
+enum class ErrorKind {
+  kInvalidArgument,  // the caller's input is wrong; retrying will not help
+  kNotFound,
+  kIo,               // the environment failed (disk, network); may succeed later
+  kConflict,         // the input contradicts something already accepted
+  kInternal,
+};
+
+struct Error {
+  ErrorKind kind = ErrorKind::kInvalidArgument;
+  std::string message;
+};
+
+template <class T>
+using Result = boost::outcome_v2::basic_result<T, Error, boost::outcome_v2::policy::terminate>;
+
+inline Error InvalidArgument(std::string message) {
+  return Error{ErrorKind::kInvalidArgument, std::move(message)};
+}
+inline Error NotFound(std::string message) { return Error{ErrorKind::kNotFound, std::move(message)}; }
+inline Error IoError(std::string message) { return Error{ErrorKind::kIo, std::move(message)}; }
+inline Error Conflict(std::string message) { return Error{ErrorKind::kConflict, std::move(message)}; }
+
+// Result<void> success value.
+inline auto Ok() { return boost::outcome_v2::success(); }
+
+}  // namespace casewatch
+
+#define CW_TRY BOOST_OUTCOME_TRY

@@ -1,0 +1,84 @@
+#pragma once
+// One case's events in the form the rules read: a compact, protobuf-free copy of the contract in
+// shared/spec/events.md. Enum values equal the protobuf enum numbers, so converting is a cast.
+// Text a rule needs (allocation, appointment ids) lives in the owning CaseHistory.
+
+#include <cstdint>
+#include <string>
+
+#include "projections/calendar.h"
+
+namespace casewatch {
+
+enum class EventType : uint8_t {
+  kCaseOpened,
+  kCaseAllocated,
+  kCaseClosed,
+  kPreSentenceReportCompleted,
+  kAssessmentCompleted,
+  kRoshScreeningCompleted,
+  kRoshFullAnalysisCompleted,
+  kRoshClassified,
+  kSentencePlanCompleted,
+  kRiskManagementPlanCompleted,
+  kRegistrationAdded,
+  kRegistrationRemoved,
+  kAppointmentAttended,
+  kAppointmentMissed,
+  kAbsenceJudged,
+  kWarningIssued,
+  kBreachInstigated,
+  kHomeVisitCompleted,
+  kManagementOversightRecorded,
+  kSignificantChangeRecorded,
+  kSafeguardingCheckCompleted,
+  kVictimContactOffered,
+  kFurtherOffenceRecorded,
+  kObligationMissed,  // derived; ignored by the rules
+};
+inline constexpr int kEventTypeCount = static_cast<int>(EventType::kObligationMissed) + 1;
+
+enum class RoshLevel : uint8_t { kUnspecified, kLow, kMedium, kHigh, kVeryHigh };
+enum class PlanKind : uint8_t { kUnspecified, kInitial, kReview };
+enum class AssessmentKind : uint8_t { kUnspecified, kInitial, kReview, kTermination };
+enum class RegistrationType : uint8_t { kUnspecified, kMappa, kChildProtection, kDomesticAbuse };
+enum class SafeguardingCheck : uint8_t { kUnspecified, kChildrensServices, kPoliceDomesticAbuse };
+
+// One accepted event. `code` holds the payload's (first) enum field and `flag`/`flag2` its bool
+// fields; read them through the typed accessors below. `detail` indexes the owning CaseHistory's
+// side tables (allocations for case_opened/case_allocated, appointment ids for appointment events).
+struct CaseEvent {
+  Instant occurred_at;
+  std::string event_id;
+  EventType type = EventType::kObligationMissed;
+  uint8_t code = 0;
+  bool flag = false;
+  bool flag2 = false;
+  uint32_t detail = 0;
+
+  RoshLevel rosh_level() const { return static_cast<RoshLevel>(code); }
+  PlanKind plan_kind() const { return static_cast<PlanKind>(code); }
+  AssessmentKind assessment_kind() const { return static_cast<AssessmentKind>(code); }
+  RegistrationType registration_type() const { return static_cast<RegistrationType>(code); }
+  SafeguardingCheck safeguarding_check() const { return static_cast<SafeguardingCheck>(code); }
+
+  // pre_sentence_report_completed
+  bool includes_rosh() const { return flag; }
+  bool includes_lor() const { return flag2; }
+  // rosh_screening_completed
+  bool full_analysis_required() const { return flag; }
+  // risk_management_plan_completed
+  bool addresses_victim_safety() const { return flag; }
+  // absence_judged
+  bool acceptable() const { return flag; }
+  // significant_change_recorded
+  bool risk_increased() const { return flag; }
+};
+
+// Case order: (occurred_at, event_id byte-wise).
+inline bool CaseOrderLess(const CaseEvent& a, const CaseEvent& b) {
+  if (a.occurred_at != b.occurred_at) return a.occurred_at < b.occurred_at;
+  return a.event_id < b.event_id;
+}
+
+}  // namespace casewatch
