@@ -1,0 +1,45 @@
+#pragma once
+// Loading an event file (NDJSON or binary delimited Envelopes) into an EventLog: the entry point
+// of `casewatch replay`. Streams the file in chunks, so memory does not grow with its size.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+#include "services/ingest/event_log.h"
+
+namespace casewatch::ingest {
+
+enum class FileFormat { kNdjson, kBinary };
+
+// One rejected line or record. `line` is the 1-based line number (NDJSON) or record number
+// (binary); `reason` says what is wrong in words a publisher can act on.
+struct Problem {
+  uint64_t line = 0;
+  std::string reason;
+};
+
+struct LoadSummary {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;  // invalid lines and records, and conflicting duplicates
+};
+
+// The format a path names: ".ndjson" or ".jsonl" is NDJSON, anything else binary.
+FileFormat FormatOfPath(const std::string& path);
+
+// Reads every event of `path` ("-" = stdin, whose format is sniffed: first non-blank byte '{'
+// means NDJSON) with replay-file validation, accepting the valid ones into `log` in file order.
+// Each bad line or record is passed to `on_problem`, skipped, and counted as rejected. Returns an
+// Error (kNotFound or kIo, naming the path and the OS reason) only when the file cannot be read.
+[[nodiscard]] Result<LoadSummary> LoadEventFile(
+    const std::string& path, EventLog& log,
+    const std::function<void(const Problem&)>& on_problem);
+
+// As above with the format given rather than derived from the path.
+[[nodiscard]] Result<LoadSummary> LoadEventFile(
+    const std::string& path, FileFormat format, EventLog& log,
+    const std::function<void(const Problem&)>& on_problem);
+
+}  // namespace casewatch::ingest

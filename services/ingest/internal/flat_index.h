@@ -1,0 +1,77 @@
+#pragma once
+// An open-addressing hash index from a key's 64-bit hash to a dense uint32 index into the
+// caller's own storage; the caller compares keys. 8 bytes a slot, linear probing, load <= 3/4,
+// so a million keys cost 16 MB. Not thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace casewatch::ingest::internal {
+
+class FlatIndex {
+ public:
+  static constexpr uint32_t kMaxEntries = 0xFFFFFFFEu;
+
+  // The index of the entry whose key equals the probe (`same(index)` says so), or, when there
+  // is none, inserts `new_index` and returns nullopt.
+  template <class SameKey>
+  std::optional<uint32_t> FindOrInsert(uint64_t hash, uint32_t new_index, SameKey same) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    const uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) {
+        slots_[i] = Pack(tag, new_index);
+        ++size_;
+        return std::nullopt;
+      }
+      if (static_cast<uint32_t>(slot >> 32) == tag) {
+        const uint32_t index = static_cast<uint32_t>(slot) - 1;
+        if (same(index)) return index;
+      }
+    }
+  }
+
+  template <class SameKey>
+  std::optional<uint32_t> Find(uint64_t hash, SameKey same) const {
+    if (slots_.empty()) return std::nullopt;
+    const uint32_t tag = static_cast<uint32_t>(hash >> 32);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = tag & mask;; i = (i + 1) & mask) {
+      const uint64_t slot = slots_[i];
+      if (slot == 0) return std::nullopt;
+      if (static_cast<uint32_t>(slot >> 32) == tag) {
+        const uint32_t index = static_cast<uint32_t>(slot) - 1;
+        if (same(index)) return index;
+      }
+    }
+  }
+
+  size_t size() const { return size_; }
+  size_t memory_bytes() const { return slots_.capacity() * sizeof(uint64_t); }
+
+ private:
+  // Slot: high 32 bits = hash tag (also the home position), low 32 = index + 1; 0 = empty.
+  static uint64_t Pack(uint32_t tag, uint32_t index) {
+    return (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(index) + 1);
+  }
+
+  void Grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    const size_t mask = slots_.size() - 1;
+    for (uint64_t slot : old) {
+      if (slot == 0) continue;
+      size_t i = static_cast<uint32_t>(slot >> 32) & mask;
+      while (slots_[i] != 0) i = (i + 1) & mask;
+      slots_[i] = slot;
+    }
+  }
+
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+};
+
+}  // namespace casewatch::ingest::internal
