@@ -1,0 +1,96 @@
+#include "projections/scores.h"
+
+#include <fmt/format.h>
+
+namespace casewatch {
+
+bool Scope::Matches(const Allocation& a) const {
+  return (!region || *region == a.region) && (!pdu || *pdu == a.pdu) &&
+         (!team || *team == a.team) && (!offender_manager || *offender_manager == a.offender_manager);
+}
+
+Result<Period> MakePeriod(std::optional<Date> from, std::optional<Date> to, Instant as_of) {
+  Period period{from, to.value_or(DateOf(as_of))};
+  if (period.from && *period.from > period.to) {
+    return InvalidArgument(fmt::format("the period's start {} is after its end {}",
+                                       FormatDate(*period.from), FormatDate(period.to)));
+  }
+  return period;
+}
+
+std::string_view NameOf(Rating r) {
+  static constexpr std::string_view kNames[] = {"OUTSTANDING", "GOOD", "REQUIRES_IMPROVEMENT",
+                                                "INADEQUATE"};
+  return kNames[static_cast<int>(r)];
+}
+
+Rating RatingFor(double score, const Policy& policy) {
+  constexpr double kTolerance = 1e-9;
+  if (score + kTolerance >= policy.rating_outstanding) return Rating::kOutstanding;
+  if (score + kTolerance >= policy.rating_good) return Rating::kGood;
+  if (score + kTolerance >= policy.rating_requires_improvement) return Rating::kRequiresImprovement;
+  return Rating::kInadequate;
+}
+
+ReportBuilder::ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope)
+    : policy_(policy) {
+  report_.as_of = as_of;
+  report_.period = period;
+  report_.policy_name = policy.name;
+  report_.scope = std::move(scope);
+}
+
+bool ReportBuilder::Add(const CaseEvaluation& evaluation) {
+  if (!report_.scope.Matches(evaluation.allocation)) return false;
+  ++report_.cases;
+  // Per indicator: does the case have a MET/LATE/MISSED item in the period, and are all MET?
+  std::array<bool, kIndicatorCount> relevant{};
+  std::array<bool, kIndicatorCount> all_met;
+  all_met.fill(true);
+  for (const Item& item : evaluation.items) {
+    const int i = static_cast<int>(item.indicator);
+    ItemCounts& counts = report_.indicators[i].items;
+    if (item.status == ItemStatus::kPending) {
+      ++counts.pending;
+      continue;
+    }
+    if (!report_.period.Contains(item.decided_on)) continue;
+    switch (item.status) {
+      case ItemStatus::kMet: ++counts.met; break;
+      case ItemStatus::kLate: ++counts.late; break;
+      case ItemStatus::kMissed: ++counts.missed; break;
+      case ItemStatus::kCancelled: ++counts.cancelled; continue;
+      case ItemStatus::kPending: break;
+    }
+    relevant[i] = true;
+    all_met[i] = all_met[i] && item.status == ItemStatus::kMet;
+  }
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    if (!relevant[i]) continue;
+    ++report_.indicators[i].relevant_cases;
+    if (all_met[i]) ++report_.indicators[i].met_cases;
+  }
+  return true;
+}
+
+Report ReportBuilder::Finish() const {
+  Report report = report_;
+  std::array<double, kOutcomeCount> sum{};
+  std::array<int, kOutcomeCount> scored{};
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    IndicatorScore& s = report.indicators[i];
+    if (s.relevant_cases == 0) continue;
+    s.score = static_cast<double>(s.met_cases) / static_cast<double>(s.relevant_cases);
+    const int o = static_cast<int>(kIndicators[i].outcome);
+    sum[o] += *s.score;  // in table order
+    ++scored[o];
+  }
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    if (scored[o] == 0) continue;
+    const double score = sum[o] / scored[o];
+    report.outcomes[o] = OutcomeScore{score, RatingFor(score, policy_)};
+  }
+  return report;
+}
+
+}  // namespace casewatch

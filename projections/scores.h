@@ -1,0 +1,81 @@
+#pragma once
+// Scores (indicators.md section 5): counts, case scores, outcome scores and ratings for one scope
+// and period, accumulated case by case by a ReportBuilder.
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "projections/evaluation.h"
+
+namespace casewatch {
+
+// Cases whose allocation matches every given field exactly.
+struct Scope {
+  std::optional<std::string> region;
+  std::optional<std::string> pdu;
+  std::optional<std::string> team;
+  std::optional<std::string> offender_manager;
+
+  bool Matches(const Allocation& a) const;
+};
+
+// Decision dates in [from, to], both inclusive; no `from` means unbounded.
+struct Period {
+  std::optional<Date> from;
+  Date to;
+
+  bool Contains(Date d) const { return (!from || *from <= d) && d <= to; }
+};
+
+// `to` defaults to date(as_of); from > to is an error.
+[[nodiscard]] Result<Period> MakePeriod(std::optional<Date> from, std::optional<Date> to,
+                                        Instant as_of);
+
+enum class Rating : uint8_t { kOutstanding, kGood, kRequiresImprovement, kInadequate };
+std::string_view NameOf(Rating r);
+Rating RatingFor(double score, const Policy& policy);
+
+struct ItemCounts {
+  int64_t met = 0, late = 0, missed = 0, cancelled = 0, pending = 0;
+};
+
+struct IndicatorScore {
+  ItemCounts items;
+  int64_t relevant_cases = 0;
+  int64_t met_cases = 0;
+  std::optional<double> score;
+};
+
+struct OutcomeScore {
+  std::optional<double> score;
+  std::optional<Rating> rating;
+};
+
+struct Report {
+  Instant as_of;
+  Period period;
+  std::string policy_name;
+  Scope scope;
+  int64_t cases = 0;
+  std::array<IndicatorScore, kIndicatorCount> indicators{};
+  std::array<OutcomeScore, kOutcomeCount> outcomes{};
+};
+
+// Accumulates counted cases into a Report. Single-threaded.
+class ReportBuilder {
+ public:
+  ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope);
+
+  // Adds a counted case if it is in scope; returns whether it was.
+  bool Add(const CaseEvaluation& evaluation);
+  // Computes the scores; the builder may go on accumulating afterwards.
+  Report Finish() const;
+
+ private:
+  const Policy& policy_;
+  Report report_;
+};
+
+}  // namespace casewatch
