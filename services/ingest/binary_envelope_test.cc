@@ -1,1 +1,50 @@
+#include "services/ingest/binary_envelope.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+
+#include "services/ingest/test_util.h"
+
+namespace casewatch::ingest {
+namespace {
+
+namespace pb = ::casewatch::events::v1;
+using testing::RoshEvent;
+
+TEST(ParseEnvelopeBinary, SerializedEnvelopeRoundTrips) {
+  pb::Envelope e = RoshEvent("e-1");
+  e.set_source("delius");
+  pb::Envelope back;
+  ASSERT_TRUE(ParseEnvelopeBinary(e.SerializeAsString(), back).has_value());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, back));
+}
+
+TEST(ParseEnvelopeBinary, InvalidUtf8InAStringIsRejected) {
+  pb::Envelope e = RoshEvent("e-1");
+  std::string bytes = e.SerializeAsString();
+  bytes[2] = '\xff';  // inside event_id
+  pb::Envelope back;
+  Result<void> result = ParseEnvelopeBinary(bytes, back);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_NE(result.error().message.find("not a valid Envelope"), std::string::npos);
+}
+
+TEST(AppendDelimited, MatchesProtobufsDelimitedFormat) {
+  std::string ours;
+  std::string theirs;
+  {
+    google::protobuf::io::StringOutputStream stream(&theirs);
+    for (int i = 0; i < 3; ++i) {
+      const pb::Envelope e = RoshEvent("e-" + std::to_string(i));
+      AppendDelimited(e, ours);
+      ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(e, &stream));
+    }
+  }
+  EXPECT_EQ(ours, theirs);
+}
+
+}  // namespace
+}  // namespace casewatch::ingest

@@ -190,9 +190,8 @@ Result<void> JsonEnvelopeParser::Impl::ReadField(element value, gpb::Message& me
         if (value.get_string().get(text)) return wrong_type("an RFC 3339 timestamp string");
         Result<Instant> instant = ParseInstant(text);
         if (!instant) {
-          return InvalidArgument(fmt::format("{}: \"{}\" is not an RFC 3339 timestamp: {}",
-                                             PathOf(parent, field), text,
-                                             instant.error().message));
+          return InvalidArgument(
+              fmt::format("{}: {}", PathOf(parent, field), instant.error().message));
         }
         auto* timestamp =
             static_cast<gpb::Timestamp*>(reflection->MutableMessage(&message, field));
