@@ -1,0 +1,331 @@
+#include "services/simulator/event_writer.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
+
+namespace casewatch::simulator {
+namespace {
+
+constexpr size_t kFlushBytes = 1 << 20;
+
+void AppendTwo(std::string& out, uint32_t value) {
+  out += static_cast<char>('0' + value / 10);
+  out += static_cast<char>('0' + value % 10);
+}
+
+// "2013-04-02T09:30:00Z": whole seconds, so no fraction (protobuf's form).
+void AppendTimestamp(std::string& out, int64_t seconds) {
+  int64_t days = seconds / 86400;
+  int64_t rest = seconds % 86400;
+  if (rest < 0) {
+    rest += 86400;
+    --days;
+  }
+  const CivilDate civil = CivilFromDate(Date{static_cast<int32_t>(days)});
+  out += '"';
+  const auto year = static_cast<uint32_t>(civil.year);
+  AppendTwo(out, year / 100);
+  AppendTwo(out, year % 100);
+  out += '-';
+  AppendTwo(out, civil.month);
+  out += '-';
+  AppendTwo(out, civil.day);
+  out += 'T';
+  AppendTwo(out, static_cast<uint32_t>(rest / 3600));
+  out += ':';
+  AppendTwo(out, static_cast<uint32_t>(rest / 60 % 60));
+  out += ':';
+  AppendTwo(out, static_cast<uint32_t>(rest % 60));
+  out += "Z\"";
+}
+
+// The simulator's strings are plain ASCII from fixed tables; escape defensively anyway.
+void AppendString(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void AppendKey(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+const char* const kCaseTypes[] = {"", "CASE_TYPE_COMMUNITY_ORDER",
+                                  "CASE_TYPE_SUSPENDED_SENTENCE_ORDER", "CASE_TYPE_LICENCE"};
+const char* const kClosureReasons[] = {"",
+                                       "CLOSURE_REASON_COMPLETED",
+                                       "CLOSURE_REASON_REVOKED",
+                                       "CLOSURE_REASON_TRANSFERRED_OUT",
+                                       "CLOSURE_REASON_DIED",
+                                       "CLOSURE_REASON_OTHER"};
+const char* const kReportTypes[] = {"", "REPORT_TYPE_ORAL", "REPORT_TYPE_WRITTEN"};
+const char* const kAssessmentKinds[] = {"", "ASSESSMENT_KIND_INITIAL", "ASSESSMENT_KIND_REVIEW",
+                                        "ASSESSMENT_KIND_TERMINATION"};
+const char* const kRoshLevels[] = {"", "ROSH_LEVEL_LOW", "ROSH_LEVEL_MEDIUM", "ROSH_LEVEL_HIGH",
+                                   "ROSH_LEVEL_VERY_HIGH"};
+const char* const kPlanKinds[] = {"", "PLAN_KIND_INITIAL", "PLAN_KIND_REVIEW"};
+const char* const kRegistrationTypes[] = {"", "REGISTRATION_TYPE_MAPPA",
+                                          "REGISTRATION_TYPE_CHILD_PROTECTION",
+                                          "REGISTRATION_TYPE_DOMESTIC_ABUSE"};
+const char* const kBreachKinds[] = {"", "BREACH_KIND_BREACH", "BREACH_KIND_RECALL"};
+const char* const kBreachReasons[] = {"", "BREACH_REASON_NON_COMPLIANCE",
+                                      "BREACH_REASON_RISK_ESCALATION"};
+const char* const kSafeguardingChecks[] = {"", "SAFEGUARDING_CHECK_CHILDRENS_SERVICES",
+                                           "SAFEGUARDING_CHECK_POLICE_DOMESTIC_ABUSE"};
+const char* const kOffenceOutcomes[] = {"", "OFFENCE_OUTCOME_CAUTION", "OFFENCE_OUTCOME_CHARGE",
+                                        "OFFENCE_OUTCOME_CONVICTION"};
+
+// {"key":"ENUM_NAME"}
+void AppendEnumPayload(std::string& out, std::string_view payload, std::string_view field,
+                       const char* name) {
+  AppendKey(out, payload);
+  out += "{\"";
+  out += field;
+  out += "\":\"";
+  out += name;
+  out += "\"}";
+}
+
+void AppendAppointmentPayload(std::string& out, std::string_view payload,
+                              const SimulatedEvent& event, const Organisation& org,
+                              const char* extra) {
+  AppendKey(out, payload);
+  out += "{\"appointmentId\":\"";
+  AppendAppointmentId(event, org, out);
+  out += '"';
+  out += extra;
+  out += '}';
+}
+
+void AppendAllocation(std::string& out, const Organisation& org, uint32_t practitioner,
+                      bool only_offender_manager) {
+  const Practitioner& om = org.practitioners[practitioner];
+  const Team& team = org.teams[om.team];
+  const Pdu& pdu = org.pdus[team.pdu];
+  if (!only_offender_manager) {
+    AppendKey(out, "region");
+    AppendString(out, org.regions[pdu.region].name);
+    out += ",\"pdu\":";
+    AppendString(out, pdu.name);
+    out += ",\"team\":";
+    AppendString(out, team.code);
+    out += ',';
+  }
+  AppendKey(out, "offenderManager");
+  AppendString(out, om.id);
+}
+
+class NdjsonWriter final : public EventWriter {
+ public:
+  NdjsonWriter(std::FILE* file, const Organisation& org) : file_(file), org_(org) {
+    buffer_.reserve(kFlushBytes + 4096);
+  }
+
+  Result<void> Write(const SimulatedEvent& event) override {
+    AppendJson(event, org_, buffer_);
+    buffer_ += '\n';
+    if (buffer_.size() >= kFlushBytes) return Flush();
+    return Ok();
+  }
+
+  Result<void> Finish() override {
+    CW_TRY(Flush());
+    if (std::fflush(file_) != 0) return IoError(fmt::format("write failed: {}", std::strerror(errno)));
+    return Ok();
+  }
+
+ private:
+  Result<void> Flush() {
+    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+      return IoError(fmt::format("write failed: {}", std::strerror(errno)));
+    }
+    buffer_.clear();
+    return Ok();
+  }
+
+  std::FILE* file_;
+  const Organisation& org_;
+  std::string buffer_;
+};
+
+// Forwards protobuf's buffered output to a FILE*.
+class FileOutput final : public google::protobuf::io::CopyingOutputStream {
+ public:
+  explicit FileOutput(std::FILE* file) : file_(file) {}
+  bool Write(const void* data, int size) override {
+    return std::fwrite(data, 1, static_cast<size_t>(size), file_) == static_cast<size_t>(size);
+  }
+
+ private:
+  std::FILE* file_;
+};
+
+class DelimitedWriter final : public EventWriter {
+ public:
+  DelimitedWriter(std::FILE* file, const Organisation& org)
+      : file_(file), output_(file), stream_(&output_, 1 << 20), org_(org) {}
+
+  Result<void> Write(const SimulatedEvent& event) override {
+    const events::v1::Envelope envelope = ToEnvelope(event, org_);
+    if (!google::protobuf::util::SerializeDelimitedToZeroCopyStream(envelope, &stream_)) {
+      return IoError(fmt::format("write failed: {}", std::strerror(errno)));
+    }
+    return Ok();
+  }
+
+  Result<void> Finish() override {
+    if (!stream_.Flush() || std::fflush(file_) != 0) {
+      return IoError(fmt::format("write failed: {}", std::strerror(errno)));
+    }
+    return Ok();
+  }
+
+ private:
+  std::FILE* file_;
+  FileOutput output_;
+  google::protobuf::io::CopyingOutputStreamAdaptor stream_;
+  const Organisation& org_;
+};
+
+}  // namespace
+
+void AppendJson(const SimulatedEvent& event, const Organisation& org, std::string& out) {
+  out += "{\"eventId\":\"";
+  AppendEventId(event, org, out);
+  out += "\",\"caseId\":\"";
+  AppendCaseId(event, org, out);
+  out += "\",\"occurredAt\":";
+  AppendTimestamp(out, event.occurred_seconds);
+  out += ",\"recordedAt\":";
+  AppendTimestamp(out, event.recorded_seconds);
+  out += ",\"source\":\"";
+  out += SourceOf(event.kind);
+  out += "\",\"actor\":";
+  AppendString(out, (event.flags & kFlagManager) ? org.teams[event.actor].manager
+                                                 : org.practitioners[event.actor].id);
+  out += ',';
+  const bool first = (event.flags & kFlagFirst) != 0;
+  const bool second = (event.flags & kFlagSecond) != 0;
+  switch (event.kind) {
+    case EventKind::kCaseOpened:
+      out += "\"caseOpened\":{\"caseType\":\"";
+      out += kCaseTypes[event.detail];
+      out += "\",";
+      AppendAllocation(out, org, event.value, false);
+      if (first) out += ",\"victimContactRequired\":true";
+      if (event.flags & kFlagSentenceDate) {
+        out += ",\"sentenceDate\":";
+        AppendTimestamp(out, SentenceSeconds(event));
+      }
+      out += '}';
+      break;
+    case EventKind::kCaseAllocated:
+      out += "\"caseAllocated\":{";
+      AppendAllocation(out, org, event.value, (event.flags & kFlagOnlyOffenderManager) != 0);
+      out += '}';
+      break;
+    case EventKind::kCaseClosed:
+      AppendEnumPayload(out, "caseClosed", "reason", kClosureReasons[event.detail]);
+      break;
+    case EventKind::kPreSentenceReport:
+      out += "\"preSentenceReportCompleted\":{\"reportType\":\"";
+      out += kReportTypes[event.detail];
+      out += '"';
+      if (first) out += ",\"includesRosh\":true";
+      if (second) out += ",\"includesLor\":true";
+      out += '}';
+      break;
+    case EventKind::kAssessment:
+      AppendEnumPayload(out, "assessmentCompleted", "kind", kAssessmentKinds[event.detail]);
+      break;
+    case EventKind::kRoshScreening:
+      out += first ? "\"roshScreeningCompleted\":{\"fullAnalysisRequired\":true}"
+                   : "\"roshScreeningCompleted\":{}";
+      break;
+    case EventKind::kRoshFullAnalysis:
+      out += "\"roshFullAnalysisCompleted\":{}";
+      break;
+    case EventKind::kRoshClassified:
+      AppendEnumPayload(out, "roshClassified", "level", kRoshLevels[event.detail]);
+      break;
+    case EventKind::kSentencePlan:
+      AppendEnumPayload(out, "sentencePlanCompleted", "kind", kPlanKinds[event.detail]);
+      break;
+    case EventKind::kRiskManagementPlan:
+      out += "\"riskManagementPlanCompleted\":{\"kind\":\"";
+      out += kPlanKinds[event.detail];
+      out += first ? "\",\"addressesVictimSafety\":true}" : "\"}";
+      break;
+    case EventKind::kRegistrationAdded:
+      AppendEnumPayload(out, "registrationAdded", "type", kRegistrationTypes[event.detail]);
+      break;
+    case EventKind::kRegistrationRemoved:
+      AppendEnumPayload(out, "registrationRemoved", "type", kRegistrationTypes[event.detail]);
+      break;
+    case EventKind::kAppointmentAttended:
+      AppendAppointmentPayload(out, "appointmentAttended", event, org, "");
+      break;
+    case EventKind::kAppointmentMissed:
+      AppendAppointmentPayload(out, "appointmentMissed", event, org, "");
+      break;
+    case EventKind::kAbsenceJudged:
+      AppendAppointmentPayload(out, "absenceJudged", event, org, first ? ",\"acceptable\":true" : "");
+      break;
+    case EventKind::kWarningIssued:
+      out += "\"warningIssued\":{}";
+      break;
+    case EventKind::kBreachInstigated:
+      out += "\"breachInstigated\":{\"kind\":\"";
+      out += kBreachKinds[event.detail];
+      out += "\",\"reason\":\"";
+      out += kBreachReasons[event.detail2];
+      out += "\"}";
+      break;
+    case EventKind::kHomeVisit:
+      out += "\"homeVisitCompleted\":{}";
+      break;
+    case EventKind::kManagementOversight:
+      out += "\"managementOversightRecorded\":{}";
+      break;
+    case EventKind::kSignificantChange:
+      out += "\"significantChangeRecorded\":{";
+      if (first) out += "\"riskIncreased\":true,";
+      out += "\"description\":";
+      AppendString(out, SignificantChangeDescription(event.value));
+      out += '}';
+      break;
+    case EventKind::kSafeguardingCheck:
+      AppendEnumPayload(out, "safeguardingCheckCompleted", "kind", kSafeguardingChecks[event.detail]);
+      break;
+    case EventKind::kVictimContactOffered:
+      out += "\"victimContactOffered\":{}";
+      break;
+    case EventKind::kFurtherOffence:
+      AppendEnumPayload(out, "furtherOffenceRecorded", "kind", kOffenceOutcomes[event.detail]);
+      break;
+  }
+  out += '}';
+}
+
+std::unique_ptr<EventWriter> MakeEventWriter(OutputFormat format, std::FILE* file,
+                                             const Organisation& org) {
+  if (format == OutputFormat::kBinary) return std::make_unique<DelimitedWriter>(file, org);
+  return std::make_unique<NdjsonWriter>(file, org);
+}
+
+}  // namespace casewatch::simulator

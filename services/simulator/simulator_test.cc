@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+#include "services/simulator/simulator.h"
+TEST(Simulator, Builds) {}
