@@ -1,0 +1,82 @@
+#include "services/cli/report_flags.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace casewatch::cli {
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<void> WriteFile(const std::string& path, std::string_view contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+  out.close();
+  if (!out) return IoError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  return Ok();
+}
+
+void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
+  cmd.add_option("--as-of", flags.as_of,
+                 "Evaluation time T, RFC 3339 (e.g. 2013-09-30T23:59:59Z); events after it are "
+                 "not considered")
+      ->required();
+  cmd.add_option("--policy", flags.policy_file,
+                 "Policy file (JSON, indicators.md section 4); defaults apply without it");
+  cmd.add_option("--from", flags.from,
+                 "First decision date of the period, YYYY-MM-DD (default: unbounded)");
+  cmd.add_option("--to", flags.to, "Last decision date of the period, YYYY-MM-DD (default: date of T)");
+  cmd.add_option("--region", flags.region, "Only cases allocated to this region");
+  cmd.add_option("--pdu", flags.pdu, "Only cases allocated to this probation delivery unit");
+  cmd.add_option("--team", flags.team, "Only cases allocated to this team");
+  cmd.add_option("--offender-manager", flags.offender_manager,
+                 "Only cases allocated to this offender manager");
+  cmd.add_flag("--case-items", flags.case_items,
+               "Also list every item of every counted case in scope (sorted by case, indicator, "
+               "due date)");
+}
+
+Result<ReportRequest> ReportFlags::Resolve() const {
+  ReportRequest request;
+  auto as_of_parsed = ParseInstant(as_of);
+  if (!as_of_parsed) return InvalidArgument("--as-of: " + as_of_parsed.error().message);
+  request.as_of = as_of_parsed.value();
+
+  std::optional<Date> from_date, to_date;
+  if (!from.empty()) {
+    auto d = ParseDate(from);
+    if (!d) return InvalidArgument("--from: " + d.error().message);
+    from_date = d.value();
+  }
+  if (!to.empty()) {
+    auto d = ParseDate(to);
+    if (!d) return InvalidArgument("--to: " + d.error().message);
+    to_date = d.value();
+  }
+  auto period = MakePeriod(from_date, to_date, request.as_of);
+  if (!period) return InvalidArgument("--from/--to: " + period.error().message);
+  request.period = period.value();
+
+  if (!policy_file.empty()) {
+    auto text = ReadSmallFile(policy_file);
+    if (!text) return text.error();
+    auto policy = ParsePolicy(text.value());
+    if (!policy) return InvalidArgument(fmt::format("{}: {}", policy_file, policy.error().message));
+    request.policy = std::move(policy).value();
+  }
+  request.scope = Scope{region, pdu, team, offender_manager};
+  request.case_items = case_items;
+  return request;
+}
+
+}  // namespace casewatch::cli

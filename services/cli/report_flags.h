@@ -1,0 +1,43 @@
+#pragma once
+// The flags that choose a report (--as-of, --policy, --from, --to, scope, --case-items), shared by
+// every command that prints one, and their checked form.
+
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/result.h"
+#include "projections/scores.h"
+
+namespace casewatch::cli {
+
+struct ReportRequest {
+  Instant as_of;
+  Policy policy;
+  Period period;
+  Scope scope;
+  bool case_items = false;
+};
+
+struct ReportFlags {
+  std::string as_of;
+  std::string policy_file;
+  std::string from;
+  std::string to;
+  std::optional<std::string> region, pdu, team, offender_manager;
+  bool case_items = false;
+
+  // Checks the flags and reads the policy file; the error names the bad flag or key.
+  [[nodiscard]] Result<ReportRequest> Resolve() const;
+};
+
+
+void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
+
+// Reads a whole (small) file; the error names the path and the OS reason.
+[[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path);
+// Writes (replaces) a file; the error names the path and the OS reason.
+[[nodiscard]] Result<void> WriteFile(const std::string& path, std::string_view contents);
+
+}  // namespace casewatch::cli
