@@ -8,9 +8,7 @@ namespace casewatch::ingest {
 Result<void> ParseEnvelopeBinary(std::string_view bytes, events::v1::Envelope& out) {
   const google::protobuf::LogSilencer silence_protobuf;
   if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidArgument(
-        "the bytes are not a valid Envelope (bad protobuf wire format or invalid UTF-8 in a "
-        "string field)");
+    return InvalidArgument(std::string(kNotAnEnvelope));
   }
   return Ok();
 }

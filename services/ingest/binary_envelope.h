@@ -10,6 +10,11 @@
 
 namespace casewatch::ingest {
 
+// The reason given for bytes that do not parse as an Envelope.
+inline constexpr std::string_view kNotAnEnvelope =
+    "the bytes are not a valid Envelope (bad protobuf wire format or invalid UTF-8 in a string "
+    "field)";
+
 // Parses one serialized Envelope into `out` (cleared first). Fails when the bytes are not a valid
 // Envelope (bad wire format, invalid UTF-8 in a string field). Unknown fields are kept, so that
 // ValidateEnvelope can name an unknown payload. Protobuf's own logging is silenced meanwhile: the
