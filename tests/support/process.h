@@ -1,0 +1,26 @@
+#pragma once
+// Test support: runs a program with arguments (no shell) in a directory and captures its exit
+// code, stdout and stderr; and compares JSON documents structurally, numbers numerically.
+
+#include <string>
+#include <vector>
+
+namespace casewatch::testing {
+
+struct ProcessResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv[0]` with `argv`, in `cwd` (empty = current), feeding `stdin_data` on stdin.
+ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string& cwd = "",
+                         const std::string& stdin_data = "");
+
+// Empty when the two JSON texts are equal (numbers within a relative 1e-12); otherwise a
+// description of the first difference and its path, e.g. "$.indicators[3].score: 0.5 != 0.25".
+std::string JsonDifference(const std::string& expected, const std::string& actual);
+
+std::string ReadFileOrEmpty(const std::string& path);
+
+}  // namespace casewatch::testing
