@@ -1,10 +1,10 @@
 // `casewatch simulate`: writes simulated case histories (see services/simulator/README.md).
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "projections/calendar.h"
 #include "services/cli/commands.h"
@@ -103,8 +103,9 @@ Result<void> RunSimulate(const SimulateFlags& flags) {
 
 void AddRate(CLI::App& command, const std::string& name, std::optional<double>& target,
              const std::string& help) {
-  command.add_option_function<double>(
-             name, [&target](const double& value) { target = value; }, help)
+  command
+      .add_option_function<double>(
+          name, [&target](const double& value) { target = value; }, help)
       ->check(CLI::Range(0.0, 1.0))
       ->type_name("RATE");
 }
@@ -123,22 +124,25 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
   command->add_option("--start", flags->start, "First day of the window, YYYY-MM-DD")
       ->required()
       ->type_name("DATE");
-  command->add_option("--months", flags->months,
-                      "Length of the window in months; its end is 'now' (no event occurs or is "
-                      "recorded later)")
+  command
+      ->add_option("--months", flags->months,
+                   "Length of the window in months; its end is 'now' (no event occurs or is "
+                   "recorded later)")
       ->required()
       ->check(CLI::Range(1, 600));
   command->add_option("--seed", flags->seed, "Random seed (default 1)");
-  command->add_option("--format", flags->format,
-                      "ndjson (protobuf JSON, one Envelope a line) or binary (length-delimited "
-                      "Envelopes). Default: ndjson, or binary when --out names a file not ending "
-                      "in .ndjson/.jsonl/.json")
+  command
+      ->add_option("--format", flags->format,
+                   "ndjson (protobuf JSON, one Envelope a line) or binary (length-delimited "
+                   "Envelopes). Default: ndjson, or binary when --out names a file not ending "
+                   "in .ndjson/.jsonl/.json")
       ->check(CLI::IsMember({"ndjson", "binary"}));
   command->add_option("--out", flags->out, "Output file, '-' for stdout (default)")
       ->type_name("FILE");
-  command->add_option("--profile", flags->profile,
-                      "Practice preset: good, typical (default) or struggling; the rate flags "
-                      "below override single rates")
+  command
+      ->add_option("--profile", flags->profile,
+                   "Practice preset: good, typical (default) or struggling; the rate flags "
+                   "below override single rates")
       ->check(CLI::IsMember({"good", "typical", "struggling"}));
   AddRate(*command, "--late-rate", flags->late_rate, "Share of tasks done after their due date");
   AddRate(*command, "--miss-rate", flags->miss_rate, "Share of tasks never done");

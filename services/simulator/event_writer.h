@@ -27,4 +27,11 @@ std::unique_ptr<EventWriter> MakeEventWriter(OutputFormat format, std::FILE* fil
 // MessageToJsonString(ToEnvelope(event, org)) with default options.
 void AppendJson(const SimulatedEvent& event, const Organisation& org, std::string& out);
 
+// The binary form of an event: its length as a varint, then the Envelope's bytes, byte-identical
+// to protobuf's SerializeDelimitedTo(ToEnvelope(event, org)). The overload with scratch buffers
+// reuses them between calls.
+void AppendDelimited(const SimulatedEvent& event, const Organisation& org, std::string& out);
+void AppendDelimited(const SimulatedEvent& event, const Organisation& org, std::string& out,
+                     std::string (&scratch)[2]);
+
 }  // namespace casewatch::simulator

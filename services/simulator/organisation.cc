@@ -1,8 +1,8 @@
 #include "services/simulator/organisation.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "services/simulator/random.h"
 
@@ -22,7 +22,8 @@ struct RegionSeed {
 const std::vector<RegionSeed>& RegionSeeds() {
   static const std::vector<RegionSeed> kRegions = {
       {"North East", {{"Sunderland", "SUN"}, {"Newcastle", "NEW"}, {"County Durham", "DUR"}}},
-      {"North West", {{"Manchester North", "MAN"}, {"Cheshire East", "CHE"}, {"Lancashire", "LAN"}}},
+      {"North West",
+       {{"Manchester North", "MAN"}, {"Cheshire East", "CHE"}, {"Lancashire", "LAN"}}},
       {"Yorkshire and the Humber", {{"Leeds", "LEE"}, {"Sheffield", "SHE"}, {"Hull", "HUL"}}},
       {"London", {{"Camden and Islington", "CAI"}, {"Lambeth", "LAM"}, {"Croydon", "CRO"}}},
       {"Wales", {{"Cardiff and Vale", "CAR"}, {"Swansea", "SWA"}}},
@@ -60,8 +61,9 @@ Organisation BuildOrganisation(int64_t cases, int months, uint64_t seed, double 
         const auto team_index = static_cast<uint16_t>(org.teams.size());
         std::string code = fmt::format("{}-{}", pdu_seed.code, t);
         std::string manager = "spo-" + code;
-        std::transform(manager.begin(), manager.end(), manager.begin(),
-                       [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+        std::transform(manager.begin(), manager.end(), manager.begin(), [](char c) {
+          return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+        });
         const double quality = 1.0 + team_spread * (2.0 * random.Uniform() - 1.0);
         org.teams.push_back(Team{std::move(code), std::move(manager), pdu_index, quality});
         org.team_members.emplace_back();

@@ -20,7 +20,7 @@ struct Pdu {
 };
 
 struct Team {
-  std::string code;  // "SUN-2"
+  std::string code;     // "SUN-2"
   std::string manager;  // senior probation officer who records oversight, "spo-sun-2"
   uint16_t pdu;
   double quality;  // multiplies the team's failure rates; 1 is the profile's own rates

@@ -13,7 +13,7 @@ PracticeProfile Good() {
   p.home_visit_rate = 0.95;
   p.oversight_rate = 0.98;
   p.psr_quality_rate = 0.95;
-  p.victim_safety_rate = 0.95;
+  p.victim_safety_rate = 0.97;
   p.team_spread = 0.25;
   p.absence_rate = 0.08;
   p.unacceptable_rate = 0.40;
@@ -28,9 +28,9 @@ PracticeProfile Struggling() {
   p.late_rate = 0.22;
   p.miss_rate = 0.12;
   p.home_visit_rate = 0.50;
-  p.oversight_rate = 0.60;
+  p.oversight_rate = 0.70;
   p.psr_quality_rate = 0.55;
-  p.victim_safety_rate = 0.50;
+  p.victim_safety_rate = 0.60;
   p.team_spread = 0.45;
   p.absence_rate = 0.18;
   p.unacceptable_rate = 0.55;
@@ -77,8 +77,8 @@ Result<void> ValidateProfile(const PracticeProfile& p) {
     }
   }
   if (p.late_rate + p.miss_rate > 1.0) {
-    return InvalidArgument(fmt::format("late-rate + miss-rate must be at most 1, got {}",
-                                       p.late_rate + p.miss_rate));
+    return InvalidArgument(
+        fmt::format("late-rate + miss-rate must be at most 1, got {}", p.late_rate + p.miss_rate));
   }
   return Ok();
 }

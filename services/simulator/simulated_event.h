@@ -39,30 +39,30 @@ enum class EventKind : uint8_t {
 inline constexpr int kEventKindCount = 23;
 
 // Bits of SimulatedEvent::flags.
-inline constexpr uint8_t kFlagFirst = 1;        // the payload's first bool (victim contact
-                                                // required, includes RoSH, full analysis
-                                                // required, addresses victim safety, acceptable,
-                                                // risk increased)
-inline constexpr uint8_t kFlagSecond = 2;       // includes LoR
-inline constexpr uint8_t kFlagSentenceDate = 4; // case_opened carries a sentence date
-inline constexpr uint8_t kFlagManager = 8;      // the actor is the team manager
+inline constexpr uint8_t kFlagFirst = 1;         // the payload's first bool (victim contact
+                                                 // required, includes RoSH, full analysis
+                                                 // required, addresses victim safety, acceptable,
+                                                 // risk increased)
+inline constexpr uint8_t kFlagSecond = 2;        // includes LoR
+inline constexpr uint8_t kFlagSentenceDate = 4;  // case_opened carries a sentence date
+inline constexpr uint8_t kFlagManager = 8;       // the actor is the team manager
 inline constexpr uint8_t kFlagOnlyOffenderManager = 16;  // case_allocated names only the OM
-inline constexpr uint8_t kFlagDuplicate = 32;   // a re-sent copy (content identical)
+inline constexpr uint8_t kFlagDuplicate = 32;            // a re-sent copy (content identical)
 
 struct SimulatedEvent {
   int64_t occurred_seconds = 0;  // whole seconds since the epoch, UTC
   int64_t recorded_seconds = 0;
-  uint32_t case_number = 0;      // 1-based; with home_pdu names the case
-  uint32_t value = 0;            // appointment number; practitioner index (opened, allocated);
-                                 // description index (significant change)
-  uint16_t sequence = 0;         // position in the case's occurred order: names the event
-  uint16_t actor = 0;            // practitioner index (or team index with kFlagManager)
+  uint32_t case_number = 0;  // 1-based; with home_pdu names the case
+  uint32_t value = 0;        // appointment number; practitioner index (opened, allocated);
+                             // description index (significant change)
+  uint16_t sequence = 0;     // position in the case's occurred order: names the event
+  uint16_t actor = 0;        // practitioner index (or team index with kFlagManager)
   EventKind kind = EventKind::kCaseOpened;
-  uint8_t detail = 0;            // the payload's (first) enum, as its proto number
-  uint8_t detail2 = 0;           // the payload's second enum (breach reason); for case_opened,
-                                 // days from sentence to opening
+  uint8_t detail = 0;   // the payload's (first) enum, as its proto number
+  uint8_t detail2 = 0;  // the payload's second enum (breach reason); for case_opened,
+                        // days from sentence to opening
   uint8_t flags = 0;
-  uint8_t home_pdu = 0;          // the PDU the case was opened in (its id prefix)
+  uint8_t home_pdu = 0;  // the PDU the case was opened in (its id prefix)
 };
 
 // The descriptions significant changes use (value indexes them).

@@ -1,9 +1,9 @@
 #include "services/simulator/simulator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "services/simulator/internal/case_generator.h"
 #include "services/simulator/random.h"
@@ -52,12 +52,12 @@ Result<Simulator> Simulator::Create(SimulationOptions options) {
   }
   if (options.start.days < DateFromCivil({1900, 1, 1}).days ||
       options.start.days > DateFromCivil({2500, 1, 1}).days) {
-    return InvalidArgument(fmt::format("start must be between 1900 and 2500, got {}",
-                                       FormatDate(options.start)));
+    return InvalidArgument(
+        fmt::format("start must be between 1900 and 2500, got {}", FormatDate(options.start)));
   }
   CW_TRY(ValidateProfile(options.profile));
-  Organisation organisation = BuildOrganisation(options.cases, options.months, options.seed,
-                                                options.profile.team_spread);
+  Organisation organisation =
+      BuildOrganisation(options.cases, options.months, options.seed, options.profile.team_spread);
   const Date end = internal::AddMonths(options.start, options.months);
   return Simulator(std::move(options), std::move(organisation), end);
 }
@@ -101,8 +101,8 @@ Result<SimulationSummary> Simulator::Run(EventSink& sink) const {
   const int32_t span = end_ - options_.start;
   std::vector<SimulatedEvent> scratch;
   for (int64_t i = 0; i < options_.cases; ++i) {
-    const double position = (static_cast<double>(i) + random.Uniform()) /
-                            static_cast<double>(options_.cases);
+    const double position =
+        (static_cast<double>(i) + random.Uniform()) / static_cast<double>(options_.cases);
     Date open_day = internal::NextWorkingDay(
         options_.start + static_cast<int32_t>(position * static_cast<double>(span)));
     if (open_day >= end_) open_day = internal::PreviousWorkingDay(end_ + -1);

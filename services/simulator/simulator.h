@@ -14,9 +14,9 @@
 namespace casewatch::simulator {
 
 struct SimulationOptions {
-  int64_t cases = 100;         // cases opened over the window, in opening-date order
-  Date start;                  // the window's first day
-  int months = 12;             // the window's length; its end is "now"
+  int64_t cases = 100;  // cases opened over the window, in opening-date order
+  Date start;           // the window's first day
+  int months = 12;      // the window's length; its end is "now"
   uint64_t seed = 1;
   PracticeProfile profile;
 };
@@ -30,9 +30,9 @@ class EventSink {
 
 struct SimulationSummary {
   int64_t cases = 0;
-  int64_t events = 0;          // written, duplicates included
+  int64_t events = 0;  // written, duplicates included
   int64_t duplicates = 0;
-  int64_t peak_pending = 0;    // most events held at once while merging into arrival order
+  int64_t peak_pending = 0;  // most events held at once while merging into arrival order
 };
 
 // A configured run. Owns the organisation; Run may be called more than once (each call repeats

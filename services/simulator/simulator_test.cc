@@ -1,5 +1,11 @@
 #include "services/simulator/simulator.h"
 
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/util/delimited_message_util.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -8,12 +14,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/io/zero_copy_stream_impl.h>
-#include <google/protobuf/util/delimited_message_util.h>
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
-#include <gtest/gtest.h>
 
 #include "services/simulator/event_writer.h"
 #include "services/simulator/internal/case_generator.h"
@@ -214,7 +214,8 @@ TEST(Simulator, ModestRunExercisesTheIndicatorsEdgeCases) {
           e.pre_sentence_report_completed().includes_lor())) {
       ++oral_without_rosh;
     }
-    if (e.has_significant_change_recorded()) risk_increased += e.significant_change_recorded().risk_increased();
+    if (e.has_significant_change_recorded())
+      risk_increased += e.significant_change_recorded().risk_increased();
     if (e.has_absence_judged()) unacceptable += !e.absence_judged().acceptable();
     if (e.has_risk_management_plan_completed()) {
       rmp_without_victim_safety += !e.risk_management_plan_completed().addresses_victim_safety();
@@ -254,7 +255,7 @@ TEST(Simulator, ModestRunExercisesTheIndicatorsEdgeCases) {
 struct PracticeMeasure {
   double home_visits_per_high_case = 0;
   double oversights_per_high_case = 0;
-  double judged_share = 0;      // missed appointments with an absence judgement
+  double judged_share = 0;  // missed appointments with an absence judgement
   double psr_complete_share = 0;
 };
 
@@ -278,7 +279,8 @@ PracticeMeasure Measure(std::string_view profile) {
     }
   }
   PracticeMeasure m;
-  m.home_visits_per_high_case = static_cast<double>(visits) / static_cast<double>(high_cases.size());
+  m.home_visits_per_high_case =
+      static_cast<double>(visits) / static_cast<double>(high_cases.size());
   m.oversights_per_high_case =
       static_cast<double>(oversights) / static_cast<double>(high_cases.size());
   m.judged_share = static_cast<double>(judged) / missed;
@@ -312,6 +314,34 @@ TEST(Simulator, BinaryOutputRoundTripsThroughParseDelimitedFrom) {
     ++count;
   }
   EXPECT_EQ(count, expected.size());
+}
+
+TEST(Simulator, HandWrittenFormsMatchProtobufsOwnSerializers) {
+  auto simulator = Simulator::Create(Options(150, 24, 3));
+  ASSERT_TRUE(simulator);
+  struct Compare final : EventSink {
+    const Organisation* org = nullptr;
+    int64_t events = 0;
+    Result<void> Write(const SimulatedEvent& event) override {
+      const v1::Envelope envelope = ToEnvelope(event, *org);
+      std::string json, expected_json;
+      AppendJson(event, *org, json);
+      EXPECT_TRUE(google::protobuf::util::MessageToJsonString(envelope, &expected_json).ok());
+      EXPECT_EQ(json, expected_json);
+      std::string binary, expected_binary;
+      AppendDelimited(event, *org, binary);
+      {
+        google::protobuf::io::StringOutputStream stream(&expected_binary);
+        EXPECT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(envelope, &stream));
+      }
+      EXPECT_EQ(binary, expected_binary) << expected_json;
+      ++events;
+      return Ok();
+    }
+  } compare;
+  compare.org = &simulator.value().organisation();
+  ASSERT_TRUE(simulator.value().Run(compare));
+  EXPECT_GT(compare.events, 1000);
 }
 
 TEST(Simulator, RunIsRepeatableOnOneSimulator) {

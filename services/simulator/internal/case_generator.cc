@@ -13,8 +13,13 @@ constexpr int64_t kHour = 3600;
 
 // Proto enum numbers, as events.proto numbers them.
 enum : uint8_t { kCommunityOrder = 1, kSuspendedSentence = 2, kLicence = 3 };
-enum : uint8_t { kClosureCompleted = 1, kClosureRevoked, kClosureTransferredOut, kClosureDied,
-                 kClosureOther };
+enum : uint8_t {
+  kClosureCompleted = 1,
+  kClosureRevoked,
+  kClosureTransferredOut,
+  kClosureDied,
+  kClosureOther
+};
 enum : uint8_t { kReportOral = 1, kReportWritten = 2 };
 enum : uint8_t { kAssessmentInitial = 1, kAssessmentReview, kAssessmentTermination };
 enum : uint8_t { kLow = 1, kMedium, kHigh, kVeryHigh };
@@ -28,33 +33,33 @@ enum class Outcome : uint8_t { kOnTime, kLate, kNever };
 
 // What a case's timeline does next. Actions run in (at, order) order.
 enum class ActionKind : uint8_t {
-  kAppointment,        // arg: appointment number
-  kJudgeAbsence,       // arg: appointment number
-  kEnforce,            // arg: 1 breach, 0 warning
+  kAppointment,   // arg: appointment number
+  kJudgeAbsence,  // arg: appointment number
+  kEnforce,       // arg: 1 breach, 0 warning
   kRevoke,
   kScreening,
-  kFullAnalysis,       // arg: 1 classify afterwards (initial), 0 not
-  kClassify,           // arg: level
+  kFullAnalysis,  // arg: 1 classify afterwards (initial), 0 not
+  kClassify,      // arg: level
   kInitialAssessment,
   kInitialPlan,
   kInitialRmp,
-  kPlanReview,         // generation 0: a response to a change; else a chain item
+  kPlanReview,  // generation 0: a response to a change; else a chain item
   kAssessmentReview,
   kRmpReview,
   kRiskResponse,
-  kHomeVisit,          // generation: relevance generation
+  kHomeVisit,  // generation: relevance generation
   kOversight,
-  kRegister,           // arg: registration type
+  kRegister,  // arg: registration type
   kDeregister,
   kChildProtectionConcern,  // a child protection registration mid-supervision
-  kSafeguardingCheck,  // arg: check kind
+  kSafeguardingCheck,       // arg: check kind
   kVictimContact,
   kSignificantChange,  // arg: 1 forces risk_increased
   kReclassify,
   kFurtherOffence,
   kReallocate,
   kTermination,
-  kClose,              // arg: closure reason
+  kClose,  // arg: closure reason
 };
 
 struct Action {
@@ -118,8 +123,8 @@ class CaseRun {
       case Outcome::kOnTime:
         return AddWorkingDays(trigger, static_cast<int>(random_.Between(1, due_wd)));
       case Outcome::kLate:
-        return AddWorkingDays(trigger,
-                              due_wd + static_cast<int>(random_.Between(1, std::max(5, 2 * due_wd))));
+        return AddWorkingDays(
+            trigger, due_wd + static_cast<int>(random_.Between(1, std::max(5, 2 * due_wd))));
       case Outcome::kNever:
         break;
     }
@@ -149,12 +154,13 @@ class CaseRun {
     if (day) Plan(OfficeTime(*day), kind, arg, generation);
   }
   void PlanAfter(int64_t at, double mean_days, ActionKind kind, uint32_t arg = 0) {
-    const int64_t delay = std::max<int64_t>(7 * kDay, static_cast<int64_t>(random_.Exponential(mean_days) * kDay));
+    const int64_t delay =
+        std::max<int64_t>(7 * kDay, static_cast<int64_t>(random_.Exponential(mean_days) * kDay));
     Plan(OfficeTime(NextWorkingDay(DayOf(at + delay))), kind, arg);
   }
 
-  void Emit(EventKind kind, int64_t at, uint8_t detail = 0, uint8_t flags = 0,
-            uint32_t value = 0, uint8_t detail2 = 0);
+  void Emit(EventKind kind, int64_t at, uint8_t detail = 0, uint8_t flags = 0, uint32_t value = 0,
+            uint8_t detail2 = 0);
   void Execute(const Action& action);
   void Classify(int64_t at, uint8_t level);
   void UpdateRelevance(int64_t at);
@@ -227,7 +233,8 @@ void CaseRun::Emit(EventKind kind, int64_t at, uint8_t detail, uint8_t flags, ui
 
 void CaseRun::Run(uint32_t case_number, Date open_day) {
   case_number_ = case_number;
-  const Team& first_team = org_.teams[random_.Between(0, static_cast<int64_t>(org_.teams.size()) - 1)];
+  const Team& first_team =
+      org_.teams[random_.Between(0, static_cast<int64_t>(org_.teams.size()) - 1)];
   team_ = static_cast<uint16_t>(&first_team - org_.teams.data());
   const auto& members = org_.team_members[team_];
   practitioner_ = members[random_.Between(0, static_cast<int64_t>(members.size()) - 1)];
@@ -297,7 +304,8 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
   // The first weeks.
   {
     std::optional<Date> first = TaskDay(open_day, 5);
-    Plan(OfficeTime(first ? *first : AddWorkingDays(open_day, static_cast<int>(random_.Between(8, 20)))),
+    Plan(OfficeTime(first ? *first
+                          : AddWorkingDays(open_day, static_cast<int>(random_.Between(8, 20)))),
          ActionKind::kAppointment, 1);
   }
   if (!screened) {
@@ -316,12 +324,12 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
            kDomesticAbuse);
   }
   if (child_protection) {
-    PlanOn(AddWorkingDays(open_day, static_cast<int>(random_.Between(1, 10))), ActionKind::kRegister,
-           kChildProtection);
+    PlanOn(AddWorkingDays(open_day, static_cast<int>(random_.Between(1, 10))),
+           ActionKind::kRegister, kChildProtection);
   }
   if (mappa) {
-    PlanOn(AddWorkingDays(open_day, static_cast<int>(random_.Between(1, 15))), ActionKind::kRegister,
-           kMappa);
+    PlanOn(AddWorkingDays(open_day, static_cast<int>(random_.Between(1, 15))),
+           ActionKind::kRegister, kMappa);
   }
   if (victim_) {
     switch (DrawTask()) {
@@ -345,8 +353,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
 
   // The end of supervision, if it falls in the window.
   const Date end_day = NextWorkingDay(AddMonths(open_day, months));
-  const uint8_t reason =
-      static_cast<uint8_t>(random_.Pick({0.90, 0.0, 0.06, 0.01, 0.03}) + 1);
+  const uint8_t reason = static_cast<uint8_t>(random_.Pick({0.90, 0.0, 0.06, 0.01, 0.03}) + 1);
   Plan(OfficeTime(end_day), ActionKind::kClose, reason);
   if (reason == kClosureCompleted && random_.Chance(0.7)) {
     PlanOn(PreviousWorkingDay(end_day + -static_cast<int32_t>(random_.Between(1, 10))),
@@ -368,8 +375,8 @@ void CaseRun::Execute(const Action& action) {
   const Date day = DayOf(at);
   switch (action.kind) {
     case ActionKind::kAppointment: {
-      const double absence =
-          profile_.absence_rate * (case_type_ == kLicence ? 1.3 : 1.0) * (action.arg == 1 ? 0.5 : 1.0);
+      const double absence = profile_.absence_rate * (case_type_ == kLicence ? 1.3 : 1.0) *
+                             (action.arg == 1 ? 0.5 : 1.0);
       const bool missed = random_.Chance(std::min(0.9, absence));
       ++appointments_;
       Emit(missed ? EventKind::kAppointmentMissed : EventKind::kAppointmentAttended, at, 0, 0,
@@ -412,8 +419,8 @@ void CaseRun::Execute(const Action& action) {
       } else if (std::optional<Date> analysis = TaskDay(day, 10)) {
         PlanOn(analysis, ActionKind::kFullAnalysis, 1);
       } else {
-        PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(10, 25))), ActionKind::kClassify,
-               initial_level_);
+        PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(10, 25))),
+               ActionKind::kClassify, initial_level_);
       }
       break;
     }
@@ -447,8 +454,7 @@ void CaseRun::Execute(const Action& action) {
       } else if (chain == 1) {
         Emit(EventKind::kAssessment, at, kAssessmentReview);
       } else {
-        const bool victim_safety =
-            random_.Chance(1.0 - Scaled(1.0 - profile_.victim_safety_rate));
+        const bool victim_safety = random_.Chance(1.0 - Scaled(1.0 - profile_.victim_safety_rate));
         const bool initial = action.kind == ActionKind::kInitialRmp;
         Emit(EventKind::kRiskManagementPlan, at, initial ? kPlanInitial : kPlanReview,
              victim_safety ? kFlagFirst : 0);
@@ -460,7 +466,8 @@ void CaseRun::Execute(const Action& action) {
     case ActionKind::kRiskResponse:
       switch (random_.Pick({0.5, 0.35, 0.15})) {
         case 0:
-          Classify(at, static_cast<uint8_t>(std::min<int>(kVeryHigh, std::max<int>(level_, kLow) + 1)));
+          Classify(at,
+                   static_cast<uint8_t>(std::min<int>(kVeryHigh, std::max<int>(level_, kLow) + 1)));
           break;
         case 1:
           Emit(EventKind::kRoshFullAnalysis, at);
@@ -506,8 +513,8 @@ void CaseRun::Execute(const Action& action) {
       break;
     case ActionKind::kSignificantChange: {
       const bool risk_increased = action.arg == 1 || random_.Chance(0.35);
-      const uint32_t description = static_cast<uint32_t>(
-          random_.Between(0, SignificantChangeDescriptionCount() - 1));
+      const uint32_t description =
+          static_cast<uint32_t>(random_.Between(0, SignificantChangeDescriptionCount() - 1));
       Emit(EventKind::kSignificantChange, at, 0, risk_increased ? kFlagFirst : 0, description);
       if (has_plan_) PlanOn(TaskDay(day, 10), ActionKind::kPlanReview);
       if (has_assessment_) PlanOn(TaskDay(day, 10), ActionKind::kAssessmentReview);
@@ -544,9 +551,9 @@ void CaseRun::Execute(const Action& action) {
         std::vector<uint16_t> candidates;
         for (uint16_t t = 0; t < org_.teams.size(); ++t) {
           const uint16_t other_pdu = org_.teams[t].pdu;
-          const bool fits = scope == 1 ? other_pdu == pdu
-                                       : other_pdu != pdu && org_.pdus[other_pdu].region ==
-                                                                 org_.pdus[pdu].region;
+          const bool fits =
+              scope == 1 ? other_pdu == pdu
+                         : other_pdu != pdu && org_.pdus[other_pdu].region == org_.pdus[pdu].region;
           if (fits && t != team_) candidates.push_back(t);
         }
         if (!candidates.empty()) {
@@ -556,11 +563,11 @@ void CaseRun::Execute(const Action& action) {
       const auto& members = org_.team_members[team];
       uint16_t practitioner = members[random_.Between(0, static_cast<int64_t>(members.size()) - 1)];
       if (practitioner == practitioner_) {
-        practitioner = members[(static_cast<size_t>(std::find(members.begin(), members.end(),
-                                                              practitioner) -
-                                                    members.begin()) +
-                                1) %
-                               members.size()];
+        practitioner =
+            members[(static_cast<size_t>(std::find(members.begin(), members.end(), practitioner) -
+                                         members.begin()) +
+                     1) %
+                    members.size()];
       }
       const bool same_team = team == team_;
       practitioner_ = practitioner;
@@ -625,7 +632,9 @@ void CaseRun::UpdateRelevance(int64_t at) {
 }
 
 void CaseRun::PlanChain(ActionKind kind, Date last) {
-  const int chain = kind == ActionKind::kPlanReview ? 0 : kind == ActionKind::kAssessmentReview ? 1 : 2;
+  const int chain = kind == ActionKind::kPlanReview         ? 0
+                    : kind == ActionKind::kAssessmentReview ? 1
+                                                            : 2;
   const uint32_t generation = ++chain_generation_[chain];
   PlanOn(RecurringDay(last, 112, DrawTask()), kind, 0, generation);
 }
@@ -701,7 +710,8 @@ CaseGenerator::CaseGenerator(const Organisation& org, const PracticeProfile& pro
                              SimulationWindow window, uint64_t seed)
     : org_(org), profile_(profile), window_(window), seed_(seed) {}
 
-void CaseGenerator::Generate(uint32_t case_number, Date open_day, std::vector<SimulatedEvent>& out) {
+void CaseGenerator::Generate(uint32_t case_number, Date open_day,
+                             std::vector<SimulatedEvent>& out) {
   out.clear();
   uint64_t state = seed_ ^ (0xd1b54a32d192ed03ULL * case_number);
   const uint64_t case_seed = SplitMix64(state);
