@@ -4,6 +4,11 @@
 
 namespace casewatch {
 
+void CaseHistory::Reserve(size_t events) {
+  events_.reserve(events);
+  appointment_ids_.reserve(events / 2);
+}
+
 void CaseHistory::AddCaseOpened(CaseEvent event, Allocation allocation, Opening opening) {
   event.type = EventType::kCaseOpened;
   event.detail = static_cast<uint32_t>(allocations_.size());
@@ -38,7 +43,10 @@ void CaseHistory::Add(CaseEvent event) {
 
 void CaseHistory::Seal() {
   if (sealed_) return;
-  std::sort(events_.begin(), events_.end(), CaseOrderLess);
+  // Feeds mostly arrive in order: checking is much cheaper than sorting.
+  if (!std::is_sorted(events_.begin(), events_.end(), CaseOrderLess)) {
+    std::sort(events_.begin(), events_.end(), CaseOrderLess);
+  }
   sealed_ = true;
 }
 

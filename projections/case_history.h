@@ -32,6 +32,10 @@ class CaseHistory {
  public:
   explicit CaseHistory(std::string case_id) : case_id_(std::move(case_id)) {}
 
+  // Reserves room for this many events (a case's first event is a good moment: a supervision
+  // period typically has tens to hundreds of them, and growing from one wastes time).
+  void Reserve(size_t events);
+
   const std::string& case_id() const { return case_id_; }
 
   // Appenders: each adds one event, filling in `detail`. Events may arrive in any order.

@@ -15,6 +15,7 @@
 #include "services/ingest/binary_envelope.h"
 #include "services/ingest/json_envelope.h"
 #include "services/ingest/validation.h"
+#include "services/ingest/wire_decoder.h"
 
 namespace casewatch::ingest {
 namespace {
@@ -124,6 +125,11 @@ class Loader {
   }
 
   void Apply(const pb::Envelope& envelope, uint64_t line) {
+    ViewOf(envelope, view_);
+    Apply(view_, line);
+  }
+
+  void Apply(const EnvelopeView& envelope, uint64_t line) {
     if (Result<void> valid = ValidateEnvelope(envelope, options_); !valid) {
       Reject(line, std::move(valid.error().message));
       return;
@@ -147,6 +153,7 @@ class Loader {
   const ValidationOptions options_ = ValidationOptions::Replay();
   uint16_t source_ = 0;
   LoadSummary summary_;
+  EnvelopeView view_;  // scratch for the JSON path
 };
 
 Result<void> LoadNdjson(InputBuffer& in, Loader& loader) {
@@ -199,8 +206,7 @@ int DecodeVarint(const char* data, size_t size, uint64_t& value) {
 }
 
 Result<void> LoadBinary(InputBuffer& in, Loader& loader) {
-  const google::protobuf::LogSilencer silence_protobuf;  // we report bad records ourselves
-  EnvelopeArena envelopes;
+  EnvelopeView view;
   uint64_t record = 0;
   for (;;) {
     Result<bool> more = in.Ensure(10);  // the longest varint; fewer at the end of the file
@@ -232,11 +238,11 @@ Result<void> LoadBinary(InputBuffer& in, Loader& loader) {
                                         size, in.available() - static_cast<size_t>(prefix)));
       return Ok();
     }
-    pb::Envelope& envelope = envelopes.Next();
-    if (!envelope.ParseFromArray(in.data() + prefix, static_cast<int>(size))) {
-      loader.Reject(record, std::string(kNotAnEnvelope));
+    if (Result<void> decoded = DecodeEnvelope(std::string_view(in.data() + prefix, size), view);
+        !decoded) {
+      loader.Reject(record, std::move(decoded.error().message));
     } else {
-      loader.Apply(envelope, record);
+      loader.Apply(view, record);
     }
     in.Consume(total);
   }

@@ -4,20 +4,20 @@
 #include <cstring>
 
 #include <fmt/format.h>
-#include <google/protobuf/descriptor.h>
 
 #include "services/ingest/internal/flat_index.h"
 #include "services/ingest/internal/hash.h"
+#include "services/ingest/internal/payload_schema.h"
 
 namespace casewatch::ingest {
 namespace {
 
 namespace pb = ::casewatch::events::v1;
-namespace gpb = ::google::protobuf;
 using internal::Fingerprint;
 
 constexpr uint64_t kIdSeed = 0x452821e638d01377ull;
 constexpr uint64_t kMaxPosition = (uint64_t{1} << 48) - 1;
+constexpr size_t kInitialCaseEvents = 32;
 
 // One accepted event_id: 32 bytes. `id` points at a length byte followed by the id's bytes in
 // the id arena (event ids are at most 128 bytes).
@@ -55,124 +55,42 @@ class IdArena {
   size_t used_ = 0;
 };
 
-const gpb::FieldDescriptor* PayloadField(int number) {
-  static const auto fields = [] {
-    std::array<const gpb::FieldDescriptor*, 64> table{};
-    const gpb::Descriptor* envelope = pb::Envelope::descriptor();
-    for (int i = 0; i < envelope->field_count(); ++i) {
-      const gpb::FieldDescriptor* field = envelope->field(i);
-      if (field->real_containing_oneof() != nullptr) table[field->number()] = field;
-    }
-    return table;
-  }();
-  return fields[number];
-}
-
-const gpb::Message& PayloadOf(const pb::Envelope& e) {
-  return e.GetReflection()->GetMessage(e, PayloadField(e.payload_case()));
-}
-
-EventType EventTypeOf(pb::Envelope::PayloadCase payload) {
-  if (payload == pb::Envelope::kObligationMissed) return EventType::kObligationMissed;
-  return static_cast<EventType>(payload - pb::Envelope::kCaseOpened);
-}
-static_assert(pb::Envelope::kFurtherOffenceRecorded - pb::Envelope::kCaseOpened ==
-              static_cast<int>(EventType::kFurtherOffenceRecorded));
-
-Instant InstantOf(const gpb::Timestamp& t) { return Instant{t.seconds(), t.nanos()}; }
-
-template <class Message>
-Allocation AllocationOf(const Message& m) {
-  return Allocation{m.region(), m.pdu(), m.team(), m.offender_manager()};
-}
-
-// Appends a valid envelope to `history` as a CaseEvent.
-void Append(const pb::Envelope& e, CaseHistory& history) {
+// Appends a valid event to `history` as a CaseEvent. The payload's slots map onto CaseEvent's
+// fields directly: its first enum is `code`, its bools `flag` and `flag2` (see case_event.h).
+void Append(const EnvelopeView& e, CaseHistory& history) {
+  const internal::PayloadInfo& payload =
+      *internal::PayloadSchema::Get().Payload(static_cast<uint32_t>(e.payload));
   CaseEvent event;
-  event.occurred_at = InstantOf(e.occurred_at());
-  event.event_id = e.event_id();
-  event.type = EventTypeOf(e.payload_case());
-  switch (e.payload_case()) {
-    case pb::Envelope::kCaseOpened: {
-      const auto& p = e.case_opened();
-      event.code = static_cast<uint8_t>(p.case_type());
-      Opening opening{static_cast<uint8_t>(p.case_type()), p.victim_contact_required(),
-                      p.has_sentence_date() ? InstantOf(p.sentence_date()) : event.occurred_at};
-      history.AddCaseOpened(std::move(event), AllocationOf(p), opening);
+  event.occurred_at = Instant{e.occurred_at.seconds, e.occurred_at.nanos};
+  event.event_id = std::string(e.event_id);
+  event.type = static_cast<EventType>(payload.event_type);
+  event.code = static_cast<uint8_t>(e.enums[0]);
+  event.flag = e.flags[0];
+  event.flag2 = e.flags[1];
+  auto allocation = [&] {
+    return Allocation{std::string(e.texts[0]), std::string(e.texts[1]), std::string(e.texts[2]),
+                      std::string(e.texts[3])};
+  };
+  switch (event.type) {
+    case EventType::kCaseOpened: {
+      Opening opening{event.code, event.flag,
+                      e.when.present ? Instant{e.when.seconds, e.when.nanos} : event.occurred_at};
+      history.AddCaseOpened(std::move(event), allocation(), opening);
       return;
     }
-    case pb::Envelope::kCaseAllocated:
-      history.AddCaseAllocated(std::move(event), AllocationOf(e.case_allocated()));
+    case EventType::kCaseAllocated:
+      history.AddCaseAllocated(std::move(event), allocation());
       return;
-    case pb::Envelope::kAppointmentAttended:
-      history.AddAppointmentEvent(std::move(event), e.appointment_attended().appointment_id());
+    case EventType::kAppointmentAttended:
+    case EventType::kAppointmentMissed:
+    case EventType::kAbsenceJudged:
+      history.AddAppointmentEvent(std::move(event), std::string(e.texts[0]));
       return;
-    case pb::Envelope::kAppointmentMissed:
-      history.AddAppointmentEvent(std::move(event), e.appointment_missed().appointment_id());
-      return;
-    case pb::Envelope::kAbsenceJudged:
-      event.flag = e.absence_judged().acceptable();
-      history.AddAppointmentEvent(std::move(event), e.absence_judged().appointment_id());
-      return;
-    case pb::Envelope::kCaseClosed:
-      event.code = static_cast<uint8_t>(e.case_closed().reason());
-      break;
-    case pb::Envelope::kPreSentenceReportCompleted:
-      event.code = static_cast<uint8_t>(e.pre_sentence_report_completed().report_type());
-      event.flag = e.pre_sentence_report_completed().includes_rosh();
-      event.flag2 = e.pre_sentence_report_completed().includes_lor();
-      break;
-    case pb::Envelope::kAssessmentCompleted:
-      event.code = static_cast<uint8_t>(e.assessment_completed().kind());
-      break;
-    case pb::Envelope::kRoshScreeningCompleted:
-      event.flag = e.rosh_screening_completed().full_analysis_required();
-      break;
-    case pb::Envelope::kRoshClassified:
-      event.code = static_cast<uint8_t>(e.rosh_classified().level());
-      break;
-    case pb::Envelope::kSentencePlanCompleted:
-      event.code = static_cast<uint8_t>(e.sentence_plan_completed().kind());
-      break;
-    case pb::Envelope::kRiskManagementPlanCompleted:
-      event.code = static_cast<uint8_t>(e.risk_management_plan_completed().kind());
-      event.flag = e.risk_management_plan_completed().addresses_victim_safety();
-      break;
-    case pb::Envelope::kRegistrationAdded:
-      event.code = static_cast<uint8_t>(e.registration_added().type());
-      break;
-    case pb::Envelope::kRegistrationRemoved:
-      event.code = static_cast<uint8_t>(e.registration_removed().type());
-      break;
-    case pb::Envelope::kBreachInstigated:
-      event.code = static_cast<uint8_t>(e.breach_instigated().kind());
-      break;
-    case pb::Envelope::kSignificantChangeRecorded:
-      event.flag = e.significant_change_recorded().risk_increased();
-      break;
-    case pb::Envelope::kSafeguardingCheckCompleted:
-      event.code = static_cast<uint8_t>(e.safeguarding_check_completed().kind());
-      break;
-    case pb::Envelope::kFurtherOffenceRecorded:
-      event.code = static_cast<uint8_t>(e.further_offence_recorded().kind());
-      break;
-    case pb::Envelope::kRoshFullAnalysisCompleted:
-    case pb::Envelope::kWarningIssued:
-    case pb::Envelope::kHomeVisitCompleted:
-    case pb::Envelope::kManagementOversightRecorded:
-    case pb::Envelope::kVictimContactOffered:
-    case pb::Envelope::kObligationMissed:
-    case pb::Envelope::PAYLOAD_NOT_SET:
-      break;
+    default:
+      history.Add(std::move(event));
   }
-  history.Add(std::move(event));
 }
 
-void AppendField(std::string& out, std::string_view bytes) {
-  const auto size = static_cast<uint32_t>(bytes.size());
-  out.append(reinterpret_cast<const char*>(&size), sizeof size);
-  out.append(bytes);
-}
 
 }  // namespace
 
@@ -182,28 +100,24 @@ struct EventLog::Impl {
   IdArena id_arena;
   internal::FlatIndex case_index;  // case_id → index into cases_
   std::vector<std::string> sources{""};
-  std::string canonical;  // scratch for Fingerprint()
 
-  // The canonical content of an event: every field but recorded_at, length-prefixed so that
-  // field boundaries cannot shift; the payload as its (deterministic) binary encoding.
-  Fingerprint FingerprintOf(const pb::Envelope& e) {
-    canonical.clear();
-    AppendField(canonical, e.event_id());
-    AppendField(canonical, e.case_id());
-    const int64_t seconds = e.occurred_at().seconds();
-    const int32_t nanos = e.occurred_at().nanos();
-    const int32_t payload_case = e.payload_case();
-    canonical.append(reinterpret_cast<const char*>(&seconds), sizeof seconds);
-    canonical.append(reinterpret_cast<const char*>(&nanos), sizeof nanos);
-    AppendField(canonical, e.source());
-    AppendField(canonical, e.actor());
-    canonical.append(reinterpret_cast<const char*>(&payload_case), sizeof payload_case);
-    const gpb::Message& payload = PayloadOf(e);
-    const size_t size = payload.ByteSizeLong();
-    const size_t at = canonical.size();
-    canonical.resize(at + size);
-    payload.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(canonical.data() + at));
-    return internal::Fingerprint128(canonical);
+  // The canonical content of an event: every field but recorded_at, whichever form (JSON or
+  // binary) it arrived in.
+  static Fingerprint FingerprintOf(const EnvelopeView& e) {
+    internal::FingerprintBuilder f;
+    f.Add(e.event_id);
+    f.Add(e.case_id);
+    f.Add(static_cast<uint64_t>(e.occurred_at.seconds),
+          static_cast<uint64_t>(static_cast<uint32_t>(e.occurred_at.nanos)) << 32 |
+              static_cast<uint32_t>(e.payload));
+    f.Add(e.source);
+    f.Add(e.actor);
+    f.Add(static_cast<uint64_t>(static_cast<uint32_t>(e.enums[0])) << 32 |
+              static_cast<uint32_t>(e.enums[1]),
+          uint64_t{e.flags[0]} | uint64_t{e.flags[1]} << 1 | uint64_t{e.when.present} << 2);
+    for (std::string_view text : e.texts) f.Add(text);
+    f.Add(static_cast<uint64_t>(e.when.seconds), static_cast<uint32_t>(e.when.nanos));
+    return f.Finish();
   }
 
   std::string Describe(uint64_t origin) const {
@@ -228,8 +142,14 @@ uint16_t EventLog::AddSource(std::string description) {
 }
 
 Result<Acceptance> EventLog::Accept(const pb::Envelope& valid, Origin origin) {
+  EnvelopeView view;
+  ViewOf(valid, view);
+  return Accept(view, origin);
+}
+
+Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
   Impl& impl = *impl_;
-  const std::string& id = valid.event_id();
+  const std::string_view id = valid.event_id;
   const Fingerprint content = impl.FingerprintOf(valid);
   const auto next = static_cast<uint32_t>(impl.ids.size());
   const auto existing =
@@ -250,12 +170,14 @@ Result<Acceptance> EventLog::Accept(const pb::Envelope& valid, Origin origin) {
                               (uint64_t{origin.source} << 48) |
                                   std::min(origin.position, kMaxPosition)});
 
-  const std::string& case_id = valid.case_id();
+  const std::string_view case_id = valid.case_id;
   const auto next_case = static_cast<uint32_t>(cases_.size());
   const auto found_case =
       impl.case_index.FindOrInsert(internal::Hash64(case_id, kIdSeed), next_case,
                                    [&](uint32_t index) { return cases_[index].case_id() == case_id; });
-  if (!found_case) cases_.emplace_back(case_id);
+  if (!found_case) {
+    cases_.emplace_back(std::string(case_id)).Reserve(kInitialCaseEvents);
+  }
   Append(valid, cases_[found_case.value_or(next_case)]);
   ++accepted_;
   return Acceptance::kAccepted;

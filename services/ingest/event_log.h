@@ -16,6 +16,7 @@
 #include "base/result.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/case_history.h"
+#include "services/ingest/envelope_view.h"
 
 namespace casewatch::ingest {
 
@@ -45,6 +46,7 @@ class EventLog {
   // Takes one event that passed ValidateEnvelope. A conflict (same event_id as an accepted
   // event, different content) is an Error of kind kConflict naming the id and the first copy's
   // origin; the log is unchanged then.
+  [[nodiscard]] Result<Acceptance> Accept(const EnvelopeView& valid, Origin origin = {});
   [[nodiscard]] Result<Acceptance> Accept(const events::v1::Envelope& valid, Origin origin = {});
 
   uint64_t accepted() const { return accepted_; }

@@ -5,6 +5,7 @@
 #include "base/result.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/calendar.h"
+#include "services/ingest/envelope_view.h"
 
 namespace casewatch::ingest {
 
@@ -21,6 +22,8 @@ struct ValidationOptions {
 // Ok when `envelope` may be accepted; otherwise an InvalidArgument error whose message names the
 // field and the problem in words a publisher can act on, e.g.
 // `case_id "N13 42" has characters outside [A-Za-z0-9_-]`.
+[[nodiscard]] Result<void> ValidateEnvelope(const EnvelopeView& envelope,
+                                            const ValidationOptions& options);
 [[nodiscard]] Result<void> ValidateEnvelope(const events::v1::Envelope& envelope,
                                             const ValidationOptions& options);
 

@@ -61,4 +61,34 @@ inline Fingerprint Fingerprint128(std::string_view bytes) {
   return Fingerprint{Hash64(bytes, 0x243f6a8885a308d3ull), Hash64(bytes, 0x13198a2e03707344ull)};
 }
 
+// A 128-bit fingerprint built field by field, without first copying the fields into one buffer.
+// Two independent multiply-mix lanes; every field is absorbed with its length, so boundaries
+// cannot shift.
+class FingerprintBuilder {
+ public:
+  void Add(uint64_t a, uint64_t b) {
+    lane1_ = MixMultiply(a ^ lane1_ ^ 0xa0761d6478bd642full, b ^ 0xe7037ed1a0b428dbull);
+    lane2_ = MixMultiply(b ^ lane2_ ^ 0x8ebc6af09c88c6e3ull, a ^ 0x589965cc75374cc3ull);
+  }
+  void Add(std::string_view bytes) {
+    const char* p = bytes.data();
+    size_t n = bytes.size();
+    Add(n, 0x1d8e4e27c47d124full);
+    for (; n >= 16; p += 16, n -= 16) Add(Load64(p), Load64(p + 8));
+    if (n >= 8) {
+      Add(Load64(p), n > 8 ? LoadTail(p + 8, n - 8) : 0);
+    } else if (n > 0) {
+      Add(LoadTail(p, n), 0);
+    }
+  }
+  Fingerprint Finish() const {
+    return Fingerprint{MixMultiply(lane1_ ^ 0x243f6a8885a308d3ull, lane2_ ^ 0x13198a2e03707344ull),
+                       MixMultiply(lane2_ ^ 0xa4093822299f31d0ull, lane1_ ^ 0x082efa98ec4e6c89ull)};
+  }
+
+ private:
+  uint64_t lane1_ = 0x452821e638d01377ull;
+  uint64_t lane2_ = 0xbe5466cf34e90c6cull;
+};
+
 }  // namespace casewatch::ingest::internal
