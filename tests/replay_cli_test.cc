@@ -1,0 +1,133 @@
+// `casewatch replay` as a user meets it: flags, stdin, and one clear message for each kind of bad
+// input, with the exit code non-zero only when nothing could be evaluated.
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/process.h"
+
+namespace casewatch {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunProcess;
+
+const std::string kGolden = std::string(CASEWATCH_GOLDEN_DIR) + "/01_two_cases_full_history";
+const std::string kEvents = kGolden + "/events.ndjson";
+
+fs::path TempFile(const std::string& name, const std::string& contents) {
+  const fs::path path = fs::path(::testing::TempDir()) / name;
+  std::ofstream(path, std::ios::binary) << contents;
+  return path;
+}
+
+TEST(ReplayCli, HelpDocumentsEveryFlag) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--help"});
+  EXPECT_EQ(run.exit_code, 0);
+  for (const char* flag : {"--events", "--policy", "--as-of", "--from", "--to", "--region", "--pdu",
+                           "--team", "--offender-manager", "--case-items", "--format", "--text",
+                           "--json-out", "--stats"}) {
+    EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
+  }
+}
+
+TEST(ReplayCli, ABadAsOfIsOneClearMessage) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-13-01"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("--as-of: '2013-13-01' is not an RFC 3339 timestamp"), std::string::npos)
+      << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+TEST(ReplayCli, ABadPolicyKeyIsNamed) {
+  const fs::path policy = TempFile("bad_policy.json", R"({"home_visit_every_days": 30})");
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T00:00:00Z", "--policy", policy.string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("policy key \"home_visit_every_days\""), std::string::npos) << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+TEST(ReplayCli, AMissingPolicyOrEventFileIsNamed) {
+  auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                         "2013-09-30T00:00:00Z", "--policy", "/nonexistent/policy.json"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("/nonexistent/policy.json"), std::string::npos) << run.err;
+  run = RunProcess({CASEWATCH_BIN, "replay", "--events", "/nonexistent/e.ndjson", "--as-of",
+                    "2013-09-30T00:00:00Z"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("/nonexistent/e.ndjson"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("No such file"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, APeriodEndingBeforeItStartsIsRefused) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T00:00:00Z", "--from", "2013-06-01", "--to", "2013-05-01"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("2013-06-01 is after its end 2013-05-01"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, MissingRequiredFlagsAreNamed) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("--as-of"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, StdinIsReadAndItsFormatSniffed) {
+  const std::string events = testing::ReadFileOrEmpty(kEvents);
+  const auto from_stdin = RunProcess(
+      {CASEWATCH_BIN, "replay", "--events", "-", "--as-of", "2013-09-30T23:59:59Z"}, "", events);
+  const auto from_file =
+      RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-09-30T23:59:59Z"});
+  EXPECT_EQ(from_stdin.exit_code, 0) << from_stdin.err;
+  EXPECT_EQ(from_stdin.out, from_file.out);
+  EXPECT_NE(from_stdin.out.find("\"cases\":2"), std::string::npos);
+}
+
+TEST(ReplayCli, AFileOfOnlyBadLinesStillGivesAnEmptyReport) {
+  const fs::path bad = TempFile("only_bad.ndjson", "not json\n{\"eventId\":\"x\"}\n");
+  const auto run =
+      RunProcess({CASEWATCH_BIN, "replay", "--events", bad.string(), "--as-of", "2013-09-30T00:00:00Z"});
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_NE(run.out.find("\"cases\":0"), std::string::npos);
+  EXPECT_NE(run.err.find("only_bad.ndjson:1:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("only_bad.ndjson:2:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("0 events accepted, 0 duplicates ignored, 2 rejected"), std::string::npos);
+}
+
+TEST(ReplayCli, GarbageInABinaryFileIsReportedByRecord) {
+  // Record 1: a valid case_opened; record 2: five bytes that are not an Envelope; record 3 cut short.
+  std::string bytes;
+  const std::string opened =
+      std::string("\x0a\x02" "e1" "\x12\x02" "C1" "\x1a\x06\x08\x80\xe4\xe8\xa0\x05", 16) +
+      std::string("\x52\x02\x08\x01", 4);
+  bytes += static_cast<char>(opened.size()) + opened;
+  bytes += std::string("\x05\xff\xff\xff\xff\xff", 6);
+  bytes += std::string("\x40\x0a", 2);
+  const fs::path bin = TempFile("garbage.bin", bytes);
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", bin.string(), "--as-of",
+                               "2030-01-01T00:00:00Z", "--case-items"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("\"cases\":1"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("garbage.bin:2: the bytes are not a valid Envelope"), std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("garbage.bin:3: truncated"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, TextOutputAndJsonFileTogether) {
+  const fs::path json = fs::path(::testing::TempDir()) / "report.json";
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T23:59:59Z", "--text", "--json-out", json.string()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("PUBLIC_PROTECTION"), std::string::npos);
+  EXPECT_NE(run.out.find("INADEQUATE"), std::string::npos);
+  EXPECT_EQ(testing::JsonDifference(testing::ReadFileOrEmpty(kGolden + "/expected.json"),
+                                    testing::ReadFileOrEmpty(json.string())),
+            "$: missing key \"case_items\"")
+      << "the file holds the report without case items";
+}
+
+}  // namespace
+}  // namespace casewatch
