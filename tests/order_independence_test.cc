@@ -1,6 +1,8 @@
 // Shuffling an event file's lines, or giving it in the binary form, does not change the report:
 // for simulated histories (late-recorded, out-of-order and duplicated events included), several
 // evaluation times and scopes, with every case item.
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -21,7 +23,9 @@ using testing::RunProcess;
 class OrderIndependence : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::path(::testing::TempDir()) / "order_independence");
+    // ctest runs each test in its own process, possibly at once: one directory per process.
+    dir_ = new fs::path(fs::path(::testing::TempDir()) /
+                        ("order_independence_" + std::to_string(getpid())));
     fs::create_directories(*dir_);
     for (const char* name : {"events.ndjson", "events.bin"}) {
       const auto run = RunProcess({CASEWATCH_BIN, "simulate", "--cases", "400", "--start",

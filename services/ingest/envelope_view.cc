@@ -63,4 +63,48 @@ void ViewOf(const events::v1::Envelope& e, EnvelopeView& view) {
   }
 }
 
+void ToEnvelope(const EnvelopeView& view, events::v1::Envelope& e) {
+  e.Clear();
+  e.set_event_id(std::string(view.event_id));
+  e.set_case_id(std::string(view.case_id));
+  auto set_time = [](const TimestampView& t, gpb::Timestamp* out) {
+    out->set_seconds(t.seconds);
+    out->set_nanos(t.nanos);
+  };
+  if (view.occurred_at.present) set_time(view.occurred_at, e.mutable_occurred_at());
+  if (view.recorded_at.present) set_time(view.recorded_at, e.mutable_recorded_at());
+  e.set_source(std::string(view.source));
+  e.set_actor(std::string(view.actor));
+  const internal::PayloadInfo* info = internal::PayloadSchema::Get().Payload(
+      static_cast<uint32_t>(view.payload));
+  if (info == nullptr) return;
+  const gpb::Reflection& reflection = *e.GetReflection();
+  gpb::Message& payload =
+      *reflection.MutableMessage(&e, e.GetDescriptor()->FindFieldByNumber(view.payload));
+  const gpb::Reflection& fields = *payload.GetReflection();
+  const gpb::Descriptor& descriptor = *payload.GetDescriptor();
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const gpb::FieldDescriptor* field = descriptor.field(i);
+    const internal::FieldInfo& slot = *info->Field(static_cast<uint32_t>(field->number()));
+    switch (slot.role) {
+      case FieldRole::kEnum:
+        fields.SetEnumValue(&payload, field, view.enums[slot.slot]);
+        break;
+      case FieldRole::kFlag:
+        fields.SetBool(&payload, field, view.flags[slot.slot]);
+        break;
+      case FieldRole::kText:
+        fields.SetString(&payload, field, std::string(view.texts[slot.slot]));
+        break;
+      case FieldRole::kWhen:
+        if (view.when.present) {
+          set_time(view.when, static_cast<gpb::Timestamp*>(fields.MutableMessage(&payload, field)));
+        }
+        break;
+      case FieldRole::kNone:
+        break;
+    }
+  }
+}
+
 }  // namespace casewatch::ingest

@@ -49,4 +49,7 @@ struct EnvelopeView {
 // The view of a parsed message; valid while `envelope` lives and is unchanged.
 void ViewOf(const events::v1::Envelope& envelope, EnvelopeView& view);
 
+// The message a view describes (`envelope` is cleared first). Unknown fields are not carried.
+void ToEnvelope(const EnvelopeView& view, events::v1::Envelope& envelope);
+
 }  // namespace casewatch::ingest

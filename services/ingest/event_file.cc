@@ -9,8 +9,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <google/protobuf/arena.h>
-#include <google/protobuf/stubs/logging.h>
 
 #include "services/ingest/binary_envelope.h"
 #include "services/ingest/json_envelope.h"
@@ -24,27 +22,6 @@ namespace pb = ::casewatch::events::v1;
 
 constexpr size_t kReadChunkBytes = size_t{1} << 20;
 constexpr uint64_t kMaxRecordBytes = uint64_t{64} << 20;
-
-// Envelopes are parsed into an arena that is reset every kArenaRecords records: parsing then
-// allocates by bumping a pointer instead of malloc/free for every payload and string.
-constexpr uint64_t kArenaRecords = 1024;
-
-class EnvelopeArena {
- public:
-  pb::Envelope& Next() {
-    if (++count_ % kArenaRecords == 1 || envelope_ == nullptr) {
-      envelope_ = nullptr;
-      arena_.Reset();
-      envelope_ = google::protobuf::Arena::CreateMessage<pb::Envelope>(&arena_);
-    }
-    return *envelope_;
-  }
-
- private:
-  google::protobuf::Arena arena_;
-  pb::Envelope* envelope_ = nullptr;
-  uint64_t count_ = 0;
-};
 
 struct FileCloser {
   bool owned = true;  // stdin is borrowed, not closed
@@ -124,11 +101,6 @@ class Loader {
     if (on_problem_) on_problem_(Problem{line, std::move(reason)});
   }
 
-  void Apply(const pb::Envelope& envelope, uint64_t line) {
-    ViewOf(envelope, view_);
-    Apply(view_, line);
-  }
-
   void Apply(const EnvelopeView& envelope, uint64_t line) {
     if (Result<void> valid = ValidateEnvelope(envelope, options_); !valid) {
       Reject(line, std::move(valid.error().message));
@@ -153,12 +125,11 @@ class Loader {
   const ValidationOptions options_ = ValidationOptions::Replay();
   uint16_t source_ = 0;
   LoadSummary summary_;
-  EnvelopeView view_;  // scratch for the JSON path
 };
 
 Result<void> LoadNdjson(InputBuffer& in, Loader& loader) {
   JsonEnvelopeParser parser;
-  EnvelopeArena envelopes;
+  EnvelopeView view;
   uint64_t line_number = 0;
   size_t scanned = 0;  // bytes of the current line already searched for '\n'
   for (;;) {
@@ -181,11 +152,10 @@ Result<void> LoadNdjson(InputBuffer& in, Loader& loader) {
     std::string_view line(start, length);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!IsBlank(line)) {
-      pb::Envelope& envelope = envelopes.Next();
-      if (Result<void> parsed = parser.ParsePadded(line, envelope); !parsed) {
+      if (Result<void> parsed = parser.ParsePadded(line, view); !parsed) {
         loader.Reject(line_number, std::move(parsed.error().message));
       } else {
-        loader.Apply(envelope, line_number);
+        loader.Apply(view, line_number);
       }
     }
     in.Consume(newline != nullptr ? length + 1 : length);

@@ -7,17 +7,15 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/reflection.h>
-#include <google/protobuf/timestamp.pb.h>
 #include <simdjson.h>
 
 #include "projections/calendar.h"
+#include "services/ingest/internal/payload_schema.h"
 
 namespace casewatch::ingest {
 namespace {
 
-namespace gpb = ::google::protobuf;
+using internal::FieldRole;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
@@ -37,44 +35,69 @@ const char* TypeName(element_type type) {
   return "a JSON value";
 }
 
-std::string PathOf(std::string_view parent, const gpb::FieldDescriptor* field) {
-  return parent.empty() ? field->name() : fmt::format("{}.{}", parent, field->name());
+Error WrongType(std::string_view path, std::string_view expected, element value) {
+  return InvalidArgument(fmt::format("{} must be {}, got {}", path, expected, TypeName(value.type())));
 }
 
-// Keys a message accepts: each field's json_name (lowerCamelCase) and its original name.
+// Envelope fields other than the payload, by their field number.
+enum class TopField : int { kEventId = 1, kCaseId, kOccurredAt, kRecordedAt, kSource, kActor };
+
+struct TopKey {
+  int number;  // Envelope field number: a TopField or a payload's oneof number
+  std::string_view name;
+  const internal::PayloadInfo* payload = nullptr;
+};
+
+// The keys the JSON mapping accepts (lowerCamelCase and original names), from the schema.
 class KeyTables {
  public:
-  explicit KeyTables(const gpb::Descriptor* root) { Add(root); }
+  KeyTables() {
+    static constexpr std::pair<std::string_view, std::string_view> kTop[] = {
+        {"event_id", "eventId"},       {"case_id", "caseId"},           {"occurred_at", "occurredAt"},
+        {"recorded_at", "recordedAt"}, {"source", "source"},            {"actor", "actor"}};
+    for (int i = 0; i < 6; ++i) {
+      const TopKey key{i + 1, kTop[i].first};
+      top_.emplace(kTop[i].first, key);
+      top_.emplace(kTop[i].second, key);
+    }
+    for (const internal::PayloadInfo& payload : internal::PayloadSchema::Get().payloads()) {
+      const TopKey key{payload.number, payload.name, &payload};
+      top_.emplace(payload.name, key);
+      top_.emplace(payload.json_name, key);
+      auto& fields = payload_fields_[payload.number];
+      for (int n = 1; n <= payload.max_field; ++n) {
+        const internal::FieldInfo& field = payload.fields[static_cast<size_t>(n)];
+        if (field.role == FieldRole::kNone) continue;
+        fields.emplace(field.name, n);
+        fields.emplace(field.json_name, n);
+      }
+    }
+  }
 
-  const gpb::FieldDescriptor* Find(const gpb::Descriptor* type, std::string_view key) const {
-    const auto table = tables_.find(type);
-    if (table == tables_.end()) return nullptr;
-    const auto field = table->second.find(key);
-    return field == table->second.end() ? nullptr : field->second;
+  const TopKey* Top(std::string_view key) const {
+    const auto it = top_.find(key);
+    return it == top_.end() ? nullptr : &it->second;
+  }
+  // The field number of a payload's key, or 0.
+  int PayloadField(int payload, std::string_view key) const {
+    const auto& fields = payload_fields_.at(payload);
+    const auto it = fields.find(key);
+    return it == fields.end() ? 0 : it->second;
   }
 
  private:
-  void Add(const gpb::Descriptor* type) {
-    if (tables_.contains(type)) return;
-    auto& table = tables_[type];
-    for (int i = 0; i < type->field_count(); ++i) {
-      const gpb::FieldDescriptor* field = type->field(i);
-      table.emplace(field->json_name(), field);
-      table.emplace(field->name(), field);
-    }
-    for (int i = 0; i < type->field_count(); ++i) {
-      if (type->field(i)->message_type() != nullptr) Add(type->field(i)->message_type());
-    }
-  }
-
-  // Keys are views of the descriptors' names, which live as long as the generated pool.
-  std::unordered_map<const gpb::Descriptor*,
-                     std::unordered_map<std::string_view, const gpb::FieldDescriptor*>>
-      tables_;
+  // Keys view the schema's strings or literals, which outlive the tables.
+  std::unordered_map<std::string_view, TopKey> top_;
+  std::unordered_map<int, std::unordered_map<std::string_view, int>> payload_fields_;
 };
 
-bool IsTimestamp(const gpb::Descriptor* type) {
-  return type == gpb::Timestamp::descriptor();
+Result<void> ReadTimestamp(element value, std::string_view path, TimestampView& out) {
+  std::string_view text;
+  if (value.get_string().get(text)) return WrongType(path, "an RFC 3339 timestamp string", value);
+  Result<Instant> instant = ParseInstant(text);
+  if (!instant) return InvalidArgument(fmt::format("{}: {}", path, instant.error().message));
+  out = TimestampView{true, instant.value().seconds, instant.value().nanos};
+  return Ok();
 }
 
 }  // namespace
@@ -82,21 +105,18 @@ bool IsTimestamp(const gpb::Descriptor* type) {
 struct JsonEnvelopeParser::Impl {
   simdjson::dom::parser parser;
   std::vector<char> padded;  // the line plus padding, for Parse()
-  KeyTables keys{events::v1::Envelope::descriptor()};
+  KeyTables keys;
 
-  Result<void> ParseDocument(std::string_view text, events::v1::Envelope& out);
-  Result<void> ReadObject(simdjson::dom::object object, gpb::Message& message,
-                          std::string_view path);
-  Result<void> ReadField(element value, gpb::Message& message, const gpb::FieldDescriptor* field,
-                         std::string_view path);
+  Result<void> ParseDocument(std::string_view text, EnvelopeView& out);
+  Result<void> ReadPayload(simdjson::dom::object object, const internal::PayloadInfo& payload,
+                           EnvelopeView& out);
 };
 
-Result<void> JsonEnvelopeParser::Impl::ParseDocument(std::string_view text,
-                                                     events::v1::Envelope& out) {
-  out.Clear();
+Result<void> JsonEnvelopeParser::Impl::ParseDocument(std::string_view json, EnvelopeView& out) {
+  out = EnvelopeView{};
   element root;
   const auto error =
-      parser.parse(reinterpret_cast<const uint8_t*>(text.data()), text.size(), false).get(root);
+      parser.parse(reinterpret_cast<const uint8_t*>(json.data()), json.size(), false).get(root);
   if (error) {
     return InvalidArgument(fmt::format("not valid JSON: {}", simdjson::error_message(error)));
   }
@@ -104,116 +124,125 @@ Result<void> JsonEnvelopeParser::Impl::ParseDocument(std::string_view text,
   if (root.get_object().get(object)) {
     return InvalidArgument(fmt::format("expected a JSON object, got {}", TypeName(root.type())));
   }
-  return ReadObject(object, out, "");
-}
-
-Result<void> JsonEnvelopeParser::Impl::ReadObject(simdjson::dom::object object,
-                                                  gpb::Message& message, std::string_view path) {
-  const gpb::Descriptor* type = message.GetDescriptor();
-  uint64_t seen = 0;  // field numbers are below 64 in every message of the contract
-  const gpb::FieldDescriptor* payload = nullptr;
+  uint64_t seen = 0;  // by field number; every Envelope field number is below 64
+  const internal::PayloadInfo* payload = nullptr;
   for (const auto [key, value] : object) {
-    const gpb::FieldDescriptor* field = keys.Find(type, key);
-    if (field == nullptr) {
-      return InvalidArgument(path.empty()
-                                 ? fmt::format("unknown key \"{}\"", key)
-                                 : fmt::format("unknown key \"{}\" in {}", key, path));
-    }
-    const uint64_t bit = uint64_t{1} << (field->number() & 63);
+    const TopKey* field = keys.Top(key);
+    if (field == nullptr) return InvalidArgument(fmt::format("unknown key \"{}\"", key));
+    const uint64_t bit = uint64_t{1} << field->number;
     if (seen & bit) {
       return InvalidArgument(
-          fmt::format("duplicate key: {} is given more than once", PathOf(path, field)));
+          fmt::format("duplicate key: {} is given more than once", field->name));
     }
     seen |= bit;
     if (value.is_null()) continue;  // null means absent
-    if (field->real_containing_oneof() != nullptr) {
+    if (field->payload != nullptr) {
       if (payload != nullptr) {
         return InvalidArgument(fmt::format("two payloads: {} and {}; an event has exactly one",
-                                           payload->name(), field->name()));
+                                           payload->name, field->payload->name));
       }
-      payload = field;
+      payload = field->payload;
+      simdjson::dom::object fields;
+      if (value.get_object().get(fields)) return WrongType(payload->name, "an object", value);
+      out.payload = payload->number;
+      CW_TRY(ReadPayload(fields, *payload, out));
+      continue;
     }
-    CW_TRY(ReadField(value, message, field, path));
+    switch (static_cast<TopField>(field->number)) {
+      case TopField::kOccurredAt: {
+        CW_TRY(ReadTimestamp(value, field->name, out.occurred_at));
+        continue;
+      }
+      case TopField::kRecordedAt: {
+        CW_TRY(ReadTimestamp(value, field->name, out.recorded_at));
+        continue;
+      }
+      case TopField::kEventId:
+      case TopField::kCaseId:
+      case TopField::kSource:
+      case TopField::kActor:
+        break;
+    }
+    std::string_view text;
+    if (value.get_string().get(text)) return WrongType(field->name, "a string", value);
+    switch (static_cast<TopField>(field->number)) {
+      case TopField::kEventId: out.event_id = text; break;
+      case TopField::kCaseId: out.case_id = text; break;
+      case TopField::kSource: out.source = text; break;
+      default: out.actor = text; break;
+    }
   }
   return Ok();
 }
 
-Result<void> JsonEnvelopeParser::Impl::ReadField(element value, gpb::Message& message,
-                                                 const gpb::FieldDescriptor* field,
-                                                 std::string_view parent) {
-  const gpb::Reflection* reflection = message.GetReflection();
-  auto wrong_type = [&](const char* expected) {
-    return InvalidArgument(fmt::format("{} must be {}, got {}", PathOf(parent, field), expected,
-                                       TypeName(value.type())));
-  };
-  switch (field->cpp_type()) {
-    case gpb::FieldDescriptor::CPPTYPE_STRING: {
-      std::string_view text;
-      if (value.get_string().get(text)) return wrong_type("a string");
-      reflection->SetString(&message, field, std::string(text));
-      return Ok();
+Result<void> JsonEnvelopeParser::Impl::ReadPayload(simdjson::dom::object object,
+                                                   const internal::PayloadInfo& payload,
+                                                   EnvelopeView& out) {
+  uint64_t seen = 0;
+  for (const auto [key, value] : object) {
+    const int number = keys.PayloadField(payload.number, key);
+    if (number == 0) {
+      return InvalidArgument(fmt::format("unknown key \"{}\" in {}", key, payload.name));
     }
-    case gpb::FieldDescriptor::CPPTYPE_BOOL: {
-      bool flag = false;
-      if (value.get_bool().get(flag)) return wrong_type("true or false");
-      reflection->SetBool(&message, field, flag);
-      return Ok();
+    const internal::FieldInfo& field = payload.fields[static_cast<size_t>(number)];
+    const std::string path = fmt::format("{}.{}", payload.name, field.name);
+    const uint64_t bit = uint64_t{1} << number;
+    if (seen & bit) {
+      return InvalidArgument(fmt::format("duplicate key: {} is given more than once", path));
     }
-    case gpb::FieldDescriptor::CPPTYPE_ENUM: {
-      const gpb::EnumDescriptor* enum_type = field->enum_type();
-      if (value.is_string()) {
-        const std::string_view name = value.get_string().value_unsafe();
-        const gpb::EnumValueDescriptor* known = enum_type->FindValueByName(std::string(name));
-        if (known == nullptr) {
-          return InvalidArgument(fmt::format("{}: \"{}\" is not a {} value", PathOf(parent, field),
-                                             name, enum_type->name()));
-        }
-        reflection->SetEnumValue(&message, field, known->number());
-        return Ok();
-      }
-      int64_t number = 0;
-      if (value.get_int64().get(number)) {
-        return wrong_type(fmt::format("a {} name or an integer", enum_type->name()).c_str());
-      }
-      if (number < std::numeric_limits<int32_t>::min() ||
-          number > std::numeric_limits<int32_t>::max()) {
-        return InvalidArgument(
-            fmt::format("{}: enum value {} is out of range", PathOf(parent, field), number));
-      }
-      // Unknown numbers are kept (proto3 enums are open) and rejected by ValidateEnvelope.
-      reflection->SetEnumValue(&message, field, static_cast<int>(number));
-      return Ok();
-    }
-    case gpb::FieldDescriptor::CPPTYPE_MESSAGE: {
-      if (IsTimestamp(field->message_type())) {
+    seen |= bit;
+    if (value.is_null()) continue;
+    switch (field.role) {
+      case FieldRole::kText: {
         std::string_view text;
-        if (value.get_string().get(text)) return wrong_type("an RFC 3339 timestamp string");
-        Result<Instant> instant = ParseInstant(text);
-        if (!instant) {
-          return InvalidArgument(
-              fmt::format("{}: {}", PathOf(parent, field), instant.error().message));
-        }
-        auto* timestamp =
-            static_cast<gpb::Timestamp*>(reflection->MutableMessage(&message, field));
-        timestamp->set_seconds(instant.value().seconds);
-        timestamp->set_nanos(instant.value().nanos);
-        return Ok();
+        if (value.get_string().get(text)) return WrongType(path, "a string", value);
+        out.texts[field.slot] = text;
+        break;
       }
-      simdjson::dom::object object;
-      if (value.get_object().get(object)) return wrong_type("an object");
-      return ReadObject(object, *reflection->MutableMessage(&message, field),
-                        PathOf(parent, field));
+      case FieldRole::kFlag: {
+        bool flag = false;
+        if (value.get_bool().get(flag)) return WrongType(path, "true or false", value);
+        out.flags[field.slot] = flag;
+        break;
+      }
+      case FieldRole::kEnum: {
+        const internal::EnumInfo& info = *field.enum_info;
+        if (value.is_string()) {
+          const std::string_view name = value.get_string().value_unsafe();
+          const int32_t known = info.NumberOf(name);
+          if (known < 0) {
+            return InvalidArgument(
+                fmt::format("{}: \"{}\" is not a {} value", path, name, info.type_name));
+          }
+          out.enums[field.slot] = known;
+          break;
+        }
+        int64_t n = 0;
+        if (value.get_int64().get(n)) {
+          return WrongType(path, fmt::format("a {} name or an integer", info.type_name), value);
+        }
+        if (n < std::numeric_limits<int32_t>::min() || n > std::numeric_limits<int32_t>::max()) {
+          return InvalidArgument(fmt::format("{}: enum value {} is out of range", path, n));
+        }
+        // Unknown numbers are kept (proto3 enums are open) and rejected by ValidateEnvelope.
+        out.enums[field.slot] = static_cast<int32_t>(n);
+        break;
+      }
+      case FieldRole::kWhen: {
+        CW_TRY(ReadTimestamp(value, path, out.when));
+        break;
+      }
+      case FieldRole::kNone:
+        break;
     }
-    default:
-      return InvalidArgument(fmt::format("{} has a type the contract does not use",
-                                         PathOf(parent, field)));
   }
+  return Ok();
 }
 
 JsonEnvelopeParser::JsonEnvelopeParser() : impl_(std::make_unique<Impl>()) {}
 JsonEnvelopeParser::~JsonEnvelopeParser() = default;
 
-Result<void> JsonEnvelopeParser::Parse(std::string_view line, events::v1::Envelope& out) {
+Result<void> JsonEnvelopeParser::Parse(std::string_view line, EnvelopeView& out) {
   auto& padded = impl_->padded;
   if (padded.size() < line.size() + kPadding) padded.resize(line.size() + kPadding);
   std::memcpy(padded.data(), line.data(), line.size());
@@ -221,8 +250,15 @@ Result<void> JsonEnvelopeParser::Parse(std::string_view line, events::v1::Envelo
   return impl_->ParseDocument(std::string_view(padded.data(), line.size()), out);
 }
 
-Result<void> JsonEnvelopeParser::ParsePadded(std::string_view line, events::v1::Envelope& out) {
+Result<void> JsonEnvelopeParser::ParsePadded(std::string_view line, EnvelopeView& out) {
   return impl_->ParseDocument(line, out);
+}
+
+Result<void> JsonEnvelopeParser::Parse(std::string_view line, events::v1::Envelope& out) {
+  EnvelopeView view;
+  CW_TRY(Parse(line, view));
+  ToEnvelope(view, out);
+  return Ok();
 }
 
 }  // namespace casewatch::ingest

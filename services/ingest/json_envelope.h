@@ -1,5 +1,5 @@
 #pragma once
-// NDJSON → Envelope, following protobuf's JSON mapping as shared/spec/events.md fixes it:
+// NDJSON → EnvelopeView (or Envelope), following protobuf's JSON mapping as shared/spec/events.md fixes it:
 // lowerCamelCase and original field names, `null` = absent, enums by name or number, RFC 3339
 // timestamps. Stricter than protobuf in a few places (duplicate keys); see README.md.
 
@@ -8,6 +8,7 @@
 
 #include "base/result.h"
 #include "casewatch/events/v1/events.pb.h"
+#include "services/ingest/envelope_view.h"
 
 namespace casewatch::ingest {
 
@@ -20,14 +21,18 @@ class JsonEnvelopeParser {
   JsonEnvelopeParser(const JsonEnvelopeParser&) = delete;
   JsonEnvelopeParser& operator=(const JsonEnvelopeParser&) = delete;
 
-  // Parses one JSON object (one line, without its line end) into `out`, which is cleared first.
-  // Only the JSON mapping is checked here; ValidateEnvelope applies the contract's rules.
-  [[nodiscard]] Result<void> Parse(std::string_view line, events::v1::Envelope& out);
+  // Parses one JSON object (one line, without its line end) into `out`, which is cleared first
+  // and whose strings then point into this parser's buffers: valid until the next call. Only the
+  // JSON mapping is checked here; ValidateEnvelope applies the contract's rules.
+  [[nodiscard]] Result<void> Parse(std::string_view line, EnvelopeView& out);
 
   // As Parse, for text already followed by at least kPadding readable bytes (any content):
   // skips the copy into the parser's own padded buffer.
   static constexpr size_t kPadding = 64;
-  [[nodiscard]] Result<void> ParsePadded(std::string_view line, events::v1::Envelope& out);
+  [[nodiscard]] Result<void> ParsePadded(std::string_view line, EnvelopeView& out);
+
+  // As Parse, into a protobuf message (which owns its strings).
+  [[nodiscard]] Result<void> Parse(std::string_view line, events::v1::Envelope& out);
 
  private:
   struct Impl;

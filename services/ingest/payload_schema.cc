@@ -48,6 +48,7 @@ PayloadSchema::PayloadSchema() {
       const int n = e->value(i)->number();
       if (n < 0 || n >= 64) Unsupported("enum value " + e->value(i)->name());
       info.valid_mask |= uint64_t{1} << n;
+      info.values.emplace_back(e->value(i)->name(), n);
     }
     if (enums_.size() == enums_.capacity()) Unsupported("more than 32 enums");
     enums_.push_back(std::move(info));
@@ -58,6 +59,7 @@ PayloadSchema::PayloadSchema() {
     PayloadInfo payload;
     payload.number = field->number();
     payload.name = field->name();
+    payload.json_name = field->json_name();
     payload.event_type = EventTypeOfPayload(field->number());
     const gpb::Descriptor* message = field->message_type();
     uint8_t enums = 0, flags = 0, texts = 0, whens = 0;
@@ -91,6 +93,7 @@ PayloadSchema::PayloadSchema() {
         default:
           Unsupported(payload.name + "." + member->name());
       }
+      info.json_name = member->json_name();
       payload.max_field = std::max(payload.max_field, member->number());
     }
     payloads_.push_back(std::move(payload));
