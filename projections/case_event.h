@@ -4,7 +4,6 @@
 // Text a rule needs (allocation, appointment ids) lives in the owning CaseHistory.
 
 #include <cstdint>
-#include <string>
 
 #include "projections/calendar.h"
 
@@ -44,12 +43,13 @@ enum class AssessmentKind : uint8_t { kUnspecified, kInitial, kReview, kTerminat
 enum class RegistrationType : uint8_t { kUnspecified, kMappa, kChildProtection, kDomesticAbuse };
 enum class SafeguardingCheck : uint8_t { kUnspecified, kChildrensServices, kPoliceDomesticAbuse };
 
-// One accepted event. `code` holds the payload's (first) enum field and `flag`/`flag2` its bool
-// fields; read them through the typed accessors below. `detail` indexes the owning CaseHistory's
-// side tables (allocations for case_opened/case_allocated, appointment ids for appointment events).
+// One accepted event, 32 bytes. `code` holds the payload's (first) enum field and `flag`/`flag2`
+// its bool fields; read them through the typed accessors below. Text lives in the owning
+// CaseHistory: `id` refers to the event id there, and `detail` to its side tables (allocations
+// for case_opened/case_allocated, the appointment id for appointment events).
 struct CaseEvent {
   Instant occurred_at;
-  std::string event_id;
+  uint32_t id = 0;
   EventType type = EventType::kObligationMissed;
   uint8_t code = 0;
   bool flag = false;
@@ -74,11 +74,6 @@ struct CaseEvent {
   // significant_change_recorded
   bool risk_increased() const { return flag; }
 };
-
-// Case order: (occurred_at, event_id byte-wise).
-inline bool CaseOrderLess(const CaseEvent& a, const CaseEvent& b) {
-  if (a.occurred_at != b.occurred_at) return a.occurred_at < b.occurred_at;
-  return a.event_id < b.event_id;
-}
+static_assert(sizeof(CaseEvent) == 32);
 
 }  // namespace casewatch

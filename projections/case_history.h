@@ -1,7 +1,9 @@
 #pragma once
 // CaseHistory: everything accepted for one case, in case order once Seal()ed. Owns its events and
-// the text they refer to. Not thread-safe; build it on one thread, then share it read-only.
+// the text they refer to (event ids and appointment ids in one byte store, so that an event is a
+// fixed 32 bytes). Not thread-safe; build it on one thread, then share it read-only.
 
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,29 +38,52 @@ class CaseHistory {
   // period typically has tens to hundreds of them, and growing from one wastes time).
   void Reserve(size_t events);
 
+ private:
+  uint32_t AddText(std::string_view text);
+  uint32_t Append(CaseEvent event, std::string_view event_id);
+
+ public:
+
   const std::string& case_id() const { return case_id_; }
 
-  // Appenders: each adds one event, filling in `detail`. Events may arrive in any order.
-  void AddCaseOpened(CaseEvent event, Allocation allocation, Opening opening);
-  void AddCaseAllocated(CaseEvent event, Allocation allocation);
-  void AddAppointmentEvent(CaseEvent event, std::string appointment_id);  // attended/missed/judged
-  void Add(CaseEvent event);                                              // every other type
+  // Appenders: each adds one event with its id, filling in `id` and `detail`, and returns the
+  // reference of the stored id (see text()). Events may arrive in any order.
+  uint32_t AddCaseOpened(CaseEvent event, std::string_view event_id, Allocation allocation,
+                         Opening opening);
+  uint32_t AddCaseAllocated(CaseEvent event, std::string_view event_id, Allocation allocation);
+  // appointment_attended, appointment_missed, absence_judged
+  uint32_t AddAppointmentEvent(CaseEvent event, std::string_view event_id,
+                               std::string_view appointment_id);
+  uint32_t Add(CaseEvent event, std::string_view event_id);  // every other type
 
   // Sorts into case order. Must be called after the last Add and before reading events().
   void Seal();
   bool sealed() const { return sealed_; }
 
   const std::vector<CaseEvent>& events() const { return events_; }
+  std::string_view event_id(const CaseEvent& e) const { return text(e.id); }
   const Allocation& allocation_of(const CaseEvent& e) const { return allocations_[e.detail]; }
   const Opening& opening_of(const CaseEvent& e) const { return openings_[e.detail]; }
-  std::string_view appointment_of(const CaseEvent& e) const { return appointment_ids_[e.detail]; }
+  std::string_view appointment_of(const CaseEvent& e) const { return text(e.detail); }
+  // Stored text by reference.
+  std::string_view text(uint32_t ref) const {
+    uint32_t size;
+    std::memcpy(&size, text_.data() + ref, sizeof size);
+    return std::string_view(text_.data() + ref + sizeof size, size);
+  }
+
+  // Case order: (occurred_at, event_id byte-wise).
+  bool CaseOrderLess(const CaseEvent& a, const CaseEvent& b) const {
+    if (a.occurred_at != b.occurred_at) return a.occurred_at < b.occurred_at;
+    return event_id(a) < event_id(b);
+  }
 
  private:
   std::string case_id_;
   std::vector<CaseEvent> events_;
   std::vector<Allocation> allocations_;  // indexed by detail of opened/allocated events
   std::vector<Opening> openings_;        // indexed by detail of case_opened events
-  std::vector<std::string> appointment_ids_;
+  std::string text_;                     // [uint32 size][bytes], referred to by offset
   bool sealed_ = true;
 };
 

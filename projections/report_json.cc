@@ -58,7 +58,9 @@ void AppendCaseItems(const CaseEvaluation& evaluation, std::vector<CaseItemRow>&
   const auto& events = evaluation.history->events();
   for (const Item& item : evaluation.items) {
     rows.push_back(CaseItemRow{evaluation.history->case_id(), item,
-                               item.fulfilled_by >= 0 ? events[item.fulfilled_by].event_id : ""});
+                               item.fulfilled_by >= 0
+                                   ? std::string(evaluation.history->event_id(events[item.fulfilled_by]))
+                                   : std::string()});
   }
 }
 

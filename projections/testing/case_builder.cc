@@ -18,128 +18,132 @@ CaseBuilder& CaseBuilder::Id(std::string id) {
   return *this;
 }
 
-CaseEvent CaseBuilder::Next(std::string_view when, EventType type) {
+std::pair<CaseEvent, std::string> CaseBuilder::Next(std::string_view when, EventType type) {
   CaseEvent e;
   e.occurred_at = At(when);
   e.type = type;
   ++seq_;
-  e.event_id = next_id_.empty() ? fmt::format("e{:02}", seq_) : next_id_;
+  std::string id = next_id_.empty() ? fmt::format("e{:02}", seq_) : next_id_;
   next_id_.clear();
-  return e;
+  return {e, std::move(id)};
 }
 
 CaseBuilder& CaseBuilder::Opened(std::string_view when, Allocation allocation,
                                  bool victim_contact_required, std::string_view sentenced) {
-  CaseEvent e = Next(when, EventType::kCaseOpened);
+  auto [e, id] = Next(when, EventType::kCaseOpened);
   Opening opening{1, victim_contact_required, sentenced.empty() ? e.occurred_at : At(sentenced)};
-  history_.AddCaseOpened(std::move(e), std::move(allocation), opening);
+  history_.AddCaseOpened(e, id, std::move(allocation), opening);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Allocated(std::string_view when, Allocation allocation) {
-  history_.AddCaseAllocated(Next(when, EventType::kCaseAllocated), std::move(allocation));
+  auto [e, id] = Next(when, EventType::kCaseAllocated);
+  history_.AddCaseAllocated(e, id, std::move(allocation));
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Closed(std::string_view when) {
-  CaseEvent e = Next(when, EventType::kCaseClosed);
+  auto [e, id] = Next(when, EventType::kCaseClosed);
   e.code = 1;
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Psr(std::string_view when, bool includes_rosh, bool includes_lor) {
-  CaseEvent e = Next(when, EventType::kPreSentenceReportCompleted);
+  auto [e, id] = Next(when, EventType::kPreSentenceReportCompleted);
   e.code = 2;
   e.flag = includes_rosh;
   e.flag2 = includes_lor;
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Plan(std::string_view when, PlanKind kind) {
-  CaseEvent e = Next(when, EventType::kSentencePlanCompleted);
+  auto [e, id] = Next(when, EventType::kSentencePlanCompleted);
   e.code = static_cast<uint8_t>(kind);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Assessment(std::string_view when, AssessmentKind kind) {
-  CaseEvent e = Next(when, EventType::kAssessmentCompleted);
+  auto [e, id] = Next(when, EventType::kAssessmentCompleted);
   e.code = static_cast<uint8_t>(kind);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Screening(std::string_view when, bool full_analysis_required) {
-  CaseEvent e = Next(when, EventType::kRoshScreeningCompleted);
+  auto [e, id] = Next(when, EventType::kRoshScreeningCompleted);
   e.flag = full_analysis_required;
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Rosh(std::string_view when, RoshLevel level) {
-  CaseEvent e = Next(when, EventType::kRoshClassified);
+  auto [e, id] = Next(when, EventType::kRoshClassified);
   e.code = static_cast<uint8_t>(level);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Rmp(std::string_view when, PlanKind kind, bool addresses_victim_safety) {
-  CaseEvent e = Next(when, EventType::kRiskManagementPlanCompleted);
+  auto [e, id] = Next(when, EventType::kRiskManagementPlanCompleted);
   e.code = static_cast<uint8_t>(kind);
   e.flag = addresses_victim_safety;
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Registered(std::string_view when, RegistrationType type) {
-  CaseEvent e = Next(when, EventType::kRegistrationAdded);
+  auto [e, id] = Next(when, EventType::kRegistrationAdded);
   e.code = static_cast<uint8_t>(type);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Deregistered(std::string_view when, RegistrationType type) {
-  CaseEvent e = Next(when, EventType::kRegistrationRemoved);
+  auto [e, id] = Next(when, EventType::kRegistrationRemoved);
   e.code = static_cast<uint8_t>(type);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Attended(std::string_view when, std::string appointment) {
-  history_.AddAppointmentEvent(Next(when, EventType::kAppointmentAttended), std::move(appointment));
+  auto [e, id] = Next(when, EventType::kAppointmentAttended);
+  history_.AddAppointmentEvent(e, id, appointment);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Missed(std::string_view when, std::string appointment) {
-  history_.AddAppointmentEvent(Next(when, EventType::kAppointmentMissed), std::move(appointment));
+  auto [e, id] = Next(when, EventType::kAppointmentMissed);
+  history_.AddAppointmentEvent(e, id, appointment);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Judged(std::string_view when, std::string appointment, bool acceptable) {
-  CaseEvent e = Next(when, EventType::kAbsenceJudged);
+  auto [e, id] = Next(when, EventType::kAbsenceJudged);
   e.flag = acceptable;
-  history_.AddAppointmentEvent(std::move(e), std::move(appointment));
+  history_.AddAppointmentEvent(e, id, appointment);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Change(std::string_view when, bool risk_increased) {
-  CaseEvent e = Next(when, EventType::kSignificantChangeRecorded);
+  auto [e, id] = Next(when, EventType::kSignificantChangeRecorded);
   e.flag = risk_increased;
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Check(std::string_view when, SafeguardingCheck kind) {
-  CaseEvent e = Next(when, EventType::kSafeguardingCheckCompleted);
+  auto [e, id] = Next(when, EventType::kSafeguardingCheckCompleted);
   e.code = static_cast<uint8_t>(kind);
-  history_.Add(std::move(e));
+  history_.Add(e, id);
   return *this;
 }
 
 CaseBuilder& CaseBuilder::Plain(std::string_view when, EventType type) {
-  history_.Add(Next(when, type));
+  auto [e, id] = Next(when, type);
+  history_.Add(e, id);
   return *this;
 }
 
@@ -155,7 +159,9 @@ std::vector<std::string> Describe(const CaseEvaluation& evaluation, Indicator in
     if (item.indicator != indicator) continue;
     out.push_back(fmt::format(
         "{} {} {} {}", FormatDate(item.due), NameOf(item.status),
-        item.fulfilled_by >= 0 ? evaluation.history->events()[item.fulfilled_by].event_id : "-",
+        item.fulfilled_by >= 0
+            ? evaluation.history->event_id(evaluation.history->events()[item.fulfilled_by])
+            : "-",
         item.decided() ? FormatDate(item.decided_on) : "-"));
   }
   return out;

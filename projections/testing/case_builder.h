@@ -43,7 +43,8 @@ class CaseBuilder {
   CaseHistory Build();
 
  private:
-  CaseEvent Next(std::string_view when, EventType type);
+  // The next event and its id.
+  std::pair<CaseEvent, std::string> Next(std::string_view when, EventType type);
 
   CaseHistory history_;
   int seq_ = 0;

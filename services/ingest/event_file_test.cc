@@ -135,7 +135,7 @@ TEST(LoadEventFile, BinaryRoundTripAcceptsEveryRecord) {
   const CaseHistory* c3 = log.FindCase("C3");
   ASSERT_NE(c3, nullptr);
   ASSERT_EQ(c3->events().size(), 500u);
-  EXPECT_EQ(c3->events()[0].event_id, "e-3");
+  EXPECT_EQ(c3->event_id(c3->events()[0]), "e-3");
   EXPECT_EQ(c3->events()[0].rosh_level(), RoshLevel::kHigh);
 }
 

@@ -19,50 +19,23 @@ constexpr uint64_t kIdSeed = 0x452821e638d01377ull;
 constexpr uint64_t kMaxPosition = (uint64_t{1} << 48) - 1;
 constexpr size_t kInitialCaseEvents = 32;
 
-// One accepted event_id: 32 bytes. `id` points at a length byte followed by the id's bytes in
-// the id arena (event ids are at most 128 bytes).
+// One accepted event_id: 32 bytes. The id's bytes are those stored in its case's history.
 struct IdRecord {
   Fingerprint content;
-  const char* id;
+  uint32_t case_index;
+  uint32_t id_ref;  // CaseHistory::text reference
   uint64_t origin;  // source << 48 | position
-
-  std::string_view event_id() const {
-    return std::string_view(id + 1, static_cast<unsigned char>(id[0]));
-  }
 };
 static_assert(sizeof(IdRecord) == 32);
 
-// Stable storage for id bytes: fixed blocks, never moved.
-class IdArena {
- public:
-  const char* Add(std::string_view id) {
-    const size_t need = id.size() + 1;
-    if (blocks_.empty() || used_ + need > kBlockBytes) {
-      blocks_.push_back(std::make_unique<char[]>(kBlockBytes));
-      used_ = 0;
-    }
-    char* out = blocks_.back().get() + used_;
-    out[0] = static_cast<char>(static_cast<unsigned char>(id.size()));
-    std::memcpy(out + 1, id.data(), id.size());
-    used_ += need;
-    return out;
-  }
-  size_t memory_bytes() const { return blocks_.size() * kBlockBytes; }
-
- private:
-  static constexpr size_t kBlockBytes = size_t{1} << 20;
-  std::vector<std::unique_ptr<char[]>> blocks_;
-  size_t used_ = 0;
-};
-
-// Appends a valid event to `history` as a CaseEvent. The payload's slots map onto CaseEvent's
-// fields directly: its first enum is `code`, its bools `flag` and `flag2` (see case_event.h).
-void Append(const EnvelopeView& e, CaseHistory& history) {
+// Appends a valid event to `history` as a CaseEvent, returning its id's text reference. The
+// payload's slots map onto CaseEvent's fields directly: its first enum is `code`, its bools `flag`
+// and `flag2` (see case_event.h).
+uint32_t Append(const EnvelopeView& e, CaseHistory& history) {
   const internal::PayloadInfo& payload =
       *internal::PayloadSchema::Get().Payload(static_cast<uint32_t>(e.payload));
   CaseEvent event;
   event.occurred_at = Instant{e.occurred_at.seconds, e.occurred_at.nanos};
-  event.event_id = std::string(e.event_id);
   event.type = static_cast<EventType>(payload.event_type);
   event.code = static_cast<uint8_t>(e.enums[0]);
   event.flag = e.flags[0];
@@ -75,19 +48,16 @@ void Append(const EnvelopeView& e, CaseHistory& history) {
     case EventType::kCaseOpened: {
       Opening opening{event.code, event.flag,
                       e.when.present ? Instant{e.when.seconds, e.when.nanos} : event.occurred_at};
-      history.AddCaseOpened(std::move(event), allocation(), opening);
-      return;
+      return history.AddCaseOpened(event, e.event_id, allocation(), opening);
     }
     case EventType::kCaseAllocated:
-      history.AddCaseAllocated(std::move(event), allocation());
-      return;
+      return history.AddCaseAllocated(event, e.event_id, allocation());
     case EventType::kAppointmentAttended:
     case EventType::kAppointmentMissed:
     case EventType::kAbsenceJudged:
-      history.AddAppointmentEvent(std::move(event), std::string(e.texts[0]));
-      return;
+      return history.AddAppointmentEvent(event, e.event_id, e.texts[0]);
     default:
-      history.Add(std::move(event));
+      return history.Add(event, e.event_id);
   }
 }
 
@@ -96,8 +66,7 @@ void Append(const EnvelopeView& e, CaseHistory& history) {
 
 struct EventLog::Impl {
   internal::FlatIndex id_index;
-  std::deque<IdRecord> ids;
-  IdArena id_arena;
+  std::vector<IdRecord> ids;
   internal::FlatIndex case_index;  // case_id → index into cases_
   std::vector<std::string> sources{""};
 
@@ -154,7 +123,8 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
   const auto next = static_cast<uint32_t>(impl.ids.size());
   const auto existing =
       impl.id_index.FindOrInsert(internal::Hash64(id, kIdSeed), next, [&](uint32_t index) {
-        return impl.ids[index].event_id() == id;
+        const IdRecord& r = impl.ids[index];
+        return cases_[r.case_index].text(r.id_ref) == id;
       });
   if (existing) {
     const IdRecord& first = impl.ids[*existing];
@@ -166,10 +136,6 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
         "event_id \"{}\" was already accepted with different content (first copy: {})", id,
         impl.Describe(first.origin)));
   }
-  impl.ids.push_back(IdRecord{content, impl.id_arena.Add(id),
-                              (uint64_t{origin.source} << 48) |
-                                  std::min(origin.position, kMaxPosition)});
-
   const std::string_view case_id = valid.case_id;
   const auto next_case = static_cast<uint32_t>(cases_.size());
   const auto found_case =
@@ -178,9 +144,18 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
   if (!found_case) {
     cases_.emplace_back(std::string(case_id)).Reserve(kInitialCaseEvents);
   }
-  Append(valid, cases_[found_case.value_or(next_case)]);
+  const uint32_t case_index = found_case.value_or(next_case);
+  const uint32_t id_ref = Append(valid, cases_[case_index]);
+  impl.ids.push_back(IdRecord{content, case_index, id_ref,
+                              (uint64_t{origin.source} << 48) |
+                                  std::min(origin.position, kMaxPosition)});
   ++accepted_;
   return Acceptance::kAccepted;
+}
+
+void EventLog::Reserve(size_t events) {
+  impl_->id_index.Reserve(events);
+  impl_->ids.reserve(events);
 }
 
 const CaseHistory* EventLog::FindCase(std::string_view case_id) const {
@@ -194,16 +169,9 @@ void EventLog::SealAll() {
   for (CaseHistory& history : cases_) history.Seal();
 }
 
-std::vector<CaseHistory> EventLog::TakeCases() {
-  impl_->case_index = internal::FlatIndex();
-  std::vector<CaseHistory> taken = std::move(cases_);
-  cases_.clear();
-  return taken;
-}
-
 size_t EventLog::index_memory_bytes() const {
   return impl_->id_index.memory_bytes() + impl_->case_index.memory_bytes() +
-         impl_->ids.size() * sizeof(IdRecord) + impl_->id_arena.memory_bytes();
+         impl_->ids.size() * sizeof(IdRecord);
 }
 
 }  // namespace casewatch::ingest

@@ -2,11 +2,11 @@
 // EventLog: every accepted event, grouped by case, plus the event_id index that makes ingest
 // idempotent (shared/spec/events.md, "A second valid event with an event_id already applied").
 // Owns one CaseHistory per case_id, in order of each case's first accepted event. Keeps only a
-// 128-bit fingerprint of each event's content, not a copy. Not thread-safe: fill it on one
-// thread, then share it read-only.
+// 128-bit fingerprint of each event's content, not a copy, and finds ids in the histories rather
+// than keeping its own copy of them. Not thread-safe: fill it on one thread, then share it
+// read-only.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +49,10 @@ class EventLog {
   [[nodiscard]] Result<Acceptance> Accept(const EnvelopeView& valid, Origin origin = {});
   [[nodiscard]] Result<Acceptance> Accept(const events::v1::Envelope& valid, Origin origin = {});
 
+  // Makes room for about this many events up front (e.g. estimated from a file's size), so the
+  // id index need not grow while loading.
+  void Reserve(size_t events);
+
   uint64_t accepted() const { return accepted_; }
   uint64_t duplicates() const { return duplicates_; }
   size_t case_count() const { return cases_.size(); }
@@ -61,9 +65,6 @@ class EventLog {
   // Sorts every history into case order. Further Accepts are allowed; seal again after them.
   void SealAll();
 
-  // Hands the histories to the caller (e.g. the replay command), leaving none. The event_id index
-  // stays, so later Accepts still recognise earlier ids.
-  std::vector<CaseHistory> TakeCases();
 
   // Bytes held by the id index and its side tables (not the histories); for benchmarks.
   size_t index_memory_bytes() const;

@@ -97,17 +97,6 @@ TEST(EventLog, ConversionFillsCodeFlagsAndSideTables) {
   EXPECT_TRUE(history.events()[3].includes_lor());
 }
 
-TEST(EventLog, TakeCasesKeepsTheIdIndex) {
-  EventLog log;
-  ASSERT_TRUE(log.Accept(RoshEvent("e-1")).has_value());
-  std::vector<CaseHistory> cases = log.TakeCases();
-  EXPECT_EQ(cases.size(), 1u);
-  EXPECT_EQ(log.case_count(), 0u);
-  EXPECT_EQ(log.Accept(RoshEvent("e-1")).value(), Acceptance::kDuplicate);
-  ASSERT_EQ(log.Accept(RoshEvent("e-2")).value(), Acceptance::kAccepted);
-  EXPECT_EQ(log.case_count(), 1u);
-}
-
 TEST(EventLog, ManyIdsStayDistinct) {
   EventLog log;
   for (int i = 0; i < 100000; ++i) {

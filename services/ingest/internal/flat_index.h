@@ -1,11 +1,14 @@
 #pragma once
 // An open-addressing hash index from a key's 64-bit hash to a dense uint32 index into the
 // caller's own storage; the caller compares keys. 8 bytes a slot, linear probing, load <= 3/4,
-// so a million keys cost 16 MB. Not thread-safe.
+// so a million keys cost 16 MB. Slots come from calloc, so a large table's pages are only
+// touched (and paid for) when a key lands on them. Not thread-safe.
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <optional>
-#include <vector>
 
 namespace casewatch::ingest::internal {
 
@@ -17,9 +20,9 @@ class FlatIndex {
   // is none, inserts `new_index` and returns nullopt.
   template <class SameKey>
   std::optional<uint32_t> FindOrInsert(uint64_t hash, uint32_t new_index, SameKey same) {
-    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    if ((size_ + 1) * 4 > capacity_ * 3) Rehash(capacity_ == 0 ? 1024 : capacity_ * 2);
     const uint32_t tag = static_cast<uint32_t>(hash >> 32);
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = capacity_ - 1;
     for (size_t i = tag & mask;; i = (i + 1) & mask) {
       const uint64_t slot = slots_[i];
       if (slot == 0) {
@@ -36,9 +39,9 @@ class FlatIndex {
 
   template <class SameKey>
   std::optional<uint32_t> Find(uint64_t hash, SameKey same) const {
-    if (slots_.empty()) return std::nullopt;
+    if (capacity_ == 0) return std::nullopt;
     const uint32_t tag = static_cast<uint32_t>(hash >> 32);
-    const size_t mask = slots_.size() - 1;
+    const size_t mask = capacity_ - 1;
     for (size_t i = tag & mask;; i = (i + 1) & mask) {
       const uint64_t slot = slots_[i];
       if (slot == 0) return std::nullopt;
@@ -49,8 +52,15 @@ class FlatIndex {
     }
   }
 
+  // Makes room for `entries` keys without growing.
+  void Reserve(size_t entries) {
+    size_t capacity = 1024;
+    while (capacity * 3 < entries * 4) capacity *= 2;
+    if (capacity > capacity_) Rehash(capacity);
+  }
+
   size_t size() const { return size_; }
-  size_t memory_bytes() const { return slots_.capacity() * sizeof(uint64_t); }
+  size_t memory_bytes() const { return capacity_ * sizeof(uint64_t); }
 
  private:
   // Slot: high 32 bits = hash tag (also the home position), low 32 = index + 1; 0 = empty.
@@ -58,11 +68,15 @@ class FlatIndex {
     return (static_cast<uint64_t>(tag) << 32) | (static_cast<uint64_t>(index) + 1);
   }
 
-  void Grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
-    const size_t mask = slots_.size() - 1;
-    for (uint64_t slot : old) {
+  void Rehash(size_t capacity) {
+    Slots old = std::move(slots_);
+    const size_t old_capacity = capacity_;
+    slots_.reset(static_cast<uint64_t*>(std::calloc(capacity, sizeof(uint64_t))));
+    if (!slots_) throw std::bad_alloc();
+    capacity_ = capacity;
+    const size_t mask = capacity_ - 1;
+    for (size_t k = 0; k < old_capacity; ++k) {
+      const uint64_t slot = old[k];
       if (slot == 0) continue;
       size_t i = static_cast<uint32_t>(slot >> 32) & mask;
       while (slots_[i] != 0) i = (i + 1) & mask;
@@ -70,7 +84,12 @@ class FlatIndex {
     }
   }
 
-  std::vector<uint64_t> slots_;
+  struct Free {
+    void operator()(uint64_t* p) const { std::free(p); }
+  };
+  using Slots = std::unique_ptr<uint64_t[], Free>;
+  Slots slots_;
+  size_t capacity_ = 0;  // a power of two, or 0
   size_t size_ = 0;
 };
 
