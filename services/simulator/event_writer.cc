@@ -130,25 +130,30 @@ void AppendAllocation(std::string& out, const Organisation& org, uint32_t practi
   AppendString(out, om.id);
 }
 
-class NdjsonWriter final : public EventWriter {
+// Buffers the output and writes it in large blocks; a subclass appends one event's bytes.
+class BufferedWriter : public EventWriter {
  public:
-  NdjsonWriter(std::FILE* file, const Organisation& org) : file_(file), org_(org) {
-    buffer_.reserve(kFlushBytes + 4096);
-  }
-
-  Result<void> Write(const SimulatedEvent& event) override {
-    AppendJson(event, org_, buffer_);
-    buffer_ += '\n';
+  Result<void> Write(const SimulatedEvent& event) final {
+    Append(event, buffer_);
     if (buffer_.size() >= kFlushBytes) return Flush();
     return Ok();
   }
 
-  Result<void> Finish() override {
+  Result<void> Finish() final {
     CW_TRY(Flush());
     if (std::fflush(file_) != 0)
       return IoError(fmt::format("write failed: {}", std::strerror(errno)));
     return Ok();
   }
+
+ public:
+  BufferedWriter(std::FILE* file, const Organisation& org) : file_(file), org_(org) {
+    buffer_.reserve(kFlushBytes + 4096);
+  }
+
+ protected:
+  const Organisation& org() const { return org_; }
+  virtual void Append(const SimulatedEvent& event, std::string& out) = 0;
 
  private:
   Result<void> Flush() {
@@ -163,6 +168,17 @@ class NdjsonWriter final : public EventWriter {
   std::FILE* file_;
   const Organisation& org_;
   std::string buffer_;
+};
+
+class NdjsonWriter final : public BufferedWriter {
+ public:
+  using BufferedWriter::BufferedWriter;
+
+ private:
+  void Append(const SimulatedEvent& event, std::string& out) override {
+    AppendJson(event, org(), out);
+    out += '\n';
+  }
 };
 
 // Protobuf wire format, written by hand for speed. Fields go out in field-number order with
@@ -209,38 +225,15 @@ void PutAllocation(std::string& out, const Organisation& org, uint32_t practitio
   PutString(out, first_field + 3, om.id);
 }
 
-class DelimitedWriter final : public EventWriter {
+class DelimitedWriter final : public BufferedWriter {
  public:
-  DelimitedWriter(std::FILE* file, const Organisation& org) : file_(file), org_(org) {
-    buffer_.reserve(kFlushBytes + 4096);
-  }
-
-  Result<void> Write(const SimulatedEvent& event) override {
-    AppendDelimited(event, org_, buffer_, scratch_);
-    if (buffer_.size() >= kFlushBytes) return Flush();
-    return Ok();
-  }
-
-  Result<void> Finish() override {
-    CW_TRY(Flush());
-    if (std::fflush(file_) != 0)
-      return IoError(fmt::format("write failed: {}", std::strerror(errno)));
-    return Ok();
-  }
+  using BufferedWriter::BufferedWriter;
 
  private:
-  Result<void> Flush() {
-    if (!buffer_.empty() &&
-        std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
-      return IoError(fmt::format("write failed: {}", std::strerror(errno)));
-    }
-    buffer_.clear();
-    return Ok();
+  void Append(const SimulatedEvent& event, std::string& out) override {
+    AppendDelimited(event, org(), out, scratch_);
   }
 
-  std::FILE* file_;
-  const Organisation& org_;
-  std::string buffer_;
   std::string scratch_[2];
 };
 
@@ -264,7 +257,7 @@ void AppendJson(const SimulatedEvent& event, const Organisation& org, std::strin
   const bool first = (event.flags & kFlagFirst) != 0;
   const bool second = (event.flags & kFlagSecond) != 0;
   switch (event.kind) {
-    case EventKind::kCaseOpened:
+    case EventType::kCaseOpened:
       out += "\"caseOpened\":{\"caseType\":\"";
       out += kCaseTypes[event.detail];
       out += "\",";
@@ -276,15 +269,15 @@ void AppendJson(const SimulatedEvent& event, const Organisation& org, std::strin
       }
       out += '}';
       break;
-    case EventKind::kCaseAllocated:
+    case EventType::kCaseAllocated:
       out += "\"caseAllocated\":{";
       AppendAllocation(out, org, event.value, (event.flags & kFlagOnlyOffenderManager) != 0);
       out += '}';
       break;
-    case EventKind::kCaseClosed:
+    case EventType::kCaseClosed:
       AppendEnumPayload(out, "caseClosed", "reason", kClosureReasons[event.detail]);
       break;
-    case EventKind::kPreSentenceReport:
+    case EventType::kPreSentenceReportCompleted:
       out += "\"preSentenceReportCompleted\":{\"reportType\":\"";
       out += kReportTypes[event.detail];
       out += '"';
@@ -292,75 +285,77 @@ void AppendJson(const SimulatedEvent& event, const Organisation& org, std::strin
       if (second) out += ",\"includesLor\":true";
       out += '}';
       break;
-    case EventKind::kAssessment:
+    case EventType::kAssessmentCompleted:
       AppendEnumPayload(out, "assessmentCompleted", "kind", kAssessmentKinds[event.detail]);
       break;
-    case EventKind::kRoshScreening:
+    case EventType::kRoshScreeningCompleted:
       out += first ? "\"roshScreeningCompleted\":{\"fullAnalysisRequired\":true}"
                    : "\"roshScreeningCompleted\":{}";
       break;
-    case EventKind::kRoshFullAnalysis:
+    case EventType::kRoshFullAnalysisCompleted:
       out += "\"roshFullAnalysisCompleted\":{}";
       break;
-    case EventKind::kRoshClassified:
+    case EventType::kRoshClassified:
       AppendEnumPayload(out, "roshClassified", "level", kRoshLevels[event.detail]);
       break;
-    case EventKind::kSentencePlan:
+    case EventType::kSentencePlanCompleted:
       AppendEnumPayload(out, "sentencePlanCompleted", "kind", kPlanKinds[event.detail]);
       break;
-    case EventKind::kRiskManagementPlan:
+    case EventType::kRiskManagementPlanCompleted:
       out += "\"riskManagementPlanCompleted\":{\"kind\":\"";
       out += kPlanKinds[event.detail];
       out += first ? "\",\"addressesVictimSafety\":true}" : "\"}";
       break;
-    case EventKind::kRegistrationAdded:
+    case EventType::kRegistrationAdded:
       AppendEnumPayload(out, "registrationAdded", "type", kRegistrationTypes[event.detail]);
       break;
-    case EventKind::kRegistrationRemoved:
+    case EventType::kRegistrationRemoved:
       AppendEnumPayload(out, "registrationRemoved", "type", kRegistrationTypes[event.detail]);
       break;
-    case EventKind::kAppointmentAttended:
+    case EventType::kAppointmentAttended:
       AppendAppointmentPayload(out, "appointmentAttended", event, org, "");
       break;
-    case EventKind::kAppointmentMissed:
+    case EventType::kAppointmentMissed:
       AppendAppointmentPayload(out, "appointmentMissed", event, org, "");
       break;
-    case EventKind::kAbsenceJudged:
+    case EventType::kAbsenceJudged:
       AppendAppointmentPayload(out, "absenceJudged", event, org,
                                first ? ",\"acceptable\":true" : "");
       break;
-    case EventKind::kWarningIssued:
+    case EventType::kWarningIssued:
       out += "\"warningIssued\":{}";
       break;
-    case EventKind::kBreachInstigated:
+    case EventType::kBreachInstigated:
       out += "\"breachInstigated\":{\"kind\":\"";
       out += kBreachKinds[event.detail];
       out += "\",\"reason\":\"";
       out += kBreachReasons[event.detail2];
       out += "\"}";
       break;
-    case EventKind::kHomeVisit:
+    case EventType::kHomeVisitCompleted:
       out += "\"homeVisitCompleted\":{}";
       break;
-    case EventKind::kManagementOversight:
+    case EventType::kManagementOversightRecorded:
       out += "\"managementOversightRecorded\":{}";
       break;
-    case EventKind::kSignificantChange:
+    case EventType::kSignificantChangeRecorded:
       out += "\"significantChangeRecorded\":{";
       if (first) out += "\"riskIncreased\":true,";
       out += "\"description\":";
       AppendString(out, SignificantChangeDescription(event.value));
       out += '}';
       break;
-    case EventKind::kSafeguardingCheck:
+    case EventType::kSafeguardingCheckCompleted:
       AppendEnumPayload(out, "safeguardingCheckCompleted", "kind",
                         kSafeguardingChecks[event.detail]);
       break;
-    case EventKind::kVictimContactOffered:
+    case EventType::kVictimContactOffered:
       out += "\"victimContactOffered\":{}";
       break;
-    case EventKind::kFurtherOffence:
+    case EventType::kFurtherOffenceRecorded:
       AppendEnumPayload(out, "furtherOffenceRecorded", "kind", kOffenceOutcomes[event.detail]);
+      break;
+    case EventType::kObligationMissed:  // derived: the engine writes it, the simulator never does
       break;
   }
   out += '}';
@@ -392,62 +387,64 @@ void AppendDelimited(const SimulatedEvent& event, const Organisation& org, std::
   const bool first = (event.flags & kFlagFirst) != 0;
   const bool second = (event.flags & kFlagSecond) != 0;
   switch (event.kind) {
-    case EventKind::kCaseOpened:
+    case EventType::kCaseOpened:
       PutVarintField(payload, 1, event.detail);
       PutAllocation(payload, org, event.value, false, 2);
       PutVarintField(payload, 6, first);
       if (event.flags & kFlagSentenceDate) PutTimestamp(payload, 7, SentenceSeconds(event));
       break;
-    case EventKind::kCaseAllocated:
+    case EventType::kCaseAllocated:
       PutAllocation(payload, org, event.value, (event.flags & kFlagOnlyOffenderManager) != 0, 1);
       break;
-    case EventKind::kPreSentenceReport:
+    case EventType::kPreSentenceReportCompleted:
       PutVarintField(payload, 1, event.detail);
       PutVarintField(payload, 2, first);
       PutVarintField(payload, 3, second);
       break;
-    case EventKind::kRoshScreening:
+    case EventType::kRoshScreeningCompleted:
       PutVarintField(payload, 1, first);
       break;
-    case EventKind::kRiskManagementPlan:
+    case EventType::kRiskManagementPlanCompleted:
       PutVarintField(payload, 1, event.detail);
       PutVarintField(payload, 2, first);
       break;
-    case EventKind::kAppointmentAttended:
-    case EventKind::kAppointmentMissed:
-    case EventKind::kAbsenceJudged: {
+    case EventType::kAppointmentAttended:
+    case EventType::kAppointmentMissed:
+    case EventType::kAbsenceJudged: {
       std::string appointment;
       AppendAppointmentId(event, org, appointment);
       PutString(payload, 1, appointment);
-      if (event.kind == EventKind::kAbsenceJudged) PutVarintField(payload, 2, first);
+      if (event.kind == EventType::kAbsenceJudged) PutVarintField(payload, 2, first);
       break;
     }
-    case EventKind::kBreachInstigated:
+    case EventType::kBreachInstigated:
       PutVarintField(payload, 1, event.detail);
       PutVarintField(payload, 2, event.detail2);
       break;
-    case EventKind::kSignificantChange:
+    case EventType::kSignificantChangeRecorded:
       PutVarintField(payload, 1, first);
       PutString(payload, 2, SignificantChangeDescription(event.value));
       break;
-    case EventKind::kRoshFullAnalysis:
-    case EventKind::kWarningIssued:
-    case EventKind::kHomeVisit:
-    case EventKind::kManagementOversight:
-    case EventKind::kVictimContactOffered:
+    case EventType::kRoshFullAnalysisCompleted:
+    case EventType::kWarningIssued:
+    case EventType::kHomeVisitCompleted:
+    case EventType::kManagementOversightRecorded:
+    case EventType::kVictimContactOffered:
       break;
-    case EventKind::kCaseClosed:
-    case EventKind::kAssessment:
-    case EventKind::kRoshClassified:
-    case EventKind::kSentencePlan:
-    case EventKind::kRegistrationAdded:
-    case EventKind::kRegistrationRemoved:
-    case EventKind::kSafeguardingCheck:
-    case EventKind::kFurtherOffence:
+    case EventType::kCaseClosed:
+    case EventType::kAssessmentCompleted:
+    case EventType::kRoshClassified:
+    case EventType::kSentencePlanCompleted:
+    case EventType::kRegistrationAdded:
+    case EventType::kRegistrationRemoved:
+    case EventType::kSafeguardingCheckCompleted:
+    case EventType::kFurtherOffenceRecorded:
       PutVarintField(payload, 1, event.detail);
       break;
+    case EventType::kObligationMissed:  // derived: the engine writes it, the simulator never does
+      break;
   }
-  // Payload fields are numbered 10, 11, ... in EventKind order.
+  // Payload fields are numbered 10, 11, ... in EventType order.
   PutBytes(envelope, 10 + static_cast<uint32_t>(event.kind), payload);
   PutVarint(out, envelope.size());
   out += envelope;

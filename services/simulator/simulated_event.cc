@@ -49,14 +49,14 @@ void AppendAppointmentId(const SimulatedEvent& event, const Organisation& org, s
   fmt::format_to(std::back_inserter(out), "-a{}", event.value);
 }
 
-const char* SourceOf(EventKind kind) {
+const char* SourceOf(EventType kind) {
   switch (kind) {
-    case EventKind::kAssessment:
-    case EventKind::kRoshScreening:
-    case EventKind::kRoshFullAnalysis:
-    case EventKind::kRoshClassified:
-    case EventKind::kSentencePlan:
-    case EventKind::kRiskManagementPlan:
+    case EventType::kAssessmentCompleted:
+    case EventType::kRoshScreeningCompleted:
+    case EventType::kRoshFullAnalysisCompleted:
+    case EventType::kRoshClassified:
+    case EventType::kSentencePlanCompleted:
+    case EventType::kRiskManagementPlanCompleted:
       return "oasys";
     default:
       return "delius";
@@ -83,7 +83,7 @@ v1::Envelope ToEnvelope(const SimulatedEvent& event, const Organisation& org) {
   const bool first = (event.flags & kFlagFirst) != 0;
   const bool second = (event.flags & kFlagSecond) != 0;
   switch (event.kind) {
-    case EventKind::kCaseOpened: {
+    case EventType::kCaseOpened: {
       v1::CaseOpened* p = envelope.mutable_case_opened();
       const Practitioner& om = org.practitioners[event.value];
       const Team& team = org.teams[om.team];
@@ -99,7 +99,7 @@ v1::Envelope ToEnvelope(const SimulatedEvent& event, const Organisation& org) {
       }
       break;
     }
-    case EventKind::kCaseAllocated: {
+    case EventType::kCaseAllocated: {
       v1::CaseAllocated* p = envelope.mutable_case_allocated();
       const Practitioner& om = org.practitioners[event.value];
       if (!(event.flags & kFlagOnlyOffenderManager)) {
@@ -112,91 +112,93 @@ v1::Envelope ToEnvelope(const SimulatedEvent& event, const Organisation& org) {
       p->set_offender_manager(om.id);
       break;
     }
-    case EventKind::kCaseClosed:
+    case EventType::kCaseClosed:
       envelope.mutable_case_closed()->set_reason(static_cast<v1::ClosureReason>(event.detail));
       break;
-    case EventKind::kPreSentenceReport: {
+    case EventType::kPreSentenceReportCompleted: {
       v1::PreSentenceReportCompleted* p = envelope.mutable_pre_sentence_report_completed();
       p->set_report_type(static_cast<v1::ReportType>(event.detail));
       p->set_includes_rosh(first);
       p->set_includes_lor(second);
       break;
     }
-    case EventKind::kAssessment:
+    case EventType::kAssessmentCompleted:
       envelope.mutable_assessment_completed()->set_kind(
           static_cast<v1::AssessmentKind>(event.detail));
       break;
-    case EventKind::kRoshScreening:
+    case EventType::kRoshScreeningCompleted:
       envelope.mutable_rosh_screening_completed()->set_full_analysis_required(first);
       break;
-    case EventKind::kRoshFullAnalysis:
+    case EventType::kRoshFullAnalysisCompleted:
       envelope.mutable_rosh_full_analysis_completed();
       break;
-    case EventKind::kRoshClassified:
+    case EventType::kRoshClassified:
       envelope.mutable_rosh_classified()->set_level(static_cast<v1::RoshLevel>(event.detail));
       break;
-    case EventKind::kSentencePlan:
+    case EventType::kSentencePlanCompleted:
       envelope.mutable_sentence_plan_completed()->set_kind(static_cast<v1::PlanKind>(event.detail));
       break;
-    case EventKind::kRiskManagementPlan: {
+    case EventType::kRiskManagementPlanCompleted: {
       v1::RiskManagementPlanCompleted* p = envelope.mutable_risk_management_plan_completed();
       p->set_kind(static_cast<v1::PlanKind>(event.detail));
       p->set_addresses_victim_safety(first);
       break;
     }
-    case EventKind::kRegistrationAdded:
+    case EventType::kRegistrationAdded:
       envelope.mutable_registration_added()->set_type(
           static_cast<v1::RegistrationType>(event.detail));
       break;
-    case EventKind::kRegistrationRemoved:
+    case EventType::kRegistrationRemoved:
       envelope.mutable_registration_removed()->set_type(
           static_cast<v1::RegistrationType>(event.detail));
       break;
-    case EventKind::kAppointmentAttended:
+    case EventType::kAppointmentAttended:
       AppendAppointmentId(event, org,
                           *envelope.mutable_appointment_attended()->mutable_appointment_id());
       break;
-    case EventKind::kAppointmentMissed:
+    case EventType::kAppointmentMissed:
       AppendAppointmentId(event, org,
                           *envelope.mutable_appointment_missed()->mutable_appointment_id());
       break;
-    case EventKind::kAbsenceJudged: {
+    case EventType::kAbsenceJudged: {
       v1::AbsenceJudged* p = envelope.mutable_absence_judged();
       AppendAppointmentId(event, org, *p->mutable_appointment_id());
       p->set_acceptable(first);
       break;
     }
-    case EventKind::kWarningIssued:
+    case EventType::kWarningIssued:
       envelope.mutable_warning_issued();
       break;
-    case EventKind::kBreachInstigated: {
+    case EventType::kBreachInstigated: {
       v1::BreachInstigated* p = envelope.mutable_breach_instigated();
       p->set_kind(static_cast<v1::BreachKind>(event.detail));
       p->set_reason(static_cast<v1::BreachReason>(event.detail2));
       break;
     }
-    case EventKind::kHomeVisit:
+    case EventType::kHomeVisitCompleted:
       envelope.mutable_home_visit_completed();
       break;
-    case EventKind::kManagementOversight:
+    case EventType::kManagementOversightRecorded:
       envelope.mutable_management_oversight_recorded();
       break;
-    case EventKind::kSignificantChange: {
+    case EventType::kSignificantChangeRecorded: {
       v1::SignificantChangeRecorded* p = envelope.mutable_significant_change_recorded();
       p->set_risk_increased(first);
       p->set_description(SignificantChangeDescription(event.value));
       break;
     }
-    case EventKind::kSafeguardingCheck:
+    case EventType::kSafeguardingCheckCompleted:
       envelope.mutable_safeguarding_check_completed()->set_kind(
           static_cast<v1::SafeguardingCheck>(event.detail));
       break;
-    case EventKind::kVictimContactOffered:
+    case EventType::kVictimContactOffered:
       envelope.mutable_victim_contact_offered();
       break;
-    case EventKind::kFurtherOffence:
+    case EventType::kFurtherOffenceRecorded:
       envelope.mutable_further_offence_recorded()->set_kind(
           static_cast<v1::OffenceOutcome>(event.detail));
+      break;
+    case EventType::kObligationMissed:  // derived: the engine writes it, the simulator never does
       break;
   }
   return envelope;

@@ -6,37 +6,14 @@
 #include <string>
 
 #include "casewatch/events/v1/events.pb.h"
+#include "projections/case_event.h"
 #include "services/simulator/organisation.h"
 
 namespace casewatch::simulator {
 
-// The payloads the simulator generates (every publisher payload of events.md, in its order).
-enum class EventKind : uint8_t {
-  kCaseOpened,
-  kCaseAllocated,
-  kCaseClosed,
-  kPreSentenceReport,
-  kAssessment,
-  kRoshScreening,
-  kRoshFullAnalysis,
-  kRoshClassified,
-  kSentencePlan,
-  kRiskManagementPlan,
-  kRegistrationAdded,
-  kRegistrationRemoved,
-  kAppointmentAttended,
-  kAppointmentMissed,
-  kAbsenceJudged,
-  kWarningIssued,
-  kBreachInstigated,
-  kHomeVisit,
-  kManagementOversight,
-  kSignificantChange,
-  kSafeguardingCheck,
-  kVictimContactOffered,
-  kFurtherOffence,
-};
-inline constexpr int kEventKindCount = 23;
+// The simulator generates every publisher payload of events.md: the EventType values before
+// kObligationMissed (projections/case_event.h).
+inline constexpr int kEventKindCount = static_cast<int>(EventType::kObligationMissed);
 
 // Bits of SimulatedEvent::flags.
 inline constexpr uint8_t kFlagFirst = 1;         // the payload's first bool (victim contact
@@ -57,7 +34,7 @@ struct SimulatedEvent {
                              // description index (significant change)
   uint16_t sequence = 0;     // position in the case's occurred order: names the event
   uint16_t actor = 0;        // practitioner index (or team index with kFlagManager)
-  EventKind kind = EventKind::kCaseOpened;
+  EventType kind = EventType::kCaseOpened;
   uint8_t detail = 0;   // the payload's (first) enum, as its proto number
   uint8_t detail2 = 0;  // the payload's second enum (breach reason); for case_opened,
                         // days from sentence to opening
@@ -76,7 +53,7 @@ void AppendEventId(const SimulatedEvent& event, const Organisation& org, std::st
 // "SUN-000042-a12"
 void AppendAppointmentId(const SimulatedEvent& event, const Organisation& org, std::string& out);
 // "delius" for case management events, "oasys" for assessments, RoSH work and plans.
-const char* SourceOf(EventKind kind);
+const char* SourceOf(EventType kind);
 
 // The sentence date of a case_opened event with kFlagSentenceDate: 10:00 UTC on its day.
 int64_t SentenceSeconds(const SimulatedEvent& event);

@@ -159,7 +159,7 @@ class CaseRun {
     Plan(OfficeTime(NextWorkingDay(DayOf(at + delay))), kind, arg);
   }
 
-  void Emit(EventKind kind, int64_t at, uint8_t detail = 0, uint8_t flags = 0, uint32_t value = 0,
+  void Emit(EventType kind, int64_t at, uint8_t detail = 0, uint8_t flags = 0, uint32_t value = 0,
             uint8_t detail2 = 0);
   void Execute(const Action& action);
   void Classify(int64_t at, uint8_t level);
@@ -205,7 +205,7 @@ class CaseRun {
   std::optional<int64_t> last_breach_;
 };
 
-void CaseRun::Emit(EventKind kind, int64_t at, uint8_t detail, uint8_t flags, uint32_t value,
+void CaseRun::Emit(EventType kind, int64_t at, uint8_t detail, uint8_t flags, uint32_t value,
                    uint8_t detail2) {
   if (at < begin_ || at >= end_) return;
   int64_t recorded;
@@ -281,12 +281,12 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
       rosh = random_.Chance(0.5);
       lor = !rosh && random_.Chance(0.5);
     }
-    Emit(EventKind::kPreSentenceReport, report_at, oral ? kReportOral : kReportWritten,
+    Emit(EventType::kPreSentenceReportCompleted, report_at, oral ? kReportOral : kReportWritten,
          static_cast<uint8_t>((rosh ? kFlagFirst : 0) | (lor ? kFlagSecond : 0)));
     if (!oral && rosh && random_.Chance(0.5) && report_at >= begin_) {
       screened = true;
       const bool full = initial_level_ >= kMedium || random_.Chance(0.1);
-      Emit(EventKind::kRoshScreening, report_at + 1800, 0, full ? kFlagFirst : 0);
+      Emit(EventType::kRoshScreeningCompleted, report_at + 1800, 0, full ? kFlagFirst : 0);
       if (full) {
         PlanOn(TaskDay(report_day, 10), ActionKind::kFullAnalysis, 1);
       } else {
@@ -295,7 +295,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
     }
   }
 
-  Emit(EventKind::kCaseOpened, opened, case_type_,
+  Emit(EventType::kCaseOpened, opened, case_type_,
        static_cast<uint8_t>((victim_ ? kFlagFirst : 0) |
                             (case_type_ != kLicence ? kFlagSentenceDate : 0)),
        practitioner_, static_cast<uint8_t>(sentence_lag));
@@ -379,7 +379,7 @@ void CaseRun::Execute(const Action& action) {
                              (action.arg == 1 ? 0.5 : 1.0);
       const bool missed = random_.Chance(std::min(0.9, absence));
       ++appointments_;
-      Emit(missed ? EventKind::kAppointmentMissed : EventKind::kAppointmentAttended, at, 0, 0,
+      Emit(missed ? EventType::kAppointmentMissed : EventType::kAppointmentAttended, at, 0, 0,
            action.arg);
       if (missed) PlanOn(TaskDay(day, 2), ActionKind::kJudgeAbsence, action.arg);
       const int since_open = day - open_day_;
@@ -392,7 +392,7 @@ void CaseRun::Execute(const Action& action) {
     }
     case ActionKind::kJudgeAbsence: {
       const bool acceptable = !random_.Chance(profile_.unacceptable_rate);
-      Emit(EventKind::kAbsenceJudged, at, 0, acceptable ? kFlagFirst : 0, action.arg);
+      Emit(EventType::kAbsenceJudged, at, 0, acceptable ? kFlagFirst : 0, action.arg);
       if (!acceptable) {
         const bool breach = last_warning_ && day - DayOf(*last_warning_) <= 365 &&
                             !(last_breach_ && *last_breach_ > *last_warning_);
@@ -404,7 +404,7 @@ void CaseRun::Execute(const Action& action) {
       if (action.arg == 1) {
         Breach(at, kNonCompliance);
       } else {
-        Emit(EventKind::kWarningIssued, at);
+        Emit(EventType::kWarningIssued, at);
         last_warning_ = at;
       }
       break;
@@ -413,7 +413,7 @@ void CaseRun::Execute(const Action& action) {
       break;
     case ActionKind::kScreening: {
       const bool full = initial_level_ >= kMedium || random_.Chance(0.1);
-      Emit(EventKind::kRoshScreening, at, 0, full ? kFlagFirst : 0);
+      Emit(EventType::kRoshScreeningCompleted, at, 0, full ? kFlagFirst : 0);
       if (!full) {
         Plan(at + 600, ActionKind::kClassify, initial_level_);
       } else if (std::optional<Date> analysis = TaskDay(day, 10)) {
@@ -425,19 +425,19 @@ void CaseRun::Execute(const Action& action) {
       break;
     }
     case ActionKind::kFullAnalysis:
-      Emit(EventKind::kRoshFullAnalysis, at);
+      Emit(EventType::kRoshFullAnalysisCompleted, at);
       if (action.arg == 1) Plan(at + 600, ActionKind::kClassify, initial_level_);
       break;
     case ActionKind::kClassify:
       Classify(at, static_cast<uint8_t>(action.arg));
       break;
     case ActionKind::kInitialAssessment:
-      Emit(EventKind::kAssessment, at, kAssessmentInitial);
+      Emit(EventType::kAssessmentCompleted, at, kAssessmentInitial);
       has_assessment_ = true;
       PlanChain(ActionKind::kAssessmentReview, day);
       break;
     case ActionKind::kInitialPlan:
-      Emit(EventKind::kSentencePlan, at, kPlanInitial);
+      Emit(EventType::kSentencePlanCompleted, at, kPlanInitial);
       has_plan_ = true;
       PlanChain(ActionKind::kPlanReview, day);
       break;
@@ -450,13 +450,13 @@ void CaseRun::Execute(const Action& action) {
                                                                        : 2;
       if (action.generation != 0 && action.generation != chain_generation_[chain]) break;
       if (chain == 0) {
-        Emit(EventKind::kSentencePlan, at, kPlanReview);
+        Emit(EventType::kSentencePlanCompleted, at, kPlanReview);
       } else if (chain == 1) {
-        Emit(EventKind::kAssessment, at, kAssessmentReview);
+        Emit(EventType::kAssessmentCompleted, at, kAssessmentReview);
       } else {
         const bool victim_safety = random_.Chance(1.0 - Scaled(1.0 - profile_.victim_safety_rate));
         const bool initial = action.kind == ActionKind::kInitialRmp;
-        Emit(EventKind::kRiskManagementPlan, at, initial ? kPlanInitial : kPlanReview,
+        Emit(EventType::kRiskManagementPlanCompleted, at, initial ? kPlanInitial : kPlanReview,
              victim_safety ? kFlagFirst : 0);
         has_rmp_ = true;
       }
@@ -470,7 +470,7 @@ void CaseRun::Execute(const Action& action) {
                    static_cast<uint8_t>(std::min<int>(kVeryHigh, std::max<int>(level_, kLow) + 1)));
           break;
         case 1:
-          Emit(EventKind::kRoshFullAnalysis, at);
+          Emit(EventType::kRoshFullAnalysisCompleted, at);
           Plan(at + 900, ActionKind::kClassify, std::max<int>(level_, kLow));
           break;
         default:
@@ -483,9 +483,9 @@ void CaseRun::Execute(const Action& action) {
       if (!relevant_ || action.generation != relevance_generation_) break;
       const bool visit = action.kind == ActionKind::kHomeVisit;
       if (visit) {
-        Emit(EventKind::kHomeVisit, VisitTime(day));
+        Emit(EventType::kHomeVisitCompleted, VisitTime(day));
       } else {
-        Emit(EventKind::kManagementOversight, at, 0, kFlagManager);
+        Emit(EventType::kManagementOversightRecorded, at, 0, kFlagManager);
       }
       const double rate = visit ? profile_.home_visit_rate : profile_.oversight_rate;
       PlanOn(RecurringDay(day, visit ? 91 : 28, DrawRecurring(rate)), action.kind, 0,
@@ -501,21 +501,21 @@ void CaseRun::Execute(const Action& action) {
       break;
     case ActionKind::kDeregister:
       if (!registered_[action.arg]) break;
-      Emit(EventKind::kRegistrationRemoved, at, static_cast<uint8_t>(action.arg));
+      Emit(EventType::kRegistrationRemoved, at, static_cast<uint8_t>(action.arg));
       registered_[action.arg] = false;
       UpdateRelevance(at);
       break;
     case ActionKind::kSafeguardingCheck:
-      Emit(EventKind::kSafeguardingCheck, at, static_cast<uint8_t>(action.arg));
+      Emit(EventType::kSafeguardingCheckCompleted, at, static_cast<uint8_t>(action.arg));
       break;
     case ActionKind::kVictimContact:
-      Emit(EventKind::kVictimContactOffered, at);
+      Emit(EventType::kVictimContactOffered, at);
       break;
     case ActionKind::kSignificantChange: {
       const bool risk_increased = action.arg == 1 || random_.Chance(0.35);
       const uint32_t description =
           static_cast<uint32_t>(random_.Between(0, SignificantChangeDescriptionCount() - 1));
-      Emit(EventKind::kSignificantChange, at, 0, risk_increased ? kFlagFirst : 0, description);
+      Emit(EventType::kSignificantChangeRecorded, at, 0, risk_increased ? kFlagFirst : 0, description);
       if (has_plan_) PlanOn(TaskDay(day, 10), ActionKind::kPlanReview);
       if (has_assessment_) PlanOn(TaskDay(day, 10), ActionKind::kAssessmentReview);
       if (has_rmp_) PlanOn(TaskDay(day, 10), ActionKind::kRmpReview);
@@ -536,7 +536,7 @@ void CaseRun::Execute(const Action& action) {
       PlanAfter(at, 600, ActionKind::kReclassify);
       break;
     case ActionKind::kFurtherOffence:
-      Emit(EventKind::kFurtherOffence, at, static_cast<uint8_t>(random_.Pick({0.3, 0.4, 0.3}) + 1));
+      Emit(EventType::kFurtherOffenceRecorded, at, static_cast<uint8_t>(random_.Pick({0.3, 0.4, 0.3}) + 1));
       if (random_.Chance(0.7)) {
         PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(1, 5))),
                ActionKind::kSignificantChange, 1);
@@ -572,13 +572,13 @@ void CaseRun::Execute(const Action& action) {
       const bool same_team = team == team_;
       practitioner_ = practitioner;
       team_ = team;
-      Emit(EventKind::kCaseAllocated, at, 0, same_team ? kFlagOnlyOffenderManager : 0,
+      Emit(EventType::kCaseAllocated, at, 0, same_team ? kFlagOnlyOffenderManager : 0,
            practitioner);
       PlanAfter(at, 1100, ActionKind::kReallocate);
       break;
     }
     case ActionKind::kTermination:
-      Emit(EventKind::kAssessment, at, kAssessmentTermination);
+      Emit(EventType::kAssessmentCompleted, at, kAssessmentTermination);
       break;
     case ActionKind::kClose:
       Close(at, static_cast<uint8_t>(action.arg));
@@ -587,7 +587,7 @@ void CaseRun::Execute(const Action& action) {
 }
 
 void CaseRun::Classify(int64_t at, uint8_t level) {
-  Emit(EventKind::kRoshClassified, at, level);
+  Emit(EventType::kRoshClassified, at, level);
   const uint8_t previous = level_;
   level_ = level;
   const Date day = DayOf(at);
@@ -641,7 +641,7 @@ void CaseRun::PlanChain(ActionKind kind, Date last) {
 
 void CaseRun::Register(int64_t at, uint8_t type) {
   if (registered_[type]) return;
-  Emit(EventKind::kRegistrationAdded, at, type);
+  Emit(EventType::kRegistrationAdded, at, type);
   registered_[type] = true;
   const Date day = DayOf(at);
   if (type == kDomesticAbuse || type == kChildProtection) {
@@ -659,7 +659,7 @@ void CaseRun::Register(int64_t at, uint8_t type) {
 }
 
 void CaseRun::Breach(int64_t at, uint8_t reason) {
-  Emit(EventKind::kBreachInstigated, at, case_type_ == kLicence ? kRecall : kBreach, 0, 0, reason);
+  Emit(EventType::kBreachInstigated, at, case_type_ == kLicence ? kRecall : kBreach, 0, 0, reason);
   last_breach_ = at;
   const Date day = DayOf(at);
   if (case_type_ == kLicence ? random_.Chance(0.7) : random_.Chance(0.35)) {
@@ -670,7 +670,7 @@ void CaseRun::Breach(int64_t at, uint8_t reason) {
 }
 
 void CaseRun::Close(int64_t at, uint8_t reason) {
-  Emit(EventKind::kCaseClosed, at, reason);
+  Emit(EventType::kCaseClosed, at, reason);
   closed_ = true;
 }
 
