@@ -1,17 +1,8 @@
 #include "services/ingest/binary_envelope.h"
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/stubs/logging.h>
 
 namespace casewatch::ingest {
-
-Result<void> ParseEnvelopeBinary(std::string_view bytes, events::v1::Envelope& out) {
-  const google::protobuf::LogSilencer silence_protobuf;
-  if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidArgument(std::string(kNotAnEnvelope));
-  }
-  return Ok();
-}
 
 void AppendDelimited(const events::v1::Envelope& envelope, std::string& out) {
   const size_t size = envelope.ByteSizeLong();

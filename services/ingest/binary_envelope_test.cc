@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "services/ingest/test_util.h"
+#include "services/ingest/wire_decoder.h"
 
 namespace casewatch::ingest {
 namespace {
@@ -14,20 +15,23 @@ namespace {
 namespace pb = ::casewatch::events::v1;
 using testing::RoshEvent;
 
-TEST(ParseEnvelopeBinary, SerializedEnvelopeRoundTrips) {
+TEST(DecodeEnvelope, SerializedEnvelopeRoundTrips) {
   pb::Envelope e = RoshEvent("e-1");
   e.set_source("delius");
+  const std::string bytes = e.SerializeAsString();
+  EnvelopeView view;
+  ASSERT_TRUE(DecodeEnvelope(bytes, view).has_value());
   pb::Envelope back;
-  ASSERT_TRUE(ParseEnvelopeBinary(e.SerializeAsString(), back).has_value());
+  ToEnvelope(view, back);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(e, back));
 }
 
-TEST(ParseEnvelopeBinary, InvalidUtf8InAStringIsRejected) {
+TEST(DecodeEnvelope, InvalidUtf8InAStringIsRejected) {
   pb::Envelope e = RoshEvent("e-1");
   std::string bytes = e.SerializeAsString();
   bytes[2] = '\xff';  // inside event_id
-  pb::Envelope back;
-  Result<void> result = ParseEnvelopeBinary(bytes, back);
+  EnvelopeView view;
+  Result<void> result = DecodeEnvelope(bytes, view);
   ASSERT_FALSE(result.has_value());
   EXPECT_NE(result.error().message.find("not a valid Envelope"), std::string::npos);
 }
