@@ -3,20 +3,19 @@
 // act on, what went wrong. Built on Boost.Outcome with a terminate policy: reading the value of a
 // failed result is a broken invariant, not an exception.
 
-#include <string>
-#include <utility>
-
 #include <boost/outcome/basic_result.hpp>
 #include <boost/outcome/policy/terminate.hpp>
 #include <boost/outcome/try.hpp>
+#include <string>
+#include <utility>
 
 namespace casewatch {
 
 enum class ErrorKind {
   kInvalidArgument,  // the caller's input is wrong; retrying will not help
   kNotFound,
-  kIo,               // the environment failed (disk, network); may succeed later
-  kConflict,         // the input contradicts something already accepted
+  kIo,        // the environment failed (disk, network); may succeed later
+  kConflict,  // the input contradicts something already accepted
   kInternal,
 };
 
@@ -31,9 +30,13 @@ using Result = boost::outcome_v2::basic_result<T, Error, boost::outcome_v2::poli
 inline Error InvalidArgument(std::string message) {
   return Error{ErrorKind::kInvalidArgument, std::move(message)};
 }
-inline Error NotFound(std::string message) { return Error{ErrorKind::kNotFound, std::move(message)}; }
+inline Error NotFound(std::string message) {
+  return Error{ErrorKind::kNotFound, std::move(message)};
+}
 inline Error IoError(std::string message) { return Error{ErrorKind::kIo, std::move(message)}; }
-inline Error Conflict(std::string message) { return Error{ErrorKind::kConflict, std::move(message)}; }
+inline Error Conflict(std::string message) {
+  return Error{ErrorKind::kConflict, std::move(message)};
+}
 
 // Result<void> success value.
 inline auto Ok() { return boost::outcome_v2::success(); }

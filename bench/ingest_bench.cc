@@ -2,6 +2,9 @@
 // LoadEventFile on a file in the page cache. Generates its own synthetic, realistic events.
 // Targets (one thread): >= 800k events/s NDJSON, >= 3M events/s binary.
 
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -9,10 +12,6 @@
 #include <fstream>
 #include <random>
 #include <string>
-
-#include <benchmark/benchmark.h>
-#include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "services/ingest/binary_envelope.h"
 #include "services/ingest/event_file.h"
@@ -33,7 +32,8 @@ pb::Envelope SyntheticEvent(int i, std::mt19937& rng) {
   e.set_event_id(fmt::format("delius-{:08d}", i));
   e.set_case_id(fmt::format("N13-{:05d}", case_number));
   e.mutable_occurred_at()->set_seconds(1364895000 + int64_t{step} * 86400 + case_number * 7);
-  if (rng() % 4 == 0) e.mutable_recorded_at()->set_seconds(1364895000 + int64_t{step} * 86400 + 3600);
+  if (rng() % 4 == 0)
+    e.mutable_recorded_at()->set_seconds(1364895000 + int64_t{step} * 86400 + 3600);
   e.set_source("delius");
   e.set_actor(fmt::format("om-{}", case_number % 500));
   if (step == 0) {
@@ -50,13 +50,16 @@ pb::Envelope SyntheticEvent(int i, std::mt19937& rng) {
     case 0:
     case 1:
     case 2:
-      e.mutable_appointment_attended()->set_appointment_id(fmt::format("apt-{}-{}", case_number, step));
+      e.mutable_appointment_attended()->set_appointment_id(
+          fmt::format("apt-{}-{}", case_number, step));
       break;
     case 3:
-      e.mutable_appointment_missed()->set_appointment_id(fmt::format("apt-{}-{}", case_number, step));
+      e.mutable_appointment_missed()->set_appointment_id(
+          fmt::format("apt-{}-{}", case_number, step));
       break;
     case 4:
-      e.mutable_absence_judged()->set_appointment_id(fmt::format("apt-{}-{}", case_number, step - 1));
+      e.mutable_absence_judged()->set_appointment_id(
+          fmt::format("apt-{}-{}", case_number, step - 1));
       e.mutable_absence_judged()->set_acceptable(rng() % 2 == 0);
       break;
     case 5:

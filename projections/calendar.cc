@@ -1,8 +1,8 @@
 #include "projections/calendar.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace casewatch {
 
@@ -58,7 +58,8 @@ bool ParseCivil(std::string_view text, CivilDate& civil) {
       text[7] != '-' || !Digits(text, 8, 2, d)) {
     return false;
   }
-  if (y < 1 || m < 1 || m > 12 || d < 1 || static_cast<uint32_t>(d) > DaysInMonth(y, m)) return false;
+  if (y < 1 || m < 1 || m > 12 || d < 1 || static_cast<uint32_t>(d) > DaysInMonth(y, m))
+    return false;
   civil = CivilDate{y, static_cast<uint32_t>(m), static_cast<uint32_t>(d)};
   return true;
 }

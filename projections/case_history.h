@@ -43,7 +43,6 @@ class CaseHistory {
   uint32_t Append(CaseEvent event, std::string_view event_id);
 
  public:
-
   const std::string& case_id() const { return case_id_; }
 
   // Appenders: each adds one event with its id, filling in `id` and `detail`, and returns the

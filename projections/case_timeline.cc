@@ -64,9 +64,10 @@ bool CaseTimeline::Reset(const CaseHistory& history, Instant as_of) {
 
 int CaseTimeline::FirstAtOrAfter(Instant t) const {
   const auto& events = *events_;
-  return static_cast<int>(std::partition_point(events.begin(), events.begin() + size_,
-                                               [&](const CaseEvent& e) { return e.occurred_at < t; }) -
-                          events.begin());
+  return static_cast<int>(
+      std::partition_point(events.begin(), events.begin() + size_,
+                           [&](const CaseEvent& e) { return e.occurred_at < t; }) -
+      events.begin());
 }
 
 int CaseTimeline::FirstOf(EventType type, int from, int before) const {

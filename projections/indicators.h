@@ -82,7 +82,7 @@ struct Item {
   Indicator indicator;
   ItemStatus status;
   Date due;
-  Date decided_on;           // meaningful unless status is kPending
+  Date decided_on;            // meaningful unless status is kPending
   int32_t fulfilled_by = -1;  // position of the fulfilling event, or -1
   int32_t trigger = -1;       // position of the event that created the item
   int32_t window_end = -1;    // position of the event that closed its window, or -1

@@ -1,11 +1,11 @@
 #include "projections/policy.h"
 
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 namespace casewatch {
 namespace {
@@ -101,7 +101,8 @@ Result<Policy> ParsePolicy(std::string_view json) {
         return BadKey(key, "must be a whole number (JSON integer) of at least 1");
       }
       if (n < 1) return BadKey(key, fmt::format("must be at least 1, not {}", n));
-      if (n > kMaxDays) return BadKey(key, fmt::format("{} is implausibly large (max {})", n, kMaxDays));
+      if (n > kMaxDays)
+        return BadKey(key, fmt::format("{} is implausibly large (max {})", n, kMaxDays));
       policy.*(it->field) = static_cast<int>(n);
       continue;
     }

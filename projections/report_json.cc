@@ -1,9 +1,9 @@
 #include "projections/report_json.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-
-#include <fmt/format.h>
 
 namespace casewatch {
 namespace {
@@ -38,11 +38,21 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
@@ -58,9 +68,9 @@ void AppendCaseItems(const CaseEvaluation& evaluation, std::vector<CaseItemRow>&
   const auto& events = evaluation.history->events();
   for (const Item& item : evaluation.items) {
     rows.push_back(CaseItemRow{evaluation.history->case_id(), item,
-                               item.fulfilled_by >= 0
-                                   ? std::string(evaluation.history->event_id(events[item.fulfilled_by]))
-                                   : std::string()});
+                               item.fulfilled_by >= 0 ? std::string(evaluation.history->event_id(
+                                                            events[item.fulfilled_by]))
+                                                      : std::string()});
   }
 }
 
@@ -109,9 +119,9 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     } else {
       out += "null";
     }
-    out += fmt::format(
-        R"(,"items":{{"met":{},"late":{},"missed":{},"cancelled":{},"pending":{}}}}})", s.items.met,
-        s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
+    out +=
+        fmt::format(R"(,"items":{{"met":{},"late":{},"missed":{},"cancelled":{},"pending":{}}}}})",
+                    s.items.met, s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
   }
   out += "],\"outcomes\":[";
   for (int o = 0; o < kOutcomeCount; ++o) {
@@ -143,8 +153,8 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
         out += "null";
       }
       out += ",\"decided_on\":";
-      AppendDateOrNull(out, row.item.decided() ? std::optional<Date>(row.item.decided_on)
-                                               : std::nullopt);
+      AppendDateOrNull(
+          out, row.item.decided() ? std::optional<Date>(row.item.decided_on) : std::nullopt);
       out += '}';
     }
     out += "\n]";

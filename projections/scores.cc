@@ -6,7 +6,8 @@ namespace casewatch {
 
 bool Scope::Matches(const Allocation& a) const {
   return (!region || *region == a.region) && (!pdu || *pdu == a.pdu) &&
-         (!team || *team == a.team) && (!offender_manager || *offender_manager == a.offender_manager);
+         (!team || *team == a.team) &&
+         (!offender_manager || *offender_manager == a.offender_manager);
 }
 
 Result<Period> MakePeriod(std::optional<Date> from, std::optional<Date> to, Instant as_of) {
@@ -56,11 +57,20 @@ bool ReportBuilder::Add(const CaseEvaluation& evaluation) {
     }
     if (!report_.period.Contains(item.decided_on)) continue;
     switch (item.status) {
-      case ItemStatus::kMet: ++counts.met; break;
-      case ItemStatus::kLate: ++counts.late; break;
-      case ItemStatus::kMissed: ++counts.missed; break;
-      case ItemStatus::kCancelled: ++counts.cancelled; continue;
-      case ItemStatus::kPending: break;
+      case ItemStatus::kMet:
+        ++counts.met;
+        break;
+      case ItemStatus::kLate:
+        ++counts.late;
+        break;
+      case ItemStatus::kMissed:
+        ++counts.missed;
+        break;
+      case ItemStatus::kCancelled:
+        ++counts.cancelled;
+        continue;
+      case ItemStatus::kPending:
+        break;
     }
     relevant[i] = true;
     all_met[i] = all_met[i] && item.status == ItemStatus::kMet;

@@ -111,7 +111,8 @@ TEST(Scores, TheAllocationAtTOrAtClosingDecidesTheScope) {
   const Period all = MakePeriod({}, {}, At("2013-08-01")).value();
   Scope then;
   then.pdu = "P1";
-  EXPECT_EQ(ReportOf(cases, "2013-04-15", MakePeriod({}, {}, At("2013-04-15")).value(), then).cases, 1);
+  EXPECT_EQ(ReportOf(cases, "2013-04-15", MakePeriod({}, {}, At("2013-04-15")).value(), then).cases,
+            1);
   Scope now;
   now.region = "R1";
   now.pdu = "P2";
@@ -134,11 +135,12 @@ TEST(ReportJson, HasEveryIndicatorAndOutcomeInTableOrder) {
   const Report r = ReportOf(TwoTeams(), "2013-04-20T12:00:00+01:00",
                             MakePeriod({}, {}, At("2013-04-20T12:00:00+01:00")).value());
   const std::string json = RenderReportJson(r, nullptr);
-  EXPECT_EQ(json.rfind(R"({"as_of":"2013-04-20T11:00:00Z","period":{"from":null,"to":"2013-04-20"},)"
-                       R"("policy":"default","scope":{"region":null,"pdu":null,"team":null,)"
-                       R"("offender_manager":null},"cases":2,"indicators":[{"id":"psr_quality",)",
-                       0),
-            0u)
+  EXPECT_EQ(
+      json.rfind(R"({"as_of":"2013-04-20T11:00:00Z","period":{"from":null,"to":"2013-04-20"},)"
+                 R"("policy":"default","scope":{"region":null,"pdu":null,"team":null,)"
+                 R"("offender_manager":null},"cases":2,"indicators":[{"id":"psr_quality",)",
+                 0),
+      0u)
       << json;
   size_t last = 0;
   for (const IndicatorInfo& info : kIndicators) {
@@ -147,9 +149,10 @@ TEST(ReportJson, HasEveryIndicatorAndOutcomeInTableOrder) {
     EXPECT_GT(at, last);
     last = at;
   }
-  EXPECT_NE(json.find(R"({"id":"prompt_start","outcome":"DELIVERY","relevant_cases":2,"met_cases":1,)"
-                      R"("score":0.5,"items":{"met":1,"late":1,"missed":0,"cancelled":0,"pending":0}})"),
-            std::string::npos);
+  EXPECT_NE(
+      json.find(R"({"id":"prompt_start","outcome":"DELIVERY","relevant_cases":2,"met_cases":1,)"
+                R"("score":0.5,"items":{"met":1,"late":1,"missed":0,"cancelled":0,"pending":0}})"),
+      std::string::npos);
   EXPECT_NE(json.find(R"({"id":"VICTIMS","score":null,"rating":null})"), std::string::npos) << json;
 }
 

@@ -2,10 +2,10 @@
 // (events.ndjson), the replay flags (args, one line), the expected report (expected.json, derived
 // by hand from the spec) and optionally a policy file and lines that stderr must contain
 // (expected_stderr). Adding a case is adding a folder.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/process.h"
 

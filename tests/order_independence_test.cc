@@ -1,6 +1,7 @@
 // Shuffling an event file's lines, or giving it in the binary form, does not change the report:
 // for simulated histories (late-recorded, out-of-order and duplicated events included), several
 // evaluation times and scopes, with every case item.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/process.h"
 
@@ -29,10 +28,9 @@ class OrderIndependence : public ::testing::Test {
     fs::create_directories(*dir_);
     for (const char* name : {"events.ndjson", "events.bin"}) {
       const auto run = RunProcess({CASEWATCH_BIN, "simulate", "--cases", "400", "--start",
-                                   "2022-01-01", "--months", "20", "--seed", "11",
-                                   "--profile", "struggling", "--duplicate-rate", "0.02",
-                                   "--late-record-rate", "0.2", "--quiet", "--out",
-                                   (*dir_ / name).string()});
+                                   "2022-01-01", "--months", "20", "--seed", "11", "--profile",
+                                   "struggling", "--duplicate-rate", "0.02", "--late-record-rate",
+                                   "0.2", "--quiet", "--out", (*dir_ / name).string()});
       ASSERT_EQ(run.exit_code, 0) << run.err;
     }
   }

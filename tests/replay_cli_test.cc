@@ -1,9 +1,9 @@
 // `casewatch replay` as a user meets it: flags, stdin, and one clear message for each kind of bad
 // input, with the exit code non-zero only when nothing could be evaluated.
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "tests/support/process.h"
 
@@ -25,15 +25,16 @@ fs::path TempFile(const std::string& name, const std::string& contents) {
 TEST(ReplayCli, HelpDocumentsEveryFlag) {
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--help"});
   EXPECT_EQ(run.exit_code, 0);
-  for (const char* flag : {"--events", "--policy", "--as-of", "--from", "--to", "--region", "--pdu",
-                           "--team", "--offender-manager", "--case-items", "--format", "--text",
-                           "--json-out", "--stats"}) {
+  for (const char* flag :
+       {"--events", "--policy", "--as-of", "--from", "--to", "--region", "--pdu", "--team",
+        "--offender-manager", "--case-items", "--format", "--text", "--json-out", "--stats"}) {
     EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
   }
 }
 
 TEST(ReplayCli, ABadAsOfIsOneClearMessage) {
-  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-13-01"});
+  const auto run =
+      RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-13-01"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.out, "");
   EXPECT_NE(run.err.find("--as-of: '2013-13-01' is not an RFC 3339 timestamp"), std::string::npos)
@@ -63,8 +64,9 @@ TEST(ReplayCli, AMissingPolicyOrEventFileIsNamed) {
 }
 
 TEST(ReplayCli, APeriodEndingBeforeItStartsIsRefused) {
-  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
-                               "2013-09-30T00:00:00Z", "--from", "2013-06-01", "--to", "2013-05-01"});
+  const auto run =
+      RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-09-30T00:00:00Z",
+                  "--from", "2013-06-01", "--to", "2013-05-01"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("2013-06-01 is after its end 2013-05-01"), std::string::npos) << run.err;
 }
@@ -88,8 +90,8 @@ TEST(ReplayCli, StdinIsReadAndItsFormatSniffed) {
 
 TEST(ReplayCli, AFileOfOnlyBadLinesStillGivesAnEmptyReport) {
   const fs::path bad = TempFile("only_bad.ndjson", "not json\n{\"eventId\":\"x\"}\n");
-  const auto run =
-      RunProcess({CASEWATCH_BIN, "replay", "--events", bad.string(), "--as-of", "2013-09-30T00:00:00Z"});
+  const auto run = RunProcess(
+      {CASEWATCH_BIN, "replay", "--events", bad.string(), "--as-of", "2013-09-30T00:00:00Z"});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_NE(run.out.find("\"cases\":0"), std::string::npos);
   EXPECT_NE(run.err.find("only_bad.ndjson:1:"), std::string::npos) << run.err;
@@ -98,11 +100,17 @@ TEST(ReplayCli, AFileOfOnlyBadLinesStillGivesAnEmptyReport) {
 }
 
 TEST(ReplayCli, GarbageInABinaryFileIsReportedByRecord) {
-  // Record 1: a valid case_opened; record 2: five bytes that are not an Envelope; record 3 cut short.
+  // Record 1: a valid case_opened; record 2: five bytes that are not an Envelope; record 3 cut
+  // short.
   std::string bytes;
-  const std::string opened =
-      std::string("\x0a\x02" "e1" "\x12\x02" "C1" "\x1a\x06\x08\x80\xe4\xe8\xa0\x05", 16) +
-      std::string("\x52\x02\x08\x01", 4);
+  const std::string opened = std::string(
+                                 "\x0a\x02"
+                                 "e1"
+                                 "\x12\x02"
+                                 "C1"
+                                 "\x1a\x06\x08\x80\xe4\xe8\xa0\x05",
+                                 16) +
+                             std::string("\x52\x02\x08\x01", 4);
   bytes += static_cast<char>(opened.size()) + opened;
   bytes += std::string("\x05\xff\xff\xff\xff\xff", 6);
   bytes += std::string("\x40\x0a", 2);

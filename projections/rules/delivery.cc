@@ -12,28 +12,30 @@ using internal::TriggeredAt;
 void PsrQuality(const CaseTimeline& tl, const RuleContext&, Items& out) {
   for (int p : tl.Of(EventType::kPreSentenceReportCompleted)) {
     const CaseEvent& e = tl.event(p);
-    out.push_back(internal::Judge(tl, Indicator::kPsrQuality, p,
-                                  e.includes_rosh() && e.includes_lor()));
+    out.push_back(
+        internal::Judge(tl, Indicator::kPsrQuality, p, e.includes_rosh() && e.includes_lor()));
   }
 }
 
 void PromptStart(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
   const int open = tl.opening();
-  const auto o = TriggeredAt(tl, Indicator::kPromptStart, open,
-                             ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.prompt_start_wd));
-  out.push_back(Decide(tl, o, tl.FirstOf(EventType::kAppointmentAttended, tl.AtOrAfter(open),
-                                         Limit(tl, o.window_end))));
+  const auto o =
+      TriggeredAt(tl, Indicator::kPromptStart, open,
+                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.prompt_start_wd));
+  out.push_back(Decide(
+      tl, o,
+      tl.FirstOf(EventType::kAppointmentAttended, tl.AtOrAfter(open), Limit(tl, o.window_end))));
 }
 
 void InitialSentencePlan(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
   const int open = tl.opening();
-  const auto o = TriggeredAt(tl, Indicator::kInitialSentencePlan, open,
-                             ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.initial_plan_wd));
-  out.push_back(Decide(tl, o,
-                       FirstWhere(tl, EventType::kSentencePlanCompleted, 0, Limit(tl, o.window_end),
-                                  [](const CaseEvent& e) {
-                                    return e.plan_kind() == PlanKind::kInitial;
-                                  })));
+  const auto o =
+      TriggeredAt(tl, Indicator::kInitialSentencePlan, open,
+                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.initial_plan_wd));
+  out.push_back(
+      Decide(tl, o,
+             FirstWhere(tl, EventType::kSentencePlanCompleted, 0, Limit(tl, o.window_end),
+                        [](const CaseEvent& e) { return e.plan_kind() == PlanKind::kInitial; })));
 }
 
 void SentencePlanReview(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
@@ -52,11 +54,11 @@ void AbsenceJudged(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
     const auto o =
         TriggeredAt(tl, Indicator::kAbsenceJudged, m,
                     ctx.calendar.AddWorkingDays(tl.date(m), ctx.policy.absence_judgement_wd));
-    out.push_back(Decide(tl, o,
-                         FirstWhere(tl, EventType::kAbsenceJudged, tl.AtOrAfter(m), limit,
-                                    [&](const CaseEvent& e) {
-                                      return tl.history().appointment_of(e) == appointment;
-                                    })));
+    out.push_back(Decide(
+        tl, o,
+        FirstWhere(tl, EventType::kAbsenceJudged, tl.AtOrAfter(m), limit, [&](const CaseEvent& e) {
+          return tl.history().appointment_of(e) == appointment;
+        })));
   }
 }
 
@@ -76,8 +78,8 @@ void Enforcement(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
     }
     const EventType action = breach_due ? EventType::kBreachInstigated : EventType::kWarningIssued;
     const int days = breach_due ? ctx.policy.breach_wd : ctx.policy.warning_wd;
-    const auto o = TriggeredAt(tl, Indicator::kEnforcement, u,
-                               ctx.calendar.AddWorkingDays(tl.date(u), days));
+    const auto o =
+        TriggeredAt(tl, Indicator::kEnforcement, u, ctx.calendar.AddWorkingDays(tl.date(u), days));
     out.push_back(Decide(tl, o, tl.FirstOf(action, tl.AtOrAfter(u), limit)));
   }
 }

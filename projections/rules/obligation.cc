@@ -3,8 +3,12 @@
 namespace casewatch::rules::internal {
 
 Item Decide(const CaseTimeline& tl, const Obligation& o, int fulfilled_by) {
-  Item item{.indicator = o.indicator, .status = ItemStatus::kPending, .due = o.due,
-            .decided_on = {}, .fulfilled_by = fulfilled_by, .trigger = o.trigger,
+  Item item{.indicator = o.indicator,
+            .status = ItemStatus::kPending,
+            .due = o.due,
+            .decided_on = {},
+            .fulfilled_by = fulfilled_by,
+            .trigger = o.trigger,
             .window_end = o.window_end};
   if (fulfilled_by >= 0) {
     const Date done = tl.date(fulfilled_by);

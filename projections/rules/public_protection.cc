@@ -12,8 +12,9 @@ using internal::TriggeredAt;
 
 void RoshScreening(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
   const int open = tl.opening();
-  const auto o = TriggeredAt(tl, Indicator::kRoshScreening, open,
-                             ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.rosh_screening_wd));
+  const auto o =
+      TriggeredAt(tl, Indicator::kRoshScreening, open,
+                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.rosh_screening_wd));
   out.push_back(
       Decide(tl, o, tl.FirstOf(EventType::kRoshScreeningCompleted, 0, Limit(tl, o.window_end))));
 }
@@ -22,8 +23,9 @@ void RoshFullAnalysis(const CaseTimeline& tl, const RuleContext& ctx, Items& out
   const int limit = Limit(tl, tl.closing());
   for (int s : tl.Of(EventType::kRoshScreeningCompleted)) {
     if (!tl.event(s).full_analysis_required()) continue;
-    const auto o = TriggeredAt(tl, Indicator::kRoshFullAnalysis, s,
-                               ctx.calendar.AddWorkingDays(tl.date(s), ctx.policy.full_analysis_wd));
+    const auto o =
+        TriggeredAt(tl, Indicator::kRoshFullAnalysis, s,
+                    ctx.calendar.AddWorkingDays(tl.date(s), ctx.policy.full_analysis_wd));
     out.push_back(
         Decide(tl, o, tl.FirstOf(EventType::kRoshFullAnalysisCompleted, tl.AtOrAfter(s), limit)));
   }
@@ -43,8 +45,9 @@ void RmpInitial(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
     if (tl.WhileOpen(*it) && tl.event(*it).rosh_level() >= RoshLevel::kMedium) trigger = *it;
   }
   if (trigger < 0) return;
-  const auto o = TriggeredAt(tl, Indicator::kRmpInitial, trigger,
-                             ctx.calendar.AddWorkingDays(tl.date(trigger), ctx.policy.rmp_initial_wd));
+  const auto o =
+      TriggeredAt(tl, Indicator::kRmpInitial, trigger,
+                  ctx.calendar.AddWorkingDays(tl.date(trigger), ctx.policy.rmp_initial_wd));
   out.push_back(Decide(
       tl, o, tl.FirstOf(EventType::kRiskManagementPlanCompleted, 0, Limit(tl, o.window_end))));
 }
@@ -60,8 +63,9 @@ void RiskResponse(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
   const int limit = Limit(tl, tl.closing());
   for (int s : tl.Of(EventType::kSignificantChangeRecorded)) {
     if (!tl.WhileOpen(s) || !tl.event(s).risk_increased()) continue;
-    const auto o = TriggeredAt(tl, Indicator::kRiskResponse, s,
-                               ctx.calendar.AddWorkingDays(tl.date(s), ctx.policy.risk_response_wd));
+    const auto o =
+        TriggeredAt(tl, Indicator::kRiskResponse, s,
+                    ctx.calendar.AddWorkingDays(tl.date(s), ctx.policy.risk_response_wd));
     const int from = tl.AtOrAfter(s);
     int f = -1;
     for (EventType response : {EventType::kRoshClassified, EventType::kRoshFullAnalysisCompleted,
@@ -107,7 +111,8 @@ void IntervalChains(const CaseTimeline& tl, Indicator first, Indicator rest, Eve
   auto find = [&](int from, int before) { return tl.FirstOf(fulfils, from, before); };
   for (const RelevantInterval& interval : RelevantIntervals(tl)) {
     const Date start = tl.date(interval.start);
-    const Date due = first_wd > 0 ? calendar.AddWorkingDays(start, first_wd) : AddDays(start, first_days);
+    const Date due =
+        first_wd > 0 ? calendar.AddWorkingDays(start, first_wd) : AddDays(start, first_days);
     Chain(tl, Obligation{first, due, interval.start, start, interval.end},
           tl.AtOrAfter(interval.start), period_days, rest, find, out);
   }
@@ -150,11 +155,10 @@ void SafeguardingChecks(const CaseTimeline& tl, const RuleContext& ctx, Items& o
                     ctx.calendar.AddWorkingDays(tl.date(trigger), ctx.policy.safeguarding_wd));
     for (SafeguardingCheck kind :
          {SafeguardingCheck::kChildrensServices, SafeguardingCheck::kPoliceDomesticAbuse}) {
-      out.push_back(Decide(tl, o,
-                           FirstWhere(tl, EventType::kSafeguardingCheckCompleted, tl.AtOrAfter(i),
-                                      limit, [kind](const CaseEvent& c) {
-                                        return c.safeguarding_check() == kind;
-                                      })));
+      out.push_back(Decide(
+          tl, o,
+          FirstWhere(tl, EventType::kSafeguardingCheckCompleted, tl.AtOrAfter(i), limit,
+                     [kind](const CaseEvent& c) { return c.safeguarding_check() == kind; })));
     }
   }
 }
@@ -165,15 +169,16 @@ void VictimContact(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
   const Date sentenced = DateOf(opening.sentence_date);
   const Obligation o{Indicator::kVictimContact, AddDays(sentenced, ctx.policy.victim_contact_days),
                      tl.opening(), sentenced, tl.closing()};
-  out.push_back(Decide(tl, o,
-                       tl.FirstOf(EventType::kVictimContactOffered,
-                                  tl.FirstAtOrAfter(opening.sentence_date), Limit(tl, o.window_end))));
+  out.push_back(
+      Decide(tl, o,
+             tl.FirstOf(EventType::kVictimContactOffered, tl.FirstAtOrAfter(opening.sentence_date),
+                        Limit(tl, o.window_end))));
 }
 
 void RmpVictimSafety(const CaseTimeline& tl, const RuleContext&, Items& out) {
   for (int r : tl.Of(EventType::kRiskManagementPlanCompleted)) {
-    out.push_back(internal::Judge(tl, Indicator::kRmpVictimSafety, r,
-                                  tl.event(r).addresses_victim_safety()));
+    out.push_back(
+        internal::Judge(tl, Indicator::kRmpVictimSafety, r, tl.event(r).addresses_victim_safety()));
   }
 }
 

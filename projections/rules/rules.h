@@ -47,10 +47,11 @@ void RmpVictimSafety(const CaseTimeline& tl, const RuleContext& ctx, Items& out)
 
 // Every rule, in table order.
 inline constexpr Rule kAllRules[] = {
-    PsrQuality,        PromptStart,     InitialSentencePlan, SentencePlanReview, AbsenceJudged,
-    Enforcement,       InitialAssessment, AssessmentReview,  RoshScreening,      RoshFullAnalysis,
-    RmpInitial,        RmpReview,       RiskResponse,        HomeVisits,         ManagementOversight,
-    SafeguardingChecks, VictimContact,  RmpVictimSafety,
+    PsrQuality,    PromptStart,      InitialSentencePlan, SentencePlanReview,
+    AbsenceJudged, Enforcement,      InitialAssessment,   AssessmentReview,
+    RoshScreening, RoshFullAnalysis, RmpInitial,          RmpReview,
+    RiskResponse,  HomeVisits,       ManagementOversight, SafeguardingChecks,
+    VictimContact, RmpVictimSafety,
 };
 
 // A relevant interval (R rules): [start, end) in positions; end = -1 while still relevant at T.

@@ -16,12 +16,14 @@ using V = std::vector<std::string>;
 
 TEST(PromptStart, AttendanceByTheFifthWorkingDayIsMet) {
   auto h = CaseBuilder().Opened("2013-04-01").Attended("2013-04-08").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"), (V{"2013-04-08 MET e02 2013-04-08"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"),
+            (V{"2013-04-08 MET e02 2013-04-08"}));
 }
 
 TEST(PromptStart, LaterAttendanceIsLateAndDecidedTheDayAfterDue) {
   auto h = CaseBuilder().Opened("2013-04-01").Attended("2013-04-10").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"), (V{"2013-04-08 LATE e02 2013-04-09"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"),
+            (V{"2013-04-08 LATE e02 2013-04-09"}));
 }
 
 TEST(PromptStart, PendingUntilTheDueDatePassesThenMissed) {
@@ -41,7 +43,8 @@ TEST(PromptStart, HolidaysPushTheDueDate) {
   Policy policy;
   policy.holidays = {ParseDate("2013-04-08").value(), ParseDate("2013-04-13").value()};
   auto h = CaseBuilder().Opened("2013-04-05").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-04-06", policy), (V{"2013-04-15 PENDING - -"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-04-06", policy),
+            (V{"2013-04-15 PENDING - -"}));
 }
 
 TEST(PromptStart, AttendanceEarlierOnTheSameInstantCountsAsAtOrAfter) {
@@ -66,7 +69,8 @@ TEST(Opening, ACaseIsNotCountedBeforeItsOpening) {
 
 TEST(Opening, LaterOpeningsAreIgnored) {
   auto h = CaseBuilder().Opened("2013-04-01").Opened("2013-05-01").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-05-02"), (V{"2013-04-08 MISSED - 2013-04-09"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-05-02"),
+            (V{"2013-04-08 MISSED - 2013-04-09"}));
 }
 
 TEST(Closing, UnfulfilledItemsCancelWhenTheCaseClosesByTheirDueDate) {
@@ -97,16 +101,22 @@ TEST(Closing, EventsAfterTheClosingChangeNothing) {
 
 TEST(Closing, AnEventAtTheClosingInstantOrderedAfterItDoesNotFulfil) {
   auto h = CaseBuilder()
-               .Id("c1").Opened("2013-04-01")
-               .Id("c2").Closed("2013-04-05")
-               .Id("c3").Attended("2013-04-05")
+               .Id("c1")
+               .Opened("2013-04-01")
+               .Id("c2")
+               .Closed("2013-04-05")
+               .Id("c3")
+               .Attended("2013-04-05")
                .Build();
   EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"),
             (V{"2013-04-08 CANCELLED - 2013-04-05"}));
   auto before = CaseBuilder()
-                    .Id("c1").Opened("2013-04-01")
-                    .Id("c3").Closed("2013-04-05")
-                    .Id("c2").Attended("2013-04-05")
+                    .Id("c1")
+                    .Opened("2013-04-01")
+                    .Id("c3")
+                    .Closed("2013-04-05")
+                    .Id("c2")
+                    .Attended("2013-04-05")
                     .Build();
   EXPECT_EQ(ItemsOf(before, Indicator::kPromptStart, "2013-06-01"),
             (V{"2013-04-08 MET c2 2013-04-05"}));
@@ -114,7 +124,8 @@ TEST(Closing, AnEventAtTheClosingInstantOrderedAfterItDoesNotFulfil) {
 
 TEST(Closing, AClosingBeforeTheOpeningIsIgnored) {
   auto h = CaseBuilder().Closed("2013-03-01").Opened("2013-04-01").Attended("2013-04-02").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"), (V{"2013-04-08 MET e03 2013-04-02"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-06-01"),
+            (V{"2013-04-08 MET e03 2013-04-02"}));
 }
 
 TEST(Closing, EventsAfterTheEvaluationTimeAreNotSeen) {
@@ -154,7 +165,8 @@ TEST(InitialSentencePlan, APlanBeforeTheOpeningCountsAndIsDecidedOnTheOpeningDat
 
 TEST(InitialSentencePlan, AReviewPlanDoesNotFulfilIt) {
   auto h = CaseBuilder().Opened("2013-04-01").Plan("2013-04-02", PlanKind::kReview).Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kInitialSentencePlan, "2013-04-03"), (V{"2013-04-22 PENDING - -"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kInitialSentencePlan, "2013-04-03"),
+            (V{"2013-04-22 PENDING - -"}));
 }
 
 TEST(SentencePlanReview, AChainRunsFromTheInitialPlanAndEachReviewStartsTheNext) {
@@ -190,10 +202,12 @@ TEST(SentencePlanReview, ClosureCancelsOrMissesTheOpenLink) {
   auto base = [] {
     return CaseBuilder().Opened("2013-04-01").Plan("2013-04-01T10:00:00Z", PlanKind::kInitial);
   };
-  EXPECT_EQ(ItemsOf(base().Closed("2013-07-22").Build(), Indicator::kSentencePlanReview, "2014-01-01"),
-            (V{"2013-07-22 CANCELLED - 2013-07-22"}));
-  EXPECT_EQ(ItemsOf(base().Closed("2013-07-23").Build(), Indicator::kSentencePlanReview, "2014-01-01"),
-            (V{"2013-07-22 MISSED - 2013-07-23"}));
+  EXPECT_EQ(
+      ItemsOf(base().Closed("2013-07-22").Build(), Indicator::kSentencePlanReview, "2014-01-01"),
+      (V{"2013-07-22 CANCELLED - 2013-07-22"}));
+  EXPECT_EQ(
+      ItemsOf(base().Closed("2013-07-23").Build(), Indicator::kSentencePlanReview, "2014-01-01"),
+      (V{"2013-07-22 MISSED - 2013-07-23"}));
 }
 
 TEST(SentencePlanReview, SignificantChangesWhileOpenAddReviewItems) {
@@ -290,7 +304,8 @@ TEST(Enforcement, AWarningOlderThanTheWindowCallsForANewWarning) {
 
 TEST(RoshScreening, AScreeningAtReportStageCounts) {
   auto h = CaseBuilder().Screening("2013-03-01", true).Opened("2013-04-01").Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kRoshScreening, "2013-04-02"), (V{"2013-04-22 MET e01 2013-04-01"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kRoshScreening, "2013-04-02"),
+            (V{"2013-04-22 MET e01 2013-04-01"}));
   // The full analysis it called for was due 10 working days after 1 March.
   EXPECT_EQ(ItemsOf(h, Indicator::kRoshFullAnalysis, "2013-04-02"),
             (V{"2013-03-15 MISSED - 2013-03-16"}));
@@ -313,7 +328,8 @@ TEST(RmpInitial, TriggeredAtTheOpeningWhenAlreadyMedium) {
                .Opened("2013-04-01")
                .Rmp("2013-04-30", PlanKind::kInitial)
                .Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kRmpInitial, "2013-05-01"), (V{"2013-04-22 LATE e03 2013-04-23"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kRmpInitial, "2013-05-01"),
+            (V{"2013-04-22 LATE e03 2013-04-23"}));
 }
 
 TEST(RmpInitial, TriggeredByTheFirstClassificationToMediumWhileOpenOnlyOnce) {
@@ -361,7 +377,8 @@ TEST(RiskResponse, AnyOfTheResponsesAtOrAfterTheChangeCounts) {
 TEST(RiskResponse, AChangeBeforeTheOpeningOnTheSameInstantIsNotWhileOpen) {
   auto h = CaseBuilder().Id("a").Change("2013-04-01", true).Id("b").Opened("2013-04-01").Build();
   EXPECT_TRUE(ItemsOf(h, Indicator::kRiskResponse, "2013-06-01").empty());
-  auto after = CaseBuilder().Id("b").Change("2013-04-01", true).Id("a").Opened("2013-04-01").Build();
+  auto after =
+      CaseBuilder().Id("b").Change("2013-04-01", true).Id("a").Opened("2013-04-01").Build();
   EXPECT_EQ(ItemsOf(after, Indicator::kRiskResponse, "2013-06-01"),
             (V{"2013-04-08 MISSED - 2013-04-09"}));
 }
@@ -420,8 +437,10 @@ TEST(HomeVisits, ClosingEndsTheInterval) {
 TEST(HomeVisits, AVisitOnTheSameInstantAsTheStartCounts) {
   auto h = CaseBuilder()
                .Opened("2013-04-01")
-               .Id("x1").Plain("2013-04-02", EventType::kHomeVisitCompleted)
-               .Id("x2").Rosh("2013-04-02", RoshLevel::kHigh)
+               .Id("x1")
+               .Plain("2013-04-02", EventType::kHomeVisitCompleted)
+               .Id("x2")
+               .Rosh("2013-04-02", RoshLevel::kHigh)
                .Build();
   EXPECT_EQ(ItemsOf(h, Indicator::kHomeVisitInitial, "2013-04-03"),
             (V{"2013-04-16 MET x1 2013-04-02"}));
@@ -470,7 +489,8 @@ TEST(VictimContact, DueCalendarDaysAfterSentenceAndOfferedFromTheSentenceOn) {
                .Plain("2013-03-20", EventType::kVictimContactOffered)
                .Opened("2013-04-01", {"R1", "P1", "T1", "om-1"}, true, "2013-03-15")
                .Build();
-  EXPECT_EQ(ItemsOf(h, Indicator::kVictimContact, "2013-04-02"), (V{"2013-05-10 MET e02 2013-03-20"}));
+  EXPECT_EQ(ItemsOf(h, Indicator::kVictimContact, "2013-04-02"),
+            (V{"2013-05-10 MET e02 2013-03-20"}));
 }
 
 TEST(VictimContact, OnlyWhenRequired) {

@@ -1,8 +1,8 @@
 #include "projections/testing/case_builder.h"
 
-#include <stdexcept>
-
 #include <fmt/format.h>
+
+#include <stdexcept>
 
 namespace casewatch::testing {
 

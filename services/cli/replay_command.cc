@@ -1,14 +1,11 @@
 // casewatch replay: an event file, a policy and T in; the report of indicators.md section 6 out.
+#include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
-#include <optional>
-#include <sstream>
-
-#include <fmt/format.h>
+#include <memory>
+#include <vector>
 
 #include "projections/report_json.h"
 #include "projections/report_text.h"
@@ -43,10 +40,8 @@ int RunReplay(const ReplayOptions& options) {
   }
 
   ingest::EventLog log;
-  uint64_t problems_shown = 0;
   const std::string& path = options.events;
   auto on_problem = [&](const ingest::Problem& problem) {
-    ++problems_shown;
     fmt::print(stderr, "{}:{}: {}\n", path == "-" ? "<stdin>" : path, problem.line, problem.reason);
   };
   Result<ingest::LoadSummary> loaded =
@@ -81,12 +76,15 @@ int RunReplay(const ReplayOptions& options) {
       return 2;
     }
   }
-  const std::string shown = options.text ? RenderReportText(report) : options.json_out.empty() ? json : "";
+  const std::string shown = options.text               ? RenderReportText(report)
+                            : options.json_out.empty() ? json
+                                                       : "";
   std::fwrite(shown.data(), 1, shown.size(), stdout);
   std::fflush(stdout);
 
   const ingest::LoadSummary& s = loaded.value();
-  fmt::print(stderr, "casewatch replay: {} events accepted, {} duplicates ignored, {} rejected; {} cases\n",
+  fmt::print(stderr,
+             "casewatch replay: {} events accepted, {} duplicates ignored, {} rejected; {} cases\n",
              s.accepted, s.duplicates, s.rejected, log.case_count());
   if (options.stats) {
     const auto done = std::chrono::steady_clock::now();

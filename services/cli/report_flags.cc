@@ -1,11 +1,11 @@
 #include "services/cli/report_flags.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 namespace casewatch::cli {
 
@@ -35,7 +35,8 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
                  "Policy file (JSON, indicators.md section 4); defaults apply without it");
   cmd.add_option("--from", flags.from,
                  "First decision date of the period, YYYY-MM-DD (default: unbounded)");
-  cmd.add_option("--to", flags.to, "Last decision date of the period, YYYY-MM-DD (default: date of T)");
+  cmd.add_option("--to", flags.to,
+                 "Last decision date of the period, YYYY-MM-DD (default: date of T)");
   cmd.add_option("--region", flags.region, "Only cases allocated to this region");
   cmd.add_option("--pdu", flags.pdu, "Only cases allocated to this probation delivery unit");
   cmd.add_option("--team", flags.team, "Only cases allocated to this team");

@@ -2,10 +2,9 @@
 // The flags that choose a report (--as-of, --policy, --from, --to, scope, --case-items), shared by
 // every command that prints one, and their checked form.
 
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "base/result.h"
 #include "projections/scores.h"
@@ -31,7 +30,6 @@ struct ReportFlags {
   // Checks the flags and reads the policy file; the error names the bad flag or key.
   [[nodiscard]] Result<ReportRequest> Resolve() const;
 };
-
 
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 

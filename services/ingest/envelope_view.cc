@@ -54,7 +54,8 @@ void ViewOf(const events::v1::Envelope& e, EnvelopeView& view) {
       }
       case FieldRole::kWhen:
         if (fields.HasField(payload, field)) {
-          view.when = TimestampOf(static_cast<const gpb::Timestamp&>(fields.GetMessage(payload, field)));
+          view.when =
+              TimestampOf(static_cast<const gpb::Timestamp&>(fields.GetMessage(payload, field)));
         }
         break;
       case FieldRole::kNone:
@@ -75,8 +76,8 @@ void ToEnvelope(const EnvelopeView& view, events::v1::Envelope& e) {
   if (view.recorded_at.present) set_time(view.recorded_at, e.mutable_recorded_at());
   e.set_source(std::string(view.source));
   e.set_actor(std::string(view.actor));
-  const internal::PayloadInfo* info = internal::PayloadSchema::Get().Payload(
-      static_cast<uint32_t>(view.payload));
+  const internal::PayloadInfo* info =
+      internal::PayloadSchema::Get().Payload(static_cast<uint32_t>(view.payload));
   if (info == nullptr) return;
   const gpb::Reflection& reflection = *e.GetReflection();
   gpb::Message& payload =

@@ -1,5 +1,6 @@
 #include "services/ingest/event_file.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -9,8 +10,6 @@
 #include <optional>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "services/ingest/binary_envelope.h"
 #include "services/ingest/json_envelope.h"
@@ -59,8 +58,8 @@ class InputBuffer {
     const size_t got = std::fread(buffer_.data() + end_, 1, room, file_);
     if (got == 0) {
       if (std::ferror(file_)) {
-        return IoError(fmt::format("cannot read events file \"{}\": {}", name_,
-                                   std::strerror(errno)));
+        return IoError(
+            fmt::format("cannot read events file \"{}\": {}", name_, std::strerror(errno)));
       }
       eof_ = true;
     }
@@ -192,13 +191,12 @@ Result<void> LoadBinary(InputBuffer& in, Loader& loader) {
       return Ok();
     }
     if (prefix < 0 || size > kMaxRecordBytes) {
-      loader.Reject(record, fmt::format(
-                                "the length prefix is not a plausible record length ({}); "
-                                "the file is not a delimited Envelope stream or is corrupt "
-                                "from here on, so the rest ({} bytes or more) was not read",
-                                prefix < 0 ? std::string("malformed varint")
-                                           : fmt::format("{} bytes", size),
-                                in.available()));
+      loader.Reject(record, fmt::format("the length prefix is not a plausible record length ({}); "
+                                        "the file is not a delimited Envelope stream or is corrupt "
+                                        "from here on, so the rest ({} bytes or more) was not read",
+                                        prefix < 0 ? std::string("malformed varint")
+                                                   : fmt::format("{} bytes", size),
+                                        in.available()));
       return Ok();
     }
     const size_t total = static_cast<size_t>(prefix) + static_cast<size_t>(size);

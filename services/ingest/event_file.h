@@ -34,8 +34,7 @@ FileFormat FormatOfPath(const std::string& path);
 // Each bad line or record is passed to `on_problem`, skipped, and counted as rejected. Returns an
 // Error (kNotFound or kIo, naming the path and the OS reason) only when the file cannot be read.
 [[nodiscard]] Result<LoadSummary> LoadEventFile(
-    const std::string& path, EventLog& log,
-    const std::function<void(const Problem&)>& on_problem);
+    const std::string& path, EventLog& log, const std::function<void(const Problem&)>& on_problem);
 
 // As above with the format given rather than derived from the path.
 [[nodiscard]] Result<LoadSummary> LoadEventFile(

@@ -19,14 +19,15 @@ constexpr std::string_view kOpened =
     R"("pdu":"Sunderland","team":"SUN-2","offenderManager":"om-117"}})";
 
 TEST(LoadEventFile, BadLinesInTheMiddleAreReportedWithLineNumbersAndTheRestApplied) {
-  const std::string contents = std::string(kOpened) + "\n" +
-                               "{not json\n"
-                               "\n"
-                               R"({"eventId":"e-2","caseId":"N13 42","occurredAt":"2013-04-03T00:00:00Z","warningIssued":{}})"
-                               "\n" +
-                               R"({"event_id":"e-3","case_id":"N13-00042","occurred_at":"2013-04-04T00:00:00Z","warning_issued":{}})" +
-                               "\r\n   \r\n" +
-                               R"({"eventId":"e-4","caseId":"N13-00042","occurredAt":"2013-04-05T00:00:00Z","homeVisitCompleted":{}})";
+  const std::string contents =
+      std::string(kOpened) + "\n" +
+      "{not json\n"
+      "\n"
+      R"({"eventId":"e-2","caseId":"N13 42","occurredAt":"2013-04-03T00:00:00Z","warningIssued":{}})"
+      "\n" +
+      R"({"event_id":"e-3","case_id":"N13-00042","occurred_at":"2013-04-04T00:00:00Z","warning_issued":{}})" +
+      "\r\n   \r\n" +
+      R"({"eventId":"e-4","caseId":"N13-00042","occurredAt":"2013-04-05T00:00:00Z","homeVisitCompleted":{}})";
   TempFile file("events.ndjson", contents);
   EventLog log;
   const auto loaded = LoadOrDie(file.path(), log);
@@ -66,11 +67,12 @@ TEST(LoadEventFile, IdenticalDuplicateIsCountedAndConflictNamesTheFirstCopysLine
 }
 
 TEST(LoadEventFile, InvalidEventClaimsNoId) {
-  TempFile file("claims.ndjson",
-                R"({"eventId":"e-1","caseId":"N13-00042","occurredAt":"2013-04-02T09:30:00Z","rosh_classified":{"level":0}})"
-                "\n"
-                R"({"eventId":"e-1","caseId":"N13-00042","occurredAt":"2013-04-02T09:30:00Z","rosh_classified":{"level":"ROSH_LEVEL_LOW"}})"
-                "\n");
+  TempFile file(
+      "claims.ndjson",
+      R"({"eventId":"e-1","caseId":"N13-00042","occurredAt":"2013-04-02T09:30:00Z","rosh_classified":{"level":0}})"
+      "\n"
+      R"({"eventId":"e-1","caseId":"N13-00042","occurredAt":"2013-04-02T09:30:00Z","rosh_classified":{"level":"ROSH_LEVEL_LOW"}})"
+      "\n");
   EventLog log;
   const auto loaded = LoadOrDie(file.path(), log);
   EXPECT_EQ(loaded.summary.accepted, 1u);
@@ -123,7 +125,9 @@ std::string Delimited(const std::vector<events::v1::Envelope>& envelopes) {
 
 TEST(LoadEventFile, BinaryRoundTripAcceptsEveryRecord) {
   std::vector<events::v1::Envelope> envelopes;
-  for (int i = 0; i < 5000; ++i) envelopes.push_back(RoshEvent(fmt::format("e-{}", i), fmt::format("C{}", i % 10), 1364895000 + i));
+  for (int i = 0; i < 5000; ++i)
+    envelopes.push_back(
+        RoshEvent(fmt::format("e-{}", i), fmt::format("C{}", i % 10), 1364895000 + i));
   envelopes.push_back(RoshEvent("e-1", "C1", 1364895001));  // identical duplicate
   TempFile file("events.pb", Delimited(envelopes));
   EventLog log;

@@ -1,9 +1,9 @@
 #include "services/ingest/event_log.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "services/ingest/internal/flat_index.h"
 #include "services/ingest/internal/hash.h"
@@ -60,7 +60,6 @@ uint32_t Append(const EnvelopeView& e, CaseHistory& history) {
       return history.Add(event, e.event_id);
   }
 }
-
 
 }  // namespace
 
@@ -132,23 +131,23 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
       ++duplicates_;
       return Acceptance::kDuplicate;
     }
-    return Conflict(fmt::format(
-        "event_id \"{}\" was already accepted with different content (first copy: {})", id,
-        impl.Describe(first.origin)));
+    return Conflict(
+        fmt::format("event_id \"{}\" was already accepted with different content (first copy: {})",
+                    id, impl.Describe(first.origin)));
   }
   const std::string_view case_id = valid.case_id;
   const auto next_case = static_cast<uint32_t>(cases_.size());
-  const auto found_case =
-      impl.case_index.FindOrInsert(internal::Hash64(case_id, kIdSeed), next_case,
-                                   [&](uint32_t index) { return cases_[index].case_id() == case_id; });
+  const auto found_case = impl.case_index.FindOrInsert(
+      internal::Hash64(case_id, kIdSeed), next_case,
+      [&](uint32_t index) { return cases_[index].case_id() == case_id; });
   if (!found_case) {
     cases_.emplace_back(std::string(case_id)).Reserve(kInitialCaseEvents);
   }
   const uint32_t case_index = found_case.value_or(next_case);
   const uint32_t id_ref = Append(valid, cases_[case_index]);
-  impl.ids.push_back(IdRecord{content, case_index, id_ref,
-                              (uint64_t{origin.source} << 48) |
-                                  std::min(origin.position, kMaxPosition)});
+  impl.ids.push_back(
+      IdRecord{content, case_index, id_ref,
+               (uint64_t{origin.source} << 48) | std::min(origin.position, kMaxPosition)});
   ++accepted_;
   return Acceptance::kAccepted;
 }
@@ -159,9 +158,9 @@ void EventLog::Reserve(size_t events) {
 }
 
 const CaseHistory* EventLog::FindCase(std::string_view case_id) const {
-  const auto index = impl_->case_index.Find(
-      internal::Hash64(case_id, kIdSeed),
-      [&](uint32_t i) { return cases_[i].case_id() == case_id; });
+  const auto index = impl_->case_index.Find(internal::Hash64(case_id, kIdSeed), [&](uint32_t i) {
+    return cases_[i].case_id() == case_id;
+  });
   return index ? &cases_[*index] : nullptr;
 }
 

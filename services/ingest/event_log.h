@@ -65,7 +65,6 @@ class EventLog {
   // Sorts every history into case order. Further Accepts are allowed; seal again after them.
   void SealAll();
 
-
   // Bytes held by the id index and its side tables (not the histories); for benchmarks.
   size_t index_memory_bytes() const;
 

@@ -100,14 +100,14 @@ TEST(EventLog, ConversionFillsCodeFlagsAndSideTables) {
 TEST(EventLog, ManyIdsStayDistinct) {
   EventLog log;
   for (int i = 0; i < 100000; ++i) {
-    ASSERT_EQ(log.Accept(RoshEvent("e-" + std::to_string(i), "C" + std::to_string(i % 1000)))
-                  .value(),
-              Acceptance::kAccepted);
+    ASSERT_EQ(
+        log.Accept(RoshEvent("e-" + std::to_string(i), "C" + std::to_string(i % 1000))).value(),
+        Acceptance::kAccepted);
   }
   for (int i = 0; i < 100000; i += 997) {
-    EXPECT_EQ(log.Accept(RoshEvent("e-" + std::to_string(i), "C" + std::to_string(i % 1000)))
-                  .value(),
-              Acceptance::kDuplicate);
+    EXPECT_EQ(
+        log.Accept(RoshEvent("e-" + std::to_string(i), "C" + std::to_string(i % 1000))).value(),
+        Acceptance::kDuplicate);
   }
   EXPECT_EQ(log.case_count(), 1000u);
 }

@@ -2,15 +2,15 @@
 // both accept, the parsed messages must be equal. Lines only one side accepts are counted and
 // printed; the deliberate ones are listed in README.md and pinned by KnownDifferences below.
 
-#include <random>
-#include <string>
-#include <vector>
-
 #include <fmt/format.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
 
 #include "services/ingest/json_envelope.h"
 
@@ -84,10 +84,31 @@ Outcome RunBoth(JsonEnvelopeParser& parser, const std::string& line) {
 
 // Applies one random edit of a kind likely to hit the JSON mapping's corners.
 std::string Mutate(std::string line, std::mt19937& rng) {
-  static const std::vector<std::string> kInserts = {
-      "\"", ",", ":", "{", "}", "null", "1", "-1", "true", "\"x\"", " ", "\\", "0", "9",
-      "2147483648", "1e2", "\"ROSH_LEVEL_LOW\"", "Z", "+01:00", ".", "\"caseId\":\"d\",",
-      "\"case_id\":\"d\",", "\"warningIssued\":{},", "\xc3\xa9", "\xff"};
+  static const std::vector<std::string> kInserts = {"\"",
+                                                    ",",
+                                                    ":",
+                                                    "{",
+                                                    "}",
+                                                    "null",
+                                                    "1",
+                                                    "-1",
+                                                    "true",
+                                                    "\"x\"",
+                                                    " ",
+                                                    "\\",
+                                                    "0",
+                                                    "9",
+                                                    "2147483648",
+                                                    "1e2",
+                                                    "\"ROSH_LEVEL_LOW\"",
+                                                    "Z",
+                                                    "+01:00",
+                                                    ".",
+                                                    "\"caseId\":\"d\",",
+                                                    "\"case_id\":\"d\",",
+                                                    "\"warningIssued\":{},",
+                                                    "\xc3\xa9",
+                                                    "\xff"};
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   const int edits = pick(4) == 0 ? 2 : 1;
   for (int i = 0; i < edits && !line.empty(); ++i) {

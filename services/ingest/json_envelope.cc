@@ -1,13 +1,13 @@
 #include "services/ingest/json_envelope.h"
 
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <cstring>
 #include <limits>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 #include "projections/calendar.h"
 #include "services/ingest/internal/payload_schema.h"
@@ -23,20 +23,27 @@ static_assert(JsonEnvelopeParser::kPadding >= simdjson::SIMDJSON_PADDING);
 
 const char* TypeName(element_type type) {
   switch (type) {
-    case element_type::ARRAY: return "an array";
-    case element_type::OBJECT: return "an object";
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
     case element_type::INT64:
     case element_type::UINT64:
-    case element_type::DOUBLE: return "a number";
-    case element_type::STRING: return "a string";
-    case element_type::BOOL: return "a boolean";
-    case element_type::NULL_VALUE: return "null";
+    case element_type::DOUBLE:
+      return "a number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
   }
   return "a JSON value";
 }
 
 Error WrongType(std::string_view path, std::string_view expected, element value) {
-  return InvalidArgument(fmt::format("{} must be {}, got {}", path, expected, TypeName(value.type())));
+  return InvalidArgument(
+      fmt::format("{} must be {}, got {}", path, expected, TypeName(value.type())));
 }
 
 // Envelope fields other than the payload, by their field number.
@@ -53,8 +60,8 @@ class KeyTables {
  public:
   KeyTables() {
     static constexpr std::pair<std::string_view, std::string_view> kTop[] = {
-        {"event_id", "eventId"},       {"case_id", "caseId"},           {"occurred_at", "occurredAt"},
-        {"recorded_at", "recordedAt"}, {"source", "source"},            {"actor", "actor"}};
+        {"event_id", "eventId"},       {"case_id", "caseId"}, {"occurred_at", "occurredAt"},
+        {"recorded_at", "recordedAt"}, {"source", "source"},  {"actor", "actor"}};
     for (int i = 0; i < 6; ++i) {
       const TopKey key{i + 1, kTop[i].first};
       top_.emplace(kTop[i].first, key);
@@ -131,8 +138,7 @@ Result<void> JsonEnvelopeParser::Impl::ParseDocument(std::string_view json, Enve
     if (field == nullptr) return InvalidArgument(fmt::format("unknown key \"{}\"", key));
     const uint64_t bit = uint64_t{1} << field->number;
     if (seen & bit) {
-      return InvalidArgument(
-          fmt::format("duplicate key: {} is given more than once", field->name));
+      return InvalidArgument(fmt::format("duplicate key: {} is given more than once", field->name));
     }
     seen |= bit;
     if (value.is_null()) continue;  // null means absent
@@ -166,10 +172,18 @@ Result<void> JsonEnvelopeParser::Impl::ParseDocument(std::string_view json, Enve
     std::string_view text;
     if (value.get_string().get(text)) return WrongType(field->name, "a string", value);
     switch (static_cast<TopField>(field->number)) {
-      case TopField::kEventId: out.event_id = text; break;
-      case TopField::kCaseId: out.case_id = text; break;
-      case TopField::kSource: out.source = text; break;
-      default: out.actor = text; break;
+      case TopField::kEventId:
+        out.event_id = text;
+        break;
+      case TopField::kCaseId:
+        out.case_id = text;
+        break;
+      case TopField::kSource:
+        out.source = text;
+        break;
+      default:
+        out.actor = text;
+        break;
     }
   }
   return Ok();

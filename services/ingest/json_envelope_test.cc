@@ -1,8 +1,8 @@
 #include "services/ingest/json_envelope.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 namespace casewatch::ingest {
 namespace {
@@ -27,7 +27,9 @@ Parsed Parse(std::string_view line) {
   return out;
 }
 
-Parsed ParseWithHead(std::string_view rest) { return Parse(std::string(kHead) + std::string(rest)); }
+Parsed ParseWithHead(std::string_view rest) {
+  return Parse(std::string(kHead) + std::string(rest));
+}
 
 TEST(JsonEnvelopeParser, CamelCaseKeysFillTheEnvelope) {
   const Parsed p = ParseWithHead(
@@ -46,23 +48,26 @@ TEST(JsonEnvelopeParser, CamelCaseKeysFillTheEnvelope) {
 }
 
 TEST(JsonEnvelopeParser, SnakeCaseKeysAreAccepted) {
-  const Parsed p = Parse(
-      R"({"event_id":"e-1","case_id":"c-1","occurred_at":"2013-04-02T09:30:00Z",)"
-      R"("absence_judged":{"appointment_id":"a-1","acceptable":true}})");
+  const Parsed p =
+      Parse(R"({"event_id":"e-1","case_id":"c-1","occurred_at":"2013-04-02T09:30:00Z",)"
+            R"("absence_judged":{"appointment_id":"a-1","acceptable":true}})");
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_EQ(p.envelope.absence_judged().appointment_id(), "a-1");
   EXPECT_TRUE(p.envelope.absence_judged().acceptable());
 }
 
 TEST(JsonEnvelopeParser, NullMeansAbsent) {
-  const Parsed p = ParseWithHead(R"("recordedAt":null,"source":null,"caseClosed":null,"warningIssued":{}})");
+  const Parsed p =
+      ParseWithHead(R"("recordedAt":null,"source":null,"caseClosed":null,"warningIssued":{}})");
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_FALSE(p.envelope.has_recorded_at());
   EXPECT_EQ(p.envelope.payload_case(), pb::Envelope::kWarningIssued);
 }
 
 TEST(JsonEnvelopeParser, EnumsByNameOrNumberIncludingUnknownNumbers) {
-  EXPECT_EQ(ParseWithHead(R"("roshClassified":{"level":"ROSH_LEVEL_MEDIUM"}})").envelope.rosh_classified().level(),
+  EXPECT_EQ(ParseWithHead(R"("roshClassified":{"level":"ROSH_LEVEL_MEDIUM"}})")
+                .envelope.rosh_classified()
+                .level(),
             pb::ROSH_LEVEL_MEDIUM);
   EXPECT_EQ(ParseWithHead(R"("roshClassified":{"level":3}})").envelope.rosh_classified().level(),
             pb::ROSH_LEVEL_HIGH);
@@ -77,9 +82,9 @@ TEST(JsonEnvelopeParser, UnknownEnumNameIsRejected) {
 }
 
 TEST(JsonEnvelopeParser, TimestampsWithOffsetsAndFractions) {
-  const Parsed p = Parse(
-      R"({"eventId":"e-1","caseId":"c","occurredAt":"2013-04-02T10:30:00.123456789+01:00",)"
-      R"("recordedAt":"2013-04-02T09:30:00.5-00:30","warningIssued":{}})");
+  const Parsed p =
+      Parse(R"({"eventId":"e-1","caseId":"c","occurredAt":"2013-04-02T10:30:00.123456789+01:00",)"
+            R"("recordedAt":"2013-04-02T09:30:00.5-00:30","warningIssued":{}})");
   ASSERT_TRUE(p.ok) << p.error;
   EXPECT_EQ(p.envelope.occurred_at().seconds(), 1364895000);
   EXPECT_EQ(p.envelope.occurred_at().nanos(), 123456789);
@@ -88,20 +93,23 @@ TEST(JsonEnvelopeParser, TimestampsWithOffsetsAndFractions) {
 }
 
 TEST(JsonEnvelopeParser, MalformedTimestampIsRejectedNamingTheField) {
-  const Parsed p = Parse(R"({"eventId":"e-1","caseId":"c","occurredAt":"2013-04-02","warningIssued":{}})");
+  const Parsed p =
+      Parse(R"({"eventId":"e-1","caseId":"c","occurredAt":"2013-04-02","warningIssued":{}})");
   EXPECT_EQ(p.error.rfind("occurred_at: '2013-04-02' is not an RFC 3339 timestamp", 0), 0u)
       << p.error;
 }
 
 TEST(JsonEnvelopeParser, UnknownKeyIsRejectedNamingTheKey) {
-  EXPECT_EQ(ParseWithHead(R"("warningIssued":{},"priority":1})").error, R"(unknown key "priority")");
+  EXPECT_EQ(ParseWithHead(R"("warningIssued":{},"priority":1})").error,
+            R"(unknown key "priority")");
   EXPECT_EQ(ParseWithHead(R"("warningIssued":{"severity":2}})").error,
             R"(unknown key "severity" in warning_issued)");
 }
 
 TEST(JsonEnvelopeParser, WrongJsonTypesAreRejectedNamingTheField) {
   EXPECT_EQ(Parse(R"({"eventId":7})").error, "event_id must be a string, got a number");
-  EXPECT_EQ(ParseWithHead(R"("warningIssued":[]})").error, "warning_issued must be an object, got an array");
+  EXPECT_EQ(ParseWithHead(R"("warningIssued":[]})").error,
+            "warning_issued must be an object, got an array");
   EXPECT_EQ(ParseWithHead(R"("absenceJudged":{"acceptable":"yes"}})").error,
             "absence_judged.acceptable must be true or false, got a string");
   EXPECT_EQ(ParseWithHead(R"("roshClassified":{"level":true}})").error,

@@ -1,8 +1,8 @@
 #include "services/ingest/internal/payload_schema.h"
 
-#include <stdexcept>
-
 #include <google/protobuf/descriptor.h>
+
+#include <stdexcept>
 
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/case_event.h"
@@ -73,7 +73,8 @@ PayloadSchema::PayloadSchema() {
       switch (member->type()) {
         case gpb::FieldDescriptor::TYPE_ENUM:
           if (enums == 2) Unsupported(payload.name + " with three enums");
-          info = FieldInfo{FieldRole::kEnum, enums++, member->name(), enum_info(member->enum_type())};
+          info =
+              FieldInfo{FieldRole::kEnum, enums++, member->name(), enum_info(member->enum_type())};
           break;
         case gpb::FieldDescriptor::TYPE_BOOL:
           if (flags == 2) Unsupported(payload.name + " with three bools");

@@ -1,14 +1,14 @@
 #pragma once
 // Test-only helpers for ingest tests: sample events and temporary files.
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "casewatch/events/v1/events.pb.h"
 #include "services/ingest/event_file.h"

@@ -1,9 +1,10 @@
 #include "services/ingest/validation.h"
 
+#include <fmt/format.h>
+
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include "services/ingest/internal/payload_schema.h"
 
 namespace casewatch::ingest {
@@ -53,8 +54,8 @@ Result<void> CheckTimestamp(const TimestampView& t, std::string_view path) {
 // Payload fields: every enum is required (neither 0, UNSPECIFIED, nor a number the schema lacks),
 // appointment ids must not be empty, and a timestamp must be in range.
 Result<void> CheckPayload(const EnvelopeView& e, const ValidationOptions& options) {
-  const internal::PayloadInfo* payload = internal::PayloadSchema::Get().Payload(
-      static_cast<uint32_t>(e.payload));
+  const internal::PayloadInfo* payload =
+      internal::PayloadSchema::Get().Payload(static_cast<uint32_t>(e.payload));
   if (payload == nullptr) {
     // A newer publisher's payload arrives over binary as an unknown field where the oneof would be.
     if (e.unknown_field != 0) {
@@ -132,8 +133,7 @@ Result<void> ValidateEnvelope(const EnvelopeView& e, const ValidationOptions& op
   }
   if (options.live) {
     const Instant occurred{e.occurred_at.seconds, e.occurred_at.nanos};
-    const Instant limit{options.received_at.seconds + kMaxFutureSeconds,
-                        options.received_at.nanos};
+    const Instant limit{options.received_at.seconds + kMaxFutureSeconds, options.received_at.nanos};
     if (occurred > limit) {
       return InvalidArgument(
           fmt::format("occurred_at {} is more than 24 hours after the receive time {}",

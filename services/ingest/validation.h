@@ -16,7 +16,9 @@ struct ValidationOptions {
   Instant received_at;  // live only: occurred_at may be at most 24 h after this
 
   static ValidationOptions Replay() { return ValidationOptions{}; }
-  static ValidationOptions Live(Instant received_at) { return ValidationOptions{true, received_at}; }
+  static ValidationOptions Live(Instant received_at) {
+    return ValidationOptions{true, received_at};
+  }
 };
 
 // Ok when `envelope` may be accepted; otherwise an InvalidArgument error whose message names the

@@ -1,8 +1,8 @@
 #include "services/ingest/validation.h"
 
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "services/ingest/test_util.h"
 
@@ -102,8 +102,7 @@ TEST(ValidateEnvelope, EveryEnumFieldIsRequired) {
        "registration_added.type is REGISTRATION_TYPE_UNSPECIFIED"},
       {[&] { e.mutable_registration_removed(); },
        "registration_removed.type is REGISTRATION_TYPE_UNSPECIFIED"},
-      {[&] { e.mutable_breach_instigated(); },
-       "breach_instigated.kind is BREACH_KIND_UNSPECIFIED"},
+      {[&] { e.mutable_breach_instigated(); }, "breach_instigated.kind is BREACH_KIND_UNSPECIFIED"},
       {[&] { e.mutable_safeguarding_check_completed(); },
        "safeguarding_check_completed.kind is SAFEGUARDING_CHECK_UNSPECIFIED"},
       {[&] { e.mutable_further_offence_recorded(); },

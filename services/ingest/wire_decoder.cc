@@ -1,8 +1,8 @@
 #include "services/ingest/wire_decoder.h"
 
-#include <cstring>
-
 #include <simdjson.h>
+
+#include <cstring>
 
 #include "services/ingest/internal/payload_schema.h"
 
@@ -11,8 +11,14 @@ namespace {
 
 using internal::FieldRole;
 
-enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kStartGroup = 3, kEndGroup = 4,
-                           kFixed32 = 5 };
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLen = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5
+};
 constexpr int kMaxGroupDepth = 100;  // protobuf's default recursion limit
 
 // A cursor over one message's bytes. Every Read* returns false on malformed input.
@@ -80,10 +86,14 @@ class Cursor {
     uint64_t ignored;
     std::string_view bytes;
     switch (wire) {
-      case kVarint: return ReadVarint(ignored);
-      case kFixed64: return Skip(8);
-      case kLen: return ReadLen(bytes);
-      case kFixed32: return Skip(4);
+      case kVarint:
+        return ReadVarint(ignored);
+      case kFixed64:
+        return Skip(8);
+      case kLen:
+        return ReadLen(bytes);
+      case kFixed32:
+        return Skip(4);
       case kStartGroup: {
         if (depth >= kMaxGroupDepth) return false;
         for (;;) {
@@ -93,7 +103,8 @@ class Cursor {
           if (!SkipValue(inner, inner_wire, depth + 1)) return false;
         }
       }
-      default: return false;  // a stray end-group, or wire types 6 and 7
+      default:
+        return false;  // a stray end-group, or wire types 6 and 7
     }
   }
 
@@ -187,12 +198,18 @@ Result<void> DecodeEnvelope(std::string_view bytes, EnvelopeView& view) {
     if (wire == kLen && field >= 1 && field <= 6) {
       if (!in.ReadLen(value)) return NotAnEnvelope("a length runs past the end");
       switch (field) {
-        case 1: case 2: case 5: case 6:
+        case 1:
+        case 2:
+        case 5:
+        case 6:
           if (!ValidUtf8(value)) return NotAnEnvelope("a string field is not valid UTF-8");
-          (field == 1 ? view.event_id : field == 2 ? view.case_id : field == 5 ? view.source
-                                                                                : view.actor) = value;
+          (field == 1   ? view.event_id
+           : field == 2 ? view.case_id
+           : field == 5 ? view.source
+                        : view.actor) = value;
           break;
-        case 3: case 4:
+        case 3:
+        case 4:
           if (!DecodeTimestamp(value, field == 3 ? view.occurred_at : view.recorded_at)) {
             return NotAnEnvelope("malformed timestamp");
           }

@@ -1,11 +1,11 @@
 // DecodeEnvelope against protobuf's own parser: for hand-made edge cases and many random
 // mutations of valid records, both must accept or reject the same bytes, and where they accept,
 // give the same view.
-#include <random>
-
 #include <fmt/format.h>
 #include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "services/ingest/envelope_view.h"
 #include "services/ingest/internal/payload_schema.h"
@@ -20,12 +20,12 @@ std::string Describe(const EnvelopeView& v) {
   auto ts = [](const TimestampView& t) {
     return t.present ? fmt::format("{}.{}", t.seconds, t.nanos) : std::string("-");
   };
-  return fmt::format("id={} case={} occ={} rec={} src={} actor={} payload={} enums={},{} "
-                     "flags={},{} texts={}|{}|{}|{} when={} unknown={}",
-                     v.event_id, v.case_id, ts(v.occurred_at), ts(v.recorded_at), v.source,
-                     v.actor, v.payload, v.enums[0], v.enums[1], v.flags[0], v.flags[1],
-                     v.texts[0], v.texts[1], v.texts[2], v.texts[3], ts(v.when),
-                     v.payload == 0 ? v.unknown_field : 0);
+  return fmt::format(
+      "id={} case={} occ={} rec={} src={} actor={} payload={} enums={},{} "
+      "flags={},{} texts={}|{}|{}|{} when={} unknown={}",
+      v.event_id, v.case_id, ts(v.occurred_at), ts(v.recorded_at), v.source, v.actor, v.payload,
+      v.enums[0], v.enums[1], v.flags[0], v.flags[1], v.texts[0], v.texts[1], v.texts[2],
+      v.texts[3], ts(v.when), v.payload == 0 ? v.unknown_field : 0);
 }
 
 // Compares the decoder with protobuf on one input; returns a description of any disagreement.
@@ -138,27 +138,27 @@ TEST(WireDecoder, AgreesWithProtobufOnMergesRepeatsAndUnknownFields) {
   const std::string valid = Samples()[1].SerializeAsString();
   const std::string rosh = Len(17, Tag(1, 0) + Varint(3));
   const std::vector<std::string> cases = {
-      valid + Len(1, "e-2"),                                   // last event_id wins
-      valid + Len(3, Tag(2, 0) + Varint(7)),                   // occurred_at merges: nanos only
-      valid + rosh,                                            // another oneof member replaces
-      valid + Len(26, Tag(2, 0) + Varint(1)),                  // the same member merges
-      valid + Tag(1, 0) + Varint(5),                           // event_id with the wrong wire type
-      valid + Tag(99, 5) + "abcd",                             // unknown fixed32
-      valid + Tag(98, 1) + "abcdefgh",                         // unknown fixed64
-      valid + Tag(97, 3) + Tag(1, 0) + Varint(1) + Tag(97, 4), // unknown group
-      valid + Tag(97, 3) + Tag(1, 0) + Varint(1) + Tag(96, 4), // mismatched end group
-      valid + Tag(97, 4),                                      // stray end group
-      valid + Tag(5, 6),                                       // wire type 6
-      valid + std::string("\x00", 1),                          // tag 0
-      Len(1, "e") + Len(2, "C") + Len(57, "x"),                // unknown payload
-      Len(1, "\xff\xfe") + rosh,                               // invalid UTF-8
-      Len(2, "ok") + Len(22, Len(1, "\xc3\x28")),              // invalid UTF-8 in a payload
-      Len(17, Tag(1, 0) + std::string(10, '\xff') + "\x01"),   // 11-byte varint
-      Len(17, Tag(1, 0) + std::string(9, '\xff') + "\x01"),    // 10-byte varint, enum truncated
-      Len(3, Tag(1, 0) + Varint(static_cast<uint64_t>(-5))),   // negative seconds
-      Tag(1, 2) + Varint(100) + "short",                       // length past the end
-      std::string("\x80\x80\x80\x80\x80\x01", 6),              // 6-byte tag
-      "",                                                      // empty
+      valid + Len(1, "e-2"),                                    // last event_id wins
+      valid + Len(3, Tag(2, 0) + Varint(7)),                    // occurred_at merges: nanos only
+      valid + rosh,                                             // another oneof member replaces
+      valid + Len(26, Tag(2, 0) + Varint(1)),                   // the same member merges
+      valid + Tag(1, 0) + Varint(5),                            // event_id with the wrong wire type
+      valid + Tag(99, 5) + "abcd",                              // unknown fixed32
+      valid + Tag(98, 1) + "abcdefgh",                          // unknown fixed64
+      valid + Tag(97, 3) + Tag(1, 0) + Varint(1) + Tag(97, 4),  // unknown group
+      valid + Tag(97, 3) + Tag(1, 0) + Varint(1) + Tag(96, 4),  // mismatched end group
+      valid + Tag(97, 4),                                       // stray end group
+      valid + Tag(5, 6),                                        // wire type 6
+      valid + std::string("\x00", 1),                           // tag 0
+      Len(1, "e") + Len(2, "C") + Len(57, "x"),                 // unknown payload
+      Len(1, "\xff\xfe") + rosh,                                // invalid UTF-8
+      Len(2, "ok") + Len(22, Len(1, "\xc3\x28")),               // invalid UTF-8 in a payload
+      Len(17, Tag(1, 0) + std::string(10, '\xff') + "\x01"),    // 11-byte varint
+      Len(17, Tag(1, 0) + std::string(9, '\xff') + "\x01"),     // 10-byte varint, enum truncated
+      Len(3, Tag(1, 0) + Varint(static_cast<uint64_t>(-5))),    // negative seconds
+      Tag(1, 2) + Varint(100) + "short",                        // length past the end
+      std::string("\x80\x80\x80\x80\x80\x01", 6),               // 6-byte tag
+      "",                                                       // empty
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ(Disagreement(cases[i]), "") << "case " << i;
@@ -175,11 +175,21 @@ TEST(WireDecoder, AgreesWithProtobufOnRandomMutations) {
     for (int k = 0; k < edits && !bytes.empty(); ++k) {
       const size_t at = rng() % bytes.size();
       switch (rng() % 5) {
-        case 0: bytes[at] = static_cast<char>(rng()); break;
-        case 1: bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8))); break;
-        case 2: bytes.erase(at, 1 + rng() % 3); break;
-        case 3: bytes.insert(at, 1, static_cast<char>(rng())); break;
-        case 4: bytes.resize(at); break;
+        case 0:
+          bytes[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+          break;
+        case 2:
+          bytes.erase(at, 1 + rng() % 3);
+          break;
+        case 3:
+          bytes.insert(at, 1, static_cast<char>(rng()));
+          break;
+        case 4:
+          bytes.resize(at);
+          break;
       }
     }
     const std::string d = Disagreement(bytes);

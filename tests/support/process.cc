@@ -1,7 +1,9 @@
 #include "tests/support/process.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
+#include <simdjson.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,9 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 namespace casewatch::testing {
 
@@ -128,8 +127,10 @@ std::string Compare(simdjson::dom::element a, simdjson::dom::element b, const st
 std::string JsonDifference(const std::string& expected, const std::string& actual) {
   simdjson::dom::parser pa, pb;
   simdjson::dom::element a, b;
-  if (auto e = pa.parse(expected).get(a)) return std::string("expected is not JSON: ") + simdjson::error_message(e);
-  if (auto e = pb.parse(actual).get(b)) return std::string("actual is not JSON: ") + simdjson::error_message(e);
+  if (auto e = pa.parse(expected).get(a))
+    return std::string("expected is not JSON: ") + simdjson::error_message(e);
+  if (auto e = pb.parse(actual).get(b))
+    return std::string("actual is not JSON: ") + simdjson::error_message(e);
   return Compare(a, b, "$");
 }
 

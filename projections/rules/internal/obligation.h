@@ -48,8 +48,8 @@ int FirstWhere(const CaseTimeline& tl, EventType type, int from, int before, Pre
 // item k+1 (indicator `rest`) is due add_days(date(f), period_days) and only events after f fulfil
 // it. `find(from, before)` returns the first qualifying position in [from, before) or -1.
 template <class Find>
-void Chain(const CaseTimeline& tl, Obligation item, int first_from, int period_days,
-           Indicator rest, const Find& find, Items& out) {
+void Chain(const CaseTimeline& tl, Obligation item, int first_from, int period_days, Indicator rest,
+           const Find& find, Items& out) {
   const int before = Limit(tl, item.window_end);
   int from = first_from;
   while (true) {
@@ -76,8 +76,8 @@ void ReviewChain(const CaseTimeline& tl, const RuleContext& ctx, Indicator indic
   auto find_review = [&](int from, int before) {
     return FirstWhere(tl, type, from, before, is_review);
   };
-  Chain(tl, TriggeredAt(tl, indicator, f0, AddDays(tl.date(f0), period_days)), f0 + 1,
-        period_days, indicator, find_review, out);
+  Chain(tl, TriggeredAt(tl, indicator, f0, AddDays(tl.date(f0), period_days)), f0 + 1, period_days,
+        indicator, find_review, out);
   const int limit = Limit(tl, tl.closing());
   for (int s : tl.Of(EventType::kSignificantChangeRecorded)) {
     if (s <= f0 || !tl.WhileOpen(s)) continue;

@@ -35,17 +35,17 @@ struct EnumInfo {
 struct FieldInfo {
   FieldRole role = FieldRole::kNone;
   uint8_t slot = 0;
-  std::string name;               // e.g. "level"
+  std::string name;  // e.g. "level"
   const EnumInfo* enum_info = nullptr;
-  bool required_text = false;     // appointment_id
-  std::string json_name;          // lowerCamelCase, e.g. "appointmentId"
+  bool required_text = false;  // appointment_id
+  std::string json_name;       // lowerCamelCase, e.g. "appointmentId"
 };
 
 struct PayloadInfo {
-  int number = 0;                 // the oneof field number in Envelope
-  std::string name;               // the oneof field name, e.g. "rosh_classified"
-  std::string json_name;          // e.g. "roshClassified"
-  uint8_t event_type = 0;         // casewatch::EventType
+  int number = 0;                     // the oneof field number in Envelope
+  std::string name;                   // the oneof field name, e.g. "rosh_classified"
+  std::string json_name;              // e.g. "roshClassified"
+  uint8_t event_type = 0;             // casewatch::EventType
   std::array<FieldInfo, 8> fields{};  // by field number; index 0 unused
   int max_field = 0;
 

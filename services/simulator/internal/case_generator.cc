@@ -515,7 +515,8 @@ void CaseRun::Execute(const Action& action) {
       const bool risk_increased = action.arg == 1 || random_.Chance(0.35);
       const uint32_t description =
           static_cast<uint32_t>(random_.Between(0, SignificantChangeDescriptionCount() - 1));
-      Emit(EventType::kSignificantChangeRecorded, at, 0, risk_increased ? kFlagFirst : 0, description);
+      Emit(EventType::kSignificantChangeRecorded, at, 0, risk_increased ? kFlagFirst : 0,
+           description);
       if (has_plan_) PlanOn(TaskDay(day, 10), ActionKind::kPlanReview);
       if (has_assessment_) PlanOn(TaskDay(day, 10), ActionKind::kAssessmentReview);
       if (has_rmp_) PlanOn(TaskDay(day, 10), ActionKind::kRmpReview);
@@ -536,7 +537,8 @@ void CaseRun::Execute(const Action& action) {
       PlanAfter(at, 600, ActionKind::kReclassify);
       break;
     case ActionKind::kFurtherOffence:
-      Emit(EventType::kFurtherOffenceRecorded, at, static_cast<uint8_t>(random_.Pick({0.3, 0.4, 0.3}) + 1));
+      Emit(EventType::kFurtherOffenceRecorded, at,
+           static_cast<uint8_t>(random_.Pick({0.3, 0.4, 0.3}) + 1));
       if (random_.Chance(0.7)) {
         PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(1, 5))),
                ActionKind::kSignificantChange, 1);
