@@ -9,6 +9,19 @@ using internal::FirstWhere;
 using internal::Limit;
 using internal::TriggeredAt;
 
+namespace {
+
+bool IsInitialPlan(const CaseEvent& e) { return e.plan_kind() == PlanKind::kInitial; }
+bool IsReviewPlan(const CaseEvent& e) { return e.plan_kind() == PlanKind::kReview; }
+bool IsInitialAssessment(const CaseEvent& e) {
+  return e.assessment_kind() == AssessmentKind::kInitial;
+}
+bool IsReviewAssessment(const CaseEvent& e) {
+  return e.assessment_kind() == AssessmentKind::kReview;
+}
+
+}  // namespace
+
 void PsrQuality(const CaseTimeline& tl, const RuleContext&, Items& out) {
   for (int p : tl.Of(EventType::kPreSentenceReportCompleted)) {
     const CaseEvent& e = tl.event(p);
@@ -18,32 +31,26 @@ void PsrQuality(const CaseTimeline& tl, const RuleContext&, Items& out) {
 }
 
 void PromptStart(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  const int open = tl.opening();
-  const auto o =
-      TriggeredAt(tl, Indicator::kPromptStart, open,
-                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.prompt_start_wd));
-  out.push_back(Decide(
-      tl, o,
-      tl.FirstOf(EventType::kAppointmentAttended, tl.AtOrAfter(open), Limit(tl, o.window_end))));
+  internal::OpeningObligation(
+      tl, ctx, Indicator::kPromptStart, ctx.policy.prompt_start_wd,
+      [&](int before) {
+        return tl.FirstOf(EventType::kAppointmentAttended, tl.AtOrAfter(tl.opening()), before);
+      },
+      out);
 }
 
 void InitialSentencePlan(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  const int open = tl.opening();
-  const auto o =
-      TriggeredAt(tl, Indicator::kInitialSentencePlan, open,
-                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.initial_plan_wd));
-  out.push_back(
-      Decide(tl, o,
-             FirstWhere(tl, EventType::kSentencePlanCompleted, 0, Limit(tl, o.window_end),
-                        [](const CaseEvent& e) { return e.plan_kind() == PlanKind::kInitial; })));
+  internal::OpeningObligation(
+      tl, ctx, Indicator::kInitialSentencePlan, ctx.policy.initial_plan_wd,
+      [&](int before) {
+        return FirstWhere(tl, EventType::kSentencePlanCompleted, 0, before, IsInitialPlan);
+      },
+      out);
 }
 
 void SentencePlanReview(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  internal::ReviewChain(
-      tl, ctx, Indicator::kSentencePlanReview, EventType::kSentencePlanCompleted,
-      ctx.policy.plan_review_days,
-      [](const CaseEvent& e) { return e.plan_kind() == PlanKind::kInitial; },
-      [](const CaseEvent& e) { return e.plan_kind() == PlanKind::kReview; }, out);
+  internal::ReviewChain(tl, ctx, Indicator::kSentencePlanReview, EventType::kSentencePlanCompleted,
+                        ctx.policy.plan_review_days, IsInitialPlan, IsReviewPlan, out);
 }
 
 void AbsenceJudged(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
@@ -87,23 +94,18 @@ void Enforcement(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
 // REOFFENDING
 
 void InitialAssessment(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  const int open = tl.opening();
-  const auto o =
-      TriggeredAt(tl, Indicator::kInitialAssessment, open,
-                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.initial_assessment_wd));
-  out.push_back(Decide(tl, o,
-                       FirstWhere(tl, EventType::kAssessmentCompleted, 0, Limit(tl, o.window_end),
-                                  [](const CaseEvent& e) {
-                                    return e.assessment_kind() == AssessmentKind::kInitial;
-                                  })));
+  internal::OpeningObligation(
+      tl, ctx, Indicator::kInitialAssessment, ctx.policy.initial_assessment_wd,
+      [&](int before) {
+        return FirstWhere(tl, EventType::kAssessmentCompleted, 0, before, IsInitialAssessment);
+      },
+      out);
 }
 
 void AssessmentReview(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  internal::ReviewChain(
-      tl, ctx, Indicator::kAssessmentReview, EventType::kAssessmentCompleted,
-      ctx.policy.assessment_review_days,
-      [](const CaseEvent& e) { return e.assessment_kind() == AssessmentKind::kInitial; },
-      [](const CaseEvent& e) { return e.assessment_kind() == AssessmentKind::kReview; }, out);
+  internal::ReviewChain(tl, ctx, Indicator::kAssessmentReview, EventType::kAssessmentCompleted,
+                        ctx.policy.assessment_review_days, IsInitialAssessment, IsReviewAssessment,
+                        out);
 }
 
 }  // namespace casewatch::rules

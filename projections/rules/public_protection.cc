@@ -11,12 +11,9 @@ using internal::Obligation;
 using internal::TriggeredAt;
 
 void RoshScreening(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {
-  const int open = tl.opening();
-  const auto o =
-      TriggeredAt(tl, Indicator::kRoshScreening, open,
-                  ctx.calendar.AddWorkingDays(tl.date(open), ctx.policy.rosh_screening_wd));
-  out.push_back(
-      Decide(tl, o, tl.FirstOf(EventType::kRoshScreeningCompleted, 0, Limit(tl, o.window_end))));
+  internal::OpeningObligation(
+      tl, ctx, Indicator::kRoshScreening, ctx.policy.rosh_screening_wd,
+      [&](int before) { return tl.FirstOf(EventType::kRoshScreeningCompleted, 0, before); }, out);
 }
 
 void RoshFullAnalysis(const CaseTimeline& tl, const RuleContext& ctx, Items& out) {

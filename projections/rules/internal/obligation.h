@@ -44,6 +44,17 @@ int FirstWhere(const CaseTimeline& tl, EventType type, int from, int before, Pre
   return -1;
 }
 
+// An obligation of every case, triggered by its opening and due `working_days` after it;
+// `find(before)` returns the fulfilling position before `before` (the window end), or -1.
+template <class Find>
+void OpeningObligation(const CaseTimeline& tl, const RuleContext& ctx, Indicator indicator,
+                       int working_days, const Find& find, Items& out) {
+  const int open = tl.opening();
+  const Obligation o =
+      TriggeredAt(tl, indicator, open, ctx.calendar.AddWorkingDays(tl.date(open), working_days));
+  out.push_back(Decide(tl, o, find(Limit(tl, o.window_end))));
+}
+
 // A chain: `first` is item 1, fulfilled by find(first_from, limit); once item k is fulfilled by f,
 // item k+1 (indicator `rest`) is due add_days(date(f), period_days) and only events after f fulfil
 // it. `find(from, before)` returns the first qualifying position in [from, before) or -1.
