@@ -1,6 +1,7 @@
 // `casewatch replay` as a user meets it: flags, stdin, and one clear message for each kind of bad
 // input, with the exit code non-zero only when nothing could be evaluated.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,8 +17,13 @@ using testing::RunProcess;
 const std::string kGolden = std::string(CASEWATCH_GOLDEN_DIR) + "/01_two_cases_full_history";
 const std::string kEvents = kGolden + "/events.ndjson";
 
+// Named by process: ctest runs each test in its own process, several at once.
+fs::path TempPath(const std::string& name) {
+  return fs::path(::testing::TempDir()) / (std::to_string(getpid()) + "-" + name);
+}
+
 fs::path TempFile(const std::string& name, const std::string& contents) {
-  const fs::path path = fs::path(::testing::TempDir()) / name;
+  const fs::path path = TempPath(name);
   std::ofstream(path, std::ios::binary) << contents;
   return path;
 }
@@ -125,7 +131,7 @@ TEST(ReplayCli, GarbageInABinaryFileIsReportedByRecord) {
 }
 
 TEST(ReplayCli, TextOutputAndJsonFileTogether) {
-  const fs::path json = fs::path(::testing::TempDir()) / "report.json";
+  const fs::path json = TempPath("report.json");
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T23:59:59Z", "--text", "--json-out", json.string()});
   EXPECT_EQ(run.exit_code, 0) << run.err;

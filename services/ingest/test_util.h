@@ -2,6 +2,7 @@
 // Test-only helpers for ingest tests: sample events and temporary files.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -28,12 +29,14 @@ inline pb::Envelope RoshEvent(std::string event_id, std::string case_id = "N13-0
   return e;
 }
 
-// A file under the test temp dir, deleted at destruction.
+// A file under the test temp dir, deleted at destruction. Named by process and counter: ctest
+// runs each test in its own process, several at once, all in the same temp dir.
 class TempFile {
  public:
   TempFile(std::string_view name, std::string_view contents)
       : path_(std::filesystem::path(::testing::TempDir()) /
-              (std::to_string(counter_++) + "-" + std::string(name))) {
+              (std::to_string(getpid()) + "-" + std::to_string(counter_++) + "-" +
+               std::string(name))) {
     std::ofstream out(path_, std::ios::binary);
     out << contents;
   }
