@@ -113,18 +113,31 @@ class Cursor {
   const uint8_t* end_;
 };
 
+uint64_t Word64(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+uint64_t Word32(const char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
 // Most ids and names are ASCII: check eight bytes at a time, and hand anything else to simdjson
 // (whose per-call overhead dominates on strings this short).
 bool ValidUtf8(std::string_view s) {
   const char* p = s.data();
-  size_t n = s.size();
+  const size_t n = s.size();
   uint64_t high = 0;
-  for (; n >= 8; p += 8, n -= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, sizeof word);
-    high |= word;
+  if (n >= 8) {  // whole words, the last one overlapping the one before
+    for (size_t i = 0; i + 8 < n; i += 8) high |= Word64(p + i);
+    high |= Word64(p + n - 8);
+  } else if (n >= 4) {
+    high = Word32(p) | Word32(p + n - 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) high |= static_cast<uint8_t>(p[i]);
   }
-  for (; n > 0; ++p, --n) high |= static_cast<uint8_t>(*p);
   if ((high & 0x8080808080808080ull) == 0) return true;
   return simdjson::validate_utf8(s.data(), s.size());
 }
@@ -133,10 +146,16 @@ bool ValidUtf8(std::string_view s) {
 bool DecodeTimestamp(std::string_view bytes, TimestampView& t) {
   t.present = true;
   Cursor in(bytes.data(), bytes.data() + bytes.size());
+  uint64_t v;
+  // The usual encoding starts with the seconds: read them without the general loop.
+  if (!bytes.empty() && bytes[0] == 0x08) {
+    in.Skip(1);
+    if (!in.ReadVarint(v)) return false;
+    t.seconds = static_cast<int64_t>(v);
+  }
   while (!in.done()) {
     uint32_t field, wire;
     if (!in.ReadTag(field, wire)) return false;
-    uint64_t v;
     if ((field == 1 || field == 2) && wire == kVarint) {
       if (!in.ReadVarint(v)) return false;
       if (field == 1) {

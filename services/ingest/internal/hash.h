@@ -23,9 +23,9 @@ inline uint64_t Load64(const char* p) {
   return v;
 }
 
-inline uint64_t LoadTail(const char* p, size_t n) {  // 0 < n < 8
-  uint64_t v = 0;
-  std::memcpy(&v, p, n);
+inline uint64_t Load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
   return v;
 }
 
@@ -40,12 +40,17 @@ inline uint64_t Hash64(std::string_view bytes, uint64_t seed) {
     p += 16;
     n -= 16;
   }
-  uint64_t a = 0, b = 0;
+  uint64_t a = 0, b = 0;  // the last up-to-16 bytes, read with overlapping loads
   if (n >= 8) {
     a = Load64(p);
-    b = n > 8 ? LoadTail(p + 8, n - 8) : 0;
+    b = Load64(p + n - 8);
+  } else if (n >= 4) {
+    a = Load32(p);
+    b = Load32(p + n - 4);
   } else if (n > 0) {
-    a = LoadTail(p, n);
+    a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
+        static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
+        static_cast<uint8_t>(p[n - 1]);
   }
   h = MixMultiply(a ^ kP2 ^ h, b ^ kP3);
   return MixMultiply(h ^ kP0, h ^ kP3 ^ bytes.size());
@@ -70,16 +75,32 @@ class FingerprintBuilder {
     lane1_ = MixMultiply(a ^ lane1_ ^ 0xa0761d6478bd642full, b ^ 0xe7037ed1a0b428dbull);
     lane2_ = MixMultiply(b ^ lane2_ ^ 0x8ebc6af09c88c6e3ull, a ^ 0x589965cc75374cc3ull);
   }
+  // A field of bytes. Its length goes into its first block, so a field of up to 16 bytes costs
+  // one mix; short tails are read with overlapping loads rather than a copy.
   void Add(std::string_view bytes) {
     const char* p = bytes.data();
-    size_t n = bytes.size();
-    Add(n, 0x1d8e4e27c47d124full);
-    for (; n >= 16; p += 16, n -= 16) Add(Load64(p), Load64(p + 8));
-    if (n >= 8) {
-      Add(Load64(p), n > 8 ? LoadTail(p + 8, n - 8) : 0);
-    } else if (n > 0) {
-      Add(LoadTail(p, n), 0);
+    const size_t n = bytes.size();
+    const uint64_t length = (static_cast<uint64_t>(n) + 1) * 0x9e3779b97f4a7c15ull;
+    if (n <= 16) {
+      uint64_t a = 0, b = 0;
+      if (n >= 8) {
+        a = Load64(p);
+        b = Load64(p + n - 8);
+      } else if (n >= 4) {
+        a = Load32(p);
+        b = Load32(p + n - 4);
+      } else if (n > 0) {
+        a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
+            static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
+            static_cast<uint8_t>(p[n - 1]);
+      }
+      Add(a ^ length, b);
+      return;
     }
+    Add(Load64(p) ^ length, Load64(p + 8));
+    size_t i = 16;
+    for (; i + 16 <= n; i += 16) Add(Load64(p + i), Load64(p + i + 8));
+    if (i < n) Add(Load64(p + n - 16), Load64(p + n - 8));  // the last 16, overlapping
   }
   Fingerprint Finish() const {
     return Fingerprint{MixMultiply(lane1_ ^ 0x243f6a8885a308d3ull, lane2_ ^ 0x13198a2e03707344ull),
