@@ -69,13 +69,18 @@ class InputBuffer {
 
   // True when at least `n` bytes are available, reading as needed; false at end of input.
   Result<bool> Ensure(size_t n) {
+    if (available() >= n) return true;  // the usual case: no call into the slow path
+    return EnsureSlow(n);
+  }
+
+ private:
+  Result<bool> EnsureSlow(size_t n) {
     while (available() < n && !eof_) {
       CW_TRY(ReadMore());
     }
     return available() >= n;
   }
 
- private:
   FILE* file_;
   std::string_view name_;
   std::vector<char> buffer_;  // [begin_, end_) unconsumed, then room, then padding

@@ -29,11 +29,6 @@ static_assert(pb::Envelope::kFurtherOffenceRecorded - pb::Envelope::kCaseOpened 
 
 }  // namespace
 
-const PayloadSchema& PayloadSchema::Get() {
-  static const PayloadSchema schema;
-  return schema;
-}
-
 PayloadSchema::PayloadSchema() {
   const gpb::Descriptor* envelope = pb::Envelope::descriptor();
   const gpb::OneofDescriptor* oneof = envelope->FindOneofByName("payload");

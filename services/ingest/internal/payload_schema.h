@@ -56,7 +56,10 @@ struct PayloadInfo {
 
 class PayloadSchema {
  public:
-  static const PayloadSchema& Get();
+  static const PayloadSchema& Get() {
+    static const PayloadSchema schema;
+    return schema;
+  }
 
   // The payload with this oneof field number, or nullptr.
   const PayloadInfo* Payload(uint32_t number) const {
