@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstring>
+#include <iterator>
 
 #include "services/ingest/internal/flat_index.h"
 #include "services/ingest/internal/hash.h"
@@ -71,20 +72,28 @@ struct EventLog::Impl {
 
   // The canonical content of an event: every field but recorded_at, whichever form (JSON or
   // binary) it arrived in.
+  // Empty optional strings and an absent `when` are left out, their absence recorded in a
+  // presence mask, so that an event costs only what it carries.
   static Fingerprint FingerprintOf(const EnvelopeView& e) {
+    const std::string_view optional[] = {e.source,   e.actor,    e.texts[0],
+                                         e.texts[1], e.texts[2], e.texts[3]};
+    uint64_t present = uint64_t{e.when.present} << 6;
+    for (size_t i = 0; i < std::size(optional); ++i) present |= uint64_t{!optional[i].empty()} << i;
     internal::FingerprintBuilder f;
     f.Add(e.event_id);
     f.Add(e.case_id);
     f.Add(static_cast<uint64_t>(e.occurred_at.seconds),
           static_cast<uint64_t>(static_cast<uint32_t>(e.occurred_at.nanos)) << 32 |
               static_cast<uint32_t>(e.payload));
-    f.Add(e.source);
-    f.Add(e.actor);
     f.Add(static_cast<uint64_t>(static_cast<uint32_t>(e.enums[0])) << 32 |
               static_cast<uint32_t>(e.enums[1]),
-          uint64_t{e.flags[0]} | uint64_t{e.flags[1]} << 1 | uint64_t{e.when.present} << 2);
-    for (std::string_view text : e.texts) f.Add(text);
-    f.Add(static_cast<uint64_t>(e.when.seconds), static_cast<uint32_t>(e.when.nanos));
+          present << 8 | uint64_t{e.flags[0]} | uint64_t{e.flags[1]} << 1);
+    for (std::string_view text : optional) {
+      if (!text.empty()) f.Add(text);
+    }
+    if (e.when.present) {
+      f.Add(static_cast<uint64_t>(e.when.seconds), static_cast<uint32_t>(e.when.nanos));
+    }
     return f.Finish();
   }
 
