@@ -65,11 +65,17 @@ class Cursor {
     return false;
   }
 
+  // A length prefix as protobuf reads one: at most 5 bytes, below 2^31 - 16.
   bool ReadLen(std::string_view& bytes) {
-    uint64_t size;
-    if (!ReadVarint(size) || size > static_cast<uint64_t>(end_ - p_) || size > 0x7FFFFFFFull) {
-      return false;
+    uint64_t size = 0;
+    for (int i = 0;; ++i) {
+      if (i == 5 || p_ == end_) return false;
+      const uint8_t byte = *p_++;
+      if (i == 4 && byte >= 8) return false;
+      size |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+      if ((byte & 0x80) == 0) break;
     }
+    if (size > 0x7FFFFFFFull - 16 || size > static_cast<uint64_t>(end_ - p_)) return false;
     bytes = std::string_view(reinterpret_cast<const char*>(p_), size);
     p_ += size;
     return true;

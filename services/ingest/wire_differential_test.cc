@@ -2,13 +2,13 @@
 // mutations of valid records, both must accept or reject the same bytes, and where they accept,
 // give the same view.
 #include <fmt/format.h>
-#include <google/protobuf/stubs/logging.h>
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "services/ingest/envelope_view.h"
 #include "services/ingest/internal/payload_schema.h"
+#include "services/ingest/testing/oracles.h"
 #include "services/ingest/wire_decoder.h"
 
 namespace casewatch::ingest {
@@ -16,35 +16,7 @@ namespace {
 
 namespace pb = ::casewatch::events::v1;
 
-std::string Describe(const EnvelopeView& v) {
-  auto ts = [](const TimestampView& t) {
-    return t.present ? fmt::format("{}.{}", t.seconds, t.nanos) : std::string("-");
-  };
-  return fmt::format(
-      "id={} case={} occ={} rec={} src={} actor={} payload={} enums={},{} "
-      "flags={},{} texts={}|{}|{}|{} when={} unknown={}",
-      v.event_id, v.case_id, ts(v.occurred_at), ts(v.recorded_at), v.source, v.actor, v.payload,
-      v.enums[0], v.enums[1], v.flags[0], v.flags[1], v.texts[0], v.texts[1], v.texts[2],
-      v.texts[3], ts(v.when), v.payload == 0 ? v.unknown_field : 0);
-}
-
-// Compares the decoder with protobuf on one input; returns a description of any disagreement.
-std::string Disagreement(const std::string& bytes) {
-  const google::protobuf::LogSilencer silence;
-  pb::Envelope parsed;
-  const bool protobuf_ok = parsed.ParseFromString(bytes);
-  EnvelopeView decoded;
-  const bool ours_ok = DecodeEnvelope(bytes, decoded).has_value();
-  if (protobuf_ok != ours_ok) {
-    return fmt::format("protobuf {} but DecodeEnvelope {}", protobuf_ok ? "accepts" : "rejects",
-                       ours_ok ? "accepts" : "rejects");
-  }
-  if (!ours_ok) return "";
-  EnvelopeView expected;
-  ViewOf(parsed, expected);
-  const std::string a = Describe(expected), b = Describe(decoded);
-  return a == b ? "" : "protobuf: " + a + "\nours:     " + b;
-}
+std::string Disagreement(const std::string& bytes) { return testing::WireDisagreement(bytes); }
 
 std::vector<pb::Envelope> Samples() {
   std::vector<pb::Envelope> out;
@@ -159,6 +131,14 @@ TEST(WireDecoder, AgreesWithProtobufOnMergesRepeatsAndUnknownFields) {
       Tag(1, 2) + Varint(100) + "short",                        // length past the end
       std::string("\x80\x80\x80\x80\x80\x01", 6),               // 6-byte tag
       "",                                                       // empty
+      // Length prefixes as protobuf reads them: at most 5 bytes, below 2^31 - 16. The first is
+      // what wire_decoder_fuzz found: a 6-byte (over-long) length of 0, which protobuf rejects.
+      std::string("\x0a\x80\x80\x80\x80\x80\x00\x80\x80\x80\x80\x02\xaf\x30\x1a\x06\x08\x90\xf4\x8e"
+                  "\x8f\x05\x62\x02\x08\x02",
+                  26),
+      Tag(1, 2) + std::string("\x80\x80\x80\x80\x80\x00", 6),    // 6-byte length
+      Tag(1, 2) + std::string("\x80\x80\x80\x80\x08", 5),        // 5-byte length of 2^31
+      Tag(1, 2) + std::string("\x81\x80\x80\x80\x07", 5) + "x",  // 5-byte, past the end
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     EXPECT_EQ(Disagreement(cases[i]), "") << "case " << i;
