@@ -70,7 +70,8 @@ Result<Policy> ParsePolicy(std::string_view json) {
 
   Policy policy;
   std::vector<std::string_view> seen;
-  for (auto [key, value] : object) {
+  for (auto [json_key, value] : object) {
+    const std::string_view key = json_key;  // a plain variable: lambdas below capture it
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
       return BadKey(key, "appears more than once");
     }
