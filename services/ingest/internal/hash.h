@@ -1,8 +1,8 @@
 #pragma once
-// Fast non-cryptographic 64-bit hashing of byte strings (wyhash-style multiply-mix). Used for the
-// event_id and case_id indexes and, with two independent seeds, for 128-bit content fingerprints.
+// Fast non-cryptographic hashing (wyhash-style multiply-mix): Hash64 for the event_id and case_id
+// indexes, FingerprintBuilder for 128-bit content fingerprints (two independent 64-bit lanes).
 // Not for untrusted-adversary settings: a crafted collision could make a conflict look like a
-// duplicate, which is why fingerprints use two independent 64-bit halves.
+// duplicate.
 
 #include <cstdint>
 #include <cstring>
@@ -29,6 +29,22 @@ inline uint64_t Load32(const char* p) {
   return v;
 }
 
+// Reads n <= 16 bytes into two words with overlapping loads (no copy, no branch per byte); the
+// words differ for different inputs of the same length.
+inline void LoadShort(const char* p, size_t n, uint64_t& a, uint64_t& b) {
+  a = b = 0;
+  if (n >= 8) {
+    a = Load64(p);
+    b = Load64(p + n - 8);
+  } else if (n >= 4) {
+    a = Load32(p);
+    b = Load32(p + n - 4);
+  } else if (n > 0) {
+    a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
+        static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 | static_cast<uint8_t>(p[n - 1]);
+  }
+}
+
 inline uint64_t Hash64(std::string_view bytes, uint64_t seed) {
   constexpr uint64_t kP0 = 0xa0761d6478bd642full, kP1 = 0xe7037ed1a0b428dbull,
                      kP2 = 0x8ebc6af09c88c6e3ull, kP3 = 0x589965cc75374cc3ull;
@@ -40,18 +56,8 @@ inline uint64_t Hash64(std::string_view bytes, uint64_t seed) {
     p += 16;
     n -= 16;
   }
-  uint64_t a = 0, b = 0;  // the last up-to-16 bytes, read with overlapping loads
-  if (n >= 8) {
-    a = Load64(p);
-    b = Load64(p + n - 8);
-  } else if (n >= 4) {
-    a = Load32(p);
-    b = Load32(p + n - 4);
-  } else if (n > 0) {
-    a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
-        static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
-        static_cast<uint8_t>(p[n - 1]);
-  }
+  uint64_t a, b;
+  LoadShort(p, n, a, b);
   h = MixMultiply(a ^ kP2 ^ h, b ^ kP3);
   return MixMultiply(h ^ kP0, h ^ kP3 ^ bytes.size());
 }
@@ -61,10 +67,6 @@ struct Fingerprint {
   uint64_t low = 0;
   friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
 };
-
-inline Fingerprint Fingerprint128(std::string_view bytes) {
-  return Fingerprint{Hash64(bytes, 0x243f6a8885a308d3ull), Hash64(bytes, 0x13198a2e03707344ull)};
-}
 
 // A 128-bit fingerprint built field by field, without first copying the fields into one buffer.
 // Two independent multiply-mix lanes; every field is absorbed with its length, so boundaries
@@ -82,18 +84,8 @@ class FingerprintBuilder {
     const size_t n = bytes.size();
     const uint64_t length = (static_cast<uint64_t>(n) + 1) * 0x9e3779b97f4a7c15ull;
     if (n <= 16) {
-      uint64_t a = 0, b = 0;
-      if (n >= 8) {
-        a = Load64(p);
-        b = Load64(p + n - 8);
-      } else if (n >= 4) {
-        a = Load32(p);
-        b = Load32(p + n - 4);
-      } else if (n > 0) {
-        a = static_cast<uint64_t>(static_cast<uint8_t>(p[0])) << 16 |
-            static_cast<uint64_t>(static_cast<uint8_t>(p[n / 2])) << 8 |
-            static_cast<uint8_t>(p[n - 1]);
-      }
+      uint64_t a, b;
+      LoadShort(p, n, a, b);
       Add(a ^ length, b);
       return;
     }
