@@ -133,6 +133,13 @@ std::string Mutate(std::string line, std::mt19937& rng) {
   return line;
 }
 
+// For a line both parsers accepted.
+void ExpectSameMessage(const Outcome& o, const std::string& line) {
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(o.ours, o.theirs))
+      << line << "\nours:   " << o.ours.ShortDebugString()
+      << "\ntheirs: " << o.theirs.ShortDebugString();
+}
+
 TEST(JsonDifferential, CorpusLinesBothAcceptParseToTheSameMessage) {
   JsonEnvelopeParser parser;
   int both = 0;
@@ -140,9 +147,7 @@ TEST(JsonDifferential, CorpusLinesBothAcceptParseToTheSameMessage) {
     const Outcome o = RunBoth(parser, line);
     if (o.ours_ok && o.theirs_ok) {
       ++both;
-      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(o.ours, o.theirs))
-          << line << "\nours:   " << o.ours.ShortDebugString()
-          << "\ntheirs: " << o.theirs.ShortDebugString();
+      ExpectSameMessage(o, line);
     } else if (o.ours_ok != o.theirs_ok) {
       std::cout << "[differs] " << line << "\n  ours: " << (o.ours_ok ? "ok" : o.our_error)
                 << "\n  theirs: " << (o.theirs_ok ? "ok" : o.their_error) << "\n";
@@ -162,9 +167,7 @@ TEST(JsonDifferential, RandomlyMutatedLinesBothAcceptParseToTheSameMessage) {
     const Outcome o = RunBoth(parser, line);
     if (o.ours_ok && o.theirs_ok) {
       ++both;
-      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(o.ours, o.theirs))
-          << line << "\nours:   " << o.ours.ShortDebugString()
-          << "\ntheirs: " << o.theirs.ShortDebugString();
+      ExpectSameMessage(o, line);
     } else if (o.ours_ok) {
       if (++only_ours <= 15) {
         std::cout << "[only ours] " << line << "\n  theirs: " << o.their_error << "\n";
