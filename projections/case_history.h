@@ -23,9 +23,8 @@ struct Allocation {
   friend bool operator==(const Allocation&, const Allocation&) = default;
 };
 
-// The details of a case_opened event beyond its allocation.
+// The details of a case_opened event beyond its allocation (its case type is the event's code).
 struct Opening {
-  uint8_t case_type = 0;
   bool victim_contact_required = false;
   Instant sentence_date;  // defaults to the event's occurred_at
 };

@@ -31,7 +31,7 @@ std::pair<CaseEvent, std::string> CaseBuilder::Next(std::string_view when, Event
 CaseBuilder& CaseBuilder::Opened(std::string_view when, Allocation allocation,
                                  bool victim_contact_required, std::string_view sentenced) {
   auto [e, id] = Next(when, EventType::kCaseOpened);
-  Opening opening{1, victim_contact_required, sentenced.empty() ? e.occurred_at : At(sentenced)};
+  Opening opening{victim_contact_required, sentenced.empty() ? e.occurred_at : At(sentenced)};
   history_.AddCaseOpened(e, id, std::move(allocation), opening);
   return *this;
 }

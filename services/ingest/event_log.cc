@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <array>
 #include <cstring>
 #include <iterator>
 
@@ -47,7 +46,7 @@ uint32_t Append(const EnvelopeView& e, CaseHistory& history) {
   };
   switch (event.type) {
     case EventType::kCaseOpened: {
-      Opening opening{event.code, event.flag,
+      Opening opening{event.flag,
                       e.when.present ? Instant{e.when.seconds, e.when.nanos} : event.occurred_at};
       return history.AddCaseOpened(event, e.event_id, allocation(), opening);
     }
@@ -71,9 +70,8 @@ struct EventLog::Impl {
   std::vector<std::string> sources{""};
 
   // The canonical content of an event: every field but recorded_at, whichever form (JSON or
-  // binary) it arrived in.
-  // Empty optional strings and an absent `when` are left out, their absence recorded in a
-  // presence mask, so that an event costs only what it carries.
+  // binary) it arrived in. Empty optional strings and an absent `when` are left out, their
+  // absence recorded in a presence mask, so that an event costs only what it carries.
   static Fingerprint FingerprintOf(const EnvelopeView& e) {
     const std::string_view optional[] = {e.source,   e.actor,    e.texts[0],
                                          e.texts[1], e.texts[2], e.texts[3]};
