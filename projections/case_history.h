@@ -1,9 +1,12 @@
 #pragma once
 // CaseHistory: everything accepted for one case, in case order once Seal()ed. Owns its events and
 // the text they refer to (event ids and appointment ids in one byte store, so that an event is a
-// fixed 32 bytes). Not thread-safe; build it on one thread, then share it read-only.
+// fixed 32 bytes), in memory from the resource it is given (the default: the heap). Not
+// thread-safe; build it on one thread, then share it read-only.
 
 #include <cstring>
+#include <memory_resource>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,7 +34,9 @@ struct Opening {
 
 class CaseHistory {
  public:
-  explicit CaseHistory(std::string case_id) : case_id_(std::move(case_id)) {}
+  explicit CaseHistory(std::string case_id,
+                       std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+      : case_id_(std::move(case_id)), events_(memory), text_(memory) {}
 
   // Reserves room for this many events (a case's first event is a good moment: a supervision
   // period typically has tens to hundreds of them, and growing from one wastes time).
@@ -58,7 +63,7 @@ class CaseHistory {
   void Seal();
   bool sealed() const { return sealed_; }
 
-  const std::vector<CaseEvent>& events() const { return events_; }
+  std::span<const CaseEvent> events() const { return events_; }
   std::string_view event_id(const CaseEvent& e) const { return text(e.id); }
   const Allocation& allocation_of(const CaseEvent& e) const { return allocations_[e.detail]; }
   const Opening& opening_of(const CaseEvent& e) const { return openings_[e.detail]; }
@@ -78,10 +83,10 @@ class CaseHistory {
 
  private:
   std::string case_id_;
-  std::vector<CaseEvent> events_;
+  std::pmr::vector<CaseEvent> events_;
   std::vector<Allocation> allocations_;  // indexed by detail of opened/allocated events
   std::vector<Opening> openings_;        // indexed by detail of case_opened events
-  std::string text_;                     // [uint32 size][bytes], referred to by offset
+  std::pmr::string text_;                // [uint32 size][bytes], referred to by offset
   bool sealed_ = true;
 };
 

@@ -6,10 +6,10 @@ namespace casewatch {
 
 bool CaseTimeline::Reset(const CaseHistory& history, Instant as_of) {
   history_ = &history;
-  events_ = &history.events();
+  events_ = history.events();
   as_of_ = as_of;
   as_of_date_ = DateOf(as_of);
-  const auto& events = *events_;
+  const auto& events = events_;
 
   // Events after T are not considered: a prefix, since the history is in case order.
   const int n = static_cast<int>(
@@ -63,7 +63,7 @@ bool CaseTimeline::Reset(const CaseHistory& history, Instant as_of) {
 }
 
 int CaseTimeline::FirstAtOrAfter(Instant t) const {
-  const auto& events = *events_;
+  const auto& events = events_;
   return static_cast<int>(
       std::partition_point(events.begin(), events.begin() + size_,
                            [&](const CaseEvent& e) { return e.occurred_at < t; }) -

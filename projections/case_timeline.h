@@ -23,7 +23,7 @@ class CaseTimeline {
 
   // Events considered: positions [0, size()).
   int size() const { return size_; }
-  const CaseEvent& event(int pos) const { return (*events_)[pos]; }
+  const CaseEvent& event(int pos) const { return events_[pos]; }
   Date date(int pos) const { return DateOf(event(pos).occurred_at); }
 
   int opening() const { return opening_; }
@@ -49,7 +49,7 @@ class CaseTimeline {
 
  private:
   const CaseHistory* history_ = nullptr;
-  const std::vector<CaseEvent>* events_ = nullptr;
+  std::span<const CaseEvent> events_;
   Instant as_of_;
   Date as_of_date_;
   int size_ = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "base/huge_page_memory.h"
 #include "services/ingest/internal/flat_index.h"
 #include "services/ingest/internal/hash.h"
 #include "services/ingest/internal/payload_schema.h"
@@ -64,9 +65,21 @@ uint32_t Append(const EnvelopeView& e, CaseHistory& history) {
 }  // namespace
 
 struct EventLog::Impl {
-  internal::FlatIndex id_index;
-  std::vector<IdRecord> ids;
-  internal::FlatIndex case_index;  // case_id → index into cases_
+  // Everything below lives in `memory`, so it is declared first and destroyed last. Histories
+  // grow by doubling; the pool hands the blocks they outgrow to the next history that grows.
+  HugePageMemory memory;
+  std::pmr::unsynchronized_pool_resource pool{
+      std::pmr::pool_options{.largest_required_pool_block = HugePageMemory::kOwnMappingBytes},
+      &memory};
+  std::pmr::memory_resource* const bulk =
+      kBulkMemoryFromHeap ? std::pmr::new_delete_resource() : &memory;
+  std::pmr::memory_resource* const growing =
+      kBulkMemoryFromHeap ? std::pmr::new_delete_resource() : &pool;
+
+  internal::FlatIndex id_index{bulk};
+  std::pmr::vector<IdRecord> ids{bulk};
+  internal::FlatIndex case_index{growing};  // case_id → index into cases
+  std::pmr::vector<CaseHistory> cases{growing};
   std::vector<std::string> sources{""};
 
   // The canonical content of an event: every field but recorded_at, whichever form (JSON or
@@ -130,7 +143,7 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
   const auto existing =
       impl.id_index.FindOrInsert(internal::Hash64(id, kIdSeed), next, [&](uint32_t index) {
         const IdRecord& r = impl.ids[index];
-        return cases_[r.case_index].text(r.id_ref) == id;
+        return impl.cases[r.case_index].text(r.id_ref) == id;
       });
   if (existing) {
     const IdRecord& first = impl.ids[*existing];
@@ -143,21 +156,25 @@ Result<Acceptance> EventLog::Accept(const EnvelopeView& valid, Origin origin) {
                     id, impl.Describe(first.origin)));
   }
   const std::string_view case_id = valid.case_id;
-  const auto next_case = static_cast<uint32_t>(cases_.size());
+  const auto next_case = static_cast<uint32_t>(impl.cases.size());
   const auto found_case = impl.case_index.FindOrInsert(
       internal::Hash64(case_id, kIdSeed), next_case,
-      [&](uint32_t index) { return cases_[index].case_id() == case_id; });
+      [&](uint32_t index) { return impl.cases[index].case_id() == case_id; });
   if (!found_case) {
-    cases_.emplace_back(std::string(case_id)).Reserve(kInitialCaseEvents);
+    impl.cases.emplace_back(std::string(case_id), impl.growing).Reserve(kInitialCaseEvents);
   }
   const uint32_t case_index = found_case.value_or(next_case);
-  const uint32_t id_ref = Append(valid, cases_[case_index]);
+  const uint32_t id_ref = Append(valid, impl.cases[case_index]);
   impl.ids.push_back(
       IdRecord{content, case_index, id_ref,
                (uint64_t{origin.source} << 48) | std::min(origin.position, kMaxPosition)});
   ++accepted_;
   return Acceptance::kAccepted;
 }
+
+size_t EventLog::case_count() const { return impl_->cases.size(); }
+std::span<const CaseHistory> EventLog::cases() const { return impl_->cases; }
+std::span<CaseHistory> EventLog::mutable_cases() { return impl_->cases; }
 
 void EventLog::Reserve(size_t events) {
   impl_->id_index.Reserve(events);
@@ -166,13 +183,13 @@ void EventLog::Reserve(size_t events) {
 
 const CaseHistory* EventLog::FindCase(std::string_view case_id) const {
   const auto index = impl_->case_index.Find(internal::Hash64(case_id, kIdSeed), [&](uint32_t i) {
-    return cases_[i].case_id() == case_id;
+    return impl_->cases[i].case_id() == case_id;
   });
-  return index ? &cases_[*index] : nullptr;
+  return index ? &impl_->cases[*index] : nullptr;
 }
 
 void EventLog::SealAll() {
-  for (CaseHistory& history : cases_) history.Seal();
+  for (CaseHistory& history : impl_->cases) history.Seal();
 }
 
 size_t EventLog::index_memory_bytes() const {

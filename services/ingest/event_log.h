@@ -3,8 +3,9 @@
 // idempotent (shared/spec/events.md, "A second valid event with an event_id already applied").
 // Owns one CaseHistory per case_id, in order of each case's first accepted event. Keeps only a
 // 128-bit fingerprint of each event's content, not a copy, and finds ids in the histories rather
-// than keeping its own copy of them. Not thread-safe: fill it on one thread, then share it
-// read-only.
+// than keeping its own copy of them. Holds all of it in huge-page-backed memory of its own
+// (base/huge_page_memory.h). Not thread-safe: fill it on one thread, then share it read-only.
+// A moved-from EventLog may only be destroyed or assigned to.
 
 #include <cstdint>
 #include <memory>
@@ -55,11 +56,11 @@ class EventLog {
 
   uint64_t accepted() const { return accepted_; }
   uint64_t duplicates() const { return duplicates_; }
-  size_t case_count() const { return cases_.size(); }
+  size_t case_count() const;
 
   // Case histories in order of first acceptance. Unsealed until SealAll().
-  std::span<const CaseHistory> cases() const { return cases_; }
-  std::span<CaseHistory> mutable_cases() { return cases_; }
+  std::span<const CaseHistory> cases() const;
+  std::span<CaseHistory> mutable_cases();
   const CaseHistory* FindCase(std::string_view case_id) const;
 
   // Sorts every history into case order. Further Accepts are allowed; seal again after them.
@@ -70,8 +71,7 @@ class EventLog {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
-  std::vector<CaseHistory> cases_;
+  std::unique_ptr<Impl> impl_;  // with the histories, which must go before their memory
   uint64_t accepted_ = 0;
   uint64_t duplicates_ = 0;
 };

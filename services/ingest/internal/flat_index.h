@@ -1,20 +1,21 @@
 #pragma once
 // An open-addressing hash index from a key's 64-bit hash to a dense uint32 index into the
 // caller's own storage; the caller compares keys. 8 bytes a slot, linear probing, load <= 3/4,
-// so a million keys cost 16 MB. Slots come from calloc, so a large table's pages are only
-// touched (and paid for) when a key lands on them. Not thread-safe.
+// so a million keys cost 16 MB, taken from the memory resource it is given. Not thread-safe.
 
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
-#include <new>
+#include <memory_resource>
 #include <optional>
+#include <vector>
 
 namespace casewatch::ingest::internal {
 
 class FlatIndex {
  public:
   static constexpr uint32_t kMaxEntries = 0xFFFFFFFEu;
+
+  explicit FlatIndex(std::pmr::memory_resource* memory = std::pmr::get_default_resource())
+      : slots_(memory) {}
 
   // The index of the entry whose key equals the probe (`same(index)` says so), or, when there
   // is none, inserts `new_index` and returns nullopt.
@@ -69,14 +70,11 @@ class FlatIndex {
   }
 
   void Rehash(size_t capacity) {
-    Slots old = std::move(slots_);
-    const size_t old_capacity = capacity_;
-    slots_.reset(static_cast<uint64_t*>(std::calloc(capacity, sizeof(uint64_t))));
-    if (!slots_) throw std::bad_alloc();
+    std::pmr::vector<uint64_t> old(capacity, 0, slots_.get_allocator());
+    old.swap(slots_);
     capacity_ = capacity;
     const size_t mask = capacity_ - 1;
-    for (size_t k = 0; k < old_capacity; ++k) {
-      const uint64_t slot = old[k];
+    for (const uint64_t slot : old) {
       if (slot == 0) continue;
       size_t i = static_cast<uint32_t>(slot >> 32) & mask;
       while (slots_[i] != 0) i = (i + 1) & mask;
@@ -84,11 +82,7 @@ class FlatIndex {
     }
   }
 
-  struct Free {
-    void operator()(uint64_t* p) const { std::free(p); }
-  };
-  using Slots = std::unique_ptr<uint64_t[], Free>;
-  Slots slots_;
+  std::pmr::vector<uint64_t> slots_;
   size_t capacity_ = 0;  // a power of two, or 0
   size_t size_ = 0;
 };
