@@ -15,7 +15,8 @@ enum class ErrorKind {
   kInvalidArgument,  // the caller's input is wrong; retrying will not help
   kNotFound,
   kIo,        // the environment failed (disk, network); may succeed later
-  kConflict,  // the input contradicts something already accepted
+  kConflict,     // the input contradicts something already accepted
+  kUnavailable,  // a transient condition (broker unreachable, queue full): retry later
   kInternal,
 };
 
@@ -37,6 +38,13 @@ inline Error IoError(std::string message) { return Error{ErrorKind::kIo, std::mo
 inline Error Conflict(std::string message) {
   return Error{ErrorKind::kConflict, std::move(message)};
 }
+inline Error Unavailable(std::string message) {
+  return Error{ErrorKind::kUnavailable, std::move(message)};
+}
+inline Error Internal(std::string message) {
+  return Error{ErrorKind::kInternal, std::move(message)};
+}
+inline bool IsRetryable(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
 
 // Result<void> success value.
 inline auto Ok() { return boost::outcome_v2::success(); }

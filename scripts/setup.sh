@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build git pkg-config ccache
   # libraries
   protobuf-compiler libprotobuf-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
-  libboost-dev
+  libboost-dev librdkafka-dev librocksdb-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
 )
