@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Creates the three topics casewatchd expects, with the settings it expects, on the cluster at
+# $BOOTSTRAP; with ENGINE_PRINCIPAL set, also grants the ACLs of a secured cluster.
+#
+#   BOOTSTRAP=kafka-1:9092 deploy/topics.sh
+#   BOOTSTRAP=kafka-1.example.org:9094 COMMAND_CONFIG=/etc/kafka/admin.properties \
+#     ENGINE_PRINCIPAL=User:casewatch-engine PUBLISHER_PRINCIPALS="User:delius User:oasys" \
+#     deploy/topics.sh
+#
+# BOOTSTRAP       host:port[,host:port...] of the cluster (required)
+# COMMAND_CONFIG  admin client properties (SASL_SSL credentials of an admin) for the Kafka tools
+# KAFKA_BIN       where kafka-topics.sh and friends are (default /opt/kafka/bin, as in the
+#                 apache/kafka image)
+#
+# Idempotent: a topic is created only when missing (--if-not-exists), and the per-topic
+# settings below are (re)applied every run, so running it again converges the cluster on them.
+# Partition count and replication factor of an existing topic are never changed, only checked.
+# Needs a cluster of at least 3 brokers (replication factor 3).
+set -euo pipefail
+
+: "${BOOTSTRAP:?set BOOTSTRAP to host:port[,host:port...] of the Kafka cluster}"
+KAFKA_BIN=${KAFKA_BIN:-/opt/kafka/bin}
+admin=(--bootstrap-server "$BOOTSTRAP")
+if [[ -n ${COMMAND_CONFIG:-} ]]; then admin+=(--command-config "$COMMAND_CONFIG"); fi
+
+readonly DAY_MS=86400000
+readonly REPLICATION=3
+
+# topic NAME PARTITIONS KEY=VALUE...: creates NAME when missing, sets its configs, and warns when
+# an existing topic's partition count or replication factor differ from the ones asked for.
+topic() {
+  local name=$1 partitions=$2
+  shift 2
+  local create=(--create --if-not-exists --topic "$name" --partitions "$partitions"
+                --replication-factor "$REPLICATION")
+  local config
+  for config in "$@"; do create+=(--config "$config"); done
+  "$KAFKA_BIN/kafka-topics.sh" "${admin[@]}" "${create[@]}"
+
+  local joined
+  joined=$(IFS=,; echo "$*")
+  "$KAFKA_BIN/kafka-configs.sh" "${admin[@]}" --alter --entity-type topics --entity-name "$name" \
+    --add-config "$joined"
+
+  local described actual_partitions actual_replication
+  described=$("$KAFKA_BIN/kafka-topics.sh" "${admin[@]}" --describe --topic "$name" | sed -n 1p)
+  actual_partitions=$(sed -n 's/.*PartitionCount: *\([0-9]*\).*/\1/p' <<<"$described")
+  actual_replication=$(sed -n 's/.*ReplicationFactor: *\([0-9]*\).*/\1/p' <<<"$described")
+  if [[ $actual_partitions != "$partitions" || $actual_replication != "$REPLICATION" ]]; then
+    echo "topics.sh: warning: $name has $actual_partitions partitions, replication" \
+         "$actual_replication; expected $partitions and $REPLICATION (not changed)" >&2
+  fi
+  echo "topics.sh: $name: $partitions partitions, replication $REPLICATION, $joined"
+}
+
+# Settings common to all three topics:
+# - replication 3 with min.insync.replicas=2: casewatchd and the publishers produce with acks=all,
+#   so an acknowledged record is on at least two brokers and one broker can be down (rolling
+#   restarts) without stopping writes.
+# - unclean.leader.election.enable=false: never let an out-of-sync replica become leader and
+#   silently drop acknowledged records.
+# - cleanup.policy=delete: these are logs of facts, not keyed snapshots; compaction would keep
+#   only the last event of each case.
+# - retention.bytes=-1: retention is by time only, whatever the broker default says, so the
+#   promised days are really kept.
+common=(min.insync.replicas=2 unclean.leader.election.enable=false cleanup.policy=delete
+        retention.bytes=-1)
+
+# case-events: the publishers' events (binary Envelope, keyed by case_id).
+# - 12 partitions: keying by case_id keeps a case's events in one partition, in order; 12
+#   spreads leadership evenly over 3 (or 4, 6) brokers and gives publishers parallelism. More
+#   would not make casewatchd faster: one engine reads every partition. Choose once: adding
+#   partitions later sends a case's new events to a different partition than its old ones.
+# - retention 7 days: Kafka is not the history, the engine's store is (it keeps every event
+#   and its own offsets). Kafka only has to hold what the store has not taken in yet: an engine
+#   outage, or the gap between a restored backup and now. Take backups well inside 7 days.
+# - max.message.bytes 1 MiB (about Kafka's default): an Envelope is well under 1 KiB, so this
+#   only bounds a producer's batch; raising it would only let a broken publisher through.
+topic case-events 12 "${common[@]}" retention.ms=$((7 * DAY_MS)) max.message.bytes=1048576
+
+# case-alerts: missed-obligation alerts published by casewatchd (JSON by default, keyed by
+# case_id, so one case's alerts stay in order for their consumers). 30 days gives alert
+# consumers a month to be down or to replay; they dedupe by the alert's event_id, because
+# delivery from the engine's outbox is at-least-once.
+topic case-alerts 12 "${common[@]}" retention.ms=$((30 * DAY_MS)) max.message.bytes=1048576
+
+# case-events-dlq: rejected events, original bytes plus the reason in headers. Few records;
+# 90 days leaves time to find the publisher's bug, fix it and re-publish (event_id makes
+# re-publishing safe). 2 MiB so any record that fitted case-events still fits with its headers.
+topic case-events-dlq 3 "${common[@]}" retention.ms=$((90 * DAY_MS)) max.message.bytes=2097152
+
+# ACLs, for a cluster with an authorizer (StandardAuthorizer in KRaft) and
+# allow.everyone.if.no.acl.found=false. Adding an ACL that exists is a no-op.
+# - casewatchd reads case-events by assigning partitions itself with offsets from its store:
+#   no consumer group, so no Group ACL; its idempotent producer has no transactional.id, so no
+#   TransactionalId ACL, and with brokers >= 3.0 Write on a topic is enough for idempotence.
+#   Describe is implied by Read and Write; it is granted explicitly because the engine lists
+#   partitions and their offsets.
+# - publishers need Write on case-events and nothing else.
+if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
+  acl=("$KAFKA_BIN/kafka-acls.sh" "${admin[@]}" --add)
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Describe \
+    --topic case-events
+  for t in case-alerts case-events-dlq; do
+    "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
+      --topic "$t"
+  done
+  for p in ${PUBLISHER_PRINCIPALS:-}; do
+    "${acl[@]}" --allow-principal "$p" --operation Write --topic case-events
+  done
+fi
