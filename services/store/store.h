@@ -1,0 +1,152 @@
+#pragma once
+// Store: the engine's durable state in one RocksDB database. It is the history (Kafka's retention
+// is not): every accepted event, readable per case in case order and globally in arrival order,
+// the event_id index, dead letters, consumed offsets, the projections (per-case items and
+// per-allocation counts) and an outbox of records to publish. Every change goes through one
+// WriteBatch, so the offsets consumed and the state they produced are written atomically.
+//
+// Thread safety: a Store may be read from any thread; writes come from one thread (the engine's).
+// One process opens a directory read-write; others may open it as a secondary (read-only,
+// following the primary) at the same time.
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "casewatch/store/v1/records.pb.h"
+#include "projections/calendar.h"
+
+namespace casewatch::store {
+
+struct StoreOptions {
+  size_t block_cache_bytes = size_t{128} << 20;
+  size_t write_buffer_bytes = size_t{32} << 20;  // per column family
+};
+
+// An accepted event's id entry: its content fingerprint and arrival sequence number.
+struct IdEntry {
+  std::array<uint64_t, 2> content{};
+  uint64_t sequence = 0;
+};
+
+struct OffsetEntry {
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+// Changes to apply atomically with Store::Write; made by Store::NewWriteBatch, used with that
+// store only. Not thread-safe.
+class WriteBatch {
+ public:
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  // An accepted event: in case order, in arrival order (`sequence`), and in the id index.
+  void PutEvent(std::string_view case_id, Instant occurred_at, std::string_view event_id,
+                std::string_view envelope, const IdEntry& id);
+  void PutDeadLetter(uint64_t sequence, const v1::DeadLetter& record);
+  void PutOffset(std::string_view topic, int32_t partition, int64_t next_offset);
+  void PutCase(std::string_view case_id, const v1::CaseProjection& projection);
+  void PutScope(const v1::ScopeCounts& counts);  // keyed by its allocation
+  void PutOutbox(uint64_t sequence, const v1::OutboxRecord& record);
+  void DeleteOutbox(uint64_t sequence);
+  void PutProjectionInstant(Instant as_of);
+  void PutPolicy(std::string_view policy_json);
+
+  size_t count() const;
+  void Clear();
+
+ private:
+  friend class Store;
+  explicit WriteBatch(const void* families);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Store {
+ public:
+  enum class Mode { kReadWrite, kSecondary };
+
+  // Opens (creating when kReadWrite) the store in `dir`. A secondary keeps its own files in
+  // `secondary_dir` and sees the primary's writes up to the moment of opening (CatchUp for more).
+  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
+                                                           StoreOptions options = {});
+  [[nodiscard]] static Result<std::unique_ptr<Store>> OpenSecondary(
+      const std::filesystem::path& dir, const std::filesystem::path& secondary_dir);
+  ~Store();
+
+  WriteBatch NewWriteBatch() const;
+  // `sync`: the write is on disk (WAL fsync'd) when this returns. Clears the batch on success.
+  [[nodiscard]] Result<void> Write(WriteBatch& batch, bool sync);
+  [[nodiscard]] Result<void> CatchUp();  // secondaries only
+
+  // The next unused sequence numbers (one past the last stored), as of opening.
+  uint64_t next_event_sequence() const { return next_event_sequence_; }
+  uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
+  uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }
+
+  // The id entries of `event_ids`, in the same order (nullopt: never accepted).
+  [[nodiscard]] Result<std::vector<std::optional<IdEntry>>> FindIds(
+      std::span<const std::string_view> event_ids) const;
+
+  using EnvelopeVisitor = std::function<void(std::string_view envelope)>;
+  // One case's events in case order.
+  [[nodiscard]] Result<void> ReadCase(std::string_view case_id,
+                                      const EnvelopeVisitor& visit) const;
+  // Every event, case by case (case ids byte-wise), each case in case order. `visit_case` is
+  // called with each case id before its events.
+  [[nodiscard]] Result<void> ScanCases(const std::function<void(std::string_view)>& visit_case,
+                                       const EnvelopeVisitor& visit) const;
+  // Every event in arrival order, starting at `from_sequence`.
+  [[nodiscard]] Result<void> ScanArrivals(
+      uint64_t from_sequence,
+      const std::function<bool(uint64_t sequence, std::string_view envelope)>& visit) const;
+
+  [[nodiscard]] Result<std::optional<v1::CaseProjection>> ReadProjection(
+      std::string_view case_id) const;
+  [[nodiscard]] Result<void> ScanProjections(
+      const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit)
+      const;
+  [[nodiscard]] Result<void> ScanScopes(
+      const std::function<void(const v1::ScopeCounts&)>& visit) const;
+  [[nodiscard]] Result<void> ScanDeadLetters(
+      const std::function<void(uint64_t sequence, const v1::DeadLetter&)>& visit) const;
+  [[nodiscard]] Result<void> ScanOutbox(
+      const std::function<bool(uint64_t sequence, const v1::OutboxRecord&)>& visit) const;
+
+  [[nodiscard]] Result<std::vector<OffsetEntry>> Offsets(std::string_view topic) const;
+  // The instant the stored projections are evaluated at; nullopt before the first.
+  [[nodiscard]] Result<std::optional<Instant>> ProjectionInstant() const;
+  [[nodiscard]] Result<std::optional<std::string>> Policy() const;
+
+  // Deletes every projection (cases, scopes, projection instant): the first step of a rebuild.
+  [[nodiscard]] Result<void> ClearProjections();
+
+  // Approximate bytes on disk and in memtables, for logs and benchmarks.
+  uint64_t ApproximateSizeBytes() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  [[nodiscard]] Result<void> LoadSequences();
+
+  std::unique_ptr<Impl> impl_;
+  uint64_t next_event_sequence_ = 0;
+  uint64_t next_dead_letter_sequence_ = 0;
+  uint64_t next_outbox_sequence_ = 0;
+};
+
+// The key of an allocation's counts; also how scopes are compared.
+std::string ScopeKey(std::string_view region, std::string_view pdu, std::string_view team,
+                     std::string_view offender_manager);
+
+}  // namespace casewatch::store

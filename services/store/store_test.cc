@@ -1,0 +1,227 @@
+#include "services/store/store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <string>
+#include <vector>
+
+namespace casewatch::store {
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "store_test_XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::unique_ptr<Store> OpenOrDie(const std::filesystem::path& dir) {
+  auto store = Store::Open(dir);
+  EXPECT_TRUE(store) << store.error().message;
+  return std::move(store).value();
+}
+
+void PutEvent(WriteBatch& batch, std::string_view case_id, Instant at, std::string_view id,
+              uint64_t sequence) {
+  batch.PutEvent(case_id, at, id, std::string("bytes of ") + std::string(id),
+                 IdEntry{{sequence * 7, sequence * 11}, sequence});
+}
+
+std::vector<std::string> CaseEnvelopes(const Store& store, std::string_view case_id) {
+  std::vector<std::string> seen;
+  EXPECT_TRUE(store.ReadCase(case_id, [&](std::string_view e) { seen.emplace_back(e); }));
+  return seen;
+}
+
+TEST(Store, EventsComeBackInCaseOrderWhateverTheirArrivalOrder) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  WriteBatch batch = store->NewWriteBatch();
+  PutEvent(batch, "C1", Instant{200, 0}, "e-b", 0);
+  PutEvent(batch, "C1", Instant{-5, 0}, "e-z", 1);   // before 1970 sorts first
+  PutEvent(batch, "C1", Instant{200, 0}, "e-a", 2);  // same instant: id order
+  PutEvent(batch, "C1", Instant{200, 1}, "e-0", 3);  // one nanosecond later
+  PutEvent(batch, "C10", Instant{1, 0}, "e-other", 4);
+  PutEvent(batch, "C", Instant{1, 0}, "e-prefix", 5);
+  ASSERT_TRUE(store->Write(batch, true));
+
+  EXPECT_EQ(CaseEnvelopes(*store, "C1"),
+            (std::vector<std::string>{"bytes of e-z", "bytes of e-a", "bytes of e-b",
+                                      "bytes of e-0"}));
+  EXPECT_EQ(CaseEnvelopes(*store, "C"), (std::vector<std::string>{"bytes of e-prefix"}));
+  EXPECT_TRUE(CaseEnvelopes(*store, "C2").empty());
+
+  std::vector<std::string> cases;
+  std::vector<std::string> all;
+  ASSERT_TRUE(store->ScanCases([&](std::string_view c) { cases.emplace_back(c); },
+                               [&](std::string_view e) { all.emplace_back(e); }));
+  EXPECT_EQ(cases, (std::vector<std::string>{"C", "C1", "C10"}));
+  EXPECT_EQ(all.size(), 6u);
+
+  std::vector<uint64_t> sequences;
+  std::vector<std::string> arrivals;
+  ASSERT_TRUE(store->ScanArrivals(2, [&](uint64_t s, std::string_view e) {
+    sequences.push_back(s);
+    arrivals.emplace_back(e);
+    return true;
+  }));
+  EXPECT_EQ(sequences, (std::vector<uint64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(arrivals.front(), "bytes of e-a");
+}
+
+TEST(Store, IdsOffsetsAndSequencesSurviveReopening) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    EXPECT_EQ(store->next_event_sequence(), 0u);
+    WriteBatch batch = store->NewWriteBatch();
+    PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
+    PutEvent(batch, "C1", Instant{2, 0}, "e-2", 1);
+    batch.PutOffset("case-events", 0, 17);
+    batch.PutOffset("case-events", 3, 5);
+    batch.PutOffset("other", 0, 99);
+    v1::DeadLetter letter;
+    letter.set_reason("bad");
+    batch.PutDeadLetter(0, letter);
+    batch.PutProjectionInstant(Instant{1700000000, 5});
+    ASSERT_TRUE(store->Write(batch, true));
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->next_event_sequence(), 2u);
+  EXPECT_EQ(store->next_dead_letter_sequence(), 1u);
+  EXPECT_EQ(store->next_outbox_sequence(), 0u);
+
+  const std::vector<std::string_view> ids = {"e-2", "e-none", "e-1"};
+  auto found = store->FindIds(ids);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found.value().size(), 3u);
+  ASSERT_TRUE(found.value()[0]);
+  EXPECT_EQ(found.value()[0]->sequence, 1u);
+  EXPECT_EQ(found.value()[0]->content[0], 7u);
+  EXPECT_EQ(found.value()[0]->content[1], 11u);
+  EXPECT_FALSE(found.value()[1]);
+  ASSERT_TRUE(found.value()[2]);
+  EXPECT_EQ(found.value()[2]->sequence, 0u);
+
+  auto offsets = store->Offsets("case-events");
+  ASSERT_TRUE(offsets);
+  ASSERT_EQ(offsets.value().size(), 2u);
+  EXPECT_EQ(offsets.value()[0].partition, 0);
+  EXPECT_EQ(offsets.value()[0].next_offset, 17);
+  EXPECT_EQ(offsets.value()[1].partition, 3);
+  EXPECT_EQ(offsets.value()[1].next_offset, 5);
+
+  auto instant = store->ProjectionInstant();
+  ASSERT_TRUE(instant && instant.value());
+  EXPECT_EQ(*instant.value(), (Instant{1700000000, 5}));
+}
+
+TEST(Store, AnUnwrittenBatchLeavesNothing) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    WriteBatch batch = store->NewWriteBatch();
+    PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
+    batch.PutOffset("case-events", 0, 1);
+    // destroyed without Write: a crash before the commit
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_TRUE(CaseEnvelopes(*store, "C1").empty());
+  auto offsets = store->Offsets("case-events");
+  ASSERT_TRUE(offsets);
+  EXPECT_TRUE(offsets.value().empty());
+}
+
+TEST(Store, ProjectionsAndOutboxRoundTripAndClearKeepsEvents) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  WriteBatch batch = store->NewWriteBatch();
+  PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
+  v1::CaseProjection projection;
+  projection.set_counted(true);
+  projection.set_region("North East");
+  projection.add_items()->set_fulfilled_by("e-1");
+  batch.PutCase("C1", projection);
+  v1::ScopeCounts counts;
+  counts.set_region("North East");
+  counts.set_cases(1);
+  batch.PutScope(counts);
+  v1::OutboxRecord record;
+  record.set_topic("case-alerts");
+  batch.PutOutbox(0, record);
+  batch.PutOutbox(1, record);
+  ASSERT_TRUE(store->Write(batch, true));
+
+  auto read = store->ReadProjection("C1");
+  ASSERT_TRUE(read && read.value());
+  EXPECT_EQ(read.value()->region(), "North East");
+  EXPECT_EQ(read.value()->items(0).fulfilled_by(), "e-1");
+  int scopes = 0;
+  ASSERT_TRUE(store->ScanScopes([&](const v1::ScopeCounts& c) { scopes += c.cases(); }));
+  EXPECT_EQ(scopes, 1);
+
+  batch.DeleteOutbox(0);
+  ASSERT_TRUE(store->Write(batch, true));
+  std::vector<uint64_t> outbox;
+  ASSERT_TRUE(store->ScanOutbox([&](uint64_t s, const v1::OutboxRecord& r) {
+    EXPECT_EQ(r.topic(), "case-alerts");
+    outbox.push_back(s);
+    return true;
+  }));
+  EXPECT_EQ(outbox, std::vector<uint64_t>{1});
+
+  ASSERT_TRUE(store->ClearProjections());
+  read = store->ReadProjection("C1");
+  ASSERT_TRUE(read);
+  EXPECT_FALSE(read.value());
+  scopes = 0;
+  ASSERT_TRUE(store->ScanScopes([&](const v1::ScopeCounts&) { ++scopes; }));
+  EXPECT_EQ(scopes, 0);
+  EXPECT_EQ(CaseEnvelopes(*store, "C1").size(), 1u);
+}
+
+TEST(Store, ASecondaryReadsWhileThePrimaryWrites) {
+  TempDir dir;
+  TempDir secondary_dir;
+  auto primary = OpenOrDie(dir.path());
+  WriteBatch batch = primary->NewWriteBatch();
+  PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
+  ASSERT_TRUE(primary->Write(batch, true));
+
+  auto secondary = Store::OpenSecondary(dir.path(), secondary_dir.path());
+  ASSERT_TRUE(secondary) << secondary.error().message;
+  EXPECT_EQ(CaseEnvelopes(*secondary.value(), "C1").size(), 1u);
+
+  PutEvent(batch, "C1", Instant{2, 0}, "e-2", 1);
+  ASSERT_TRUE(primary->Write(batch, true));
+  ASSERT_TRUE(secondary.value()->CatchUp());
+  EXPECT_EQ(CaseEnvelopes(*secondary.value(), "C1").size(), 2u);
+  EXPECT_EQ(secondary.value()->next_event_sequence(), 2u);
+}
+
+TEST(Store, ASecondOpenerIsToldTheDirectoryIsInUse) {
+  TempDir dir;
+  auto primary = OpenOrDie(dir.path());
+  auto second = Store::Open(dir.path());
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("another casewatchd"), std::string::npos)
+      << second.error().message;
+}
+
+TEST(Store, OpeningNoStoreAsSecondaryIsNotFound) {
+  TempDir dir;
+  TempDir secondary_dir;
+  auto secondary = Store::OpenSecondary(dir.path() / "nothing", secondary_dir.path());
+  ASSERT_FALSE(secondary);
+  EXPECT_EQ(secondary.error().kind, ErrorKind::kNotFound);
+}
+
+}  // namespace
+}  // namespace casewatch::store
