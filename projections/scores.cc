@@ -83,6 +83,22 @@ bool ReportBuilder::Add(const CaseEvaluation& evaluation) {
   return true;
 }
 
+void ReportBuilder::AddTotals(int64_t cases,
+                              const std::array<IndicatorScore, kIndicatorCount>& totals) {
+  report_.cases += cases;
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    IndicatorScore& to = report_.indicators[i];
+    const IndicatorScore& from = totals[i];
+    to.items.met += from.items.met;
+    to.items.late += from.items.late;
+    to.items.missed += from.items.missed;
+    to.items.cancelled += from.items.cancelled;
+    to.items.pending += from.items.pending;
+    to.relevant_cases += from.relevant_cases;
+    to.met_cases += from.met_cases;
+  }
+}
+
 Report ReportBuilder::Finish() const {
   Report report = report_;
   std::array<double, kOutcomeCount> sum{};

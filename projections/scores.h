@@ -70,6 +70,9 @@ class ReportBuilder {
 
   // Adds a counted case if it is in scope; returns whether it was.
   bool Add(const CaseEvaluation& evaluation);
+  // Adds cases summed elsewhere (the engine's per-allocation counts, already in scope):
+  // `cases` counted cases with these item counts and relevant/met cases (scores are ignored).
+  void AddTotals(int64_t cases, const std::array<IndicatorScore, kIndicatorCount>& totals);
   // Computes the scores; the builder may go on accumulating afterwards.
   Report Finish() const;
 

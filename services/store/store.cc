@@ -26,15 +26,7 @@ enum Family : size_t {
   kFamilyCount,
 };
 constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default",
-    "events",
-    "arrivals",
-    "ids",
-    "dead_letters",
-    "offsets",
-    "cases",
-    "scopes",
-    "outbox"};
+    "default", "events", "arrivals", "ids", "dead_letters", "offsets", "cases", "scopes", "outbox"};
 
 constexpr std::string_view kProjectionInstantKey = "projection_as_of";
 constexpr std::string_view kPolicyKey = "policy";
@@ -79,9 +71,7 @@ std::string EventKey(std::string_view case_id, Instant occurred_at, std::string_
   return key;
 }
 
-std::string_view CaseIdOfEventKey(std::string_view key) {
-  return key.substr(0, key.find('\0'));
-}
+std::string_view CaseIdOfEventKey(std::string_view key) { return key.substr(0, key.find('\0')); }
 
 std::string OffsetKey(std::string_view topic, int32_t partition) {
   std::string key(topic);
@@ -258,8 +248,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const StoreOptions& opt
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 
-Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir,
-                                           StoreOptions options) {
+Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, StoreOptions options) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -292,9 +281,9 @@ Result<std::unique_ptr<Store>> Store::OpenSecondary(const std::filesystem::path&
   auto impl = std::make_unique<Impl>();
   impl->secondary = true;
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status = rocksdb::DB::OpenAsSecondary(
-      db_options, dir.string(), secondary_dir.string(), Descriptors(StoreOptions{}),
-      &impl->families, &db);
+  const rocksdb::Status status =
+      rocksdb::DB::OpenAsSecondary(db_options, dir.string(), secondary_dir.string(),
+                                   Descriptors(StoreOptions{}), &impl->families, &db);
   if (!status.ok()) return FromStatus(status, fmt::format("opening {}", dir.string()));
   impl->db.reset(db);
   std::unique_ptr<Store> store(new Store(std::move(impl)));
@@ -375,8 +364,7 @@ Result<void> Store::ScanCases(const std::function<void(std::string_view)>& visit
 }
 
 Result<void> Store::ScanArrivals(
-    uint64_t from_sequence,
-    const std::function<bool(uint64_t, std::string_view)>& visit) const {
+    uint64_t from_sequence, const std::function<bool(uint64_t, std::string_view)>& visit) const {
   Result<void> inner = Ok();
   CW_TRY(impl_->Scan(kArrivals, SequenceKey(from_sequence), "",
                      [&](std::string_view key, std::string_view event_key) {
@@ -442,25 +430,25 @@ Result<void> Store::ScanScopes(const std::function<void(const v1::ScopeCounts&)>
 Result<void> Store::ScanDeadLetters(
     const std::function<void(uint64_t, const v1::DeadLetter&)>& visit) const {
   Result<void> failure = Ok();
-  CW_TRY(impl_->Scan(kDeadLetters, "", "",
-                     ParsingVisitor<v1::DeadLetter>(
-                         failure, "dead letter",
-                         [&](std::string_view key, const v1::DeadLetter& record) {
-                           visit(ReadBigEndian(key, 8), record);
-                           return true;
-                         })));
+  CW_TRY(impl_->Scan(
+      kDeadLetters, "", "",
+      ParsingVisitor<v1::DeadLetter>(failure, "dead letter",
+                                     [&](std::string_view key, const v1::DeadLetter& record) {
+                                       visit(ReadBigEndian(key, 8), record);
+                                       return true;
+                                     })));
   return failure;
 }
 
 Result<void> Store::ScanOutbox(
     const std::function<bool(uint64_t, const v1::OutboxRecord&)>& visit) const {
   Result<void> failure = Ok();
-  CW_TRY(impl_->Scan(kOutbox, "", "",
-                     ParsingVisitor<v1::OutboxRecord>(
-                         failure, "outbox",
-                         [&](std::string_view key, const v1::OutboxRecord& record) {
-                           return visit(ReadBigEndian(key, 8), record);
-                         })));
+  CW_TRY(
+      impl_->Scan(kOutbox, "", "",
+                  ParsingVisitor<v1::OutboxRecord>(
+                      failure, "outbox", [&](std::string_view key, const v1::OutboxRecord& record) {
+                        return visit(ReadBigEndian(key, 8), record);
+                      })));
   return failure;
 }
 

@@ -100,8 +100,7 @@ class Store {
 
   using EnvelopeVisitor = std::function<void(std::string_view envelope)>;
   // One case's events in case order.
-  [[nodiscard]] Result<void> ReadCase(std::string_view case_id,
-                                      const EnvelopeVisitor& visit) const;
+  [[nodiscard]] Result<void> ReadCase(std::string_view case_id, const EnvelopeVisitor& visit) const;
   // Every event, case by case (case ids byte-wise), each case in case order. `visit_case` is
   // called with each case id before its events.
   [[nodiscard]] Result<void> ScanCases(const std::function<void(std::string_view)>& visit_case,
@@ -114,8 +113,7 @@ class Store {
   [[nodiscard]] Result<std::optional<v1::CaseProjection>> ReadProjection(
       std::string_view case_id) const;
   [[nodiscard]] Result<void> ScanProjections(
-      const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit)
-      const;
+      const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit) const;
   [[nodiscard]] Result<void> ScanScopes(
       const std::function<void(const v1::ScopeCounts&)>& visit) const;
   [[nodiscard]] Result<void> ScanDeadLetters(

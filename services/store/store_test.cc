@@ -1,26 +1,16 @@
 #include "services/store/store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <string>
 #include <vector>
 
+#include "base/testing/temp_dir.h"
+
 namespace casewatch::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "store_test_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using casewatch::testing::TempDir;
 
 std::unique_ptr<Store> OpenOrDie(const std::filesystem::path& dir) {
   auto store = Store::Open(dir);
@@ -52,9 +42,9 @@ TEST(Store, EventsComeBackInCaseOrderWhateverTheirArrivalOrder) {
   PutEvent(batch, "C", Instant{1, 0}, "e-prefix", 5);
   ASSERT_TRUE(store->Write(batch, true));
 
-  EXPECT_EQ(CaseEnvelopes(*store, "C1"),
-            (std::vector<std::string>{"bytes of e-z", "bytes of e-a", "bytes of e-b",
-                                      "bytes of e-0"}));
+  EXPECT_EQ(
+      CaseEnvelopes(*store, "C1"),
+      (std::vector<std::string>{"bytes of e-z", "bytes of e-a", "bytes of e-b", "bytes of e-0"}));
   EXPECT_EQ(CaseEnvelopes(*store, "C"), (std::vector<std::string>{"bytes of e-prefix"}));
   EXPECT_TRUE(CaseEnvelopes(*store, "C2").empty());
 

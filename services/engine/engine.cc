@@ -1,0 +1,472 @@
+#include "services/engine/engine.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <list>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "casewatch/alerts/v1/alert.pb.h"
+#include "projections/evaluation.h"
+#include "services/engine/case_projection.h"
+#include "services/ingest/event_content.h"
+#include "services/ingest/validation.h"
+#include "services/ingest/wire_decoder.h"
+
+namespace casewatch::engine {
+namespace {
+
+using store::v1::CaseProjection;
+using store::v1::ScopeCounts;
+
+// Envelope field 4 (recorded_at), length-delimited: appended when a publisher left it out, which
+// protobuf reads as setting it (the field was absent, so nothing merges).
+std::string WithRecordedAt(std::string_view envelope, Instant recorded_at) {
+  google::protobuf::Timestamp timestamp;
+  timestamp.set_seconds(recorded_at.seconds);
+  timestamp.set_nanos(recorded_at.nanos);
+  const std::string encoded = timestamp.SerializeAsString();
+  std::string out(envelope);
+  out.push_back(static_cast<char>((4 << 3) | 2));
+  out.push_back(static_cast<char>(encoded.size()));  // a Timestamp is at most 22 bytes
+  out += encoded;
+  return out;
+}
+
+std::string ScopeKeyOf(const CaseProjection& p) {
+  return store::ScopeKey(p.region(), p.pdu(), p.team(), p.offender_manager());
+}
+
+bool SameContent(const ingest::ContentFingerprint& a, const std::array<uint64_t, 2>& b) {
+  return a.high == b[0] && a.low == b[1];
+}
+
+bool HasEvent(const CaseHistory& history, std::string_view event_id) {
+  for (const CaseEvent& e : history.events()) {
+    if (e.type == EventType::kObligationMissed && history.event_id(e) == event_id) return true;
+  }
+  return false;
+}
+
+size_t BytesOf(const CaseHistory& history) {
+  return sizeof(CaseHistory) + history.events().size() * sizeof(CaseEvent) +
+         history.events().size() * 48;  // ids and details in the text store, roughly
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  struct CachedCase {
+    std::unique_ptr<CaseHistory> history;
+    std::optional<CaseProjection> projection;  // as stored; nullopt when none is
+    bool projection_loaded = false;
+    std::list<std::string>::iterator recency;
+    size_t bytes = 0;
+  };
+
+  Impl(store::Store& s, EngineOptions o)
+      : store(s), options(std::move(o)), evaluator(options.policy), batch(s.NewWriteBatch()) {}
+
+  store::Store& store;
+  EngineOptions options;
+  Evaluator evaluator;
+  Instant as_of{std::numeric_limits<int64_t>::min() / 2, 0};
+  EngineCounters counters;
+  uint64_t next_event_sequence = 0;
+  uint64_t next_dead_letter_sequence = 0;
+  uint64_t next_outbox_sequence = 0;
+
+  std::unordered_map<std::string, CachedCase> cases;
+  std::list<std::string> recency;  // most recent first
+  size_t cache_bytes = 0;
+
+  std::unordered_map<std::string, ScopeCounts> scopes;
+  std::set<std::pair<int64_t, std::string>> deadlines;
+  std::unordered_map<std::string, int64_t> deadline_of;
+
+  // The write being built.
+  store::WriteBatch batch;
+  std::unordered_set<std::string> dirty_cases;
+  std::unordered_set<std::string> dirty_scopes;
+
+  Result<CachedCase*> CaseFor(std::string_view case_id) {
+    auto found = cases.find(std::string(case_id));
+    if (found != cases.end()) {
+      recency.splice(recency.begin(), recency, found->second.recency);
+      return &found->second;
+    }
+    auto history = std::make_unique<CaseHistory>(std::string(case_id));
+    Result<void> bad = Ok();
+    CW_TRY(store.ReadCase(case_id, [&](std::string_view envelope) {
+      ingest::EnvelopeView view;
+      if (!ingest::DecodeEnvelope(envelope, view)) {
+        bad = IoError(fmt::format("store: a stored event of case {} does not decode", case_id));
+        return;
+      }
+      ingest::AppendToHistory(view, *history);
+    }));
+    CW_TRY(bad);
+    recency.emplace_front(case_id);
+    CachedCase& entry = cases[std::string(case_id)];
+    entry.history = std::move(history);
+    entry.recency = recency.begin();
+    entry.bytes = BytesOf(*entry.history);
+    cache_bytes += entry.bytes;
+    return &entry;
+  }
+
+  // Drops least recently used cases beyond the budget; never one with unwritten changes.
+  void Evict() {
+    auto it = recency.end();
+    while (cache_bytes > options.history_cache_bytes && it != recency.begin()) {
+      --it;
+      if (dirty_cases.count(*it) > 0) continue;
+      auto found = cases.find(*it);
+      cache_bytes -= found->second.bytes;
+      cases.erase(found);
+      it = recency.erase(it);
+    }
+  }
+
+  void Track(CachedCase& entry) {
+    cache_bytes -= entry.bytes;
+    entry.bytes = BytesOf(*entry.history);
+    cache_bytes += entry.bytes;
+  }
+
+  ScopeCounts& ScopeOf(const CaseProjection& p) {
+    const std::string key = ScopeKeyOf(p);
+    dirty_scopes.insert(key);
+    auto found = scopes.find(key);
+    if (found == scopes.end()) {
+      found =
+          scopes.emplace(key, EmptyScopeCounts(p.region(), p.pdu(), p.team(), p.offender_manager()))
+              .first;
+    }
+    return found->second;
+  }
+
+  void SetDeadline(const std::string& case_id, int64_t next_change) {
+    if (auto found = deadline_of.find(case_id); found != deadline_of.end()) {
+      deadlines.erase({found->second, case_id});
+      deadline_of.erase(found);
+    }
+    if (next_change > 0) {
+      deadlines.emplace(next_change, case_id);
+      deadline_of.emplace(case_id, next_change);
+    }
+  }
+
+  void DeadLetter(const InputRecord& record, std::string reason, Instant received_at) {
+    store::v1::DeadLetter letter;
+    letter.set_value(std::string(record.value));
+    letter.set_key(std::string(record.key));
+    letter.set_source("kafka");
+    letter.set_topic(options.topic);
+    letter.set_partition(record.partition);
+    letter.set_offset(record.offset);
+    letter.set_reason(reason);
+    letter.set_received_at_seconds(received_at.seconds);
+    letter.set_received_at_nanos(received_at.nanos);
+    batch.PutDeadLetter(next_dead_letter_sequence++, letter);
+
+    store::v1::OutboxRecord out;
+    out.set_topic(options.dead_letter_topic);
+    out.set_key(std::string(record.key));
+    out.set_value(std::string(record.value));
+    (*out.mutable_headers())["reason"] = std::move(reason);
+    (*out.mutable_headers())["topic"] = options.topic;
+    (*out.mutable_headers())["partition"] = std::to_string(record.partition);
+    (*out.mutable_headers())["offset"] = std::to_string(record.offset);
+    batch.PutOutbox(next_outbox_sequence++, out);
+    ++counters.rejected;
+  }
+
+  // Stores an accepted event and appends it to its case's history.
+  Result<void> Store(const ingest::EnvelopeView& view, std::string_view bytes,
+                     const ingest::ContentFingerprint& content) {
+    const uint64_t sequence = next_event_sequence++;
+    batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
+                   view.event_id, bytes, store::IdEntry{{content.high, content.low}, sequence});
+    CW_TRY(entry, CaseFor(view.case_id));
+    ingest::AppendToHistory(view, *entry->history);
+    Track(*entry);
+    dirty_cases.emplace(view.case_id);
+    return Ok();
+  }
+
+  Result<void> RecordMissed(const std::string& case_id, const MissedObligation& missed,
+                            const CaseProjection& projection, Instant now) {
+    const events::v1::Envelope event = ObligationMissedEvent(case_id, missed, now);
+    const std::string bytes = event.SerializeAsString();
+    ingest::EnvelopeView view;
+    CW_TRY(ingest::DecodeEnvelope(bytes, view));
+    CW_TRY(Store(view, bytes, ingest::FingerprintOf(view)));
+
+    alerts::v1::ObligationMissedAlert alert;
+    alert.set_event_id(event.event_id());
+    alert.set_case_id(case_id);
+    alert.set_indicator(event.obligation_missed().indicator());
+    alert.set_due(FormatDate(missed.due));
+    *alert.mutable_missed_at() = event.occurred_at();
+    alert.set_region(projection.region());
+    alert.set_pdu(projection.pdu());
+    alert.set_team(projection.team());
+    alert.set_offender_manager(projection.offender_manager());
+    store::v1::OutboxRecord out;
+    out.set_topic(options.alerts_topic);
+    out.set_key(case_id);
+    if (options.alert_format == AlertFormat::kJson) {
+      google::protobuf::util::JsonPrintOptions json;
+      json.preserve_proto_field_names = true;
+      (void)google::protobuf::util::MessageToJsonString(alert, out.mutable_value(), json);
+    } else {
+      alert.SerializeToString(out.mutable_value());
+    }
+    batch.PutOutbox(next_outbox_sequence++, out);
+    ++counters.missed_obligations;
+    return Ok();
+  }
+
+  // Re-evaluates one case at `now` and stages its projection, counts, deadline and any newly
+  // missed obligations.
+  Result<void> Reproject(const std::string& case_id, Instant now, bool record_missed) {
+    CW_TRY(entry, CaseFor(case_id));
+    if (!entry->projection_loaded) {
+      CW_TRY(stored, store.ReadProjection(case_id));
+      entry->projection = std::move(stored);
+      entry->projection_loaded = true;
+    }
+    CaseHistory& history = *entry->history;
+    history.Seal();
+    const CaseEvaluation* evaluation = evaluator.Evaluate(history, now);
+    CaseProjection projection = ProjectCase(history, evaluation, now);
+    std::vector<MissedObligation> missed;
+    if (evaluation != nullptr && record_missed) missed = MissedObligations(history, *evaluation);
+    for (const MissedObligation& m : missed) {
+      if (HasEvent(history, ObligationMissedEventId(case_id, m))) continue;
+      CW_TRY(RecordMissed(case_id, m, projection, now));
+    }
+    if (entry->projection) AddContribution(*entry->projection, -1, ScopeOf(*entry->projection));
+    AddContribution(projection, +1, ScopeOf(projection));
+    batch.PutCase(case_id, projection);
+    SetDeadline(case_id, projection.next_change_seconds());
+    entry->projection = std::move(projection);
+    ++counters.cases_evaluated;
+    return Ok();
+  }
+
+  // Every case with new events, and every case due by `now` (at most `limit` of those).
+  Result<void> ReprojectDirtyAndDue(Instant now, size_t limit) {
+    std::vector<std::string> due;
+    for (auto it = deadlines.begin(); it != deadlines.end() && it->first <= now.seconds; ++it) {
+      if (due.size() >= limit) break;
+      if (dirty_cases.count(it->second) == 0) due.push_back(it->second);
+    }
+    std::vector<std::string> work(dirty_cases.begin(), dirty_cases.end());
+    work.insert(work.end(), due.begin(), due.end());
+    std::sort(work.begin(), work.end());  // deterministic order of derived sequence numbers
+    for (const std::string& case_id : work) {
+      dirty_cases.insert(case_id);  // pinned in the cache until written
+      CW_TRY(Reproject(case_id, now, /*record_missed=*/true));
+    }
+    return Ok();
+  }
+
+  Result<void> Commit(Instant now) {
+    for (const std::string& key : dirty_scopes) batch.PutScope(scopes.at(key));
+    batch.PutProjectionInstant(now);
+    CW_TRY(store.Write(batch, options.sync_writes));
+    as_of = now;
+    dirty_cases.clear();
+    dirty_scopes.clear();
+    Evict();
+    return Ok();
+  }
+
+  bool Due(Instant now) const {
+    return !deadlines.empty() && deadlines.begin()->first <= now.seconds;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOptions options) {
+  auto impl = std::make_unique<Impl>(store, std::move(options));
+  CW_TRY(stored_policy, store.Policy());
+  CW_TRY(stored_instant, store.ProjectionInstant());
+  if (stored_policy && *stored_policy != impl->options.policy_text && stored_instant) {
+    return InvalidArgument(
+        "the store's projections were computed under a different policy; run `casewatch rebuild "
+        "--data DIR --policy FILE` with the new policy first (or start with the old one)");
+  }
+  if (!stored_policy || *stored_policy != impl->options.policy_text) {
+    impl->batch.PutPolicy(impl->options.policy_text);
+    CW_TRY(store.Write(impl->batch, true));
+  }
+  if (stored_instant) impl->as_of = *stored_instant;
+  impl->next_event_sequence = store.next_event_sequence();
+  impl->next_dead_letter_sequence = store.next_dead_letter_sequence();
+  impl->next_outbox_sequence = store.next_outbox_sequence();
+  Impl& i = *impl;
+  CW_TRY(store.ScanScopes([&](const ScopeCounts& counts) {
+    i.scopes.emplace(
+        store::ScopeKey(counts.region(), counts.pdu(), counts.team(), counts.offender_manager()),
+        counts);
+  }));
+  CW_TRY(store.ScanProjections([&](std::string_view case_id, const CaseProjection& p) {
+    if (p.next_change_seconds() > 0) i.SetDeadline(std::string(case_id), p.next_change_seconds());
+  }));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Result<void> Engine::Apply(std::span<const InputRecord> records, Instant now) {
+  Impl& impl = *impl_;
+  now = std::max(now, impl.as_of);
+
+  struct Candidate {
+    const InputRecord* record;
+    ingest::EnvelopeView view;
+    ingest::ContentFingerprint content;
+  };
+  std::vector<Candidate> candidates;
+  candidates.reserve(records.size());
+  const ingest::ValidationOptions live = ingest::ValidationOptions::Live(now);
+  for (const InputRecord& record : records) {
+    Candidate c{&record, {}, {}};
+    if (auto decoded = ingest::DecodeEnvelope(record.value, c.view); !decoded) {
+      impl.DeadLetter(record, decoded.error().message, now);
+      continue;
+    }
+    if (auto valid = ingest::ValidateEnvelope(c.view, live); !valid) {
+      impl.DeadLetter(record, valid.error().message, now);
+      continue;
+    }
+    c.content = ingest::FingerprintOf(c.view);
+    candidates.push_back(c);
+  }
+
+  std::vector<std::string_view> ids;
+  ids.reserve(candidates.size());
+  for (const Candidate& c : candidates) ids.push_back(c.view.event_id);
+  CW_TRY(stored, impl.store.FindIds(ids));
+
+  std::unordered_map<std::string_view, const Candidate*> accepted_here;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const Candidate& c = candidates[k];
+    const std::string_view id = c.view.event_id;
+    bool same = false;
+    std::string first_copy;
+    if (auto here = accepted_here.find(id); here != accepted_here.end()) {
+      same = here->second->content == c.content;
+      first_copy = fmt::format("partition {} offset {}", here->second->record->partition,
+                               here->second->record->offset);
+    } else if (stored[k]) {
+      same = SameContent(c.content, stored[k]->content);
+      first_copy = fmt::format("stored event #{}", stored[k]->sequence);
+    } else {
+      accepted_here.emplace(id, &c);
+      const std::string bytes = c.view.recorded_at.present ? std::string(c.record->value)
+                                                           : WithRecordedAt(c.record->value, now);
+      CW_TRY(impl.Store(c.view, bytes, c.content));
+      ++impl.counters.accepted;
+      continue;
+    }
+    if (same) {
+      ++impl.counters.duplicates;
+    } else {
+      impl.DeadLetter(*c.record,
+                      fmt::format("event_id \"{}\" was already accepted with different content "
+                                  "(first copy: {})",
+                                  id, first_copy),
+                      now);
+    }
+  }
+
+  std::map<int32_t, int64_t> next_offsets;
+  for (const InputRecord& record : records) {
+    int64_t& next = next_offsets[record.partition];
+    next = std::max(next, record.offset + 1);
+  }
+  for (const auto& [partition, next] : next_offsets) {
+    impl.batch.PutOffset(impl.options.topic, partition, next);
+  }
+  CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write));
+  CW_TRY(impl.Commit(now));
+  ++impl.counters.batches;
+  return Ok();
+}
+
+Result<void> Engine::AdvanceTo(Instant now) {
+  Impl& impl = *impl_;
+  now = std::max(now, impl.as_of);
+  while (impl.Due(now)) {
+    CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write));
+    CW_TRY(impl.Commit(now));
+  }
+  return Ok();
+}
+
+Result<void> Engine::Rebuild(Instant now, const std::function<void(uint64_t)>& progress) {
+  Impl& impl = *impl_;
+  impl.scopes.clear();
+  impl.deadlines.clear();
+  impl.deadline_of.clear();
+  impl.cases.clear();
+  impl.recency.clear();
+  impl.cache_bytes = 0;
+  uint64_t events = 0;
+  std::unique_ptr<CaseHistory> history;
+  Result<void> failure = Ok();
+  auto finish_case = [&] {
+    if (!history || !failure) return;
+    history->Seal();
+    const CaseEvaluation* evaluation = impl.evaluator.Evaluate(*history, now);
+    const CaseProjection projection = ProjectCase(*history, evaluation, now);
+    AddContribution(projection, +1, impl.ScopeOf(projection));
+    impl.batch.PutCase(history->case_id(), projection);
+    impl.SetDeadline(history->case_id(), projection.next_change_seconds());
+    ++impl.counters.cases_evaluated;
+    if (impl.batch.count() >= 4096) {
+      if (auto written = impl.store.Write(impl.batch, false); !written) failure = written.error();
+      progress(events);
+    }
+  };
+  CW_TRY(impl.store.ScanCases(
+      [&](std::string_view case_id) {
+        finish_case();
+        history = std::make_unique<CaseHistory>(std::string(case_id));
+      },
+      [&](std::string_view envelope) {
+        ++events;
+        ingest::EnvelopeView view;
+        if (!ingest::DecodeEnvelope(envelope, view)) {
+          failure = IoError("store: a stored event does not decode");
+          return;
+        }
+        ingest::AppendToHistory(view, *history);
+      }));
+  finish_case();
+  CW_TRY(failure);
+  impl.batch.PutPolicy(impl.options.policy_text);
+  CW_TRY(impl.Commit(now));
+  impl.cases.clear();
+  impl.recency.clear();
+  impl.cache_bytes = 0;
+  progress(events);
+  return Ok();
+}
+
+Instant Engine::projection_instant() const { return impl_->as_of; }
+const EngineCounters& Engine::counters() const { return impl_->counters; }
+
+Result<std::vector<store::OffsetEntry>> Engine::StartOffsets() const {
+  return impl_->store.Offsets(impl_->options.topic);
+}
+
+}  // namespace casewatch::engine

@@ -1,0 +1,89 @@
+#pragma once
+// Engine: applies consumed records to the store exactly once and keeps the projections current.
+//
+// Each call to Apply takes one batch of records from the events topic and makes one atomic store
+// write holding: the accepted events (history, arrival order, id index), the dead letters of the
+// rejected ones, the re-evaluated projections of every case they touched (and of every case whose
+// items fell due meanwhile), the per-allocation counts, obligation_missed events with their alerts
+// in the outbox, and the next offset of each partition. A crash anywhere leaves the store at a
+// batch boundary; consumption resumes from the stored offsets, and nothing is applied twice.
+//
+// The engine knows nothing of Kafka: the runner (runner.h) feeds it. Not thread-safe: one thread
+// calls Apply and AdvanceTo. Owns a bounded cache of case histories; the store is the truth.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "projections/policy.h"
+#include "services/store/store.h"
+
+namespace casewatch::engine {
+
+enum class AlertFormat { kJson, kProtobuf };
+
+struct EngineOptions {
+  Policy policy;
+  std::string policy_text;  // the policy file as given ("" = defaults): stored to detect changes
+  std::string topic = "case-events";
+  std::string alerts_topic = "case-alerts";
+  std::string dead_letter_topic = "case-events-dlq";
+  AlertFormat alert_format = AlertFormat::kJson;
+  size_t history_cache_bytes = size_t{256} << 20;
+  bool sync_writes = true;  // fsync each batch's write (durable); off only for benchmarks' bulk
+  size_t max_cases_per_write = 20000;  // bounds a deadline sweep's single write
+};
+
+// One consumed record; views valid during the call.
+struct InputRecord {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view key;
+  std::string_view value;
+};
+
+struct EngineCounters {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+  uint64_t missed_obligations = 0;
+  uint64_t batches = 0;
+  uint64_t cases_evaluated = 0;
+};
+
+class Engine {
+ public:
+  // Opens the engine over `store`: loads the per-allocation counts and the deadlines. Fails if
+  // the store's projections were made under another policy (run `casewatch rebuild`).
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> Create(store::Store& store,
+                                                              EngineOptions options);
+  ~Engine();
+
+  // Applies one batch consumed from options.topic, with `now` as the engine clock (T never goes
+  // backwards: an earlier `now` is taken as the last T).
+  [[nodiscard]] Result<void> Apply(std::span<const InputRecord> records, Instant now);
+
+  // Re-evaluates the cases whose items can change by `now` (due dates passing, recorded future
+  // events coming into view). Writes only when something was due.
+  [[nodiscard]] Result<void> AdvanceTo(Instant now);
+
+  // Rebuild: recomputes every projection from the event store at `now`, with progress reports.
+  // The store's projections must have been cleared (Store::ClearProjections).
+  [[nodiscard]] Result<void> Rebuild(Instant now,
+                                     const std::function<void(uint64_t events)>& progress);
+
+  Instant projection_instant() const;
+  const EngineCounters& counters() const;
+  // Next offsets to consume per partition of options.topic, as stored.
+  [[nodiscard]] Result<std::vector<store::OffsetEntry>> StartOffsets() const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace casewatch::engine

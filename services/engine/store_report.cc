@@ -1,0 +1,97 @@
+#include "services/engine/store_report.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "projections/report_json.h"
+#include "services/engine/case_projection.h"
+#include "services/ingest/event_content.h"
+#include "services/ingest/wire_decoder.h"
+
+namespace casewatch::engine {
+namespace {
+
+Result<Policy> StorePolicy(const store::Store& store) {
+  CW_TRY(text, store.Policy());
+  if (!text || text->empty()) return Policy{};
+  auto policy = ParsePolicy(*text);
+  if (!policy) return IoError("store: its policy does not parse: " + policy.error().message);
+  return policy;
+}
+
+Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
+                        ReportBuilder& builder, std::vector<CaseItemRow>* rows) {
+  std::unique_ptr<CaseHistory> history;
+  Result<void> failure = Ok();
+  auto finish_case = [&] {
+    if (!history) return;
+    history->Seal();
+    const CaseEvaluation* evaluation = evaluator.Evaluate(*history, as_of);
+    if (evaluation == nullptr || !builder.Add(*evaluation)) return;
+    if (rows != nullptr) AppendCaseItems(*evaluation, *rows);
+  };
+  CW_TRY(store.ScanCases(
+      [&](std::string_view case_id) {
+        finish_case();
+        history = std::make_unique<CaseHistory>(std::string(case_id));
+      },
+      [&](std::string_view envelope) {
+        ingest::EnvelopeView view;
+        if (!ingest::DecodeEnvelope(envelope, view)) {
+          failure = IoError("store: a stored event does not decode");
+          return;
+        }
+        ingest::AppendToHistory(view, *history);
+      }));
+  finish_case();
+  return failure;
+}
+
+}  // namespace
+
+Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReportRequest& request) {
+  CW_TRY(projected, store.ProjectionInstant());
+  const bool stored_view = !request.as_of && !request.policy;
+  if (!request.as_of && !projected) {
+    return NotFound("the engine has not projected anything in this store yet; give --as-of");
+  }
+  StoreReport result;
+  result.as_of = request.as_of ? *request.as_of : *projected;
+  Policy policy;
+  if (request.policy) {
+    policy = *request.policy;
+  } else {
+    CW_TRY(stored_policy, StorePolicy(store));
+    policy = std::move(stored_policy);
+  }
+  CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));
+  ReportBuilder builder(policy, result.as_of, period, request.scope);
+  std::vector<CaseItemRow> rows;
+  std::vector<CaseItemRow>* wanted_rows = request.case_items ? &rows : nullptr;
+
+  if (stored_view && !request.from && !request.to && !request.case_items) {
+    result.source = ReportSource::kScopeCounts;
+    CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+      const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
+                                  counts.offender_manager()};
+      if (request.scope.Matches(allocation)) builder.AddTotals(counts.cases(), TotalsOf(counts));
+    }));
+  } else if (stored_view) {
+    result.source = ReportSource::kStoredProjections;
+    CW_TRY(store.ScanProjections(
+        [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+          if (!projection.counted() || !builder.Add(EvaluationOf(projection))) return;
+          if (wanted_rows != nullptr) AppendCaseItems(case_id, projection, *wanted_rows);
+        }));
+  } else {
+    result.source = ReportSource::kReEvaluation;
+    Evaluator evaluator(policy);
+    CW_TRY(ReEvaluate(store, evaluator, result.as_of, builder, wanted_rows));
+  }
+  if (wanted_rows != nullptr) SortCaseItems(rows);
+  result.json = RenderReportJson(builder.Finish(), wanted_rows);
+  return result;
+}
+
+}  // namespace casewatch::engine
