@@ -169,19 +169,16 @@ struct Engine::Impl {
     letter.set_topic(options.topic);
     letter.set_partition(record.partition);
     letter.set_offset(record.offset);
-    letter.set_reason(reason);
+    letter.set_reason(std::move(reason));
     letter.set_received_at_seconds(received_at.seconds);
     letter.set_received_at_nanos(received_at.nanos);
     batch.PutDeadLetter(next_dead_letter_sequence++, letter);
 
+    // Mirrored to the dead-letter topic as the same record: original bytes, where, and why.
     store::v1::OutboxRecord out;
     out.set_topic(options.dead_letter_topic);
     out.set_key(std::string(record.key));
-    out.set_value(std::string(record.value));
-    (*out.mutable_headers())["reason"] = std::move(reason);
-    (*out.mutable_headers())["topic"] = options.topic;
-    (*out.mutable_headers())["partition"] = std::to_string(record.partition);
-    (*out.mutable_headers())["offset"] = std::to_string(record.offset);
+    letter.SerializeToString(out.mutable_value());
     batch.PutOutbox(next_outbox_sequence++, out);
     ++counters.rejected;
   }

@@ -441,10 +441,11 @@ Result<void> Store::ScanDeadLetters(
 }
 
 Result<void> Store::ScanOutbox(
+    uint64_t from_sequence,
     const std::function<bool(uint64_t, const v1::OutboxRecord&)>& visit) const {
   Result<void> failure = Ok();
   CW_TRY(
-      impl_->Scan(kOutbox, "", "",
+      impl_->Scan(kOutbox, SequenceKey(from_sequence), "",
                   ParsingVisitor<v1::OutboxRecord>(
                       failure, "outbox", [&](std::string_view key, const v1::OutboxRecord& record) {
                         return visit(ReadBigEndian(key, 8), record);

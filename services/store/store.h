@@ -118,7 +118,9 @@ class Store {
       const std::function<void(const v1::ScopeCounts&)>& visit) const;
   [[nodiscard]] Result<void> ScanDeadLetters(
       const std::function<void(uint64_t sequence, const v1::DeadLetter&)>& visit) const;
+  // Outbox records from `from_sequence` on, in order, until `visit` returns false.
   [[nodiscard]] Result<void> ScanOutbox(
+      uint64_t from_sequence,
       const std::function<bool(uint64_t sequence, const v1::OutboxRecord&)>& visit) const;
 
   [[nodiscard]] Result<std::vector<OffsetEntry>> Offsets(std::string_view topic) const;

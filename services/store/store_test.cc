@@ -160,7 +160,7 @@ TEST(Store, ProjectionsAndOutboxRoundTripAndClearKeepsEvents) {
   batch.DeleteOutbox(0);
   ASSERT_TRUE(store->Write(batch, true));
   std::vector<uint64_t> outbox;
-  ASSERT_TRUE(store->ScanOutbox([&](uint64_t s, const v1::OutboxRecord& r) {
+  ASSERT_TRUE(store->ScanOutbox(0, [&](uint64_t s, const v1::OutboxRecord& r) {
     EXPECT_EQ(r.topic(), "case-alerts");
     outbox.push_back(s);
     return true;
