@@ -1,0 +1,301 @@
+#include "services/kafka/consumer.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <optional>
+
+#include "services/kafka/internal/client.h"
+
+namespace casewatch::kafka {
+
+namespace internal {
+
+// The messages behind a Batch's views; each is destroyed (handing its buffer back to
+// librdkafka) when the Batch goes.
+struct BatchStorage {
+  std::vector<MessagePtr> messages;
+};
+
+}  // namespace internal
+
+Batch::Batch() = default;
+Batch::~Batch() = default;
+Batch::Batch(Batch&&) noexcept = default;
+Batch& Batch::operator=(Batch&&) noexcept = default;
+
+namespace {
+
+using internal::ClientPtr;
+using internal::MessagePtr;
+using internal::QueuePtr;
+
+constexpr int64_t kNotAssigned = INT64_MIN;
+constexpr std::chrono::milliseconds kAssignMetadataWait{500};
+constexpr int32_t kMaxPartition = 1 << 20;  // far above any real topic; bounds next_offsets
+
+const Property kConsumerDefaults[] = {
+    {"group.id", "casewatchd"},
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"enable.partition.eof", "false"},
+    {"auto.offset.reset", "error"},
+    {"fetch.wait.max.ms", "10"},
+};
+
+}  // namespace
+
+// Owns the librdkafka consumer and a reference to its consumer queue (released first, then the
+// consumer is closed, then destroyed). `mutex` guards `next_offsets`, which Lag reads from any
+// thread; everything else belongs to the polling thread.
+struct Consumer::Impl {
+  std::string topic;
+  std::string brokers;
+  ClientPtr client;
+  internal::TopicPtr handle;  // created by the first Assign
+  QueuePtr queue;
+  bool leaders_known = false;          // a metadata request for the topic succeeded
+  std::optional<Error> pending_error;  // fatal, to be returned by the next Poll
+  std::atomic<uint64_t> transient_errors{0};
+
+  mutable std::mutex mutex;
+  std::vector<int64_t> next_offsets;  // by partition id; kNotAssigned when not assigned
+
+  ~Impl() {
+    queue.reset();
+    handle.reset();
+    if (client) {
+      if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(client.get()); err) {
+        spdlog::warn("kafka consumer of {}: close: {}", topic, rd_kafka_err2str(err));
+      }
+    }
+  }
+
+  // A consumer error, from a message or from the error callback: counted and logged when
+  // transient, kept as the pending Error when fatal.
+  void OnError(rd_kafka_resp_err_t err, std::string_view where, bool from_client) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char reason[512] = "";
+      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(client.get(), reason, sizeof(reason));
+      if (!pending_error) {
+        pending_error = IoError(fmt::format("Kafka consumer of \"{}\": fatal error: {} ({})", topic,
+                                            reason, rd_kafka_err2name(cause)));
+      }
+      return;
+    }
+    if (internal::IsTransient(err)) {
+      transient_errors.fetch_add(1, std::memory_order_relaxed);
+      // Connection-level errors were already logged by librdkafka as they happened.
+      spdlog::log(from_client ? spdlog::level::debug : spdlog::level::warn,
+                  "kafka consumer of {}: {}: {} (librdkafka retries)", topic, where,
+                  rd_kafka_err2str(err));
+      return;
+    }
+    if (!pending_error) {
+      pending_error =
+          internal::ToError(err, fmt::format("Kafka consumer of \"{}\": {}", topic, where));
+    }
+  }
+
+  // A partition whose leader librdkafka does not know when it is assigned starts only after a
+  // 500 ms retry; a metadata request for the topic, answered before rd_kafka_assign, avoids that.
+  // Waiting as long for it is never slower. Failing is not an error: librdkafka keeps trying in
+  // the background and Poll reports what persists.
+  void LoadLeaders() {
+    if (!handle) handle.reset(rd_kafka_topic_new(client.get(), topic.c_str(), nullptr));
+    if (!handle) return;
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(client.get(), 0, handle.get(), &raw,
+                                                      internal::TimeoutMs(kAssignMetadataWait));
+    internal::MetadataPtr metadata(raw);
+    leaders_known = err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1 &&
+                    metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
+  static void OnClientError(rd_kafka_t* /*client*/, int err, const char* reason, void* opaque) {
+    static_cast<Impl*>(opaque)->OnError(static_cast<rd_kafka_resp_err_t>(err), reason,
+                                        /*from_client=*/true);
+  }
+};
+
+Consumer::Consumer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Consumer::~Consumer() = default;
+Consumer::Consumer(Consumer&&) noexcept = default;
+Consumer& Consumer::operator=(Consumer&&) noexcept = default;
+
+Result<Consumer> Consumer::Open(const KafkaConfig& config, std::string topic) {
+  if (topic.empty()) return InvalidArgument("Kafka consumer: the topic name is empty");
+  auto impl = std::make_unique<Impl>();
+  impl->topic = std::move(topic);
+  impl->brokers = config.brokers;
+  Result<internal::ConfPtr> conf = internal::MakeConf(config, kConsumerDefaults);
+  if (!conf) return conf.error();
+  rd_kafka_conf_set_opaque(conf.value().get(), impl.get());  // Impl is on the heap: it stays put
+  rd_kafka_conf_set_error_cb(conf.value().get(), &Impl::OnClientError);
+  Result<ClientPtr> client = internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf).value());
+  if (!client) return client.error();
+  impl->client = std::move(client).value();
+  // Errors and logs then arrive on the consumer queue, which Poll serves.
+  if (rd_kafka_resp_err_t err = rd_kafka_poll_set_consumer(impl->client.get()); err) {
+    return internal::ToError(err, "Kafka consumer: cannot use the consumer queue");
+  }
+  impl->queue.reset(rd_kafka_queue_get_consumer(impl->client.get()));
+  if (!impl->queue) {
+    return InvalidArgument("Kafka consumer: no consumer queue (is group.id set to empty?)");
+  }
+  return Consumer(std::move(impl));
+}
+
+Result<std::vector<int32_t>> Consumer::Partitions(std::chrono::milliseconds timeout) {
+  return internal::TopicPartitions(impl_->client.get(), impl_->topic, impl_->brokers, timeout);
+}
+
+Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
+  internal::PartitionListPtr list(
+      rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(starts.size(), 1))));
+  std::vector<int64_t> next_offsets;
+  for (const PartitionStart& start : starts) {
+    if (start.partition < 0 || start.partition > kMaxPartition ||
+        (start.offset < 0 && start.offset != kBeginning)) {
+      return InvalidArgument(fmt::format(
+          "Kafka consumer of \"{}\": cannot start partition {} at offset {} (partitions are "
+          "0..{}, offsets >= 0 or kBeginning)",
+          impl_->topic, start.partition, start.offset, kMaxPartition));
+    }
+    const auto index = static_cast<size_t>(start.partition);
+    if (index < next_offsets.size() && next_offsets[index] != kNotAssigned) {
+      return InvalidArgument(fmt::format("Kafka consumer of \"{}\": partition {} assigned twice",
+                                         impl_->topic, start.partition));
+    }
+    if (index >= next_offsets.size()) next_offsets.resize(index + 1, kNotAssigned);
+    next_offsets[index] = start.offset;
+    rd_kafka_topic_partition_list_add(list.get(), impl_->topic.c_str(), start.partition)->offset =
+        start.offset;
+  }
+  if (!impl_->leaders_known && !starts.empty()) impl_->LoadLeaders();
+  if (rd_kafka_resp_err_t err = rd_kafka_assign(impl_->client.get(), list.get()); err) {
+    return internal::ToError(err, fmt::format("Kafka consumer of \"{}\": assign", impl_->topic));
+  }
+  std::lock_guard lock(impl_->mutex);
+  impl_->next_offsets = std::move(next_offsets);
+  return Ok();
+}
+
+Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds timeout) {
+  Impl& impl = *impl_;
+  if (impl.pending_error) {
+    Error error = std::move(*impl.pending_error);
+    impl.pending_error.reset();
+    return error;
+  }
+  Batch batch;
+  if (max_messages == 0) return batch;
+  batch.storage_ = std::make_unique<internal::BatchStorage>();
+  std::vector<MessagePtr>& owned = batch.storage_->messages;
+  owned.reserve(max_messages);
+  batch.messages_.reserve(max_messages);
+  std::vector<rd_kafka_message_t*> raw(max_messages);
+
+  // Takes `count` messages from `raw` into the batch; errors are handled and destroyed.
+  auto take = [&](size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      MessagePtr message(raw[i]);
+      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          impl.OnError(message->err,
+                       message->rkt != nullptr ? fmt::format("partition {} offset {}",
+                                                             message->partition, message->offset)
+                                               : std::string("consumer"),
+                       /*from_client=*/false);
+        }
+        continue;
+      }
+      rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+      const int64_t timestamp = rd_kafka_message_timestamp(message.get(), &type);
+      batch.messages_.push_back(
+          Message{message->partition, message->offset,
+                  std::string_view(static_cast<const char*>(message->key), message->key_len),
+                  std::string_view(static_cast<const char*>(message->payload), message->len),
+                  type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? timestamp : -1});
+      owned.push_back(std::move(message));
+    }
+  };
+  // Whatever has already arrived; if nothing has, wait for the first record (errors do not end
+  // the wait), then take what came with it.
+  auto drain = [&](size_t room) -> Result<void> {
+    const ssize_t got =
+        rd_kafka_consume_batch_queue(impl.queue.get(), 0, raw.data(), std::min(room, raw.size()));
+    if (got < 0) {
+      return internal::ToError(rd_kafka_last_error(),
+                               fmt::format("Kafka consumer of \"{}\": poll", impl.topic));
+    }
+    take(static_cast<size_t>(got));
+    return Ok();
+  };
+  CW_TRY(drain(max_messages));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (batch.messages_.empty() && !impl.pending_error) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_message_t* first =
+        rd_kafka_consumer_poll(impl.client.get(), internal::TimeoutMs(left));
+    if (first == nullptr) break;
+    raw[0] = first;
+    take(1);
+    if (!batch.messages_.empty()) {
+      CW_TRY(drain(max_messages - batch.messages_.size()));
+    }
+  }
+
+  if (!batch.messages_.empty()) {
+    std::lock_guard lock(impl.mutex);
+    for (const Message& m : batch.messages_) {
+      const auto index = static_cast<size_t>(m.partition);
+      if (index < impl.next_offsets.size() && impl.next_offsets[index] != kNotAssigned) {
+        impl.next_offsets[index] = m.offset + 1;
+      }
+    }
+  } else if (impl.pending_error) {
+    Error error = std::move(*impl.pending_error);
+    impl.pending_error.reset();
+    return error;
+  }
+  return batch;
+}
+
+int64_t Consumer::Lag() const {
+  std::lock_guard lock(impl_->mutex);
+  int64_t lag = 0;
+  bool any = false;
+  for (size_t p = 0; p < impl_->next_offsets.size(); ++p) {
+    const int64_t next = impl_->next_offsets[p];
+    if (next == kNotAssigned) continue;
+    any = true;
+    int64_t low = RD_KAFKA_OFFSET_INVALID;
+    int64_t high = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_get_watermark_offsets(impl_->client.get(), impl_->topic.c_str(),
+                                       static_cast<int32_t>(p), &low, &high) != 0 ||
+        high < 0) {
+      return -1;
+    }
+    int64_t from = next;
+    if (from == kBeginning) {
+      if (low < 0) return -1;
+      from = low;
+    }
+    lag += std::max<int64_t>(0, high - from);
+  }
+  return any ? lag : -1;
+}
+
+uint64_t Consumer::transient_errors() const {
+  return impl_->transient_errors.load(std::memory_order_relaxed);
+}
+
+const std::string& Consumer::topic() const { return impl_->topic; }
+
+}  // namespace casewatch::kafka

@@ -1,0 +1,114 @@
+#pragma once
+// Consumer: reads one Kafka topic from partitions and offsets the caller chooses. There is no
+// consumer-group subscription (so no group join to wait for, and no offsets committed to Kafka):
+// the engine keeps its offsets in its own store and passes them to Assign.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "services/kafka/kafka_config.h"
+
+namespace casewatch::kafka {
+
+// One record as read. The views point into the Batch that returned it: valid while it lives.
+struct Message {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view key;
+  std::string_view value;
+  int64_t timestamp_ms = -1;  // the producer's CreateTime, or -1 when the record has none
+};
+
+namespace internal {
+struct BatchStorage;  // the librdkafka messages a Batch owns (consumer.cc)
+}  // namespace internal
+
+// The records one Poll returned, in the order librdkafka delivered them (offset order within a
+// partition). Owns librdkafka's message buffers, released when the Batch is destroyed; move-only.
+// Destroy every Batch before its Consumer.
+class Batch {
+ public:
+  Batch();
+  ~Batch();
+  Batch(Batch&&) noexcept;
+  Batch& operator=(Batch&&) noexcept;
+
+  std::span<const Message> messages() const { return messages_; }
+  bool empty() const { return messages_.empty(); }
+  size_t size() const { return messages_.size(); }
+
+ private:
+  friend class Consumer;
+  std::vector<Message> messages_;
+  std::unique_ptr<internal::BatchStorage> storage_;
+};
+
+// Where to start reading a partition: the next offset to read, or kBeginning for the earliest
+// offset the broker still has.
+inline constexpr int64_t kBeginning = -2;
+struct PartitionStart {
+  int32_t partition = 0;
+  int64_t offset = kBeginning;
+};
+
+// A consumer of one topic. Owns a librdkafka consumer (and its background threads, which fetch
+// ahead into a local queue); created by Open, closed (rd_kafka_consumer_close, then destroyed)
+// by the destructor. Move-only; a moved-from Consumer may only be destroyed.
+// Threads: Partitions, Assign and Poll are called from one thread at a time (the engine's ingest
+// thread); Lag, transient_errors and topic may be called from any thread.
+//
+// Defaults (each may be overridden through KafkaConfig::properties): group.id=casewatchd (needed
+// by librdkafka for assign(); nothing is committed), enable.auto.commit=false,
+// enable.auto.offset.store=false, enable.partition.eof=false, fetch.wait.max.ms=10 (low latency),
+// auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
+// silent jump).
+class Consumer {
+ public:
+  [[nodiscard]] static Result<Consumer> Open(const KafkaConfig& config, std::string topic);
+
+  ~Consumer();
+  Consumer(Consumer&&) noexcept;
+  Consumer& operator=(Consumer&&) noexcept;
+
+  // The topic's partition ids, ascending, from the brokers' metadata. Unavailable when the
+  // brokers cannot be reached within `timeout` or the topic does not exist (the message says
+  // which).
+  [[nodiscard]] Result<std::vector<int32_t>> Partitions(std::chrono::milliseconds timeout);
+
+  // Replaces the assignment: read exactly these partitions, each from its start. Offsets must be
+  // >= 0 or kBeginning; an empty span unassigns everything. The first time, waits up to 0.5 s for
+  // the topic's metadata, so that reading starts at once rather than after librdkafka's 500 ms
+  // leader retry (failing there is not an error: librdkafka keeps trying in the background).
+  [[nodiscard]] Result<void> Assign(std::span<const PartitionStart> starts);
+
+  // Up to `max_messages` records, waiting up to `timeout` for the first (then taking only what
+  // has already arrived). Transient errors (broker down, connection lost, leader moved) are not
+  // failures: librdkafka recovers by itself, they are logged and counted in transient_errors(),
+  // and the batch is just shorter, possibly empty. A fatal error (offset out of range,
+  // authorisation, a fatal client error) is an Error; records read before it in the same call are
+  // returned first and the Error comes from the next Poll.
+  [[nodiscard]] Result<Batch> Poll(size_t max_messages, std::chrono::milliseconds timeout);
+
+  // Sum over assigned partitions of (high watermark − next offset to read), from the watermarks
+  // librdkafka cached from its last fetch responses (no broker round trip); -1 when unknown (no
+  // fetch response yet for some partition, or nothing assigned).
+  int64_t Lag() const;
+
+  // Transient errors seen by Poll since Open.
+  uint64_t transient_errors() const;
+
+  const std::string& topic() const;
+
+ private:
+  struct Impl;
+  explicit Consumer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace casewatch::kafka
