@@ -42,7 +42,11 @@ class InputBuffer {
   const char* data() const { return buffer_.data() + begin_; }
   size_t available() const { return end_ - begin_; }
   bool at_eof() const { return eof_; }
-  void Consume(size_t n) { begin_ += n; }
+  void Consume(size_t n) {
+    begin_ += n;
+    consumed_ += n;
+  }
+  uint64_t consumed() const { return consumed_; }  // bytes consumed since the start of input
 
   // Reads more bytes (at least one unless at end of input), keeping the unconsumed ones.
   Result<void> ReadMore() {
@@ -82,10 +86,11 @@ class InputBuffer {
   }
 
   FILE* file_;
-  std::string_view name_;
+  std::string name_;
   std::vector<char> buffer_;  // [begin_, end_) unconsumed, then room, then padding
   size_t begin_ = 0;
   size_t end_ = 0;
+  uint64_t consumed_ = 0;
   bool eof_ = false;
 };
 
@@ -96,7 +101,12 @@ bool IsBlank(std::string_view line) {
   return true;
 }
 
-// Validation and de-duplication shared by both formats.
+// The readers below hand each record to a Sink: `Reject(line, reason)` for one that does not
+// parse, `Record(view, line, bytes, end)` for one that does (its bytes: the JSON line without its
+// line end, or the binary record without its length prefix; `end`: input bytes consumed through
+// it), which returns false to stop reading.
+
+// The sink of LoadEventFile: validation and de-duplication into an EventLog.
 class Loader {
  public:
   Loader(EventLog& log, const std::function<void(const Problem&)>& on_problem)
@@ -105,6 +115,12 @@ class Loader {
   void Reject(uint64_t line, std::string reason) {
     ++summary_.rejected;
     if (on_problem_) on_problem_(Problem{line, std::move(reason)});
+  }
+
+  bool Record(const EnvelopeView& envelope, uint64_t line, std::string_view /*bytes*/,
+              uint64_t /*end*/) {
+    Apply(envelope, line);
+    return true;
   }
 
   void Apply(const EnvelopeView& envelope, uint64_t line) {
@@ -133,7 +149,37 @@ class Loader {
   LoadSummary summary_;
 };
 
-Result<void> LoadNdjson(InputBuffer& in, Loader& loader) {
+// The sink of ReadEventFile: every record that parses goes to the caller.
+class RecordSink {
+ public:
+  RecordSink(const std::function<Result<void>(const FileRecord&)>& on_record,
+             const std::function<void(const Problem&)>& on_problem)
+      : on_record_(on_record), on_problem_(on_problem) {}
+
+  void Reject(uint64_t line, std::string reason) {
+    ++summary_.problems;
+    if (on_problem_) on_problem_(Problem{line, std::move(reason)});
+  }
+
+  bool Record(const EnvelopeView& envelope, uint64_t line, std::string_view bytes, uint64_t end) {
+    ++summary_.records;
+    Result<void> taken = on_record_(FileRecord{line, bytes, envelope, end});
+    if (!taken) stopped_ = std::move(taken).error();
+    return taken.has_value();
+  }
+
+  ReadSummary& summary() { return summary_; }
+  const std::optional<Error>& stopped() const { return stopped_; }
+
+ private:
+  const std::function<Result<void>(const FileRecord&)>& on_record_;
+  const std::function<void(const Problem&)>& on_problem_;
+  ReadSummary summary_;
+  std::optional<Error> stopped_;
+};
+
+template <class Sink>
+Result<void> LoadNdjson(InputBuffer& in, Sink& sink) {
   JsonEnvelopeParser parser;
   EnvelopeView view;
   uint64_t line_number = 0;
@@ -159,9 +205,10 @@ Result<void> LoadNdjson(InputBuffer& in, Loader& loader) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!IsBlank(line)) {
       if (Result<void> parsed = parser.ParsePadded(line, view); !parsed) {
-        loader.Reject(line_number, std::move(parsed.error().message));
-      } else {
-        loader.Apply(view, line_number);
+        sink.Reject(line_number, std::move(parsed.error().message));
+      } else if (!sink.Record(view, line_number, line,
+                              in.consumed() + (newline != nullptr ? length + 1 : length))) {
+        return Ok();
       }
     }
     in.Consume(newline != nullptr ? length + 1 : length);
@@ -181,7 +228,8 @@ int DecodeVarint(const char* data, size_t size, uint64_t& value) {
   return size >= 10 ? -1 : 0;
 }
 
-Result<void> LoadBinary(InputBuffer& in, Loader& loader) {
+template <class Sink>
+Result<void> LoadBinary(InputBuffer& in, Sink& sink) {
   EnvelopeView view;
   uint64_t record = 0;
   for (;;) {
@@ -192,32 +240,32 @@ Result<void> LoadBinary(InputBuffer& in, Loader& loader) {
     uint64_t size = 0;
     const int prefix = DecodeVarint(in.data(), in.available(), size);
     if (prefix == 0) {
-      loader.Reject(record, "truncated: the file ends inside the record's length prefix");
+      sink.Reject(record, "truncated: the file ends inside the record's length prefix");
       return Ok();
     }
     if (prefix < 0 || size > kMaxRecordBytes) {
-      loader.Reject(record, fmt::format("the length prefix is not a plausible record length ({}); "
-                                        "the file is not a delimited Envelope stream or is corrupt "
-                                        "from here on, so the rest ({} bytes or more) was not read",
-                                        prefix < 0 ? std::string("malformed varint")
-                                                   : fmt::format("{} bytes", size),
-                                        in.available()));
+      sink.Reject(record, fmt::format("the length prefix is not a plausible record length ({}); "
+                                      "the file is not a delimited Envelope stream or is corrupt "
+                                      "from here on, so the rest ({} bytes or more) was not read",
+                                      prefix < 0 ? std::string("malformed varint")
+                                                 : fmt::format("{} bytes", size),
+                                      in.available()));
       return Ok();
     }
     const size_t total = static_cast<size_t>(prefix) + static_cast<size_t>(size);
     Result<bool> whole = in.Ensure(total);
     if (!whole) return whole.error();
     if (!whole.value()) {
-      loader.Reject(record, fmt::format("truncated: the length prefix says {} bytes but the file "
-                                        "ends after {}",
-                                        size, in.available() - static_cast<size_t>(prefix)));
+      sink.Reject(record, fmt::format("truncated: the length prefix says {} bytes but the file "
+                                      "ends after {}",
+                                      size, in.available() - static_cast<size_t>(prefix)));
       return Ok();
     }
-    if (Result<void> decoded = DecodeEnvelope(std::string_view(in.data() + prefix, size), view);
-        !decoded) {
-      loader.Reject(record, std::move(decoded.error().message));
-    } else {
-      loader.Apply(view, record);
+    const std::string_view bytes(in.data() + prefix, size);
+    if (Result<void> decoded = DecodeEnvelope(bytes, view); !decoded) {
+      sink.Reject(record, std::move(decoded.error().message));
+    } else if (!sink.Record(view, record, bytes, in.consumed() + total)) {
+      return Ok();
     }
     in.Consume(total);
   }
@@ -248,30 +296,48 @@ Result<FileFormat> Sniff(InputBuffer& in) {
   }
 }
 
-Result<LoadSummary> Load(const std::string& path, std::optional<FileFormat> format, EventLog& log,
-                         const std::function<void(const Problem&)>& on_problem) {
+// An open input with its format decided (given, or sniffed for stdin).
+struct OpenInput {
+  FilePtr file;
+  std::string name;
+  std::unique_ptr<InputBuffer> in;
+  FileFormat format = FileFormat::kNdjson;
+};
+
+Result<OpenInput> OpenWithFormat(const std::string& path, std::optional<FileFormat> format) {
   Result<FilePtr> file = Open(path);
   if (!file) return file.error();
-  const std::string name = path == "-" ? std::string("stdin") : path;
-  InputBuffer in(file.value().get(), name);
+  OpenInput input;
+  input.file = std::move(file).value();
+  input.name = path == "-" ? std::string("stdin") : path;
+  input.in = std::make_unique<InputBuffer>(input.file.get(), input.name);
   if (!format) {
-    Result<FileFormat> sniffed = Sniff(in);
+    Result<FileFormat> sniffed = Sniff(*input.in);
     if (!sniffed) return sniffed.error();
     format = sniffed.value();
   }
+  input.format = *format;
+  return input;
+}
+
+Result<LoadSummary> Load(const std::string& path, std::optional<FileFormat> format, EventLog& log,
+                         const std::function<void(const Problem&)>& on_problem) {
+  Result<OpenInput> opened = OpenWithFormat(path, format);
+  if (!opened) return opened.error();
+  OpenInput& input = opened.value();
   // Typical record sizes (binary about 75 bytes, a JSON line about 220): an estimate, not a limit.
   struct stat info {};
-  if (fstat(fileno(file.value().get()), &info) == 0 && S_ISREG(info.st_mode)) {
-    const size_t bytes_per_event = format == FileFormat::kBinary ? 64 : 200;
+  if (fstat(fileno(input.file.get()), &info) == 0 && S_ISREG(info.st_mode)) {
+    const size_t bytes_per_event = input.format == FileFormat::kBinary ? 64 : 200;
     log.Reserve(log.accepted() + static_cast<size_t>(info.st_size) / bytes_per_event);
   }
   Loader loader(log, on_problem);
-  if (*format == FileFormat::kNdjson) {
-    loader.set_source(log.AddSource(name + " line"));
-    CW_TRY(LoadNdjson(in, loader));
+  if (input.format == FileFormat::kNdjson) {
+    loader.set_source(log.AddSource(input.name + " line"));
+    CW_TRY(LoadNdjson(*input.in, loader));
   } else {
-    loader.set_source(log.AddSource(name + " record"));
-    CW_TRY(LoadBinary(in, loader));
+    loader.set_source(log.AddSource(input.name + " record"));
+    CW_TRY(LoadBinary(*input.in, loader));
   }
   return loader.summary();
 }
@@ -296,6 +362,24 @@ Result<LoadSummary> LoadEventFile(const std::string& path, EventLog& log,
 Result<LoadSummary> LoadEventFile(const std::string& path, FileFormat format, EventLog& log,
                                   const std::function<void(const Problem&)>& on_problem) {
   return Load(path, format, log, on_problem);
+}
+
+Result<ReadSummary> ReadEventFile(const std::string& path, std::optional<FileFormat> format,
+                                  const std::function<Result<void>(const FileRecord&)>& on_record,
+                                  const std::function<void(const Problem&)>& on_problem) {
+  if (!format && path != "-") format = FormatOfPath(path);
+  Result<OpenInput> opened = OpenWithFormat(path, format);
+  if (!opened) return opened.error();
+  OpenInput& input = opened.value();
+  RecordSink sink(on_record, on_problem);
+  sink.summary().format = input.format;
+  if (input.format == FileFormat::kNdjson) {
+    CW_TRY(LoadNdjson(*input.in, sink));
+  } else {
+    CW_TRY(LoadBinary(*input.in, sink));
+  }
+  if (sink.stopped()) return *sink.stopped();
+  return sink.summary();
 }
 
 }  // namespace casewatch::ingest

@@ -4,9 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
+#include "services/ingest/envelope_view.h"
 #include "services/ingest/event_log.h"
 
 namespace casewatch::ingest {
@@ -39,6 +42,32 @@ FileFormat FormatOfPath(const std::string& path);
 // As above with the format given rather than derived from the path.
 [[nodiscard]] Result<LoadSummary> LoadEventFile(
     const std::string& path, FileFormat format, EventLog& log,
+    const std::function<void(const Problem&)>& on_problem);
+
+// One record of an event file that parses (JSON mapping or wire format); not validated.
+struct FileRecord {
+  uint64_t line = 0;       // 1-based line (NDJSON) or record (binary) number
+  std::string_view bytes;  // the JSON line without its line end, or the binary Envelope without
+                           // its length prefix
+  const EnvelopeView& view;
+  uint64_t end_offset = 0;  // input bytes read through this record (for progress)
+};
+
+struct ReadSummary {
+  FileFormat format = FileFormat::kNdjson;  // as given, derived from the path, or sniffed
+  uint64_t records = 0;                     // records handed to on_record
+  uint64_t problems = 0;                    // lines and records that do not parse
+};
+
+// Reads every record of `path` ("-" = stdin) without validating or de-duplicating: the reader
+// for tools that pass events on as they are (`casewatch publish`). The format is `format` when
+// given, else the path's (FormatOfPath), else for stdin sniffed. Each record that parses goes to
+// `on_record` (views valid during the call); returning an Error stops the read, and ReadEventFile
+// returns that Error. Each line or record that does not parse goes to `on_problem` and is
+// skipped. Errors as LoadEventFile's when the file cannot be read.
+[[nodiscard]] Result<ReadSummary> ReadEventFile(
+    const std::string& path, std::optional<FileFormat> format,
+    const std::function<Result<void>(const FileRecord&)>& on_record,
     const std::function<void(const Problem&)>& on_problem);
 
 }  // namespace casewatch::ingest

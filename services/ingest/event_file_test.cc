@@ -210,5 +210,104 @@ TEST(LoadEventFile, EmptyFileLoadsNothing) {
   EXPECT_EQ(loaded.summary.accepted + loaded.summary.rejected, 0u);
 }
 
+struct ReadRecord {
+  uint64_t line;
+  std::string bytes;
+  std::string case_id;
+  uint64_t end_offset;
+};
+
+struct Read {
+  ReadSummary summary;
+  std::vector<ReadRecord> records;
+  std::vector<Problem> problems;
+};
+
+Read ReadOrDie(const std::string& path, std::optional<FileFormat> format = std::nullopt) {
+  Read read;
+  Result<ReadSummary> summary = ReadEventFile(
+      path, format,
+      [&](const FileRecord& r) -> Result<void> {
+        read.records.push_back(
+            ReadRecord{r.line, std::string(r.bytes), std::string(r.view.case_id), r.end_offset});
+        return Ok();
+      },
+      [&](const Problem& p) { read.problems.push_back(p); });
+  EXPECT_TRUE(summary.has_value()) << (summary ? "" : summary.error().message);
+  if (summary) read.summary = summary.value();
+  return read;
+}
+
+TEST(ReadEventFile, NdjsonHandsOverEveryLineThatParsesValidOrNotAndReportsTheRest) {
+  const std::string bad_case =
+      R"({"eventId":"e-2","caseId":"N13 42","occurredAt":"2013-04-03T00:00:00Z","warningIssued":{}})";
+  const std::string contents =
+      std::string(kOpened) + "\r\n" + "{not json\n" + "\n" + bad_case + "\n" + std::string(kOpened);
+  TempFile file("read.ndjson", contents);
+  const Read read = ReadOrDie(file.path());
+  EXPECT_EQ(read.summary.format, FileFormat::kNdjson);
+  EXPECT_EQ(read.summary.records, 3u);
+  EXPECT_EQ(read.summary.problems, 1u);
+  ASSERT_EQ(read.records.size(), 3u);
+  EXPECT_EQ(read.records[0].line, 1u);
+  EXPECT_EQ(read.records[0].bytes, kOpened);  // without "\r\n"
+  EXPECT_EQ(read.records[0].case_id, "N13-00042");
+  EXPECT_EQ(read.records[0].end_offset, kOpened.size() + 2);
+  EXPECT_EQ(read.records[1].line, 4u);
+  EXPECT_EQ(read.records[1].bytes, bad_case);  // invalid, but it parses: handed over
+  EXPECT_EQ(read.records[1].case_id, "N13 42");
+  EXPECT_EQ(read.records[2].line, 5u);
+  EXPECT_EQ(read.records[2].end_offset, contents.size());
+  ASSERT_EQ(read.problems.size(), 1u);
+  EXPECT_EQ(read.problems[0].line, 2u);
+}
+
+TEST(ReadEventFile, BinaryHandsOverEachRecordsOwnBytes) {
+  std::vector<events::v1::Envelope> envelopes = {RoshEvent("e-1", "C1"), RoshEvent("e-2", "C2")};
+  envelopes[1].set_case_id("");  // invalid, but a well-formed Envelope
+  const std::string contents = Delimited(envelopes) + std::string("\x05\xff\xff", 3);
+  TempFile file("read.bin", contents);
+  const Read read = ReadOrDie(file.path());
+  EXPECT_EQ(read.summary.format, FileFormat::kBinary);
+  ASSERT_EQ(read.records.size(), 2u);
+  EXPECT_EQ(read.records[0].bytes, envelopes[0].SerializeAsString());
+  EXPECT_EQ(read.records[0].case_id, "C1");
+  EXPECT_EQ(read.records[1].line, 2u);
+  EXPECT_EQ(read.records[1].bytes, envelopes[1].SerializeAsString());
+  EXPECT_EQ(read.records[1].end_offset, contents.size() - 3);
+  ASSERT_EQ(read.problems.size(), 1u);  // the truncated third record
+  EXPECT_EQ(read.problems[0].line, 3u);
+}
+
+TEST(ReadEventFile, GivenFormatOverridesTheName) {
+  TempFile file("events.bin", std::string(kOpened) + "\n");
+  const Read read = ReadOrDie(file.path(), FileFormat::kNdjson);
+  EXPECT_EQ(read.summary.records, 1u);
+  EXPECT_TRUE(read.problems.empty());
+}
+
+TEST(ReadEventFile, AnErrorFromTheCallbackStopsTheReadAndIsReturned) {
+  TempFile file("stop.ndjson", std::string(kOpened) + "\n" + std::string(kOpened) + "\n");
+  int calls = 0;
+  Result<ReadSummary> summary = ReadEventFile(
+      file.path(), std::nullopt,
+      [&](const FileRecord&) -> Result<void> {
+        ++calls;
+        return Unavailable("broker gone");
+      },
+      nullptr);
+  ASSERT_FALSE(summary);
+  EXPECT_EQ(summary.error().message, "broker gone");
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(ReadEventFile, MissingFileIsNotFound) {
+  Result<ReadSummary> summary = ReadEventFile(
+      "/nonexistent/e.ndjson", std::nullopt, [](const FileRecord&) -> Result<void> { return Ok(); },
+      nullptr);
+  ASSERT_FALSE(summary);
+  EXPECT_EQ(summary.error().kind, ErrorKind::kNotFound);
+}
+
 }  // namespace
 }  // namespace casewatch::ingest
