@@ -7,86 +7,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <random>
 
 #include "base/testing/temp_dir.h"
 #include "casewatch/alerts/v1/alert.pb.h"
+#include "casewatch/events/v1/events.pb.h"
 #include "projections/report_json.h"
 #include "services/engine/store_report.h"
-#include "services/ingest/event_file.h"
-#include "services/simulator/event_writer.h"
-#include "services/simulator/simulator.h"
+#include "services/engine/testing/simulated_stream.h"
 
 namespace casewatch::engine {
 namespace {
 
 using casewatch::testing::TempDir;
 
-// A simulated service as binary records (Envelope bytes, no length prefix), in arrival order.
-struct Simulated {
-  std::string file_bytes;  // the length-delimited file form, for replay
-  std::vector<std::string> records;
-  Instant end;
-};
-
-class Collector : public simulator::EventSink {
- public:
-  explicit Collector(const simulator::Organisation& org) : org_(org) {}
-  Result<void> Write(const simulator::SimulatedEvent& event) override {
-    const size_t at = bytes.size();
-    simulator::AppendDelimited(event, org_, bytes);
-    // Skip the varint length prefix.
-    size_t i = at;
-    while (static_cast<uint8_t>(bytes[i]) & 0x80) ++i;
-    records.emplace_back(bytes.substr(i + 1));
-    return Ok();
-  }
-  std::string bytes;
-  std::vector<std::string> records;
-
- private:
-  const simulator::Organisation& org_;
-};
-
-Simulated Simulate(int64_t cases, int months, uint64_t seed) {
-  simulator::SimulationOptions options;
-  options.cases = cases;
-  options.start = ParseDate("2021-01-01").value();
-  options.months = months;
-  options.seed = seed;
-  auto sim = simulator::Simulator::Create(options);
-  EXPECT_TRUE(sim);
-  Collector collector(sim.value().organisation());
-  EXPECT_TRUE(sim.value().Run(collector));
-  return Simulated{std::move(collector.bytes), std::move(collector.records),
-                   Instant{static_cast<int64_t>(sim.value().end().days) * 86400, 0}};
-}
-
-// `casewatch replay` of the same bytes, as the replay command computes it.
-std::string Replay(const TempDir& dir, const std::string& file_bytes,
-                   const StoreReportRequest& request, Instant as_of) {
-  const auto path = dir.path() / "events.bin";
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  std::fwrite(file_bytes.data(), 1, file_bytes.size(), f);
-  std::fclose(f);
-  ingest::EventLog log;
-  auto loaded = ingest::LoadEventFile(path.string(), ingest::FileFormat::kBinary, log,
-                                      [](const ingest::Problem& p) { ADD_FAILURE() << p.reason; });
-  EXPECT_TRUE(loaded);
-  log.SealAll();
-  Evaluator evaluator(request.policy.value_or(Policy{}));
-  ReportBuilder builder(evaluator.policy(), as_of,
-                        MakePeriod(request.from, request.to, as_of).value(), request.scope);
-  std::vector<CaseItemRow> rows;
-  for (const CaseHistory& history : log.cases()) {
-    const CaseEvaluation* evaluation = evaluator.Evaluate(history, as_of);
-    if (evaluation == nullptr || !builder.Add(*evaluation)) continue;
-    if (request.case_items) AppendCaseItems(*evaluation, rows);
-  }
-  SortCaseItems(rows);
-  return RenderReportJson(builder.Finish(), request.case_items ? &rows : nullptr);
-}
+using testing::Replay;
+using testing::Simulate;
 
 std::unique_ptr<store::Store> OpenStore(const TempDir& dir) {
   auto store = store::Store::Open(dir.path() / "store");
@@ -124,7 +60,7 @@ std::string StoreReportJson(const store::Store& store, const StoreReportRequest&
 
 TEST(Engine, LiveProjectionsEqualReplayForShuffledDuplicatedInput) {
   TempDir dir;
-  Simulated sim = Simulate(150, 12, 7);
+  auto sim = Simulate(150, 12, 7);
   // Arrival order scrambled and a tenth of the records delivered twice, as after a redelivery.
   std::vector<std::string> records = sim.records;
   std::mt19937_64 random(11);
@@ -170,7 +106,7 @@ TEST(Engine, LiveProjectionsEqualReplayForShuffledDuplicatedInput) {
 
 TEST(Engine, RedeliveredBatchesAfterARestartAreAppliedOnce) {
   TempDir dir;
-  Simulated sim = Simulate(60, 6, 3);
+  auto sim = Simulate(60, 6, 3);
   std::string once;
   {
     auto store = OpenStore(dir);
@@ -197,7 +133,7 @@ TEST(Engine, RedeliveredBatchesAfterARestartAreAppliedOnce) {
 
 TEST(Engine, BadRecordsAreDeadLetteredAndTheRestApplied) {
   TempDir dir;
-  Simulated sim = Simulate(20, 3, 5);
+  auto sim = Simulate(20, 3, 5);
   auto store = OpenStore(dir);
   auto engine = MakeEngine(*store);
 
@@ -316,7 +252,7 @@ TEST(Engine, AnObligationPassingItsDueDateIsRecordedAndAlertedOnce) {
 
 TEST(Engine, RebuildReproducesTheLiveProjections) {
   TempDir dir;
-  Simulated sim = Simulate(80, 8, 9);
+  auto sim = Simulate(80, 8, 9);
   auto store = OpenStore(dir);
   auto engine = MakeEngine(*store);
   Feed(*engine, sim.records, 200, sim.end);

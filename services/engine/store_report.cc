@@ -52,7 +52,9 @@ Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant
 
 Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReportRequest& request) {
   CW_TRY(projected, store.ProjectionInstant());
-  const bool stored_view = !request.as_of && !request.policy;
+  // The stored projections answer for their own instant under the engine's policy.
+  const bool stored_view =
+      (!request.as_of || (projected && *request.as_of == *projected)) && !request.policy;
   if (!request.as_of && !projected) {
     return NotFound("the engine has not projected anything in this store yet; give --as-of");
   }

@@ -6,6 +6,7 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 
 #include <cstring>
 
@@ -225,9 +226,10 @@ struct Store::Impl {
 
 namespace {
 
-std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const StoreOptions& options) {
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const StoreOptions& options,
+                                                         std::shared_ptr<rocksdb::Cache> cache) {
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.block_cache = std::move(cache);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
@@ -254,10 +256,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, Sto
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // One memory budget: memtables are charged to the block cache, so blocks, indexes, filters and
+  // unflushed writes together stay within options.memory_bytes.
+  auto cache = rocksdb::NewLRUCache(options.memory_bytes);
+  db_options.write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(options.memory_bytes / 2, cache);
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status =
-      rocksdb::DB::Open(db_options, dir.string(), Descriptors(options), &impl->families, &db);
+  const rocksdb::Status status = rocksdb::DB::Open(
+      db_options, dir.string(), Descriptors(options, cache), &impl->families, &db);
   if (!status.ok()) {
     std::string doing = fmt::format("opening {}", dir.string());
     if (status.IsIOError() && status.ToString().find("lock") != std::string::npos) {
@@ -281,9 +288,9 @@ Result<std::unique_ptr<Store>> Store::OpenSecondary(const std::filesystem::path&
   auto impl = std::make_unique<Impl>();
   impl->secondary = true;
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status =
-      rocksdb::DB::OpenAsSecondary(db_options, dir.string(), secondary_dir.string(),
-                                   Descriptors(StoreOptions{}), &impl->families, &db);
+  const rocksdb::Status status = rocksdb::DB::OpenAsSecondary(
+      db_options, dir.string(), secondary_dir.string(),
+      Descriptors(StoreOptions{}, rocksdb::NewLRUCache(64 << 20)), &impl->families, &db);
   if (!status.ok()) return FromStatus(status, fmt::format("opening {}", dir.string()));
   impl->db.reset(db);
   std::unique_ptr<Store> store(new Store(std::move(impl)));

@@ -27,7 +27,8 @@
 namespace casewatch::store {
 
 struct StoreOptions {
-  size_t block_cache_bytes = size_t{128} << 20;
+  // RocksDB's memory: block cache, indexes and filters, and memtables (at most half of it).
+  size_t memory_bytes = size_t{256} << 20;
   size_t write_buffer_bytes = size_t{32} << 20;  // per column family
 };
 

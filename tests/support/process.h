@@ -23,4 +23,23 @@ std::string JsonDifference(const std::string& expected, const std::string& actua
 
 std::string ReadFileOrEmpty(const std::string& path);
 
+// A program running in the background, its stdout and stderr appended to `log_path`. Killed
+// (SIGKILL) and reaped on destruction if still running.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::string& log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  void Signal(int signal);
+  // The exit code (128 + signal when killed by one); waits at most `seconds`, then -1.
+  int Wait(double seconds);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  int status_ = -1;
+};
+
 }  // namespace casewatch::testing

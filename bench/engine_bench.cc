@@ -1,0 +1,323 @@
+// engine_bench: the engine's figures for docs/benchmarks.md (issue 3). Not a test: it prints.
+//   engine_bench ingest  [--cases N --months M --partitions P]  Kafka -> store, durable writes
+//   engine_bench latency [--rate R --seconds S]                 publish->visible, p50/p99
+//   engine_bench rebuild [--cases N --months M]                  projections from the store
+//   engine_bench scale   [--cases N --months M]                  RSS with the whole history stored
+// Kafka is librdkafka's mock cluster over TCP in this process; the store a real RocksDB directory.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "base/testing/temp_dir.h"
+#include "casewatch/events/v1/events.pb.h"
+#include "services/engine/runner.h"
+#include "services/engine/testing/simulated_stream.h"
+#include "services/ingest/wire_decoder.h"
+#include "services/kafka/mock_cluster.h"
+#include "services/kafka/producer.h"
+#include "tests/support/process.h"
+
+namespace casewatch::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+double PeakRssMib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+kafka::MockCluster Cluster(int partitions) {
+  auto cluster = kafka::MockCluster::Start(1);
+  if (!cluster) throw std::runtime_error(cluster.error().message);
+  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq"}) {
+    if (auto created = cluster.value().CreateTopic(topic, partitions); !created) {
+      throw std::runtime_error(created.error().message);
+    }
+  }
+  return std::move(cluster).value();
+}
+
+void Publish(kafka::Producer& producer, const testing::SimulatedStream& sim, size_t from,
+             size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    while (!producer.Produce("case-events", sim.keys[i], sim.records[i])) {
+      producer.Poll(std::chrono::milliseconds(5));
+    }
+  }
+}
+
+// Runs the engine until `done()` says so; returns when it has stopped.
+struct EngineRun {
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> applied{0};
+  std::thread thread;
+  Result<void> result = Ok();
+
+  EngineRun(store::Store& store, const std::string& brokers, Instant frozen,
+            std::function<void(std::span<const int64_t>)> on_applied = {}) {
+    RunnerOptions options;
+    options.kafka.brokers = brokers;
+    options.clock = [frozen] { return frozen; };
+    options.on_applied = std::move(on_applied);
+    thread = std::thread([this, &store, options] {
+      result = RunEngine(store, options, stop, [this](const RunnerStatus& s) {
+        applied = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
+      });
+    });
+  }
+  void WaitFor(uint64_t records) {
+    while (applied.load() < records) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  void Stop() {
+    stop = true;
+    thread.join();
+    if (!result) throw std::runtime_error(result.error().message);
+  }
+};
+
+void Ingest(int64_t cases, int months, int partitions) {
+  casewatch::testing::TempDir dir;
+  const testing::SimulatedStream sim = testing::Simulate(cases, months, 1);
+  auto cluster = Cluster(partitions);
+  auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}});
+  if (!producer) throw std::runtime_error(producer.error().message);
+  Publish(producer.value(), sim, 0, sim.records.size());
+  if (!producer.value().Flush(std::chrono::seconds(120))) throw std::runtime_error("flush");
+  auto store = store::Store::Open(dir.path() / "store");
+  if (!store) throw std::runtime_error(store.error().message);
+  const auto started = Clock::now();
+  EngineRun run(*store.value(), cluster.bootstrap_servers(), sim.end);
+  run.WaitFor(sim.records.size());
+  const double seconds = Seconds(started);
+  run.Stop();
+  fmt::print(
+      "ingest: {} events ({} cases, {} months) from {} partitions in {:.2f} s = {:.0f} events/s "
+      "(durable: every batch's write fsync'd); peak RSS {:.0f} MiB\n",
+      sim.records.size(), cases, months, partitions, seconds, sim.records.size() / seconds,
+      PeakRssMib());
+}
+
+void Latency(int rate, int seconds) {
+  casewatch::testing::TempDir dir;
+  // Enough events for the whole run, published at `rate` per second.
+  const int64_t cases = std::max<int64_t>(200, static_cast<int64_t>(rate) * seconds / 45);
+  const testing::SimulatedStream sim = testing::Simulate(cases, 24, 2);
+  const size_t total = std::min(sim.records.size(), static_cast<size_t>(rate) * seconds);
+  auto cluster = Cluster(8);
+  auto producer =
+      kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {{"linger.ms", "1"}}});
+  if (!producer) throw std::runtime_error(producer.error().message);
+  auto store = store::Store::Open(dir.path() / "store");
+  if (!store) throw std::runtime_error(store.error().message);
+  std::vector<int64_t> latencies;
+  latencies.reserve(total);
+  EngineRun run(*store.value(), cluster.bootstrap_servers(), sim.end,
+                [&](std::span<const int64_t> timestamps) {
+                  const int64_t now = NowMs();
+                  for (int64_t t : timestamps) {
+                    if (t > 0) latencies.push_back(now - t);
+                  }
+                });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // assigned and fetching
+  const auto started = Clock::now();
+  for (size_t sent = 0; sent < total;) {
+    // Paced in 1 ms steps.
+    const auto due = static_cast<size_t>(Seconds(started) * rate);
+    const size_t until = std::min(total, due);
+    if (until > sent) {
+      Publish(producer.value(), sim, sent, until);
+      sent = until;
+    }
+    producer.value().Poll(std::chrono::milliseconds(0));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  (void)producer.value().Flush(std::chrono::seconds(30));
+  run.WaitFor(total);
+  run.Stop();
+  std::sort(latencies.begin(), latencies.end());
+  auto at = [&](double q) {
+    return latencies.empty() ? -1 : latencies[static_cast<size_t>(q * (latencies.size() - 1))];
+  };
+  fmt::print(
+      "latency: {} events at {}/s over {} s; publish -> durably applied (visible to reports): "
+      "p50 {} ms, p90 {} ms, p99 {} ms, max {} ms\n",
+      latencies.size(), rate, seconds, at(0.5), at(0.9), at(0.99), at(1.0));
+}
+
+// Loads the store through Engine::Apply (no Kafka, unsynced bulk writes), then measures. The
+// clock follows the data (each batch at its latest occurred_at), as it does when events arrive
+// live; a clock frozen at the end would see every obligation as missed until its fulfilment
+// arrived, and raise alerts for all of them.
+std::unique_ptr<Engine> Load(store::Store& store, const testing::SimulatedStream& sim, bool sync) {
+  EngineOptions options;
+  options.sync_writes = sync;
+  auto engine = Engine::Create(store, options);
+  if (!engine) throw std::runtime_error(engine.error().message);
+  std::vector<InputRecord> batch;
+  for (size_t at = 0; at < sim.records.size(); at += 5000) {
+    batch.clear();
+    Instant latest{0, 0};
+    for (size_t i = at; i < std::min(sim.records.size(), at + 5000); ++i) {
+      batch.push_back(InputRecord{0, static_cast<int64_t>(i), sim.keys[i], sim.records[i]});
+      ingest::EnvelopeView view;
+      if (ingest::DecodeEnvelope(sim.records[i], view)) {
+        latest = std::max(latest, Instant{view.occurred_at.seconds, view.occurred_at.nanos});
+      }
+    }
+    if (auto applied = engine.value()->Apply(batch, latest); !applied) {
+      throw std::runtime_error(applied.error().message);
+    }
+  }
+  if (auto advanced = engine.value()->AdvanceTo(sim.end); !advanced) {
+    throw std::runtime_error(advanced.error().message);
+  }
+  return std::move(engine).value();
+}
+
+void Rebuild(int64_t cases, int months) {
+  casewatch::testing::TempDir dir;
+  const testing::SimulatedStream sim = testing::Simulate(cases, months, 3);
+  auto store = store::Store::Open(dir.path() / "store");
+  if (!store) throw std::runtime_error(store.error().message);
+  Load(*store.value(), sim, false).reset();
+  if (!store.value()->ClearProjections()) throw std::runtime_error("clear");
+  auto engine = Engine::Create(*store.value(), EngineOptions{});
+  uint64_t events = 0;
+  const auto started = Clock::now();
+  if (auto rebuilt = engine.value()->Rebuild(sim.end, [&](uint64_t e) { events = e; }); !rebuilt) {
+    throw std::runtime_error(rebuilt.error().message);
+  }
+  const double seconds = Seconds(started);
+  fmt::print("rebuild: {} events, {} cases in {:.2f} s = {:.0f} events/s\n", events,
+             engine.value()->counters().cases_evaluated, seconds, events / seconds);
+}
+
+testing::SimulatedStream Slice(int64_t cases, int months, int64_t slice) {
+  testing::SimulatedStream sim = testing::Simulate(cases, months, 100 + slice);
+  // Distinct case and event ids per slice.
+  for (size_t i = 0; i < sim.records.size(); ++i) {
+    events::v1::Envelope e;
+    e.ParseFromString(sim.records[i]);
+    e.set_case_id(fmt::format("S{}-{}", slice, e.case_id()));
+    e.set_event_id(fmt::format("S{}-{}", slice, e.event_id()));
+    sim.keys[i] = e.case_id();
+    sim.records[i] = e.SerializeAsString();
+  }
+  return sim;
+}
+
+uint64_t ConsumedOffsets(const std::filesystem::path& data, const std::filesystem::path& scratch) {
+  auto store = store::Store::OpenSecondary(data, scratch);
+  if (!store) return 0;
+  uint64_t total = 0;
+  if (auto offsets = store.value()->Offsets("case-events")) {
+    for (const store::OffsetEntry& o : offsets.value()) total += o.next_offset;
+  }
+  return total;
+}
+
+// Stores `cases` cases' history (loaded through Engine::Apply in this process), then runs
+// casewatchd on that store while it consumes one more slice from Kafka, and reports casewatchd's
+// peak RSS: the engine's memory with the whole history stored.
+void Scale(int64_t cases, int months) {
+  casewatch::testing::TempDir dir;
+  const auto data = dir.path() / "store";
+  const auto started = Clock::now();
+  uint64_t stored = 0;
+  Instant end;
+  const int64_t slice_cases = 25000;
+  {
+    auto store = store::Store::Open(data);
+    if (!store) throw std::runtime_error(store.error().message);
+    for (int64_t first = 0; first < cases; first += slice_cases) {
+      const testing::SimulatedStream sim =
+          Slice(std::min(slice_cases, cases - first), months, first / slice_cases);
+      Load(*store.value(), sim, false).reset();
+      stored += sim.records.size();
+      end = sim.end;
+      fmt::print("scale: {} events stored, {:.0f} s\n", stored, Seconds(started));
+      std::fflush(stdout);
+    }
+    fmt::print("scale: store {:.1f} GiB\n",
+               store.value()->ApproximateSizeBytes() / double(1 << 30));
+  }
+  auto cluster = Cluster(8);
+  const testing::SimulatedStream extra = Slice(2000, months, 999);
+  auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}});
+  if (!producer) throw std::runtime_error(producer.error().message);
+  Publish(producer.value(), extra, 0, extra.records.size());
+  if (!producer.value().Flush(std::chrono::seconds(120))) throw std::runtime_error("flush");
+  const auto engine_started = Clock::now();
+  casewatch::testing::ChildProcess engine(
+      {CASEWATCHD_BIN, "--brokers", cluster.bootstrap_servers(), "--data", data.string(), "--clock",
+       "simulated", "--clock-start", FormatInstant(end), "--clock-speed", "0"},
+      (dir.path() / "engine.log").string());
+  int round = 0;
+  while (ConsumedOffsets(data, dir.path() / fmt::format("s{}", round++)) < extra.records.size()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (Seconds(engine_started) > 600) throw std::runtime_error("casewatchd did not catch up");
+  }
+  engine.Signal(SIGTERM);
+  const int status = engine.Wait(60);
+  rusage children{};
+  getrusage(RUSAGE_CHILDREN, &children);
+  fmt::print(
+      "scale: {} cases, {} events stored (+{} consumed live in {:.1f} s incl. start-up); "
+      "casewatchd exit {}, peak RSS {:.0f} MiB\n",
+      cases + 2000, stored, extra.records.size(), Seconds(engine_started), status,
+      children.ru_maxrss / 1024.0);
+}
+
+}  // namespace
+}  // namespace casewatch::engine
+
+int main(int argc, char** argv) {
+  CLI::App app{"engine_bench: the engine's benchmark figures"};
+  app.require_subcommand(1);
+  int64_t cases = 10000;
+  int months = 24;
+  int partitions = 8;
+  int rate = 10000;
+  int seconds = 20;
+  auto* ingest = app.add_subcommand("ingest", "Kafka -> store throughput");
+  auto* latency = app.add_subcommand("latency", "publish -> visible latency under load");
+  auto* rebuild = app.add_subcommand("rebuild", "rebuild throughput");
+  auto* scale = app.add_subcommand("scale", "RSS with a large stored history");
+  for (auto* cmd : {ingest, rebuild, scale}) {
+    cmd->add_option("--cases", cases)->capture_default_str();
+    cmd->add_option("--months", months)->capture_default_str();
+  }
+  ingest->add_option("--partitions", partitions)->capture_default_str();
+  latency->add_option("--rate", rate)->capture_default_str();
+  latency->add_option("--seconds", seconds)->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  try {
+    using namespace casewatch::engine;
+    if (*ingest) Ingest(cases, months, partitions);
+    if (*latency) Latency(rate, seconds);
+    if (*rebuild) Rebuild(cases, months);
+    if (*scale) Scale(cases, months);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "engine_bench: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,51 @@
+#pragma once
+// Runner: the engine's main loop against Kafka. Assigns every partition of the events topic
+// itself, starting at the offsets the store holds (so a restart resumes exactly where the last
+// durable write ended), then repeats: poll a batch, Engine::Apply it (one atomic write with the
+// offsets), publish what the write put in the outbox (alerts, dead letters), and when idle let
+// the clock advance (deadlines). Stops after the current batch when `stop` becomes true.
+//
+// Runs on the calling thread; librdkafka's own threads fetch and send in the background.
+// Delivery to the alerts and dead-letter topics is at least once: an outbox record is deleted
+// only after the broker acknowledged it, and re-sent after a restart otherwise.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <span>
+
+#include "base/result.h"
+#include "services/engine/engine.h"
+#include "services/kafka/kafka_config.h"
+#include "services/store/store.h"
+
+namespace casewatch::engine {
+
+struct RunnerOptions {
+  kafka::KafkaConfig kafka;
+  EngineOptions engine;
+  std::function<Instant()> clock;  // the engine clock
+  size_t max_batch = 5000;
+  std::chrono::milliseconds poll_timeout{20};
+  std::chrono::milliseconds status_interval{10000};
+  // Called after each batch is durably applied, with the producer timestamps (ms since the
+  // epoch, -1 unknown) of its records: for latency measurements.
+  std::function<void(std::span<const int64_t> timestamps_ms)> on_applied;
+};
+
+struct RunnerStatus {
+  EngineCounters counters;
+  int64_t lag = -1;  // records on the brokers not yet applied; -1 unknown
+  uint64_t published = 0;
+  uint64_t outbox_pending = 0;
+  uint64_t transient_errors = 0;
+  Instant projection_instant;
+};
+
+// Runs until `stop`; `on_status` (optional) is called after every batch and at each status
+// interval, on this thread.
+[[nodiscard]] Result<void> RunEngine(store::Store& store, RunnerOptions options,
+                                     const std::atomic<bool>& stop,
+                                     const std::function<void(const RunnerStatus&)>& on_status);
+
+}  // namespace casewatch::engine

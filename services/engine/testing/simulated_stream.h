@@ -1,0 +1,28 @@
+#pragma once
+// Tests and benchmarks only: a simulated service as the records a publisher would put on Kafka,
+// and the report `casewatch replay` gives for the same events, to compare the engine against.
+// Aborts with a message on failure (the inputs are generated, so a failure is a bug).
+
+#include <string>
+#include <vector>
+
+#include "base/testing/temp_dir.h"
+#include "services/engine/store_report.h"
+
+namespace casewatch::engine::testing {
+
+struct SimulatedStream {
+  std::string file_bytes;            // the length-delimited file form
+  std::vector<std::string> records;  // binary Envelopes, in arrival order
+  std::vector<std::string> keys;     // their case ids
+  Instant end;                       // the simulation's "now"
+};
+
+SimulatedStream Simulate(int64_t cases, int months, uint64_t seed);
+
+// The replay report of `file_bytes` for `request` at `as_of` (written to a file in `dir` and
+// loaded the way `casewatch replay` loads it).
+std::string Replay(const casewatch::testing::TempDir& dir, const std::string& file_bytes,
+                   const StoreReportRequest& request, Instant as_of);
+
+}  // namespace casewatch::engine::testing

@@ -1,0 +1,286 @@
+// The engine against a real Kafka protocol broker (librdkafka's mock cluster over TCP) and a real
+// RocksDB directory: live equals replay, broker faults lose nothing, bad input goes to the
+// dead-letter topic, and casewatchd killed with SIGKILL at random points ends identical to an
+// uninterrupted run.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "base/testing/temp_dir.h"
+#include "services/engine/runner.h"
+#include "services/engine/store_report.h"
+#include "services/engine/testing/simulated_stream.h"
+#include "services/kafka/consumer.h"
+#include "services/kafka/mock_cluster.h"
+#include "services/kafka/producer.h"
+#include "tests/support/process.h"
+
+namespace casewatch::engine {
+namespace {
+
+using casewatch::testing::ChildProcess;
+using casewatch::testing::TempDir;
+using testing::Replay;
+using testing::Simulate;
+using testing::SimulatedStream;
+
+constexpr int kPartitions = 3;
+
+kafka::MockCluster StartCluster() {
+  auto cluster = kafka::MockCluster::Start(1);
+  EXPECT_TRUE(cluster) << cluster.error().message;
+  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq"}) {
+    EXPECT_TRUE(cluster.value().CreateTopic(topic, kPartitions));
+  }
+  return std::move(cluster).value();
+}
+
+// Publishes records [from, to) keyed by case and waits for every acknowledgement.
+void Publish(const std::string& brokers, const SimulatedStream& sim, size_t from, size_t to) {
+  auto producer = kafka::Producer::Open(kafka::KafkaConfig{brokers, {}});
+  ASSERT_TRUE(producer) << producer.error().message;
+  for (size_t i = from; i < to; ++i) {
+    while (true) {
+      auto queued = producer.value().Produce("case-events", sim.keys[i], sim.records[i]);
+      if (queued) break;
+      ASSERT_TRUE(IsRetryable(queued.error())) << queued.error().message;
+      producer.value().Poll(std::chrono::milliseconds(10));
+    }
+  }
+  ASSERT_TRUE(producer.value().Flush(std::chrono::seconds(60)));
+  ASSERT_EQ(producer.value().failed(), 0u);
+}
+
+// The engine on its own thread, until Stop.
+class EngineThread {
+ public:
+  EngineThread(store::Store& store, const std::string& brokers, Instant frozen) {
+    RunnerOptions options;
+    options.kafka.brokers = brokers;
+    options.clock = [frozen] { return frozen; };
+    options.max_batch = 500;
+    options.status_interval = std::chrono::milliseconds(200);
+    thread_ = std::thread([this, &store, options] {
+      result_ = RunEngine(store, options, stop_, [this](const RunnerStatus& s) {
+        applied_ = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
+        max_lag_ = std::max<int64_t>(max_lag_, s.lag);
+      });
+    });
+  }
+  ~EngineThread() { Stop(); }
+
+  // Waits until `records` have been applied (accepted, duplicate or rejected).
+  bool WaitFor(uint64_t records, double seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (applied_.load() < records) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  const Result<void>& result() const { return result_; }
+  uint64_t applied() const { return applied_; }
+  int64_t max_lag() const { return max_lag_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> applied_{0};
+  std::atomic<int64_t> max_lag_{-1};
+  Result<void> result_ = Ok();
+  std::thread thread_;
+};
+
+std::string StoreReport(const store::Store& store, const StoreReportRequest& request) {
+  auto report = ReportFromStore(store, request);
+  EXPECT_TRUE(report) << report.error().message;
+  return report ? report.value().json : "";
+}
+
+TEST(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
+  TempDir dir;
+  auto cluster = StartCluster();
+  const SimulatedStream sim = Simulate(200, 12, 21);
+  Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+  auto store = store::Store::Open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  {
+    EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+    ASSERT_TRUE(engine.WaitFor(sim.records.size(), 60)) << engine.applied();
+    engine.Stop();
+    ASSERT_TRUE(engine.result()) << engine.result().error().message;
+  }
+  EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
+  StoreReportRequest scoped;
+  scoped.case_items = true;
+  ASSERT_TRUE(
+      store.value()->ScanProjections([&](std::string_view, const store::v1::CaseProjection& p) {
+        if (!scoped.scope.pdu && p.counted()) scoped.scope.pdu = p.pdu();
+      }));
+  EXPECT_EQ(StoreReport(*store.value(), scoped), Replay(dir, sim.file_bytes, scoped, sim.end));
+  for (int days_back : {45, 150}) {
+    StoreReportRequest past;
+    past.as_of = Instant{sim.end.seconds - days_back * 86400, 0};
+    past.from = DateOf(*past.as_of) + -90;
+    EXPECT_EQ(StoreReport(*store.value(), past), Replay(dir, sim.file_bytes, past, *past.as_of));
+  }
+}
+
+TEST(EngineOverKafka, BrokerDownAndRequestErrorsLoseNothing) {
+  TempDir dir;
+  auto cluster = StartCluster();
+  const SimulatedStream sim = Simulate(120, 10, 33);
+  const size_t half = sim.records.size() / 2;
+  Publish(cluster.bootstrap_servers(), sim, 0, half);
+  auto store = store::Store::Open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+  ASSERT_TRUE(engine.WaitFor(half / 4, 30));
+  cluster.SetBrokerDown(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  cluster.SetBrokerUp(1);
+  cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 5, kafka::RequestError::kRequestTimedOut);
+  Publish(cluster.bootstrap_servers(), sim, half, sim.records.size());
+  cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 3,
+                              kafka::RequestError::kNotLeaderForPartition);
+  ASSERT_TRUE(engine.WaitFor(sim.records.size(), 90)) << engine.applied();
+  engine.Stop();
+  ASSERT_TRUE(engine.result()) << engine.result().error().message;
+  EXPECT_GT(engine.max_lag(), 0);  // the lag was seen while the broker was away
+  EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
+}
+
+TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
+  TempDir dir;
+  auto cluster = StartCluster();
+  SimulatedStream sim = Simulate(30, 4, 5);
+  const std::vector<std::string> bad = {"not protobuf \xff\xff", std::string("\x12\x05", 2)};
+  SimulatedStream with_bad = sim;
+  for (size_t k = 0; k < bad.size(); ++k) {
+    with_bad.records.insert(with_bad.records.begin() + 3 + 5 * k, bad[k]);
+    with_bad.keys.insert(with_bad.keys.begin() + 3 + 5 * k, "bad-key");
+  }
+  Publish(cluster.bootstrap_servers(), with_bad, 0, with_bad.records.size());
+  auto store = store::Store::Open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+  ASSERT_TRUE(engine.WaitFor(with_bad.records.size(), 60));
+
+  auto consumer =
+      kafka::Consumer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}}, "case-events-dlq");
+  ASSERT_TRUE(consumer);
+  std::vector<kafka::PartitionStart> starts;
+  for (int p = 0; p < kPartitions; ++p) starts.push_back({p, kafka::kBeginning});
+  ASSERT_TRUE(consumer.value().Assign(starts));
+  std::vector<store::v1::DeadLetter> letters;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (letters.size() < bad.size() && std::chrono::steady_clock::now() < deadline) {
+    auto batch = consumer.value().Poll(100, std::chrono::milliseconds(100));
+    ASSERT_TRUE(batch);
+    for (const kafka::Message& m : batch.value().messages()) {
+      store::v1::DeadLetter letter;
+      ASSERT_TRUE(letter.ParseFromArray(m.value.data(), static_cast<int>(m.value.size())));
+      EXPECT_EQ(m.key, "bad-key");
+      letters.push_back(letter);
+    }
+  }
+  engine.Stop();
+  ASSERT_EQ(letters.size(), bad.size());
+  for (const store::v1::DeadLetter& letter : letters) {
+    EXPECT_NE(letter.reason().find("not a valid Envelope"), std::string::npos) << letter.reason();
+    EXPECT_EQ(letter.topic(), "case-events");
+    EXPECT_GE(letter.offset(), 0);
+  }
+  EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
+}
+
+// casewatchd as a separate process: the mock cluster lives in this test process, so it outlives
+// every kill.
+std::vector<std::string> EngineArgs(const std::string& brokers, const std::filesystem::path& data,
+                                    Instant frozen) {
+  return {CASEWATCHD_BIN,
+          "--brokers",
+          brokers,
+          "--data",
+          data.string(),
+          "--clock",
+          "simulated",
+          "--clock-start",
+          FormatInstant(frozen),
+          "--clock-speed",
+          "0",
+          "--max-batch",
+          "25"};
+}
+
+uint64_t ConsumedOffsets(const std::filesystem::path& data, const TempDir& scratch) {
+  auto store = store::Store::OpenSecondary(data, scratch.path() / std::to_string(std::rand()));
+  if (!store) return 0;
+  auto offsets = store.value()->Offsets("case-events");
+  uint64_t total = 0;
+  if (offsets) {
+    for (const store::OffsetEntry& o : offsets.value()) total += o.next_offset;
+  }
+  return total;
+}
+
+std::string RunToTheEnd(const std::string& brokers, const std::filesystem::path& data,
+                        const TempDir& dir, Instant frozen, uint64_t records) {
+  ChildProcess engine(EngineArgs(brokers, data, frozen), (dir.path() / "engine.log").string());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (ConsumedOffsets(data, dir) < records && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  engine.Signal(SIGTERM);
+  EXPECT_EQ(engine.Wait(30), 0) << casewatch::testing::ReadFileOrEmpty(
+      (dir.path() / "engine.log").string());
+  auto report = casewatch::testing::RunProcess(
+      {CASEWATCH_BIN, "report", "--data", data.string(), "--case-items"});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  return report.out;
+}
+
+TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
+  TempDir dir;
+  auto cluster = StartCluster();
+  const SimulatedStream sim = Simulate(1200, 12, 77);
+  Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+
+  const std::string uninterrupted = RunToTheEnd(cluster.bootstrap_servers(), dir.path() / "calm",
+                                                dir, sim.end, sim.records.size());
+  ASSERT_FALSE(uninterrupted.empty());
+  StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(uninterrupted, Replay(dir, sim.file_bytes, items, sim.end));
+
+  const auto data = dir.path() / "killed";
+  std::mt19937 random(2026);
+  int kills = 0;
+  uint64_t last_consumed = 0;
+  for (int attempt = 0; kills < 12 && attempt < 40; ++attempt) {
+    ChildProcess engine(EngineArgs(cluster.bootstrap_servers(), data, sim.end),
+                        (dir.path() / "killed.log").string());
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 700)(random)));
+    engine.Signal(SIGKILL);
+    EXPECT_EQ(engine.Wait(10), 128 + SIGKILL);
+    ++kills;
+    last_consumed = ConsumedOffsets(data, dir);
+    if (last_consumed >= sim.records.size()) break;  // finished before the kill
+  }
+  EXPECT_GE(kills, 10);
+  EXPECT_LT(last_consumed, sim.records.size()) << "the stream should outlast most kills";
+  const std::string after_kills =
+      RunToTheEnd(cluster.bootstrap_servers(), data, dir, sim.end, sim.records.size());
+  EXPECT_EQ(after_kills, uninterrupted);
+}
+
+}  // namespace
+}  // namespace casewatch::engine
