@@ -152,9 +152,11 @@ class Loader {
 // The sink of ReadEventFile: every record that parses goes to the caller.
 class RecordSink {
  public:
-  RecordSink(const std::function<Result<void>(const FileRecord&)>& on_record,
+  RecordSink(FileFormat format, const std::function<Result<void>(const FileRecord&)>& on_record,
              const std::function<void(const Problem&)>& on_problem)
-      : on_record_(on_record), on_problem_(on_problem) {}
+      : format_(format), on_record_(on_record), on_problem_(on_problem) {
+    summary_.format = format;
+  }
 
   void Reject(uint64_t line, std::string reason) {
     ++summary_.problems;
@@ -163,15 +165,16 @@ class RecordSink {
 
   bool Record(const EnvelopeView& envelope, uint64_t line, std::string_view bytes, uint64_t end) {
     ++summary_.records;
-    Result<void> taken = on_record_(FileRecord{line, bytes, envelope, end});
+    Result<void> taken = on_record_(FileRecord{format_, line, bytes, envelope, end});
     if (!taken) stopped_ = std::move(taken).error();
     return taken.has_value();
   }
 
-  ReadSummary& summary() { return summary_; }
+  const ReadSummary& summary() const { return summary_; }
   const std::optional<Error>& stopped() const { return stopped_; }
 
  private:
+  const FileFormat format_;
   const std::function<Result<void>(const FileRecord&)>& on_record_;
   const std::function<void(const Problem&)>& on_problem_;
   ReadSummary summary_;
@@ -371,8 +374,7 @@ Result<ReadSummary> ReadEventFile(const std::string& path, std::optional<FileFor
   Result<OpenInput> opened = OpenWithFormat(path, format);
   if (!opened) return opened.error();
   OpenInput& input = opened.value();
-  RecordSink sink(on_record, on_problem);
-  sink.summary().format = input.format;
+  RecordSink sink(input.format, on_record, on_problem);
   if (input.format == FileFormat::kNdjson) {
     CW_TRY(LoadNdjson(*input.in, sink));
   } else {

@@ -46,6 +46,7 @@ FileFormat FormatOfPath(const std::string& path);
 
 // One record of an event file that parses (JSON mapping or wire format); not validated.
 struct FileRecord {
+  FileFormat format = FileFormat::kNdjson;
   uint64_t line = 0;       // 1-based line (NDJSON) or record (binary) number
   std::string_view bytes;  // the JSON line without its line end, or the binary Envelope without
                            // its length prefix

@@ -211,6 +211,7 @@ TEST(LoadEventFile, EmptyFileLoadsNothing) {
 }
 
 struct ReadRecord {
+  FileFormat format;
   uint64_t line;
   std::string bytes;
   std::string case_id;
@@ -228,8 +229,8 @@ Read ReadOrDie(const std::string& path, std::optional<FileFormat> format = std::
   Result<ReadSummary> summary = ReadEventFile(
       path, format,
       [&](const FileRecord& r) -> Result<void> {
-        read.records.push_back(
-            ReadRecord{r.line, std::string(r.bytes), std::string(r.view.case_id), r.end_offset});
+        read.records.push_back(ReadRecord{r.format, r.line, std::string(r.bytes),
+                                          std::string(r.view.case_id), r.end_offset});
         return Ok();
       },
       [&](const Problem& p) { read.problems.push_back(p); });
@@ -249,6 +250,7 @@ TEST(ReadEventFile, NdjsonHandsOverEveryLineThatParsesValidOrNotAndReportsTheRes
   EXPECT_EQ(read.summary.records, 3u);
   EXPECT_EQ(read.summary.problems, 1u);
   ASSERT_EQ(read.records.size(), 3u);
+  EXPECT_EQ(read.records[0].format, FileFormat::kNdjson);
   EXPECT_EQ(read.records[0].line, 1u);
   EXPECT_EQ(read.records[0].bytes, kOpened);  // without "\r\n"
   EXPECT_EQ(read.records[0].case_id, "N13-00042");
@@ -270,6 +272,7 @@ TEST(ReadEventFile, BinaryHandsOverEachRecordsOwnBytes) {
   const Read read = ReadOrDie(file.path());
   EXPECT_EQ(read.summary.format, FileFormat::kBinary);
   ASSERT_EQ(read.records.size(), 2u);
+  EXPECT_EQ(read.records[0].format, FileFormat::kBinary);
   EXPECT_EQ(read.records[0].bytes, envelopes[0].SerializeAsString());
   EXPECT_EQ(read.records[0].case_id, "C1");
   EXPECT_EQ(read.records[1].line, 2u);
