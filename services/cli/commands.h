@@ -9,5 +9,7 @@ namespace casewatch::cli {
 
 void AddReplayCommand(CLI::App& root, int& exit_code);
 void AddSimulateCommand(CLI::App& root, int& exit_code);
+void AddDevBrokerCommand(CLI::App& root, int& exit_code);
+void AddPublishCommand(CLI::App& root, int& exit_code);
 
 }  // namespace casewatch::cli

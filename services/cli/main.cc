@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   casewatch::cli::AddReplayCommand(app, exit_code);
   casewatch::cli::AddSimulateCommand(app, exit_code);
+  casewatch::cli::AddDevBrokerCommand(app, exit_code);
+  casewatch::cli::AddPublishCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

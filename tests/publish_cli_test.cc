@@ -1,0 +1,301 @@
+// `casewatch dev-broker` and `casewatch publish`, run as real processes: publish through the
+// dev broker's forwarding port, then read the topic back with casewatch::kafka's Consumer.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "casewatch/events/v1/events.pb.h"
+#include "services/ingest/binary_envelope.h"
+#include "services/kafka/consumer.h"
+#include "tests/support/process.h"
+
+extern char** environ;
+
+namespace casewatch {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::RunProcess;
+namespace pb = ::casewatch::events::v1;
+
+// A port on 127.0.0.1 that was free a moment ago (the kernel's pick, released).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), size);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// `casewatch dev-broker` in the background: started with its stdout on a pipe, ready once it has
+// printed its address line; stopped with SIGTERM by Stop (or the destructor).
+class DevBroker {
+ public:
+  explicit DevBroker(std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEWATCH_BIN, "dev-broker"});
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    EXPECT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(out[1]);
+    stdout_ = fdopen(out[0], "r");
+    char line[512] = "";
+    if (std::fgets(line, sizeof(line), stdout_) != nullptr) line_ = line;
+  }
+
+  ~DevBroker() {
+    if (pid_ > 0) Stop();
+    if (stdout_ != nullptr) std::fclose(stdout_);
+  }
+
+  // The first line it printed, e.g. "dev-broker: listening on 127.0.0.1:9092 (...)\n".
+  const std::string& line() const { return line_; }
+
+  // The bootstrap address from that line.
+  std::string address() const {
+    const std::string marker = "listening on ";
+    const size_t at = line_.find(marker);
+    if (at == std::string::npos) return "";
+    const size_t start = at + marker.size();
+    return line_.substr(start, line_.find(' ', start) - start);
+  }
+
+  // SIGTERM, then the exit code.
+  int Stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* stdout_ = nullptr;
+  std::string line_;
+};
+
+class TempFile {
+ public:
+  TempFile(const std::string& name, const std::string& contents)
+      : path_(std::filesystem::path(::testing::TempDir()) /
+              fmt::format("{}-{}-{}", getpid(), counter_++, name)) {
+    std::ofstream(path_, std::ios::binary) << contents;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+struct Consumed {
+  std::string key;
+  std::string value;
+};
+
+// Every record of `topic`, read from the beginning until `count` have arrived or 10 s passed.
+std::vector<Consumed> ReadTopic(const std::string& brokers, const std::string& topic,
+                                size_t count) {
+  Result<kafka::Consumer> consumer = kafka::Consumer::Open({brokers, {}}, topic);
+  EXPECT_TRUE(consumer) << consumer.error().message;
+  if (!consumer) return {};
+  Result<std::vector<int32_t>> partitions = consumer.value().Partitions(std::chrono::seconds(5));
+  EXPECT_TRUE(partitions) << partitions.error().message;
+  if (!partitions) return {};
+  std::vector<kafka::PartitionStart> starts;
+  for (int32_t p : partitions.value()) starts.push_back({p, kafka::kBeginning});
+  EXPECT_TRUE(consumer.value().Assign(starts));
+  std::vector<Consumed> records;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (records.size() < count && std::chrono::steady_clock::now() < deadline) {
+    Result<kafka::Batch> batch = consumer.value().Poll(1000, milliseconds(100));
+    EXPECT_TRUE(batch) << batch.error().message;
+    if (!batch) break;
+    for (const kafka::Message& m : batch.value().messages()) {
+      records.push_back({std::string(m.key), std::string(m.value)});
+    }
+  }
+  return records;
+}
+
+constexpr char kOpened[] =
+    R"({"eventId":"e-1","caseId":"N13-00042","occurredAt":"2013-04-02T09:30:00Z",)"
+    R"("caseOpened":{"caseType":"CASE_TYPE_COMMUNITY_ORDER","region":"North East",)"
+    R"("pdu":"Sunderland","team":"SUN-2","offenderManager":"om-117"}})";
+constexpr char kWarning[] =
+    R"({"eventId":"e-2","caseId":"N13-00042","occurredAt":"2013-04-03T00:00:00Z","warningIssued":{}})";
+constexpr char kOtherCase[] =
+    R"({"event_id":"e-3","case_id":"N13-00043","occurred_at":"2013-04-04T00:00:00Z","home_visit_completed":{}})";
+// Parses, but is invalid: the engine's to reject, so publish sends it.
+constexpr char kBadCaseId[] =
+    R"({"eventId":"e-4","caseId":"N13 44","occurredAt":"2013-04-05T00:00:00Z","warningIssued":{}})";
+
+TEST(PublishCli, JsonLinesArriveAsBinaryEnvelopesKeyedByCaseIdAndBadLinesAreReported) {
+  DevBroker broker({"--port", std::to_string(FreePort())});
+  ASSERT_FALSE(broker.address().empty()) << broker.line();
+  TempFile events("events.ndjson", fmt::format("{}\n{{not json\n{}\r\n\n{}\n{}\n", kOpened,
+                                               kWarning, kOtherCase, kBadCaseId));
+  const auto result =
+      RunProcess({CASEWATCH_BIN, "publish", "--brokers", broker.address(), events.path()});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find(events.path() + ":2: not valid JSON"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("publish: 4 published to case-events, 1 skipped"), std::string::npos)
+      << result.err;
+
+  const std::vector<Consumed> records = ReadTopic(broker.address(), "case-events", 4);
+  ASSERT_EQ(records.size(), 4u);
+  std::map<std::string, pb::Envelope> by_id;
+  for (const Consumed& r : records) {
+    pb::Envelope envelope;
+    ASSERT_TRUE(envelope.ParseFromString(r.value));
+    EXPECT_EQ(r.key, envelope.case_id());
+    by_id[envelope.event_id()] = envelope;
+  }
+  ASSERT_EQ(by_id.size(), 4u);
+  EXPECT_EQ(by_id["e-1"].case_opened().pdu(), "Sunderland");
+  EXPECT_EQ(by_id["e-1"].occurred_at().seconds(), 1364895000);
+  EXPECT_TRUE(by_id["e-2"].has_warning_issued());
+  EXPECT_EQ(by_id["e-3"].case_id(), "N13-00043");
+  EXPECT_EQ(by_id["e-4"].case_id(), "N13 44");
+  EXPECT_EQ(broker.Stop(), 0);
+}
+
+TEST(PublishCli, BinaryRecordsArriveWithTheirOwnBytesAndStdinIsSniffed) {
+  DevBroker broker({"--port", "0", "--topic", "events", "--partitions", "2"});
+  ASSERT_FALSE(broker.address().empty()) << broker.line();
+  EXPECT_NE(broker.line().find("(topic events, 2 partitions)"), std::string::npos) << broker.line();
+  std::vector<std::string> values;
+  std::string file;
+  for (int i = 0; i < 50; ++i) {
+    pb::Envelope e;
+    e.set_event_id(fmt::format("e-{}", i));
+    e.set_case_id(fmt::format("C{}", i % 7));
+    e.mutable_occurred_at()->set_seconds(1364895000 + i);
+    e.mutable_rosh_classified()->set_level(pb::ROSH_LEVEL_HIGH);
+    ingest::AppendDelimited(e, file);
+    values.push_back(e.SerializeAsString());
+  }
+  const auto result = RunProcess(
+      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--topic", "events", "-"}, "",
+      file);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.err.find("publish: 50 published to events, 0 skipped"), std::string::npos)
+      << result.err;
+  std::vector<Consumed> records = ReadTopic(broker.address(), "events", 50);
+  ASSERT_EQ(records.size(), 50u);
+  std::vector<std::string> got;
+  for (const Consumed& r : records) got.push_back(r.value);
+  std::sort(got.begin(), got.end());
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(got, values);
+}
+
+TEST(PublishCli, RateSetsThePace) {
+  DevBroker broker({"--port", "0"});
+  std::string lines;
+  for (int i = 0; i < 100; ++i) {
+    lines += fmt::format(
+        R"({{"eventId":"r-{}","caseId":"C1","occurredAt":"2013-04-03T00:00:00Z","warningIssued":{{}}}})"
+        "\n",
+        i);
+  }
+  TempFile events("paced.jsonl", lines);
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = RunProcess(
+      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--rate", "500", events.path()});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_GE(seconds, 99 / 500.0);  // the 100th event is due 198 ms after the first
+  EXPECT_NE(result.err.find("publish: 100 published"), std::string::npos) << result.err;
+}
+
+TEST(PublishCli, NothingThatParsesExitsWith2) {
+  DevBroker broker({"--port", "0"});
+  TempFile events("junk.ndjson", "{oops\nnot json either\n");
+  const auto result =
+      RunProcess({CASEWATCH_BIN, "publish", "--brokers", broker.address(), events.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find(events.path() + ":1: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(events.path() + ":2: "), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("publish: 0 published to case-events, 2 skipped"), std::string::npos)
+      << result.err;
+}
+
+TEST(PublishCli, MissingTopicExitsWith2NamingIt) {
+  DevBroker broker({"--port", "0"});
+  TempFile events("one.ndjson", std::string(kOpened) + "\n");
+  const auto result = RunProcess(
+      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--topic", "nope", events.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("topic \"nope\" does not exist"), std::string::npos) << result.err;
+}
+
+TEST(PublishCli, UnreachableBrokersExitWith2NamingThem) {
+  const std::string brokers = fmt::format("127.0.0.1:{}", FreePort());
+  TempFile events("one.ndjson", std::string(kOpened) + "\n");
+  const auto result =
+      RunProcess({CASEWATCH_BIN, "publish", "--brokers", brokers, "--timeout", "1", events.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("the Kafka brokers " + brokers + " did not answer"), std::string::npos)
+      << result.err;
+}
+
+TEST(PublishCli, BadPropertiesFileNamesFileAndLine) {
+  TempFile properties("client.properties", "acks=all\nsecurity.protocoll=ssl\n");
+  TempFile events("one.ndjson", std::string(kOpened) + "\n");
+  const auto result = RunProcess({CASEWATCH_BIN, "publish", "--brokers", "127.0.0.1:9",
+                                  "--kafka-config", properties.path(), events.path()});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find(properties.path() + ":2: unknown Kafka property "
+                                                "\"security.protocoll\""),
+            std::string::npos)
+      << result.err;
+}
+
+TEST(DevBrokerCli, ASecondBrokerOnTheSamePortFailsNamingIt) {
+  const int port = FreePort();
+  DevBroker first({"--port", std::to_string(port)});
+  EXPECT_EQ(first.line(),
+            fmt::format("dev-broker: listening on 127.0.0.1:{} (topics case-events, case-alerts, "
+                        "case-events-dlq; 4 partitions each)\n",
+                        port));
+  const auto second = RunProcess({CASEWATCH_BIN, "dev-broker", "--port", std::to_string(port)});
+  EXPECT_EQ(second.exit_code, 2);
+  EXPECT_NE(second.err.find(fmt::format("cannot listen on 127.0.0.1:{}", port)), std::string::npos)
+      << second.err;
+  EXPECT_EQ(first.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace casewatch
