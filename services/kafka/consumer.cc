@@ -94,6 +94,12 @@ struct Consumer::Impl {
                   rd_kafka_err2str(err));
       return;
     }
+    if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+      // librdkafka looks up the group's coordinator although this consumer joins no group and
+      // commits nothing: brokers whose ACLs do not grant the group are no reason to stop.
+      spdlog::warn("kafka consumer of {}: {} (ignored: no group is joined)", topic, where);
+      return;
+    }
     if (!pending_error) {
       pending_error =
           internal::ToError(err, fmt::format("Kafka consumer of \"{}\": {}", topic, where));

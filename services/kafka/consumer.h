@@ -64,7 +64,8 @@ struct PartitionStart {
 // thread); Lag, transient_errors and topic may be called from any thread.
 //
 // Defaults (each may be overridden through KafkaConfig::properties): group.id=casewatchd (needed
-// by librdkafka for assign(); nothing is committed), enable.auto.commit=false,
+// by librdkafka for assign(); no group is joined and nothing is committed, so a broker refusing
+// the group is only a warning), enable.auto.commit=false,
 // enable.auto.offset.store=false, enable.partition.eof=false, fetch.wait.max.ms=10 (low latency),
 // auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
 // silent jump).
