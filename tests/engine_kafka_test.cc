@@ -250,7 +250,7 @@ std::string RunToTheEnd(const std::string& brokers, const std::filesystem::path&
 TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
   TempDir dir;
   auto cluster = StartCluster();
-  const SimulatedStream sim = Simulate(1200, 12, 77);
+  const SimulatedStream sim = Simulate(2000, 12, 77);
   Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size());
 
   const std::string uninterrupted = RunToTheEnd(cluster.bootstrap_servers(), dir.path() / "calm",
@@ -268,7 +268,7 @@ TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
     ChildProcess engine(EngineArgs(cluster.bootstrap_servers(), data, sim.end),
                         (dir.path() / "killed.log").string());
     std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 700)(random)));
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(80, 500)(random)));
     engine.Signal(SIGKILL);
     EXPECT_EQ(engine.Wait(10), 128 + SIGKILL);
     ++kills;
