@@ -151,9 +151,16 @@ TEST(Engine, BadRecordsAreDeadLetteredAndTheRestApplied) {
   derived.mutable_obligation_missed()->set_indicator("prompt_start");
 
   std::vector<std::string> records = sim.records;
+  // A payload this schema does not know: oneof field 35 (an empty length-delimited message).
+  events::v1::Envelope no_payload = conflicting;
+  no_payload.set_event_id("e-unknown-payload");
+  no_payload.clear_payload();
+  const std::string unknown_payload =
+      no_payload.SerializeAsString() + std::string("\x9a\x02\x00", 3);
   const std::vector<std::string> bad = {
       "\xff\xff garbage",           conflicting.SerializeAsString(), long_id.SerializeAsString(),
-      bad_enum.SerializeAsString(), derived.SerializeAsString(),     std::string("\x08\x01", 2)};
+      bad_enum.SerializeAsString(), derived.SerializeAsString(),     std::string("\x08\x01", 2),
+      unknown_payload};
   for (size_t k = 0; k < bad.size(); ++k) records.insert(records.begin() + 5 + 7 * k, bad[k]);
   Feed(*engine, records, 16, sim.end);
   EXPECT_EQ(engine->counters().rejected, bad.size());
@@ -170,6 +177,7 @@ TEST(Engine, BadRecordsAreDeadLetteredAndTheRestApplied) {
   EXPECT_NE(reasons[2].find("event_id"), std::string::npos) << reasons[2];
   EXPECT_NE(reasons[3].find("case_type"), std::string::npos) << reasons[3];
   EXPECT_NE(reasons[4].find("obligation_missed"), std::string::npos) << reasons[4];
+  EXPECT_NE(reasons[6].find("unknown payload"), std::string::npos) << reasons[6];
   int dead_letter_messages = 0;
   ASSERT_TRUE(store->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
     if (r.topic() == "case-events-dlq") {
