@@ -11,5 +11,7 @@ void AddReplayCommand(CLI::App& root, int& exit_code);
 void AddSimulateCommand(CLI::App& root, int& exit_code);
 void AddDevBrokerCommand(CLI::App& root, int& exit_code);
 void AddPublishCommand(CLI::App& root, int& exit_code);
+void AddReportCommand(CLI::App& root, int& exit_code);
+void AddRebuildCommand(CLI::App& root, int& exit_code);
 
 }  // namespace casewatch::cli

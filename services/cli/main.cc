@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   casewatch::cli::AddSimulateCommand(app, exit_code);
   casewatch::cli::AddDevBrokerCommand(app, exit_code);
   casewatch::cli::AddPublishCommand(app, exit_code);
+  casewatch::cli::AddReportCommand(app, exit_code);
+  casewatch::cli::AddRebuildCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
