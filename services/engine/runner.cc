@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <deque>
-#include <thread>
 
 #include "services/kafka/consumer.h"
 #include "services/kafka/producer.h"
