@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-
 #include "services/kafka/consumer.h"
 #include "services/kafka/producer.h"
 
