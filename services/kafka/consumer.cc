@@ -60,6 +60,7 @@ struct Consumer::Impl {
   bool leaders_known = false;          // a metadata request for the topic succeeded
   std::optional<Error> pending_error;  // fatal, to be returned by the next Poll
   std::atomic<uint64_t> transient_errors{0};
+  std::vector<rd_kafka_message_t*> scratch;  // Poll's buffer for rd_kafka_consume_batch_queue
 
   mutable std::mutex mutex;
   std::vector<int64_t> next_offsets;  // by partition id; kNotAssigned when not assigned
@@ -201,9 +202,11 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
   if (max_messages == 0) return batch;
   batch.storage_ = std::make_unique<internal::BatchStorage>();
   std::vector<MessagePtr>& owned = batch.storage_->messages;
-  owned.reserve(max_messages);
-  batch.messages_.reserve(max_messages);
-  std::vector<rd_kafka_message_t*> raw(max_messages);
+  const size_t expected = std::min<size_t>(max_messages, 4096);  // a guess, not a limit
+  owned.reserve(expected);
+  batch.messages_.reserve(expected);
+  std::vector<rd_kafka_message_t*>& raw = impl.scratch;
+  if (raw.size() < max_messages) raw.resize(max_messages);
 
   // Takes `count` messages from `raw` into the batch; errors are handled and destroyed.
   auto take = [&](size_t count) {
@@ -232,8 +235,7 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
   // Whatever has already arrived; if nothing has, wait for the first record (errors do not end
   // the wait), then take what came with it.
   auto drain = [&](size_t room) -> Result<void> {
-    const ssize_t got =
-        rd_kafka_consume_batch_queue(impl.queue.get(), 0, raw.data(), std::min(room, raw.size()));
+    const ssize_t got = rd_kafka_consume_batch_queue(impl.queue.get(), 0, raw.data(), room);
     if (got < 0) {
       return internal::ToError(rd_kafka_last_error(),
                                fmt::format("Kafka consumer of \"{}\": poll", impl.topic));
