@@ -13,6 +13,7 @@
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "projections/evaluation.h"
 #include "services/engine/case_projection.h"
+#include "services/engine/stored_history.h"
 #include "services/ingest/event_content.h"
 #include "services/ingest/validation.h"
 #include "services/ingest/wire_decoder.h"
@@ -99,17 +100,7 @@ struct Engine::Impl {
       recency.splice(recency.begin(), recency, found->second.recency);
       return &found->second;
     }
-    auto history = std::make_unique<CaseHistory>(std::string(case_id));
-    Result<void> bad = Ok();
-    CW_TRY(store.ReadCase(case_id, [&](std::string_view envelope) {
-      ingest::EnvelopeView view;
-      if (!ingest::DecodeEnvelope(envelope, view)) {
-        bad = IoError(fmt::format("store: a stored event of case {} does not decode", case_id));
-        return;
-      }
-      ingest::AppendToHistory(view, *history);
-    }));
-    CW_TRY(bad);
+    CW_TRY(history, LoadHistory(store, case_id));
     recency.emplace_front(case_id);
     CachedCase& entry = cases[std::string(case_id)];
     entry.history = std::move(history);
@@ -418,38 +409,20 @@ Result<void> Engine::Rebuild(Instant now, const std::function<void(uint64_t)>& p
   impl.recency.clear();
   impl.cache_bytes = 0;
   uint64_t events = 0;
-  std::unique_ptr<CaseHistory> history;
-  Result<void> failure = Ok();
-  auto finish_case = [&] {
-    if (!history || !failure) return;
-    history->Seal();
-    const CaseEvaluation* evaluation = impl.evaluator.Evaluate(*history, now);
-    const CaseProjection projection = ProjectCase(*history, evaluation, now);
+  CW_TRY(ForEachHistory(impl.store, [&](CaseHistory& history) -> Result<void> {
+    events += history.events().size();
+    const CaseEvaluation* evaluation = impl.evaluator.Evaluate(history, now);
+    const CaseProjection projection = ProjectCase(history, evaluation, now);
     AddContribution(projection, +1, impl.ScopeOf(projection));
-    impl.batch.PutCase(history->case_id(), projection);
-    impl.SetDeadline(history->case_id(), projection.next_change_seconds());
+    impl.batch.PutCase(history.case_id(), projection);
+    impl.SetDeadline(history.case_id(), projection.next_change_seconds());
     ++impl.counters.cases_evaluated;
     if (impl.batch.count() >= 4096) {
-      if (auto written = impl.store.Write(impl.batch, false); !written) failure = written.error();
+      CW_TRY(impl.store.Write(impl.batch, false));
       progress(events);
     }
-  };
-  CW_TRY(impl.store.ScanCases(
-      [&](std::string_view case_id) {
-        finish_case();
-        history = std::make_unique<CaseHistory>(std::string(case_id));
-      },
-      [&](std::string_view envelope) {
-        ++events;
-        ingest::EnvelopeView view;
-        if (!ingest::DecodeEnvelope(envelope, view)) {
-          failure = IoError("store: a stored event does not decode");
-          return;
-        }
-        ingest::AppendToHistory(view, *history);
-      }));
-  finish_case();
-  CW_TRY(failure);
+    return Ok();
+  }));
   impl.batch.PutPolicy(impl.options.policy_text);
   CW_TRY(impl.Commit(now));
   impl.cases.clear();

@@ -2,12 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <memory>
-
 #include "projections/report_json.h"
 #include "services/engine/case_projection.h"
-#include "services/ingest/event_content.h"
-#include "services/ingest/wire_decoder.h"
+#include "services/engine/stored_history.h"
 
 namespace casewatch::engine {
 namespace {
@@ -22,30 +19,13 @@ Result<Policy> StorePolicy(const store::Store& store) {
 
 Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
                         ReportBuilder& builder, std::vector<CaseItemRow>* rows) {
-  std::unique_ptr<CaseHistory> history;
-  Result<void> failure = Ok();
-  auto finish_case = [&] {
-    if (!history) return;
-    history->Seal();
-    const CaseEvaluation* evaluation = evaluator.Evaluate(*history, as_of);
-    if (evaluation == nullptr || !builder.Add(*evaluation)) return;
-    if (rows != nullptr) AppendCaseItems(*evaluation, *rows);
-  };
-  CW_TRY(store.ScanCases(
-      [&](std::string_view case_id) {
-        finish_case();
-        history = std::make_unique<CaseHistory>(std::string(case_id));
-      },
-      [&](std::string_view envelope) {
-        ingest::EnvelopeView view;
-        if (!ingest::DecodeEnvelope(envelope, view)) {
-          failure = IoError("store: a stored event does not decode");
-          return;
-        }
-        ingest::AppendToHistory(view, *history);
-      }));
-  finish_case();
-  return failure;
+  return ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
+    const CaseEvaluation* evaluation = evaluator.Evaluate(history, as_of);
+    if (evaluation != nullptr && builder.Add(*evaluation) && rows != nullptr) {
+      AppendCaseItems(*evaluation, *rows);
+    }
+    return Ok();
+  });
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+#pragma once
+// Case histories read back from the store: each stored Envelope decoded and appended exactly as
+// on arrival (ingest::AppendToHistory). A stored event that does not decode means the store is
+// damaged: an I/O error.
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "base/result.h"
+#include "projections/case_history.h"
+#include "services/store/store.h"
+
+namespace casewatch::engine {
+
+// One case's history (empty when the case has no events), unsealed.
+[[nodiscard]] Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::Store& store,
+                                                               std::string_view case_id);
+
+// Every stored case's history, case by case, sealed, to `visit`. Stops at the first error, the
+// store's or the visitor's, and returns it.
+[[nodiscard]] Result<void> ForEachHistory(const store::Store& store,
+                                          const std::function<Result<void>(CaseHistory&)>& visit);
+
+}  // namespace casewatch::engine
