@@ -10,13 +10,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "base/testing/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "services/engine/runner.h"
+#include "services/engine/testing/kafka_harness.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/ingest/event_content.h"
 #include "services/ingest/wire_decoder.h"
@@ -45,63 +45,38 @@ int64_t NowMs() {
       .count();
 }
 
-kafka::MockCluster Cluster(int partitions) {
-  auto cluster = kafka::MockCluster::Start(1);
-  if (!cluster) throw std::runtime_error(cluster.error().message);
-  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq"}) {
-    if (auto created = cluster.value().CreateTopic(topic, partitions); !created) {
-      throw std::runtime_error(created.error().message);
-    }
-  }
-  return std::move(cluster).value();
+// Benchmarks stop at the first failure: `value` or throw.
+template <class T>
+T OrThrow(Result<T> result) {
+  if (!result) throw std::runtime_error(result.error().message);
+  return std::move(result).value();
+}
+void OrThrow(Result<void> result) {
+  if (!result) throw std::runtime_error(result.error().message);
 }
 
-void Publish(kafka::Producer& producer, const testing::SimulatedStream& sim, size_t from,
-             size_t to) {
-  for (size_t i = from; i < to; ++i) {
-    while (!producer.Produce("case-events", sim.keys[i], sim.records[i])) {
-      producer.Poll(std::chrono::milliseconds(5));
-    }
-  }
-}
-
-// Runs the engine until `done()` says so; returns when it has stopped.
-struct EngineRun {
-  std::atomic<bool> stop{false};
-  std::atomic<uint64_t> applied{0};
-  std::thread thread;
-  Result<void> result = Ok();
-
+// The engine with a frozen clock, as a benchmark runs it (default batches).
+struct EngineRun : testing::EngineThread {
   EngineRun(store::Store& store, const std::string& brokers, Instant frozen,
-            std::function<void(std::span<const int64_t>)> on_applied = {}) {
-    RunnerOptions options;
-    options.kafka.brokers = brokers;
-    options.clock = [frozen] { return frozen; };
+            std::function<void(std::span<const int64_t>)> on_applied = {})
+      : testing::EngineThread(store, Options(brokers, frozen, std::move(on_applied))) {}
+  static RunnerOptions Options(const std::string& brokers, Instant frozen,
+                               std::function<void(std::span<const int64_t>)> on_applied) {
+    RunnerOptions options = testing::FrozenClockOptions(brokers, frozen);
     options.on_applied = std::move(on_applied);
-    thread = std::thread([this, &store, options] {
-      result = RunEngine(store, options, stop, [this](const RunnerStatus& s) {
-        applied = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
-      });
-    });
+    return options;
   }
   void WaitFor(uint64_t records) {
-    while (applied.load() < records) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (!testing::EngineThread::WaitFor(records, 3600)) throw std::runtime_error("stalled");
   }
-  void Stop() {
-    stop = true;
-    thread.join();
-    if (!result) throw std::runtime_error(result.error().message);
-  }
+  void Stop() { OrThrow(Result<void>(testing::EngineThread::Stop())); }
 };
 
 void Ingest(int64_t cases, int months, int partitions) {
   casewatch::testing::TempDir dir;
   const testing::SimulatedStream sim = testing::Simulate(cases, months, 1);
-  auto cluster = Cluster(partitions);
-  auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}});
-  if (!producer) throw std::runtime_error(producer.error().message);
-  Publish(producer.value(), sim, 0, sim.records.size());
-  if (!producer.value().Flush(std::chrono::seconds(120))) throw std::runtime_error("flush");
+  auto cluster = OrThrow(testing::StartCluster(partitions));
+  OrThrow(testing::Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size()));
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
   const auto started = Clock::now();
@@ -122,7 +97,7 @@ void Latency(int rate, int seconds) {
   const int64_t cases = std::max<int64_t>(200, static_cast<int64_t>(rate) * seconds / 45);
   const testing::SimulatedStream sim = testing::Simulate(cases, 24, 2);
   const size_t total = std::min(sim.records.size(), static_cast<size_t>(rate) * seconds);
-  auto cluster = Cluster(8);
+  auto cluster = OrThrow(testing::StartCluster(8));
   auto producer =
       kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {{"linger.ms", "1"}}});
   if (!producer) throw std::runtime_error(producer.error().message);
@@ -144,7 +119,7 @@ void Latency(int rate, int seconds) {
     const auto due = static_cast<size_t>(Seconds(started) * rate);
     const size_t until = std::min(total, due);
     if (until > sent) {
-      Publish(producer.value(), sim, sent, until);
+      OrThrow(testing::Produce(producer.value(), sim, sent, until));
       sent = until;
     }
     producer.value().Poll(std::chrono::milliseconds(0));
@@ -225,16 +200,6 @@ testing::SimulatedStream Slice(int64_t cases, int months, int64_t slice) {
   return sim;
 }
 
-uint64_t ConsumedOffsets(const std::filesystem::path& data, const std::filesystem::path& scratch) {
-  auto store = store::Store::OpenSecondary(data, scratch);
-  if (!store) return 0;
-  uint64_t total = 0;
-  if (auto offsets = store.value()->Offsets("case-events")) {
-    for (const store::OffsetEntry& o : offsets.value()) total += o.next_offset;
-  }
-  return total;
-}
-
 // Stores `cases` cases' history (loaded through Engine::Apply in this process), then runs
 // casewatchd on that store while it consumes one more slice from Kafka, and reports casewatchd's
 // peak RSS: the engine's memory with the whole history stored.
@@ -284,19 +249,15 @@ void Scale(int64_t cases, int months) {
     fmt::print("scale: store {:.1f} GiB\n",
                store.value()->ApproximateSizeBytes() / double(1 << 30));
   }
-  auto cluster = Cluster(8);
+  auto cluster = OrThrow(testing::StartCluster(8));
   const testing::SimulatedStream extra = Slice(2000, months, 999);
-  auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}});
-  if (!producer) throw std::runtime_error(producer.error().message);
-  Publish(producer.value(), extra, 0, extra.records.size());
-  if (!producer.value().Flush(std::chrono::seconds(120))) throw std::runtime_error("flush");
+  OrThrow(testing::Publish(cluster.bootstrap_servers(), extra, 0, extra.records.size()));
   const auto engine_started = Clock::now();
   casewatch::testing::ChildProcess engine(
       {CASEWATCHD_BIN, "--brokers", cluster.bootstrap_servers(), "--data", data.string(), "--clock",
        "simulated", "--clock-start", FormatInstant(end), "--clock-speed", "0"},
       (dir.path() / "engine.log").string());
-  int round = 0;
-  while (ConsumedOffsets(data, dir.path() / fmt::format("s{}", round++)) < extra.records.size()) {
+  while (testing::ConsumedOffsets(data, dir.path()) < extra.records.size()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     if (Seconds(engine_started) > 600) throw std::runtime_error("casewatchd did not catch up");
   }

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <atomic>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -13,10 +12,10 @@
 #include "base/testing/temp_dir.h"
 #include "services/engine/runner.h"
 #include "services/engine/store_report.h"
+#include "services/engine/testing/kafka_harness.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/kafka/consumer.h"
 #include "services/kafka/mock_cluster.h"
-#include "services/kafka/producer.h"
 #include "tests/support/process.h"
 
 namespace casewatch::engine {
@@ -31,71 +30,30 @@ using testing::SimulatedStream;
 constexpr int kPartitions = 3;
 
 kafka::MockCluster StartCluster() {
-  auto cluster = kafka::MockCluster::Start(1);
+  auto cluster = testing::StartCluster(kPartitions);
   EXPECT_TRUE(cluster) << cluster.error().message;
-  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq"}) {
-    EXPECT_TRUE(cluster.value().CreateTopic(topic, kPartitions));
-  }
   return std::move(cluster).value();
 }
 
 // Publishes records [from, to) keyed by case and waits for every acknowledgement.
-void Publish(const std::string& brokers, const SimulatedStream& sim, size_t from, size_t to) {
-  auto producer = kafka::Producer::Open(kafka::KafkaConfig{brokers, {}});
-  ASSERT_TRUE(producer) << producer.error().message;
-  for (size_t i = from; i < to; ++i) {
-    while (true) {
-      auto queued = producer.value().Produce("case-events", sim.keys[i], sim.records[i]);
-      if (queued) break;
-      ASSERT_TRUE(IsRetryable(queued.error())) << queued.error().message;
-      producer.value().Poll(std::chrono::milliseconds(10));
-    }
-  }
-  ASSERT_TRUE(producer.value().Flush(std::chrono::seconds(60)));
-  ASSERT_EQ(producer.value().failed(), 0u);
+void PublishOrFail(const std::string& brokers, const SimulatedStream& sim, size_t from, size_t to) {
+  auto published = testing::Publish(brokers, sim, from, to);
+  ASSERT_TRUE(published) << published.error().message;
 }
 
-// The engine on its own thread, until Stop.
-class EngineThread {
+// The engine on its own thread, until Stop: small batches, frequent status (lag).
+class EngineThread : public testing::EngineThread {
  public:
-  EngineThread(store::Store& store, const std::string& brokers, Instant frozen) {
-    RunnerOptions options;
-    options.kafka.brokers = brokers;
-    options.clock = [frozen] { return frozen; };
-    options.max_batch = 500;
-    options.status_interval = std::chrono::milliseconds(200);
-    thread_ = std::thread([this, &store, options] {
-      result_ = RunEngine(store, options, stop_, [this](const RunnerStatus& s) {
-        applied_ = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
-        max_lag_ = std::max<int64_t>(max_lag_, s.lag);
-      });
-    });
-  }
-  ~EngineThread() { Stop(); }
-
-  // Waits until `records` have been applied (accepted, duplicate or rejected).
-  bool WaitFor(uint64_t records, double seconds) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (applied_.load() < records) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return true;
-  }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  const Result<void>& result() const { return result_; }
-  uint64_t applied() const { return applied_; }
-  int64_t max_lag() const { return max_lag_; }
+  EngineThread(store::Store& store, const std::string& brokers, Instant frozen)
+      : testing::EngineThread(store, Options(brokers, frozen)) {}
 
  private:
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> applied_{0};
-  std::atomic<int64_t> max_lag_{-1};
-  Result<void> result_ = Ok();
-  std::thread thread_;
+  static RunnerOptions Options(const std::string& brokers, Instant frozen) {
+    RunnerOptions options = testing::FrozenClockOptions(brokers, frozen);
+    options.max_batch = 500;
+    options.status_interval = std::chrono::milliseconds(200);
+    return options;
+  }
 };
 
 std::string StoreReport(const store::Store& store, const StoreReportRequest& request) {
@@ -108,14 +66,14 @@ TEST(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
   TempDir dir;
   auto cluster = StartCluster();
   const SimulatedStream sim = Simulate(200, 12, 21);
-  Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+  PublishOrFail(cluster.bootstrap_servers(), sim, 0, sim.records.size());
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
   {
     EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
     ASSERT_TRUE(engine.WaitFor(sim.records.size(), 60)) << engine.applied();
-    engine.Stop();
-    ASSERT_TRUE(engine.result()) << engine.result().error().message;
+    const Result<void>& stopped = engine.Stop();
+    ASSERT_TRUE(stopped) << stopped.error().message;
   }
   EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
   StoreReportRequest scoped;
@@ -138,7 +96,7 @@ TEST(EngineOverKafka, BrokerDownAndRequestErrorsLoseNothing) {
   auto cluster = StartCluster();
   const SimulatedStream sim = Simulate(120, 10, 33);
   const size_t half = sim.records.size() / 2;
-  Publish(cluster.bootstrap_servers(), sim, 0, half);
+  PublishOrFail(cluster.bootstrap_servers(), sim, 0, half);
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
   EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
@@ -147,12 +105,12 @@ TEST(EngineOverKafka, BrokerDownAndRequestErrorsLoseNothing) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   cluster.SetBrokerUp(1);
   cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 5, kafka::RequestError::kRequestTimedOut);
-  Publish(cluster.bootstrap_servers(), sim, half, sim.records.size());
+  PublishOrFail(cluster.bootstrap_servers(), sim, half, sim.records.size());
   cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 3,
                               kafka::RequestError::kNotLeaderForPartition);
   ASSERT_TRUE(engine.WaitFor(sim.records.size(), 90)) << engine.applied();
-  engine.Stop();
-  ASSERT_TRUE(engine.result()) << engine.result().error().message;
+  const Result<void>& stopped = engine.Stop();
+  ASSERT_TRUE(stopped) << stopped.error().message;
   EXPECT_GT(engine.max_lag(), 0);  // the lag was seen while the broker was away
   EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
 }
@@ -167,7 +125,7 @@ TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
     with_bad.records.insert(with_bad.records.begin() + 3 + 5 * k, bad[k]);
     with_bad.keys.insert(with_bad.keys.begin() + 3 + 5 * k, "bad-key");
   }
-  Publish(cluster.bootstrap_servers(), with_bad, 0, with_bad.records.size());
+  PublishOrFail(cluster.bootstrap_servers(), with_bad, 0, with_bad.records.size());
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
   EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
@@ -221,14 +179,7 @@ std::vector<std::string> EngineArgs(const std::string& brokers, const std::files
 }
 
 uint64_t ConsumedOffsets(const std::filesystem::path& data, const TempDir& scratch) {
-  auto store = store::Store::OpenSecondary(data, scratch.path() / std::to_string(std::rand()));
-  if (!store) return 0;
-  auto offsets = store.value()->Offsets("case-events");
-  uint64_t total = 0;
-  if (offsets) {
-    for (const store::OffsetEntry& o : offsets.value()) total += o.next_offset;
-  }
-  return total;
+  return testing::ConsumedOffsets(data, scratch.path());
 }
 
 std::string RunToTheEnd(const std::string& brokers, const std::filesystem::path& data,
@@ -251,7 +202,7 @@ TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
   TempDir dir;
   auto cluster = StartCluster();
   const SimulatedStream sim = Simulate(2000, 12, 77);
-  Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+  PublishOrFail(cluster.bootstrap_servers(), sim, 0, sim.records.size());
 
   const std::string uninterrupted = RunToTheEnd(cluster.bootstrap_servers(), dir.path() / "calm",
                                                 dir, sim.end, sim.records.size());
