@@ -13,7 +13,7 @@
 #include <chrono>
 #include <thread>
 
-#include "base/testing/temp_dir.h"
+#include "base/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "services/engine/runner.h"
 #include "services/engine/testing/kafka_harness.h"
@@ -73,7 +73,7 @@ struct EngineRun : testing::EngineThread {
 };
 
 void Ingest(int64_t cases, int months, int partitions) {
-  casewatch::testing::TempDir dir;
+  casewatch::TempDir dir;
   const testing::SimulatedStream sim = testing::Simulate(cases, months, 1);
   auto cluster = OrThrow(testing::StartCluster(partitions));
   OrThrow(testing::Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size()));
@@ -92,7 +92,7 @@ void Ingest(int64_t cases, int months, int partitions) {
 }
 
 void Latency(int rate, int seconds) {
-  casewatch::testing::TempDir dir;
+  casewatch::TempDir dir;
   // Enough events for the whole run, published at `rate` per second.
   const int64_t cases = std::max<int64_t>(200, static_cast<int64_t>(rate) * seconds / 45);
   const testing::SimulatedStream sim = testing::Simulate(cases, 24, 2);
@@ -169,7 +169,7 @@ std::unique_ptr<Engine> Load(store::Store& store, const testing::SimulatedStream
 }
 
 void Rebuild(int64_t cases, int months) {
-  casewatch::testing::TempDir dir;
+  casewatch::TempDir dir;
   const testing::SimulatedStream sim = testing::Simulate(cases, months, 3);
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
@@ -204,7 +204,7 @@ testing::SimulatedStream Slice(int64_t cases, int months, int64_t slice) {
 // casewatchd on that store while it consumes one more slice from Kafka, and reports casewatchd's
 // peak RSS: the engine's memory with the whole history stored.
 void Scale(int64_t cases, int months) {
-  casewatch::testing::TempDir dir;
+  casewatch::TempDir dir;
   const auto data = dir.path() / "store";
   const auto started = Clock::now();
   uint64_t stored = 0;

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "base/testing/temp_dir.h"
+#include "base/temp_dir.h"
 #include "services/engine/runner.h"
 #include "services/engine/store_report.h"
 #include "services/engine/testing/kafka_harness.h"
@@ -22,7 +22,7 @@ namespace casewatch::engine {
 namespace {
 
 using casewatch::testing::ChildProcess;
-using casewatch::testing::TempDir;
+using casewatch::TempDir;
 using testing::Replay;
 using testing::Simulate;
 using testing::SimulatedStream;

@@ -1,12 +1,11 @@
 // casewatch report --data DIR: the report of indicators.md section 6 from an engine's store, in
 // exactly the replay format; also while the engine runs (the store is opened as a secondary).
 #include <fmt/format.h>
-#include <stdlib.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
+#include "base/temp_dir.h"
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
 #include "services/engine/store_report.h"
@@ -19,30 +18,12 @@ struct ReportOptions {
   ReportFlags report;
 };
 
-// A secondary's own scratch directory, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "casewatch-report-XXXXXX").string();
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 int RunReport(ReportOptions options) {
   auto fail = [](const std::string& message) {
     fmt::print(stderr, "casewatch report: {}\n", message);
     return 2;
   };
-  ScratchDir scratch;
+  TempDir scratch;  // the secondary's own files, removed afterwards
   if (scratch.path().empty()) return fail("cannot create a temporary directory");
   auto store = store::Store::OpenSecondary(options.data, scratch.path());
   if (!store) return fail(store.error().message);

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <random>
 
-#include "base/testing/temp_dir.h"
+#include "base/temp_dir.h"
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/report_json.h"
@@ -19,7 +19,7 @@
 namespace casewatch::engine {
 namespace {
 
-using casewatch::testing::TempDir;
+using casewatch::TempDir;
 
 using testing::Replay;
 using testing::Simulate;

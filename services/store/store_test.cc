@@ -5,12 +5,12 @@
 #include <string>
 #include <vector>
 
-#include "base/testing/temp_dir.h"
+#include "base/temp_dir.h"
 
 namespace casewatch::store {
 namespace {
 
-using casewatch::testing::TempDir;
+using casewatch::TempDir;
 
 std::unique_ptr<Store> OpenOrDie(const std::filesystem::path& dir) {
   auto store = Store::Open(dir);

@@ -55,7 +55,7 @@ SimulatedStream Simulate(int64_t cases, int months, uint64_t seed) {
   return std::move(collector.stream);
 }
 
-std::string Replay(const casewatch::testing::TempDir& dir, const std::string& file_bytes,
+std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
                    const StoreReportRequest& request, Instant as_of) {
   const auto path = dir.path() / "replay-events.bin";
   std::FILE* f = std::fopen(path.c_str(), "wb");

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "base/testing/temp_dir.h"
+#include "base/temp_dir.h"
 #include "services/engine/store_report.h"
 
 namespace casewatch::engine::testing {
@@ -22,7 +22,7 @@ SimulatedStream Simulate(int64_t cases, int months, uint64_t seed);
 
 // The replay report of `file_bytes` for `request` at `as_of` (written to a file in `dir` and
 // loaded the way `casewatch replay` loads it).
-std::string Replay(const casewatch::testing::TempDir& dir, const std::string& file_bytes,
+std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
                    const StoreReportRequest& request, Instant as_of);
 
 }  // namespace casewatch::engine::testing

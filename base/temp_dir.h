@@ -1,23 +1,24 @@
 #pragma once
-// TempDir: a fresh directory under the system's temp directory for one test, removed with
-// everything in it when the TempDir goes. Tests only.
+// TempDir: a fresh directory under the system's temp directory (a test's files, a secondary
+// store's scratch space), removed with everything in it when the TempDir goes. path() is empty
+// when no directory could be made.
 
 #include <stdlib.h>
 
 #include <filesystem>
 #include <string>
 
-namespace casewatch::testing {
+namespace casewatch {
 
 class TempDir {
  public:
   TempDir() {
     std::string pattern = (std::filesystem::temp_directory_path() / "casewatch_XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~TempDir() {
     std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -28,4 +29,4 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-}  // namespace casewatch::testing
+}  // namespace casewatch
