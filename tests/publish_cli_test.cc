@@ -283,6 +283,169 @@ TEST(PublishCli, BadPropertiesFileNamesFileAndLine) {
       << result.err;
 }
 
+// A consumer of `topic` from the beginning, assigned before the test publishes, that notes when
+// each record reached it.
+class TimedReader {
+ public:
+  struct Arrival {
+    pb::Envelope envelope;
+    double seconds = 0;  // after the `since` given to Read
+  };
+
+  TimedReader(const std::string& brokers, const std::string& topic) {
+    Result<kafka::Consumer> consumer = kafka::Consumer::Open({brokers, {}}, topic);
+    EXPECT_TRUE(consumer) << consumer.error().message;
+    if (!consumer) return;
+    consumer_.emplace(std::move(consumer).value());
+    Result<std::vector<int32_t>> partitions = consumer_->Partitions(std::chrono::seconds(5));
+    EXPECT_TRUE(partitions) << partitions.error().message;
+    if (!partitions) return;
+    std::vector<kafka::PartitionStart> starts;
+    for (int32_t p : partitions.value()) starts.push_back({p, kafka::kBeginning});
+    EXPECT_TRUE(consumer_->Assign(starts));
+  }
+
+  // Reads until `count` records have arrived in all or `seconds` have passed since `since`.
+  void Read(size_t count, std::chrono::steady_clock::time_point since, double seconds) {
+    const auto deadline = since + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(seconds));
+    while (consumer_ && arrivals_.size() < count && std::chrono::steady_clock::now() < deadline) {
+      Result<kafka::Batch> batch = consumer_->Poll(1000, milliseconds(50));
+      ASSERT_TRUE(batch) << batch.error().message;
+      const double at =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+      for (const kafka::Message& m : batch.value().messages()) {
+        Arrival arrival{{}, at};
+        ASSERT_TRUE(arrival.envelope.ParseFromString(std::string(m.value)));
+        EXPECT_EQ(m.key, arrival.envelope.case_id());
+        arrivals_.push_back(std::move(arrival));
+      }
+    }
+  }
+
+  const std::vector<Arrival>& arrivals() const { return arrivals_; }
+
+ private:
+  std::optional<kafka::Consumer> consumer_;
+  std::vector<Arrival> arrivals_;
+};
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::path(::testing::TempDir()) / fmt::format("{}-{}", getpid(), name))
+      .string();
+}
+
+// A warning on case C1, recorded at `recorded_at` ("" for none), occurred a day before 2025-07-01.
+std::string PacedLine(const std::string& id, const std::string& recorded_at) {
+  return fmt::format(
+      R"({{"eventId":"{}","caseId":"C1","occurredAt":"2025-06-30T00:00:00Z",{}"warningIssued":{{}}}})"
+      "\n",
+      id, recorded_at.empty() ? "" : fmt::format(R"("recordedAt":"{}",)", recorded_at));
+}
+
+// The clock starts at 2025-07-01 and runs at 12 simulated hours per second: the backlog (recorded
+// before the start, or with no recorded_at but occurred before it) goes at once, ordered by when
+// it was recorded; the day-2 event is due 4 s after publish starts, the day-3 one 6 s after.
+// Only lower bounds are tight (nothing may arrive before its time); upper bounds are generous.
+TEST(PublishCli, PacedSendsTheBacklogAtOnceAndLaterEventsWhenTheClockReachesThem) {
+  DevBroker broker({"--port", "0", "--partitions", "1"});
+  ASSERT_FALSE(broker.address().empty()) << broker.line();
+  TempFile events("paced.ndjson", PacedLine("late-2", "2025-07-04T00:00:00Z") +
+                                      PacedLine("back-3", "2025-06-30T12:00:00Z") +
+                                      PacedLine("late-1", "2025-07-03T00:00:00Z") +
+                                      PacedLine("back-1", "2025-06-01T00:00:00Z") +
+                                      PacedLine("back-2", "") +  // occurred 2025-06-30
+                                      PacedLine("back-4", "2025-06-30T12:00:00Z"));
+  TimedReader reader(broker.address(), "case-events");
+  const std::string log = TempPath("paced.log");
+  const auto started = std::chrono::steady_clock::now();
+  casewatch::testing::ChildProcess publish(
+      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--paced", "--clock-start",
+       "2025-07-01T00:00:00Z", "--clock-speed", "43200", events.path()},
+      log);
+  reader.Read(6, started, 30);
+  const auto& got = reader.arrivals();
+  ASSERT_EQ(got.size(), 6u) << testing::ReadFileOrEmpty(log);
+  std::vector<std::string> order;
+  for (const auto& a : got) order.push_back(a.envelope.event_id());
+  // back-2 has no recorded_at: its occurred_at (2025-06-30) places it; back-3 and back-4 were
+  // recorded at the same instant and keep their file order.
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"back-1", "back-2", "back-3", "back-4", "late-1", "late-2"}));
+  for (size_t i = 0; i < 4; ++i) EXPECT_LT(got[i].seconds, 4.0) << order[i];  // at once
+  EXPECT_GE(got[4].seconds, 4.0);  // 2025-07-03 is 2 simulated days = 4 s after the start
+  EXPECT_LT(got[4].seconds, 4.0 + 15);
+  EXPECT_GE(got[5].seconds, 6.0);
+  EXPECT_LT(got[5].seconds, 6.0 + 15);
+  EXPECT_EQ(publish.Wait(20), 0) << testing::ReadFileOrEmpty(log);
+  const std::string err = testing::ReadFileOrEmpty(log);
+  EXPECT_NE(err.find("publish: paced from 2025-07-01T00:00:00Z at 43200x: 4 events recorded by "
+                     "then sent at once, 2 more"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("publish: 6 published to case-events, 0 skipped"), std::string::npos) << err;
+  std::filesystem::remove(log);
+}
+
+TEST(PublishCli, PacedRunStopsOnSigtermAfterFlushingWhatItSent) {
+  DevBroker broker({"--port", "0"});
+  ASSERT_FALSE(broker.address().empty()) << broker.line();
+  // At one simulated second per second, the last event is due in about 100 days.
+  TempFile events("stop.ndjson", PacedLine("a", "2025-06-01T00:00:00Z") +
+                                     PacedLine("b", "2025-06-02T00:00:00Z") +
+                                     PacedLine("c", "2025-10-01T00:00:00Z"));
+  TimedReader reader(broker.address(), "case-events");
+  const std::string log = TempPath("stop.log");
+  const auto started = std::chrono::steady_clock::now();
+  casewatch::testing::ChildProcess publish(
+      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--paced", "--clock-start",
+       "2025-07-01T00:00:00Z", events.path()},
+      log);
+  reader.Read(2, started, 30);
+  ASSERT_EQ(reader.arrivals().size(), 2u) << testing::ReadFileOrEmpty(log);
+  EXPECT_TRUE(publish.running());
+  publish.Signal(SIGTERM);
+  EXPECT_EQ(publish.Wait(30), 0) << testing::ReadFileOrEmpty(log);
+  const std::string err = testing::ReadFileOrEmpty(log);
+  EXPECT_NE(err.find("publish: 2 published to case-events"), std::string::npos) << err;
+  EXPECT_NE(err.find("publish: stopped by SIGTERM at simulated 2025-07-01T"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find(": 1 of 3 events not sent"), std::string::npos) << err;
+  std::filesystem::remove(log);
+}
+
+TEST(PublishCli, PacingFlagsAreCheckedNamingTheFlag) {
+  TempFile events("one.ndjson", std::string(kOpened) + "\n");
+  // Checked before any broker is contacted: 127.0.0.1:9 is never reached.
+  auto publish = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv = {CASEWATCH_BIN, "publish", "--brokers", "127.0.0.1:9"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(events.path());
+    return RunProcess(argv);
+  };
+  const struct {
+    std::vector<std::string> flags;
+    std::string error;
+  } cases[] = {
+      {{"--paced"}, "casewatch publish: --paced needs --clock-start"},
+      {{"--paced", "--clock-start", "2025-07-01"},
+       "casewatch publish: --clock-start: '2025-07-01' is not an RFC 3339 timestamp"},
+      {{"--paced", "--clock-start", "2025-07-01T00:00:00Z", "--clock-speed", "0"},
+       "casewatch publish: --clock-speed: must be more than 0"},
+      {{"--paced", "--clock-start", "2025-07-01T00:00:00Z", "--clock-speed", "-2"},
+       "casewatch publish: --clock-speed: must be more than 0"},
+      {{"--clock-start", "2025-07-01T00:00:00Z"}, "casewatch publish: --clock-start needs --paced"},
+      {{"--clock-speed", "10"}, "casewatch publish: --clock-speed needs --paced"},
+      {{"--paced", "--clock-start", "2025-07-01T00:00:00Z", "--rate", "10"},
+       "casewatch publish: --rate cannot be combined with --paced"},
+  };
+  for (const auto& c : cases) {
+    const auto result = publish(c.flags);
+    EXPECT_EQ(result.exit_code, 2) << c.error;
+    EXPECT_NE(result.err.find(c.error), std::string::npos) << result.err;
+  }
+}
+
 TEST(DevBrokerCli, ASecondBrokerOnTheSamePortFailsNamingIt) {
   const int port = FreePort();
   DevBroker first({"--port", std::to_string(port)});
