@@ -1,0 +1,765 @@
+// The managers' dashboard: outcome tiles, indicators, drill-down, worklist and case timelines for
+// one scope (national, region, delivery unit, team or practitioner), kept live over the engine's
+// event stream. The scope, the open case and the worklist page live in the URL hash, so any view
+// can be bookmarked and reloaded.
+import { ApiError, clearToken, getJson, openStream, setToken, token } from './api.js';
+import {
+  LEVELS, OUTCOMES, RATINGS, STATUSES, dueIn, enumLabel, eventLabel, formatDate, formatInstant,
+  indicatorLabel, num, outcomeLabel, pct,
+} from './labels.js';
+import { sparkline } from './sparkline.js';
+
+const PAGE_SIZE = 25;
+const FEED_MAX = 50;
+const ITEM_KINDS = ['met', 'late', 'missed', 'cancelled', 'pending'];
+// The policy's default rating thresholds (indicators.md section 4), used to colour indicator
+// scores; outcome ratings always come from the engine.
+const DEFAULT_THRESHOLDS = { rating_outstanding: 0.8, rating_good: 0.65, rating_requires_improvement: 0.5 };
+
+const $ = (testid, root = document) => root.querySelector(`[data-testid="${testid}"]`);
+
+// A DOM element; text children are always text nodes, never parsed as HTML.
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k === 'testid') el.dataset.testid = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  }
+  return el;
+}
+
+const emptyScope = () => ({ region: null, pdu: null, team: null, offender_manager: null });
+
+const state = {
+  meta: null,
+  principalScope: emptyScope(),
+  scope: emptyScope(),
+  scopeKey: null,
+  report: null,
+  lastReportKey: null,
+  trend: null,
+  breakdown: null,
+  sort: { key: 'overall', dir: 'desc' },
+  worklist: { status: 'all', page: 1 },
+  worklistKey: null,
+  caseId: null,
+  stream: null,
+  retryTimer: null,
+  retryDelay: 5000,
+  refreshTimer: null,
+  generation: 0, // bumped on every scope change; late answers for an old scope are dropped
+  alerts: new Set(),
+};
+
+// ---- scope and URL ----
+
+// Index of the deepest level set in scope, -1 for national.
+const depthOf = (scope) => LEVELS.reduce((d, l, i) => (scope[l.key] ? i : d), -1);
+
+// The scope truncated to levels 0..depth.
+function scopeAt(scope, depth) {
+  const s = emptyScope();
+  LEVELS.forEach((l, i) => { if (i <= depth) s[l.key] = scope[l.key]; });
+  return s;
+}
+
+function hrefFor({ scope = state.scope, caseId = null, status = 'all', page = 1 } = {}) {
+  const p = new URLSearchParams();
+  for (const l of LEVELS) if (scope[l.key]) p.set(l.key, scope[l.key]);
+  if (caseId) p.set('case', caseId);
+  if (status !== 'all') p.set('status', status);
+  if (page > 1) p.set('page', String(page));
+  return `#${p.toString()}`;
+}
+
+function scopeName(scope) {
+  const d = depthOf(scope);
+  return d < 0 ? 'National' : scope[LEVELS[d].key];
+}
+
+function route() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const scope = emptyScope();
+  for (const l of LEVELS) scope[l.key] = state.principalScope[l.key] || p.get(l.key) || null;
+  const status = ['overdue', 'pending'].includes(p.get('status')) ? p.get('status') : 'all';
+  state.worklist = { status, page: Math.max(1, Number.parseInt(p.get('page'), 10) || 1) };
+  const key = JSON.stringify(scope);
+  if (key !== state.scopeKey) {
+    state.scope = scope;
+    state.scopeKey = key;
+    enterScope();
+  } else if (JSON.stringify(state.worklist) !== state.worklistKey) {
+    loadWorklist(state.generation).catch(sectionError('worklist'));
+  }
+  for (const input of document.querySelectorAll('input[name="wl-status"]')) {
+    input.checked = input.value === status;
+  }
+  state.caseId = p.get('case');
+  if (state.caseId) {
+    showCase(state.caseId);
+  } else {
+    $('dashboard').hidden = false;
+    $('case-view').hidden = true;
+  }
+}
+
+// ---- API calls, with sign-in on 401 ----
+
+let signingIn = null;
+
+async function api(path, params) {
+  for (;;) {
+    try {
+      return await getJson(path, params);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
+      await signIn(e.message);
+    }
+  }
+}
+
+// Shows the sign-in form (once, however many requests are waiting) and resolves when a token
+// has been entered; the waiting requests then retry with it.
+function signIn(message) {
+  if (signingIn) return signingIn;
+  signingIn = new Promise((resolve) => {
+    const dialog = $('signin');
+    const error = $('signin-error');
+    const input = $('signin-token');
+    const rejected = token() !== null;
+    error.hidden = !rejected;
+    error.textContent = rejected ? `That token was not accepted: ${message}` : '';
+    clearToken();
+    input.value = '';
+    $('signin-form').onsubmit = (ev) => {
+      ev.preventDefault();
+      const value = input.value.trim();
+      if (!value) return;
+      setToken(value);
+      dialog.close();
+      renderPrincipal();
+      signingIn = null;
+      resolve();
+      if (state.stream?.readyState === EventSource.CLOSED) connectStream();
+    };
+    dialog.showModal();
+    input.focus();
+  });
+  return signingIn;
+}
+
+function showError(e) {
+  const banner = $('error-banner');
+  banner.replaceChildren(e.status === 403
+    ? h('span', {}, `You do not have access to this scope (${e.message}). `,
+      h('a', { href: hrefFor({ scope: state.principalScope }) }, 'Go to your own scope'))
+    : h('span', {}, e.message));
+  banner.hidden = false;
+}
+
+const hideError = () => { $('error-banner').hidden = true; };
+
+// A failed section keeps its last content and says so in the banner.
+const sectionError = (section) => (e) => {
+  console.warn(`casewatch: ${section}:`, e);
+  showError(e);
+};
+
+// ---- loading a scope ----
+
+function enterScope() {
+  const gen = ++state.generation;
+  hideError();
+  state.report = null;
+  state.lastReportKey = null;
+  state.trend = null;
+  state.alerts.clear();
+  $('alert-feed').replaceChildren();
+  $('alert-feed-empty').hidden = false;
+  renderBreadcrumb();
+  connectStream();
+  const scope = state.scope;
+  api('/api/v1/report', scope)
+    .then((report) => { if (gen === state.generation) applyReport(report); })
+    .catch(sectionError('report'));
+  api('/api/v1/trend', scope)
+    .then((trend) => { if (gen === state.generation) { state.trend = trend; renderTrends(); } })
+    .catch(sectionError('trend'));
+  loadBreakdown(gen).catch(sectionError('breakdown'));
+  loadWorklist(gen).catch(sectionError('worklist'));
+}
+
+function applyReport(report) {
+  state.report = report;
+  setAsOf(report.as_of);
+  renderSummary();
+  renderTiles();
+  renderIndicators();
+  renderTrends();
+}
+
+// ---- header ----
+
+function setAsOf(asOf) {
+  const el = $('as-of');
+  el.textContent = asOf ? formatInstant(asOf) : 'no events yet';
+  el.setAttribute('datetime', asOf ?? '');
+}
+
+function renderPrincipal() {
+  const who = state.meta?.principal;
+  $('principal').textContent = !who ? '' : who.role === 'local' ? 'Local access' : `${who.name} · ${who.role}`;
+  $('sign-out').hidden = token() === null;
+}
+
+function renderBreadcrumb() {
+  const locked = depthOf(state.principalScope);
+  const depth = depthOf(state.scope);
+  const list = h('ol');
+  for (let i = -1; i <= depth; i += 1) {
+    const level = LEVELS[i];
+    if (level && !state.scope[level.key]) continue;
+    if (i < locked && i < 0) continue; // a scoped principal never sees "National"
+    const name = i < 0 ? 'National' : state.scope[level.key];
+    const here = i === depth;
+    // Levels above the principal's own scope are context only, not links.
+    const crumb = here || i < locked
+      ? h('span', { 'aria-current': here ? 'page' : null }, name)
+      : h('a', { href: hrefFor({ scope: scopeAt(state.scope, i) }) }, name);
+    list.append(h('li', { testid: 'crumb', 'data-level': level?.key ?? 'national' },
+      level ? h('span', { class: 'crumb-level' }, level.label) : null, crumb));
+  }
+  $('breadcrumb').replaceChildren(list);
+  const title = depth < 0 ? 'National' : `${LEVELS[depth].label}: ${state.scope[LEVELS[depth].key]}`;
+  $('scope-title').textContent = title;
+  document.title = `${scopeName(state.scope)} — Casewatch`;
+}
+
+function renderSummary() {
+  const r = state.report;
+  const period = r.period?.from
+    ? `decisions ${formatDate(r.period.from)} to ${formatDate(r.period.to)}`
+    : `decisions up to ${formatDate(r.period?.to)}`;
+  const parts = [`${num(r.cases)} cases counted`, period, `policy “${r.policy}”`];
+  if (state.meta && state.meta.ready === false) parts.push('the engine is still catching up');
+  $('scope-summary').textContent = parts.join(' · ');
+  $('scope-summary').dataset.cases = String(r.cases);
+}
+
+function setLive(live) {
+  const el = $('live-status');
+  const text = {
+    connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline — retrying',
+  };
+  el.dataset.state = live;
+  el.textContent = text[live];
+}
+
+// ---- outcomes and indicators ----
+
+const outcomeIds = () => state.meta?.outcomes ?? Object.keys(OUTCOMES);
+
+function thresholds() {
+  return { ...DEFAULT_THRESHOLDS, ...(state.meta?.policy?.ratings ?? {}) };
+}
+
+function ratingOf(score) {
+  if (score === null || score === undefined) return null;
+  const t = thresholds();
+  if (score + 1e-9 >= t.rating_outstanding) return 'OUTSTANDING';
+  if (score + 1e-9 >= t.rating_good) return 'GOOD';
+  if (score + 1e-9 >= t.rating_requires_improvement) return 'REQUIRES_IMPROVEMENT';
+  return 'INADEQUATE';
+}
+
+function badge(rating, testid) {
+  return h('span', { class: `badge rating-${rating ?? 'none'}`, testid }, RATINGS[rating] ?? 'Not rated');
+}
+
+// Sets an element's text and, when it changed from a previous value, flashes it.
+function setText(el, text) {
+  if (el.textContent === text) return;
+  const had = el.dataset.filled === '1';
+  el.textContent = text;
+  el.dataset.filled = '1';
+  if (had) {
+    el.classList.remove('changed');
+    void el.offsetWidth; // restart the animation
+    el.classList.add('changed');
+  }
+}
+
+function buildTiles() {
+  $('tiles').replaceChildren(...outcomeIds().map((id) => h('article', {
+    class: 'tile', testid: `tile-${id}`, 'data-outcome': id,
+  },
+  h('h3', {}, outcomeLabel(id)),
+  h('p', { class: 'tile-score', testid: 'tile-score' }, '—'),
+  h('p', { class: 'tile-rating' }, badge(null, 'tile-rating')),
+  h('div', { class: 'tile-trend', testid: 'tile-trend' }),
+  h('p', { class: 'tile-foot', testid: 'tile-foot' }))));
+}
+
+function renderTiles() {
+  for (const o of state.report.outcomes) {
+    const tile = $(`tile-${o.id}`);
+    if (!tile) continue;
+    const inds = state.report.indicators.filter((i) => i.outcome === o.id);
+    const scored = inds.filter((i) => i.score !== null).length;
+    const score = $('tile-score', tile);
+    setText(score, o.score === null ? 'no relevant cases' : pct(o.score));
+    score.classList.toggle('none', o.score === null);
+    score.title = o.score === null ? '' : `${(o.score * 100).toFixed(2)}%: the mean of the indicators' scores`;
+    $('tile-rating', tile).replaceWith(badge(o.rating, 'tile-rating'));
+    tile.dataset.score = o.score === null ? '' : String(o.score);
+    tile.dataset.rating = o.rating ?? '';
+    tile.className = `tile rating-${o.rating ?? 'none'}`;
+    $('tile-foot', tile).textContent = `${scored} of ${inds.length} indicator${inds.length === 1 ? '' : 's'} scored`;
+  }
+}
+
+function buildIndicatorTable() {
+  const table = $('indicators');
+  for (const body of table.querySelectorAll('tbody')) body.remove();
+  for (const outcome of outcomeIds()) {
+    const body = h('tbody', { 'data-outcome': outcome },
+      h('tr', { class: 'group-head' }, h('th', { colspan: 9, scope: 'rowgroup' },
+        outcomeLabel(outcome), ' ', h('span', { class: 'group-score', testid: `group-score-${outcome}` }),
+        ' ', badge(null, `group-rating-${outcome}`))));
+    for (const ind of state.meta.indicators.filter((i) => i.outcome === outcome)) {
+      body.append(h('tr', { testid: `indicator-${ind.id}`, 'data-indicator': ind.id },
+        h('th', { scope: 'row', class: 'ind-name' },
+          h('span', { class: 'ind-label' }, indicatorLabel(ind.id)), ' ', h('code', {}, ind.id)),
+        h('td', { class: 'num score' },
+          h('span', { testid: 'indicator-score' }, '—'),
+          h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: 'bar-fill' }))),
+        h('td', { class: 'num', testid: 'indicator-cases' }, '—'),
+        ITEM_KINDS.map((k) => h('td', { class: `num items-${k}`, testid: `items-${k}` }, '—')),
+        h('td', { class: 'trend-col', testid: 'indicator-trend' })));
+    }
+    table.append(body);
+  }
+}
+
+function renderIndicators() {
+  for (const ind of state.report.indicators) {
+    const row = $(`indicator-${ind.id}`);
+    if (!row) continue;
+    const score = $('indicator-score', row);
+    setText(score, ind.score === null ? 'no cases' : pct(ind.score));
+    score.title = ind.score === null ? 'No relevant cases' : `${(ind.score * 100).toFixed(2)}%`;
+    row.dataset.score = ind.score === null ? '' : String(ind.score);
+    const rating = ratingOf(ind.score);
+    const fill = row.querySelector('.bar-fill');
+    fill.style.width = `${Math.round((ind.score ?? 0) * 100)}%`;
+    fill.className = `bar-fill rating-${rating ?? 'none'}`;
+    setText($('indicator-cases', row), `${num(ind.met_cases)} / ${num(ind.relevant_cases)}`);
+    for (const k of ITEM_KINDS) {
+      const cell = $(`items-${k}`, row);
+      setText(cell, num(ind.items[k]));
+      cell.classList.toggle('nonzero', ind.items[k] > 0);
+    }
+  }
+  for (const o of state.report.outcomes) {
+    const s = $(`group-score-${o.id}`);
+    if (s) s.textContent = o.score === null ? '' : pct(o.score);
+    $(`group-rating-${o.id}`)?.replaceWith(badge(o.rating, `group-rating-${o.id}`));
+  }
+}
+
+// A trend's points for one series, with the live report as the newest point.
+function trendPoints(fromDay, fromReport) {
+  const points = (state.trend?.days ?? []).map((d) => ({ date: d.date, value: fromDay(d) ?? null }));
+  const r = state.report;
+  if (r?.as_of) {
+    const today = { date: r.as_of.slice(0, 10), value: fromReport(r) ?? null };
+    if (points.length && points.at(-1).date === today.date) points[points.length - 1] = today;
+    else if (!points.length || points.at(-1).date < today.date) points.push(today);
+  }
+  return points;
+}
+
+function renderTrends() {
+  if (!state.trend && !state.report) return;
+  const range = (points) => ({
+    from: state.trend?.from ?? points[0]?.date,
+    to: [state.trend?.to, points.at(-1)?.date].filter(Boolean).sort().at(-1),
+  });
+  for (const id of outcomeIds()) {
+    const tile = $(`tile-${id}`);
+    if (!tile) continue;
+    const points = trendPoints((d) => d.outcomes?.[id],
+      (r) => r.outcomes.find((o) => o.id === id)?.score);
+    $('tile-trend', tile).replaceChildren(
+      sparkline(points, { ...range(points), width: 150, height: 28, label: outcomeLabel(id) }));
+  }
+  for (const ind of state.meta.indicators) {
+    const row = $(`indicator-${ind.id}`);
+    if (!row) continue;
+    const points = trendPoints((d) => d.indicators?.[ind.id],
+      (r) => r.indicators.find((i) => i.id === ind.id)?.score);
+    $('indicator-trend', row).replaceChildren(
+      sparkline(points, { ...range(points), label: indicatorLabel(ind.id) }));
+  }
+}
+
+// ---- breakdown ----
+
+async function loadBreakdown(gen) {
+  const depth = depthOf(state.scope);
+  const box = $('breakdown');
+  if (depth === LEVELS.length - 1) {
+    state.breakdown = null;
+    document.getElementById('breakdown-h').textContent = 'Breakdown';
+    box.replaceChildren(h('p', { class: 'muted' },
+      'This is one practitioner’s caseload: there is no further breakdown.'));
+    return;
+  }
+  const by = LEVELS[depth + 1].key;
+  const data = await api('/api/v1/breakdown', { ...state.scope, by });
+  if (gen !== state.generation) return;
+  state.breakdown = data;
+  renderBreakdown();
+}
+
+function renderBreakdown() {
+  const data = state.breakdown;
+  const level = LEVELS.find((l) => l.key === data.by) ?? LEVELS[depthOf(state.scope) + 1];
+  document.getElementById('breakdown-h').textContent = `By ${level.label.toLowerCase()}`;
+  const rows = data.rows.map((row) => {
+    const outcomes = Object.fromEntries(row.report.outcomes.map((o) => [o.id, o]));
+    const scores = row.report.outcomes.map((o) => o.score).filter((s) => s !== null);
+    return {
+      row,
+      name: row[level.key] ?? '(not recorded)',
+      cases: row.report.cases,
+      outcomes,
+      overall: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null,
+    };
+  });
+  const { key, dir } = state.sort;
+  const value = (r) => (key === 'name' ? r.name : key === 'cases' ? r.cases
+    : key === 'overall' ? r.overall : r.outcomes[key]?.score ?? null);
+  rows.sort((a, b) => {
+    const va = value(a);
+    const vb = value(b);
+    if (va === null || vb === null) return (va === null) - (vb === null); // unscored last
+    const c = typeof va === 'string' ? va.localeCompare(vb) : va - vb;
+    return (dir === 'asc' ? c : -c) || a.name.localeCompare(b.name);
+  });
+
+  const sortButton = (k, label, title) => h('th', {
+    scope: 'col', class: k === 'name' ? '' : 'num',
+    'aria-sort': key === k ? (dir === 'asc' ? 'ascending' : 'descending') : null,
+  }, h('button', {
+    type: 'button', class: 'sort', title,
+    onclick: () => {
+      state.sort = key === k
+        ? { key: k, dir: dir === 'asc' ? 'desc' : 'asc' }
+        : { key: k, dir: k === 'name' ? 'asc' : 'desc' };
+      renderBreakdown();
+    },
+  }, label, key === k ? (dir === 'asc' ? ' ▲' : ' ▼') : ''));
+
+  const scopeOf = (row) => {
+    const s = scopeAt(state.scope, depthOf(state.scope));
+    for (const l of LEVELS) if (row[l.key]) s[l.key] = row[l.key];
+    return s;
+  };
+  const table = h('table', { class: 'breakdown', testid: 'breakdown-table', 'data-by': data.by },
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col', class: 'num' }, '#'),
+      sortButton('name', level.label, `Sort by ${level.label.toLowerCase()}`),
+      sortButton('cases', 'Cases', 'Sort by counted cases'),
+      outcomeIds().map((id) => sortButton(id, OUTCOMES[id]?.short ?? id, outcomeLabel(id))),
+      sortButton('overall', 'Overall', 'Mean of the outcome scores'))),
+    h('tbody', {}, rows.map((r, i) => {
+      const href = hrefFor({ scope: scopeOf(r.row) });
+      return h('tr', {
+        testid: 'breakdown-row', 'data-name': r.name, class: 'clickable',
+        onclick: (ev) => { if (!ev.target.closest('a')) location.hash = href; },
+      },
+      h('td', { class: 'num muted' }, i + 1),
+      h('th', { scope: 'row' }, h('a', { href }, r.name)),
+      h('td', { class: 'num' }, num(r.cases)),
+      outcomeIds().map((id) => {
+        const o = r.outcomes[id];
+        return h('td', { class: `num cell-rating rating-${o?.rating ?? 'none'}`, title: RATINGS[o?.rating] ?? 'Not rated' },
+          pct(o?.score ?? null));
+      }),
+      h('td', { class: 'num overall' }, pct(r.overall)));
+    })));
+  const box = $('breakdown');
+  box.replaceChildren(rows.length ? table
+    : h('p', { class: 'muted' }, `No ${level.plural} with cases in this scope yet.`));
+}
+
+// ---- worklist ----
+
+async function loadWorklist(gen) {
+  const wanted = { ...state.worklist };
+  state.worklistKey = JSON.stringify(wanted);
+  const data = await api('/api/v1/worklist', {
+    ...state.scope, status: wanted.status, page: wanted.page, page_size: PAGE_SIZE,
+  });
+  if (gen !== state.generation || state.worklistKey !== JSON.stringify(wanted)) return;
+  renderWorklist(data, wanted);
+}
+
+function renderWorklist(data, { status, page }) {
+  const box = $('worklist');
+  if (!data.items.length) {
+    box.replaceChildren(h('p', { class: 'muted', testid: 'worklist-empty' },
+      data.total ? 'No items on this page.' : 'Nothing outstanding in this scope.'), pager(data, status, page));
+    return;
+  }
+  const table = h('table', { class: 'worklist', testid: 'worklist-table' },
+    h('thead', {}, h('tr', {},
+      ['Case', 'Obligation', 'Outcome', 'Due', 'Status', '', 'Team', 'Practitioner']
+        .map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, data.items.map((it) => h('tr', {
+      testid: 'worklist-row', class: it.status === 'OVERDUE' ? 'overdue' : 'pending', 'data-case': it.case_id,
+    },
+    h('td', {}, h('a', { href: hrefFor({ caseId: it.case_id, status, page }), testid: 'worklist-case' }, it.case_id)),
+    h('td', {}, indicatorLabel(it.indicator)),
+    h('td', {}, outcomeLabel(it.outcome)),
+    h('td', { class: 'nowrap' }, formatDate(it.due)),
+    h('td', {}, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status)),
+    h('td', { class: 'nowrap' }, dueIn(it.days_overdue)),
+    h('td', {}, it.team ?? '—'),
+    h('td', {}, it.offender_manager ?? '—')))));
+  box.replaceChildren(table, pager(data, status, page));
+}
+
+function pager(data, status, page) {
+  const pages = Math.max(1, Math.ceil(data.total / data.page_size));
+  const first = data.total ? (data.page - 1) * data.page_size + 1 : 0;
+  const last = Math.min(data.total, first + data.items.length - 1);
+  const link = (to, text, testid) => (to >= 1 && to <= pages && to !== page
+    ? h('a', { href: hrefFor({ status, page: to }), testid }, text)
+    : h('span', { class: 'disabled', testid }, text));
+  return h('nav', { class: 'pager', 'aria-label': 'Worklist pages' },
+    link(page - 1, '← Previous', 'worklist-prev'),
+    h('span', { testid: 'worklist-count' },
+      data.total ? `${num(first)}–${num(last)} of ${num(data.total)} · page ${page} of ${pages}` : ''),
+    link(page + 1, 'Next →', 'worklist-next'));
+}
+
+// ---- case timeline ----
+
+const FIELD_LABELS = {
+  includes_rosh: 'covers RoSH', includes_lor: 'covers LoR', offender_manager: 'practitioner',
+  pdu: 'delivery unit', full_analysis_required: 'full analysis needed', risk_increased: 'risk increased',
+  addresses_victim_safety: 'addresses victim safety', victim_contact_required: 'victim contact required',
+};
+
+function fieldValue(key, value) {
+  if (typeof value === 'boolean') return value ? 'yes' : 'no';
+  if (key === 'indicator') return indicatorLabel(value);
+  if (key === 'due' || key === 'sentence_date') return formatDate(value);
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value)) return formatInstant(value);
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return enumLabel(value);
+}
+
+function payloadFields(ev) {
+  let p = ev.payload ?? {};
+  // Accept {"<type>": {...}} as well as the fields themselves.
+  const keys = Object.keys(p);
+  if (keys.length === 1 && keys[0] === ev.type && typeof p[keys[0]] === 'object') p = p[keys[0]] ?? {};
+  const entries = Object.entries(p).filter(([, v]) => v !== null && v !== '');
+  if (!entries.length) return null;
+  return h('dl', { class: 'fields' }, entries.map(([k, v]) => h('div', {},
+    h('dt', {}, FIELD_LABELS[k] ?? k.replaceAll('_', ' ')), h('dd', {}, fieldValue(k, v)))));
+}
+
+async function showCase(id) {
+  $('dashboard').hidden = true;
+  $('case-view').hidden = false;
+  $('case-back').href = hrefFor({ status: state.worklist.status, page: state.worklist.page });
+  const box = $('case-timeline');
+  if (box.dataset.case !== id) box.replaceChildren(h('p', { class: 'muted' }, `Loading case ${id}…`));
+  document.title = `Case ${id} — Casewatch`;
+  try {
+    const c = await api(`/api/v1/cases/${encodeURIComponent(id)}`);
+    if (state.caseId === id) renderCase(c);
+  } catch (e) {
+    if (state.caseId !== id) return;
+    box.dataset.case = '';
+    box.replaceChildren(h('p', { class: 'error', testid: 'case-error' },
+      e.status === 404 ? `There is no case ${id} (${e.message}).` : e.message));
+  }
+}
+
+function renderCase(c) {
+  const box = $('case-timeline');
+  box.dataset.case = c.case_id;
+  const a = c.allocation ?? {};
+  const allocation = LEVELS.map((l) => a[l.key]).filter(Boolean).join(' › ') || 'not allocated';
+  const items = h('table', { class: 'case-items', testid: 'case-items' },
+    h('thead', {}, h('tr', {}, ['Obligation', 'Due', 'Status', 'Decided', 'Fulfilled by']
+      .map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, (c.items ?? []).map((it) => h('tr', {
+      testid: 'case-item', 'data-status': it.status, class: it.overdue ? 'overdue' : null,
+    },
+    h('td', {}, indicatorLabel(it.indicator)),
+    h('td', { class: 'nowrap' }, formatDate(it.due)),
+    h('td', {}, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status),
+      it.overdue ? h('span', { class: 'status status-OVERDUE' }, 'overdue') : null),
+    h('td', { class: 'nowrap' }, it.decided_on ? formatDate(it.decided_on) : '—'),
+    h('td', {}, it.fulfilled_by
+      ? h('button', { type: 'button', class: 'link', onclick: () => focusEvent(it.fulfilled_by) }, it.fulfilled_by)
+      : '—')))));
+  const events = h('ol', { class: 'timeline', testid: 'timeline' }, (c.events ?? []).map((ev) => {
+    const late = ev.recorded_at && Date.parse(ev.recorded_at) - Date.parse(ev.occurred_at) > 86400000;
+    return h('li', {
+      testid: 'timeline-event', 'data-type': ev.type, 'data-event-id': ev.event_id,
+      class: ev.type === 'obligation_missed' ? 'missed' : null,
+    },
+    h('time', { datetime: ev.occurred_at }, formatInstant(ev.occurred_at)),
+    h('div', { class: 'ev-body' },
+      h('strong', { class: 'ev-type' }, eventLabel(ev.type)),
+      h('span', { class: 'ev-meta' }, [ev.source, ev.event_id].filter(Boolean).join(' · '),
+        late ? ` · recorded ${formatDate(ev.recorded_at)}` : ''),
+      payloadFields(ev)));
+  }));
+  box.replaceChildren(
+    h('h1', {}, `Case ${c.case_id}`),
+    h('p', { class: 'case-meta' },
+      h('span', { testid: 'case-allocation' }, allocation), ' · ',
+      c.counted ? 'counted in the figures' : 'not counted (not open as of this time)', ' · as of ',
+      formatInstant(c.as_of)),
+    h('div', { class: 'case-columns' },
+      h('section', { class: 'panel' }, h('h2', {}, `Obligations (${(c.items ?? []).length})`),
+        c.items?.length ? items : h('p', { class: 'muted' }, 'No obligations yet.')),
+      h('section', { class: 'panel' }, h('h2', {}, `Events (${(c.events ?? []).length})`),
+        c.events?.length ? events : h('p', { class: 'muted' }, 'No events.'))));
+}
+
+function focusEvent(eventId) {
+  for (const li of document.querySelectorAll('[data-testid="timeline-event"]')) {
+    if (li.dataset.eventId === eventId) {
+      li.scrollIntoView({ block: 'center' });
+      li.classList.remove('highlight');
+      void li.offsetWidth;
+      li.classList.add('highlight');
+    }
+  }
+}
+
+// ---- live stream ----
+
+function connectStream() {
+  state.stream?.close();
+  clearTimeout(state.retryTimer);
+  setLive('connecting');
+  const es = openStream(state.scope);
+  state.stream = es;
+  const current = () => state.stream === es;
+  es.onopen = () => { if (current()) { setLive('live'); state.retryDelay = 5000; } };
+  es.addEventListener('report', (ev) => {
+    if (!current()) return;
+    setLive('live');
+    const report = parse(ev.data);
+    if (!report) return;
+    const key = JSON.stringify([report.cases, report.indicators]);
+    const changed = state.lastReportKey !== null && key !== state.lastReportKey;
+    state.lastReportKey = key;
+    applyReport(report);
+    if (changed) scheduleRefresh();
+  });
+  es.addEventListener('alert', (ev) => {
+    if (!current()) return;
+    const alert = parse(ev.data);
+    if (alert) addAlert(alert);
+  });
+  es.onerror = () => {
+    if (!current()) return;
+    if (es.readyState === EventSource.CONNECTING) {
+      setLive('reconnecting');
+      return;
+    }
+    // Closed for good (an HTTP error, perhaps 401): check the session, then try again.
+    setLive('offline');
+    es.close();
+    state.retryTimer = setTimeout(async () => {
+      try {
+        await api('/api/v1/meta');
+      } catch {
+        // still unreachable: reconnect anyway, the stream reports its own state
+      }
+      if (current()) connectStream();
+    }, state.retryDelay);
+    state.retryDelay = Math.min(state.retryDelay * 2, 60000);
+  };
+}
+
+function parse(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    console.warn('casewatch: unreadable stream message', text);
+    return null;
+  }
+}
+
+// Breakdown and worklist follow a changed report a moment later (at most one refresh in flight).
+function scheduleRefresh() {
+  if (state.refreshTimer) return;
+  state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = null;
+    const gen = state.generation;
+    loadBreakdown(gen).catch(sectionError('breakdown'));
+    loadWorklist(gen).catch(sectionError('worklist'));
+  }, 2000);
+}
+
+function addAlert(a) {
+  if (state.alerts.has(a.event_id)) return; // alerts are delivered at least once
+  state.alerts.add(a.event_id);
+  const feed = $('alert-feed');
+  feed.prepend(h('li', { testid: 'alert-item', 'data-case': a.case_id, 'data-indicator': a.indicator },
+    h('a', { href: hrefFor({ caseId: a.case_id }), class: 'case-link' }, a.case_id), ' ',
+    h('span', {}, indicatorLabel(a.indicator)),
+    h('span', { class: 'muted' }, ` — due ${formatDate(a.due)}`),
+    h('br'),
+    h('small', { class: 'muted' }, [a.team, a.offender_manager].filter(Boolean).join(' · '),
+      a.missed_at ? ` · missed ${formatInstant(a.missed_at)}` : '')));
+  while (feed.children.length > FEED_MAX) feed.lastChild.remove();
+  $('alert-feed-empty').hidden = true;
+  if (state.caseId === a.case_id) showCase(a.case_id);
+}
+
+// ---- start ----
+
+async function start() {
+  for (const input of document.querySelectorAll('input[name="wl-status"]')) {
+    input.addEventListener('change', () => {
+      location.hash = hrefFor({ status: input.value, page: 1 });
+    });
+  }
+  $('sign-out').addEventListener('click', () => { clearToken(); location.reload(); });
+  $('signin').addEventListener('cancel', (ev) => ev.preventDefault()); // nothing works without it
+  try {
+    state.meta = await api('/api/v1/meta');
+  } catch (e) {
+    showError(e);
+    setLive('offline');
+    return;
+  }
+  state.principalScope = { ...emptyScope(), ...(state.meta.principal?.scope ?? {}) };
+  renderPrincipal();
+  setAsOf(state.meta.as_of);
+  buildTiles();
+  buildIndicatorTable();
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();
