@@ -458,7 +458,7 @@ int RunPublish(const PublishOptions& options) {
     read = SendPaced(producer, options, file.value(), clock, tally, *progress, sent);
     if (const int signal = StopOnSignals::received(); signal != 0 && sent < records.size()) {
       stopped = fmt::format("stopped by {} at simulated {}: {} of {} events not sent",
-                            SignalName(signal), FormatInstant(clock.Read(Clock::now())),
+                            SignalName(signal), ShortInstant(clock.Read(Clock::now())),
                             records.size() - sent, records.size());
     }
   }
