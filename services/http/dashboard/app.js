@@ -53,6 +53,7 @@ const state = {
   retryTimer: null,
   retryDelay: 5000,
   refreshTimer: null,
+  notReadyTimer: null,
   generation: 0, // bumped on every scope change; late answers for an old scope are dropped
   alerts: new Set(),
 };
@@ -156,6 +157,7 @@ function signIn(message) {
 
 function showError(e) {
   const banner = $('error-banner');
+  banner.dataset.code = e.code ?? '';
   banner.replaceChildren(e.status === 403
     ? h('span', {}, `You do not have access to this scope (${e.message}). `,
       h('a', { href: hrefFor({ scope: state.principalScope }) }, 'Go to your own scope'))
@@ -184,18 +186,30 @@ function enterScope() {
   $('alert-feed-empty').hidden = false;
   renderBreadcrumb();
   connectStream();
-  const scope = state.scope;
-  api('/api/v1/report', scope)
+  loadSections(gen);
+}
+
+function loadSections(gen) {
+  // 503: the engine has not projected anything yet; try again shortly.
+  const failed = (section) => (e) => {
+    if (e.status !== 503 || gen !== state.generation) return sectionError(section)(e);
+    showError({ ...e, message: `${e.message}; trying again…` });
+    clearTimeout(state.notReadyTimer);
+    state.notReadyTimer = setTimeout(() => { if (gen === state.generation) loadSections(gen); }, 3000);
+    return undefined;
+  };
+  api('/api/v1/report', state.scope)
     .then((report) => { if (gen === state.generation) applyReport(report); })
-    .catch(sectionError('report'));
-  api('/api/v1/trend', scope)
+    .catch(failed('report'));
+  api('/api/v1/trend', state.scope)
     .then((trend) => { if (gen === state.generation) { state.trend = trend; renderTrends(); } })
-    .catch(sectionError('trend'));
-  loadBreakdown(gen).catch(sectionError('breakdown'));
-  loadWorklist(gen).catch(sectionError('worklist'));
+    .catch(failed('trend'));
+  loadBreakdown(gen).catch(failed('breakdown'));
+  loadWorklist(gen).catch(failed('worklist'));
 }
 
 function applyReport(report) {
+  if ($('error-banner').dataset.code === 'not_ready') hideError();
   state.report = report;
   setAsOf(report.as_of);
   renderSummary();

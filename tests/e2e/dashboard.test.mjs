@@ -1,0 +1,434 @@
+#!/usr/bin/env node
+// End-to-end test of the dashboard: a development broker, casewatchd with its HTTP API, simulated
+// events published over Kafka, and the dashboard driven in headless Chromium — tiles, drill-down,
+// a case's timeline, and a live update over the event stream without a reload.
+//
+//   node dashboard.test.mjs --casewatch BIN --casewatchd BIN --out DIR [--keep]
+//
+// Exit codes: 0 passed, 1 failed, 77 skipped (Chromium or node_modules missing).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const SKIP = 77;
+const CASES = 300;
+const CLOCK = '2026-01-01T00:00:00Z';
+const NEW_CASES = 6;
+const RATING_WORDS = {
+  OUTSTANDING: 'Outstanding', GOOD: 'Good', REQUIRES_IMPROVEMENT: 'Requires improvement', INADEQUATE: 'Inadequate',
+};
+
+// ---- arguments, prerequisites ----
+
+function parseArgs(argv) {
+  const args = { keep: false };
+  for (let i = 0; i < argv.length; i += 1) {
+    const flag = argv[i];
+    if (flag === '--keep') args.keep = true;
+    else if (['--casewatch', '--casewatchd', '--out', '--chromium'].includes(flag)) args[flag.slice(2)] = argv[++i];
+    else throw new Error(`unknown argument ${flag}`);
+  }
+  for (const need of ['casewatch', 'casewatchd', 'out']) {
+    if (!args[need]) throw new Error(`--${need} is required (see the comment at the top of this file)`);
+  }
+  args.chromium ??= process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  return args;
+}
+
+const args = parseArgs(process.argv.slice(2));
+if (!fs.existsSync(args.chromium)) {
+  console.log(`SKIP: no Chromium at ${args.chromium} (Debian package "chromium"; scripts/setup.sh installs it)`);
+  process.exit(SKIP);
+}
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  console.log('SKIP: playwright-core is not installed: run `npm ci` in tests/e2e (scripts/setup.sh does)');
+  process.exit(SKIP);
+}
+for (const bin of [args.casewatch, args.casewatchd]) {
+  if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist: build casewatch and casewatchd first`);
+}
+
+fs.mkdirSync(args.out, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'casewatch-e2e-'));
+
+// ---- child processes: logged to the out dir, always stopped ----
+
+const children = [];
+
+function start(name, bin, argv) {
+  const log = fs.createWriteStream(path.join(args.out, `${name}.log`));
+  const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = { name, child, output: '', stdout: '', exited: null };
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => {
+      proc.output += chunk.toString();
+      if (stream === child.stdout) proc.stdout += chunk.toString();
+      log.write(chunk);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    proc.exited = { code, signal };
+    log.end();
+  });
+  child.on('error', (e) => { proc.exited = { code: null, signal: null, error: e }; });
+  children.push(proc);
+  return proc;
+}
+
+// Runs a command to completion and returns its standard output; throws when it fails.
+async function run(name, bin, argv) {
+  const proc = start(name, bin, argv);
+  const [code] = await once(proc.child, 'close');
+  if (code !== 0) throw new Error(`${name} exited with ${code}:\n${tail(proc.output)}`);
+  return proc.stdout;
+}
+
+const tail = (text, lines = 15) => text.trim().split('\n').slice(-lines).join('\n');
+
+// Waits for a line of a running process's output to match re; fails early if it exits.
+async function waitForOutput(proc, re, what, timeoutMs = 30000) {
+  return waitFor(async () => {
+    const m = proc.output.match(re);
+    if (m) return m;
+    if (proc.exited) {
+      throw new Error(`${proc.name} exited (${proc.exited.code ?? proc.exited.signal}) before ${what}:\n${tail(proc.output)}`);
+    }
+    return null;
+  }, what, timeoutMs);
+}
+
+async function stopAll() {
+  for (const proc of [...children].reverse()) {
+    if (proc.exited) continue;
+    proc.child.kill('SIGTERM');
+    const exited = once(proc.child, 'exit');
+    const timer = new Promise((resolve) => setTimeout(resolve, 10000, 'timeout'));
+    if (await Promise.race([exited, timer]) === 'timeout') proc.child.kill('SIGKILL');
+  }
+}
+
+process.on('exit', () => {
+  for (const proc of children) if (!proc.exited) proc.child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    await stopAll();
+    process.exit(1);
+  });
+}
+
+// ---- checks ----
+
+let passed = 0;
+let failed = 0;
+
+function check(condition, message, detail = '') {
+  if (condition) {
+    passed += 1;
+    console.log(`ok ${passed + failed} - ${message}`);
+  } else {
+    failed += 1;
+    console.log(`not ok ${passed + failed} - ${message}${detail ? `\n    ${detail}` : ''}`);
+  }
+  return condition;
+}
+
+// A check that must hold for the rest of the test to make sense.
+function must(condition, message, detail) {
+  if (!check(condition, message, detail)) throw new Error(`cannot go on: ${message}`);
+}
+
+async function waitFor(probe, what, timeoutMs = 30000, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (e) {
+      if (e.fatal !== false) throw e;
+      last = e.message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? ` (last: ${last})` : ''}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// A probe failure that should be retried rather than end the wait.
+const retry = (message) => Object.assign(new Error(message), { fatal: false });
+
+const pct = (score) => (score === null ? 'no relevant cases' : `${Math.round(score * 100)}%`);
+const testid = (id) => `[data-testid="${id}"]`;
+
+// ---- the HTTP API, from the test's side ----
+
+let base;
+
+async function getJson(urlPath) {
+  const response = await fetch(base + urlPath);
+  if (!response.ok) throw retry(`GET ${urlPath}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+const scopeQuery = (scope) => new URLSearchParams(
+  Object.entries(scope).filter(([, v]) => v !== null && v !== undefined)).toString();
+
+// ---- new events for the live update: cases that open and then see nothing done ----
+
+function newCaseEvents({ region, pdu, team }) {
+  const lines = [];
+  for (let n = 1; n <= NEW_CASES; n += 1) {
+    const caseId = `E2E-${String(n).padStart(6, '0')}`;
+    const id = (k) => `${caseId}-e${k}`;
+    lines.push({
+      eventId: id(1), caseId, occurredAt: '2025-10-30T10:00:00Z', source: 'e2e-test',
+      preSentenceReportCompleted: { reportType: 'REPORT_TYPE_ORAL', includesRosh: false, includesLor: true },
+    });
+    lines.push({
+      eventId: id(2), caseId, occurredAt: '2025-11-03T09:00:00Z', source: 'e2e-test',
+      caseOpened: {
+        caseType: 'CASE_TYPE_COMMUNITY_ORDER', region, pdu, team, offenderManager: 'om-e2e',
+        victimContactRequired: false,
+      },
+    });
+  }
+  return `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`;
+}
+
+// ---- the test ----
+
+async function main() {
+  const cw = args.casewatch;
+
+  // Services and data.
+  const broker = start('dev-broker', cw, ['dev-broker', '--port', '0', '--partitions', '4']);
+  const brokers = (await waitForOutput(broker, /listening on (\S+)/, 'the broker listening'))[1];
+  const events = path.join(work, 'events.bin');
+  await run('simulate', cw, ['simulate', '--cases', String(CASES), '--start', '2025-01-01', '--months', '12',
+    '--seed', '3', '--quiet', '--out', events]);
+  const replay = JSON.parse(await run('replay', cw, ['replay', '--events', events, '--as-of', CLOCK]));
+  const engine = start('casewatchd', args.casewatchd, ['--brokers', brokers, '--data', path.join(work, 'store'),
+    '--clock', 'simulated', '--clock-start', CLOCK, '--clock-speed', '0', '--http-port', '0', '--no-auth']);
+  base = (await waitForOutput(engine, /http: listening on (http:\/\/[^\s/]+)/, 'its HTTP port'))[1];
+  console.log(`# casewatchd at ${base}, broker ${brokers}, work dir ${work}`);
+  await run('publish', cw, ['publish', '--brokers', brokers, events]);
+
+  await waitFor(async () => {
+    const response = await fetch(`${base}/readyz`).catch(() => null);
+    return response?.status === 200;
+  }, '/readyz to answer 200', 60000);
+  const national = await waitFor(async () => {
+    const report = await getJson('/api/v1/report');
+    if (report.cases !== replay.cases) throw retry(`${report.cases} of ${replay.cases} cases`);
+    return report;
+  }, `the engine to count the ${replay.cases} simulated cases`, 120000);
+  check(JSON.stringify(national.outcomes) === JSON.stringify(replay.outcomes),
+    'the live national report has the outcomes of a replay of the same events',
+    `live ${JSON.stringify(national.outcomes)}\n    replay ${JSON.stringify(replay.outcomes)}`);
+
+  // Chromium's own background traffic is refused by a closed network: keep it from trying.
+  const browser = await chromium.launch({
+    executablePath: args.chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-sync',
+      '--disable-background-networking', '--disable-component-update'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`# browser console: ${m.text()}`); });
+    const shot = (name) => page.screenshot({ path: path.join(args.out, `${name}.png`), fullPage: true });
+    const text = (selector) => page.locator(selector).first().textContent();
+    const inPage = (fn, arg, what, timeout = 15000) => page.waitForFunction(fn, arg, { timeout })
+      .catch((e) => { throw new Error(`timed out waiting for ${what} (${e.message.split('\n')[0]})`); });
+
+    // 1. The national dashboard.
+    await page.goto(`${base}/`);
+    await inPage(() => document.querySelector('[data-testid="tile-DELIVERY"]')?.dataset.score !== undefined
+      && document.querySelector('[data-testid="scope-summary"]')?.dataset.cases,
+    null, 'the outcome tiles to be filled');
+    for (const o of national.outcomes) {
+      const tile = testid(`tile-${o.id}`);
+      const shown = (await text(`${tile} ${testid('tile-score')}`)).trim();
+      const rating = (await text(`${tile} ${testid('tile-rating')}`)).trim();
+      check(shown === pct(o.score) && rating === (RATING_WORDS[o.rating] ?? 'Not rated'),
+        `tile ${o.id} shows ${pct(o.score)} rated ${o.rating}`, `shows "${shown}" rated "${rating}"`);
+    }
+    check(await page.locator(`${testid('indicators')} tbody tr[data-indicator]`).count() === 19,
+      'the indicators table has all 19 indicators');
+    const prompt = national.indicators.find((i) => i.id === 'prompt_start');
+    const promptRow = testid('indicator-prompt_start');
+    check((await text(`${promptRow} ${testid('items-missed')}`)).trim() === String(prompt.items.missed),
+      `prompt_start shows ${prompt.items.missed} missed items`);
+    check((await text(testid('as-of'))).includes('1 Jan 2026'), 'the engine\'s as_of time is shown',
+      await text(testid('as-of')));
+    await inPage(() => document.querySelector('[data-testid="live-status"]').dataset.state === 'live',
+      null, 'the live stream to connect');
+    check(true, 'the live stream is connected');
+    await shot('dashboard');
+
+    // 2. Drill down: national → region → delivery unit.
+    const rowNames = () => page.locator(testid('breakdown-row')).evaluateAll((rows) => rows.map((r) => r.dataset.name));
+    const crumbs = async () => (await page.locator(testid('crumb')).allTextContents()).map((t) => t.trim());
+    const regions = await getJson('/api/v1/breakdown?by=region');
+    await inPage((n) => document.querySelectorAll('[data-testid="breakdown-row"]').length === n,
+      regions.rows.length, 'the regional breakdown');
+    const regionNames = await rowNames();
+    must(regionNames.length > 0, `the national breakdown lists the ${regions.rows.length} regions`,
+      JSON.stringify(regionNames));
+    check(sameSet(regionNames, regions.rows.map((r) => r.region)), 'the breakdown rows are the API\'s regions',
+      JSON.stringify(regionNames));
+
+    const region = regionNames[0];
+    await page.locator(testid('breakdown-row')).first().click();
+    await inPage((r) => [...document.querySelectorAll('[data-testid="crumb"]')].some((c) => c.textContent.includes(r))
+      && document.querySelector('[data-testid="breakdown-table"]')?.dataset.by === 'pdu', region,
+    `the breadcrumb to show ${region} and the breakdown by delivery unit`);
+    const pdus = await getJson(`/api/v1/breakdown?${scopeQuery({ region, by: 'pdu' })}`);
+    const pduNames = await rowNames();
+    check(sameSet(pduNames, pdus.rows.map((r) => r.pdu)) && !sameSet(pduNames, regionNames),
+      `drilling into ${region} lists its delivery units`, JSON.stringify(pduNames));
+    const regionReport = await getJson(`/api/v1/report?${scopeQuery({ region })}`);
+    check(await page.locator(testid('scope-summary')).getAttribute('data-cases') === String(regionReport.cases),
+      `the summary counts the region's ${regionReport.cases} cases`);
+    check(new URL(page.url()).hash.includes('region='), 'the scope is in the URL hash', page.url());
+
+    const pdu = pduNames[0];
+    await page.locator(testid('breakdown-row')).first().click();
+    await inPage(() => document.querySelector('[data-testid="breakdown-table"]')?.dataset.by === 'team',
+      null, `the breakdown of ${pdu} by team`);
+    const trail = await crumbs();
+    check(trail.length === 3 && trail[0] === 'National' && trail[1].endsWith(region) && trail[2].endsWith(pdu),
+      `the breadcrumb reads National › ${region} › ${pdu}`, JSON.stringify(trail));
+    const teams = await getJson(`/api/v1/breakdown?${scopeQuery({ region, pdu, by: 'team' })}`);
+    const teamNames = await rowNames();
+    check(sameSet(teamNames, teams.rows.map((r) => r.team)), `${pdu}'s breakdown lists its teams`,
+      JSON.stringify(teamNames));
+    await shot('drill-down');
+
+    // A bookmark of the view reloads into the same scope.
+    await page.reload();
+    await inPage(() => document.querySelector('[data-testid="breakdown-table"]')?.dataset.by === 'team',
+      null, 'the reloaded page to return to the delivery unit');
+    check(JSON.stringify(await crumbs()) === JSON.stringify(trail), 'reloading keeps the scope');
+
+    // 3. The worklist and a case's timeline.
+    await inPage(() => document.querySelectorAll('[data-testid="worklist-row"]').length > 0
+      || document.querySelector('[data-testid="worklist-empty"]'), null, 'the worklist');
+    const rows = await page.locator(testid('worklist-row')).evaluateAll((trs) => trs.map((tr) => ({
+      overdue: tr.classList.contains('overdue'),
+      status: tr.querySelector('.status')?.textContent,
+      caseId: tr.dataset.case,
+    })));
+    must(rows.length > 0, `the worklist of ${pdu} has items`);
+    const firstPending = rows.findIndex((r) => !r.overdue);
+    check(firstPending === -1 || rows.slice(firstPending).every((r) => !r.overdue),
+      'overdue items come before pending ones', JSON.stringify(rows.map((r) => r.status)));
+    check(rows.every((r) => r.overdue === (r.status === 'Overdue')), 'overdue items, and only they, are highlighted');
+    const opened = rows[0];
+    await page.locator(testid('worklist-case')).first().click();
+    await inPage((id) => !document.querySelector('[data-testid="case-view"]').hidden
+      && document.querySelector('[data-testid="case-timeline"]')?.dataset.case === id,
+    opened.caseId, `the timeline of case ${opened.caseId}`);
+    const detail = await getJson(`/api/v1/cases/${encodeURIComponent(opened.caseId)}`);
+    const shownTypes = await page.locator(testid('timeline-event'))
+      .evaluateAll((lis) => lis.map((li) => li.dataset.type));
+    check(shownTypes.length > 0 && JSON.stringify(shownTypes) === JSON.stringify(detail.events.map((e) => e.type)),
+      `case ${opened.caseId}'s timeline shows its ${detail.events.length} events in order`, JSON.stringify(shownTypes));
+    check(shownTypes.includes('case_opened'), 'the timeline includes the case opening');
+    if (opened.overdue) {
+      check(shownTypes.includes('obligation_missed'), 'an overdue case shows its obligation_missed event');
+    }
+    check(await page.locator(testid('case-item')).count() === detail.items.length,
+      `the case's ${detail.items.length} items are listed with their statuses`);
+    await shot('case-timeline');
+    await page.locator(testid('case-back')).click();
+    await inPage(() => !document.querySelector('[data-testid="dashboard"]').hidden, null, 'the dashboard again');
+
+    // 4. New events arrive: the open page updates over the stream, without a reload.
+    const team = teamNames[0];
+    const before = {
+      cases: Number(await page.locator(testid('scope-summary')).getAttribute('data-cases')),
+      promptMissed: Number((await text(`${promptRow} ${testid('items-missed')}`)).replace(/\D/g, '')),
+      sentencing: await page.locator(testid('tile-SENTENCING')).getAttribute('data-score'),
+      promptScore: (await text(`${promptRow} ${testid('indicator-score')}`)).trim(),
+    };
+    await page.evaluate(() => { window.e2eNotReloaded = true; });
+    const newEvents = path.join(work, 'new-cases.ndjson');
+    fs.writeFileSync(newEvents, newCaseEvents({ region, pdu, team }));
+    await run('publish-new', cw, ['publish', '--brokers', brokers, '--format', 'ndjson', newEvents]);
+    await inPage((n) => Number(document.querySelector('[data-testid="scope-summary"]').dataset.cases) === n,
+      before.cases + NEW_CASES, `the case count to rise from ${before.cases} by ${NEW_CASES}`, 60000);
+    check(true, `the summary counts ${before.cases + NEW_CASES} cases after the new events`);
+    await inPage((n) => document.querySelector('[data-testid="indicator-prompt_start"] [data-testid="items-missed"]')
+      .textContent.replace(/\D/g, '') === String(n), before.promptMissed + NEW_CASES,
+    'prompt_start\'s missed items to rise', 15000).catch((e) => check(false, e.message));
+    const after = {
+      promptMissed: Number((await text(`${promptRow} ${testid('items-missed')}`)).replace(/\D/g, '')),
+      sentencing: await page.locator(testid('tile-SENTENCING')).getAttribute('data-score'),
+      promptScore: (await text(`${promptRow} ${testid('indicator-score')}`)).trim(),
+    };
+    check(after.promptMissed === before.promptMissed + NEW_CASES,
+      `prompt_start's missed items rose from ${before.promptMissed} to ${before.promptMissed + NEW_CASES}`,
+      `shows ${after.promptMissed}`);
+    check(before.sentencing === '0' || after.sentencing !== before.sentencing,
+      'the SENTENCING tile\'s score changed', `${before.sentencing} → ${after.sentencing}`);
+    const live = await getJson(`/api/v1/report?${scopeQuery({ region, pdu })}`);
+    const sentencing = live.outcomes.find((o) => o.id === 'SENTENCING');
+    check((await text(`${testid('tile-SENTENCING')} ${testid('tile-score')}`)).trim() === pct(sentencing.score),
+      `the SENTENCING tile shows the API's new ${pct(sentencing.score)}`);
+    await inPage(() => [...document.querySelectorAll('[data-testid="alert-item"]')]
+      .some((li) => li.dataset.case.startsWith('E2E-')), null, 'alerts for the new cases in the live feed', 30000)
+      .catch((e) => check(false, e.message));
+    const alertCases = await page.locator(testid('alert-item')).evaluateAll((lis) => lis.map((li) => li.dataset.case));
+    check(alertCases.some((c) => c.startsWith('E2E-')), 'missed obligations of the new cases appear in the live feed',
+      JSON.stringify(alertCases.slice(0, 10)));
+    check(await page.evaluate(() => window.e2eNotReloaded === true), 'the page was not reloaded');
+    await shot('after-update');
+
+    // 5. Print: no navigation chrome.
+    await page.emulateMedia({ media: 'print' });
+    check(!(await page.locator(testid('live-status')).isVisible()) && !(await page.locator(testid('alert-feed')).isVisible())
+      && await page.locator(testid('tile-DELIVERY')).isVisible(), 'the print layout keeps the tiles and drops the chrome');
+    await shot('print');
+
+    check(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('; '));
+  } finally {
+    await browser.close();
+  }
+
+  // The engine stops cleanly.
+  engine.child.kill('SIGTERM');
+  const [code] = engine.exited ? [engine.exited.code] : await once(engine.child, 'exit');
+  check(code === 0, 'casewatchd stops cleanly on SIGTERM', `exit ${code}`);
+}
+
+function sameSet(a, b) {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (e) {
+  failed += 1;
+  console.log(`not ok ${passed + failed} - ${e.message}`);
+  for (const proc of children.filter((p) => p.name === 'casewatchd')) {
+    console.log(`# casewatchd output (last lines):\n${tail(proc.output).replace(/^/gm, '#   ')}`);
+  }
+} finally {
+  await stopAll();
+  if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
+}
+if (failed > 0) exitCode = 1;
+console.log(`# screenshots and logs: ${args.out}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(exitCode);
