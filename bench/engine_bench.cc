@@ -2,7 +2,7 @@
 //   engine_bench ingest  [--cases N --months M --partitions P]  Kafka -> store, durable writes
 //   engine_bench latency [--rate R --seconds S]                 publish->visible, p50/p99
 //   engine_bench rebuild [--cases N --months M]                  projections from the store
-//   engine_bench scale   [--cases N --months M]                  RSS with the whole history stored
+//   engine_bench scale   [--cases N --months M --keep DIR]       RSS with the whole history stored
 // Kafka is librdkafka's mock cluster over TCP in this process; the store a real RocksDB directory.
 #include <fmt/format.h>
 #include <signal.h>
@@ -203,9 +203,9 @@ testing::SimulatedStream Slice(int64_t cases, int months, int64_t slice) {
 // Stores `cases` cases' history (loaded through Engine::Apply in this process), then runs
 // casewatchd on that store while it consumes one more slice from Kafka, and reports casewatchd's
 // peak RSS: the engine's memory with the whole history stored.
-void Scale(int64_t cases, int months) {
+void Scale(int64_t cases, int months, const std::string& keep) {
   casewatch::TempDir dir;
-  const auto data = dir.path() / "store";
+  const auto data = keep.empty() ? dir.path() / "store" : std::filesystem::path(keep);
   const auto started = Clock::now();
   uint64_t stored = 0;
   Instant end;
@@ -254,8 +254,9 @@ void Scale(int64_t cases, int months) {
   OrThrow(testing::Publish(cluster.bootstrap_servers(), extra, 0, extra.records.size()));
   const auto engine_started = Clock::now();
   casewatch::testing::ChildProcess engine(
-      {CASEWATCHD_BIN, "--brokers", cluster.bootstrap_servers(), "--data", data.string(), "--clock",
-       "simulated", "--clock-start", FormatInstant(end), "--clock-speed", "0"},
+      {CASEWATCHD_BIN, "--no-http", "--brokers", cluster.bootstrap_servers(), "--data",
+       data.string(), "--clock", "simulated", "--clock-start", FormatInstant(end), "--clock-speed",
+       "0"},
       (dir.path() / "engine.log").string());
   while (testing::ConsumedOffsets(data, dir.path()) < extra.records.size()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -294,13 +295,16 @@ int main(int argc, char** argv) {
   ingest->add_option("--partitions", partitions)->capture_default_str();
   latency->add_option("--rate", rate)->capture_default_str();
   latency->add_option("--seconds", seconds)->capture_default_str();
+  std::string keep;
+  scale->add_option("--keep", keep,
+                    "Build the store in this (new) directory and keep it, e.g. for http_bench");
   CLI11_PARSE(app, argc, argv);
   try {
     using namespace casewatch::engine;
     if (*ingest) Ingest(cases, months, partitions);
     if (*latency) Latency(rate, seconds);
     if (*rebuild) Rebuild(cases, months);
-    if (*scale) Scale(cases, months);
+    if (*scale) Scale(cases, months, keep);
   } catch (const std::exception& e) {
     fmt::print(stderr, "engine_bench: {}\n", e.what());
     return 1;

@@ -28,6 +28,12 @@ uint64_t Fnv1a(std::initializer_list<std::string_view> parts) {
   return hash;
 }
 
+// Missed, unfulfilled and its window still open: an obligation still to be done.
+bool IsOverdue(const Item& item) {
+  return item.status == ItemStatus::kMissed && item.fulfilled_by < 0 && item.window_end < 0 &&
+         !InfoOf(item.indicator).judged_at_once;
+}
+
 }  // namespace
 
 store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEvaluation* evaluation,
@@ -58,6 +64,7 @@ store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEval
       if (item.fulfilled_by >= 0) {
         stored->set_fulfilled_by(std::string(history.event_id(events[item.fulfilled_by])));
       }
+      if (IsOverdue(item)) stored->set_overdue(true);
       // A pending item turns MISSED when date(T) > due: at the start of the next day.
       if (item.status == ItemStatus::kPending) {
         next_change = std::min(next_change, StartOfDay(item.due + 1));
@@ -75,10 +82,7 @@ std::vector<MissedObligation> MissedObligations(const CaseHistory& history,
   std::vector<MissedObligation> missed;
   const auto events = history.events();
   for (const Item& item : evaluation.items) {
-    if (item.status != ItemStatus::kMissed || item.fulfilled_by >= 0 || item.window_end >= 0 ||
-        InfoOf(item.indicator).judged_at_once) {
-      continue;
-    }
+    if (!IsOverdue(item)) continue;
     missed.push_back(MissedObligation{
         item.indicator, item.due,
         item.trigger >= 0 ? std::string(history.event_id(events[item.trigger])) : std::string()});

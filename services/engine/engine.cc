@@ -93,6 +93,7 @@ struct Engine::Impl {
   store::WriteBatch batch;
   std::unordered_set<std::string> dirty_cases;
   std::unordered_set<std::string> dirty_scopes;
+  std::vector<alerts::v1::ObligationMissedAlert> alerts;  // raised by it
 
   Result<CachedCase*> CaseFor(std::string_view case_id) {
     auto found = cases.find(std::string(case_id));
@@ -217,6 +218,7 @@ struct Engine::Impl {
     }
     batch.PutOutbox(next_outbox_sequence++, out);
     ++counters.missed_obligations;
+    if (options.on_commit) alerts.push_back(std::move(alert));
     return Ok();
   }
 
@@ -265,15 +267,38 @@ struct Engine::Impl {
     return Ok();
   }
 
-  Result<void> Commit(Instant now) {
-    for (const std::string& key : dirty_scopes) batch.PutScope(scopes.at(key));
+  Result<void> Commit(Instant now, bool notify = true) {
+    // The day's counts are the last write's: every allocation on the day's first write, then
+    // those that change.
+    const bool new_day = DateOf(now) != DateOf(as_of);
+    for (const std::string& key : dirty_scopes) {
+      batch.PutScope(scopes.at(key));
+      if (!new_day) batch.PutDaily(DateOf(now), scopes.at(key));
+    }
+    if (new_day) {
+      for (const auto& [key, counts] : scopes) batch.PutDaily(DateOf(now), counts);
+    }
     batch.PutProjectionInstant(now);
     CW_TRY(store.Write(batch, options.sync_writes));
     as_of = now;
+    if (notify && options.on_commit) Notify();
+    alerts.clear();
     dirty_cases.clear();
     dirty_scopes.clear();
     Evict();
     return Ok();
+  }
+
+  void Notify() {
+    CommitInfo info;
+    info.as_of = as_of;
+    for (const std::string& key : dirty_scopes) info.scopes.push_back(&scopes.at(key));
+    for (const std::string& case_id : dirty_cases) {
+      const CachedCase& entry = cases.at(case_id);
+      if (entry.projection) info.cases.emplace_back(case_id, &*entry.projection);
+    }
+    info.alerts = alerts;
+    options.on_commit(info);
   }
 
   bool Due(Instant now) const {
@@ -393,6 +418,7 @@ Result<void> Engine::Apply(std::span<const InputRecord> records, Instant now) {
 Result<void> Engine::AdvanceTo(Instant now) {
   Impl& impl = *impl_;
   now = std::max(now, impl.as_of);
+  if (!impl.Due(now) && DateOf(now) != DateOf(impl.as_of)) return impl.Commit(now);
   while (impl.Due(now)) {
     CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write));
     CW_TRY(impl.Commit(now));
@@ -424,7 +450,7 @@ Result<void> Engine::Rebuild(Instant now, const std::function<void(uint64_t)>& p
     return Ok();
   }));
   impl.batch.PutPolicy(impl.options.policy_text);
-  CW_TRY(impl.Commit(now));
+  CW_TRY(impl.Commit(now, /*notify=*/false));
   impl.cases.clear();
   impl.recency.clear();
   impl.cache_bytes = 0;

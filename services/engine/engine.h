@@ -12,18 +12,31 @@
 // calls Apply and AdvanceTo. Owns a bounded cache of case histories; the store is the truth.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
+#include "casewatch/alerts/v1/alert.pb.h"
 #include "projections/policy.h"
 #include "services/store/store.h"
 
 namespace casewatch::engine {
 
 enum class AlertFormat { kJson, kProtobuf };
+
+// What one durable write changed, for readers in the same process (the HTTP API's live view).
+// Pointers and views are valid during the on_commit call only.
+struct CommitInfo {
+  Instant as_of;                                      // the projection instant now stored
+  std::vector<const store::v1::ScopeCounts*> scopes;  // the allocations whose counts changed
+  std::vector<std::pair<std::string_view, const store::v1::CaseProjection*>> cases;  // re-projected
+  std::span<const alerts::v1::ObligationMissedAlert> alerts;  // raised by this write
+};
 
 struct EngineOptions {
   Policy policy;
@@ -35,6 +48,8 @@ struct EngineOptions {
   size_t history_cache_bytes = size_t{256} << 20;
   bool sync_writes = true;  // fsync each batch's write (durable); off only for benchmarks' bulk
   size_t max_cases_per_write = 20000;  // bounds a deadline sweep's single write
+  // Called on the engine's thread after each durable write (not during Rebuild).
+  std::function<void(const CommitInfo&)> on_commit;
 };
 
 // One consumed record; views valid during the call.
@@ -67,7 +82,8 @@ class Engine {
   [[nodiscard]] Result<void> Apply(std::span<const InputRecord> records, Instant now);
 
   // Re-evaluates the cases whose items can change by `now` (due dates passing, recorded future
-  // events coming into view). Writes only when something was due.
+  // events coming into view). Writes only when something was due, or when a new day has begun
+  // (each day's first write records every allocation's counts: the trend).
   [[nodiscard]] Result<void> AdvanceTo(Instant now);
 
   // Rebuild: recomputes every projection from the event store at `now`, with progress reports.

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "base/temp_dir.h"
@@ -157,10 +158,13 @@ TEST(Engine, BadRecordsAreDeadLetteredAndTheRestApplied) {
   no_payload.clear_payload();
   const std::string unknown_payload =
       no_payload.SerializeAsString() + std::string("\x9a\x02\x00", 3);
-  const std::vector<std::string> bad = {
-      "\xff\xff garbage",           conflicting.SerializeAsString(), long_id.SerializeAsString(),
-      bad_enum.SerializeAsString(), derived.SerializeAsString(),     std::string("\x08\x01", 2),
-      unknown_payload};
+  const std::vector<std::string> bad = {"\xff\xff garbage",
+                                        conflicting.SerializeAsString(),
+                                        long_id.SerializeAsString(),
+                                        bad_enum.SerializeAsString(),
+                                        derived.SerializeAsString(),
+                                        std::string("\x08\x01", 2),
+                                        unknown_payload};
   for (size_t k = 0; k < bad.size(); ++k) records.insert(records.begin() + 5 + 7 * k, bad[k]);
   Feed(*engine, records, 16, sim.end);
   EXPECT_EQ(engine->counters().rejected, bad.size());
@@ -292,6 +296,54 @@ TEST(Engine, ADifferentPolicyNeedsARebuild) {
   auto refused = Engine::Create(*store, stricter);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("casewatch rebuild"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace casewatch::engine
+
+namespace casewatch::engine {
+namespace {
+
+TEST(Engine, CommitsAreAnnouncedAndEachDayRecordsEveryAllocationsCounts) {
+  TempDir dir;
+  auto sim = Simulate(120, 12, 5);
+  auto store = OpenStore(dir);
+  std::vector<std::string> announced_cases;
+  std::vector<int64_t> announced_scope_cases;
+  EngineOptions options;
+  options.on_commit = [&](const CommitInfo& info) {
+    for (const auto& [case_id, projection] : info.cases) {
+      announced_cases.emplace_back(case_id);
+      EXPECT_NE(projection, nullptr);
+    }
+    for (const store::v1::ScopeCounts* counts : info.scopes) {
+      announced_scope_cases.push_back(counts->cases());
+    }
+  };
+  auto engine = Engine::Create(*store, options);
+  ASSERT_TRUE(engine) << engine.error().message;
+  const Instant day_one = sim.end;
+  Feed(*engine.value(), sim.records, 500, day_one);
+  EXPECT_GE(announced_cases.size(), 120u);
+  EXPECT_FALSE(announced_scope_cases.empty());
+
+  // The day's counts are the last write's: what the engine holds now, per allocation.
+  std::map<std::string, int64_t> live;
+  ASSERT_TRUE(store->ScanScopes([&](const store::v1::ScopeCounts& c) {
+    live[store::ScopeKey(c.region(), c.pdu(), c.team(), c.offender_manager())] = c.cases();
+  }));
+  const auto daily = [&](Date day) {
+    std::map<std::string, int64_t> seen;
+    EXPECT_TRUE(store->ScanDaily(day, day, [&](Date, const store::v1::ScopeCounts& c) {
+      seen[store::ScopeKey(c.region(), c.pdu(), c.team(), c.offender_manager())] = c.cases();
+    }));
+    return seen;
+  };
+  EXPECT_EQ(daily(DateOf(day_one)), live);
+  // Two days later with nothing new: the next write records the day (unchanged allocations too).
+  ASSERT_TRUE(engine.value()->AdvanceTo(Instant{day_one.seconds + 2 * 86400, 0}));
+  EXPECT_EQ(daily(DateOf(day_one) + 2).size(), live.size());
+  EXPECT_TRUE(daily(DateOf(day_one) + 1).empty()) << "no write happened that day";
 }
 
 }  // namespace

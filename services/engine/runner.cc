@@ -132,6 +132,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     if (on_status) on_status(status);
   };
   auto last_status = std::chrono::steady_clock::now();
+  auto last_report = last_status;
   std::vector<InputRecord> records;
   std::vector<int64_t> timestamps;
   while (!stop.load()) {
@@ -153,7 +154,10 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     }
     CW_TRY(outbox.Pump());
     const auto tick = std::chrono::steady_clock::now();
-    if (!batch.empty() || tick - last_status >= options.status_interval) {
+    // Readers (readiness, metrics) see the status after every batch and, idle, a few times a
+    // second; the log gets it every status_interval.
+    if (!batch.empty() || tick - last_report >= std::chrono::milliseconds(200)) {
+      last_report = tick;
       report();
       if (tick - last_status >= options.status_interval) {
         last_status = tick;

@@ -42,8 +42,8 @@ struct RunnerStatus {
   Instant projection_instant;
 };
 
-// Runs until `stop`; `on_status` (optional) is called after every batch and at each status
-// interval, on this thread.
+// Runs until `stop`; `on_status` (optional) is called after every batch and, when idle, every
+// 200 ms, on this thread.
 [[nodiscard]] Result<void> RunEngine(store::Store& store, RunnerOptions options,
                                      const std::atomic<bool>& stop,
                                      const std::function<void(const RunnerStatus&)>& on_status);

@@ -2,12 +2,83 @@
 
 #include <fmt/format.h>
 
-#include "projections/report_json.h"
 #include "services/engine/case_projection.h"
 #include "services/engine/stored_history.h"
 
 namespace casewatch::engine {
 namespace {
+
+Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
+                        GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
+  return ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
+    const CaseEvaluation* evaluation = evaluator.Evaluate(history, as_of);
+    if (evaluation == nullptr) return Ok();
+    ReportBuilder* builder = groups.For(evaluation->allocation);
+    if (builder != nullptr && builder->Add(*evaluation) && rows != nullptr) {
+      AppendCaseItems(*evaluation, *rows);
+    }
+    return Ok();
+  });
+}
+
+}  // namespace
+
+GroupedReportBuilder::GroupedReportBuilder(const Policy& policy, Instant as_of, Period period,
+                                           Scope scope, GroupBy group_by)
+    : policy_(policy),
+      as_of_(as_of),
+      period_(period),
+      scope_(std::move(scope)),
+      group_by_(group_by) {}
+
+GroupedReportBuilder::~GroupedReportBuilder() = default;
+
+ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
+  if (!scope_.Matches(allocation)) return nullptr;
+  Allocation key;
+  Scope scope = scope_;
+  const int levels = static_cast<int>(group_by_);
+  if (levels >= 1) scope.region = key.region = allocation.region;
+  if (levels >= 2) scope.pdu = key.pdu = allocation.pdu;
+  if (levels >= 3) scope.team = key.team = allocation.team;
+  if (levels >= 4) scope.offender_manager = key.offender_manager = allocation.offender_manager;
+  const std::string id = store::ScopeKey(key.region, key.pdu, key.team, key.offender_manager);
+  auto found = groups_.find(id);
+  if (found == groups_.end()) {
+    found = groups_
+                .emplace(id, Group{key, std::make_unique<ReportBuilder>(policy_, as_of_, period_,
+                                                                        std::move(scope))})
+                .first;
+  }
+  return found->second.builder.get();
+}
+
+void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
+  const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
+                              counts.offender_manager()};
+  if (ReportBuilder* builder = For(allocation); builder != nullptr) {
+    builder->AddTotals(counts.cases(), TotalsOf(counts));
+  }
+}
+
+void GroupedReportBuilder::Finish(StoreReport& out,
+                                  const std::vector<CaseItemRow>* case_items) const {
+  if (group_by_ == GroupBy::kNone) {
+    // The scope's report even when no case is in it.
+    const auto found = groups_.find(store::ScopeKey("", "", "", ""));
+    out.json = found != groups_.end()
+                   ? RenderReportJson(found->second.builder->Finish(), case_items)
+                   : RenderReportJson(ReportBuilder(policy_, as_of_, period_, scope_).Finish(),
+                                      case_items);
+    return;
+  }
+  out.groups.clear();
+  for (const auto& [id, group] : groups_) {
+    const casewatch::Report report = group.builder->Finish();
+    if (report.cases == 0) continue;  // e.g. the empty allocation of cases not yet opened
+    out.groups.push_back(GroupReport{group.key, RenderReportJson(report, nullptr)});
+  }
+}
 
 Result<Policy> StorePolicy(const store::Store& store) {
   CW_TRY(text, store.Policy());
@@ -16,19 +87,6 @@ Result<Policy> StorePolicy(const store::Store& store) {
   if (!policy) return IoError("store: its policy does not parse: " + policy.error().message);
   return policy;
 }
-
-Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
-                        ReportBuilder& builder, std::vector<CaseItemRow>* rows) {
-  return ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
-    const CaseEvaluation* evaluation = evaluator.Evaluate(history, as_of);
-    if (evaluation != nullptr && builder.Add(*evaluation) && rows != nullptr) {
-      AppendCaseItems(*evaluation, *rows);
-    }
-    return Ok();
-  });
-}
-
-}  // namespace
 
 Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReportRequest& request) {
   CW_TRY(projected, store.ProjectionInstant());
@@ -48,31 +106,31 @@ Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReport
     policy = std::move(stored_policy);
   }
   CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));
-  ReportBuilder builder(policy, result.as_of, period, request.scope);
+  GroupedReportBuilder groups(policy, result.as_of, period, request.scope, request.group_by);
   std::vector<CaseItemRow> rows;
-  std::vector<CaseItemRow>* wanted_rows = request.case_items ? &rows : nullptr;
+  std::vector<CaseItemRow>* wanted_rows =
+      request.case_items && request.group_by == GroupBy::kNone ? &rows : nullptr;
 
-  if (stored_view && !request.from && !request.to && !request.case_items) {
+  if (stored_view && !request.from && !request.to && wanted_rows == nullptr) {
     result.source = ReportSource::kScopeCounts;
-    CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-      const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
-                                  counts.offender_manager()};
-      if (request.scope.Matches(allocation)) builder.AddTotals(counts.cases(), TotalsOf(counts));
-    }));
+    CW_TRY(
+        store.ScanScopes([&](const store::v1::ScopeCounts& counts) { groups.AddCounts(counts); }));
   } else if (stored_view) {
     result.source = ReportSource::kStoredProjections;
     CW_TRY(store.ScanProjections(
         [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
-          if (!projection.counted() || !builder.Add(EvaluationOf(projection))) return;
+          if (!projection.counted()) return;
+          ReportBuilder* builder = groups.For(AllocationOf(projection));
+          if (builder == nullptr || !builder->Add(EvaluationOf(projection))) return;
           if (wanted_rows != nullptr) AppendCaseItems(case_id, projection, *wanted_rows);
         }));
   } else {
     result.source = ReportSource::kReEvaluation;
     Evaluator evaluator(policy);
-    CW_TRY(ReEvaluate(store, evaluator, result.as_of, builder, wanted_rows));
+    CW_TRY(ReEvaluate(store, evaluator, result.as_of, groups, wanted_rows));
   }
   if (wanted_rows != nullptr) SortCaseItems(rows);
-  result.json = RenderReportJson(builder.Finish(), wanted_rows);
+  groups.Finish(result, wanted_rows);
   return result;
 }
 

@@ -1,18 +1,28 @@
 #pragma once
-// The report of indicators.md section 6 from an engine's store, in exactly the replay format.
-// As of the store's projection instant it is read from the stored projections (the
-// per-allocation counts when no period or case items are asked for, so it costs one scan of a few
-// thousand records); for any other `as_of`, or under another policy, every case is re-evaluated
-// from the stored events. Reads only; safe on a secondary store while the engine writes.
+// The report of indicators.md section 6 from an engine's store, in exactly the replay format, for
+// one scope or split one level down (a breakdown). As of the store's projection instant it is
+// read from the stored projections (the per-allocation counts when no period or case items are
+// asked for, so it costs one scan of a few thousand records); for any other `as_of`, or under
+// another policy, every case is re-evaluated from the stored events. Reads only; safe on a
+// secondary store while the engine writes, and from any thread.
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
+#include "casewatch/store/v1/records.pb.h"
+#include "projections/report_json.h"
 #include "projections/scores.h"
 #include "services/store/store.h"
 
 namespace casewatch::engine {
+
+// How a breakdown splits its scope: by the allocation's first N levels.
+enum class GroupBy { kNone, kRegion, kPdu, kTeam, kOffenderManager };
 
 struct StoreReportRequest {
   std::optional<Instant> as_of;  // nullopt: the store's projection instant
@@ -21,15 +31,53 @@ struct StoreReportRequest {
   Scope scope;
   bool case_items = false;
   std::optional<Policy> policy;  // nullopt: the policy the engine runs with
+  GroupBy group_by = GroupBy::kNone;
 };
 
 enum class ReportSource { kScopeCounts, kStoredProjections, kReEvaluation };
 
-struct StoreReport {
+// One group of a breakdown: its allocation levels (those below the split are empty) and report.
+struct GroupReport {
+  Allocation key;
   std::string json;
+};
+
+struct StoreReport {
+  std::string json;                 // group_by kNone: the report
+  std::vector<GroupReport> groups;  // otherwise: one per group with counted cases, by key
   ReportSource source = ReportSource::kReEvaluation;
   Instant as_of;
 };
+
+// Accumulates cases (or per-allocation counts) into one report per group of a scope.
+class GroupedReportBuilder {
+ public:
+  GroupedReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope,
+                       GroupBy group_by);
+  ~GroupedReportBuilder();
+
+  // The builder of the group `allocation` falls in; nullptr when it is outside the scope.
+  ReportBuilder* For(const Allocation& allocation);
+  // Per-allocation counts (a store::v1::ScopeCounts), added to their group when in scope.
+  void AddCounts(const store::v1::ScopeCounts& counts);
+  // Renders the report (kNone, with the case items when given) or the groups' reports.
+  void Finish(StoreReport& out, const std::vector<CaseItemRow>* case_items) const;
+
+ private:
+  struct Group {
+    Allocation key;
+    std::unique_ptr<ReportBuilder> builder;
+  };
+  const Policy& policy_;
+  Instant as_of_;
+  Period period_;
+  Scope scope_;
+  GroupBy group_by_;
+  std::map<std::string, Group> groups_;  // by ScopeKey of the group's levels
+};
+
+// The policy the store's projections were made under.
+[[nodiscard]] Result<Policy> StorePolicy(const store::Store& store);
 
 [[nodiscard]] Result<StoreReport> ReportFromStore(const store::Store& store,
                                                   const StoreReportRequest& request);

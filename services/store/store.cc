@@ -24,10 +24,12 @@ enum Family : size_t {
   kCases,        // case_id -> CaseProjection
   kScopes,       // ScopeKey -> ScopeCounts
   kOutbox,       // sequence -> OutboxRecord
+  kDaily,        // day (days since the epoch, sign-flipped, big-endian) ScopeKey -> ScopeCounts
   kFamilyCount,
 };
-constexpr const char* kFamilyNames[kFamilyCount] = {
-    "default", "events", "arrivals", "ids", "dead_letters", "offsets", "cases", "scopes", "outbox"};
+constexpr const char* kFamilyNames[kFamilyCount] = {"default",      "events",  "arrivals", "ids",
+                                                    "dead_letters", "offsets", "cases",    "scopes",
+                                                    "outbox",       "daily"};
 
 constexpr std::string_view kProjectionInstantKey = "projection_as_of";
 constexpr std::string_view kPolicyKey = "policy";
@@ -70,6 +72,17 @@ std::string EventKey(std::string_view case_id, Instant occurred_at, std::string_
   AppendBigEndian(key, static_cast<uint32_t>(occurred_at.nanos), 4);
   key.append(event_id);
   return key;
+}
+
+std::string DayKey(Date day) {
+  std::string key;
+  AppendBigEndian(key, static_cast<uint32_t>(day.days) ^ (uint32_t{1} << 31), 4);
+  return key;
+}
+
+Date DayOfKey(std::string_view key) {
+  return Date{
+      static_cast<int32_t>(static_cast<uint32_t>(ReadBigEndian(key, 4)) ^ (uint32_t{1} << 31))};
 }
 
 std::string_view CaseIdOfEventKey(std::string_view key) { return key.substr(0, key.find('\0')); }
@@ -151,6 +164,13 @@ void WriteBatch::PutCase(std::string_view case_id, const v1::CaseProjection& pro
 void WriteBatch::PutScope(const v1::ScopeCounts& counts) {
   impl_->Put(kScopes,
              ScopeKey(counts.region(), counts.pdu(), counts.team(), counts.offender_manager()),
+             Serialize(counts));
+}
+
+void WriteBatch::PutDaily(Date day, const v1::ScopeCounts& counts) {
+  impl_->Put(kDaily,
+             DayKey(day) +
+                 ScopeKey(counts.region(), counts.pdu(), counts.team(), counts.offender_manager()),
              Serialize(counts));
 }
 
@@ -434,6 +454,20 @@ Result<void> Store::ScanScopes(const std::function<void(const v1::ScopeCounts&)>
   return failure;
 }
 
+Result<void> Store::ScanDaily(
+    Date from, Date to, const std::function<void(Date, const v1::ScopeCounts&)>& visit) const {
+  if (to < from) return Ok();
+  Result<void> failure = Ok();
+  CW_TRY(
+      impl_->Scan(kDaily, DayKey(from), DayKey(to + 1),
+                  ParsingVisitor<v1::ScopeCounts>(
+                      failure, "daily counts", [&](std::string_view key, const v1::ScopeCounts& c) {
+                        visit(DayOfKey(key), c);
+                        return true;
+                      })));
+  return failure;
+}
+
 Result<void> Store::ScanDeadLetters(
     const std::function<void(uint64_t, const v1::DeadLetter&)>& visit) const {
   Result<void> failure = Ok();
@@ -485,8 +519,9 @@ Result<std::optional<Instant>> Store::ProjectionInstant() const {
 Result<std::optional<std::string>> Store::Policy() const { return impl_->Get(kMeta, kPolicyKey); }
 
 Result<void> Store::ClearProjections() {
-  for (Family f : {kCases, kScopes}) {
-    // Case ids are ASCII and scope keys UTF-8: no key starts with 0xFF.
+  for (Family f : {kCases, kScopes, kDaily}) {
+    // Case ids are ASCII and scope keys UTF-8: no key starts with 0xFF; day keys of dates
+    // before 2^31 days after the epoch do not either.
     const rocksdb::Status status =
         impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->family(f), "", "\xff");
     if (!status.ok()) return FromStatus(status, "clearing projections");

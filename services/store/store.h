@@ -2,8 +2,9 @@
 // Store: the engine's durable state in one RocksDB database. It is the history (Kafka's retention
 // is not): every accepted event, readable per case in case order and globally in arrival order,
 // the event_id index, dead letters, consumed offsets, the projections (per-case items and
-// per-allocation counts) and an outbox of records to publish. Every change goes through one
-// WriteBatch, so the offsets consumed and the state they produced are written atomically.
+// per-allocation counts, and each day's, for trends) and an outbox of records to publish. Every
+// change goes through one WriteBatch, so the offsets consumed and the state they produced are
+// written atomically.
 //
 // Thread safety: a Store may be read from any thread; writes come from one thread (the engine's).
 // One process opens a directory read-write; others may open it as a secondary (read-only,
@@ -58,6 +59,8 @@ class WriteBatch {
   void PutOffset(std::string_view topic, int32_t partition, int64_t next_offset);
   void PutCase(std::string_view case_id, const v1::CaseProjection& projection);
   void PutScope(const v1::ScopeCounts& counts);  // keyed by its allocation
+  // The counts of one allocation as they stood at the start of `day` (the trend).
+  void PutDaily(Date day, const v1::ScopeCounts& counts);
   void PutOutbox(uint64_t sequence, const v1::OutboxRecord& record);
   void DeleteOutbox(uint64_t sequence);
   void PutProjectionInstant(Instant as_of);
@@ -117,6 +120,9 @@ class Store {
       const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit) const;
   [[nodiscard]] Result<void> ScanScopes(
       const std::function<void(const v1::ScopeCounts&)>& visit) const;
+  // The daily counts of the days in [from, to], day by day, each day's allocations by ScopeKey.
+  [[nodiscard]] Result<void> ScanDaily(
+      Date from, Date to, const std::function<void(Date, const v1::ScopeCounts&)>& visit) const;
   [[nodiscard]] Result<void> ScanDeadLetters(
       const std::function<void(uint64_t sequence, const v1::DeadLetter&)>& visit) const;
   // Outbox records from `from_sequence` on, in order, until `visit` returns false.
@@ -129,7 +135,8 @@ class Store {
   [[nodiscard]] Result<std::optional<Instant>> ProjectionInstant() const;
   [[nodiscard]] Result<std::optional<std::string>> Policy() const;
 
-  // Deletes every projection (cases, scopes, projection instant): the first step of a rebuild.
+  // Deletes every projection (cases, scopes, daily counts, projection instant): the first step of
+  // a rebuild (the daily counts were made under the old policy).
   [[nodiscard]] Result<void> ClearProjections();
 
   // Approximate bytes on disk and in memtables, for logs and benchmarks.

@@ -215,3 +215,40 @@ TEST(Store, OpeningNoStoreAsSecondaryIsNotFound) {
 
 }  // namespace
 }  // namespace casewatch::store
+
+namespace casewatch::store {
+namespace {
+
+v1::ScopeCounts Counts(std::string region, int64_t cases) {
+  v1::ScopeCounts counts;
+  counts.set_region(std::move(region));
+  counts.set_cases(cases);
+  return counts;
+}
+
+TEST(Store, DailyCountsComeBackByDayThenAllocationWithinTheRange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  WriteBatch batch = store->NewWriteBatch();
+  batch.PutDaily(Date{-3}, Counts("B", 1));  // before 1970 sorts first
+  batch.PutDaily(Date{20454}, Counts("B", 2));
+  batch.PutDaily(Date{20454}, Counts("A", 3));
+  batch.PutDaily(Date{20455}, Counts("A", 4));
+  batch.PutDaily(Date{20456}, Counts("A", 5));
+  ASSERT_TRUE(store->Write(batch, true));
+  std::vector<std::pair<int32_t, int64_t>> seen;
+  ASSERT_TRUE(store->ScanDaily(Date{-10}, Date{20455}, [&](Date day, const v1::ScopeCounts& c) {
+    seen.emplace_back(day.days, c.cases());
+  }));
+  EXPECT_EQ(seen, (std::vector<std::pair<int32_t, int64_t>>{{-3, 1}, {20454, 3}, {20454, 2},
+                                                            {20455, 4}}));
+  ASSERT_TRUE(store->ClearProjections());
+  seen.clear();
+  ASSERT_TRUE(store->ScanDaily(Date{-10}, Date{30000}, [&](Date day, const v1::ScopeCounts& c) {
+    seen.emplace_back(day.days, c.cases());
+  }));
+  EXPECT_TRUE(seen.empty()) << "a rebuild starts the trend again";
+}
+
+}  // namespace
+}  // namespace casewatch::store
