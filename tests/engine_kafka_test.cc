@@ -21,8 +21,8 @@
 namespace casewatch::engine {
 namespace {
 
-using casewatch::testing::ChildProcess;
 using casewatch::TempDir;
+using casewatch::testing::ChildProcess;
 using testing::Replay;
 using testing::Simulate;
 using testing::SimulatedStream;
@@ -163,19 +163,13 @@ TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
 // every kill.
 std::vector<std::string> EngineArgs(const std::string& brokers, const std::filesystem::path& data,
                                     Instant frozen) {
-  return {CASEWATCHD_BIN,
-          "--brokers",
-          brokers,
-          "--data",
-          data.string(),
-          "--clock",
-          "simulated",
-          "--clock-start",
-          FormatInstant(frozen),
-          "--clock-speed",
-          "0",
-          "--max-batch",
-          "25"};
+  return {CASEWATCHD_BIN,  "--no-http",
+          "--brokers",     brokers,
+          "--data",        data.string(),
+          "--clock",       "simulated",
+          "--clock-start", FormatInstant(frozen),
+          "--clock-speed", "0",
+          "--max-batch",   "25"};
 }
 
 uint64_t ConsumedOffsets(const std::filesystem::path& data, const TempDir& scratch) {

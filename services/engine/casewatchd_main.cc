@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -14,6 +15,8 @@
 #include <thread>
 
 #include "services/engine/runner.h"
+#include "services/http/api.h"
+#include "services/http/server.h"
 #include "services/kafka/mock_cluster.h"
 
 namespace casewatch::engine {
@@ -41,7 +44,89 @@ struct Flags {
   std::string log_level = "info";
   size_t max_batch = 5000;
   size_t cache_mib = 256;
+  // HTTP
+  bool no_http = false;
+  int http_port = 8080;
+  std::string http_address = "0.0.0.0";
+  bool no_auth = false;
+  std::string tokens;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string audit_log;
+  double rate_limit = 100;
+  size_t max_body_mib = 16;
+  int http_threads = 2;
 };
+
+// The HTTP side of casewatchd: the live view the API reads, the API, its server, and the
+// producer POST /api/v1/events publishes with.
+struct HttpService {
+  std::unique_ptr<http::LiveView> view;
+  std::optional<http::TokenRegistry> tokens;
+  std::unique_ptr<http::AuditLog> audit;
+  std::optional<kafka::Producer> producer;
+  std::unique_ptr<http::Api> api;
+  std::unique_ptr<http::Server> server;
+};
+
+Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOptions& options,
+                       HttpService& service) {
+  std::string address = flags.http_address;
+  if (flags.no_auth) {
+    if (address != "0.0.0.0" && address != "127.0.0.1" && address != "::1") {
+      return InvalidArgument("--no-auth serves loopback only: leave out --http-address");
+    }
+    if (address == "0.0.0.0") address = "127.0.0.1";
+    spdlog::warn("http: --no-auth: no access control; serving loopback ({}) only", address);
+  } else if (flags.tokens.empty()) {
+    return InvalidArgument(
+        "the HTTP API needs access tokens: --tokens FILE (make one with `casewatch token add`), "
+        "or --no-auth for local development (loopback only), or --no-http");
+  } else {
+    CW_TRY(tokens, http::TokenRegistry::Load(flags.tokens));
+    spdlog::info("http: {} access tokens from {}", tokens.size(), flags.tokens);
+    service.tokens.emplace(std::move(tokens));
+  }
+  const std::string audit_path = flags.audit_log.empty()
+                                     ? (std::filesystem::path(flags.data) / "audit.log").string()
+                                     : flags.audit_log;
+  CW_TRY(audit, http::AuditLog::Open(audit_path));
+  service.audit = std::move(audit);
+  service.view = std::make_unique<http::LiveView>(options.engine.policy);
+  CW_TRY(service.view->Load(store));
+  http::LiveView* view = service.view.get();
+  options.engine.on_commit = [view](const CommitInfo& info) { view->OnCommit(info); };
+  CW_TRY(producer, kafka::Producer::Open(options.kafka));
+  service.producer.emplace(std::move(producer));
+
+  http::ApiOptions api;
+  api.store = &store;
+  api.view = view;
+  api.tokens = service.tokens ? &*service.tokens : nullptr;
+  api.audit = service.audit.get();
+  api.producer = &*service.producer;
+  api.topic = options.engine.topic;
+  api.dead_letter_topic = options.engine.dead_letter_topic;
+  api.clock = options.clock;
+  service.api = std::make_unique<http::Api>(std::move(api));
+
+  http::ServerOptions server;
+  server.address = address;
+  server.port = static_cast<uint16_t>(flags.http_port);
+  server.io_threads = flags.http_threads;
+  server.tls_certificate = flags.tls_cert;
+  server.tls_private_key = flags.tls_key;
+  server.rate_per_second = flags.rate_limit;
+  server.rate_burst = flags.rate_limit * 2;
+  server.max_body_bytes = flags.max_body_mib << 20;
+  CW_TRY(started, http::Server::Start(server, *service.api, *view));
+  service.server = std::move(started);
+  const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+  spdlog::info("http: listening on {}://{}:{} (dashboard at /, API at /api/v1/)",
+               service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
+               service.server->port());
+  return Ok();
+}
 
 Result<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -210,7 +295,19 @@ int Run(const Flags& flags, std::vector<kafka::Property> properties) {
   }
   spdlog::info("casewatchd: store {}, brokers {}, topic {}", flags.data, options.kafka.brokers,
                flags.topic);
-  auto ran = RunEngine(*store.value(), std::move(options), g_stop, {});
+  HttpService http;
+  if (!flags.no_http) {
+    if (auto started = StartHttp(flags, *store.value(), options, http); !started) {
+      spdlog::error("{}", started.error().message);
+      return started.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
+    }
+  }
+  http::LiveView* view = http.view.get();
+  auto ran =
+      RunEngine(*store.value(), std::move(options), g_stop, [view](const RunnerStatus& status) {
+        if (view != nullptr) view->OnStatus(status);
+      });
+  http.server.reset();  // the engine has stopped: close the connections before the store
   if (!ran) {
     spdlog::error("{}", ran.error().message);
     return ran.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
@@ -273,6 +370,32 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--history-cache-mib", flags.cache_mib, "Memory for cached case histories")
+      ->capture_default_str();
+  app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
+  app.add_option("--http-port", flags.http_port,
+                 "HTTP port of the API and dashboard (0: any free port; the log says which)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--http-address", flags.http_address, "Address to serve HTTP on")
+      ->capture_default_str();
+  app.add_flag("--no-auth", flags.no_auth,
+               "No access tokens (local development only): serves loopback only");
+  app.add_option("--tokens", flags.tokens,
+                 "Access tokens file (JSON, SHA-256 of each token with its role and scope; make "
+                 "entries with `casewatch token add`)");
+  app.add_option("--tls-cert", flags.tls_cert, "TLS certificate chain (PEM): serve HTTPS");
+  app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM)");
+  app.add_option("--audit-log", flags.audit_log,
+                 "Audit log of case-timeline access (default DATA/audit.log)");
+  app.add_option("--http-rate-limit", flags.rate_limit,
+                 "Requests per second per caller (bursts of twice that); 0: unlimited")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--http-max-body-mib", flags.max_body_mib, "Largest request body (POST events)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--http-threads", flags.http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

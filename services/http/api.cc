@@ -1,0 +1,1034 @@
+#include "services/http/api.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <map>
+#include <variant>
+
+#include "casewatch/events/v1/events.pb.h"
+#include "projections/report_json.h"
+#include "services/engine/case_projection.h"
+#include "services/engine/store_report.h"
+#include "services/http/assets.h"
+#include "services/ingest/json_envelope.h"
+#include "services/ingest/validation.h"
+
+namespace casewatch::http {
+namespace {
+
+constexpr size_t kMaxParamLength = 200;
+constexpr size_t kMaxPageSize = 500;
+constexpr int kMaxTrendDays = 3660;
+
+enum RouteId : size_t {
+  kReportRoute,
+  kBreakdownRoute,
+  kWorklistRoute,
+  kCaseRoute,
+  kTrendRoute,
+  kStreamRoute,
+  kMetaRoute,
+  kEventsRoute,
+  kMetricsRoute,
+  kHealthRoute,
+  kStaticRoute,
+  kOtherRoute,
+  kRouteCount,
+};
+constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
+    "report", "breakdown", "worklist", "case",   "trend",  "stream",
+    "meta",   "events",    "metrics",  "health", "static", "other"};
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> PercentDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out.push_back(' ');
+    } else if (in[i] == '%') {
+      if (i + 2 >= in.size()) return std::nullopt;
+      const int hi = HexValue(in[i + 1]);
+      const int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+// Query parameters, checked against the endpoint's list; each at most once.
+class Params {
+ public:
+  // Parses `query`; an error names the malformed parameter.
+  static std::variant<Params, std::string> Parse(std::string_view query) {
+    Params params;
+    while (!query.empty()) {
+      const size_t amp = query.find('&');
+      const std::string_view pair = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      if (pair.empty()) continue;
+      const size_t equals = pair.find('=');
+      auto name = PercentDecode(pair.substr(0, equals));
+      auto value = PercentDecode(equals == std::string_view::npos ? std::string_view()
+                                                                  : pair.substr(equals + 1));
+      if (!name || !value) return fmt::format("malformed percent-encoding in \"{}\"", pair);
+      if (value->size() > kMaxParamLength) {
+        return fmt::format("parameter {} is longer than {} characters", *name, kMaxParamLength);
+      }
+      if (!params.values_.emplace(*name, *value).second) {
+        return fmt::format("parameter {} is given more than once", *name);
+      }
+    }
+    return params;
+  }
+
+  // An error naming the first parameter not in `allowed`.
+  std::optional<std::string> Unknown(std::initializer_list<std::string_view> allowed) const {
+    for (const auto& [name, value] : values_) {
+      if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+        std::string list;
+        for (std::string_view a : allowed) list += fmt::format("{}{}", list.empty() ? "" : ", ", a);
+        return fmt::format("unknown parameter \"{}\" (this endpoint takes: {})", name, list);
+      }
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> Get(std::string_view name) const {
+    const auto found = values_.find(std::string(name));
+    return found == values_.end() ? std::nullopt : std::optional<std::string>(found->second);
+  }
+  bool Has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+HttpResponse Json(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.body = std::move(body);
+  return response;
+}
+
+void AppendNullableString(std::string& out, const std::optional<std::string>& value) {
+  if (value) {
+    AppendJsonString(out, *value);
+  } else {
+    out += "null";
+  }
+}
+
+void AppendScope(std::string& out, const Scope& scope) {
+  out += "{\"region\":";
+  AppendNullableString(out, scope.region);
+  out += ",\"pdu\":";
+  AppendNullableString(out, scope.pdu);
+  out += ",\"team\":";
+  AppendNullableString(out, scope.team);
+  out += ",\"offender_manager\":";
+  AppendNullableString(out, scope.offender_manager);
+  out += "}";
+}
+
+void AppendScore(std::string& out, const std::optional<double>& score) {
+  if (score) {
+    fmt::format_to(std::back_inserter(out), "{}", *score);
+  } else {
+    out += "null";
+  }
+}
+
+std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (authorization.size() <= kPrefix.size()) return {};
+  for (size_t i = 0; i < kPrefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
+        std::tolower(static_cast<unsigned char>(kPrefix[i]))) {
+      return {};
+    }
+  }
+  return authorization.substr(kPrefix.size());
+}
+
+bool ValidCaseId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+engine::GroupBy DefaultGroupBy(const Scope& scope) {
+  if (scope.offender_manager || scope.team) return engine::GroupBy::kOffenderManager;
+  if (scope.pdu) return engine::GroupBy::kTeam;
+  if (scope.region) return engine::GroupBy::kPdu;
+  return engine::GroupBy::kRegion;
+}
+
+constexpr std::array<std::string_view, 5> kGroupNames = {"none", "region", "pdu", "team",
+                                                         "offender_manager"};
+
+HttpResponse FromError(const Error& error) {
+  switch (error.kind) {
+    case ErrorKind::kInvalidArgument:
+      return ErrorResponse(400, "invalid_parameter", error.message);
+    case ErrorKind::kNotFound:
+      return ErrorResponse(503, "not_ready", error.message);
+    case ErrorKind::kUnavailable:
+      return ErrorResponse(503, "unavailable", error.message);
+    default:
+      return ErrorResponse(500, "internal", "the server failed to answer; see its log");
+  }
+}
+
+}  // namespace
+
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
+  std::string body = "{\"error\":{\"code\":";
+  AppendJsonString(body, code);
+  body += ",\"message\":";
+  AppendJsonString(body, message);
+  body += "}}";
+  return Json(status, std::move(body));
+}
+
+// One request being handled.
+struct Api::Context {
+  const HttpRequest& request;
+  std::string_view path;
+  Params params;
+  Principal principal;
+  RouteId route = kOtherRoute;
+};
+
+Api::Api(ApiOptions options) : options_(std::move(options)) {
+  for (std::string_view name : kRouteNames) {
+    routes_.push_back(std::make_unique<RouteMetrics>());
+    routes_.back()->name = name;
+  }
+}
+
+Api::~Api() = default;
+
+bool Api::Blocking(const HttpRequest& request) const {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (request.method == "POST") return true;
+  if (path == "/api/v1/report" || path == "/api/v1/breakdown") {
+    const std::string_view query =
+        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+    // The live answers come from memory; anything else reads the store.
+    for (std::string_view slow : {"as_of=", "from=", "to=", "case_items="}) {
+      if (query.starts_with(slow) ||
+          query.find(std::string("&") + std::string(slow)) != std::string_view::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+  return path == "/api/v1/worklist" || path.starts_with("/api/v1/cases/") ||
+         path == "/api/v1/trend";
+}
+
+void Api::CountRejected(int status) {
+  routes_[kOtherRoute]->by_class[std::clamp(status / 100, 1, 5)].fetch_add(1);
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string_view target = request.target;
+  const size_t question = target.find('?');
+  Context context{request, target.substr(0, question), Params{}, LocalPrincipal()};
+  HttpResponse response;
+  auto parsed = Params::Parse(question == std::string_view::npos ? std::string_view()
+                                                                 : target.substr(question + 1));
+  if (auto* error = std::get_if<std::string>(&parsed)) {
+    response = ErrorResponse(400, "invalid_parameter", *error);
+  } else {
+    context.params = std::move(std::get<Params>(parsed));
+    response = Route(context);
+  }
+  RouteMetrics& metrics = *routes_[context.route];
+  metrics.by_class[std::clamp(response.status / 100, 1, 5)].fetch_add(1);
+  metrics.micros_total.fetch_add(
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count()));
+  return response;
+}
+
+HttpResponse Api::Route(Context& c) {
+  const std::string_view path = c.path;
+  const std::string& method = c.request.method;
+  if (path == "/healthz" || path == "/readyz") {
+    c.route = kHealthRoute;
+    if (path == "/healthz") return Json(200, "{\"status\":\"ok\"}");
+    const bool ready = options_.view->ready();
+    return Json(ready ? 200 : 503,
+                ready ? "{\"status\":\"ready\"}" : "{\"status\":\"catching_up\"}");
+  }
+  if (!path.starts_with("/api/") && path != "/metrics") {
+    c.route = kStaticRoute;
+    if (method != "GET" && method != "HEAD") {
+      HttpResponse r = ErrorResponse(405, "method_not_allowed", "only GET is served here");
+      r.headers.emplace_back("Allow", "GET, HEAD");
+      return r;
+    }
+    const Asset* asset = FindAsset(path == "/" ? "/index.html" : path);
+    if (asset == nullptr) return ErrorResponse(404, "not_found", "no such page");
+    HttpResponse r;
+    r.content_type = std::string(asset->content_type);
+    r.body = std::string(asset->body);
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+  }
+  if (path == "/api/v1/openapi.json") {
+    c.route = kMetaRoute;
+    const Asset* asset = FindAsset("/openapi.json");
+    return asset == nullptr ? ErrorResponse(404, "not_found", "no OpenAPI document built in")
+                            : Json(200, std::string(asset->body));
+  }
+
+  // Everything else needs a caller.
+  std::string_view token = BearerToken(c.request.authorization);
+  if (path == "/api/v1/stream" && token.empty()) {
+    if (auto param = c.params.Get("access_token")) token = *param;  // EventSource has no headers
+  }
+  if (options_.tokens != nullptr) {
+    const Principal* principal = options_.tokens->Find(token);
+    if (principal == nullptr) {
+      HttpResponse r = ErrorResponse(
+          401, "unauthenticated",
+          token.empty() ? "this endpoint needs an access token: Authorization: Bearer <token>"
+                        : "the access token is not recognised");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"casewatch\"");
+      return r;
+    }
+    c.principal = *principal;
+  }
+
+  const auto expect = [&](std::string_view wanted) -> std::optional<HttpResponse> {
+    if (method == wanted || (wanted == "GET" && method == "HEAD")) return std::nullopt;
+    HttpResponse r =
+        ErrorResponse(405, "method_not_allowed", fmt::format("{} takes {} only", path, wanted));
+    r.headers.emplace_back("Allow", std::string(wanted));
+    return r;
+  };
+  const auto readers_only = [&]() -> std::optional<HttpResponse> {
+    if (c.principal.CanRead()) return std::nullopt;
+    return ErrorResponse(403, "forbidden",
+                         fmt::format("the {} role may not read this", NameOf(c.principal.role)));
+  };
+  struct Endpoint {
+    std::string_view path;
+    RouteId route;
+    std::string_view method;
+    HttpResponse (Api::*handler)(Context&);
+  };
+  static constexpr Endpoint kEndpoints[] = {
+      {"/api/v1/report", kReportRoute, "GET", &Api::Report},
+      {"/api/v1/breakdown", kBreakdownRoute, "GET", &Api::Breakdown},
+      {"/api/v1/worklist", kWorklistRoute, "GET", &Api::Worklist},
+      {"/api/v1/trend", kTrendRoute, "GET", &Api::Trend},
+      {"/api/v1/stream", kStreamRoute, "GET", &Api::Stream},
+      {"/api/v1/meta", kMetaRoute, "GET", &Api::Meta},
+      {"/api/v1/events", kEventsRoute, "POST", &Api::PostEvents},
+  };
+  for (const Endpoint& e : kEndpoints) {
+    if (path != e.path) continue;
+    c.route = e.route;
+    if (auto wrong = expect(e.method)) return *wrong;
+    if (e.route != kEventsRoute && e.route != kMetaRoute) {
+      if (auto denied = readers_only()) return *denied;
+    }
+    return (this->*e.handler)(c);
+  }
+  if (path.starts_with("/api/v1/cases/")) {
+    c.route = kCaseRoute;
+    if (auto wrong = expect("GET")) return *wrong;
+    if (auto denied = readers_only()) return *denied;
+    return Case(c, path.substr(std::string_view("/api/v1/cases/").size()));
+  }
+  if (path == "/metrics") {
+    c.route = kMetricsRoute;
+    if (auto wrong = expect("GET")) return *wrong;
+    return Metrics();
+  }
+  return ErrorResponse(404, "not_found", fmt::format("no endpoint {}", path));
+}
+
+namespace {
+
+// The request's scope filters narrowed to the caller's scope, or the 4xx answer.
+std::variant<Scope, HttpResponse> RequestScope(const Params& params, const Principal& principal) {
+  Scope requested;
+  requested.region = params.Get("region");
+  requested.pdu = params.Get("pdu");
+  requested.team = params.Get("team");
+  requested.offender_manager = params.Get("offender_manager");
+  for (const auto* level :
+       {&requested.region, &requested.pdu, &requested.team, &requested.offender_manager}) {
+    if (*level && (*level)->empty()) {
+      return ErrorResponse(400, "invalid_parameter",
+                           "scope parameters must not be empty (leave them out instead)");
+    }
+  }
+  auto effective = EffectiveScope(principal, requested);
+  if (!effective) {
+    return ErrorResponse(403, "outside_scope",
+                         "the requested scope is outside what this access token may see");
+  }
+  return *effective;
+}
+
+template <class T>
+std::variant<std::optional<T>, HttpResponse> Optional(const Params& params, std::string_view name,
+                                                      Result<T> (*parse)(std::string_view),
+                                                      std::string_view form) {
+  auto text = params.Get(name);
+  if (!text) return std::optional<T>();
+  auto parsed = parse(*text);
+  if (!parsed) {
+    return ErrorResponse(400, "invalid_parameter",
+                         fmt::format("{}: \"{}\" is not {}", name, *text, form));
+  }
+  return std::optional<T>(parsed.value());
+}
+
+Result<bool> ParseBool(std::string_view text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  return InvalidArgument("not a boolean");
+}
+
+Result<int64_t> ParsePositive(std::string_view text) {
+  int64_t value = 0;
+  if (text.empty() || text.size() > 9) return InvalidArgument("not a number");
+  for (char ch : text) {
+    if (ch < '0' || ch > '9') return InvalidArgument("not a number");
+    value = value * 10 + (ch - '0');
+  }
+  if (value < 1) return InvalidArgument("not positive");
+  return value;
+}
+
+Result<Instant> ParseInstantParam(std::string_view text) { return ParseInstant(text); }
+Result<Date> ParseDateParam(std::string_view text) { return ParseDate(text); }
+
+// The query of a report-like endpoint, validated.
+struct ReportQuery {
+  Scope scope;
+  std::optional<Instant> as_of;
+  std::optional<Date> from;
+  std::optional<Date> to;
+  bool case_items = false;
+};
+
+std::variant<ReportQuery, HttpResponse> ParseReportQuery(const Params& params,
+                                                         const Principal& principal) {
+  ReportQuery query;
+  auto scope = RequestScope(params, principal);
+  if (auto* error = std::get_if<HttpResponse>(&scope)) return *error;
+  query.scope = std::get<Scope>(scope);
+  auto as_of = Optional<Instant>(params, "as_of", ParseInstantParam,
+                                 "an RFC 3339 instant such as 2026-03-31T23:59:59Z");
+  if (auto* error = std::get_if<HttpResponse>(&as_of)) return *error;
+  query.as_of = std::get<0>(as_of);
+  auto from = Optional<Date>(params, "from", ParseDateParam, "a date YYYY-MM-DD");
+  if (auto* error = std::get_if<HttpResponse>(&from)) return *error;
+  query.from = std::get<0>(from);
+  auto to = Optional<Date>(params, "to", ParseDateParam, "a date YYYY-MM-DD");
+  if (auto* error = std::get_if<HttpResponse>(&to)) return *error;
+  query.to = std::get<0>(to);
+  auto items = Optional<bool>(params, "case_items", ParseBool, "true or false");
+  if (auto* error = std::get_if<HttpResponse>(&items)) return *error;
+  query.case_items = std::get<0>(items).value_or(false);
+  return query;
+}
+
+}  // namespace
+
+HttpResponse Api::Report(Context& c) {
+  if (auto unknown = c.params.Unknown(
+          {"region", "pdu", "team", "offender_manager", "as_of", "from", "to", "case_items"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
+  auto parsed = ParseReportQuery(c.params, c.principal);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ReportQuery& q = std::get<ReportQuery>(parsed);
+  if (!q.as_of && !q.from && !q.to && !q.case_items) {
+    const auto snapshot = options_.view->snapshot();
+    if (!snapshot->as_of) {
+      return ErrorResponse(503, "not_ready", "the engine has not projected anything yet");
+    }
+    return Json(200, *snapshot->Report(options_.view->policy(), q.scope));
+  }
+  engine::StoreReportRequest request;
+  request.as_of = q.as_of;
+  request.from = q.from;
+  request.to = q.to;
+  request.scope = q.scope;
+  request.case_items = q.case_items;
+  auto report = engine::ReportFromStore(*options_.store, request);
+  if (!report) return FromError(report.error());
+  return Json(200, std::move(report).value().json);
+}
+
+HttpResponse Api::Breakdown(Context& c) {
+  if (auto unknown = c.params.Unknown(
+          {"region", "pdu", "team", "offender_manager", "as_of", "from", "to", "by"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
+  auto parsed = ParseReportQuery(c.params, c.principal);
+  if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
+  const ReportQuery& q = std::get<ReportQuery>(parsed);
+  engine::GroupBy by = DefaultGroupBy(q.scope);
+  if (auto name = c.params.Get("by")) {
+    const auto found = std::find(kGroupNames.begin() + 1, kGroupNames.end(), *name);
+    if (found == kGroupNames.end()) {
+      return ErrorResponse(400, "invalid_parameter",
+                           fmt::format("by: \"{}\" is not one of region, pdu, team, "
+                                       "offender_manager",
+                                       *name));
+    }
+    by = static_cast<engine::GroupBy>(found - kGroupNames.begin());
+  }
+  engine::StoreReport report;
+  if (!q.as_of && !q.from && !q.to) {
+    const auto snapshot = options_.view->snapshot();
+    if (!snapshot->as_of) {
+      return ErrorResponse(503, "not_ready", "the engine has not projected anything yet");
+    }
+    report = snapshot->Breakdown(options_.view->policy(), q.scope, by);
+  } else {
+    engine::StoreReportRequest request;
+    request.as_of = q.as_of;
+    request.from = q.from;
+    request.to = q.to;
+    request.scope = q.scope;
+    request.group_by = by;
+    auto stored = engine::ReportFromStore(*options_.store, request);
+    if (!stored) return FromError(stored.error());
+    report = std::move(stored).value();
+  }
+  std::string body = "{\"as_of\":";
+  AppendJsonString(body, FormatInstant(report.as_of));
+  body += ",\"scope\":";
+  AppendScope(body, q.scope);
+  body += ",\"by\":";
+  AppendJsonString(body, kGroupNames[static_cast<size_t>(by)]);
+  body += ",\"rows\":[";
+  const int levels = static_cast<int>(by);
+  for (size_t i = 0; i < report.groups.size(); ++i) {
+    const engine::GroupReport& group = report.groups[i];
+    if (i > 0) body += ",";
+    const auto level = [&](int n, const std::string& value) {
+      return n <= levels ? std::optional<std::string>(value) : std::nullopt;
+    };
+    body += "{\"region\":";
+    AppendNullableString(body, level(1, group.key.region));
+    body += ",\"pdu\":";
+    AppendNullableString(body, level(2, group.key.pdu));
+    body += ",\"team\":";
+    AppendNullableString(body, level(3, group.key.team));
+    body += ",\"offender_manager\":";
+    AppendNullableString(body, level(4, group.key.offender_manager));
+    body += ",\"report\":";
+    body += group.json;
+    body += "}";
+  }
+  body += "]}";
+  return Json(200, std::move(body));
+}
+
+HttpResponse Api::Worklist(Context& c) {
+  if (auto unknown = c.params.Unknown(
+          {"region", "pdu", "team", "offender_manager", "status", "page", "page_size"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
+  auto scope = RequestScope(c.params, c.principal);
+  if (auto* error = std::get_if<HttpResponse>(&scope)) return *error;
+  WorkFilter filter = WorkFilter::kAll;
+  if (auto status = c.params.Get("status")) {
+    if (*status == "overdue") {
+      filter = WorkFilter::kOverdue;
+    } else if (*status == "pending") {
+      filter = WorkFilter::kPending;
+    } else if (*status != "all") {
+      return ErrorResponse(
+          400, "invalid_parameter",
+          fmt::format("status: \"{}\" is not one of all, overdue, pending", *status));
+    }
+  }
+  auto page = Optional<int64_t>(c.params, "page", ParsePositive, "a page number from 1");
+  if (auto* error = std::get_if<HttpResponse>(&page)) return *error;
+  auto page_size = Optional<int64_t>(c.params, "page_size", ParsePositive,
+                                     fmt::format("a number from 1 to {}", kMaxPageSize));
+  if (auto* error = std::get_if<HttpResponse>(&page_size)) return *error;
+  const int64_t number = std::get<0>(page).value_or(1);
+  const int64_t size = std::get<0>(page_size).value_or(50);
+  if (size > static_cast<int64_t>(kMaxPageSize)) {
+    return ErrorResponse(400, "invalid_parameter",
+                         fmt::format("page_size: at most {}", kMaxPageSize));
+  }
+  const WorklistPage work =
+      options_.view->Worklist(std::get<Scope>(scope), filter,
+                              static_cast<size_t>((number - 1) * size), static_cast<size_t>(size));
+  const Date today = DateOf(work.as_of.value_or(Instant{}));
+  std::string body = "{\"as_of\":";
+  if (work.as_of) {
+    AppendJsonString(body, FormatInstant(*work.as_of));
+  } else {
+    body += "null";
+  }
+  body += ",\"scope\":";
+  AppendScope(body, std::get<Scope>(scope));
+  fmt::format_to(std::back_inserter(body), ",\"total\":{},\"page\":{},\"page_size\":{},\"items\":[",
+                 work.total, number, size);
+  for (size_t i = 0; i < work.items.size(); ++i) {
+    const WorkItem& item = work.items[i];
+    if (i > 0) body += ",";
+    body += "{\"case_id\":";
+    AppendJsonString(body, item.case_id);
+    body += ",\"indicator\":";
+    AppendJsonString(body, InfoOf(item.indicator).id);
+    body += ",\"outcome\":";
+    AppendJsonString(body, NameOf(InfoOf(item.indicator).outcome));
+    body += ",\"due\":";
+    AppendJsonString(body, FormatDate(item.due));
+    fmt::format_to(std::back_inserter(body), ",\"status\":\"{}\",\"days_overdue\":{}",
+                   item.overdue ? "OVERDUE" : "PENDING", today.days - item.due.days);
+    body += ",\"region\":";
+    AppendJsonString(body, item.allocation->region);
+    body += ",\"pdu\":";
+    AppendJsonString(body, item.allocation->pdu);
+    body += ",\"team\":";
+    AppendJsonString(body, item.allocation->team);
+    body += ",\"offender_manager\":";
+    AppendJsonString(body, item.allocation->offender_manager);
+    body += "}";
+  }
+  body += "]}";
+  return Json(200, std::move(body));
+}
+
+HttpResponse Api::Case(Context& c, std::string_view case_id) {
+  if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
+  auto decoded = PercentDecode(case_id);
+  if (!decoded || !ValidCaseId(*decoded)) {
+    return ErrorResponse(400, "invalid_parameter",
+                         "a case id is 1 to 128 characters of A-Z, a-z, 0-9, _ and -");
+  }
+  const std::string id = *decoded;
+  auto read_projection = options_.store->ReadProjection(id);
+  if (!read_projection) return FromError(read_projection.error());
+  const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
+  const bool visible = projection && (c.principal.role != Role::kViewer ||
+                                      MaySee(c.principal, engine::AllocationOf(*projection)));
+  const int status = visible ? 200 : 404;
+  if (options_.audit != nullptr) {
+    const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    const Instant now{wall / 1000000000, static_cast<int32_t>(wall % 1000000000)};
+    auto recorded = options_.audit->RecordCaseAccess(
+        now, c.principal.name, NameOf(c.principal.role), id, c.request.remote, status);
+    if (!recorded) {  // no audit record, no answer
+      return ErrorResponse(503, "audit_unavailable", "the audit log cannot be written");
+    }
+  }
+  if (!visible) return ErrorResponse(404, "not_found", "no such case in your scope");
+  const store::v1::CaseProjection& p = *projection;
+  std::string body = "{\"case_id\":";
+  AppendJsonString(body, id);
+  body += ",\"as_of\":";
+  const auto snapshot = options_.view->snapshot();
+  if (snapshot->as_of) {
+    AppendJsonString(body, FormatInstant(*snapshot->as_of));
+  } else {
+    body += "null";
+  }
+  fmt::format_to(std::back_inserter(body),
+                 ",\"counted\":{},\"allocation\":{{\"region\":", p.counted());
+  AppendJsonString(body, p.region());
+  body += ",\"pdu\":";
+  AppendJsonString(body, p.pdu());
+  body += ",\"team\":";
+  AppendJsonString(body, p.team());
+  body += ",\"offender_manager\":";
+  AppendJsonString(body, p.offender_manager());
+  body += "},\"events\":[";
+  bool first = true;
+  Result<void> failure = Ok();
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  auto read = options_.store->ReadCase(id, [&](std::string_view bytes) {
+    events::v1::Envelope envelope;
+    if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      failure = IoError("a stored event does not parse");
+      return;
+    }
+    const auto* reflection = envelope.GetReflection();
+    const auto* oneof = envelope.GetDescriptor()->FindOneofByName("payload");
+    const auto* field = reflection->GetOneofFieldDescriptor(envelope, oneof);
+    if (!first) body += ",";
+    first = false;
+    body += "{\"event_id\":";
+    AppendJsonString(body, envelope.event_id());
+    body += ",\"type\":";
+    AppendJsonString(body, field != nullptr ? field->name() : "unknown");
+    body += ",\"occurred_at\":";
+    AppendJsonString(body, FormatInstant(Instant{envelope.occurred_at().seconds(),
+                                                 envelope.occurred_at().nanos()}));
+    body += ",\"recorded_at\":";
+    if (envelope.has_recorded_at()) {
+      AppendJsonString(body, FormatInstant(Instant{envelope.recorded_at().seconds(),
+                                                   envelope.recorded_at().nanos()}));
+    } else {
+      body += "null";
+    }
+    body += ",\"source\":";
+    AppendJsonString(body, envelope.source());
+    body += ",\"payload\":";
+    std::string payload = "{}";
+    if (field != nullptr) {
+      payload.clear();
+      (void)google::protobuf::util::MessageToJsonString(reflection->GetMessage(envelope, field),
+                                                        &payload, json);
+    }
+    body += payload;
+    body += "}";
+  });
+  if (!read) return FromError(read.error());
+  if (!failure) return FromError(failure.error());
+  body += "],\"items\":[";
+  for (int i = 0; i < p.items_size(); ++i) {
+    const store::v1::StoredItem& item = p.items(i);
+    const auto item_status = static_cast<ItemStatus>(item.status());
+    if (i > 0) body += ",";
+    body += "{\"indicator\":";
+    AppendJsonString(body, InfoOf(static_cast<Indicator>(item.indicator())).id);
+    body += ",\"due\":";
+    AppendJsonString(body, FormatDate(Date{item.due()}));
+    body += ",\"status\":";
+    AppendJsonString(body, NameOf(item_status));
+    body += ",\"fulfilled_by\":";
+    if (item.fulfilled_by().empty()) {
+      body += "null";
+    } else {
+      AppendJsonString(body, item.fulfilled_by());
+    }
+    body += ",\"decided_on\":";
+    if (item_status == ItemStatus::kPending) {
+      body += "null";
+    } else {
+      AppendJsonString(body, FormatDate(Date{item.decided_on()}));
+    }
+    fmt::format_to(std::back_inserter(body), ",\"overdue\":{}}}", item.overdue());
+  }
+  body += "]}";
+  return Json(200, std::move(body));
+}
+
+HttpResponse Api::Trend(Context& c) {
+  if (auto unknown =
+          c.params.Unknown({"region", "pdu", "team", "offender_manager", "from", "to"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
+  auto scope_or = RequestScope(c.params, c.principal);
+  if (auto* error = std::get_if<HttpResponse>(&scope_or)) return *error;
+  const Scope scope = std::get<Scope>(scope_or);
+  auto from_or = Optional<Date>(c.params, "from", ParseDateParam, "a date YYYY-MM-DD");
+  if (auto* error = std::get_if<HttpResponse>(&from_or)) return *error;
+  auto to_or = Optional<Date>(c.params, "to", ParseDateParam, "a date YYYY-MM-DD");
+  if (auto* error = std::get_if<HttpResponse>(&to_or)) return *error;
+  const auto snapshot = options_.view->snapshot();
+  const Date today = DateOf(snapshot->as_of.value_or(Instant{}));
+  const Date to = std::get<0>(to_or).value_or(today);
+  const Date from = std::get<0>(from_or).value_or(to + (-89));
+  if (from > to) return ErrorResponse(400, "invalid_parameter", "from is after to");
+  if (to.days - from.days >= kMaxTrendDays) {
+    return ErrorResponse(400, "invalid_parameter",
+                         fmt::format("a trend spans at most {} days", kMaxTrendDays));
+  }
+  const Policy& policy = options_.view->policy();
+  std::string body = "{\"scope\":";
+  AppendScope(body, scope);
+  body += ",\"from\":";
+  AppendJsonString(body, FormatDate(from));
+  body += ",\"to\":";
+  AppendJsonString(body, FormatDate(to));
+  body += ",\"days\":[";
+  bool first_day = true;
+  std::optional<Date> current;
+  std::unique_ptr<ReportBuilder> builder;
+  const auto flush = [&] {
+    if (!builder) return;
+    const casewatch::Report report = builder->Finish();
+    if (!first_day) body += ",";
+    first_day = false;
+    body += "{\"date\":";
+    AppendJsonString(body, FormatDate(*current));
+    fmt::format_to(std::back_inserter(body), ",\"cases\":{},\"indicators\":{{", report.cases);
+    for (int i = 0; i < kIndicatorCount; ++i) {
+      if (i > 0) body += ",";
+      AppendJsonString(body, kIndicators[i].id);
+      body += ":";
+      AppendScore(body, report.indicators[i].score);
+    }
+    body += "},\"outcomes\":{";
+    for (int o = 0; o < kOutcomeCount; ++o) {
+      if (o > 0) body += ",";
+      AppendJsonString(body, NameOf(static_cast<Outcome>(o)));
+      body += ":";
+      AppendScore(body, report.outcomes[o].score);
+    }
+    body += "}}";
+    builder.reset();
+  };
+  auto scanned =
+      options_.store->ScanDaily(from, to, [&](Date day, const store::v1::ScopeCounts& counts) {
+        if (!current || *current != day) {
+          flush();
+          current = day;
+          const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
+          builder =
+              std::make_unique<ReportBuilder>(policy, start, Period{std::nullopt, day}, scope);
+        }
+        const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
+                                    counts.offender_manager()};
+        if (scope.Matches(allocation)) builder->AddTotals(counts.cases(), engine::TotalsOf(counts));
+      });
+  if (!scanned) return FromError(scanned.error());
+  flush();
+  body += "]}";
+  return Json(200, std::move(body));
+}
+
+HttpResponse Api::Stream(Context& c) {
+  if (auto unknown =
+          c.params.Unknown({"region", "pdu", "team", "offender_manager", "access_token"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
+  auto scope = RequestScope(c.params, c.principal);
+  if (auto* error = std::get_if<HttpResponse>(&scope)) return *error;
+  HttpResponse response;
+  response.event_stream = true;
+  response.stream_scope = std::get<Scope>(scope);
+  response.content_type = "text/event-stream";
+  return response;
+}
+
+HttpResponse Api::Meta(Context& c) {
+  if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
+  std::string body = "{\"principal\":{\"name\":";
+  AppendJsonString(body, c.principal.name);
+  body += ",\"role\":";
+  AppendJsonString(body, NameOf(c.principal.role));
+  body += ",\"scope\":";
+  AppendScope(body, c.principal.scope);
+  body += "},\"as_of\":";
+  const auto snapshot = options_.view->snapshot();
+  if (snapshot->as_of) {
+    AppendJsonString(body, FormatInstant(*snapshot->as_of));
+  } else {
+    body += "null";
+  }
+  fmt::format_to(std::back_inserter(body), ",\"ready\":{},\"indicators\":[",
+                 options_.view->ready());
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    if (i > 0) body += ",";
+    body += "{\"id\":";
+    AppendJsonString(body, kIndicators[i].id);
+    body += ",\"outcome\":";
+    AppendJsonString(body, NameOf(kIndicators[i].outcome));
+    body += "}";
+  }
+  body += "],\"outcomes\":[";
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    if (o > 0) body += ",";
+    AppendJsonString(body, NameOf(static_cast<Outcome>(o)));
+  }
+  body += "]}";
+  return Json(200, std::move(body));
+}
+
+HttpResponse Api::PostEvents(Context& c) {
+  if (!c.principal.CanPublish()) {
+    return ErrorResponse(403, "forbidden",
+                         fmt::format("the {} role may not publish events; a publisher token may",
+                                     NameOf(c.principal.role)));
+  }
+  if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
+  if (options_.producer == nullptr) {
+    return ErrorResponse(503, "unavailable", "publishing over HTTP is not enabled");
+  }
+  const std::string& body = c.request.body;
+  struct Line {
+    int number;
+    std::string_view text;
+    std::string event_id;
+    std::string error;  // rejected
+    std::optional<Result<void>> delivery;
+  };
+  std::vector<Line> lines;
+  int number = 0;
+  for (size_t begin = 0; begin < body.size();) {
+    size_t end = body.find('\n', begin);
+    if (end == std::string::npos) end = body.size();
+    std::string_view text(body.data() + begin, end - begin);
+    ++number;
+    begin = end + 1;
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
+    lines.push_back(Line{number, text, {}, {}, {}});
+    if (lines.size() > options_.max_events_per_request) {
+      return ErrorResponse(413, "too_many_events",
+                           fmt::format("at most {} events per request; split the file",
+                                       options_.max_events_per_request));
+    }
+  }
+  if (lines.empty()) {
+    return ErrorResponse(400, "empty_body", "expected events as JSON lines (NDJSON), one per line");
+  }
+  ingest::JsonEnvelopeParser parser;
+  const Instant now = options_.clock ? options_.clock() : Instant{};
+  const ingest::ValidationOptions live = ingest::ValidationOptions::Live(now);
+  std::lock_guard lock(publish_mutex_);
+  for (Line& line : lines) {
+    events::v1::Envelope envelope;
+    auto parsed = parser.Parse(line.text, envelope);
+    if (parsed) parsed = ingest::ValidateEnvelope(envelope, live);
+    if (!parsed) {
+      line.error = parsed.error().message;
+      // Rejected lines are dead-lettered as Kafka's are, so nothing offered is lost.
+      store::v1::DeadLetter letter;
+      letter.set_value(std::string(line.text));
+      letter.set_source("http");
+      letter.set_reason(line.error);
+      letter.set_received_at_seconds(now.seconds);
+      letter.set_received_at_nanos(now.nanos);
+      (void)options_.producer->Produce(options_.dead_letter_topic, "", letter.SerializeAsString(),
+                                       [](Result<void>) {});
+      continue;
+    }
+    line.event_id = envelope.event_id();
+    Line* target = &line;
+    for (int attempt = 0;; ++attempt) {
+      auto produced = options_.producer->Produce(
+          options_.topic, envelope.case_id(), envelope.SerializeAsString(),
+          [target](Result<void> done) { target->delivery = std::move(done); });
+      if (produced) break;
+      if (!IsRetryable(produced.error()) || attempt >= 100) {
+        line.delivery = produced.error();
+        break;
+      }
+      options_.producer->Poll(std::chrono::milliseconds(50));  // local queue full: drain
+    }
+  }
+  auto flushed = options_.producer->Flush(std::chrono::seconds(15));
+  int accepted = 0;
+  int rejected = 0;
+  int failed = 0;
+  std::string out = "{\"results\":[";
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Line& line = lines[i];
+    if (i > 0) out += ",";
+    fmt::format_to(std::back_inserter(out), "{{\"line\":{},", line.number);
+    if (!line.error.empty()) {
+      ++rejected;
+      out += "\"status\":\"rejected\",\"error\":";
+      AppendJsonString(out, line.error);
+    } else if (line.delivery && *line.delivery) {
+      ++accepted;
+      out += "\"status\":\"accepted\",\"event_id\":";
+      AppendJsonString(out, line.event_id);
+    } else {
+      ++failed;
+      out += "\"status\":\"failed\",\"event_id\":";
+      AppendJsonString(out, line.event_id);
+      out += ",\"error\":";
+      AppendJsonString(out, fmt::format("not delivered to the event log ({}); send it again",
+                                        line.delivery ? line.delivery->error().message
+                                                      : (flushed ? std::string("no report")
+                                                                 : flushed.error().message)));
+    }
+    out += "}";
+  }
+  fmt::format_to(std::back_inserter(out), "],\"accepted\":{},\"rejected\":{},\"failed\":{}}}",
+                 accepted, rejected, failed);
+  return Json(failed > 0 ? 503 : 200, std::move(out));
+}
+
+HttpResponse Api::Metrics() {
+  const engine::RunnerStatus status = options_.view->status();
+  std::string out;
+  const auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name,
+                   type, name, value);
+  };
+  metric("casewatch_events_accepted_total", "counter", "Events accepted since start.",
+         status.counters.accepted);
+  metric("casewatch_events_duplicate_total", "counter", "Redelivered events ignored.",
+         status.counters.duplicates);
+  metric("casewatch_events_rejected_total", "counter", "Events dead-lettered.",
+         status.counters.rejected);
+  metric("casewatch_obligations_missed_total", "counter", "Missed-obligation alerts raised.",
+         status.counters.missed_obligations);
+  metric("casewatch_batches_total", "counter", "Atomic store writes of consumed batches.",
+         status.counters.batches);
+  metric("casewatch_cases_evaluated_total", "counter", "Case re-evaluations.",
+         status.counters.cases_evaluated);
+  metric("casewatch_consumer_lag", "gauge", "Records on the brokers not yet applied (-1 unknown).",
+         status.lag);
+  metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
+         status.published);
+  metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",
+         status.transient_errors);
+  const auto snapshot = options_.view->snapshot();
+  metric("casewatch_projection_instant_seconds", "gauge", "The engine clock of the last write.",
+         snapshot->as_of ? snapshot->as_of->seconds : 0);
+  metric("casewatch_ready", "gauge", "1 once caught up after starting.",
+         options_.view->ready() ? 1 : 0);
+  metric("casewatch_http_stream_clients", "gauge", "Open event streams.",
+         stream_clients_ ? stream_clients_() : 0);
+  out += "# HELP casewatch_http_requests_total HTTP answers by route and status class.\n";
+  out += "# TYPE casewatch_http_requests_total counter\n";
+  for (const auto& route : routes_) {
+    for (int k = 1; k <= 5; ++k) {
+      const uint64_t n = route->by_class[k].load();
+      if (n > 0) {
+        fmt::format_to(std::back_inserter(out),
+                       "casewatch_http_requests_total{{route=\"{}\",code=\"{}xx\"}} {}\n",
+                       route->name, k, n);
+      }
+    }
+  }
+  out += "# HELP casewatch_http_request_seconds_total Time spent answering, by route.\n";
+  out += "# TYPE casewatch_http_request_seconds_total counter\n";
+  for (const auto& route : routes_) {
+    fmt::format_to(std::back_inserter(out),
+                   "casewatch_http_request_seconds_total{{route=\"{}\"}} {}\n", route->name,
+                   route->micros_total.load() / 1e6);
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = std::move(out);
+  return response;
+}
+
+}  // namespace casewatch::http

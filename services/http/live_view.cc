@@ -1,0 +1,200 @@
+#include "services/http/live_view.h"
+
+#include <algorithm>
+
+#include "services/engine/case_projection.h"
+
+namespace casewatch::http {
+namespace {
+
+constexpr size_t kMaxCachedReports = 4096;
+
+std::string CacheKey(const Scope& scope) {
+  std::string key;
+  for (const auto* level : {&scope.region, &scope.pdu, &scope.team, &scope.offender_manager}) {
+    if (*level) {
+      key.push_back('=');
+      key += **level;
+    }
+    key.push_back('\0');
+  }
+  return key;
+}
+
+std::string KeyOf(const store::v1::ScopeCounts& c) {
+  return store::ScopeKey(c.region(), c.pdu(), c.team(), c.offender_manager());
+}
+
+}  // namespace
+
+std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy,
+                                                    const Scope& scope) const {
+  const std::string key = CacheKey(scope);
+  {
+    std::lock_guard lock(cache_mutex_);
+    if (auto found = cache_.find(key); found != cache_.end()) return found->second;
+  }
+  engine::StoreReport report;
+  const Instant at = as_of.value_or(Instant{});
+  engine::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope,
+                                       engine::GroupBy::kNone);
+  for (const auto& counts : scopes) builder.AddCounts(*counts);
+  builder.Finish(report, nullptr);
+  auto rendered = std::make_shared<const std::string>(std::move(report.json));
+  std::lock_guard lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedReports) cache_.clear();
+  cache_.emplace(key, rendered);
+  return rendered;
+}
+
+engine::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope,
+                                        engine::GroupBy by) const {
+  engine::StoreReport report;
+  const Instant at = as_of.value_or(Instant{});
+  report.as_of = at;
+  report.source = engine::ReportSource::kScopeCounts;
+  engine::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by);
+  for (const auto& counts : scopes) builder.AddCounts(*counts);
+  builder.Finish(report, nullptr);
+  return report;
+}
+
+LiveView::LiveView(Policy policy)
+    : policy_(std::move(policy)), snapshot_(std::make_shared<const Snapshot>()) {}
+
+Result<void> LiveView::Load(const store::Store& store) {
+  auto next = std::make_shared<Snapshot>();
+  CW_TRY(as_of, store.ProjectionInstant());
+  next->as_of = as_of;
+  scope_index_.clear();
+  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+    scope_index_.emplace(KeyOf(counts), next->scopes.size());
+    next->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+  }));
+  {
+    std::unique_lock lock(work_mutex_);
+    work_.clear();
+  }
+  CW_TRY(store.ScanProjections(
+      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+        SetCase(case_id, projection);
+      }));
+  std::lock_guard lock(snapshot_mutex_);
+  next->version = snapshot_->version + 1;
+  snapshot_ = std::move(next);
+  return Ok();
+}
+
+void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection& projection) {
+  CaseWork work;
+  if (projection.counted()) {
+    for (const store::v1::StoredItem& item : projection.items()) {
+      const auto status = static_cast<ItemStatus>(item.status());
+      if (status == ItemStatus::kPending || item.overdue()) {
+        work.items.push_back(
+            OpenItem{static_cast<Indicator>(item.indicator()), Date{item.due()}, item.overdue()});
+      }
+    }
+  }
+  std::unique_lock lock(work_mutex_);
+  if (work.items.empty()) {
+    work_.erase(std::string(case_id));
+    return;
+  }
+  work.allocation = engine::AllocationOf(projection);
+  work_.insert_or_assign(std::string(case_id), std::move(work));
+}
+
+void LiveView::OnCommit(const engine::CommitInfo& info) {
+  for (const auto& [case_id, projection] : info.cases) SetCase(case_id, *projection);
+  std::shared_ptr<const Snapshot> published;
+  {
+    auto next = std::make_shared<Snapshot>();
+    std::lock_guard lock(snapshot_mutex_);
+    next->version = snapshot_->version + 1;
+    next->as_of = info.as_of;
+    next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
+    for (const store::v1::ScopeCounts* counts : info.scopes) {
+      auto copy = std::make_shared<const store::v1::ScopeCounts>(*counts);
+      const auto [slot, added] = scope_index_.emplace(KeyOf(*counts), next->scopes.size());
+      if (added) {
+        next->scopes.push_back(std::move(copy));
+      } else {
+        next->scopes[slot->second] = std::move(copy);
+      }
+    }
+    snapshot_ = std::move(next);
+    published = snapshot_;
+  }
+  std::lock_guard lock(listener_mutex_);
+  if (listener_) listener_(std::move(published), info.alerts);
+}
+
+void LiveView::OnStatus(const engine::RunnerStatus& status) {
+  std::lock_guard lock(status_mutex_);
+  status_ = status;
+  if (status.lag == 0) ready_ = true;
+}
+
+std::shared_ptr<const Snapshot> LiveView::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+engine::RunnerStatus LiveView::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+bool LiveView::ready() const {
+  std::lock_guard lock(status_mutex_);
+  return ready_;
+}
+
+WorklistPage LiveView::Worklist(const Scope& scope, WorkFilter filter, size_t offset,
+                                size_t limit) const {
+  WorklistPage page;
+  page.as_of = snapshot()->as_of;
+  struct Ranked {
+    const std::string* case_id;
+    const CaseWork* work;
+    OpenItem item;
+  };
+  std::vector<Ranked> matching;
+  std::shared_lock lock(work_mutex_);
+  for (const auto& [case_id, work] : work_) {
+    if (!scope.Matches(work.allocation)) continue;
+    for (const OpenItem& item : work.items) {
+      if ((filter == WorkFilter::kOverdue && !item.overdue) ||
+          (filter == WorkFilter::kPending && item.overdue)) {
+        continue;
+      }
+      matching.push_back(Ranked{&case_id, &work, item});
+    }
+  }
+  const auto more_urgent = [](const Ranked& a, const Ranked& b) {
+    if (a.item.overdue != b.item.overdue) return a.item.overdue;
+    if (a.item.due != b.item.due) return a.item.due < b.item.due;
+    if (*a.case_id != *b.case_id) return *a.case_id < *b.case_id;
+    return a.item.indicator < b.item.indicator;
+  };
+  page.total = static_cast<int64_t>(matching.size());
+  const size_t begin = std::min(offset, matching.size());
+  const size_t end = std::min(matching.size(), begin + limit);
+  std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end),
+                    matching.end(), more_urgent);
+  page.case_ids.reserve(end - begin);
+  page.allocations.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    page.case_ids.push_back(*matching[i].case_id);
+    page.allocations.push_back(matching[i].work->allocation);
+  }
+  for (size_t i = begin; i < end; ++i) {
+    page.items.push_back(WorkItem{page.case_ids[i - begin], &page.allocations[i - begin],
+                                  matching[i].item.indicator, matching[i].item.due,
+                                  matching[i].item.overdue});
+  }
+  return page;
+}
+
+}  // namespace casewatch::http

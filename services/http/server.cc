@@ -1,0 +1,520 @@
+#include "services/http/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <deque>
+#include <list>
+#include <thread>
+#include <unordered_map>
+
+#include "projections/report_json.h"
+
+namespace casewatch::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Token buckets per caller. Callers are keyed by their Authorization header (kept in memory
+// only) or, without one, their address.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(std::max(burst, 1.0)) {}
+
+  // Whether a request may go ahead now; otherwise the seconds until one may.
+  std::optional<double> Take(const std::string& caller) {
+    if (rate_ <= 0) return std::nullopt;
+    const auto now = Clock::now();
+    std::lock_guard lock(mutex_);
+    if (buckets_.size() > 100000) buckets_.clear();  // bounded: forgetting only forgives
+    auto [it, added] = buckets_.try_emplace(caller, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!added) {
+      b.tokens =
+          std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_);
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return std::nullopt;
+    }
+    return (1 - b.tokens) / rate_;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    Clock::time_point at;
+  };
+  const double rate_;
+  const double burst_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// A client of GET /api/v1/stream: gets the scope's report when it changes and the alerts in its
+// scope. Lives on its connection's strand.
+class StreamClient {
+ public:
+  virtual ~StreamClient() = default;
+  virtual void Update(
+      std::shared_ptr<const Snapshot> snapshot,
+      std::shared_ptr<const std::vector<alerts::v1::ObligationMissedAlert>> alerts) = 0;
+  virtual void Close() = 0;
+};
+
+std::string AlertJson(const alerts::v1::ObligationMissedAlert& a) {
+  std::string out = "{\"event_id\":";
+  AppendJsonString(out, a.event_id());
+  out += ",\"case_id\":";
+  AppendJsonString(out, a.case_id());
+  out += ",\"indicator\":";
+  AppendJsonString(out, a.indicator());
+  out += ",\"due\":";
+  AppendJsonString(out, a.due());
+  out += ",\"missed_at\":";
+  AppendJsonString(out, FormatInstant(Instant{a.missed_at().seconds(), a.missed_at().nanos()}));
+  for (const auto& [name, value] :
+       {std::pair<std::string_view, const std::string*>{"region", &a.region()},
+        {"pdu", &a.pdu()},
+        {"team", &a.team()},
+        {"offender_manager", &a.offender_manager()}}) {
+    out += ",\"";
+    out += name;
+    out += "\":";
+    AppendJsonString(out, *value);
+  }
+  out += "}";
+  return out;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  Api& api;
+  LiveView& view;
+  asio::io_context io;
+  std::optional<asio::ssl::context> tls;
+  tcp::acceptor acceptor{io};
+  asio::thread_pool workers;
+  std::vector<std::thread> threads;
+  RateLimiter limiter;
+  std::atomic<bool> stopping{false};
+
+  // Stream clients, and what is waiting to be sent to them.
+  std::mutex streams_mutex;
+  std::list<std::weak_ptr<StreamClient>> streams;
+  std::atomic<size_t> stream_count{0};
+  std::shared_ptr<const Snapshot> pending_snapshot;
+  std::vector<alerts::v1::ObligationMissedAlert> pending_alerts;
+  bool flush_scheduled = false;
+  asio::steady_timer flush_timer{io};
+
+  Impl(const ServerOptions& o, Api& a, LiveView& v)
+      : options(o),
+        api(a),
+        view(v),
+        workers(static_cast<size_t>(std::max(1, o.worker_threads))),
+        limiter(o.rate_per_second, o.rate_burst) {}
+
+  void Accept();
+  void OnCommit(std::shared_ptr<const Snapshot> snapshot,
+                std::span<const alerts::v1::ObligationMissedAlert> alerts);
+  void Flush();
+  bool AddStream(std::weak_ptr<StreamClient> client) {
+    std::lock_guard lock(streams_mutex);
+    if (stream_count.load() >= options.max_stream_clients) return false;
+    streams.push_back(std::move(client));
+    ++stream_count;
+    return true;
+  }
+  void RemoveStream() { --stream_count; }
+};
+
+namespace {
+
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>>, public StreamClient {
+ public:
+  Session(Server::Impl& server, Stream stream, std::string remote)
+      : server_(server), stream_(std::move(stream)), remote_(std::move(remote)) {}
+
+  ~Session() override {
+    if (streaming_) server_.RemoveStream();
+  }
+
+  void Start() {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return;  // not TLS, or gave up: nothing to answer
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
+
+  void Update(
+      std::shared_ptr<const Snapshot> snapshot,
+      std::shared_ptr<const std::vector<alerts::v1::ObligationMissedAlert>> alerts) override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this(), snapshot, alerts] {
+      self->SendUpdate(snapshot, alerts.get());
+    });
+  }
+
+  void Close() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+      beast::get_lowest_layer(self->stream_).close();
+    });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_.options.max_body_bytes);
+    parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
+    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+    bhttp::async_read(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::ssl::error::stream_truncated || ec == asio::error::eof) {
+      return Shutdown();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return Reject(
+          413, "too_large",
+          fmt::format("the request body is larger than {} bytes", server_.options.max_body_bytes));
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Reject(431, "headers_too_large", "the request headers are too large");
+    }
+    if (ec) return Reject(400, "bad_request", "malformed HTTP request");
+
+    bhttp::request<bhttp::string_body> message = parser_->release();
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.authorization = std::string(message[bhttp::field::authorization]);
+    request.body = std::move(message.body());
+    request.remote = remote_;
+    keep_alive_ = message.keep_alive();
+    version_ = message.version();
+    head_ = message.method() == bhttp::verb::head;
+
+    if (auto wait =
+            server_.limiter.Take(request.authorization.empty() ? remote_ : request.authorization)) {
+      server_.api.CountRejected(429);
+      HttpResponse limited = ErrorResponse(429, "rate_limited", "too many requests; slow down");
+      limited.headers.emplace_back("Retry-After",
+                                   std::to_string(static_cast<int>(std::ceil(*wait))));
+      return Send(std::move(limited));
+    }
+    if (server_.api.Blocking(request)) {
+      asio::post(server_.workers, [self = this->shared_from_this(), request = std::move(request)] {
+        HttpResponse response = self->server_.api.Handle(request);
+        asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+          self->Send(std::move(response));
+        });
+      });
+      return;
+    }
+    HttpResponse response = server_.api.Handle(request);
+    if (response.event_stream && response.status == 200) return BeginStream(response.stream_scope);
+    Send(std::move(response));
+  }
+
+  void Reject(int status, std::string_view code, std::string message) {
+    server_.api.CountRejected(status);
+    keep_alive_ = false;  // the rest of the stream cannot be trusted
+    Send(ErrorResponse(status, code, message));
+  }
+
+  void Send(HttpResponse response) {
+    auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
+        static_cast<bhttp::status>(response.status), version_ ? version_ : 11);
+    out->set(bhttp::field::server, "casewatchd");
+    out->set(bhttp::field::content_type, response.content_type);
+    out->set("X-Content-Type-Options", "nosniff");
+    if (response.content_type.starts_with("text/html")) {
+      out->set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+               "frame-ancestors 'none'");
+      out->set("Referrer-Policy", "no-referrer");
+    }
+    for (auto& [name, value] : response.headers) out->set(name, value);
+    out->keep_alive(keep_alive_);
+    const size_t length = response.body.size();
+    if (!head_) out->body() = std::move(response.body);
+    out->content_length(length);
+    bhttp::async_write(stream_, *out,
+                       [self = this->shared_from_this(), out](beast::error_code ec, size_t) {
+                         if (ec || !self->keep_alive_) return self->Shutdown();
+                         self->Read();
+                       });
+  }
+
+  void Shutdown() {
+    beast::error_code ignored;
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+  }
+
+  // --- GET /api/v1/stream ---
+
+  void BeginStream(const Scope& scope) {
+    scope_ = scope;
+    if (!server_.AddStream(this->weak_from_this())) {
+      server_.api.CountRejected(503);
+      keep_alive_ = false;
+      return Send(
+          ErrorResponse(503, "too_many_streams", "too many open event streams; retry later"));
+    }
+    streaming_ = true;
+    beast::get_lowest_layer(stream_).expires_never();
+    Queue(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nConnection: keep-alive\r\nServer: casewatchd\r\n\r\n"
+        "retry: 2000\n\n");
+    SendUpdate(server_.view.snapshot(), nullptr);
+    keepalive_.emplace(stream_.get_executor());
+    Keepalive();
+    // Reads only to notice the client leaving.
+    beast::get_lowest_layer(stream_).async_read_some(
+        asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+          if (ec) self->EndStream();
+        });
+  }
+
+  void Keepalive() {
+    keepalive_->expires_after(server_.options.keepalive);
+    keepalive_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->closed_) return;
+      self->Queue(": keepalive\n\n");
+      self->Keepalive();
+    });
+  }
+
+  void SendUpdate(const std::shared_ptr<const Snapshot>& snapshot,
+                  const std::vector<alerts::v1::ObligationMissedAlert>* alerts) {
+    if (closed_ || !streaming_) return;
+    if (snapshot && snapshot->as_of) {
+      auto report = snapshot->Report(server_.view.policy(), scope_);
+      if (!last_report_ || *last_report_ != *report) {
+        last_report_ = report;
+        Queue("event: report\ndata: " + *report + "\n\n");
+      }
+    }
+    if (alerts != nullptr) {
+      for (const auto& alert : *alerts) {
+        if (!scope_.Matches(
+                Allocation{alert.region(), alert.pdu(), alert.team(), alert.offender_manager()})) {
+          continue;
+        }
+        Queue("event: alert\ndata: " + AlertJson(alert) + "\n\n");
+      }
+    }
+  }
+
+  void Queue(std::string chunk) {
+    if (closed_) return;
+    if (outbox_.size() > 256) return EndStream();  // a client this far behind is gone
+    outbox_.push_back(std::move(chunk));
+    if (outbox_.size() == 1) WriteNext();
+  }
+
+  void WriteNext() {
+    asio::async_write(stream_, asio::buffer(outbox_.front()),
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->EndStream();
+                        self->outbox_.pop_front();
+                        if (!self->outbox_.empty()) self->WriteNext();
+                      });
+  }
+
+  void EndStream() {
+    if (closed_) return;
+    closed_ = true;
+    if (keepalive_) keepalive_->cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
+  }
+
+  Server::Impl& server_;
+  Stream stream_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  bool keep_alive_ = false;
+  bool head_ = false;
+  unsigned version_ = 11;
+
+  bool streaming_ = false;
+  bool closed_ = false;
+  Scope scope_;
+  std::shared_ptr<const std::string> last_report_;
+  std::deque<std::string> outbox_;
+  std::optional<asio::steady_timer> keepalive_;
+  std::array<char, 256> discard_{};
+};
+
+}  // namespace
+
+void Server::Impl::Accept() {
+  acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping) return;
+    if (!ec) {
+      beast::error_code ignored;
+      const std::string remote = socket.remote_endpoint(ignored).address().to_string();
+      socket.set_option(tcp::no_delay(true), ignored);
+      if (tls) {
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+            *this, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), remote)
+            ->Start();
+      } else {
+        std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)),
+                                                     remote)
+            ->Start();
+      }
+    } else {
+      spdlog::warn("http: accept failed: {}", ec.message());
+    }
+    Accept();
+  });
+}
+
+// Engine thread: remember the newest snapshot and alerts; the I/O threads send them at most
+// every stream_interval.
+void Server::Impl::OnCommit(std::shared_ptr<const Snapshot> snapshot,
+                            std::span<const alerts::v1::ObligationMissedAlert> alerts) {
+  std::lock_guard lock(streams_mutex);
+  if (streams.empty()) return;
+  pending_snapshot = std::move(snapshot);
+  pending_alerts.insert(pending_alerts.end(), alerts.begin(), alerts.end());
+  if (flush_scheduled) return;
+  flush_scheduled = true;
+  asio::post(io, [this] {
+    flush_timer.expires_after(options.stream_interval);
+    flush_timer.async_wait([this](beast::error_code ec) {
+      if (!ec) Flush();
+    });
+  });
+}
+
+void Server::Impl::Flush() {
+  std::vector<std::shared_ptr<StreamClient>> clients;
+  std::shared_ptr<const Snapshot> snapshot;
+  auto alerts = std::make_shared<std::vector<alerts::v1::ObligationMissedAlert>>();
+  {
+    std::lock_guard lock(streams_mutex);
+    flush_scheduled = false;
+    snapshot = std::move(pending_snapshot);
+    alerts->swap(pending_alerts);
+    for (auto it = streams.begin(); it != streams.end();) {
+      if (auto client = it->lock()) {
+        clients.push_back(std::move(client));
+        ++it;
+      } else {
+        it = streams.erase(it);
+      }
+    }
+  }
+  for (const auto& client : clients) client->Update(snapshot, alerts);
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Api& api,
+                                              LiveView& view) {
+  auto impl = std::make_unique<Impl>(options, api, view);
+  if (options.tls_certificate.empty() != options.tls_private_key.empty()) {
+    return InvalidArgument("TLS needs both --tls-cert and --tls-key");
+  }
+  if (!options.tls_certificate.empty()) {
+    impl->tls.emplace(asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    impl->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1);
+    impl->tls->use_certificate_chain_file(options.tls_certificate, ec);
+    if (ec) {
+      return InvalidArgument(
+          fmt::format("--tls-cert {}: {}", options.tls_certificate, ec.message()));
+    }
+    impl->tls->use_private_key_file(options.tls_private_key, asio::ssl::context::pem, ec);
+    if (ec) {
+      return InvalidArgument(
+          fmt::format("--tls-key {}: {}", options.tls_private_key, ec.message()));
+    }
+  }
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(options.address, ec);
+  if (ec)
+    return InvalidArgument(fmt::format("http address \"{}\": {}", options.address, ec.message()));
+  const tcp::endpoint endpoint(address, options.port);
+  impl->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor.bind(endpoint, ec);
+  if (!ec) impl->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unavailable(fmt::format("http: cannot listen on {}:{}: {}", options.address,
+                                   options.port, ec.message()));
+  }
+  Impl* raw = impl.get();
+  view.SetListener([raw](std::shared_ptr<const Snapshot> snapshot,
+                         std::span<const alerts::v1::ObligationMissedAlert> alerts) {
+    raw->OnCommit(std::move(snapshot), alerts);
+  });
+  api.set_stream_clients([raw] { return raw->stream_count.load(); });
+  raw->Accept();
+  for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+    raw->threads.emplace_back([raw] { raw->io.run(); });
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  impl_->stopping = true;
+  impl_->view.SetListener({});
+  asio::post(impl_->io, [impl = impl_.get()] {
+    beast::error_code ignored;
+    impl->acceptor.close(ignored);
+    std::lock_guard lock(impl->streams_mutex);
+    for (auto& weak : impl->streams) {
+      if (auto client = weak.lock()) client->Close();
+    }
+  });
+  impl_->workers.join();
+  impl_->io.stop();
+  for (std::thread& t : impl_->threads) t.join();
+  impl_->api.set_stream_clients({});
+}
+
+uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+bool Server::tls() const { return impl_->tls.has_value(); }
+size_t Server::stream_clients() const { return impl_->stream_count.load(); }
+
+}  // namespace casewatch::http

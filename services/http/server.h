@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP server of casewatchd (Boost.Beast on Asio): HTTP/1.1 with keep-alive, optional TLS,
+// a few I/O threads for quick answers and a separate pool for those that read the store or
+// publish, per-caller rate limits, request size limits, and server-sent event streams fed by the
+// live view. Handlers are in api.h.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "services/http/api.h"
+#include "services/http/live_view.h"
+
+namespace casewatch::http {
+
+struct ServerOptions {
+  std::string address = "0.0.0.0";
+  uint16_t port = 8080;  // 0: any free port (see Server::port)
+  int io_threads = 2;
+  int worker_threads = 2;       // store scans, re-evaluations, publishing
+  std::string tls_certificate;  // PEM chain; with tls_private_key turns TLS on
+  std::string tls_private_key;
+  size_t max_body_bytes = size_t{16} << 20;
+  size_t max_header_bytes = size_t{16} << 10;
+  double rate_per_second = 100;  // per caller (token, or address without one); 0: unlimited
+  double rate_burst = 200;
+  size_t max_stream_clients = 2000;
+  std::chrono::seconds idle_timeout{60};
+  std::chrono::milliseconds stream_interval{250};  // the most often a stream sends scores
+  std::chrono::seconds keepalive{15};
+};
+
+class Server {
+ public:
+  // Binds and starts serving on its own threads. `api` and `view` must outlive the server.
+  [[nodiscard]] static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, Api& api,
+                                                             LiveView& view);
+  ~Server();  // stops: closes every connection, joins the threads
+
+  uint16_t port() const;
+  bool tls() const;
+  size_t stream_clients() const;
+
+  struct Impl;  // server.cc's; public only so that its connection classes can name it
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace casewatch::http
