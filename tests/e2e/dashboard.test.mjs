@@ -270,6 +270,9 @@ async function main() {
       `prompt_start shows ${prompt.items.missed} missed items`);
     check((await text(testid('as-of'))).includes('1 Jan 2026'), 'the engine\'s as_of time is shown',
       await text(testid('as-of')));
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 1366, 'the dashboard fits a 1366-pixel laptop screen without scrolling sideways',
+      `the page is ${width} pixels wide`);
     await inPage(() => document.querySelector('[data-testid="live-status"]').dataset.state === 'live',
       null, 'the live stream to connect');
     check(true, 'the live stream is connected');
@@ -391,6 +394,11 @@ async function main() {
     const alertCases = await page.locator(testid('alert-item')).evaluateAll((lis) => lis.map((li) => li.dataset.case));
     check(alertCases.some((c) => c.startsWith('E2E-')), 'missed obligations of the new cases appear in the live feed',
       JSON.stringify(alertCases.slice(0, 10)));
+    await inPage(() => [...document.querySelectorAll('[data-testid="worklist-row"]')]
+      .some((tr) => tr.dataset.case.startsWith('E2E-') && tr.classList.contains('overdue')),
+    null, 'the worklist to list the new cases\' overdue items', 15000)
+      .then(() => check(true, 'the worklist follows with the new cases\' overdue items'))
+      .catch((e) => check(false, e.message));
     check(await page.evaluate(() => window.e2eNotReloaded === true), 'the page was not reloaded');
     await shot('after-update');
 

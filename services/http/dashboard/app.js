@@ -446,12 +446,13 @@ function renderBreakdown() {
   const data = state.breakdown;
   const level = LEVELS.find((l) => l.key === data.by) ?? LEVELS[depthOf(state.scope) + 1];
   document.getElementById('breakdown-h').textContent = `By ${level.label.toLowerCase()}`;
-  const rows = data.rows.map((row) => {
+  // Groups with no counted case have nothing to rank.
+  const rows = data.rows.filter((row) => row.report.cases > 0).map((row) => {
     const outcomes = Object.fromEntries(row.report.outcomes.map((o) => [o.id, o]));
     const scores = row.report.outcomes.map((o) => o.score).filter((s) => s !== null);
     return {
       row,
-      name: row[level.key] ?? '(not recorded)',
+      name: row[level.key] || '(not recorded)',
       cases: row.report.cases,
       outcomes,
       overall: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null,
@@ -500,7 +501,7 @@ function renderBreakdown() {
         onclick: (ev) => { if (!ev.target.closest('a')) location.hash = href; },
       },
       h('td', { class: 'num muted' }, i + 1),
-      h('th', { scope: 'row' }, h('a', { href }, r.name)),
+      h('th', { scope: 'row', title: r.name }, h('a', { href }, r.name)),
       h('td', { class: 'num' }, num(r.cases)),
       outcomeIds().map((id) => {
         const o = r.outcomes[id];
