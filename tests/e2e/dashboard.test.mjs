@@ -423,6 +423,15 @@ function sameSet(a, b) {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
+// ctest's TIMEOUT kills only this process: stop the children first, well before it.
+const DEADLINE_S = 300;
+const deadline = setTimeout(async () => {
+  console.log(`not ok - the test took longer than ${DEADLINE_S} s; stopping`);
+  await stopAll();
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+}, DEADLINE_S * 1000);
+
 let exitCode = 0;
 try {
   await main();
@@ -436,6 +445,7 @@ try {
   await stopAll();
   if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
 }
+clearTimeout(deadline);
 if (failed > 0) exitCode = 1;
 console.log(`# screenshots and logs: ${args.out}`);
 console.log(`${passed} passed, ${failed} failed`);
