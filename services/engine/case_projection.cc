@@ -34,7 +34,84 @@ bool IsOverdue(const Item& item) {
          !InfoOf(item.indicator).judged_at_once;
 }
 
+// The allocation from the opening event on, after each case_allocated up to the closing event
+// (events after `as_of` are not in view).
+void AddAllocationHistory(const CaseHistory& history, Instant as_of,
+                          store::v1::CaseProjection& projection) {
+  Allocation current;
+  bool open = false;
+  for (const CaseEvent& e : history.events()) {
+    if (as_of < e.occurred_at) break;
+    if (!open) {
+      if (e.type != EventType::kCaseOpened) continue;
+      open = true;
+      current = history.allocation_of(e);
+    } else if (e.type == EventType::kCaseClosed) {
+      break;
+    } else if (e.type == EventType::kCaseAllocated) {
+      const Allocation& a = history.allocation_of(e);
+      if (!a.region.empty()) current.region = a.region;
+      if (!a.pdu.empty()) current.pdu = a.pdu;
+      if (!a.team.empty()) current.team = a.team;
+      if (!a.offender_manager.empty()) current.offender_manager = a.offender_manager;
+    } else {
+      continue;
+    }
+    store::v1::AllocationFrom* from = projection.add_allocations();
+    from->set_seconds(e.occurred_at.seconds);
+    from->set_nanos(e.occurred_at.nanos);
+    from->set_region(current.region);
+    from->set_pdu(current.pdu);
+    from->set_team(current.team);
+    from->set_offender_manager(current.offender_manager);
+  }
+}
+
 }  // namespace
+
+std::optional<CaseEvaluation> EvaluationAt(const store::v1::CaseProjection& projection,
+                                           Instant as_of,
+                                           std::vector<const store::v1::StoredItem*>* sources) {
+  const auto& allocations = projection.allocations();
+  if (!projection.counted() || allocations.empty() ||
+      as_of < Instant{allocations[0].seconds(), allocations[0].nanos()}) {
+    return std::nullopt;
+  }
+  CaseEvaluation evaluation;
+  for (const store::v1::AllocationFrom& from : allocations) {
+    if (as_of < Instant{from.seconds(), from.nanos()}) break;
+    evaluation.allocation =
+        Allocation{from.region(), from.pdu(), from.team(), from.offender_manager()};
+  }
+  if (sources != nullptr) sources->clear();
+  const Date today = DateOf(as_of);
+  for (const store::v1::StoredItem& stored : projection.items()) {
+    if (as_of < Instant{stored.created_seconds(), stored.created_nanos()}) continue;
+    const auto indicator = static_cast<Indicator>(stored.indicator());
+    Item item{indicator, static_cast<ItemStatus>(stored.status()), Date{stored.due()},
+              Date{stored.decided_on()}};
+    const bool fulfilled_then =
+        stored.has_fulfilled_seconds() &&
+        !(as_of < Instant{stored.fulfilled_seconds(), stored.fulfilled_nanos()});
+    const bool closed_then =
+        stored.has_window_end_seconds() &&
+        !(as_of < Instant{stored.window_end_seconds(), stored.window_end_nanos()});
+    if (InfoOf(indicator).judged_at_once || fulfilled_then || closed_then) {
+      // Decided by events in view then, as now.
+    } else if (today > item.due) {
+      item.status = ItemStatus::kMissed;
+      item.decided_on = item.due + 1;
+    } else {
+      item.status = ItemStatus::kPending;
+      item.decided_on = Date{};
+    }
+    // Positions mean nothing outside the evaluated history; only "fulfilled or not" survives.
+    item.fulfilled_by = fulfilled_then ? 0 : -1;
+    evaluation.items.push_back(item);
+    if (sources != nullptr) sources->push_back(&stored);
+  }
+  return evaluation;
+}
 
 store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEvaluation* evaluation,
                                       Instant as_of) {
@@ -55,8 +132,23 @@ store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEval
     projection.set_pdu(evaluation->allocation.pdu);
     projection.set_team(evaluation->allocation.team);
     projection.set_offender_manager(evaluation->allocation.offender_manager);
+    projection.set_timeline(true);
+    AddAllocationHistory(history, as_of, projection);
     for (const Item& item : evaluation->items) {
       store::v1::StoredItem* stored = projection.add_items();
+      const auto at = [&](int32_t position) { return events[position].occurred_at; };
+      if (item.trigger >= 0) {
+        stored->set_created_seconds(at(item.trigger).seconds);
+        stored->set_created_nanos(at(item.trigger).nanos);
+      }
+      if (item.fulfilled_by >= 0) {
+        stored->set_fulfilled_seconds(at(item.fulfilled_by).seconds);
+        stored->set_fulfilled_nanos(at(item.fulfilled_by).nanos);
+      }
+      if (item.window_end >= 0) {
+        stored->set_window_end_seconds(at(item.window_end).seconds);
+        stored->set_window_end_nanos(at(item.window_end).nanos);
+      }
       stored->set_indicator(static_cast<uint32_t>(item.indicator));
       stored->set_status(static_cast<uint32_t>(item.status));
       stored->set_due(item.due.days);

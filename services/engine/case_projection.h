@@ -5,6 +5,7 @@
 // Pure functions over projections/ types and the stored-record protos; no I/O.
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,15 @@ struct MissedObligation {
   Date due;
   std::string trigger_event_id;
 };
+// The case as of an instant no later than the one `projection` was evaluated at, from the
+// instants its items and allocations carry (projection.timeline()): exactly what evaluating the
+// case's events at `as_of` gives, since the events in view then are a prefix of those in view at
+// the projection's instant. nullopt when the case was not counted then. `sources` (optional)
+// gets each returned item's stored item (its fulfilling event id when fulfilled then).
+std::optional<CaseEvaluation> EvaluationAt(
+    const store::v1::CaseProjection& projection, Instant as_of,
+    std::vector<const store::v1::StoredItem*>* sources = nullptr);
+
 std::vector<MissedObligation> MissedObligations(const CaseHistory& history,
                                                 const CaseEvaluation& evaluation);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <span>
+
 #include "services/engine/case_projection.h"
 #include "services/engine/stored_history.h"
 
@@ -19,6 +21,49 @@ Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant
     }
     return Ok();
   });
+}
+
+void Count(std::string_view case_id, const CaseEvaluation& evaluation,
+           std::span<const store::v1::StoredItem* const> sources, GroupedReportBuilder& groups,
+           std::vector<CaseItemRow>* rows) {
+  ReportBuilder* builder = groups.For(evaluation.allocation);
+  if (builder == nullptr || !builder->Add(evaluation) || rows == nullptr) return;
+  for (size_t i = 0; i < evaluation.items.size(); ++i) {
+    const Item& item = evaluation.items[i];
+    rows->push_back(CaseItemRow{std::string(case_id), item,
+                                item.fulfilled_by >= 0 ? sources[i]->fulfilled_by() : ""});
+  }
+}
+
+// As of an instant before the projections': each case from its projection's instants; a case
+// projected by an older engine (no instants) from its events.
+Result<void> ReportFromTimelines(const store::Store& store, const Policy& policy, Instant as_of,
+                                 GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
+  std::vector<std::string> without_timeline;
+  std::vector<const store::v1::StoredItem*> sources;
+  CW_TRY(store.ScanProjections(
+      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+        if (!projection.counted()) return;  // not counted now: not before either
+        if (!projection.timeline()) {
+          without_timeline.emplace_back(case_id);
+          return;
+        }
+        if (auto evaluation = EvaluationAt(projection, as_of, &sources)) {
+          Count(case_id, *evaluation, sources, groups, rows);
+        }
+      }));
+  Evaluator evaluator(policy);
+  for (const std::string& case_id : without_timeline) {
+    CW_TRY(history, LoadHistory(store, case_id));
+    history->Seal();
+    const CaseEvaluation* evaluation = evaluator.Evaluate(*history, as_of);
+    if (evaluation == nullptr) continue;
+    ReportBuilder* builder = groups.For(evaluation->allocation);
+    if (builder != nullptr && builder->Add(*evaluation) && rows != nullptr) {
+      AppendCaseItems(*evaluation, *rows);
+    }
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -124,6 +169,9 @@ Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReport
           if (builder == nullptr || !builder->Add(EvaluationOf(projection))) return;
           if (wanted_rows != nullptr) AppendCaseItems(case_id, projection, *wanted_rows);
         }));
+  } else if (!request.policy && projected && result.as_of < *projected) {
+    result.source = ReportSource::kStoredTimelines;
+    CW_TRY(ReportFromTimelines(store, policy, result.as_of, groups, wanted_rows));
   } else {
     result.source = ReportSource::kReEvaluation;
     Evaluator evaluator(policy);

@@ -2,9 +2,10 @@
 // The report of indicators.md section 6 from an engine's store, in exactly the replay format, for
 // one scope or split one level down (a breakdown). As of the store's projection instant it is
 // read from the stored projections (the per-allocation counts when no period or case items are
-// asked for, so it costs one scan of a few thousand records); for any other `as_of`, or under
-// another policy, every case is re-evaluated from the stored events. Reads only; safe on a
-// secondary store while the engine writes, and from any thread.
+// asked for, so it costs one scan of a few thousand records); as of an earlier instant, from the
+// instants the stored projections carry (EvaluationAt: one scan of the projections, no events);
+// as of a later one, or under another policy, every case is re-evaluated from the stored events.
+// Reads only; safe on a secondary store while the engine writes, and from any thread.
 
 #include <functional>
 #include <map>
@@ -34,7 +35,7 @@ struct StoreReportRequest {
   GroupBy group_by = GroupBy::kNone;
 };
 
-enum class ReportSource { kScopeCounts, kStoredProjections, kReEvaluation };
+enum class ReportSource { kScopeCounts, kStoredProjections, kStoredTimelines, kReEvaluation };
 
 // One group of a breakdown: its allocation levels (those below the split are empty) and report.
 struct GroupReport {

@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace casewatch::store {
@@ -205,7 +206,9 @@ struct Store::Impl {
 
   ~Impl() {
     // Column-family handles go before the database.
-    for (rocksdb::ColumnFamilyHandle* family : families) db->DestroyColumnFamilyHandle(family);
+    for (rocksdb::ColumnFamilyHandle* family : families) {
+      if (family != nullptr) db->DestroyColumnFamilyHandle(family);
+    }
     families.clear();
     db.reset();
   }
@@ -215,6 +218,7 @@ struct Store::Impl {
   // Visits [begin, end) of a family ("" end: to the last key); stops when `visit` returns false.
   Result<void> Scan(Family f, std::string_view begin, std::string_view end,
                     const std::function<bool(std::string_view, std::string_view)>& visit) const {
+    if (family(f) == nullptr) return Ok();  // a secondary of an older store: none yet
     rocksdb::ReadOptions read;
     rocksdb::Slice upper(end.data(), end.size());
     if (!end.empty()) read.iterate_upper_bound = &upper;
@@ -227,6 +231,7 @@ struct Store::Impl {
   }
 
   Result<std::optional<std::string>> Get(Family f, std::string_view key) const {
+    if (family(f) == nullptr) return std::optional<std::string>();
     std::string value;
     const rocksdb::Status status =
         db->Get(rocksdb::ReadOptions(), family(f), rocksdb::Slice(key.data(), key.size()), &value);
@@ -237,6 +242,7 @@ struct Store::Impl {
 
   // The last key of a sequence-keyed family + 1, or 0 when it is empty.
   uint64_t NextSequence(Family f) const {
+    if (family(f) == nullptr) return 0;
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family(f)));
     it->SeekToLast();
     if (!it->Valid() || it->key().size() != 8) return 0;
@@ -308,10 +314,25 @@ Result<std::unique_ptr<Store>> Store::OpenSecondary(const std::filesystem::path&
   auto impl = std::make_unique<Impl>();
   impl->secondary = true;
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status = rocksdb::DB::OpenAsSecondary(
-      db_options, dir.string(), secondary_dir.string(),
-      Descriptors(StoreOptions{}, rocksdb::NewLRUCache(64 << 20)), &impl->families, &db);
+  // A store written by an older casewatchd lacks the newer families: open those it has and
+  // read the others as empty.
+  std::vector<std::string> existing;
+  rocksdb::Status status = rocksdb::DB::ListColumnFamilies(db_options, dir.string(), &existing);
   if (!status.ok()) return FromStatus(status, fmt::format("opening {}", dir.string()));
+  std::vector<rocksdb::ColumnFamilyDescriptor> present;
+  std::vector<size_t> positions;
+  const auto all = Descriptors(StoreOptions{}, rocksdb::NewLRUCache(64 << 20));
+  for (size_t f = 0; f < all.size(); ++f) {
+    if (std::find(existing.begin(), existing.end(), all[f].name) == existing.end()) continue;
+    present.push_back(all[f]);
+    positions.push_back(f);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  status = rocksdb::DB::OpenAsSecondary(db_options, dir.string(), secondary_dir.string(), present,
+                                        &handles, &db);
+  if (!status.ok()) return FromStatus(status, fmt::format("opening {}", dir.string()));
+  impl->families.assign(kFamilyCount, nullptr);
+  for (size_t i = 0; i < handles.size(); ++i) impl->families[positions[i]] = handles[i];
   impl->db.reset(db);
   std::unique_ptr<Store> store(new Store(std::move(impl)));
   CW_TRY(store->LoadSequences());
@@ -535,6 +556,7 @@ Result<void> Store::ClearProjections() {
 uint64_t Store::ApproximateSizeBytes() const {
   uint64_t total = 0;
   for (rocksdb::ColumnFamilyHandle* family : impl_->families) {
+    if (family == nullptr) continue;
     uint64_t size = 0;
     impl_->db->GetIntProperty(family, "rocksdb.total-sst-files-size", &size);
     total += size;
