@@ -99,8 +99,9 @@ topic case-events-dlq 3 "${common[@]}" retention.ms=$((90 * DAY_MS)) max.message
 # - publishers need Write on case-events and nothing else.
 if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
   acl=("$KAFKA_BIN/kafka-acls.sh" "${admin[@]}" --add)
-  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Describe \
-    --topic case-events
+  # Read to consume; Write because POST /api/v1/events publishes there as the engine.
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic case-events
   for t in case-alerts case-events-dlq; do
     "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
       --topic "$t"

@@ -13,5 +13,6 @@ void AddDevBrokerCommand(CLI::App& root, int& exit_code);
 void AddPublishCommand(CLI::App& root, int& exit_code);
 void AddReportCommand(CLI::App& root, int& exit_code);
 void AddRebuildCommand(CLI::App& root, int& exit_code);
+void AddTokenCommand(CLI::App& root, int& exit_code);
 
 }  // namespace casewatch::cli
