@@ -304,9 +304,9 @@ HttpResponse Api::Route(Context& c) {
 
   // Everything else needs a caller.
   std::string_view token = BearerToken(c.request.authorization);
-  if (path == "/api/v1/stream" && token.empty()) {
-    if (auto param = c.params.Get("access_token")) token = *param;  // EventSource has no headers
-  }
+  const std::optional<std::string> query_token =
+      path == "/api/v1/stream" ? c.params.Get("access_token") : std::nullopt;
+  if (token.empty() && query_token) token = *query_token;  // EventSource sends no headers
   if (options_.tokens != nullptr) {
     const Principal* principal = options_.tokens->Find(token);
     if (principal == nullptr) {
@@ -847,8 +847,12 @@ HttpResponse Api::Meta(Context& c) {
   } else {
     body += "null";
   }
-  fmt::format_to(std::back_inserter(body), ",\"ready\":{},\"indicators\":[",
-                 options_.view->ready());
+  const Policy& policy = options_.view->policy();
+  fmt::format_to(std::back_inserter(body),
+                 ",\"ready\":{},\"policy\":{{\"ratings\":{{\"rating_outstanding\":{},"
+                 "\"rating_good\":{},\"rating_requires_improvement\":{}}}}},\"indicators\":[",
+                 options_.view->ready(), policy.rating_outstanding, policy.rating_good,
+                 policy.rating_requires_improvement);
   for (int i = 0; i < kIndicatorCount; ++i) {
     if (i > 0) body += ",";
     body += "{\"id\":";
