@@ -50,8 +50,12 @@ int RunReport(ReportOptions options) {
   if (!report) return fail(report.error().message);
   std::fwrite(report.value().json.data(), 1, report.value().json.size(), stdout);
   std::fflush(stdout);
-  static constexpr const char* kSources[] = {"per-allocation counts", "stored projections",
-                                             "re-evaluation of the stored events"};
+  static constexpr const char* kSources[] = {
+      "per-allocation counts", "stored projections",
+      "the instants in the stored projections (an earlier instant)",
+      "re-evaluation of the stored events"};
+  static_assert(std::size(kSources) ==
+                static_cast<size_t>(engine::ReportSource::kReEvaluation) + 1);
   fmt::print(stderr, "casewatch report: as of {} from {}\n", FormatInstant(report.value().as_of),
              kSources[static_cast<int>(report.value().source)]);
   return 0;
