@@ -379,11 +379,14 @@ std::variant<Scope, HttpResponse> RequestScope(const Params& params, const Princ
   requested.pdu = params.Get("pdu");
   requested.team = params.Get("team");
   requested.offender_manager = params.Get("offender_manager");
-  for (const auto* level :
-       {&requested.region, &requested.pdu, &requested.team, &requested.offender_manager}) {
+  for (const auto& [name, level] :
+       {std::pair<std::string_view, const std::optional<std::string>*>{"region", &requested.region},
+        {"pdu", &requested.pdu},
+        {"team", &requested.team},
+        {"offender_manager", &requested.offender_manager}}) {
     if (*level && (*level)->empty()) {
       return ErrorResponse(400, "invalid_parameter",
-                           "scope parameters must not be empty (leave them out instead)");
+                           fmt::format("{} must not be empty (leave it out instead)", name));
     }
   }
   auto effective = EffectiveScope(principal, requested);
@@ -453,6 +456,11 @@ std::variant<ReportQuery, HttpResponse> ParseReportQuery(const Params& params,
   auto to = Optional<Date>(params, "to", ParseDateParam, "a date YYYY-MM-DD");
   if (auto* error = std::get_if<HttpResponse>(&to)) return *error;
   query.to = std::get<0>(to);
+  if (query.from && query.to && *query.from > *query.to) {
+    return ErrorResponse(
+        400, "invalid_parameter",
+        fmt::format("from {} is after to {}", FormatDate(*query.from), FormatDate(*query.to)));
+  }
   auto items = Optional<bool>(params, "case_items", ParseBool, "true or false");
   if (auto* error = std::get_if<HttpResponse>(&items)) return *error;
   query.case_items = std::get<0>(items).value_or(false);
