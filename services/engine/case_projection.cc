@@ -78,11 +78,14 @@ std::optional<CaseEvaluation> EvaluationAt(const store::v1::CaseProjection& proj
     return std::nullopt;
   }
   CaseEvaluation evaluation;
+  const store::v1::AllocationFrom* then = &allocations[0];
   for (const store::v1::AllocationFrom& from : allocations) {
     if (as_of < Instant{from.seconds(), from.nanos()}) break;
-    evaluation.allocation =
-        Allocation{from.region(), from.pdu(), from.team(), from.offender_manager()};
+    then = &from;
   }
+  evaluation.allocation =
+      Allocation{then->region(), then->pdu(), then->team(), then->offender_manager()};
+  evaluation.items.reserve(static_cast<size_t>(projection.items_size()));
   if (sources != nullptr) sources->clear();
   const Date today = DateOf(as_of);
   for (const store::v1::StoredItem& stored : projection.items()) {

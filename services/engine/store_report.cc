@@ -80,22 +80,28 @@ GroupedReportBuilder::~GroupedReportBuilder() = default;
 
 ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
   if (!scope_.Matches(allocation)) return nullptr;
-  Allocation key;
-  Scope scope = scope_;
   const int levels = static_cast<int>(group_by_);
-  if (levels >= 1) scope.region = key.region = allocation.region;
-  if (levels >= 2) scope.pdu = key.pdu = allocation.pdu;
-  if (levels >= 3) scope.team = key.team = allocation.team;
-  if (levels >= 4) scope.offender_manager = key.offender_manager = allocation.offender_manager;
+  if (levels == 0 && last_ != nullptr) return last_;  // one group: no key to make
+  Allocation key;
+  if (levels >= 1) key.region = allocation.region;
+  if (levels >= 2) key.pdu = allocation.pdu;
+  if (levels >= 3) key.team = allocation.team;
+  if (levels >= 4) key.offender_manager = allocation.offender_manager;
   const std::string id = store::ScopeKey(key.region, key.pdu, key.team, key.offender_manager);
   auto found = groups_.find(id);
   if (found == groups_.end()) {
+    Scope scope = scope_;
+    if (levels >= 1) scope.region = key.region;
+    if (levels >= 2) scope.pdu = key.pdu;
+    if (levels >= 3) scope.team = key.team;
+    if (levels >= 4) scope.offender_manager = key.offender_manager;
     found = groups_
                 .emplace(id, Group{key, std::make_unique<ReportBuilder>(policy_, as_of_, period_,
                                                                         std::move(scope))})
                 .first;
   }
-  return found->second.builder.get();
+  last_ = found->second.builder.get();
+  return last_;
 }
 
 void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
@@ -156,7 +162,10 @@ Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReport
   std::vector<CaseItemRow>* wanted_rows =
       request.case_items && request.group_by == GroupBy::kNone ? &rows : nullptr;
 
-  if (stored_view && !request.from && !request.to && wanted_rows == nullptr) {
+  // Every item decided by T was decided on date(T) or before: a period to date(T) or later,
+  // from any time, is the counts' own.
+  const bool whole_period = !request.from && (!request.to || *request.to >= DateOf(result.as_of));
+  if (stored_view && whole_period && wanted_rows == nullptr) {
     result.source = ReportSource::kScopeCounts;
     CW_TRY(
         store.ScanScopes([&](const store::v1::ScopeCounts& counts) { groups.AddCounts(counts); }));

@@ -75,6 +75,7 @@ class GroupedReportBuilder {
   Scope scope_;
   GroupBy group_by_;
   std::map<std::string, Group> groups_;  // by ScopeKey of the group's levels
+  ReportBuilder* last_ = nullptr;        // the last group found
 };
 
 // The policy the store's projections were made under.

@@ -439,13 +439,14 @@ namespace {
 
 template <class Message, class Visit>
 auto ParsingVisitor(Result<void>& failure, std::string_view what, Visit visit) {
-  return [&failure, what, visit](std::string_view key, std::string_view value) {
-    Message message;
-    if (!message.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+  // One message for the whole scan: parsing into it again reuses its strings and fields.
+  return [&failure, what, visit, message = std::make_shared<Message>()](std::string_view key,
+                                                                        std::string_view value) {
+    if (!message->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
       failure = IoError(fmt::format("store: a malformed {} record", what));
       return false;
     }
-    return visit(key, message);
+    return visit(key, *message);
   };
 }
 
