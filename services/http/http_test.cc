@@ -1537,6 +1537,25 @@ TEST(HttpLimits, ABurstAboveTheRateGets429WithRetryAfter) {
   EXPECT_EQ(h.Get("/api/v1/report").status, 200);
 }
 
+// A caller is its token only once the token is recognised: unknown tokens (a guesser's, or a
+// flood's with a new one each time) come from the same address and share its limit.
+TEST(HttpLimits, UnknownTokensShareTheLimitOfTheirAddress) {
+  HarnessOptions options;
+  options.server.rate_per_second = 5;
+  options.server.rate_burst = 5;
+  Harness h(options);
+  int unauthenticated = 0;
+  int limited = 0;
+  for (int i = 0; i < 30; ++i) {
+    const HttpReply reply = h.Get("/api/v1/report", fmt::format("cw_guess_{}", i));
+    if (reply.status == 401) ++unauthenticated;
+    if (reply.status == 429) ++limited;
+  }
+  EXPECT_EQ(unauthenticated + limited, 30);
+  EXPECT_GE(limited, 1) << "30 guesses in a row were all answered";
+  EXPECT_LE(unauthenticated, 25);
+}
+
 TEST(HttpLimits, OversizedHeadersAre431) {
   Harness h;
   ht::HttpCall call;
@@ -1545,6 +1564,44 @@ TEST(HttpLimits, OversizedHeadersAre431) {
   const HttpReply reply = ht::Fetch(h.port(), call);
   EXPECT_EQ(reply.status, 431) << reply.error << reply.body;
   EXPECT_EQ(h.Get("/healthz", "").status, 200);
+}
+
+TEST(HttpLimits, StreamsBeyondTheMaximumGet503) {
+  HarnessOptions options;
+  options.server.max_stream_clients = 1;
+  Harness h(options);
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", Bearer(kInspectorToken)}};
+  EventStreamReader first(h.port(), "/api/v1/stream", auth);
+  ASSERT_TRUE(first.WaitFor([](const auto& e) { return CountOf(e, "report", 1); }));
+  const HttpReply second = h.Get("/api/v1/stream");
+  EXPECT_EQ(second.status, 503) << second.body;
+  EXPECT_EQ(ErrorCode(second), "too_many_streams");
+  const HttpReply metrics = h.Get("/metrics");
+  EXPECT_NE(metrics.body.find("\ncasewatch_http_stream_clients 1\n"), std::string::npos)
+      << metrics.body;
+}
+
+// --- files ---
+
+TEST(HttpFiles, TheDashboardAndOpenApiAreServedWithoutAToken) {
+  Harness h;
+  const HttpReply index = h.Get("/", "");
+  ASSERT_EQ(index.status, 200);
+  EXPECT_TRUE(index.Header("content-type").starts_with("text/html"))
+      << index.Header("content-type");
+  EXPECT_NE(index.Header("content-security-policy").find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(index.Header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(h.Get("/index.html", "").body, index.body);
+  const HttpReply openapi = h.Get("/api/v1/openapi.json", "");
+  ASSERT_EQ(openapi.status, 200);
+  EXPECT_EQ(Str(JsonDoc(openapi.body)["openapi"]).substr(0, 2), "3.");
+  ht::HttpCall post;
+  post.method = "POST";
+  post.target = "/";
+  const HttpReply refused = ht::Fetch(h.port(), post);
+  EXPECT_EQ(refused.status, 405);
+  EXPECT_EQ(refused.Header("allow"), "GET, HEAD");
 }
 
 // --- TLS ---
