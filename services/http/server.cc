@@ -320,11 +320,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
   void SendUpdate(const std::shared_ptr<const Snapshot>& snapshot,
                   const std::vector<alerts::v1::ObligationMissedAlert>* alerts) {
     if (closed_ || !streaming_) return;
+    // One chunk per update: the outbox bound counts updates a client is behind, not the alerts
+    // of one write (a deadline sweep can raise thousands at once).
+    std::string chunk;
     if (snapshot && snapshot->as_of) {
       auto report = snapshot->Report(server_.view.policy(), scope_);
       if (!last_report_ || *last_report_ != *report) {
         last_report_ = report;
-        Queue("event: report\ndata: " + *report + "\n\n");
+        chunk += "event: report\ndata: " + *report + "\n\n";
       }
     }
     if (alerts != nullptr) {
@@ -333,9 +336,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
                 Allocation{alert.region(), alert.pdu(), alert.team(), alert.offender_manager()})) {
           continue;
         }
-        Queue("event: alert\ndata: " + AlertJson(alert) + "\n\n");
+        chunk += "event: alert\ndata: " + AlertJson(alert) + "\n\n";
       }
     }
+    if (!chunk.empty()) Queue(std::move(chunk));
   }
 
   void Queue(std::string chunk) {
