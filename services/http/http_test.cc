@@ -1086,6 +1086,43 @@ TEST(HttpStream, SendsTheReportThenEachChangeAndTheAlertsInItsScope) {
   }
 }
 
+// A deadline sweep can raise many alerts in one write (every case opened on one day misses its
+// first obligation on the same night); a client that keeps reading gets them all.
+TEST(HttpStream, AWriteRaisingManyAlertsReachesAClientThatKeepsReading) {
+  Harness h;
+  EventStreamReader reader(h.port(), "/api/v1/stream",
+                           {{"Authorization", Bearer(kInspectorToken)}});
+  ASSERT_TRUE(reader.WaitFor([](const auto& e) { return CountOf(e, "report", 1); }));
+  constexpr int kCases = 400;
+  std::vector<std::string> opened;
+  const Instant now = h.now();
+  for (int i = 0; i < kCases; ++i) {
+    opened.push_back(
+        EnvelopeBytes(EnvelopeJson(fmt::format("e-burst-{}", i), fmt::format("C-BURST-{}", i),
+                                   Instant{now.seconds - 3600, 0}, h.HomeAllocation())));
+  }
+  h.Apply(opened, Instant{now.seconds + 3600, 0});
+  ASSERT_TRUE(h.AdvanceUntilMissed("C-BURST-0"));
+  std::set<std::string> raised;
+  for (const auto& alert : h.alerts()) {
+    if (alert.case_id().starts_with("C-BURST-")) raised.insert(alert.case_id());
+  }
+  ASSERT_EQ(raised.size(), static_cast<size_t>(kCases)) << "the alerts came in one write";
+  const auto burst_alerts = [](const std::vector<EventStreamReader::Event>& events) {
+    std::set<std::string> seen;
+    for (const auto& e : events) {
+      if (e.type != "alert") continue;
+      const size_t at = e.data.find("\"case_id\":\"C-BURST-");
+      if (at != std::string::npos)
+        seen.insert(e.data.substr(at + 11, e.data.find('"', at + 11) - at - 11));
+    }
+    return seen;
+  };
+  reader.WaitFor([&](const auto& events) { return burst_alerts(events).size() == kCases; });
+  EXPECT_EQ(burst_alerts(reader.events()), raised);
+  EXPECT_FALSE(reader.closed()) << "the server ended the stream";
+}
+
 TEST(HttpStream, TheAccessTokenMayComeAsAQueryParameterThereOnly) {
   Harness h;
   EventStreamReader reader(h.port(), fmt::format("/api/v1/stream?access_token={}", kViewerToken),
