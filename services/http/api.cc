@@ -243,6 +243,15 @@ bool Api::Blocking(const HttpRequest& request) const {
          path == "/api/v1/trend";
 }
 
+std::string Api::CallerKey(const HttpRequest& request) const {
+  if (options_.tokens != nullptr) {
+    if (const Principal* p = options_.tokens->Find(BearerToken(request.authorization))) {
+      return "token:" + p->name;
+    }
+  }
+  return "address:" + request.remote;
+}
+
 void Api::CountRejected(int status) {
   routes_[kOtherRoute]->by_class[std::clamp(status / 100, 1, 5)].fetch_add(1);
 }

@@ -70,6 +70,9 @@ class Api {
   // those off its I/O threads.
   bool Blocking(const HttpRequest& request) const;
   HttpResponse Handle(const HttpRequest& request);
+  // Whom a request counts against for rate limiting: the token's holder when the token is
+  // recognised, otherwise the peer address (so made-up tokens share their address's limit).
+  std::string CallerKey(const HttpRequest& request) const;
   // Counts an answer the server gave itself (413, 429, ...), for /metrics.
   void CountRejected(int status);
   void set_stream_clients(std::function<size_t()> count) { stream_clients_ = std::move(count); }

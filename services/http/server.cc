@@ -24,8 +24,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// Token buckets per caller. Callers are keyed by their Authorization header (kept in memory
-// only) or, without one, their address.
+// Token buckets per caller (Api::CallerKey: a recognised token's holder, else the address).
 class RateLimiter {
  public:
   RateLimiter(double rate, double burst) : rate_(rate), burst_(std::max(burst, 1.0)) {}
@@ -220,8 +219,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     version_ = message.version();
     head_ = message.method() == bhttp::verb::head;
 
-    if (auto wait =
-            server_.limiter.Take(request.authorization.empty() ? remote_ : request.authorization)) {
+    if (auto wait = server_.limiter.Take(server_.api.CallerKey(request))) {
       server_.api.CountRejected(429);
       HttpResponse limited = ErrorResponse(429, "rate_limited", "too many requests; slow down");
       limited.headers.emplace_back("Retry-After",
