@@ -2,7 +2,7 @@
 # HTTP API benchmark (issue 4): casewatchd serving a large store, load from a second process
 # (wrk) on loopback. Prints a Markdown table for docs/benchmarks.md.
 #   ./run bench http --data DIR [--duration 20] [--connections "4 16 32"] [--streams 500]
-#                    [--past-runs 5] [--rounds 5]
+#                    [--past-runs 5] [--rounds 5] [--rate 5000]
 # DIR is a store made by `build/release/bench/engine_bench scale --cases 250000 --months 60
 # --keep DIR` (after an engine change that adds projection fields: `casewatch rebuild --data DIR`
 # once). It is copied to build/http-bench/store first, so DIR is never changed: casewatchd runs
@@ -10,7 +10,8 @@
 # projection instant, with no auth and no rate limit. The steps:
 #   1. GET /api/v1/report (the live report) of five scopes, national to one offender manager,
 #      named from /api/v1/breakdown: the first answer of each (rendered), then wrk --latency
-#      rotating over them, once per connection count;
+#      rotating over them: paced to about --rate requests/s, then flat out once per connection
+#      count;
 #   2. a report as of a year before the end (from every stored case projection), timed by curl;
 #   3. build/release/bench/sse_fanout: N event streams, then rounds of new cases' events POSTed
 #      to /api/v1/events, timing each new report's arrival at every stream.
@@ -27,6 +28,7 @@ CONNECTIONS="4 16 32"
 STREAMS=500
 PAST_RUNS=5
 ROUNDS=5
+RATE=5000
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA="$2"; shift 2 ;;
@@ -35,8 +37,9 @@ while [ $# -gt 0 ]; do
     --streams) STREAMS="$2"; shift 2 ;;
     --past-runs) PAST_RUNS="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
+    --rate) RATE="$2"; shift 2 ;;
     *) echo "usage: $0 --data DIR [--duration S] [--connections \"4 16 32\"] [--streams N]" \
-            "[--past-runs N] [--rounds N]" >&2; exit 2 ;;
+            "[--past-runs N] [--rounds N] [--rate R]" >&2; exit 2 ;;
   esac
 done
 if [ -z "$DATA" ] || [ ! -d "$DATA" ]; then
@@ -134,8 +137,9 @@ for i in "${!PATHS[@]}"; do
   say "${PATHS[$i]}: first answer ${seconds} s, $bytes bytes"
 done
 
-LUA="$OUT/report_scopes.lua"
-{
+# Two wrk scripts: as fast as each connection can go, and paced (each connection waits
+# PACE_MS between answer and next request; wrk has no fixed-rate mode) to offer about --rate.
+write_lua() {  # delay_ms
   echo "-- GET /api/v1/report, rotating over the scopes (written by bench/http_bench.sh)"
   echo "local paths = {"
   for p in "${PATHS[@]}"; do echo "  \"$p\","; done
@@ -145,15 +149,34 @@ LUA="$OUT/report_scopes.lua"
   echo "  n = n + 1"
   echo "  return wrk.format(\"GET\", paths[(n % #paths) + 1])"
   echo "end"
-} >"$LUA"
+  [ "$1" -gt 0 ] && echo "delay = function() return $1 end"
+  true
+}
+PACE_MS=5
+write_lua 0 >"$OUT/report_scopes.lua"
+write_lua "$PACE_MS" >"$OUT/report_scopes_paced.lua"
+
+# The report route's answers and time in the handler, from /metrics.
+route_metric() {
+  curl -sf "$URL/metrics" | awk -v k="$1" 'index($0, k) == 1 { s += $NF } END { printf "%.6f", s }'
+}
+# casewatchd's involuntary context switches (taken off a CPU while runnable).
+preempted() { awk '/^nonvoluntary_ctxt_switches:/ { print $2 }' "/proc/$PID/status"; }
 
 WRK_ROWS=()
-for c in $CONNECTIONS; do
+run_wrk() {  # connections lua label
+  local c=$1 lua=$2 label=$3 threads f
   threads=$(( c < 2 ? c : 2 ))
-  cpu0=$(cpu_seconds)
-  wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$LUA" "$URL" >"$OUT/wrk-c$c.txt"
-  cpu1=$(cpu_seconds)
-  f="$OUT/wrk-c$c.txt"
+  f="$OUT/wrk-c$c-$(basename "$lua" .lua).txt"
+  local cpu0 n0 t0 v0 cpu1 n1 t1 v1
+  cpu0=$(cpu_seconds); v0=$(preempted)
+  n0=$(route_metric 'casewatch_http_requests_total{route="report"')
+  t0=$(route_metric 'casewatch_http_request_seconds_total{route="report"}')
+  wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s "$lua" "$URL" >"$f"
+  cpu1=$(cpu_seconds); v1=$(preempted)
+  n1=$(route_metric 'casewatch_http_requests_total{route="report"')
+  t1=$(route_metric 'casewatch_http_request_seconds_total{route="report"}')
+  local p50 p90 p99 rps bad errors cores handler switches ok
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$f")")
   p90=$(to_ms "$(awk '$1 == "90%" { print $2 }' "$f")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$f")")
@@ -161,9 +184,19 @@ for c in $CONNECTIONS; do
   bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$f")
   errors=$(awk '/Socket errors:/ { sub(/.*Socket errors: /, ""); print }' "$f")
   cores=$(awk -v a="$cpu0" -v b="$cpu1" -v d="$DURATION" 'BEGIN { printf "%.2f", (b - a) / d }')
+  handler=$(awk -v n0="$n0" -v n1="$n1" -v t0="$t0" -v t1="$t1" \
+                'BEGIN { printf "%.0f", (n1 > n0) ? (t1 - t0) / (n1 - n0) * 1e6 : 0 }')
+  switches=$(awk -v a="$v0" -v b="$v1" -v d="$DURATION" 'BEGIN { printf "%.0f", (b - a) / d }')
   ok=$(awk -v p="$p99" -v r="$rps" 'BEGIN { print (p < 5 && r >= 5000) ? "✅" : "❌" }')
-  WRK_ROWS+=("| \`GET /api/v1/report\`, 5 scopes, \`wrk -t$threads -c$c -d${DURATION}s\` | $p50 / $p90 / **$p99** ms | **$rps** | ${bad:-0} non-2xx${errors:+; socket errors: $errors} | $cores cores | $ok |")
-  say "wrk -c$c: p50 $p50 ms, p90 $p90 ms, p99 $p99 ms, $rps req/s, casewatchd $cores cores"
+  WRK_ROWS+=("| $label, \`wrk -t$threads -c$c -d${DURATION}s\` | $p50 / $p90 / **$p99** ms | **$rps** | ${bad:-0} non-2xx${errors:+; socket errors: $errors} | $cores cores; $handler µs per answer in the handler; preempted $switches/s | $ok |")
+  say "wrk -c$c $label: p50 $p50 ms, p90 $p90 ms, p99 $p99 ms, $rps req/s, casewatchd $cores cores, handler $handler µs"
+}
+# Paced: enough connections, each waiting PACE_MS after an answer (about a millisecond more in
+# practice: wrk's timers), to offer a few per cent over --rate.
+PACED_C=$(( (RATE * (PACE_MS + 1) * 102 / 100 + 999) / 1000 ))
+run_wrk "$PACED_C" "$OUT/report_scopes_paced.lua" "paced to ≈ $RATE/s (${PACE_MS} ms between answer and next request)"
+for c in $CONNECTIONS; do
+  run_wrk "$c" "$OUT/report_scopes.lua" "flat out"
 done
 
 # --- 2. a report as of a year before the end ---
@@ -208,7 +241,7 @@ trap - EXIT
 echo "Measured $(date -u +%Y-%m-%d), $(nproc) vCPUs, load average before the run $LOAD_BEFORE;"
 echo "store: $CASES cases (\`$DATA\`, copied), engine clock frozen at $AS_OF."
 echo
-echo "| measurement | latency p50 / p90 / p99 | requests/s | errors | casewatchd CPU | target |"
+echo "| \`GET /api/v1/report\`, 5 scopes | latency p50 / p90 / p99 | requests/s | errors | casewatchd | target |"
 echo "|---|---|---|---|---|---|"
 for row in "${WRK_ROWS[@]}"; do echo "$row"; done
 echo
