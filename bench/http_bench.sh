@@ -68,6 +68,7 @@ to_ms() {
 # casewatchd's CPU time in seconds (user + system) and resident memory in MiB.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); split($0, f, " ");
                                                  printf "%.2f", (f[12] + f[13]) / hz }' "/proc/$PID/stat"; }
+minor_faults() { awk '{ sub(/.*\) /, ""); split($0, f, " "); print f[8] }' "/proc/$PID/stat"; }
 rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
 peak_rss_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$PID/status"; }
 
@@ -202,17 +203,21 @@ done
 # --- 2. a report as of a year before the end ---
 PAST="$(date -u -d "${AS_OF%%T*} -1 year -1 day" +%Y-%m-%d)T23:59:59Z"
 PAST_TIMES=()
+PAST_FAULTS=()
 for _ in $(seq "$PAST_RUNS"); do
+  faults0=$(minor_faults)
   read -r code seconds < <(curl -s -o "$OUT/past-report.json" -w '%{http_code} %{time_total}\n' \
                             "$URL/api/v1/report?as_of=$PAST")
   [ "$code" = 200 ] || { say "as_of=$PAST: HTTP $code: $(head -c 300 "$OUT/past-report.json")"; exit 1; }
   PAST_TIMES+=("$seconds")
-  say "report as_of=$PAST: $seconds s"
+  PAST_FAULTS+=("$(( ($(minor_faults) - faults0) / 1000 ))k")
+  say "report as_of=$PAST: $seconds s, ${PAST_FAULTS[-1]} page faults, RSS $(rss_mib) MiB"
 done
 PAST_SORTED=$(printf '%s\n' "${PAST_TIMES[@]}" | sort -n)
 PAST_MEDIAN=$(sed -n "$(( (PAST_RUNS + 1) / 2 ))p" <<<"$PAST_SORTED")
-PAST_RANGE="$(printf '%.2f' "$(head -1 <<<"$PAST_SORTED")")–$(printf '%.2f' "$(tail -1 <<<"$PAST_SORTED")")"
-PAST_OK=$(awk -v s="$PAST_MEDIAN" 'BEGIN { print (s < 2) ? "✅" : "❌" }')
+PAST_IN_ORDER=$(printf '%.2f, ' "${PAST_TIMES[@]}")
+PAST_OVER=$(printf '%s\n' "${PAST_TIMES[@]}" | awk '$1 >= 2 { n++ } END { print n + 0 }')
+if [ "$PAST_OVER" = 0 ]; then PAST_OK="✅"; else PAST_OK="❌ ($PAST_OVER of $PAST_RUNS runs)"; fi
 PAST_CASES=$(jq -r .cases "$OUT/past-report.json")
 read -r code seconds < <(curl -s -o /dev/null -w '%{http_code} %{time_total}\n' \
                           "$URL/api/v1/report?as_of=$PAST&region=$REGION&pdu=$PDU")
@@ -249,7 +254,7 @@ echo "| figure | result | target |"
 echo "|---|---|---|"
 echo "| start-up on the store to \`/readyz\` 200 | $READY_S s, RSS $READY_RSS MiB | — |"
 echo "| first answer per scope (renders the report; later answers reuse it until the next write) | $(IFS=,; echo "${FIRST[*]}" | sed 's/,/, /g') | — |"
-echo "| \`GET /api/v1/report?as_of=$PAST\` (national, $PAST_CASES cases; from every stored case projection's timeline), $PAST_RUNS runs | median **$(printf '%.2f' "$PAST_MEDIAN") s** ($PAST_RANGE s) | < 2 s $PAST_OK |"
+echo "| \`GET /api/v1/report?as_of=$PAST\` (national, $PAST_CASES cases; from every stored case projection's timeline), $PAST_RUNS runs in a row | ${PAST_IN_ORDER%, } s (casewatchd page faults: ${PAST_FAULTS[*]}); median **$(printf '%.2f' "$PAST_MEDIAN") s** | < 2 s $PAST_OK |"
 echo "| the same for one pdu | $PAST_PDU | < 2 s |"
 if [ -n "$SSE" ]; then
   echo "| \`/api/v1/stream\` fan-out: $(field connected) of $(field clients) streams open (first report to all in $(field connect_ms) ms); $(field rounds) rounds of $EVENTS_PER_ROUND new-case events POSTed | new report at all streams $(field rounds_to_all) of $(field rounds) rounds; commit → first stream $(field commit_to_first_ms) ms, commit → **all $(field clients)** **$(field commit_to_all_ms) ms** (max $(field commit_to_all_max_ms)), first → last stream $(field spread_ms) ms; POST → all $(field post_to_all_ms) ms | 500 clients |"
