@@ -117,6 +117,7 @@ struct Server::Impl {
   std::shared_ptr<const Snapshot> pending_snapshot;
   std::vector<alerts::v1::ObligationMissedAlert> pending_alerts;
   bool flush_scheduled = false;
+  Clock::time_point last_flush;  // when streams were last sent a change
   asio::steady_timer flush_timer{io};
 
   Impl(const ServerOptions& o, Api& a, LiveView& v)
@@ -418,8 +419,15 @@ void Server::Impl::OnCommit(std::shared_ptr<const Snapshot> snapshot,
   pending_alerts.insert(pending_alerts.end(), alerts.begin(), alerts.end());
   if (flush_scheduled) return;
   flush_scheduled = true;
-  asio::post(io, [this] {
-    flush_timer.expires_after(options.stream_interval);
+  // After a quiet spell the change goes out at once; writes within stream_interval of the last
+  // sending are merged into the next.
+  const auto now = Clock::now();
+  const auto wait = last_flush + options.stream_interval > now
+                        ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                              last_flush + options.stream_interval - now)
+                        : std::chrono::milliseconds(0);
+  asio::post(io, [this, wait] {
+    flush_timer.expires_after(wait);
     flush_timer.async_wait([this](beast::error_code ec) {
       if (!ec) Flush();
     });
@@ -433,6 +441,7 @@ void Server::Impl::Flush() {
   {
     std::lock_guard lock(streams_mutex);
     flush_scheduled = false;
+    last_flush = Clock::now();
     snapshot = std::move(pending_snapshot);
     alerts->swap(pending_alerts);
     for (auto it = streams.begin(); it != streams.end();) {
