@@ -24,6 +24,15 @@ struct Allocation {
   std::string offender_manager;
 
   friend bool operator==(const Allocation&, const Allocation&) = default;
+
+  // A case_allocated event after the opening: its non-empty fields replace these (a field cannot
+  // be cleared).
+  void Overlay(const Allocation& later) {
+    if (!later.region.empty()) region = later.region;
+    if (!later.pdu.empty()) pdu = later.pdu;
+    if (!later.team.empty()) team = later.team;
+    if (!later.offender_manager.empty()) offender_manager = later.offender_manager;
+  }
 };
 
 // The details of a case_opened event beyond its allocation (its case type is the event's code).

@@ -52,12 +52,7 @@ bool CaseTimeline::Reset(const CaseHistory& history, Instant as_of) {
   // Allocation: the opening's fields overlaid by the non-empty fields of later allocations.
   allocation_ = history.allocation_of(events[opening_]);
   for (int pos : Of(EventType::kCaseAllocated)) {
-    if (pos < opening_) continue;
-    const Allocation& a = history.allocation_of(events[pos]);
-    if (!a.region.empty()) allocation_.region = a.region;
-    if (!a.pdu.empty()) allocation_.pdu = a.pdu;
-    if (!a.team.empty()) allocation_.team = a.team;
-    if (!a.offender_manager.empty()) allocation_.offender_manager = a.offender_manager;
+    if (pos >= opening_) allocation_.Overlay(history.allocation_of(events[pos]));
   }
   return true;
 }

@@ -49,11 +49,7 @@ void AddAllocationHistory(const CaseHistory& history, Instant as_of,
     } else if (e.type == EventType::kCaseClosed) {
       break;
     } else if (e.type == EventType::kCaseAllocated) {
-      const Allocation& a = history.allocation_of(e);
-      if (!a.region.empty()) current.region = a.region;
-      if (!a.pdu.empty()) current.pdu = a.pdu;
-      if (!a.team.empty()) current.team = a.team;
-      if (!a.offender_manager.empty()) current.offender_manager = a.offender_manager;
+      current.Overlay(history.allocation_of(e));
     } else {
       continue;
     }
@@ -83,8 +79,7 @@ std::optional<CaseEvaluation> EvaluationAt(const store::v1::CaseProjection& proj
     if (as_of < Instant{from.seconds(), from.nanos()}) break;
     then = &from;
   }
-  evaluation.allocation =
-      Allocation{then->region(), then->pdu(), then->team(), then->offender_manager()};
+  evaluation.allocation = AllocationOf(*then);
   evaluation.items.reserve(static_cast<size_t>(projection.items_size()));
   if (sources != nullptr) sources->clear();
   const Date today = DateOf(as_of);
@@ -264,11 +259,6 @@ std::array<IndicatorScore, kIndicatorCount> TotalsOf(const store::v1::ScopeCount
     totals[i].met_cases = c.met_cases();
   }
   return totals;
-}
-
-Allocation AllocationOf(const store::v1::CaseProjection& projection) {
-  return Allocation{projection.region(), projection.pdu(), projection.team(),
-                    projection.offender_manager()};
 }
 
 CaseEvaluation EvaluationOf(const store::v1::CaseProjection& projection) {

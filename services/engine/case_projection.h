@@ -66,6 +66,11 @@ CaseEvaluation EvaluationOf(const store::v1::CaseProjection& projection);
 void AppendCaseItems(std::string_view case_id, const store::v1::CaseProjection& projection,
                      std::vector<CaseItemRow>& rows);
 
-Allocation AllocationOf(const store::v1::CaseProjection& projection);
+// The allocation of any record with the four allocation fields (a projection, its allocation
+// history, per-allocation counts, an alert).
+template <class Record>
+Allocation AllocationOf(const Record& r) {
+  return Allocation{r.region(), r.pdu(), r.team(), r.offender_manager()};
+}
 
 }  // namespace casewatch::engine

@@ -194,13 +194,7 @@ void SetUpLogging(const Flags& flags) {
 }
 
 std::function<Instant()> MakeClock(const Flags& flags, Result<void>& error) {
-  if (flags.clock == "wall") {
-    return [] {
-      const auto now = std::chrono::system_clock::now().time_since_epoch();
-      const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-      return Instant{nanos / 1000000000, static_cast<int32_t>(nanos % 1000000000)};
-    };
-  }
+  if (flags.clock == "wall") return WallClock;
   auto start = ParseInstant(flags.clock_start);
   if (!start) {
     error = InvalidArgument("--clock-start: " + start.error().message +

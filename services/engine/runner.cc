@@ -106,6 +106,12 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
 
 }  // namespace
 
+Instant WallClock() {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  return Instant{nanos / 1000000000, static_cast<int32_t>(nanos % 1000000000)};
+}
+
 Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::atomic<bool>& stop,
                        const std::function<void(const RunnerStatus&)>& on_status) {
   CW_TRY(engine, Engine::Create(store, options.engine));

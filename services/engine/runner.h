@@ -21,6 +21,9 @@
 
 namespace casewatch::engine {
 
+// The system clock as an Instant: the engine clock in production, and the time of audit records.
+Instant WallClock();
+
 struct RunnerOptions {
   kafka::KafkaConfig kafka;
   EngineOptions engine;

@@ -10,19 +10,25 @@
 namespace casewatch::engine {
 namespace {
 
+// Counts a case evaluated from its events (nullptr: not counted).
+void Count(const CaseEvaluation* evaluation, GroupedReportBuilder& groups,
+           std::vector<CaseItemRow>* rows) {
+  if (evaluation == nullptr) return;
+  ReportBuilder* builder = groups.For(evaluation->allocation);
+  if (builder != nullptr && builder->Add(*evaluation) && rows != nullptr) {
+    AppendCaseItems(*evaluation, *rows);
+  }
+}
+
 Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
                         GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
   return ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
-    const CaseEvaluation* evaluation = evaluator.Evaluate(history, as_of);
-    if (evaluation == nullptr) return Ok();
-    ReportBuilder* builder = groups.For(evaluation->allocation);
-    if (builder != nullptr && builder->Add(*evaluation) && rows != nullptr) {
-      AppendCaseItems(*evaluation, *rows);
-    }
+    Count(evaluator.Evaluate(history, as_of), groups, rows);
     return Ok();
   });
 }
 
+// Counts a case evaluated from its projection's instants (EvaluationAt, with its items' sources).
 void Count(std::string_view case_id, const CaseEvaluation& evaluation,
            std::span<const store::v1::StoredItem* const> sources, GroupedReportBuilder& groups,
            std::vector<CaseItemRow>* rows) {
@@ -56,12 +62,7 @@ Result<void> ReportFromTimelines(const store::Store& store, const Policy& policy
   for (const std::string& case_id : without_timeline) {
     CW_TRY(history, LoadHistory(store, case_id));
     history->Seal();
-    const CaseEvaluation* evaluation = evaluator.Evaluate(*history, as_of);
-    if (evaluation == nullptr) continue;
-    ReportBuilder* builder = groups.For(evaluation->allocation);
-    if (builder != nullptr && builder->Add(*evaluation) && rows != nullptr) {
-      AppendCaseItems(*evaluation, *rows);
-    }
+    Count(evaluator.Evaluate(*history, as_of), groups, rows);
   }
   return Ok();
 }
@@ -105,9 +106,7 @@ ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
 }
 
 void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
-  const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
-                              counts.offender_manager()};
-  if (ReportBuilder* builder = For(allocation); builder != nullptr) {
+  if (ReportBuilder* builder = For(AllocationOf(counts)); builder != nullptr) {
     builder->AddTotals(counts.cases(), TotalsOf(counts));
   }
 }
@@ -115,12 +114,7 @@ void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
 void GroupedReportBuilder::Finish(StoreReport& out,
                                   const std::vector<CaseItemRow>* case_items) const {
   if (group_by_ == GroupBy::kNone) {
-    // The scope's report even when no case is in it.
-    const auto found = groups_.find(store::ScopeKey("", "", "", ""));
-    out.json = found != groups_.end()
-                   ? RenderReportJson(found->second.builder->Finish(), case_items)
-                   : RenderReportJson(ReportBuilder(policy_, as_of_, period_, scope_).Finish(),
-                                      case_items);
+    out.json = RenderReportJson(FinishScope(), case_items);
     return;
   }
   out.groups.clear();
@@ -129,6 +123,13 @@ void GroupedReportBuilder::Finish(StoreReport& out,
     if (report.cases == 0) continue;  // e.g. the empty allocation of cases not yet opened
     out.groups.push_back(GroupReport{group.key, RenderReportJson(report, nullptr)});
   }
+}
+
+casewatch::Report GroupedReportBuilder::FinishScope() const {
+  // The scope's report even when no case is in it.
+  const auto found = groups_.find(store::ScopeKey("", "", "", ""));
+  return found != groups_.end() ? found->second.builder->Finish()
+                                : ReportBuilder(policy_, as_of_, period_, scope_).Finish();
 }
 
 Result<Policy> StorePolicy(const store::Store& store) {

@@ -63,6 +63,8 @@ class GroupedReportBuilder {
   void AddCounts(const store::v1::ScopeCounts& counts);
   // Renders the report (kNone, with the case items when given) or the groups' reports.
   void Finish(StoreReport& out, const std::vector<CaseItemRow>* case_items) const;
+  // GroupBy::kNone: the scope's report, unrendered.
+  casewatch::Report FinishScope() const;
 
  private:
   struct Group {

@@ -10,6 +10,7 @@
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/report_json.h"
 #include "services/engine/case_projection.h"
+#include "services/engine/runner.h"
 #include "services/engine/store_report.h"
 #include "services/http/assets.h"
 #include "services/ingest/json_envelope.h"
@@ -126,6 +127,14 @@ HttpResponse Json(int status, std::string body) {
 void AppendNullableString(std::string& out, const std::optional<std::string>& value) {
   if (value) {
     AppendJsonString(out, *value);
+  } else {
+    out += "null";
+  }
+}
+
+void AppendNullableInstant(std::string& out, const std::optional<Instant>& value) {
+  if (value) {
+    AppendJsonString(out, FormatInstant(*value));
   } else {
     out += "null";
   }
@@ -606,11 +615,7 @@ HttpResponse Api::Worklist(Context& c) {
                               static_cast<size_t>((number - 1) * size), static_cast<size_t>(size));
   const Date today = DateOf(work.as_of.value_or(Instant{}));
   std::string body = "{\"as_of\":";
-  if (work.as_of) {
-    AppendJsonString(body, FormatInstant(*work.as_of));
-  } else {
-    body += "null";
-  }
+  AppendNullableInstant(body, work.as_of);
   body += ",\"scope\":";
   AppendScope(body, std::get<Scope>(scope));
   fmt::format_to(std::back_inserter(body), ",\"total\":{},\"page\":{},\"page_size\":{},\"items\":[",
@@ -653,16 +658,13 @@ HttpResponse Api::Case(Context& c, std::string_view case_id) {
   auto read_projection = options_.store->ReadProjection(id);
   if (!read_projection) return FromError(read_projection.error());
   const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
-  const bool visible = projection && (c.principal.role != Role::kViewer ||
-                                      MaySee(c.principal, engine::AllocationOf(*projection)));
+  // Only a viewer has a scope: the others see every case.
+  const bool visible = projection && MaySee(c.principal, engine::AllocationOf(*projection));
   const int status = visible ? 200 : 404;
   if (options_.audit != nullptr) {
-    const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-    const Instant now{wall / 1000000000, static_cast<int32_t>(wall % 1000000000)};
-    auto recorded = options_.audit->RecordCaseAccess(
-        now, c.principal.name, NameOf(c.principal.role), id, c.request.remote, status);
+    auto recorded =
+        options_.audit->RecordCaseAccess(engine::WallClock(), c.principal.name,
+                                         NameOf(c.principal.role), id, c.request.remote, status);
     if (!recorded) {  // no audit record, no answer
       return ErrorResponse(503, "audit_unavailable", "the audit log cannot be written");
     }
@@ -673,11 +675,7 @@ HttpResponse Api::Case(Context& c, std::string_view case_id) {
   AppendJsonString(body, id);
   body += ",\"as_of\":";
   const auto snapshot = options_.view->snapshot();
-  if (snapshot->as_of) {
-    AppendJsonString(body, FormatInstant(*snapshot->as_of));
-  } else {
-    body += "null";
-  }
+  AppendNullableInstant(body, snapshot->as_of);
   fmt::format_to(std::back_inserter(body),
                  ",\"counted\":{},\"allocation\":{{\"region\":", p.counted());
   AppendJsonString(body, p.region());
@@ -791,10 +789,10 @@ HttpResponse Api::Trend(Context& c) {
   body += ",\"days\":[";
   bool first_day = true;
   std::optional<Date> current;
-  std::unique_ptr<ReportBuilder> builder;
+  std::unique_ptr<engine::GroupedReportBuilder> builder;
   const auto flush = [&] {
     if (!builder) return;
-    const casewatch::Report report = builder->Finish();
+    const casewatch::Report report = builder->FinishScope();
     if (!first_day) body += ",";
     first_day = false;
     body += "{\"date\":";
@@ -822,12 +820,10 @@ HttpResponse Api::Trend(Context& c) {
           flush();
           current = day;
           const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
-          builder =
-              std::make_unique<ReportBuilder>(policy, start, Period{std::nullopt, day}, scope);
+          builder = std::make_unique<engine::GroupedReportBuilder>(
+              policy, start, Period{std::nullopt, day}, scope, engine::GroupBy::kNone);
         }
-        const Allocation allocation{counts.region(), counts.pdu(), counts.team(),
-                                    counts.offender_manager()};
-        if (scope.Matches(allocation)) builder->AddTotals(counts.cases(), engine::TotalsOf(counts));
+        builder->AddCounts(counts);
       });
   if (!scanned) return FromError(scanned.error());
   flush();
@@ -859,11 +855,7 @@ HttpResponse Api::Meta(Context& c) {
   AppendScope(body, c.principal.scope);
   body += "},\"as_of\":";
   const auto snapshot = options_.view->snapshot();
-  if (snapshot->as_of) {
-    AppendJsonString(body, FormatInstant(*snapshot->as_of));
-  } else {
-    body += "null";
-  }
+  AppendNullableInstant(body, snapshot->as_of);
   const Policy& policy = options_.view->policy();
   fmt::format_to(std::back_inserter(body),
                  ",\"ready\":{},\"policy\":{{\"ratings\":{{\"rating_outstanding\":{},"

@@ -17,6 +17,7 @@
 #include "base/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "casewatch/store/v1/records.pb.h"
+#include "services/engine/case_projection.h"
 #include "services/engine/engine.h"
 #include "services/engine/store_report.h"
 #include "services/engine/testing/kafka_harness.h"
@@ -312,8 +313,7 @@ class Harness {
     EXPECT_TRUE(
         store_->ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
           if (p.counted()) {
-            cases.emplace_back(std::string(case_id),
-                               Allocation{p.region(), p.pdu(), p.team(), p.offender_manager()});
+            cases.emplace_back(std::string(case_id), engine::AllocationOf(p));
           }
         }));
     return cases;
@@ -342,7 +342,7 @@ class Harness {
     for (const auto& c : all) {
       if (c.region() != *home_.region) {
         other_region_ = c.region();
-        other_allocation_ = Allocation{c.region(), c.pdu(), c.team(), c.offender_manager()};
+        other_allocation_ = engine::AllocationOf(c);
         break;
       }
     }
@@ -489,7 +489,7 @@ std::set<std::vector<std::string>> GroupsInStore(store::Store& store, const Scop
   std::set<std::vector<std::string>> groups;
   EXPECT_TRUE(store.ScanScopes([&](const store::v1::ScopeCounts& c) {
     if (c.cases() == 0) return;
-    if (!scope.Matches(Allocation{c.region(), c.pdu(), c.team(), c.offender_manager()})) return;
+    if (!scope.Matches(engine::AllocationOf(c))) return;
     std::vector<std::string> key = {c.region(), c.pdu(), c.team(), c.offender_manager()};
     key.resize(levels);
     groups.insert(key);
@@ -622,7 +622,7 @@ std::multiset<std::tuple<std::string, std::string, std::string, std::string>> Op
   EXPECT_TRUE(
       store.ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
         if (!p.counted()) return;
-        if (!scope.Matches(Allocation{p.region(), p.pdu(), p.team(), p.offender_manager()})) {
+        if (!scope.Matches(engine::AllocationOf(p))) {
           return;
         }
         for (const store::v1::StoredItem& item : p.items()) {

@@ -34,13 +34,8 @@ std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy,
     std::lock_guard lock(cache_mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) return found->second;
   }
-  engine::StoreReport report;
-  const Instant at = as_of.value_or(Instant{});
-  engine::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope,
-                                       engine::GroupBy::kNone);
-  for (const auto& counts : scopes) builder.AddCounts(*counts);
-  builder.Finish(report, nullptr);
-  auto rendered = std::make_shared<const std::string>(std::move(report.json));
+  auto rendered =
+      std::make_shared<const std::string>(Breakdown(policy, scope, engine::GroupBy::kNone).json);
   std::lock_guard lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedReports) cache_.clear();
   cache_.emplace(key, rendered);
@@ -55,7 +50,7 @@ engine::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope
   report.source = engine::ReportSource::kScopeCounts;
   engine::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by);
   for (const auto& counts : scopes) builder.AddCounts(*counts);
-  builder.Finish(report, nullptr);
+  builder.Finish(report, nullptr);  // kNone: report.json
   return report;
 }
 

@@ -39,7 +39,7 @@ class Snapshot {
   // The report (indicators.md section 6, no period, no case items) for `scope`, rendered once
   // per snapshot and scope.
   std::shared_ptr<const std::string> Report(const Policy& policy, const Scope& scope) const;
-  // The scope's reports split one level down.
+  // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).
   engine::StoreReport Breakdown(const Policy& policy, const Scope& scope, engine::GroupBy by) const;
 
  private:

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "projections/report_json.h"
+#include "services/engine/case_projection.h"
 
 namespace casewatch::http {
 namespace {
@@ -331,10 +332,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     }
     if (alerts != nullptr) {
       for (const auto& alert : *alerts) {
-        if (!scope_.Matches(
-                Allocation{alert.region(), alert.pdu(), alert.team(), alert.offender_manager()})) {
-          continue;
-        }
+        if (!scope_.Matches(engine::AllocationOf(alert))) continue;
         chunk += "event: alert\ndata: " + AlertJson(alert) + "\n\n";
       }
     }
