@@ -219,7 +219,7 @@ struct Api::Context {
   const HttpRequest& request;
   std::string_view path;
   Params params;
-  Principal principal;
+  const Principal* principal;  // the caller: a registry entry, or the --no-auth principal
   RouteId route = kOtherRoute;
 };
 
@@ -252,13 +252,16 @@ bool Api::Blocking(const HttpRequest& request) const {
          path == "/api/v1/trend";
 }
 
-std::string Api::CallerKey(const HttpRequest& request) const {
-  if (options_.tokens != nullptr) {
-    if (const Principal* p = options_.tokens->Find(BearerToken(request.authorization))) {
-      return "token:" + p->name;
-    }
-  }
-  return "address:" + request.remote;
+void Api::Authenticate(HttpRequest& request) const {
+  request.authenticated = true;
+  request.principal = options_.tokens != nullptr
+                          ? options_.tokens->Find(BearerToken(request.authorization))
+                          : nullptr;
+}
+
+std::string Api::CallerKey(const HttpRequest& request) {
+  return request.principal != nullptr ? "token:" + request.principal->name
+                                      : "address:" + request.remote;
 }
 
 void Api::CountRejected(int status) {
@@ -269,7 +272,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   const std::string_view target = request.target;
   const size_t question = target.find('?');
-  Context context{request, target.substr(0, question), Params{}, LocalPrincipal()};
+  static const Principal kLocal = LocalPrincipal();
+  Context context{request, target.substr(0, question), Params{}, &kLocal};
   HttpResponse response;
   auto parsed = Params::Parse(question == std::string_view::npos ? std::string_view()
                                                                  : target.substr(question + 1));
@@ -324,9 +328,14 @@ HttpResponse Api::Route(Context& c) {
   std::string_view token = BearerToken(c.request.authorization);
   const std::optional<std::string> query_token =
       path == "/api/v1/stream" ? c.params.Get("access_token") : std::nullopt;
-  if (token.empty() && query_token) token = *query_token;  // EventSource sends no headers
   if (options_.tokens != nullptr) {
-    const Principal* principal = options_.tokens->Find(token);
+    const Principal* principal = nullptr;
+    if (!token.empty()) {
+      principal = c.request.authenticated ? c.request.principal : options_.tokens->Find(token);
+    } else if (query_token) {  // EventSource sends no headers
+      token = *query_token;
+      principal = options_.tokens->Find(token);
+    }
     if (principal == nullptr) {
       HttpResponse r = ErrorResponse(
           401, "unauthenticated",
@@ -335,7 +344,7 @@ HttpResponse Api::Route(Context& c) {
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"casewatch\"");
       return r;
     }
-    c.principal = *principal;
+    c.principal = principal;
   }
 
   const auto expect = [&](std::string_view wanted) -> std::optional<HttpResponse> {
@@ -346,9 +355,9 @@ HttpResponse Api::Route(Context& c) {
     return r;
   };
   const auto readers_only = [&]() -> std::optional<HttpResponse> {
-    if (c.principal.CanRead()) return std::nullopt;
+    if (c.principal->CanRead()) return std::nullopt;
     return ErrorResponse(403, "forbidden",
-                         fmt::format("the {} role may not read this", NameOf(c.principal.role)));
+                         fmt::format("the {} role may not read this", NameOf(c.principal->role)));
   };
   struct Endpoint {
     std::string_view path;
@@ -492,7 +501,7 @@ HttpResponse Api::Report(Context& c) {
           {"region", "pdu", "team", "offender_manager", "as_of", "from", "to", "case_items"})) {
     return ErrorResponse(400, "invalid_parameter", *unknown);
   }
-  auto parsed = ParseReportQuery(c.params, c.principal);
+  auto parsed = ParseReportQuery(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
   const ReportQuery& q = std::get<ReportQuery>(parsed);
   if (!q.as_of && !q.from && !q.to && !q.case_items) {
@@ -518,7 +527,7 @@ HttpResponse Api::Breakdown(Context& c) {
           {"region", "pdu", "team", "offender_manager", "as_of", "from", "to", "by"})) {
     return ErrorResponse(400, "invalid_parameter", *unknown);
   }
-  auto parsed = ParseReportQuery(c.params, c.principal);
+  auto parsed = ParseReportQuery(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
   const ReportQuery& q = std::get<ReportQuery>(parsed);
   engine::GroupBy by = DefaultGroupBy(q.scope);
@@ -585,7 +594,7 @@ HttpResponse Api::Worklist(Context& c) {
           {"region", "pdu", "team", "offender_manager", "status", "page", "page_size"})) {
     return ErrorResponse(400, "invalid_parameter", *unknown);
   }
-  auto scope = RequestScope(c.params, c.principal);
+  auto scope = RequestScope(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&scope)) return *error;
   WorkFilter filter = WorkFilter::kAll;
   if (auto status = c.params.Get("status")) {
@@ -659,12 +668,12 @@ HttpResponse Api::Case(Context& c, std::string_view case_id) {
   if (!read_projection) return FromError(read_projection.error());
   const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
   // Only a viewer has a scope: the others see every case.
-  const bool visible = projection && MaySee(c.principal, engine::AllocationOf(*projection));
+  const bool visible = projection && MaySee(*c.principal, engine::AllocationOf(*projection));
   const int status = visible ? 200 : 404;
   if (options_.audit != nullptr) {
     auto recorded =
-        options_.audit->RecordCaseAccess(engine::WallClock(), c.principal.name,
-                                         NameOf(c.principal.role), id, c.request.remote, status);
+        options_.audit->RecordCaseAccess(engine::WallClock(), c.principal->name,
+                                         NameOf(c.principal->role), id, c.request.remote, status);
     if (!recorded) {  // no audit record, no answer
       return ErrorResponse(503, "audit_unavailable", "the audit log cannot be written");
     }
@@ -763,7 +772,7 @@ HttpResponse Api::Trend(Context& c) {
           c.params.Unknown({"region", "pdu", "team", "offender_manager", "from", "to"})) {
     return ErrorResponse(400, "invalid_parameter", *unknown);
   }
-  auto scope_or = RequestScope(c.params, c.principal);
+  auto scope_or = RequestScope(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&scope_or)) return *error;
   const Scope scope = std::get<Scope>(scope_or);
   auto from_or = Optional<Date>(c.params, "from", ParseDateParam, "a date YYYY-MM-DD");
@@ -836,7 +845,7 @@ HttpResponse Api::Stream(Context& c) {
           c.params.Unknown({"region", "pdu", "team", "offender_manager", "access_token"})) {
     return ErrorResponse(400, "invalid_parameter", *unknown);
   }
-  auto scope = RequestScope(c.params, c.principal);
+  auto scope = RequestScope(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&scope)) return *error;
   HttpResponse response;
   response.event_stream = true;
@@ -848,11 +857,11 @@ HttpResponse Api::Stream(Context& c) {
 HttpResponse Api::Meta(Context& c) {
   if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
   std::string body = "{\"principal\":{\"name\":";
-  AppendJsonString(body, c.principal.name);
+  AppendJsonString(body, c.principal->name);
   body += ",\"role\":";
-  AppendJsonString(body, NameOf(c.principal.role));
+  AppendJsonString(body, NameOf(c.principal->role));
   body += ",\"scope\":";
-  AppendScope(body, c.principal.scope);
+  AppendScope(body, c.principal->scope);
   body += "},\"as_of\":";
   const auto snapshot = options_.view->snapshot();
   AppendNullableInstant(body, snapshot->as_of);
@@ -880,10 +889,10 @@ HttpResponse Api::Meta(Context& c) {
 }
 
 HttpResponse Api::PostEvents(Context& c) {
-  if (!c.principal.CanPublish()) {
+  if (!c.principal->CanPublish()) {
     return ErrorResponse(403, "forbidden",
                          fmt::format("the {} role may not publish events; a publisher token may",
-                                     NameOf(c.principal.role)));
+                                     NameOf(c.principal->role)));
   }
   if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
   if (options_.producer == nullptr) {

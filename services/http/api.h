@@ -28,6 +28,10 @@ struct HttpRequest {
   std::string authorization;
   std::string body;
   std::string remote;  // peer address, for the audit log
+  // Set by Api::Authenticate: the holder of the Authorization header's token (nullptr: none or
+  // not recognised), so that the rate limiter and the handler look it up once.
+  bool authenticated = false;
+  const Principal* principal = nullptr;
 };
 
 struct HttpResponse {
@@ -70,9 +74,12 @@ class Api {
   // those off its I/O threads.
   bool Blocking(const HttpRequest& request) const;
   HttpResponse Handle(const HttpRequest& request);
-  // Whom a request counts against for rate limiting: the token's holder when the token is
-  // recognised, otherwise the peer address (so made-up tokens share their address's limit).
-  std::string CallerKey(const HttpRequest& request) const;
+  // Looks up the holder of the request's bearer token (request.principal).
+  void Authenticate(HttpRequest& request) const;
+  // Whom an authenticated request counts against for rate limiting: the token's holder when the
+  // token is recognised, otherwise the peer address (so made-up tokens share their address's
+  // limit).
+  static std::string CallerKey(const HttpRequest& request);
   // Counts an answer the server gave itself (413, 429, ...), for /metrics.
   void CountRejected(int status);
   void set_stream_clients(std::function<size_t()> count) { stream_clients_ = std::move(count); }

@@ -221,7 +221,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     version_ = message.version();
     head_ = message.method() == bhttp::verb::head;
 
-    if (auto wait = server_.limiter.Take(server_.api.CallerKey(request))) {
+    server_.api.Authenticate(request);
+    if (auto wait = server_.limiter.Take(Api::CallerKey(request))) {
       server_.api.CountRejected(429);
       HttpResponse limited = ErrorResponse(429, "rate_limited", "too many requests; slow down");
       limited.headers.emplace_back("Retry-After",
