@@ -3,7 +3,9 @@
 // shared/spec/events.md. Enum values equal the protobuf enum numbers, so converting is a cast.
 // Text a rule needs (allocation, appointment ids) lives in the owning CaseHistory.
 
+#include <array>
 #include <cstdint>
+#include <string_view>
 
 #include "projections/calendar.h"
 
@@ -36,6 +38,35 @@ enum class EventType : uint8_t {
   kObligationMissed,  // derived; ignored by the rules
 };
 inline constexpr int kEventTypeCount = static_cast<int>(EventType::kObligationMissed) + 1;
+
+// The payload's field name in events.md, by type.
+inline constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
+    "case_opened",
+    "case_allocated",
+    "case_closed",
+    "pre_sentence_report_completed",
+    "assessment_completed",
+    "rosh_screening_completed",
+    "rosh_full_analysis_completed",
+    "rosh_classified",
+    "sentence_plan_completed",
+    "risk_management_plan_completed",
+    "registration_added",
+    "registration_removed",
+    "appointment_attended",
+    "appointment_missed",
+    "absence_judged",
+    "warning_issued",
+    "breach_instigated",
+    "home_visit_completed",
+    "management_oversight_recorded",
+    "significant_change_recorded",
+    "safeguarding_check_completed",
+    "victim_contact_offered",
+    "further_offence_recorded",
+    "obligation_missed",
+};
+inline std::string_view NameOf(EventType type) { return kEventTypeNames[static_cast<int>(type)]; }
 
 enum class RoshLevel : uint8_t { kUnspecified, kLow, kMedium, kHigh, kVeryHigh };
 enum class PlanKind : uint8_t { kUnspecified, kInitial, kReview };

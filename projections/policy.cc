@@ -130,4 +130,18 @@ Result<Policy> ParsePolicy(std::string_view json) {
   return policy;
 }
 
+std::vector<PolicySetting> PolicySettings(const Policy& policy) {
+  std::vector<PolicySetting> settings;
+  for (const IntKey& k : kIntKeys) settings.push_back({k.key, fmt::format("{}", policy.*k.field)});
+  for (const RatingKey& k : kRatingKeys) {
+    settings.push_back({k.key, fmt::format("{}", policy.*k.field)});
+  }
+  std::string holidays;
+  for (const Date& day : policy.holidays) {
+    holidays += (holidays.empty() ? "" : ",") + FormatDate(day);
+  }
+  settings.push_back({"holidays", std::move(holidays)});
+  return settings;
+}
+
 }  // namespace casewatch

@@ -43,4 +43,13 @@ struct Policy {
 // is an error naming the key.
 [[nodiscard]] Result<Policy> ParsePolicy(std::string_view json);
 
+// One key of a policy with its value as the policy file writes it (holidays: comma-separated
+// dates), for showing a policy or the keys two policies differ in.
+struct PolicySetting {
+  std::string_view key;
+  std::string value;
+};
+// Every key: the day counts, the rating thresholds, then the holidays.
+std::vector<PolicySetting> PolicySettings(const Policy& policy);
+
 }  // namespace casewatch

@@ -16,12 +16,6 @@ void AppendOptionalString(std::string& out, const std::optional<std::string>& s)
   }
 }
 
-void AppendNumber(std::string& out, double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
 void AppendDateOrNull(std::string& out, std::optional<Date> d) {
   if (d) {
     out += '"';
@@ -62,6 +56,33 @@ void AppendJsonString(std::string& out, std::string_view text) {
     }
   }
   out += '"';
+}
+
+void AppendJsonNumber(std::string& out, std::optional<double> value) {
+  if (!value) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *value);
+  out.append(buf, end);
+}
+
+void AppendCaseItemJson(std::string& out, const CaseItemRow& row) {
+  out += "{\"case_id\":";
+  AppendJsonString(out, row.case_id);
+  out +=
+      fmt::format(R"(,"indicator":"{}","due":"{}","status":"{}","fulfilled_by":)",
+                  InfoOf(row.item.indicator).id, FormatDate(row.item.due), NameOf(row.item.status));
+  if (row.item.fulfilled_by >= 0) {
+    AppendJsonString(out, row.fulfilled_by);
+  } else {
+    out += "null";
+  }
+  out += ",\"decided_on\":";
+  AppendDateOrNull(out,
+                   row.item.decided() ? std::optional<Date>(row.item.decided_on) : std::nullopt);
+  out += '}';
 }
 
 void AppendCaseItems(const CaseEvaluation& evaluation, std::vector<CaseItemRow>& rows) {
@@ -114,11 +135,7 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     out += fmt::format(R"({{"id":"{}","outcome":"{}","relevant_cases":{},"met_cases":{},"score":)",
                        kIndicators[i].id, NameOf(kIndicators[i].outcome), s.relevant_cases,
                        s.met_cases);
-    if (s.score) {
-      AppendNumber(out, *s.score);
-    } else {
-      out += "null";
-    }
+    AppendJsonNumber(out, s.score);
     out +=
         fmt::format(R"(,"items":{{"met":{},"late":{},"missed":{},"cancelled":{},"pending":{}}}}})",
                     s.items.met, s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
@@ -129,7 +146,7 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     if (o > 0) out += ',';
     out += fmt::format(R"({{"id":"{}","score":)", kOutcomeNames[o]);
     if (s.score) {
-      AppendNumber(out, *s.score);
+      AppendJsonNumber(out, s.score);
       out += fmt::format(R"(,"rating":"{}"}})", NameOf(*s.rating));
     } else {
       out += R"(null,"rating":null})";
@@ -142,20 +159,8 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     for (const CaseItemRow& row : *case_items) {
       if (!first) out += ',';
       first = false;
-      out += "\n{\"case_id\":";
-      AppendJsonString(out, row.case_id);
-      out += fmt::format(R"(,"indicator":"{}","due":"{}","status":"{}","fulfilled_by":)",
-                         InfoOf(row.item.indicator).id, FormatDate(row.item.due),
-                         NameOf(row.item.status));
-      if (row.item.fulfilled_by >= 0) {
-        AppendJsonString(out, row.fulfilled_by);
-      } else {
-        out += "null";
-      }
-      out += ",\"decided_on\":";
-      AppendDateOrNull(
-          out, row.item.decided() ? std::optional<Date>(row.item.decided_on) : std::nullopt);
-      out += '}';
+      out += '\n';
+      AppendCaseItemJson(out, row);
     }
     out += "\n]";
   }

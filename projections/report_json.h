@@ -28,5 +28,9 @@ std::string RenderReportJson(const Report& report, const std::vector<CaseItemRow
 
 // JSON string literal with escapes (quotes included).
 void AppendJsonString(std::string& out, std::string_view text);
+// The shortest form that reads back as the same double; null when absent.
+void AppendJsonNumber(std::string& out, std::optional<double> value);
+// One "case_items" row: {"case_id","indicator","due","status","fulfilled_by","decided_on"}.
+void AppendCaseItemJson(std::string& out, const CaseItemRow& row);
 
 }  // namespace casewatch

@@ -41,16 +41,24 @@ ReportBuilder::ReportBuilder(const Policy& policy, Instant as_of, Period period,
   report_.scope = std::move(scope);
 }
 
+Verdicts VerdictsOf(const CaseEvaluation& evaluation, const Period& period) {
+  Verdicts verdicts{};
+  for (const Item& item : evaluation.items) {
+    if (item.status == ItemStatus::kPending || item.status == ItemStatus::kCancelled ||
+        !period.Contains(item.decided_on)) {
+      continue;
+    }
+    std::optional<bool>& verdict = verdicts[static_cast<int>(item.indicator)];
+    verdict = verdict.value_or(true) && item.status == ItemStatus::kMet;
+  }
+  return verdicts;
+}
+
 bool ReportBuilder::Add(const CaseEvaluation& evaluation) {
   if (!report_.scope.Matches(evaluation.allocation)) return false;
   ++report_.cases;
-  // Per indicator: does the case have a MET/LATE/MISSED item in the period, and are all MET?
-  std::array<bool, kIndicatorCount> relevant{};
-  std::array<bool, kIndicatorCount> all_met;
-  all_met.fill(true);
   for (const Item& item : evaluation.items) {
-    const int i = static_cast<int>(item.indicator);
-    ItemCounts& counts = report_.indicators[i].items;
+    ItemCounts& counts = report_.indicators[static_cast<int>(item.indicator)].items;
     if (item.status == ItemStatus::kPending) {
       ++counts.pending;
       continue;
@@ -68,17 +76,16 @@ bool ReportBuilder::Add(const CaseEvaluation& evaluation) {
         break;
       case ItemStatus::kCancelled:
         ++counts.cancelled;
-        continue;
+        break;
       case ItemStatus::kPending:
         break;
     }
-    relevant[i] = true;
-    all_met[i] = all_met[i] && item.status == ItemStatus::kMet;
   }
+  const Verdicts verdicts = VerdictsOf(evaluation, report_.period);
   for (int i = 0; i < kIndicatorCount; ++i) {
-    if (!relevant[i]) continue;
+    if (!verdicts[i]) continue;
     ++report_.indicators[i].relevant_cases;
-    if (all_met[i]) ++report_.indicators[i].met_cases;
+    if (*verdicts[i]) ++report_.indicators[i].met_cases;
   }
   return true;
 }

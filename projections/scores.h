@@ -63,6 +63,11 @@ struct Report {
   std::array<OutcomeScore, kOutcomeCount> outcomes{};
 };
 
+// Per indicator, one case's verdict over a period (section 5): null when the case has no MET, LATE
+// or MISSED item decided in the period, else whether all of those are MET ("done well enough").
+using Verdicts = std::array<std::optional<bool>, kIndicatorCount>;
+Verdicts VerdictsOf(const CaseEvaluation& evaluation, const Period& period);
+
 // Accumulates counted cases into a Report. Single-threaded.
 class ReportBuilder {
  public:

@@ -26,6 +26,13 @@ Result<void> WriteFile(const std::string& path, std::string_view contents) {
   return Ok();
 }
 
+Result<Policy> ReadPolicyFile(const std::string& path) {
+  CW_TRY(text, ReadSmallFile(path));
+  auto policy = ParsePolicy(text);
+  if (!policy) return InvalidArgument(fmt::format("{}: {}", path, policy.error().message));
+  return std::move(policy).value();
+}
+
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
   cmd.add_option("--as-of", flags.as_of,
                  "Evaluation time T, RFC 3339 (e.g. 2013-09-30T23:59:59Z); events after it are "
@@ -69,11 +76,8 @@ Result<ReportRequest> ReportFlags::Resolve() const {
   request.period = period.value();
 
   if (!policy_file.empty()) {
-    auto text = ReadSmallFile(policy_file);
-    if (!text) return text.error();
-    auto policy = ParsePolicy(text.value());
-    if (!policy) return InvalidArgument(fmt::format("{}: {}", policy_file, policy.error().message));
-    request.policy = std::move(policy).value();
+    CW_TRY(policy, ReadPolicyFile(policy_file));
+    request.policy = std::move(policy);
   }
   request.scope = Scope{region, pdu, team, offender_manager};
   request.case_items = case_items;

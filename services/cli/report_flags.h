@@ -33,6 +33,9 @@ struct ReportFlags {
 
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 
+// Reads and checks a policy file; the error names the path and the bad key.
+[[nodiscard]] Result<Policy> ReadPolicyFile(const std::string& path);
+
 // Reads a whole (small) file; the error names the path and the OS reason.
 [[nodiscard]] Result<std::string> ReadSmallFile(const std::string& path);
 // Writes (replaces) a file; the error names the path and the OS reason.

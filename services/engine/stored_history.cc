@@ -8,13 +8,15 @@
 namespace casewatch::engine {
 namespace {
 
-Result<void> Append(std::string_view envelope, CaseHistory& history) {
+Result<void> Append(std::string_view envelope, CaseHistory& history,
+                    const std::function<void(const ingest::EnvelopeView&)>& on_event = nullptr) {
   ingest::EnvelopeView view;
   if (!ingest::DecodeEnvelope(envelope, view)) {
     return IoError(
         fmt::format("store: a stored event of case {} does not decode", history.case_id()));
   }
   ingest::AppendToHistory(view, history);
+  if (on_event) on_event(view);
   return Ok();
 }
 
@@ -32,7 +34,8 @@ Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::Store& store,
 }
 
 Result<void> ForEachHistory(const store::Store& store,
-                            const std::function<Result<void>(CaseHistory&)>& visit) {
+                            const std::function<Result<void>(CaseHistory&)>& visit,
+                            const std::function<void(const ingest::EnvelopeView&)>& on_event) {
   std::unique_ptr<CaseHistory> history;
   Result<void> failure = Ok();
   auto finish_case = [&] {
@@ -46,7 +49,7 @@ Result<void> ForEachHistory(const store::Store& store,
         history = std::make_unique<CaseHistory>(std::string(case_id));
       },
       [&](std::string_view envelope) {
-        if (failure) failure = Append(envelope, *history);
+        if (failure) failure = Append(envelope, *history, on_event);
       }));
   finish_case();
   return failure;

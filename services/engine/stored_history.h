@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "projections/case_history.h"
+#include "services/ingest/envelope_view.h"
 #include "services/store/store.h"
 
 namespace casewatch::engine {
@@ -18,8 +19,10 @@ namespace casewatch::engine {
                                                                std::string_view case_id);
 
 // Every stored case's history, case by case, sealed, to `visit`. Stops at the first error, the
-// store's or the visitor's, and returns it.
-[[nodiscard]] Result<void> ForEachHistory(const store::Store& store,
-                                          const std::function<Result<void>(CaseHistory&)>& visit);
+// store's or the visitor's, and returns it. `on_event`, when given, sees each stored event as it
+// is read (before its case's visit), for what a history does not keep (recorded_at).
+[[nodiscard]] Result<void> ForEachHistory(
+    const store::Store& store, const std::function<Result<void>(CaseHistory&)>& visit,
+    const std::function<void(const ingest::EnvelopeView&)>& on_event = nullptr);
 
 }  // namespace casewatch::engine

@@ -109,17 +109,21 @@ bool IsBlank(std::string_view line) {
 // The sink of LoadEventFile: validation and de-duplication into an EventLog.
 class Loader {
  public:
-  Loader(EventLog& log, const std::function<void(const Problem&)>& on_problem)
-      : log_(log), on_problem_(on_problem) {}
+  Loader(EventLog& log, const LoadHooks& hooks, uint64_t size)
+      : log_(log), hooks_(hooks), size_(size) {}
 
   void Reject(uint64_t line, std::string reason) {
     ++summary_.rejected;
-    if (on_problem_) on_problem_(Problem{line, std::move(reason)});
+    if (hooks_.on_problem) hooks_.on_problem(Problem{line, std::move(reason)});
   }
 
   bool Record(const EnvelopeView& envelope, uint64_t line, std::string_view /*bytes*/,
-              uint64_t /*end*/) {
+              uint64_t end) {
     Apply(envelope, line);
+    if (end >= next_progress_ && hooks_.on_progress) {
+      hooks_.on_progress(end, size_);
+      next_progress_ = end + kProgressEvery;
+    }
     return true;
   }
 
@@ -135,6 +139,7 @@ class Loader {
       ++summary_.duplicates;
     } else {
       ++summary_.accepted;
+      if (hooks_.on_accepted) hooks_.on_accepted(envelope);
     }
   }
 
@@ -142,8 +147,12 @@ class Loader {
   const LoadSummary& summary() const { return summary_; }
 
  private:
+  static constexpr uint64_t kProgressEvery = uint64_t{1} << 20;
+
   EventLog& log_;
-  const std::function<void(const Problem&)>& on_problem_;
+  const LoadHooks& hooks_;
+  const uint64_t size_;
+  uint64_t next_progress_ = 0;
   const ValidationOptions options_ = ValidationOptions::Replay();
   uint16_t source_ = 0;
   LoadSummary summary_;
@@ -324,17 +333,19 @@ Result<OpenInput> OpenWithFormat(const std::string& path, std::optional<FileForm
 }
 
 Result<LoadSummary> Load(const std::string& path, std::optional<FileFormat> format, EventLog& log,
-                         const std::function<void(const Problem&)>& on_problem) {
+                         const LoadHooks& hooks) {
   Result<OpenInput> opened = OpenWithFormat(path, format);
   if (!opened) return opened.error();
   OpenInput& input = opened.value();
   // Typical record sizes (binary about 75 bytes, a JSON line about 220): an estimate, not a limit.
   struct stat info {};
+  uint64_t size = 0;
   if (fstat(fileno(input.file.get()), &info) == 0 && S_ISREG(info.st_mode)) {
+    size = static_cast<uint64_t>(info.st_size);
     const size_t bytes_per_event = input.format == FileFormat::kBinary ? 64 : 200;
     log.Reserve(log.accepted() + static_cast<size_t>(info.st_size) / bytes_per_event);
   }
-  Loader loader(log, on_problem);
+  Loader loader(log, hooks, size);
   if (input.format == FileFormat::kNdjson) {
     loader.set_source(log.AddSource(input.name + " line"));
     CW_TRY(LoadNdjson(*input.in, loader));
@@ -358,13 +369,18 @@ FileFormat FormatOfPath(const std::string& path) {
 
 Result<LoadSummary> LoadEventFile(const std::string& path, EventLog& log,
                                   const std::function<void(const Problem&)>& on_problem) {
-  if (path == "-") return Load(path, std::nullopt, log, on_problem);
-  return Load(path, FormatOfPath(path), log, on_problem);
+  return LoadEventFile(path, std::nullopt, log, LoadHooks{on_problem});
 }
 
 Result<LoadSummary> LoadEventFile(const std::string& path, FileFormat format, EventLog& log,
                                   const std::function<void(const Problem&)>& on_problem) {
-  return Load(path, format, log, on_problem);
+  return LoadEventFile(path, format, log, LoadHooks{on_problem});
+}
+
+Result<LoadSummary> LoadEventFile(const std::string& path, std::optional<FileFormat> format,
+                                  EventLog& log, const LoadHooks& hooks) {
+  if (!format && path != "-") format = FormatOfPath(path);
+  return Load(path, format, log, hooks);
 }
 
 Result<ReadSummary> ReadEventFile(const std::string& path, std::optional<FileFormat> format,

@@ -44,6 +44,19 @@ FileFormat FormatOfPath(const std::string& path);
     const std::string& path, FileFormat format, EventLog& log,
     const std::function<void(const Problem&)>& on_problem);
 
+// What a load reports besides filling the log.
+struct LoadHooks {
+  std::function<void(const Problem&)> on_problem;        // each rejected line or record
+  std::function<void(const EnvelopeView&)> on_accepted;  // each newly accepted event
+  // Input bytes read so far and the file's size (0 when unknown, as for stdin), about every MiB.
+  std::function<void(uint64_t read, uint64_t size)> on_progress;
+};
+
+// As above with hooks; the format is `format` when given, else as for the overloads above.
+[[nodiscard]] Result<LoadSummary> LoadEventFile(const std::string& path,
+                                                std::optional<FileFormat> format, EventLog& log,
+                                                const LoadHooks& hooks);
+
 // One record of an event file that parses (JSON mapping or wire format); not validated.
 struct FileRecord {
   FileFormat format = FileFormat::kNdjson;
