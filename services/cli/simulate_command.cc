@@ -1,10 +1,14 @@
 // `casewatch simulate`: writes simulated case histories (see services/simulator/README.md).
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "projections/calendar.h"
 #include "services/cli/commands.h"
@@ -26,10 +30,50 @@ struct SimulateFlags {
   std::string out = "-";
   std::string profile = "typical";
   bool quiet = false;
-  std::optional<double> late_rate, miss_rate, home_visit_rate, oversight_rate, psr_quality_rate,
-      victim_safety_rate, team_spread, absence_rate, unacceptable_rate, late_record_rate,
-      duplicate_rate;
+  bool low_and_medium_rosh_only = false;
+  std::optional<double> late_rate, miss_rate, home_visit_rate, home_visit_initial_rate,
+      oversight_rate, psr_quality_rate, victim_safety_rate, team_spread, absence_rate,
+      unacceptable_rate, late_record_rate, duplicate_rate;
+  std::vector<std::string> task_rates;  // TASK=LATE,MISS
 };
+
+std::string TaskNames() {
+  std::vector<std::string_view> names;
+  for (size_t i = 0; i < sim::kTaskCount; ++i) {
+    names.push_back(sim::TaskName(static_cast<sim::Task>(i)));
+  }
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::optional<double> ParseRate(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// Applies one --task-rate TASK=LATE,MISS; the rates' range is checked with the whole profile.
+Result<void> ApplyTaskRate(std::string_view flag, sim::PracticeProfile& profile) {
+  const size_t equals = flag.find('=');
+  const size_t comma = flag.find(',', equals == std::string_view::npos ? 0 : equals);
+  if (equals == std::string_view::npos || comma == std::string_view::npos) {
+    return InvalidArgument(
+        fmt::format("--task-rate '{}': expected TASK=LATE,MISS, e.g. plan-review=0.2,0.1", flag));
+  }
+  const std::optional<sim::Task> task = sim::TaskByName(flag.substr(0, equals));
+  if (!task) {
+    return InvalidArgument(fmt::format("--task-rate '{}': unknown task '{}': expected one of {}",
+                                       flag, flag.substr(0, equals), TaskNames()));
+  }
+  const std::optional<double> late = ParseRate(flag.substr(equals + 1, comma - equals - 1));
+  const std::optional<double> miss = ParseRate(flag.substr(comma + 1));
+  if (!late || !miss) {
+    return InvalidArgument(
+        fmt::format("--task-rate '{}': LATE and MISS must be numbers in [0, 1]", flag));
+  }
+  profile.SetTaskRates(*task, sim::TaskRates{*late, *miss});
+  return Ok();
+}
 
 bool EndsWith(const std::string& text, const std::string& suffix) {
   return text.size() >= suffix.size() &&
@@ -55,6 +99,7 @@ Result<void> RunSimulate(const SimulateFlags& flags) {
   apply(flags.late_rate, p.late_rate);
   apply(flags.miss_rate, p.miss_rate);
   apply(flags.home_visit_rate, p.home_visit_rate);
+  if (flags.home_visit_initial_rate) p.home_visit_initial_rate = flags.home_visit_initial_rate;
   apply(flags.oversight_rate, p.oversight_rate);
   apply(flags.psr_quality_rate, p.psr_quality_rate);
   apply(flags.victim_safety_rate, p.victim_safety_rate);
@@ -63,6 +108,10 @@ Result<void> RunSimulate(const SimulateFlags& flags) {
   apply(flags.unacceptable_rate, p.unacceptable_rate);
   apply(flags.late_record_rate, p.late_record_rate);
   apply(flags.duplicate_rate, p.duplicate_rate);
+  for (const std::string& task_rate : flags.task_rates) {
+    CW_TRY(ApplyTaskRate(task_rate, p));
+  }
+  if (flags.low_and_medium_rosh_only) p.low_and_medium_rosh_only = true;
 
   sim::OutputFormat format = sim::OutputFormat::kNdjson;
   if (flags.format == "binary") {
@@ -141,13 +190,19 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
       ->type_name("FILE");
   command
       ->add_option("--profile", flags->profile,
-                   "Practice preset: good, typical (default) or struggling; the rate flags "
-                   "below override single rates")
-      ->check(CLI::IsMember({"good", "typical", "struggling"}));
+                   fmt::format("Practice preset: {} (default typical). good, typical and "
+                               "struggling are round guesses; the others are calibrated to the "
+                               "figures of an inspection report (services/simulator/README.md). "
+                               "The rate flags below override single rates",
+                               fmt::join(sim::ProfileNames(), ", ")))
+      ->check(CLI::IsMember(sim::ProfileNames()));
   AddRate(*command, "--late-rate", flags->late_rate, "Share of tasks done after their due date");
   AddRate(*command, "--miss-rate", flags->miss_rate, "Share of tasks never done");
   AddRate(*command, "--home-visit-rate", flags->home_visit_rate,
           "Share of due home visits (high RoSH / child protection) done on time");
+  AddRate(*command, "--home-visit-initial-rate", flags->home_visit_initial_rate,
+          "Share of first home visits of a high-RoSH / child protection period done on time "
+          "(default: --home-visit-rate)");
   AddRate(*command, "--oversight-rate", flags->oversight_rate,
           "Share of 28-day management oversights recorded on time");
   AddRate(*command, "--psr-quality-rate", flags->psr_quality_rate,
@@ -163,6 +218,15 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
           "Share of events recorded 2-30 days after they occurred");
   AddRate(*command, "--duplicate-rate", flags->duplicate_rate,
           "Share of events re-sent as identical duplicates");
+  command
+      ->add_option("--task-rate", flags->task_rates,
+                   fmt::format("One task's late and never-done shares in place of --late-rate "
+                               "and --miss-rate; repeatable. TASK is one of {}",
+                               TaskNames()))
+      ->type_name("TASK=LATE,MISS");
+  command->add_flag("--low-medium-rosh-only", flags->low_and_medium_rosh_only,
+                    "No case is ever classified HIGH or VERY_HIGH (a community rehabilitation "
+                    "company's caseload)");
   command->add_flag("--quiet", flags->quiet, "Do not print the summary line to stderr");
   command->callback([flags, &exit_code] {
     Result<void> result = RunSimulate(*flags);

@@ -379,8 +379,62 @@ TEST(PracticeProfile, PresetsAreValidAndUnknownNamesAreRejected) {
     EXPECT_EQ(profile.value().name, name);
     EXPECT_TRUE(ValidateProfile(profile.value()));
   }
-  EXPECT_FALSE(ProfileByName("excellent"));
+  auto unknown = ProfileByName("excellent");
+  ASSERT_FALSE(unknown);
+  for (const std::string& name : ProfileNames()) {
+    EXPECT_NE(unknown.error().message.find(name), std::string::npos) << unknown.error().message;
+  }
   EXPECT_GT(ProfileByName("struggling").value().miss_rate, ProfileByName("good").value().miss_rate);
+}
+
+TEST(PracticeProfile, TaskRatesEqualToTheGeneralRatesChangeNothing) {
+  SimulationOptions options = Options(60, 12, 42);
+  const std::string plain = Render(options, OutputFormat::kNdjson);
+  for (size_t i = 0; i < kTaskCount; ++i) {
+    options.profile.SetTaskRates(static_cast<Task>(i),
+                                 {options.profile.late_rate, options.profile.miss_rate});
+  }
+  options.profile.home_visit_initial_rate = options.profile.home_visit_rate;
+  EXPECT_EQ(Render(options, OutputFormat::kNdjson), plain);
+}
+
+TEST(PracticeProfile, ATasksOwnRatesGovernThatTaskAlone) {
+  SimulationOptions options = Options(200, 24);
+  // Plans are (almost) never reviewed: a team's failure rates are capped at 0.95.
+  options.profile.SetTaskRates(Task::kPlanReview, {0.0, 1.0});
+  int plan_reviews = 0, assessment_reviews = 0, initial_plans = 0;
+  for (const v1::Envelope& e : Parse(Lines(Render(options, OutputFormat::kNdjson)))) {
+    if (e.has_sentence_plan_completed()) {
+      (e.sentence_plan_completed().kind() == v1::PLAN_KIND_REVIEW ? plan_reviews : initial_plans)++;
+    }
+    assessment_reviews += e.has_assessment_completed() &&
+                          e.assessment_completed().kind() == v1::ASSESSMENT_KIND_REVIEW;
+  }
+  EXPECT_LT(plan_reviews, assessment_reviews / 10);
+  EXPECT_GT(initial_plans, 150);
+  EXPECT_GT(assessment_reviews, 300);
+}
+
+TEST(PracticeProfile, ALowAndMediumRoshCaseloadHasNoHighClassification) {
+  SimulationOptions options = Options(200, 24);
+  options.profile.low_and_medium_rosh_only = true;
+  int medium = 0;
+  for (const v1::Envelope& e : Parse(Lines(Render(options, OutputFormat::kNdjson)))) {
+    if (!e.has_rosh_classified()) continue;
+    EXPECT_LE(e.rosh_classified().level(), v1::ROSH_LEVEL_MEDIUM) << e.event_id();
+    medium += e.rosh_classified().level() == v1::ROSH_LEVEL_MEDIUM;
+  }
+  EXPECT_GT(medium, 50);
+}
+
+TEST(PracticeProfile, BadTaskRatesAreRejectedByName) {
+  PracticeProfile profile;
+  profile.SetTaskRates(Task::kEnforcement, {0.7, 0.5});
+  auto result = ValidateProfile(profile);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("enforcement"), std::string::npos);
+  EXPECT_EQ(TaskByName(TaskName(Task::kVictimContact)), Task::kVictimContact);
+  EXPECT_FALSE(TaskByName("home-visit"));
 }
 
 TEST(Random, IsDeterministicAndStaysInRange) {

@@ -88,7 +88,8 @@ class CaseRun {
         begin_(static_cast<int64_t>(window.begin.days) * kDay),
         end_(static_cast<int64_t>(window.end.days) * kDay),
         random_(seed),
-        out_(out) {}
+        out_(out),
+        max_level_(profile.low_and_medium_rosh_only ? kMedium : kVeryHigh) {}
 
   void Run(uint32_t case_number, Date open_day);
 
@@ -111,15 +112,18 @@ class CaseRun {
     if (u < never + late) return Outcome::kLate;
     return Outcome::kOnTime;
   }
-  Outcome DrawTask() { return Draw(Scaled(profile_.late_rate), Scaled(profile_.miss_rate)); }
+  Outcome DrawTask(Task task) {
+    const TaskRates rates = profile_.RatesFor(task);
+    return Draw(Scaled(rates.late), Scaled(rates.miss));
+  }
   Outcome DrawRecurring(double on_time_rate) {
     const double fail = std::min(1.0, Scaled(1.0 - on_time_rate));
     return Draw(fail * 0.6, fail * 0.4);
   }
 
   // A task due `due_wd` working days after `trigger`: on time, late, or never done.
-  std::optional<Date> TaskDay(Date trigger, int due_wd) {
-    switch (DrawTask()) {
+  std::optional<Date> TaskDay(Task task, Date trigger, int due_wd) {
+    switch (DrawTask(task)) {
       case Outcome::kOnTime:
         return AddWorkingDays(trigger, static_cast<int>(random_.Between(1, due_wd)));
       case Outcome::kLate:
@@ -175,6 +179,7 @@ class CaseRun {
   const int64_t end_;
   Random random_;
   std::vector<SimulatedEvent>& out_;
+  const uint8_t max_level_;  // the highest RoSH level the profile's caseload reaches
   std::vector<Action> actions_;
   uint32_t next_order_ = 0;
 
@@ -256,6 +261,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
     months = kMonths[random_.Pick({0.1, 0.35, 0.25, 0.2, 0.1})];
     initial_level_ = static_cast<uint8_t>(random_.Pick({0.50, 0.38, 0.10, 0.02}) + 1);
   }
+  initial_level_ = std::min(initial_level_, max_level_);
   victim_ = random_.Chance(initial_level_ >= kMedium ? 0.45 : 0.15);
   const bool domestic_abuse = random_.Chance(initial_level_ >= kMedium ? 0.35 : 0.15);
   const bool child_protection = random_.Chance(domestic_abuse ? 0.25 : 0.04);
@@ -288,7 +294,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
       const bool full = initial_level_ >= kMedium || random_.Chance(0.1);
       Emit(EventType::kRoshScreeningCompleted, report_at + 1800, 0, full ? kFlagFirst : 0);
       if (full) {
-        PlanOn(TaskDay(report_day, 10), ActionKind::kFullAnalysis, 1);
+        PlanOn(TaskDay(Task::kRoshFullAnalysis, report_day, 10), ActionKind::kFullAnalysis, 1);
       } else {
         Plan(report_at + 2400, ActionKind::kClassify, initial_level_);
       }
@@ -303,13 +309,13 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
 
   // The first weeks.
   {
-    std::optional<Date> first = TaskDay(open_day, 5);
+    std::optional<Date> first = TaskDay(Task::kFirstAppointment, open_day, 5);
     Plan(OfficeTime(first ? *first
                           : AddWorkingDays(open_day, static_cast<int>(random_.Between(8, 20)))),
          ActionKind::kAppointment, 1);
   }
   if (!screened) {
-    std::optional<Date> day = TaskDay(open_day, 15);
+    std::optional<Date> day = TaskDay(Task::kRoshScreening, open_day, 15);
     if (day) {
       PlanOn(day, ActionKind::kScreening);
     } else {
@@ -317,8 +323,8 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
              ActionKind::kClassify, initial_level_);
     }
   }
-  PlanOn(TaskDay(open_day, 15), ActionKind::kInitialAssessment);
-  PlanOn(TaskDay(open_day, 15), ActionKind::kInitialPlan);
+  PlanOn(TaskDay(Task::kInitialAssessment, open_day, 15), ActionKind::kInitialAssessment);
+  PlanOn(TaskDay(Task::kInitialPlan, open_day, 15), ActionKind::kInitialPlan);
   if (domestic_abuse) {
     PlanOn(AddWorkingDays(open_day, static_cast<int>(random_.Between(1, 3))), ActionKind::kRegister,
            kDomesticAbuse);
@@ -332,7 +338,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
            ActionKind::kRegister, kMappa);
   }
   if (victim_) {
-    switch (DrawTask()) {
+    switch (DrawTask(Task::kVictimContact)) {
       case Outcome::kOnTime:
         PlanOn(NextWorkingDay(sentence_day + static_cast<int32_t>(random_.Between(5, 50))),
                ActionKind::kVictimContact);
@@ -381,7 +387,9 @@ void CaseRun::Execute(const Action& action) {
       ++appointments_;
       Emit(missed ? EventType::kAppointmentMissed : EventType::kAppointmentAttended, at, 0, 0,
            action.arg);
-      if (missed) PlanOn(TaskDay(day, 2), ActionKind::kJudgeAbsence, action.arg);
+      if (missed) {
+        PlanOn(TaskDay(Task::kAbsenceJudgement, day, 2), ActionKind::kJudgeAbsence, action.arg);
+      }
       const int since_open = day - open_day_;
       int gap = since_open < 84 ? 7 : since_open < 182 ? 14 : level_ >= kMedium ? 14 : 28;
       if (missed && action.arg == 1) gap = 2;
@@ -396,7 +404,7 @@ void CaseRun::Execute(const Action& action) {
       if (!acceptable) {
         const bool breach = last_warning_ && day - DayOf(*last_warning_) <= 365 &&
                             !(last_breach_ && *last_breach_ > *last_warning_);
-        PlanOn(TaskDay(day, 10), ActionKind::kEnforce, breach ? 1 : 0);
+        PlanOn(TaskDay(Task::kEnforcement, day, 10), ActionKind::kEnforce, breach ? 1 : 0);
       }
       break;
     }
@@ -416,7 +424,7 @@ void CaseRun::Execute(const Action& action) {
       Emit(EventType::kRoshScreeningCompleted, at, 0, full ? kFlagFirst : 0);
       if (!full) {
         Plan(at + 600, ActionKind::kClassify, initial_level_);
-      } else if (std::optional<Date> analysis = TaskDay(day, 10)) {
+      } else if (std::optional<Date> analysis = TaskDay(Task::kRoshFullAnalysis, day, 10)) {
         PlanOn(analysis, ActionKind::kFullAnalysis, 1);
       } else {
         PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(10, 25))),
@@ -517,11 +525,13 @@ void CaseRun::Execute(const Action& action) {
           static_cast<uint32_t>(random_.Between(0, SignificantChangeDescriptionCount() - 1));
       Emit(EventType::kSignificantChangeRecorded, at, 0, risk_increased ? kFlagFirst : 0,
            description);
-      if (has_plan_) PlanOn(TaskDay(day, 10), ActionKind::kPlanReview);
-      if (has_assessment_) PlanOn(TaskDay(day, 10), ActionKind::kAssessmentReview);
-      if (has_rmp_) PlanOn(TaskDay(day, 10), ActionKind::kRmpReview);
+      if (has_plan_) PlanOn(TaskDay(Task::kPlanReview, day, 10), ActionKind::kPlanReview);
+      if (has_assessment_) {
+        PlanOn(TaskDay(Task::kAssessmentReview, day, 10), ActionKind::kAssessmentReview);
+      }
+      if (has_rmp_) PlanOn(TaskDay(Task::kRmpReview, day, 10), ActionKind::kRmpReview);
       if (risk_increased) {
-        PlanOn(TaskDay(day, 5), ActionKind::kRiskResponse);
+        PlanOn(TaskDay(Task::kRiskResponse, day, 5), ActionKind::kRiskResponse);
         if (description == 6 && !registered_[kDomesticAbuse]) {
           PlanOn(AddWorkingDays(day, 1), ActionKind::kRegister, kDomesticAbuse);
         }
@@ -589,13 +599,14 @@ void CaseRun::Execute(const Action& action) {
 }
 
 void CaseRun::Classify(int64_t at, uint8_t level) {
+  level = std::min(level, max_level_);
   Emit(EventType::kRoshClassified, at, level);
   const uint8_t previous = level_;
   level_ = level;
   const Date day = DayOf(at);
   if (level_ >= kMedium && !rmp_planned_) {
     rmp_planned_ = true;
-    PlanOn(TaskDay(day, 15), ActionKind::kInitialRmp);
+    PlanOn(TaskDay(Task::kInitialRmp, day, 15), ActionKind::kInitialRmp);
   }
   if (previous >= kHigh && level_ < kHigh && registered_[kMappa] && random_.Chance(0.6)) {
     PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(5, 30))), ActionKind::kDeregister,
@@ -617,7 +628,7 @@ void CaseRun::UpdateRelevance(int64_t at) {
   if (!now) return;
   // A case already relevant when it opens starts its interval at the opening.
   const Date day = DayOf(std::max(at, opened_at_));
-  switch (DrawRecurring(profile_.home_visit_rate)) {
+  switch (DrawRecurring(profile_.home_visit_initial_rate.value_or(profile_.home_visit_rate))) {
     case Outcome::kOnTime:
       PlanOn(AddWorkingDays(day, static_cast<int>(random_.Between(1, 10))), ActionKind::kHomeVisit,
              0, relevance_generation_);
@@ -637,8 +648,9 @@ void CaseRun::PlanChain(ActionKind kind, Date last) {
   const int chain = kind == ActionKind::kPlanReview         ? 0
                     : kind == ActionKind::kAssessmentReview ? 1
                                                             : 2;
+  constexpr Task kTasks[] = {Task::kPlanReview, Task::kAssessmentReview, Task::kRmpReview};
   const uint32_t generation = ++chain_generation_[chain];
-  PlanOn(RecurringDay(last, 112, DrawTask()), kind, 0, generation);
+  PlanOn(RecurringDay(last, 112, DrawTask(kTasks[chain])), kind, 0, generation);
 }
 
 void CaseRun::Register(int64_t at, uint8_t type) {
@@ -647,8 +659,10 @@ void CaseRun::Register(int64_t at, uint8_t type) {
   registered_[type] = true;
   const Date day = DayOf(at);
   if (type == kDomesticAbuse || type == kChildProtection) {
-    PlanOn(TaskDay(day, 10), ActionKind::kSafeguardingCheck, kChildrensServices);
-    PlanOn(TaskDay(day, 10), ActionKind::kSafeguardingCheck, kPoliceDomesticAbuse);
+    PlanOn(TaskDay(Task::kSafeguardingCheck, day, 10), ActionKind::kSafeguardingCheck,
+           kChildrensServices);
+    PlanOn(TaskDay(Task::kSafeguardingCheck, day, 10), ActionKind::kSafeguardingCheck,
+           kPoliceDomesticAbuse);
   }
   if (type == kChildProtection && random_.Chance(0.5)) {
     PlanOn(NextWorkingDay(day + static_cast<int32_t>(random_.Between(180, 540))),
