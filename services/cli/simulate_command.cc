@@ -32,8 +32,8 @@ struct SimulateFlags {
   bool quiet = false;
   bool low_and_medium_rosh_only = false;
   std::optional<double> late_rate, miss_rate, home_visit_rate, home_visit_initial_rate,
-      oversight_rate, psr_quality_rate, victim_safety_rate, team_spread, absence_rate,
-      unacceptable_rate, late_record_rate, duplicate_rate;
+      oversight_rate, psr_quality_rate, oral_report_rate, victim_safety_rate, team_spread,
+      absence_rate, unacceptable_rate, late_record_rate, duplicate_rate;
   std::vector<std::string> task_rates;  // TASK=LATE,MISS
 };
 
@@ -102,6 +102,7 @@ Result<void> RunSimulate(const SimulateFlags& flags) {
   if (flags.home_visit_initial_rate) p.home_visit_initial_rate = flags.home_visit_initial_rate;
   apply(flags.oversight_rate, p.oversight_rate);
   apply(flags.psr_quality_rate, p.psr_quality_rate);
+  apply(flags.oral_report_rate, p.oral_report_rate);
   apply(flags.victim_safety_rate, p.victim_safety_rate);
   apply(flags.team_spread, p.team_spread);
   apply(flags.absence_rate, p.absence_rate);
@@ -207,6 +208,9 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
           "Share of 28-day management oversights recorded on time");
   AddRate(*command, "--psr-quality-rate", flags->psr_quality_rate,
           "Share of written pre-sentence reports covering RoSH and likelihood of reoffending");
+  AddRate(*command, "--oral-report-rate", flags->oral_report_rate,
+          "Share of pre-sentence reports given orally on the day (they cover RoSH and likelihood "
+          "of reoffending less often)");
   AddRate(*command, "--victim-safety-rate", flags->victim_safety_rate,
           "Share of risk management plans addressing victim safety");
   AddRate(*command, "--team-spread", flags->team_spread,

@@ -96,6 +96,7 @@ Result<void> ValidateProfile(const PracticeProfile& p) {
       {"home-visit-rate", p.home_visit_rate},
       {"oversight-rate", p.oversight_rate},
       {"psr-quality-rate", p.psr_quality_rate},
+      {"oral-report-rate", p.oral_report_rate},
       {"victim-safety-rate", p.victim_safety_rate},
       {"team-spread", p.team_spread},
       {"absence-rate", p.absence_rate},

@@ -64,6 +64,7 @@ struct PracticeProfile {
                                      // as for home visits
   double psr_quality_rate = 0.80;    // a written pre-sentence report covers RoSH and likelihood of
                                      // reoffending (oral reports manage it less often)
+  double oral_report_rate = 0.35;    // a pre-sentence report is given orally on the day
   double victim_safety_rate = 0.90;  // a risk management plan addresses victim safety
   double team_spread = 0.35;         // how much teams differ: each team's failure rates are scaled
                                      // by a factor in [1 - spread, 1 + spread]

@@ -275,7 +275,7 @@ void CaseRun::Run(uint32_t case_number, Date open_day) {
   // Pre-sentence report, and sometimes a RoSH screening done for it.
   bool screened = false;
   if (case_type_ != kLicence && random_.Chance(0.85)) {
-    const bool oral = random_.Chance(0.35);
+    const bool oral = random_.Chance(profile_.oral_report_rate);
     const Date report_day =
         oral ? sentence_day
              : PreviousWorkingDay(sentence_day + -static_cast<int32_t>(random_.Between(10, 21)));
