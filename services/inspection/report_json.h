@@ -1,0 +1,13 @@
+#pragma once
+// An inspection as JSON, for analysts: every part of the HTML report, with each report in exactly
+// the form `casewatch replay` prints (indicators.md section 6). See services/inspection/README.md.
+
+#include <string>
+
+#include "services/inspection/inspection.h"
+
+namespace casewatch::inspection {
+
+std::string RenderInspectionJson(const Inspection& inspection);
+
+}  // namespace casewatch::inspection

@@ -1,0 +1,24 @@
+#pragma once
+// Running an inspection over a history: an event file (loaded whole, validated and de-duplicated
+// as `casewatch replay` loads it) or an engine's store (read case by case; safe on a secondary
+// while the engine writes). Both make the same two passes: every case, then the cases drawn.
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "services/ingest/event_file.h"
+#include "services/inspection/inspection.h"
+#include "services/inspection/progress.h"
+#include "services/store/store.h"
+
+namespace casewatch::inspection {
+
+[[nodiscard]] Result<Inspection> InspectEventFile(const std::string& path,
+                                                  std::optional<ingest::FileFormat> format,
+                                                  InspectionRequest request, Progress& progress);
+
+[[nodiscard]] Result<Inspection> InspectStore(const store::Store& store, InspectionRequest request,
+                                              Progress& progress);
+
+}  // namespace casewatch::inspection

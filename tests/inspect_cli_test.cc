@@ -1,0 +1,280 @@
+// `casewatch inspect` as a user meets it, against `casewatch replay` run on the same file: the
+// JSON's reports and the HTML's figures are replay's, the sampled cases' items are replay's case
+// items, the comparison's deltas are the differences of two replays, the CSV holds the same
+// figures, and bad flags get one clear message.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include "tests/support/process.h"
+
+namespace casewatch {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::JsonDifference;
+using testing::ReadFileOrEmpty;
+using testing::RunProcess;
+
+constexpr const char* kAsOf = "2023-12-31T23:59:59Z";
+constexpr const char* kEarlier = "2022-12-31T23:59:59Z";
+
+// One simulated service for the whole suite (each test is its own process under ctest; they
+// share the file through its name, made once).
+class InspectCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ =
+        new fs::path(fs::path(::testing::TempDir()) / ("inspect-cli-" + std::to_string(getpid())));
+    fs::create_directories(*dir_);
+    const auto run =
+        RunProcess({CASEWATCH_BIN, "simulate", "--cases", "1500", "--start", "2022-01-01",
+                    "--months", "24", "--seed", "7", "--quiet", "--out", Path("events.ndjson")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::ofstream(Path("strict.json")) << R"({"name":"strict","home_visit_repeat_days":56})";
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  static std::string Path(const std::string& name) { return (*dir_ / name).string(); }
+
+  // `casewatch replay` with these extra flags: its JSON report.
+  static std::string Replay(std::vector<std::string> flags) {
+    std::vector<std::string> argv = {CASEWATCH_BIN, "replay", "--events", Path("events.ndjson")};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const auto run = RunProcess(argv);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return run.out;
+  }
+
+  // `casewatch inspect` with these extra flags, writing HTML, JSON and CSV under `name`.
+  static void Inspect(const std::string& name, std::vector<std::string> flags) {
+    std::vector<std::string> argv = {CASEWATCH_BIN, "inspect",
+                                     "--events",    Path("events.ndjson"),
+                                     "--html",      Path(name + ".html"),
+                                     "--json",      Path(name + ".json"),
+                                     "--csv",       Path(name + ".csv")};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    const auto run = RunProcess(argv);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  }
+
+  static fs::path* dir_;
+};
+fs::path* InspectCli::dir_ = nullptr;
+
+std::string Minified(simdjson::dom::element element) { return simdjson::minify(element); }
+
+// The rows of the HTML tables marked data-report="scope": each row's data attributes by the
+// indicator or outcome it is for.
+std::map<std::string, std::map<std::string, std::string>> ScopeRows(const std::string& html) {
+  std::map<std::string, std::map<std::string, std::string>> rows;
+  const std::regex table(R"(<table[^>]*data-report="scope"[^>]*>([\s\S]*?)</table>)");
+  const std::regex row(R"(<tr (data-(?:indicator|outcome)="[^"]*"[^>]*)>)");
+  const std::regex attribute(R"(data-([a-z-]+)="([^"]*)\")");
+  for (std::sregex_iterator t(html.begin(), html.end(), table), end; t != end; ++t) {
+    const std::string body = (*t)[1];
+    for (std::sregex_iterator r(body.begin(), body.end(), row); r != end; ++r) {
+      std::map<std::string, std::string> attributes;
+      const std::string text = (*r)[1];
+      for (std::sregex_iterator a(text.begin(), text.end(), attribute); a != end; ++a) {
+        attributes[(*a)[1]] = (*a)[2];
+      }
+      const std::string key =
+          attributes.count("indicator") ? attributes["indicator"] : attributes["outcome"];
+      rows[key] = attributes;
+    }
+  }
+  return rows;
+}
+
+std::string Str(simdjson::dom::element e) { return std::string(std::string_view(e)); }
+
+// A value as an HTML attribute holds it: strings bare, everything else as JSON writes it.
+std::string Text(simdjson::dom::element e) {
+  return e.is_string() ? Str(e) : simdjson::minify(e);
+}
+
+TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
+  Inspect("main", {"--as-of", kAsOf, "--from", "2023-01-01", "--sample", "25", "--seed", "3",
+                   "--sample-min-days", "180"});
+  const std::string replay = Replay({"--as-of", kAsOf, "--from", "2023-01-01"});
+  simdjson::dom::parser parser;
+  const std::string json = ReadFileOrEmpty(Path("main.json"));
+  simdjson::dom::element inspection = parser.parse(json);
+  EXPECT_EQ(JsonDifference(replay, Minified(inspection["report"])), "");
+
+  // The HTML's figures, indicator by indicator and outcome by outcome, are replay's.
+  simdjson::dom::parser replay_parser;
+  simdjson::dom::element expected = replay_parser.parse(replay);
+  const auto rows = ScopeRows(ReadFileOrEmpty(Path("main.html")));
+  int checked = 0;
+  for (simdjson::dom::element indicator : expected["indicators"].get_array()) {
+    const std::string id = Str(indicator["id"]);
+    ASSERT_TRUE(rows.count(id)) << id;
+    const auto& row = rows.at(id);
+    EXPECT_EQ(row.at("relevant"), Text(indicator["relevant_cases"])) << id;
+    EXPECT_EQ(row.at("met"), Text(indicator["met_cases"])) << id;
+    EXPECT_EQ(row.at("missed"), Text(indicator["items"]["missed"])) << id;
+    EXPECT_EQ(row.at("late"), Text(indicator["items"]["late"])) << id;
+    EXPECT_EQ(row.at("pending"), Text(indicator["items"]["pending"])) << id;
+    if (!indicator["score"].is_null()) {
+      EXPECT_DOUBLE_EQ(std::stod(row.at("score")), double(indicator["score"])) << id;
+    }
+    ++checked;
+  }
+  for (simdjson::dom::element outcome : expected["outcomes"].get_array()) {
+    const std::string id = Str(outcome["id"]);
+    ASSERT_TRUE(rows.count(id)) << id;
+    EXPECT_DOUBLE_EQ(std::stod(rows.at(id).at("score")), double(outcome["score"])) << id;
+    EXPECT_EQ(rows.at(id).at("rating"), Text(outcome["rating"])) << id;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 24);
+
+  // Each sampled case's items are exactly replay's case items for it.
+  const std::string items = Replay({"--as-of", kAsOf, "--case-items"});
+  simdjson::dom::parser items_parser;
+  std::map<std::string, std::string> replay_items;  // case -> its rows, minified, in order
+  for (simdjson::dom::element row : items_parser.parse(items)["case_items"].get_array()) {
+    std::string& rows_of_case = replay_items[Str(row["case_id"])];
+    rows_of_case += (rows_of_case.empty() ? "" : ",") + Minified(row);
+  }
+  simdjson::dom::array cases = inspection["sample"]["cases"];
+  EXPECT_EQ(cases.size(), 25u);
+  const std::string html = ReadFileOrEmpty(Path("main.html"));
+  for (simdjson::dom::element c : cases) {
+    const std::string id = Str(c["case_id"]);
+    std::string rows_of_case;
+    for (simdjson::dom::element row : c["items"].get_array()) {
+      rows_of_case += (rows_of_case.empty() ? "" : ",") + Minified(row);
+    }
+    EXPECT_EQ(rows_of_case, replay_items[id]) << id;
+    // The HTML lists it and links it to its timeline.
+    EXPECT_NE(html.find("data-case=\"" + id + "\""), std::string::npos) << id;
+    EXPECT_NE(html.find("href=\"#case-" + id + "\""), std::string::npos) << id;
+    EXPECT_NE(html.find("id=\"case-" + id + "\""), std::string::npos) << id;
+  }
+
+  // The CSV has the same figures: the scope's rows are replay's.
+  const std::string csv = ReadFileOrEmpty(Path("main.csv"));
+  for (simdjson::dom::element indicator : expected["indicators"].get_array()) {
+    const std::string id = Str(indicator["id"]);
+    const std::string outcome = Str(indicator["outcome"]);
+    EXPECT_NE(csv.find("report,,2023-01-01..2023-12-31," + outcome + "," + id +
+                       ",,relevant_cases," + Text(indicator["relevant_cases"]) + "\n"),
+              std::string::npos)
+        << id;
+  }
+}
+
+TEST_F(InspectCli, TheSampleIsTheSameForTheSameSeedAndDiffersForAnother) {
+  auto sample_of = [&](const std::string& name, const std::string& seed) {
+    Inspect(name, {"--as-of", kAsOf, "--sample", "20", "--seed", seed});
+    simdjson::dom::parser parser;
+    std::vector<std::string> ids;
+    for (simdjson::dom::element c :
+         parser.parse(ReadFileOrEmpty(Path(name + ".json")))["sample"]["cases"].get_array()) {
+      ids.push_back(Str(c["case_id"]));
+    }
+    return ids;
+  };
+  const auto first = sample_of("seed9a", "9");
+  EXPECT_EQ(first.size(), 20u);
+  EXPECT_EQ(sample_of("seed9b", "9"), first);
+  EXPECT_NE(sample_of("seed10", "10"), first);
+  // The whole HTML is byte-identical for the same inputs.
+  EXPECT_EQ(ReadFileOrEmpty(Path("seed9a.html")), ReadFileOrEmpty(Path("seed9b.html")));
+}
+
+TEST_F(InspectCli, ComparisonsAreReplaysAndTheirDifferences) {
+  Inspect("compare", {"--as-of", kAsOf, "--from", "2023-01-01", "--compare-as-of", kEarlier,
+                      "--compare-policy", Path("strict.json")});
+  simdjson::dom::parser parser;
+  simdjson::dom::element in = parser.parse(ReadFileOrEmpty(Path("compare.json")));
+  simdjson::dom::array comparisons = in["comparisons"];
+  ASSERT_EQ(comparisons.size(), 2u);
+
+  // The previous inspection: a replay a year earlier over the year before; deltas now − then.
+  simdjson::dom::element earlier = comparisons.at(0);
+  EXPECT_EQ(std::string_view(earlier["kind"]), "earlier_inspection");
+  const std::string then = Replay({"--as-of", kEarlier, "--from", "2022-01-01"});
+  EXPECT_EQ(JsonDifference(then, Minified(earlier["baseline"])), "");
+  // The what-if: a replay under the other policy; deltas under it − under ours.
+  simdjson::dom::element what_if = comparisons.at(1);
+  EXPECT_EQ(std::string_view(what_if["kind"]), "other_policy");
+  const std::string strict =
+      Replay({"--as-of", kAsOf, "--from", "2023-01-01", "--policy", Path("strict.json")});
+  EXPECT_EQ(JsonDifference(strict, Minified(what_if["baseline"])), "");
+
+  simdjson::dom::parser now_parser, then_parser, strict_parser;
+  simdjson::dom::array now =
+      now_parser.parse(Replay({"--as-of", kAsOf, "--from", "2023-01-01"}))["indicators"];
+  simdjson::dom::array before = then_parser.parse(then)["indicators"];
+  simdjson::dom::array stricter = strict_parser.parse(strict)["indicators"];
+  int deltas = 0;
+  for (size_t i = 0; i < now.size(); ++i) {
+    const auto score = [](simdjson::dom::element e) { return double(e["score"]); };
+    simdjson::dom::element progress = earlier["indicator_delta"].at(i);
+    if (!progress.is_null()) {
+      EXPECT_DOUBLE_EQ(double(progress), score(now.at(i)) - score(before.at(i))) << i;
+      ++deltas;
+    }
+    simdjson::dom::element effect = what_if["indicator_delta"].at(i);
+    if (!effect.is_null()) {
+      EXPECT_DOUBLE_EQ(double(effect), score(stricter.at(i)) - score(now.at(i))) << i;
+    }
+  }
+  EXPECT_GE(deltas, 15);
+  // The stricter standard moves home-visit judgements, and only the keys that differ are shown.
+  EXPECT_LT(double(what_if["indicator_delta"].at(14)), 0.0);
+  EXPECT_GT(int64_t(what_if["shifts"].at(14)["now_not_met"]), 0);
+  EXPECT_EQ(Minified(what_if["baseline_settings"]), R"({"home_visit_repeat_days":"56"})");
+}
+
+TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
+  const std::string events = Path("events.ndjson");
+  struct Case {
+    std::vector<std::string> flags;
+    std::string message;
+  };
+  const Case cases[] = {
+      {{"--events", events}, "--as-of is required with --events"},
+      {{"--as-of", kAsOf}, "give exactly one of --events and --data"},
+      {{"--events", events, "--as-of", "2023-02-30T00:00:00Z"}, "--as-of:"},
+      {{"--events", events, "--as-of", kAsOf, "--compare-as-of", "2024-06-01T00:00:00Z"},
+       "--compare-as-of: the previous inspection"},
+      {{"--events", events, "--as-of", kAsOf, "--compare-policy", Path("missing.json")},
+       "missing.json"},
+      {{"--events", events, "--as-of", kAsOf, "--sample-from", "2023-06-01", "--sample-to",
+        "2023-01-01"},
+       "--sample-from 2023-06-01 is after --sample-to 2023-01-01"},
+      {{"--events", events, "--as-of", kAsOf, "--html", "-", "--json", "-"},
+       "only one of --html, --json and --csv can be -"},
+      {{"--events", Path("nope.ndjson"), "--as-of", kAsOf}, "nope.ndjson"},
+      {{"--events", events, "--as-of", kAsOf, "--html", "/nonexistent-dir/r.html"},
+       "/nonexistent-dir/r.html"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {CASEWATCH_BIN, "inspect"};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    const auto run = RunProcess(argv);
+    EXPECT_EQ(run.exit_code, 2) << c.message << "\n" << run.err;
+    EXPECT_NE(run.err.find(c.message), std::string::npos) << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  }
+  // A CLI11-checked flag: its own message and exit code.
+  const auto run = RunProcess(
+      {CASEWATCH_BIN, "inspect", "--events", events, "--as-of", kAsOf, "--progress", "sometimes"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("--progress"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace casewatch
