@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const SKIP = 77;
+import { check, chromiumOrSkip, launchHeadless, must, parseArgs, runTest } from './browser.mjs';
+
 const CASES = 300;
 const CLOCK = '2026-01-01T00:00:00Z';
 const NEW_CASES = 6;
@@ -22,33 +23,9 @@ const RATING_WORDS = {
 
 // ---- arguments, prerequisites ----
 
-function parseArgs(argv) {
-  const args = { keep: false };
-  for (let i = 0; i < argv.length; i += 1) {
-    const flag = argv[i];
-    if (flag === '--keep') args.keep = true;
-    else if (['--casewatch', '--casewatchd', '--out', '--chromium'].includes(flag)) args[flag.slice(2)] = argv[++i];
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  for (const need of ['casewatch', 'casewatchd', 'out']) {
-    if (!args[need]) throw new Error(`--${need} is required (see the comment at the top of this file)`);
-  }
-  args.chromium ??= process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  return args;
-}
-
-const args = parseArgs(process.argv.slice(2));
-if (!fs.existsSync(args.chromium)) {
-  console.log(`SKIP: no Chromium at ${args.chromium} (Debian package "chromium"; scripts/setup.sh installs it)`);
-  process.exit(SKIP);
-}
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  console.log('SKIP: playwright-core is not installed: run `npm ci` in tests/e2e (scripts/setup.sh does)');
-  process.exit(SKIP);
-}
+const args = parseArgs(process.argv.slice(2),
+  { values: ['casewatch', 'casewatchd', 'out'], required: ['casewatch', 'casewatchd', 'out'] });
+const chromium = await chromiumOrSkip(args.chromium);
 for (const bin of [args.casewatch, args.casewatchd]) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist: build casewatch and casewatchd first`);
 }
@@ -122,26 +99,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-// ---- checks ----
-
-let passed = 0;
-let failed = 0;
-
-function check(condition, message, detail = '') {
-  if (condition) {
-    passed += 1;
-    console.log(`ok ${passed + failed} - ${message}`);
-  } else {
-    failed += 1;
-    console.log(`not ok ${passed + failed} - ${message}${detail ? `\n    ${detail}` : ''}`);
-  }
-  return condition;
-}
-
-// A check that must hold for the rest of the test to make sense.
-function must(condition, message, detail) {
-  if (!check(condition, message, detail)) throw new Error(`cannot go on: ${message}`);
-}
+// ---- waiting ----
 
 async function waitFor(probe, what, timeoutMs = 30000, intervalMs = 250) {
   const deadline = Date.now() + timeoutMs;
@@ -233,13 +191,7 @@ async function main() {
     'the live national report has the outcomes of a replay of the same events',
     `live ${JSON.stringify(national.outcomes)}\n    replay ${JSON.stringify(replay.outcomes)}`);
 
-  // Chromium's own background traffic is refused by a closed network: keep it from trying.
-  const browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-sync',
-      '--disable-background-networking', '--disable-component-update'],
-  });
+  const browser = await launchHeadless(chromium, args.chromium);
   try {
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
     const pageErrors = [];
@@ -423,30 +375,17 @@ function sameSet(a, b) {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }
 
-// ctest's TIMEOUT kills only this process: stop the children first, well before it.
-const DEADLINE_S = 300;
-const deadline = setTimeout(async () => {
-  console.log(`not ok - the test took longer than ${DEADLINE_S} s; stopping`);
-  await stopAll();
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
-}, DEADLINE_S * 1000);
-
-let exitCode = 0;
-try {
-  await main();
-} catch (e) {
-  failed += 1;
-  console.log(`not ok ${passed + failed} - ${e.message}`);
-  for (const proc of children.filter((p) => p.name === 'casewatchd')) {
-    console.log(`# casewatchd output (last lines):\n${tail(proc.output).replace(/^/gm, '#   ')}`);
-  }
-} finally {
-  await stopAll();
-  if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
-}
-clearTimeout(deadline);
-if (failed > 0) exitCode = 1;
-console.log(`# screenshots and logs: ${args.out}`);
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(exitCode);
+// The children are stopped well before ctest's TIMEOUT.
+await runTest(main, {
+  deadlineS: 300,
+  cleanup: async () => {
+    await stopAll();
+    if (!args.keep) fs.rmSync(work, { recursive: true, force: true });
+  },
+  onError: () => {
+    for (const proc of children.filter((p) => p.name === 'casewatchd')) {
+      console.log(`# casewatchd output (last lines):\n${tail(proc.output).replace(/^/gm, '#   ')}`);
+    }
+  },
+  footer: `screenshots and logs: ${args.out}`,
+});
