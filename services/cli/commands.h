@@ -14,5 +14,6 @@ void AddPublishCommand(CLI::App& root, int& exit_code);
 void AddReportCommand(CLI::App& root, int& exit_code);
 void AddRebuildCommand(CLI::App& root, int& exit_code);
 void AddTokenCommand(CLI::App& root, int& exit_code);
+void AddInspectCommand(CLI::App& root, int& exit_code);
 
 }  // namespace casewatch::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   casewatch::cli::AddReportCommand(app, exit_code);
   casewatch::cli::AddRebuildCommand(app, exit_code);
   casewatch::cli::AddTokenCommand(app, exit_code);
+  casewatch::cli::AddInspectCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

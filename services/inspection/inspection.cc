@@ -496,9 +496,8 @@ struct InspectionBuilder::Impl {
     sample.push_back(std::move(c));
   }
 
-  // Strengths and areas for improvement: per outcome, its indicators scoring at least "good"
-  // (best first) and below it (worst first), at most three of each; then the largest moves since
-  // the earlier inspection.
+  // Strengths and areas for improvement: per outcome at most three of each; then the largest
+  // moves since the earlier inspection.
   void Find(const Report& report, Inspection& out) const {
     const Policy& policy = evaluator.policy();
     constexpr size_t kPerOutcome = 3;
@@ -512,21 +511,34 @@ struct InspectionBuilder::Impl {
       std::stable_sort(scored.begin(), scored.end(), [&](int a, int b) {
         return *report.indicators[a].score > *report.indicators[b].score;
       });
+      // Areas for improvement: the indicators below "good", worst first; when there are none
+      // but the outcome has several indicators, its weakest if short of "outstanding" (an
+      // inspection always says where work could be better). Strengths: the rest at "good" or
+      // above, best first.
+      std::vector<int> weak;
+      for (auto it = scored.rbegin(); it != scored.rend() && weak.size() < kPerOutcome; ++it) {
+        if (*report.indicators[*it].score + 1e-9 < policy.rating_good) weak.push_back(*it);
+      }
+      if (weak.empty() && scored.size() > 1 &&
+          *report.indicators[scored.back()].score + 1e-9 < policy.rating_outstanding) {
+        weak.push_back(scored.back());
+      }
       size_t strengths = 0;
       for (const int i : scored) {
         const IndicatorScore& s = report.indicators[i];
-        if (*s.score + 1e-9 < policy.rating_good || strengths == kPerOutcome) continue;
+        if (*s.score + 1e-9 < policy.rating_good || strengths == kPerOutcome ||
+            std::find(weak.begin(), weak.end(), i) != weak.end()) {
+          continue;
+        }
         ++strengths;
         out.strengths.push_back(
             Finding{static_cast<Outcome>(o), static_cast<Indicator>(i), Share(i, s, false) + "."});
       }
-      size_t improvements = 0;
-      for (auto it = scored.rbegin(); it != scored.rend(); ++it) {
-        const IndicatorScore& s = report.indicators[*it];
-        if (*s.score + 1e-9 >= policy.rating_good || improvements == kPerOutcome) continue;
-        ++improvements;
-        out.improvements.push_back(Finding{static_cast<Outcome>(o), static_cast<Indicator>(*it),
-                                           Share(*it, s, true) + Shortfall(*it, s.items) + "."});
+      for (const int i : weak) {
+        const IndicatorScore& s = report.indicators[i];
+        const bool poor = *s.score + 1e-9 < policy.rating_good;
+        out.improvements.push_back(Finding{static_cast<Outcome>(o), static_cast<Indicator>(i),
+                                           Share(i, s, poor) + Shortfall(i, s.items) + "."});
       }
     }
     for (const Comparison& c : out.comparisons) {

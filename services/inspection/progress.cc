@@ -36,7 +36,8 @@ void Progress::Update(uint64_t done) {
 
 void Progress::Done() {
   if (!open_) return;
-  if (total_ > 0) done_ = std::max(done_, total_);
+  // An estimated total may be passed (the store's count is of the cases counted at its clock).
+  if (total_ > 0) total_ = done_ = std::max(done_, total_);
   Draw(true);
   open_ = false;
 }
