@@ -410,5 +410,45 @@ TEST(Inspection, PeriodsOfComparisonsAndTrendsFollowTheInspections) {
   EXPECT_EQ(moved.to, DateOf(earlier) + -1);
 }
 
+// What a progress display wrote, through a memory stream.
+template <class Steps>
+std::string ProgressText(Progress::Mode mode, Steps steps) {
+  char* data = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&data, &size);
+  {
+    Progress progress(mode, out);
+    steps(progress);
+  }
+  std::fclose(out);
+  std::string text(data, size);
+  std::free(data);
+  return text;
+}
+
+TEST(Progress, ABarIsRedrawnInPlaceAndLinesAreForLogs) {
+  auto steps = [](Progress& progress) {
+    progress.Stage("reading events", 40, "MiB");
+    for (uint64_t i = 1; i <= 40; ++i) progress.Update(i);
+    progress.Stage("evaluating cases", 1000, "cases");
+    progress.Update(400);
+  };  // the destructor ends the last stage
+  const std::string bar = ProgressText(Progress::Mode::kBar, steps);
+  EXPECT_NE(bar.find("\rreading events"), std::string::npos) << bar;
+  EXPECT_NE(bar.find("100%  40 of 40 MiB"), std::string::npos) << bar;
+  EXPECT_NE(bar.find("[##############################] 100%  1000 of 1000 cases"),
+            std::string::npos)
+      << bar;
+  EXPECT_EQ(std::count(bar.begin(), bar.end(), '\n'), 2) << bar;  // one line per stage
+
+  // Lines: a quick stage writes only its end (a line per tenth needs two seconds between).
+  const std::string lines = ProgressText(Progress::Mode::kLines, steps);
+  EXPECT_EQ(lines.rfind("inspect: reading events done, 40 of 40 MiB in ", 0), 0u) << lines;
+  EXPECT_NE(lines.find("inspect: evaluating cases done, 1000 of 1000 cases in "), std::string::npos)
+      << lines;
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 2) << lines;
+  EXPECT_EQ(ProgressText(Progress::Mode::kNone, steps), "");
+}
+
 }  // namespace
 }  // namespace casewatch::inspection
