@@ -12,6 +12,7 @@
 
 #include "projections/calendar.h"
 #include "services/cli/commands.h"
+#include "services/simulator/calibration.h"
 #include "services/simulator/event_writer.h"
 #include "services/simulator/simulator.h"
 
@@ -43,6 +44,20 @@ std::string TaskNames() {
     names.push_back(sim::TaskName(static_cast<sim::Task>(i)));
   }
   return fmt::format("{}", fmt::join(names, ", "));
+}
+
+std::string ProfileHelp() {
+  std::vector<std::string_view> calibrated;
+  for (const sim::Calibration& calibration : sim::Calibrations()) {
+    calibrated.push_back(calibration.profile);
+  }
+  return fmt::format(
+      "Practice preset (default typical). good, typical and struggling are round guesses; {} are "
+      "calibrated so that a 24-month run scores as the HM Inspectorate of Probation report of "
+      "that name found (the figures: services/simulator/README.md). The rate flags below "
+      "override single rates (on a calibrated preset --late-rate and --miss-rate only reach the "
+      "tasks it gives no rates of their own; --task-rate reaches any)",
+      fmt::join(calibrated, ", "));
 }
 
 std::optional<double> ParseRate(std::string_view text) {
@@ -189,13 +204,7 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"ndjson", "binary"}));
   command->add_option("--out", flags->out, "Output file, '-' for stdout (default)")
       ->type_name("FILE");
-  command
-      ->add_option("--profile", flags->profile,
-                   fmt::format("Practice preset: {} (default typical). good, typical and "
-                               "struggling are round guesses; the others are calibrated to the "
-                               "figures of an inspection report (services/simulator/README.md). "
-                               "The rate flags below override single rates",
-                               fmt::join(sim::ProfileNames(), ", ")))
+  command->add_option("--profile", flags->profile, ProfileHelp())
       ->check(CLI::IsMember(sim::ProfileNames()));
   AddRate(*command, "--late-rate", flags->late_rate, "Share of tasks done after their due date");
   AddRate(*command, "--miss-rate", flags->miss_rate, "Share of tasks never done");

@@ -47,6 +47,81 @@ PracticeProfile Struggling() {
   return p;
 }
 
+// The calibrated presets: each rate that an inspection figure pins is set so that a simulated
+// service's score matches the figure (calibration.cc lists the figures, README.md the story);
+// every other rate keeps typical's value. Rates tuned on 24-month runs evaluated at the window's
+// end.
+
+// HMI Probation, Inspection of Offender Management in Northumbria (April 2012): three outcome
+// scores only, so general practice, the assessment tasks and home visits/oversight move as
+// three groups.
+PracticeProfile Northumbria2012() {
+  PracticeProfile p;
+  p.name = "northumbria-2012";
+  p.late_rate = 0.052;  // compliance and enforcement 86% -> DELIVERY
+  p.miss_rate = 0.021;
+  const TaskRates assessment{0.074, 0.030};  // likelihood of reoffending 82% -> REOFFENDING
+  p.SetTaskRates(Task::kInitialAssessment, assessment);
+  p.SetTaskRates(Task::kAssessmentReview, assessment);
+  p.home_visit_rate = 0.775;  // risk of harm 81% -> PUBLIC_PROTECTION, with the tasks above
+  p.oversight_rate = 0.92;
+  return p;
+}
+
+// HMI Probation, Inspection of Adult Offending Work in Northumbria (November 2013): figures for
+// most tasks one by one. A task's "not done" figure sets its never-done share and its "done well
+// enough" figure its late share; where only the latter is given, never done keeps typical's 0.04.
+PracticeProfile Northumbria2013() {
+  PracticeProfile p;
+  p.name = "northumbria-2013";
+  // No figure of their own: the first appointment and absence judgements ("prompt starts in
+  // almost all cases"), set so that DELIVERY comes to 82%.
+  p.late_rate = 0.003;
+  p.miss_rate = 0.0012;
+  p.psr_quality_rate = 0.927;                                // assisting sentencing 89%
+  p.oral_report_rate = 0.115;                                // 6 of 52 reports oral
+  p.SetTaskRates(Task::kInitialPlan, {0.194, 0.040});        // timely plan in over 3/4; 4 none
+  p.SetTaskRates(Task::kPlanReview, {0.063, 0.125});         // 59% sufficient; 16% none
+  p.SetTaskRates(Task::kEnforcement, {0.0, 0.131});          // 15 of 19 cases
+  p.SetTaskRates(Task::kInitialAssessment, {0.0, 0.053});    // 4 of 75 none; REOFFENDING
+  p.SetTaskRates(Task::kAssessmentReview, {0.072, 0.144});   // 47 of 87 sufficient; 16 none
+  p.SetTaskRates(Task::kRoshScreening, {0.099, 0.092});      // 6 of 86 late, 6 none
+  p.SetTaskRates(Task::kRoshFullAnalysis, {0.008, 0.106});   // 9% none; PUBLIC_PROTECTION
+  p.SetTaskRates(Task::kInitialRmp, {0.008, 0.061});         // 5 none; PUBLIC_PROTECTION
+  p.SetTaskRates(Task::kRmpReview, {0.143, 0.115});          // about half sufficient; 13 none
+  p.SetTaskRates(Task::kRiskResponse, {0.230, 0.040});       // inadequate in almost 1/3 of 34
+  p.SetTaskRates(Task::kSafeguardingCheck, {0.137, 0.040});  // checks in over two-thirds
+  p.SetTaskRates(Task::kVictimContact, {0.058, 0.040});      // 19 of 21 within eight weeks
+  p.home_visit_initial_rate = 0.75;  // initial visit not done in one-quarter of 53 cases
+  p.home_visit_rate = 0.848;         // repeated in only two-thirds
+  p.oversight_rate = 0.909;          // effective oversight in 24 of 46
+  p.victim_safety_rate = 0.755;      // just under half of plans addressed victims' safety
+  return p;
+}
+
+// HMI Probation, Inspection of Adult Offending Work in Northamptonshire (2013): two figures.
+PracticeProfile Northamptonshire2013() {
+  PracticeProfile p;
+  p.name = "northamptonshire-2013";
+  p.SetTaskRates(Task::kSafeguardingCheck, {0.095, 0.040});  // child safeguarding: 1/4 short
+  p.victim_safety_rate = 0.878;  // victims' safety given too little priority in a third
+  return p;
+}
+
+// HMI Probation, Northumbria Community Rehabilitation Company (February 2020): a low and medium
+// RoSH caseload, home visits in a third of the cases that needed one, and case supervision rated
+// "Requires improvement" (50-64%, as the policy's default bands).
+PracticeProfile NorthumbriaCrc2020() {
+  PracticeProfile p;
+  p.name = "northumbria-crc-2020";
+  p.low_and_medium_rosh_only = true;
+  p.late_rate = 0.197;  // DELIVERY, REOFFENDING, PUBLIC_PROTECTION in the band
+  p.miss_rate = 0.079;
+  p.home_visit_initial_rate = 0.33;
+  p.home_visit_rate = 0.566;  // repeat visits also scored a third
+  return p;
+}
+
 }  // namespace
 
 std::string_view TaskName(Task task) { return kTaskNames[static_cast<size_t>(task)]; }
@@ -68,7 +143,13 @@ void PracticeProfile::SetTaskRates(Task task, TaskRates rates) {
 }
 
 const std::vector<std::string>& ProfileNames() {
-  static const std::vector<std::string> kNames = {"good", "typical", "struggling"};
+  static const std::vector<std::string> kNames = {"good",
+                                                  "typical",
+                                                  "struggling",
+                                                  "northumbria-2012",
+                                                  "northumbria-2013",
+                                                  "northamptonshire-2013",
+                                                  "northumbria-crc-2020"};
   return kNames;
 }
 
@@ -76,6 +157,10 @@ Result<PracticeProfile> ProfileByName(std::string_view name) {
   if (name == "good") return Good();
   if (name == "typical") return PracticeProfile{};
   if (name == "struggling") return Struggling();
+  if (name == "northumbria-2012") return Northumbria2012();
+  if (name == "northumbria-2013") return Northumbria2013();
+  if (name == "northamptonshire-2013") return Northamptonshire2013();
+  if (name == "northumbria-crc-2020") return NorthumbriaCrc2020();
   return InvalidArgument(fmt::format("unknown profile '{}': expected one of {}", name,
                                      fmt::join(ProfileNames(), ", ")));
 }
