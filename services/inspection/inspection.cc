@@ -311,6 +311,8 @@ struct InspectionBuilder::Impl {
   std::array<VerdictShift, kIndicatorCount> shifts{};
   ReportBuilder sample_report;
   std::map<std::string, std::vector<Eligible>> eligible;  // by PDU
+  std::vector<UnitDraw> draw_units;                       // once drawn
+  int64_t draw_eligible = 0;
   std::vector<SampledCase> sample;
   std::unordered_map<std::string, LateCounts> late;  // by case id
   DataQuality quality;
@@ -457,8 +459,6 @@ struct InspectionBuilder::Impl {
     draw_eligible = total;
     return drawn;
   }
-  std::vector<UnitDraw> draw_units;
-  int64_t draw_eligible = 0;
 
   void AddSampledCase(const CaseHistory& history) {
     const CaseEvaluation* evaluation = evaluator.Evaluate(history, request.as_of);
