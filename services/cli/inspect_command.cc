@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <tuple>
 
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
