@@ -69,6 +69,13 @@ Result<void> ReportFromTimelines(const store::Store& store, const Policy& policy
 
 }  // namespace
 
+GroupBy GroupBelow(const Scope& scope) {
+  if (scope.offender_manager || scope.team) return GroupBy::kOffenderManager;
+  if (scope.pdu) return GroupBy::kTeam;
+  if (scope.region) return GroupBy::kPdu;
+  return GroupBy::kRegion;
+}
+
 GroupedReportBuilder::GroupedReportBuilder(const Policy& policy, Instant as_of, Period period,
                                            Scope scope, GroupBy group_by)
     : policy_(policy),
@@ -118,11 +125,19 @@ void GroupedReportBuilder::Finish(StoreReport& out,
     return;
   }
   out.groups.clear();
-  for (const auto& [id, group] : groups_) {
-    const casewatch::Report report = group.builder->Finish();
-    if (report.cases == 0) continue;  // e.g. the empty allocation of cases not yet opened
-    out.groups.push_back(GroupReport{group.key, RenderReportJson(report, nullptr)});
+  for (const auto& [key, report] : FinishGroups()) {
+    out.groups.push_back(GroupReport{key, RenderReportJson(report, nullptr)});
   }
+}
+
+std::vector<std::pair<Allocation, casewatch::Report>> GroupedReportBuilder::FinishGroups() const {
+  std::vector<std::pair<Allocation, casewatch::Report>> reports;
+  for (const auto& [id, group] : groups_) {
+    casewatch::Report report = group.builder->Finish();
+    if (report.cases == 0) continue;  // e.g. the empty allocation of cases not yet opened
+    reports.emplace_back(group.key, std::move(report));
+  }
+  return reports;
 }
 
 casewatch::Report GroupedReportBuilder::FinishScope() const {

@@ -7,11 +7,13 @@
 // as of a later one, or under another policy, every case is re-evaluated from the stored events.
 // Reads only; safe on a secondary store while the engine writes, and from any thread.
 
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -24,6 +26,12 @@ namespace casewatch::engine {
 
 // How a breakdown splits its scope: by the allocation's first N levels.
 enum class GroupBy { kNone, kRegion, kPdu, kTeam, kOffenderManager };
+inline constexpr std::array<std::string_view, 5> kGroupByNames = {"none", "region", "pdu", "team",
+                                                                  "offender_manager"};
+
+// The split one level below a scope: regions nationally, a region's PDUs, a PDU's teams, a
+// team's (and an offender manager's own) offender managers.
+GroupBy GroupBelow(const Scope& scope);
 
 struct StoreReportRequest {
   std::optional<Instant> as_of;  // nullopt: the store's projection instant
@@ -65,6 +73,8 @@ class GroupedReportBuilder {
   void Finish(StoreReport& out, const std::vector<CaseItemRow>* case_items) const;
   // GroupBy::kNone: the scope's report, unrendered.
   casewatch::Report FinishScope() const;
+  // Otherwise: each group with counted cases and its report, unrendered, by key.
+  std::vector<std::pair<Allocation, casewatch::Report>> FinishGroups() const;
 
  private:
   struct Group {

@@ -180,16 +180,6 @@ bool ValidCaseId(std::string_view id) {
   });
 }
 
-engine::GroupBy DefaultGroupBy(const Scope& scope) {
-  if (scope.offender_manager || scope.team) return engine::GroupBy::kOffenderManager;
-  if (scope.pdu) return engine::GroupBy::kTeam;
-  if (scope.region) return engine::GroupBy::kPdu;
-  return engine::GroupBy::kRegion;
-}
-
-constexpr std::array<std::string_view, 5> kGroupNames = {"none", "region", "pdu", "team",
-                                                         "offender_manager"};
-
 HttpResponse FromError(const Error& error) {
   switch (error.kind) {
     case ErrorKind::kInvalidArgument:
@@ -530,16 +520,17 @@ HttpResponse Api::Breakdown(Context& c) {
   auto parsed = ParseReportQuery(c.params, *c.principal);
   if (auto* error = std::get_if<HttpResponse>(&parsed)) return *error;
   const ReportQuery& q = std::get<ReportQuery>(parsed);
-  engine::GroupBy by = DefaultGroupBy(q.scope);
+  engine::GroupBy by = engine::GroupBelow(q.scope);
   if (auto name = c.params.Get("by")) {
-    const auto found = std::find(kGroupNames.begin() + 1, kGroupNames.end(), *name);
-    if (found == kGroupNames.end()) {
+    const auto found =
+        std::find(engine::kGroupByNames.begin() + 1, engine::kGroupByNames.end(), *name);
+    if (found == engine::kGroupByNames.end()) {
       return ErrorResponse(400, "invalid_parameter",
                            fmt::format("by: \"{}\" is not one of region, pdu, team, "
                                        "offender_manager",
                                        *name));
     }
-    by = static_cast<engine::GroupBy>(found - kGroupNames.begin());
+    by = static_cast<engine::GroupBy>(found - engine::kGroupByNames.begin());
   }
   engine::StoreReport report;
   if (!q.as_of && !q.from && !q.to) {
@@ -564,7 +555,7 @@ HttpResponse Api::Breakdown(Context& c) {
   body += ",\"scope\":";
   AppendScope(body, q.scope);
   body += ",\"by\":";
-  AppendJsonString(body, kGroupNames[static_cast<size_t>(by)]);
+  AppendJsonString(body, engine::kGroupByNames[static_cast<size_t>(by)]);
   body += ",\"rows\":[";
   const int levels = static_cast<int>(by);
   for (size_t i = 0; i < report.groups.size(); ++i) {

@@ -8,6 +8,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "services/engine/store_report.h"
+
 namespace casewatch::inspection {
 namespace {
 
@@ -96,48 +98,18 @@ std::string ReasonOf(std::string_view message) {
   return reason;
 }
 
-// The level one below the scope, and the name a case's allocation has at it.
-enum class Level { kRegion, kPdu, kTeam, kOffenderManager, kNone };
-
-Level LevelBelow(const Scope& scope) {
-  if (!scope.region && !scope.pdu && !scope.team && !scope.offender_manager) return Level::kRegion;
-  if (scope.offender_manager) return Level::kNone;
-  if (scope.team) return Level::kOffenderManager;
-  if (scope.pdu) return Level::kTeam;
-  return Level::kPdu;
-}
-
-constexpr std::array<std::string_view, 5> kLevelNames = {"region", "pdu", "team",
-                                                         "offender_manager", ""};
-
-const std::string& NameAt(const Allocation& a, Level level) {
+// A unit's name: its allocation at the level the scope is split by.
+const std::string& NameAt(const Allocation& a, engine::GroupBy level) {
   switch (level) {
-    case Level::kRegion:
+    case engine::GroupBy::kRegion:
       return a.region;
-    case Level::kPdu:
+    case engine::GroupBy::kPdu:
       return a.pdu;
-    case Level::kTeam:
+    case engine::GroupBy::kTeam:
       return a.team;
     default:
       return a.offender_manager;
   }
-}
-
-Scope Narrowed(Scope scope, Level level, const std::string& name) {
-  switch (level) {
-    case Level::kRegion:
-      scope.region = name;
-      break;
-    case Level::kPdu:
-      scope.pdu = name;
-      break;
-    case Level::kTeam:
-      scope.team = name;
-      break;
-    default:
-      scope.offender_manager = name;
-  }
-  return scope;
 }
 
 // The months of the trend: `count` calendar months ending with the one holding `period.to`, none
@@ -303,8 +275,9 @@ struct InspectionBuilder::Impl {
   std::optional<Evaluator> other_evaluator;  // under compare_policy
   Period sample_period;                      // a sampled case: all its work to the as-of date
   ReportBuilder main;
-  Level group_level;
-  std::map<std::string, ReportBuilder> groups;
+  // The units one level below the scope; none below an offender manager.
+  std::optional<engine::GroupBy> group_by;
+  std::optional<engine::GroupedReportBuilder> groups;
   std::vector<ReportBuilder> monthly;
   std::optional<ReportBuilder> earlier;
   std::optional<ReportBuilder> other;
@@ -323,10 +296,13 @@ struct InspectionBuilder::Impl {
         evaluator(request.policy),
         sample_period{std::nullopt, DateOf(request.as_of)},
         main(evaluator.policy(), request.as_of, request.period, request.scope),
-        group_level(LevelBelow(request.scope)),
         sample_report(evaluator.policy(), request.as_of, sample_period, request.scope) {
     for (const Period& month : TrendMonths(request.period, request.months)) {
       monthly.emplace_back(evaluator.policy(), request.as_of, month, request.scope);
+    }
+    if (!request.scope.offender_manager) {
+      group_by = engine::GroupBelow(request.scope);
+      groups.emplace(evaluator.policy(), request.as_of, request.period, request.scope, *group_by);
     }
     if (request.compare_as_of) {
       earlier.emplace(evaluator.policy(), *request.compare_as_of,
@@ -337,19 +313,6 @@ struct InspectionBuilder::Impl {
       other_evaluator.emplace(*request.compare_policy);
       other.emplace(other_evaluator->policy(), request.as_of, request.period, request.scope);
     }
-  }
-
-  void AddToGroup(const CaseEvaluation& evaluation) {
-    if (group_level == Level::kNone) return;
-    const std::string& name = NameAt(evaluation.allocation, group_level);
-    auto it = groups.find(name);
-    if (it == groups.end()) {
-      it = groups
-               .try_emplace(name, evaluator.policy(), request.as_of, request.period,
-                            Narrowed(request.scope, group_level, name))
-               .first;
-    }
-    it->second.Add(evaluation);
   }
 
   void ConsiderForSample(const CaseHistory& history, const CaseEvaluation& evaluation) {
@@ -384,7 +347,7 @@ struct InspectionBuilder::Impl {
   void AddCase(const CaseHistory& history) {
     const CaseEvaluation* evaluation = evaluator.Evaluate(history, request.as_of);
     if (evaluation != nullptr && main.Add(*evaluation)) {
-      AddToGroup(*evaluation);
+      if (groups) groups->For(evaluation->allocation)->Add(*evaluation);
       for (ReportBuilder& month : monthly) month.Add(*evaluation);
       ConsiderForSample(history, *evaluation);
       for (const CaseEvent& e : history.events()) {
@@ -588,9 +551,13 @@ struct InspectionBuilder::Impl {
     out.request = request;
     out.policy_settings = PolicySettings(evaluator.policy());
     out.report = main.Finish();
-    out.group_level = std::string(kLevelNames[static_cast<int>(group_level)]);
-    for (const auto& [name, builder] : groups) {
-      out.groups.push_back(GroupReport{name, builder.Finish()});
+    if (groups) {
+      out.group_level = std::string(engine::kGroupByNames[static_cast<int>(*group_by)]);
+      for (auto& [key, report] : groups->FinishGroups()) {
+        out.groups.push_back(GroupReport{NameAt(key, *group_by), std::move(report)});
+      }
+      std::sort(out.groups.begin(), out.groups.end(),
+                [](const GroupReport& a, const GroupReport& b) { return a.name < b.name; });
     }
     for (const ReportBuilder& month : monthly) out.monthly.push_back(month.Finish());
     if (earlier) {
