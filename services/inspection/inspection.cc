@@ -360,8 +360,7 @@ struct InspectionBuilder::Impl {
         quality.recorded_after_as_of += it->second.after_as_of;
       }
       // Evaluating again invalidates `evaluation`: take what the other policy's shifts need.
-      const Verdicts current = VerdictsOf(*evaluation, request.period);
-      if (other) AddOtherPolicy(history, current);
+      if (other) AddOtherPolicy(history, VerdictsOf(*evaluation, request.period));
     }
     if (earlier) {
       const CaseEvaluation* before = evaluator.Evaluate(history, *request.compare_as_of);
