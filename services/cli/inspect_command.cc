@@ -104,15 +104,7 @@ Result<insp::Inspection> Run(InspectOptions o, insp::Progress& progress) {
     return insp::InspectEventFile(o.events, format, std::move(request), progress);
   }
   TempDir scratch;  // the secondary's own files, removed afterwards
-  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
-  CW_TRY(store, store::Store::OpenSecondary(o.data, scratch.path()));
-  if (o.report.as_of.empty()) {
-    CW_TRY(projected, store->ProjectionInstant());
-    if (!projected) {
-      return InvalidArgument("the engine has not applied anything to this store yet; give --as-of");
-    }
-    o.report.as_of = FormatInstant(*projected);
-  }
+  CW_TRY(store, OpenStoreForReport(o.data, scratch, o.report));
   CW_TRY(request, RequestOf(o));
   if (o.report.policy_file.empty()) {
     CW_TRY(policy, engine::StorePolicy(*store));

@@ -24,18 +24,8 @@ int RunReport(ReportOptions options) {
     return 2;
   };
   TempDir scratch;  // the secondary's own files, removed afterwards
-  if (scratch.path().empty()) return fail("cannot create a temporary directory");
-  auto store = store::Store::OpenSecondary(options.data, scratch.path());
+  auto store = OpenStoreForReport(options.data, scratch, options.report);
   if (!store) return fail(store.error().message);
-  if (options.report.as_of.empty()) {
-    // Default: the instant the engine's projections are at.
-    auto projected = store.value()->ProjectionInstant();
-    if (!projected) return fail(projected.error().message);
-    if (!projected.value()) {
-      return fail("the engine has not applied anything to this store yet; give --as-of");
-    }
-    options.report.as_of = FormatInstant(*projected.value());
-  }
   auto request = options.report.Resolve();
   if (!request) return fail(request.error().message);
   const ReportRequest& r = request.value();

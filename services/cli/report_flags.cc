@@ -26,6 +26,21 @@ Result<void> WriteFile(const std::string& path, std::string_view contents) {
   return Ok();
 }
 
+Result<std::unique_ptr<store::Store>> OpenStoreForReport(const std::string& data,
+                                                         const TempDir& scratch,
+                                                         ReportFlags& flags) {
+  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
+  CW_TRY(store, store::Store::OpenSecondary(data, scratch.path()));
+  if (flags.as_of.empty()) {
+    CW_TRY(projected, store->ProjectionInstant());
+    if (!projected) {
+      return InvalidArgument("the engine has not applied anything to this store yet; give --as-of");
+    }
+    flags.as_of = FormatInstant(*projected);
+  }
+  return std::move(store);
+}
+
 Result<Policy> ReadPolicyFile(const std::string& path) {
   CW_TRY(text, ReadSmallFile(path));
   auto policy = ParsePolicy(text);

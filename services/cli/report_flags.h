@@ -3,11 +3,14 @@
 // every command that prints one, and their checked form.
 
 #include <CLI/CLI.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "base/result.h"
+#include "base/temp_dir.h"
 #include "projections/scores.h"
+#include "services/store/store.h"
 
 namespace casewatch::cli {
 
@@ -32,6 +35,13 @@ struct ReportFlags {
 };
 
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
+
+// Opens an engine's store in `data` read-only, as a secondary keeping its own files in `scratch`
+// (so it works while the engine runs), and when `flags.as_of` is empty sets it to the instant the
+// store's projections are at.
+[[nodiscard]] Result<std::unique_ptr<store::Store>> OpenStoreForReport(const std::string& data,
+                                                                       const TempDir& scratch,
+                                                                       ReportFlags& flags);
 
 // Reads and checks a policy file; the error names the path and the bad key.
 [[nodiscard]] Result<Policy> ReadPolicyFile(const std::string& path);
