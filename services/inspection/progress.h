@@ -22,6 +22,11 @@ class Progress {
 
   void Stage(std::string_view name, uint64_t total, std::string_view unit);
   void Update(uint64_t done);
+  // The same, with the stage's total learned on the way (0: still not known).
+  void Update(uint64_t done, uint64_t total) {
+    if (total > 0) total_ = total;
+    Update(done);
+  }
   // Ends the stage (the bar's line is finished with 100% and a newline).
   void Done();
 

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <filesystem>
-
 #include "services/engine/stored_history.h"
 #include "services/ingest/event_log.h"
 
@@ -30,14 +28,11 @@ Result<Inspection> InspectEventFile(const std::string& path,
   ingest::LoadHooks hooks;
   hooks.on_problem = [&](const ingest::Problem& problem) { builder.AddRejection(problem.reason); };
   hooks.on_accepted = [&](const ingest::EnvelopeView& event) { AddRecord(builder, event); };
-  hooks.on_progress = [&](uint64_t read, uint64_t) { progress.Update(read >> 20); };
-  uint64_t size_mib = 0;
-  if (path != "-") {
-    std::error_code error;
-    size_mib = (std::filesystem::file_size(path, error) + (1 << 20) - 1) >> 20;
-    if (error) size_mib = 0;
-  }
-  progress.Stage("reading events", size_mib, "MiB");
+  // In MiB, rounded up, the file's size once the loader knows it.
+  hooks.on_progress = [&](uint64_t read, uint64_t size) {
+    progress.Update(read >> 20, (size + (1 << 20) - 1) >> 20);
+  };
+  progress.Stage("reading events", 0, "MiB");
   CW_TRY(summary, ingest::LoadEventFile(path, format, log, hooks));
   builder.AddIntake(static_cast<int64_t>(summary.accepted),
                     static_cast<int64_t>(summary.duplicates));
