@@ -34,12 +34,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The dashboard's browser test: playwright-core, exactly as pinned in the committed lock file.
-# npm ci runs only when node_modules is missing or older than the lock file.
+# The browser tests (tests/e2e): playwright-core, exactly as pinned in the committed lock file.
+# npm ci runs only when node_modules is missing or older than the lock file. Without it those
+# tests cannot run, so a failed npm ci fails the set-up.
 E2E="$(cd "$(dirname "$0")/.." && pwd)/tests/e2e"
 if [ ! -f "$E2E/node_modules/.package-lock.json" ] ||
    [ "$E2E/package-lock.json" -nt "$E2E/node_modules/.package-lock.json" ]; then
   echo "setup: npm ci in tests/e2e" >&2
-  (cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error) ||
-    echo "setup: npm ci failed in tests/e2e; the dashboard e2e test will be skipped" >&2
+  if ! (cd "$E2E" && npm ci --no-audit --no-fund --loglevel=error); then
+    echo "setup: npm ci failed in tests/e2e (node $(node --version 2>/dev/null || echo missing)," \
+      "npm $(npm --version 2>/dev/null || echo missing)): the browser tests need its playwright-core;" \
+      "the npm registry must be reachable" >&2
+    exit 1
+  fi
 fi

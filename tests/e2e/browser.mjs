@@ -1,11 +1,12 @@
-// What the browser tests share: their flags, Chromium and playwright-core (either missing is a
-// skip, exit 77, not a failure), a headless launch that keeps Chromium's own background traffic
-// off the network, TAP-like checks ("ok N - …", ending with "N passed, N failed") and the run
-// of a test's body with a deadline.
+// What the browser tests share: their flags, Node.js, Chromium and playwright-core (any of them
+// missing fails the test, saying what is missing: never a skip), a headless launch that keeps
+// Chromium's own background traffic off the network, TAP-like checks ("ok N - …", ending with
+// "N passed, N failed") and the run of a test's body with a deadline.
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const SKIP = 77;
+// The oldest Node.js the tests and playwright-core run on (package.json's "engines"): Debian 12's.
+const NODE_MAJOR = 18;
 
 // `--keep`, and `--NAME VALUE` for each NAME of `values`; those in `required` must be given.
 // --chromium defaults to CHROMIUM_PATH, else Debian's /usr/bin/chromium.
@@ -24,18 +25,33 @@ export function parseArgs(argv, { values, required }) {
   return args;
 }
 
-// playwright-core's Chromium launcher; exits with SKIP, saying what is missing, when it cannot run.
-export async function chromiumOrSkip(executablePath) {
+// Ends the test as failed before it could start: what is missing, and what installs it.
+export function cannotRun(message) {
+  console.log(`not ok 1 - ${message}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+// playwright-core's Chromium launcher; fails the test, saying what is missing, when it cannot run.
+export async function chromiumOrFail(executablePath) {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < NODE_MAJOR) {
+    cannotRun(`Node.js ${process.versions.node} is too old: the browser tests need ${NODE_MAJOR} or newer `
+      + '(scripts/setup.sh installs Debian\'s nodejs)');
+  }
   if (!fs.existsSync(executablePath)) {
-    console.log(`SKIP: no Chromium at ${executablePath} (Debian package "chromium"; scripts/setup.sh installs it)`);
-    process.exit(SKIP);
+    cannotRun(`no Chromium at ${executablePath} (Debian package "chromium"; scripts/setup.sh installs it, `
+      + 'or give --chromium PATH or CHROMIUM_PATH)');
   }
   try {
     const { chromium } = await import('playwright-core');
     return chromium;
-  } catch {
-    console.log('SKIP: playwright-core is not installed: run `npm ci` in tests/e2e (scripts/setup.sh does)');
-    process.exit(SKIP);
+  } catch (e) {
+    if (e.code === 'ERR_MODULE_NOT_FOUND') {
+      cannotRun('playwright-core is not installed in tests/e2e/node_modules: run `npm ci` in tests/e2e '
+        + '(scripts/setup.sh does)');
+    }
+    cannotRun(`playwright-core could not be loaded: ${e.message}`);
   }
   return null;
 }

@@ -5,14 +5,14 @@
 //
 //   node dashboard.test.mjs --casewatch BIN --casewatchd BIN --out DIR [--keep]
 //
-// Exit codes: 0 passed, 1 failed, 77 skipped (Chromium or node_modules missing).
+// Exit codes: 0 passed, 1 failed (also when node, Chromium or node_modules is missing: never a skip).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { check, chromiumOrSkip, launchHeadless, must, parseArgs, runTest } from './browser.mjs';
+import { check, chromiumOrFail, launchHeadless, must, parseArgs, runTest } from './browser.mjs';
 
 const CASES = 300;
 const CLOCK = '2026-01-01T00:00:00Z';
@@ -25,7 +25,7 @@ const RATING_WORDS = {
 
 const args = parseArgs(process.argv.slice(2),
   { values: ['casewatch', 'casewatchd', 'out'], required: ['casewatch', 'casewatchd', 'out'] });
-const chromium = await chromiumOrSkip(args.chromium);
+const chromium = await chromiumOrFail(args.chromium);
 for (const bin of [args.casewatch, args.casewatchd]) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} does not exist: build casewatch and casewatchd first`);
 }

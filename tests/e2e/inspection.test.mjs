@@ -10,7 +10,7 @@
 //
 // --screenshot also writes the documentation's pictures: PNG (the top of the report) and, beside
 // it, PNG with "-charts" before the extension (an outcome's charts).
-// Exit codes: 0 passed, 1 failed, 77 skipped (Chromium or node_modules missing).
+// Exit codes: 0 passed, 1 failed (also when node, Chromium or node_modules is missing: never a skip).
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 
-import { check, chromiumOrSkip, launchHeadless, must, parseArgs, runTest } from './browser.mjs';
+import { check, chromiumOrFail, launchHeadless, must, parseArgs, runTest } from './browser.mjs';
 
 const AS_OF = '2023-12-31T23:59:59Z';
 const STRICT_POLICY = { name: 'strict-home-visits', home_visit_repeat_days: 56 };
@@ -28,7 +28,7 @@ const ITEM_ATTRIBUTES = { met: 'metItems', late: 'late', missed: 'missed', cance
 const args = parseArgs(process.argv.slice(2), { values: ['casewatch', 'out', 'screenshot'], required: ['casewatch', 'out'] });
 // casewatch runs in the work directory: paths given here are the caller's.
 for (const key of ['casewatch', 'out', 'screenshot']) if (args[key]) args[key] = path.resolve(args[key]);
-const chromium = await chromiumOrSkip(args.chromium);
+const chromium = await chromiumOrFail(args.chromium);
 if (!fs.existsSync(args.casewatch)) throw new Error(`${args.casewatch} does not exist: build casewatch first`);
 fs.mkdirSync(args.out, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'casewatch-inspection-e2e-'));
