@@ -17,6 +17,9 @@ enum class ErrorKind {
   kIo,        // the environment failed (disk, network); may succeed later
   kConflict,     // the input contradicts something already accepted
   kUnavailable,  // a transient condition (broker unreachable, queue full): retry later
+  // The system is not in a state to do this (a store half-rebuilt): the message names the command
+  // that puts it right; retrying as is will not help.
+  kFailedPrecondition,
   kInternal,
 };
 
@@ -41,10 +44,19 @@ inline Error Conflict(std::string message) {
 inline Error Unavailable(std::string message) {
   return Error{ErrorKind::kUnavailable, std::move(message)};
 }
+inline Error FailedPrecondition(std::string message) {
+  return Error{ErrorKind::kFailedPrecondition, std::move(message)};
+}
 inline Error Internal(std::string message) {
   return Error{ErrorKind::kInternal, std::move(message)};
 }
 inline bool IsRetryable(const Error& e) { return e.kind == ErrorKind::kUnavailable; }
+
+// A command's exit status for an error: 2 when the user must change something first (the input,
+// or the state of the store: the message says what), 1 when the environment failed.
+inline int ExitCodeOf(const Error& e) {
+  return e.kind == ErrorKind::kInvalidArgument || e.kind == ErrorKind::kFailedPrecondition ? 2 : 1;
+}
 
 // Result<void> success value.
 inline auto Ok() { return boost::outcome_v2::success(); }

@@ -174,16 +174,14 @@ void Rebuild(int64_t cases, int months) {
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
   Load(*store.value(), sim, false).reset();
-  if (!store.value()->ClearProjections()) throw std::runtime_error("clear");
-  auto engine = Engine::Create(*store.value(), EngineOptions{});
   uint64_t events = 0;
   const auto started = Clock::now();
-  if (auto rebuilt = engine.value()->Rebuild(sim.end, [&](uint64_t e) { events = e; }); !rebuilt) {
-    throw std::runtime_error(rebuilt.error().message);
-  }
+  auto rebuilt = Engine::Rebuild(*store.value(), EngineOptions{}, RebuildRequest{sim.end, "", sim.end},
+                                 [&](uint64_t e) { events = e; });
+  if (!rebuilt) throw std::runtime_error(rebuilt.error().message);
   const double seconds = Seconds(started);
   fmt::print("rebuild: {} events, {} cases in {:.2f} s = {:.0f} events/s\n", events,
-             engine.value()->counters().cases_evaluated, seconds, events / seconds);
+             rebuilt.value().cases_evaluated, seconds, events / seconds);
 }
 
 testing::SimulatedStream Slice(int64_t cases, int months, int64_t slice) {
@@ -219,32 +217,17 @@ void Scale(int64_t cases, int months, const std::string& keep) {
     for (int64_t first = 0; first < cases; first += slice_cases) {
       const testing::SimulatedStream sim =
           Slice(std::min(slice_cases, cases - first), months, first / slice_cases);
-      store::WriteBatch batch = store.value()->NewWriteBatch();
-      for (size_t i = 0; i < sim.records.size(); ++i) {
-        ingest::EnvelopeView view;
-        if (!ingest::DecodeEnvelope(sim.records[i], view)) continue;
-        const ingest::ContentFingerprint content = ingest::FingerprintOf(view);
-        batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
-                       view.event_id, sim.records[i],
-                       store::IdEntry{{content.high, content.low}, stored++});
-        if (batch.count() >= 30000) {
-          if (!store.value()->Write(batch, false)) throw std::runtime_error("write");
-        }
-      }
-      if (!store.value()->Write(batch, true)) throw std::runtime_error("write");
+      testing::ImportHistory(*store.value(), sim, &stored);
       end = sim.end;
       fmt::print("scale: {} events stored, {:.0f} s\n", stored, Seconds(started));
       std::fflush(stdout);
     }
-    if (!store.value()->ClearProjections()) throw std::runtime_error("clear");
-    auto engine = Engine::Create(*store.value(), EngineOptions{});
-    if (!engine) throw std::runtime_error(engine.error().message);
     const auto rebuild_started = Clock::now();
-    if (auto rebuilt = engine.value()->Rebuild(end, [](uint64_t) {}); !rebuilt) {
-      throw std::runtime_error(rebuilt.error().message);
-    }
+    auto rebuilt =
+        Engine::Rebuild(*store.value(), EngineOptions{}, RebuildRequest{end, "", end}, [](uint64_t) {});
+    if (!rebuilt) throw std::runtime_error(rebuilt.error().message);
     fmt::print("scale: rebuilt {} cases' projections in {:.0f} s ({:.0f} events/s)\n",
-               engine.value()->counters().cases_evaluated, Seconds(rebuild_started),
+               rebuilt.value().cases_evaluated, Seconds(rebuild_started),
                stored / Seconds(rebuild_started));
     fmt::print("scale: store {:.1f} GiB\n",
                store.value()->ApproximateSizeBytes() / double(1 << 30));

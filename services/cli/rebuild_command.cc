@@ -10,6 +10,7 @@
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
 #include "services/engine/engine.h"
+#include "services/engine/runner.h"
 
 namespace casewatch::cli {
 namespace {
@@ -26,6 +27,8 @@ int RunRebuild(const RebuildOptions& options) {
     return 2;
   };
   engine::EngineOptions engine_options;
+  engine::RebuildRequest request;
+  request.started = engine::WallClock();
   if (!options.policy_file.empty()) {
     auto text = ReadSmallFile(options.policy_file);
     if (!text) return fail(text.error().message);
@@ -33,43 +36,54 @@ int RunRebuild(const RebuildOptions& options) {
     if (!policy) return fail(fmt::format("{}: {}", options.policy_file, policy.error().message));
     engine_options.policy = std::move(policy).value();
     engine_options.policy_text = std::move(text).value();
+    std::error_code ignored;
+    request.policy_path = std::filesystem::absolute(options.policy_file, ignored).string();
   }
   if (!std::filesystem::exists(std::filesystem::path(options.data) / "CURRENT")) {
     return fail(fmt::format("no engine store in {}", options.data));
   }
-  auto store = store::Store::Open(options.data);
+  store::StoreOptions store_options;
+  store_options.unfinished_rebuild_ok = true;  // this command is what finishes one
+  auto store = store::Store::Open(options.data, store_options);
   if (!store) return fail(store.error().message);
-  // T: the given instant, else where the engine's projections were.
-  Instant as_of;
+  auto unfinished = store.value()->UnfinishedRebuild();
+  if (!unfinished) return fail(unfinished.error().message);
+  if (unfinished.value()) {
+    fmt::print(stderr, "casewatch rebuild: finishing the rebuild started at {}\n",
+               FormatInstant(Instant{unfinished.value()->started_seconds(), 0}));
+  }
+  // T: the given instant, else where the engine's projections were (kept in the marker of an
+  // interrupted rebuild, which cleared them).
   if (!options.as_of.empty()) {
     auto parsed = ParseInstant(options.as_of);
     if (!parsed) return fail("--as-of: " + parsed.error().message);
-    as_of = parsed.value();
+    request.as_of = parsed.value();
   } else {
     auto projected = store.value()->ProjectionInstant();
     if (!projected) return fail(projected.error().message);
-    if (!projected.value()) return fail("the store has no projection instant; give --as-of");
-    as_of = *projected.value();
+    if (projected.value()) {
+      request.as_of = *projected.value();
+    } else if (unfinished.value()) {
+      request.as_of = Instant{unfinished.value()->as_of_seconds(), unfinished.value()->as_of_nanos()};
+    } else {
+      return fail("the store has no projection instant; give --as-of");
+    }
   }
-  if (auto cleared = store.value()->ClearProjections(); !cleared) {
-    return fail(cleared.error().message);
-  }
-  auto engine = engine::Engine::Create(*store.value(), engine_options);
-  if (!engine) return fail(engine.error().message);
   const auto started = std::chrono::steady_clock::now();
   const bool tty = isatty(fileno(stderr));
   auto elapsed = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
-  auto rebuilt = engine.value()->Rebuild(as_of, [&](uint64_t events) {
-    const double seconds = elapsed();
-    fmt::print(stderr, "{}rebuild: {} events, {:.0f} events/s{}", tty ? "\r" : "", events,
-               seconds > 0 ? events / seconds : 0.0, tty ? "" : "\n");
-  });
+  auto rebuilt = engine::Engine::Rebuild(
+      *store.value(), std::move(engine_options), request, [&](uint64_t events) {
+        const double seconds = elapsed();
+        fmt::print(stderr, "{}rebuild: {} events, {:.0f} events/s{}", tty ? "\r" : "", events,
+                   seconds > 0 ? events / seconds : 0.0, tty ? "" : "\n");
+      });
   if (!rebuilt) return fail(rebuilt.error().message);
   const double seconds = elapsed();
   fmt::print(stderr, "{}casewatch rebuild: {} cases re-evaluated as of {} in {:.2f} s\n",
-             tty ? "\n" : "", engine.value()->counters().cases_evaluated, FormatInstant(as_of),
+             tty ? "\n" : "", rebuilt.value().cases_evaluated, FormatInstant(request.as_of),
              seconds);
   return 0;
 }
@@ -82,7 +96,8 @@ void AddRebuildCommand(CLI::App& root, int& exit_code) {
       "rebuild",
       "Recompute every projection (items, per-allocation counts, deadlines) from an engine's "
       "event store, e.g. after a policy change. Stop the engine first; start it again with the "
-      "same --policy.");
+      "same --policy. An interrupted rebuild leaves the store refused by every reader until the "
+      "same command is run again and finishes.");
   cmd->add_option("--data", options->data, "The engine's store directory")->required();
   cmd->add_option("--policy", options->policy_file,
                   "Policy file to evaluate under (default: the spec's defaults)");

@@ -285,7 +285,7 @@ int Run(const Flags& flags, std::vector<kafka::Property> properties) {
   auto store = store::Store::Open(flags.data);
   if (!store) {
     spdlog::error("{}", store.error().message);
-    return 1;
+    return ExitCodeOf(store.error());
   }
   spdlog::info("casewatchd: store {}, brokers {}, topic {}", flags.data, options.kafka.brokers,
                flags.topic);
@@ -293,7 +293,7 @@ int Run(const Flags& flags, std::vector<kafka::Property> properties) {
   if (!flags.no_http) {
     if (auto started = StartHttp(flags, *store.value(), options, http); !started) {
       spdlog::error("{}", started.error().message);
-      return started.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
+      return ExitCodeOf(started.error());
     }
   }
   http::LiveView* view = http.view.get();
@@ -304,7 +304,7 @@ int Run(const Flags& flags, std::vector<kafka::Property> properties) {
   http.server.reset();  // the engine has stopped: close the connections before the store
   if (!ran) {
     spdlog::error("{}", ran.error().message);
-    return ran.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
+    return ExitCodeOf(ran.error());
   }
   spdlog::info("casewatchd: stopped cleanly");
   return 0;

@@ -311,12 +311,21 @@ Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOptions options) {
   auto impl = std::make_unique<Impl>(store, std::move(options));
+  CW_TRY(unfinished, store.UnfinishedRebuild());
+  if (unfinished) return store::UnfinishedRebuildError(store.directory(), *unfinished);
   CW_TRY(stored_policy, store.Policy());
   CW_TRY(stored_instant, store.ProjectionInstant());
   if (stored_policy && *stored_policy != impl->options.policy_text && stored_instant) {
-    return InvalidArgument(
+    return FailedPrecondition(
         "the store's projections were computed under a different policy; run `casewatch rebuild "
         "--data DIR --policy FILE` with the new policy first (or start with the old one)");
+  }
+  if (!stored_instant && store.next_event_sequence() > 0) {
+    // Events but no projections: a rebuild by an earlier version stopped part way.
+    return FailedPrecondition(fmt::format(
+        "the store in {} holds events but no projections (an earlier rebuild did not finish); run "
+        "`casewatch rebuild --data {} --as-of T` with T the engine clock's time",
+        store.directory().string(), store.directory().string()));
   }
   if (!stored_policy || *stored_policy != impl->options.policy_text) {
     impl->batch.PutPolicy(impl->options.policy_text);
@@ -426,36 +435,39 @@ Result<void> Engine::AdvanceTo(Instant now) {
   return Ok();
 }
 
-Result<void> Engine::Rebuild(Instant now, const std::function<void(uint64_t)>& progress) {
-  Impl& impl = *impl_;
-  impl.scopes.clear();
-  impl.deadlines.clear();
-  impl.deadline_of.clear();
-  impl.cases.clear();
-  impl.recency.clear();
-  impl.cache_bytes = 0;
+Result<EngineCounters> Engine::Rebuild(store::Store& store, EngineOptions options,
+                                       const RebuildRequest& request,
+                                       const std::function<void(uint64_t)>& progress) {
+  store::v1::RebuildMarker marker;
+  marker.set_policy_text(options.policy_text);
+  marker.set_policy_path(request.policy_path);
+  marker.set_as_of_seconds(request.as_of.seconds);
+  marker.set_as_of_nanos(request.as_of.nanos);
+  marker.set_started_seconds(request.started.seconds);
+  CW_TRY(store.BeginRebuild(marker));
+  options.on_commit = nullptr;
+  Impl impl(store, std::move(options));
+  const Instant now = request.as_of;
   uint64_t events = 0;
-  CW_TRY(ForEachHistory(impl.store, [&](CaseHistory& history) -> Result<void> {
+  CW_TRY(ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
     events += history.events().size();
     const CaseEvaluation* evaluation = impl.evaluator.Evaluate(history, now);
     const CaseProjection projection = ProjectCase(history, evaluation, now);
     AddContribution(projection, +1, impl.ScopeOf(projection));
     impl.batch.PutCase(history.case_id(), projection);
-    impl.SetDeadline(history.case_id(), projection.next_change_seconds());
     ++impl.counters.cases_evaluated;
     if (impl.batch.count() >= 4096) {
-      CW_TRY(impl.store.Write(impl.batch, false));
+      CW_TRY(store.Write(impl.batch, false));
       progress(events);
     }
     return Ok();
   }));
+  // The last write: counts, the trend's first day, the instant, the policy, and the marker gone.
   impl.batch.PutPolicy(impl.options.policy_text);
+  impl.batch.DeleteRebuildMarker();
   CW_TRY(impl.Commit(now, /*notify=*/false));
-  impl.cases.clear();
-  impl.recency.clear();
-  impl.cache_bytes = 0;
   progress(events);
-  return Ok();
+  return impl.counters;
 }
 
 Instant Engine::projection_instant() const { return impl_->as_of; }

@@ -60,6 +60,12 @@ struct InputRecord {
   std::string_view value;
 };
 
+struct RebuildRequest {
+  Instant as_of;            // the instant to evaluate at
+  std::string policy_path;  // the policy file as given (for the command that would finish it)
+  Instant started;          // wall clock, for messages
+};
+
 struct EngineCounters {
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
@@ -86,10 +92,14 @@ class Engine {
   // (each day's first write records every allocation's counts: the trend).
   [[nodiscard]] Result<void> AdvanceTo(Instant now);
 
-  // Rebuild: recomputes every projection from the event store at `now`, with progress reports.
-  // The store's projections must have been cleared (Store::ClearProjections).
-  [[nodiscard]] Result<void> Rebuild(Instant now,
-                                     const std::function<void(uint64_t events)>& progress);
+  // Rebuild: recomputes every projection from the event store at `request.as_of` under
+  // options.policy, with progress reports (events read so far). First stores a rebuild marker
+  // (Store::BeginRebuild) and clears the projections; the last write stores the policy and the
+  // projection instant and deletes the marker. Interrupted anywhere, the store is refused by
+  // every opener until a rebuild finishes. The store must be opened with unfinished_rebuild_ok.
+  [[nodiscard]] static Result<EngineCounters> Rebuild(
+      store::Store& store, EngineOptions options, const RebuildRequest& request,
+      const std::function<void(uint64_t events)>& progress);
 
   Instant projection_instant() const;
   const EngineCounters& counters() const;

@@ -314,10 +314,9 @@ TEST(Engine, RebuildReproducesTheLiveProjections) {
   const std::string live_counts = StoreReportJson(*store, {}, ReportSource::kScopeCounts);
   engine.reset();
 
-  ASSERT_TRUE(store->ClearProjections());
-  engine = MakeEngine(*store);
   uint64_t reported = 0;
-  ASSERT_TRUE(engine->Rebuild(sim.end, [&](uint64_t events) { reported = events; }));
+  ASSERT_TRUE(Engine::Rebuild(*store, EngineOptions{}, RebuildRequest{sim.end, "", sim.end},
+                              [&](uint64_t events) { reported = events; }));
   EXPECT_GE(reported, sim.records.size() * 9 / 10);
   EXPECT_EQ(StoreReportJson(*store, items, ReportSource::kStoredProjections), live);
   EXPECT_EQ(StoreReportJson(*store, {}, ReportSource::kScopeCounts), live_counts);

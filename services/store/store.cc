@@ -9,6 +9,7 @@
 #include <rocksdb/write_buffer_manager.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace casewatch::store {
@@ -34,6 +35,7 @@ constexpr const char* kFamilyNames[kFamilyCount] = {"default",      "events",  "
 
 constexpr std::string_view kProjectionInstantKey = "projection_as_of";
 constexpr std::string_view kPolicyKey = "policy";
+constexpr std::string_view kRebuildKey = "rebuild";
 
 Error FromStatus(const rocksdb::Status& status, std::string_view doing) {
   std::string message = fmt::format("store: {}: {}", doing, status.ToString());
@@ -194,6 +196,14 @@ void WriteBatch::PutPolicy(std::string_view policy_json) {
   impl_->Put(kMeta, kPolicyKey, policy_json);
 }
 
+void WriteBatch::PutRebuildMarker(const v1::RebuildMarker& marker) {
+  impl_->Put(kMeta, kRebuildKey, Serialize(marker));
+}
+
+void WriteBatch::DeleteRebuildMarker() {
+  impl_->batch.Delete((*impl_->families)[kMeta], std::string(kRebuildKey));
+}
+
 size_t WriteBatch::count() const { return impl_->batch.Count(); }
 void WriteBatch::Clear() { impl_->batch.Clear(); }
 
@@ -244,6 +254,22 @@ struct Store::Impl {
     return std::optional<std::string>(std::move(value));
   }
 
+  // Deletes every key of a family: a range up to its last key, then that key.
+  Result<void> Clear(Family f) {
+    std::string last;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family(f)));
+      it->SeekToLast();
+      if (!it->status().ok()) return FromStatus(it->status(), "clearing projections");
+      if (!it->Valid()) return Ok();
+      last = it->key().ToString();
+    }
+    rocksdb::Status status = db->DeleteRange(rocksdb::WriteOptions(), family(f), "", last);
+    if (status.ok()) status = db->Delete(rocksdb::WriteOptions(), family(f), last);
+    if (!status.ok()) return FromStatus(status, "clearing projections");
+    return Ok();
+  }
+
   // The last key of a sequence-keyed family + 1, or 0 when it is empty.
   uint64_t NextSequence(Family f) const {
     if (family(f) == nullptr) return 0;
@@ -277,7 +303,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors(const StoreOptions& opt
 
 }  // namespace
 
-Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::Store(std::unique_ptr<Impl> impl, std::filesystem::path directory)
+    : impl_(std::move(impl)), directory_(std::move(directory)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, StoreOptions options) {
@@ -303,9 +330,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, Sto
     return FromStatus(status, doing);
   }
   impl->db.reset(db);
-  std::unique_ptr<Store> store(new Store(std::move(impl)));
+  std::unique_ptr<Store> store(new Store(std::move(impl), dir));
   CW_TRY(store->LoadSequences());
+  if (!options.unfinished_rebuild_ok) {
+    CW_TRY(store->RefuseUnfinishedRebuild());
+  }
   return store;
+}
+
+Result<void> Store::RefuseUnfinishedRebuild() const {
+  CW_TRY(marker, UnfinishedRebuild());
+  if (marker) return UnfinishedRebuildError(directory_, *marker);
+  return Ok();
 }
 
 Result<std::unique_ptr<Store>> Store::OpenSecondary(const std::filesystem::path& dir,
@@ -338,8 +374,9 @@ Result<std::unique_ptr<Store>> Store::OpenSecondary(const std::filesystem::path&
   impl->families.assign(kFamilyCount, nullptr);
   for (size_t i = 0; i < handles.size(); ++i) impl->families[positions[i]] = handles[i];
   impl->db.reset(db);
-  std::unique_ptr<Store> store(new Store(std::move(impl)));
+  std::unique_ptr<Store> store(new Store(std::move(impl), dir));
   CW_TRY(store->LoadSequences());
+  CW_TRY(store->RefuseUnfinishedRebuild());
   return store;
 }
 
@@ -548,13 +585,53 @@ Result<std::optional<Instant>> Store::ProjectionInstant() const {
 
 Result<std::optional<std::string>> Store::Policy() const { return impl_->Get(kMeta, kPolicyKey); }
 
-Result<void> Store::ClearProjections() {
+Result<std::optional<v1::RebuildMarker>> Store::UnfinishedRebuild() const {
+  CW_TRY(bytes, impl_->Get(kMeta, kRebuildKey));
+  if (!bytes) return std::optional<v1::RebuildMarker>();
+  v1::RebuildMarker marker;
+  if (!marker.ParseFromString(*bytes)) return IoError("store: a malformed rebuild marker");
+  return std::optional<v1::RebuildMarker>(std::move(marker));
+}
+
+namespace {
+
+// A word as a POSIX shell reads it: as is when plain, else in single quotes.
+std::string ShellWord(std::string_view word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-./:=@,+%", c) != nullptr;
+  });
+  if (plain) return std::string(word);
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+}  // namespace
+
+Error UnfinishedRebuildError(const std::filesystem::path& dir, const v1::RebuildMarker& marker) {
+  std::string command = "casewatch rebuild --data " + ShellWord(dir.string());
+  if (!marker.policy_path().empty()) command += " --policy " + ShellWord(marker.policy_path());
+  return FailedPrecondition(fmt::format(
+      "the store in {} is half-rebuilt: a `casewatch rebuild` started at {} did not finish, so "
+      "its projections are incomplete and nothing can be reported from them; run `{}` to finish "
+      "it",
+      dir.string(), FormatInstant(Instant{marker.started_seconds(), 0}), command));
+}
+
+Result<void> Store::BeginRebuild(const v1::RebuildMarker& marker) {
+  // The marker is on disk before anything is cleared: from here until the rebuild's last write
+  // deletes it, every opener knows the projections are incomplete.
+  WriteBatch batch = NewWriteBatch();
+  batch.PutRebuildMarker(marker);
+  CW_TRY(Write(batch, /*sync=*/true));
   for (Family f : {kCases, kScopes, kDaily}) {
-    // Case ids are ASCII and scope keys UTF-8: no key starts with 0xFF; day keys of dates
-    // before 2^31 days after the epoch do not either.
-    const rocksdb::Status status =
-        impl_->db->DeleteRange(rocksdb::WriteOptions(), impl_->family(f), "", "\xff");
-    if (!status.ok()) return FromStatus(status, "clearing projections");
+    CW_TRY(impl_->Clear(f));
   }
   const rocksdb::Status status = impl_->db->Delete(rocksdb::WriteOptions(), impl_->family(kMeta),
                                                    std::string(kProjectionInstantKey));

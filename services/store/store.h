@@ -31,6 +31,9 @@ struct StoreOptions {
   // RocksDB's memory: block cache, indexes and filters, and memtables (at most half of it).
   size_t memory_bytes = size_t{256} << 20;
   size_t write_buffer_bytes = size_t{32} << 20;  // per column family
+  // Open a store whose rebuild did not finish (only `casewatch rebuild`, to finish it); every
+  // other opener is refused such a store (FailedPrecondition naming the command).
+  bool unfinished_rebuild_ok = false;
 };
 
 // An accepted event's id entry: its content fingerprint and arrival sequence number.
@@ -65,6 +68,9 @@ class WriteBatch {
   void DeleteOutbox(uint64_t sequence);
   void PutProjectionInstant(Instant as_of);
   void PutPolicy(std::string_view policy_json);
+  // While a rebuild's marker is stored, the projections are incomplete (see RebuildMarker).
+  void PutRebuildMarker(const v1::RebuildMarker& marker);
+  void DeleteRebuildMarker();
 
   size_t count() const;
   void Clear();
@@ -82,6 +88,8 @@ class Store {
 
   // Opens (creating when kReadWrite) the store in `dir`. A secondary keeps its own files in
   // `secondary_dir` and sees the primary's writes up to the moment of opening (CatchUp for more).
+  // A store whose rebuild was interrupted is refused (FailedPrecondition, naming the command that
+  // finishes it) unless options.unfinished_rebuild_ok; a secondary always refuses one.
   [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
                                                            StoreOptions options = {});
   [[nodiscard]] static Result<std::unique_ptr<Store>> OpenSecondary(
@@ -134,24 +142,36 @@ class Store {
   // The instant the stored projections are evaluated at; nullopt before the first.
   [[nodiscard]] Result<std::optional<Instant>> ProjectionInstant() const;
   [[nodiscard]] Result<std::optional<std::string>> Policy() const;
+  // The marker of a rebuild that has not finished (interrupted, or running now); nullopt if none.
+  [[nodiscard]] Result<std::optional<v1::RebuildMarker>> UnfinishedRebuild() const;
 
-  // Deletes every projection (cases, scopes, daily counts, projection instant): the first step of
-  // a rebuild (the daily counts were made under the old policy).
-  [[nodiscard]] Result<void> ClearProjections();
+  // The first step of a rebuild: stores `marker` (synced), then deletes every projection (cases,
+  // scopes, daily counts, projection instant; the daily counts were made under the old policy).
+  // The rebuild's last write deletes the marker (WriteBatch::DeleteRebuildMarker).
+  [[nodiscard]] Result<void> BeginRebuild(const v1::RebuildMarker& marker);
+
+  // The directory the store was opened in.
+  const std::filesystem::path& directory() const { return directory_; }
 
   // Approximate bytes on disk and in memtables, for logs and benchmarks.
   uint64_t ApproximateSizeBytes() const;
 
  private:
   struct Impl;
-  explicit Store(std::unique_ptr<Impl> impl);
+  Store(std::unique_ptr<Impl> impl, std::filesystem::path directory);
   [[nodiscard]] Result<void> LoadSequences();
+  [[nodiscard]] Result<void> RefuseUnfinishedRebuild() const;
 
   std::unique_ptr<Impl> impl_;
+  std::filesystem::path directory_;
   uint64_t next_event_sequence_ = 0;
   uint64_t next_dead_letter_sequence_ = 0;
   uint64_t next_outbox_sequence_ = 0;
 };
+
+// The refusal of a store whose rebuild did not finish: what happened and the command (with the
+// marker's policy file) that finishes it.
+Error UnfinishedRebuildError(const std::filesystem::path& dir, const v1::RebuildMarker& marker);
 
 // The key of an allocation's counts; also how scopes are compared.
 std::string ScopeKey(std::string_view region, std::string_view pdu, std::string_view team,

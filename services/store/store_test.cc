@@ -167,7 +167,7 @@ TEST(Store, ProjectionsAndOutboxRoundTripAndClearKeepsEvents) {
   }));
   EXPECT_EQ(outbox, std::vector<uint64_t>{1});
 
-  ASSERT_TRUE(store->ClearProjections());
+  ASSERT_TRUE(store->BeginRebuild(v1::RebuildMarker()));
   read = store->ReadProjection("C1");
   ASSERT_TRUE(read);
   EXPECT_FALSE(read.value());
@@ -242,7 +242,7 @@ TEST(Store, DailyCountsComeBackByDayThenAllocationWithinTheRange) {
   }));
   EXPECT_EQ(seen, (std::vector<std::pair<int32_t, int64_t>>{{-3, 1}, {20454, 3}, {20454, 2},
                                                             {20455, 4}}));
-  ASSERT_TRUE(store->ClearProjections());
+  ASSERT_TRUE(store->BeginRebuild(v1::RebuildMarker()));
   seen.clear();
   ASSERT_TRUE(store->ScanDaily(Date{-10}, Date{30000}, [&](Date day, const v1::ScopeCounts& c) {
     seen.emplace_back(day.days, c.cases());

@@ -6,7 +6,9 @@
 #include <cstdlib>
 
 #include "projections/report_json.h"
+#include "services/ingest/event_content.h"
 #include "services/ingest/event_file.h"
+#include "services/ingest/wire_decoder.h"
 #include "services/simulator/event_writer.h"
 #include "services/simulator/simulator.h"
 
@@ -53,6 +55,21 @@ SimulatedStream Simulate(int64_t cases, int months, uint64_t seed) {
   if (auto ran = sim.value().Run(collector); !ran) Die(ran.error().message);
   collector.stream.end = Instant{static_cast<int64_t>(sim.value().end().days) * 86400, 0};
   return std::move(collector.stream);
+}
+
+void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* sequence) {
+  store::WriteBatch batch = store.NewWriteBatch();
+  for (const std::string& record : sim.records) {
+    ingest::EnvelopeView view;
+    if (!ingest::DecodeEnvelope(record, view)) Die("the simulator wrote an undecodable record");
+    const ingest::ContentFingerprint content = ingest::FingerprintOf(view);
+    batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
+                   view.event_id, record, store::IdEntry{{content.high, content.low}, (*sequence)++});
+    if (batch.count() >= 30000) {
+      if (auto written = store.Write(batch, false); !written) Die(written.error().message);
+    }
+  }
+  if (auto written = store.Write(batch, true); !written) Die(written.error().message);
 }
 
 std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,

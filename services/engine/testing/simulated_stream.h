@@ -8,6 +8,7 @@
 
 #include "base/temp_dir.h"
 #include "services/engine/store_report.h"
+#include "services/store/store.h"
 
 namespace casewatch::engine::testing {
 
@@ -19,6 +20,11 @@ struct SimulatedStream {
 };
 
 SimulatedStream Simulate(int64_t cases, int months, uint64_t seed);
+
+// Writes the stream's events straight into `store` (events, arrival order, id index), as a backfill
+// would, starting at arrival sequence `*sequence` (advanced); no projections. Faster than
+// Engine::Apply for a whole history, which re-projects each touched case per batch.
+void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* sequence);
 
 // The replay report of `file_bytes` for `request` at `as_of` (written to a file in `dir` and
 // loaded the way `casewatch replay` loads it).
