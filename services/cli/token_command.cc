@@ -40,6 +40,14 @@ int AddToken(const TokenFlags& flags) {
                  "--offender-manager\n");
     return 2;
   }
+  if (role.value() == http::Role::kViewer) {
+    if (auto checked = http::CheckViewerScope(scope); !checked) {
+      std::fprintf(stderr,
+                   "casewatch token add: %s (--region, --pdu, --team, --offender-manager)\n",
+                   checked.error().message.c_str());
+      return 2;
+    }
+  }
   if (role.value() != http::Role::kViewer && scoped) {
     std::fprintf(stderr, "casewatch token add: only a viewer has a scope (%s sees everything)\n",
                  flags.role.c_str());

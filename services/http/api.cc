@@ -405,6 +405,12 @@ std::variant<Scope, HttpResponse> RequestScope(const Params& params, const Princ
       return ErrorResponse(400, "invalid_parameter",
                            fmt::format("{} must not be empty (leave it out instead)", name));
     }
+    if (*level && std::any_of((*level)->begin(), (*level)->end(), [](char ch) {
+          return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+        })) {
+      return ErrorResponse(400, "invalid_parameter",
+                           fmt::format("{} has a control character; no name holds one", name));
+    }
   }
   auto effective = EffectiveScope(principal, requested);
   if (!effective) {

@@ -5,6 +5,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +38,40 @@ bool Narrow(const std::optional<std::string>& mine, const std::optional<std::str
   return true;
 }
 
+// Replaces `path` with `contents` in a file that is owner-only (0600) from the moment it exists
+// (never world-readable, whatever the umask) and whole: written to a temporary beside it, synced,
+// then renamed over it.
+Result<void> WritePrivateFile(const std::filesystem::path& path, std::string_view contents) {
+  const std::string temporary = path.string() + ".new";
+  ::unlink(temporary.c_str());  // a leftover from a crash; O_EXCL below refuses anything else
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return IoError(fmt::format("{}: cannot be created: {}", temporary, std::strerror(errno)));
+  }
+  size_t written = 0;
+  while (written < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = errno;
+      ::close(fd);
+      ::unlink(temporary.c_str());
+      return IoError(fmt::format("{}: cannot be written: {}", temporary, std::strerror(error)));
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(temporary.c_str());
+    return IoError(fmt::format("{}: cannot be written: {}", temporary, std::strerror(errno)));
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return IoError(fmt::format("{}: cannot be replaced: {}", path.string(), std::strerror(error)));
+  }
+  return Ok();
+}
+
 }  // namespace
 
 std::string_view NameOf(Role role) {
@@ -55,6 +94,28 @@ Result<Role> ParseRole(std::string_view name) {
   if (name == "publisher") return Role::kPublisher;
   return InvalidArgument(
       fmt::format("role \"{}\" is not one of viewer, inspector, publisher", name));
+}
+
+Result<void> CheckViewerScope(const Scope& scope) {
+  const std::optional<std::string>* levels[] = {&scope.region, &scope.pdu, &scope.team,
+                                                &scope.offender_manager};
+  static constexpr std::string_view kNames[] = {"region", "pdu", "team", "offender_manager"};
+  int lowest = -1;
+  for (int i = 0; i < 4; ++i) {
+    if (*levels[i]) lowest = i;
+  }
+  if (lowest < 0) {
+    return InvalidArgument("a viewer needs a scope (region, pdu, team or offender_manager)");
+  }
+  for (int i = 0; i < lowest; ++i) {
+    if (!*levels[i]) {
+      return InvalidArgument(fmt::format(
+          "a viewer's scope must name every level above its own: {} \"{}\" needs its {} too (the "
+          "same name can exist elsewhere in the organisation)",
+          kNames[lowest], **levels[lowest], kNames[i]));
+    }
+  }
+  return Ok();
 }
 
 Principal LocalPrincipal() { return Principal{"local", Role::kLocal, Scope{}}; }
@@ -108,10 +169,8 @@ Result<TokenRegistry> TokenRegistry::Parse(std::string_view json, std::string_vi
     if (role.value() == Role::kViewer) {
       principal.scope = Scope{NonEmpty(t.region()), NonEmpty(t.pdu()), NonEmpty(t.team()),
                               NonEmpty(t.offender_manager())};
-      if (!principal.scope.region && !principal.scope.pdu && !principal.scope.team &&
-          !principal.scope.offender_manager) {
-        return InvalidArgument(where +
-                               ": a viewer needs a scope (region, pdu, team or offender_manager)");
+      if (auto checked = CheckViewerScope(principal.scope); !checked) {
+        return InvalidArgument(where + ": " + checked.error().message);
       }
     }
     if (!registry.by_hash_.emplace(t.sha256(), std::move(principal)).second) {
@@ -165,8 +224,11 @@ Result<std::string> AddToken(const std::filesystem::path& path, const std::strin
     std::ifstream in(path, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
+    if (!in) return IoError(fmt::format("{}: cannot be read", path.string()));
     CW_TRY(TokenRegistry::Parse(text.str(), path.string()));  // refuse to extend a broken file
-    (void)google::protobuf::util::JsonStringToMessage(text.str(), &file);
+    if (!google::protobuf::util::JsonStringToMessage(text.str(), &file).ok()) {
+      return Internal(fmt::format("{}: parsed once but not twice", path.string()));
+    }
   }
   CW_TRY(token, NewToken());
   v1::Token* entry = file.add_tokens();
@@ -177,27 +239,18 @@ Result<std::string> AddToken(const std::filesystem::path& path, const std::strin
   entry->set_pdu(scope.pdu.value_or(""));
   entry->set_team(scope.team.value_or(""));
   entry->set_offender_manager(scope.offender_manager.value_or(""));
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.add_whitespace = true;
   std::string json;
-  CW_TRY(TokenRegistry::Parse(
-      [&] {
-        google::protobuf::util::JsonPrintOptions options;
-        options.preserve_proto_field_names = true;
-        options.add_whitespace = true;
-        (void)google::protobuf::util::MessageToJsonString(file, &json, options);
-        return json;
-      }(),
-      path.string()));
-  const std::filesystem::path temporary = path.string() + ".new";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << json;
-    if (!out.flush()) return IoError(fmt::format("{}: cannot be written", temporary.string()));
+  if (const auto printed = google::protobuf::util::MessageToJsonString(file, &json, options);
+      !printed.ok()) {
+    return InvalidArgument(fmt::format("the new entry cannot be written as JSON ({}); are the "
+                                       "name and scope valid UTF-8?",
+                                       printed.ToString()));
   }
-  std::error_code error;
-  std::filesystem::permissions(
-      temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, error);
-  std::filesystem::rename(temporary, path, error);
-  if (error) return IoError(fmt::format("{}: {}", path.string(), error.message()));
+  CW_TRY(TokenRegistry::Parse(json, path.string()));
+  CW_TRY(WritePrivateFile(path, json));
   return token;
 }
 

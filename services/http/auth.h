@@ -29,6 +29,11 @@ struct Principal {
   bool CanPublish() const { return role == Role::kPublisher || role == Role::kLocal; }
 };
 
+// Ok when `scope` may be a viewer's: at least one level, and every level above the lowest named
+// (a PDU with its region, a team with its region and PDU, a practitioner with all three), since
+// the same name can appear in several places of the organisation.
+[[nodiscard]] Result<void> CheckViewerScope(const Scope& scope);
+
 // The principal of `--no-auth`: reads and publishes, sees everything.
 Principal LocalPrincipal();
 

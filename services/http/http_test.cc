@@ -6,6 +6,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -180,17 +181,23 @@ class Harness {
     DiscoverOrganisation();
 
     const auto entry = [](std::string_view name, std::string_view role, std::string_view token,
-                          std::string_view scope_field, std::string_view scope_value) {
+                          const Scope& scope) {
       std::string json =
           fmt::format(R"({{"name":"{}","role":"{}","sha256":"{}")", name, role, Sha256Hex(token));
-      if (!scope_field.empty()) json += fmt::format(R"(,"{}":"{}")", scope_field, scope_value);
+      for (const auto& [field, value] :
+           {std::pair<std::string_view, const std::optional<std::string>*>{"region", &scope.region},
+            {"pdu", &scope.pdu},
+            {"team", &scope.team}}) {
+        if (*value) json += fmt::format(R"(,"{}":"{}")", field, **value);
+      }
       return json + "}";
     };
     const std::string tokens_json = fmt::format(
-        R"({{"tokens":[{},{},{},{}]}})", entry("insp", "inspector", kInspectorToken, "", ""),
-        entry("pub", "publisher", kPublisherToken, "", ""),
-        entry("north-viewer", "viewer", kViewerToken, "region", *home_.region),
-        entry("team-viewer", "viewer", kTeamViewerToken, "team", *home_.team));
+        R"({{"tokens":[{},{},{},{}]}})", entry("insp", "inspector", kInspectorToken, {}),
+        entry("pub", "publisher", kPublisherToken, {}),
+        entry("north-viewer", "viewer", kViewerToken, Scope{home_.region, {}, {}, {}}),
+        entry("team-viewer", "viewer", kTeamViewerToken,
+              Scope{home_.region, home_.pdu, home_.team, {}}));
     auto tokens = TokenRegistry::Parse(tokens_json, "test tokens");
     if (!tokens) Fail("tokens: " + tokens.error().message);
     tokens_ = std::move(tokens).value();
@@ -1389,25 +1396,38 @@ TEST(HttpAuth, AViewerAskingOutsideItsScopeIs403OnEveryReadEndpoint) {
 
 // A viewer scoped to a team (the tokens file names no region for it) asking for another region is
 // refused, or gets an empty answer: the filters add up to nothing outside its team.
-TEST(HttpAuth, ATeamViewerAskingForAnotherRegionSeesNothing) {
+TEST(HttpAuth, ATeamViewerAskingForAnotherRegionIs403) {
+  // A viewer's scope names every level above its own, so a team viewer's region is known.
   Harness h;
   const std::string other = "region=" + ht::UrlEncode(h.other_region());
-  const HttpReply report = h.Get("/api/v1/report?" + other, kTeamViewerToken);
-  ASSERT_TRUE(report.status == 403 || report.status == 200) << report.body;
-  if (report.status == 200) {
-    EXPECT_EQ(report.body, h.Expected(Scope{h.other_region(), {}, h.home().team, {}}));
-    EXPECT_EQ(int64_t(JsonDoc(report.body)["cases"]), 0);
+  for (std::string_view path : {"/api/v1/report?", "/api/v1/worklist?", "/api/v1/breakdown?"}) {
+    const HttpReply reply = h.Get(std::string(path) + other, kTeamViewerToken);
+    EXPECT_EQ(reply.status, 403) << path << ": " << reply.body;
+    EXPECT_EQ(ErrorCode(reply), "outside_scope");
   }
-  const HttpReply work = h.Get("/api/v1/worklist?" + other, kTeamViewerToken);
-  ASSERT_TRUE(work.status == 403 || work.status == 200) << work.body;
-  if (work.status == 200) {
-    EXPECT_EQ(int64_t(JsonDoc(work.body)["total"]), 0);
+}
+
+TEST(HttpAuth, AViewerScopeNamingALevelWithoutThoseAboveItIsRefused) {
+  // "Sunderland" alone would match a same-named delivery unit in every region.
+  const std::string hash = Sha256Hex("t");
+  for (const std::string& scope :
+       {std::string(R"("pdu":"Sunderland")"), std::string(R"("region":"North East","team":"SUN-2")"),
+        std::string(R"("team":"SUN-2")"),
+        std::string(R"("region":"North East","pdu":"Sunderland","offender_manager":"om-1")")}) {
+    auto parsed = TokenRegistry::Parse(
+        fmt::format(R"({{"tokens":[{{"name":"v","role":"viewer","sha256":"{}",{}}}]}})", hash,
+                    scope),
+        "tokens.json");
+    ASSERT_FALSE(parsed) << scope;
+    EXPECT_NE(parsed.error().message.find("every level above its own"), std::string::npos)
+        << parsed.error().message;
   }
-  const HttpReply breakdown = h.Get("/api/v1/breakdown?" + other, kTeamViewerToken);
-  ASSERT_TRUE(breakdown.status == 403 || breakdown.status == 200) << breakdown.body;
-  if (breakdown.status == 200) {
-    EXPECT_EQ(JsonDoc(breakdown.body)["rows"].get_array().size(), 0u);
-  }
+  auto whole = TokenRegistry::Parse(
+      fmt::format(
+          R"({{"tokens":[{{"name":"v","role":"viewer","sha256":"{}","region":"North East","pdu":"Sunderland"}}]}})",
+          hash),
+      "tokens.json");
+  EXPECT_TRUE(whole) << whole.error().message;
 }
 
 TEST(HttpAuth, AViewerOmittingParametersGetsItsScopeNotMore) {
@@ -1416,7 +1436,7 @@ TEST(HttpAuth, AViewerOmittingParametersGetsItsScopeNotMore) {
   EXPECT_EQ(h.Get("/api/v1/report", kViewerToken).body, h.Expected(region));
   EXPECT_EQ(h.Get("/api/v1/report?pdu=" + ht::UrlEncode(*h.home().pdu), kViewerToken).body,
             h.Expected(Scope{h.home().region, h.home().pdu, {}, {}}));
-  const Scope team{{}, {}, h.home().team, {}};
+  const Scope team{h.home().region, h.home().pdu, h.home().team, {}};
   EXPECT_EQ(h.Get("/api/v1/report", kTeamViewerToken).body, h.Expected(team));
 
   const HttpReply breakdown = h.Get("/api/v1/breakdown", kViewerToken);
@@ -1714,6 +1734,9 @@ TEST(TokenRegistry, ParseErrorsNameTheProblem) {
                    TokenEntry("bob", "publisher", a)),
        {"token 2", "bob", "same token"}},
       {fmt::format(R"({{"tokens":[{}]}})", TokenEntry("", "inspector", a)), {"name"}},
+      {fmt::format(R"({{"tokens":[{}]}})",
+                   TokenEntry("bob", "viewer", b, R"(,"pdu":"Sunderland")")),
+       {"bob", "pdu", "region", "every level above"}},
       {R"({"tokens":[{"name":"ann","role":"inspector","sha256":")" + a + R"(","colour":"red"}]})",
        {"tokens.json"}},
       {"not json", {"tokens.json", "not a tokens file"}},
@@ -1729,14 +1752,15 @@ TEST(TokenRegistry, ParseErrorsNameTheProblem) {
   }
   auto good =
       TokenRegistry::Parse(fmt::format(R"({{"tokens":[{},{}]}})", TokenEntry("ann", "inspector", a),
-                                       TokenEntry("bob", "viewer", b, R"(,"pdu":"Sunderland")")),
+                                       TokenEntry("bob", "viewer", b,
+                                                  R"(,"region":"North East","pdu":"Sunderland")")),
                            "tokens.json");
   ASSERT_TRUE(good) << good.error().message;
   EXPECT_EQ(good.value().size(), 2u);
   ASSERT_NE(good.value().Find("token-b"), nullptr);
   EXPECT_EQ(good.value().Find("token-b")->name, "bob");
   EXPECT_EQ(good.value().Find("token-b")->scope.pdu, "Sunderland");
-  EXPECT_FALSE(good.value().Find("token-b")->scope.region);
+  EXPECT_EQ(good.value().Find("token-b")->scope.region, "North East");
   EXPECT_EQ(good.value().Find("token-c"), nullptr);
   EXPECT_EQ(good.value().Find(""), nullptr);
 }
@@ -1744,7 +1768,10 @@ TEST(TokenRegistry, ParseErrorsNameTheProblem) {
 TEST(TokenRegistry, AddTokenStoresOnlyTheHashAndTheTokenIsFound) {
   TempDir dir;
   const auto path = dir.path() / "tokens.json";
-  auto first = AddToken(path, "ann", Role::kViewer, Scope{"North East", {}, "SUN-2", {}});
+  // Made with a permissive umask: the file is the owner's alone all the same.
+  const mode_t umask_before = ::umask(0);
+  auto first = AddToken(path, "ann", Role::kViewer, Scope{"North East", "Sunderland", "SUN-2", {}});
+  ::umask(umask_before);
   ASSERT_TRUE(first) << first.error().message;
   auto second = AddToken(path, "bob", Role::kPublisher, Scope{});
   ASSERT_TRUE(second) << second.error().message;
@@ -1771,15 +1798,17 @@ TEST(TokenRegistry, AddTokenStoresOnlyTheHashAndTheTokenIsFound) {
   EXPECT_EQ(ann->role, Role::kViewer);
   EXPECT_EQ(ann->scope.region, "North East");
   EXPECT_EQ(ann->scope.team, "SUN-2");
-  EXPECT_FALSE(ann->scope.pdu);
+  EXPECT_EQ(ann->scope.pdu, "Sunderland");
   const Principal* bob = registry.value().Find(second.value());
   ASSERT_NE(bob, nullptr);
   EXPECT_EQ(bob->role, Role::kPublisher);
 
-  // A viewer with no scope is refused and the file is left as it was.
-  auto refused = AddToken(path, "cat", Role::kViewer, Scope{});
-  EXPECT_FALSE(refused);
+  // A viewer with no scope, or a team without its region and PDU, is refused and the file is
+  // left as it was.
+  EXPECT_FALSE(AddToken(path, "cat", Role::kViewer, Scope{}));
+  EXPECT_FALSE(AddToken(path, "dan", Role::kViewer, Scope{{}, {}, "SUN-2", {}}));
   EXPECT_EQ(TokenRegistry::Load(path).value().size(), 2u);
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".new"));
 }
 
 }  // namespace

@@ -9,14 +9,11 @@ namespace {
 
 constexpr size_t kMaxCachedReports = 4096;
 
+// A level given is '=' and its name, one left open is empty: as key parts, never ambiguous.
 std::string CacheKey(const Scope& scope) {
   std::string key;
   for (const auto* level : {&scope.region, &scope.pdu, &scope.team, &scope.offender_manager}) {
-    if (*level) {
-      key.push_back('=');
-      key += **level;
-    }
-    key.push_back('\0');
+    store::AppendKeyPart(key, *level ? "=" + **level : std::string());
   }
   return key;
 }

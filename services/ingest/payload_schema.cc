@@ -90,6 +90,9 @@ PayloadSchema::PayloadSchema() {
           Unsupported(payload.name + "." + member->name());
       }
       info.json_name = member->json_name();
+      info.allocation_name = info.role == FieldRole::kText &&
+                             (info.name == "region" || info.name == "pdu" ||
+                              info.name == "team" || info.name == "offender_manager");
       payload.max_field = std::max(payload.max_field, member->number());
     }
     payloads_.push_back(std::move(payload));

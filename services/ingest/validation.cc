@@ -16,6 +16,7 @@ namespace pb = ::casewatch::events::v1;
 constexpr size_t kMaxEventIdBytes = 128;
 constexpr size_t kMaxCaseIdBytes = 64;
 constexpr int64_t kMaxFutureSeconds = 24 * 60 * 60;
+constexpr size_t kMaxNameBytes = 200;
 
 // Quotes `text` for a message, escaping bytes that would not print and shortening long values.
 std::string Quoted(std::string_view text) {
@@ -48,6 +49,30 @@ constexpr std::array<bool, 256> kCaseIdChars = [] {
 }();
 
 bool IsCaseIdChar(char c) { return kCaseIdChars[static_cast<unsigned char>(c)]; }
+
+// A name of the organisation (region, delivery unit, team, practitioner): at most 200 bytes of
+// UTF-8 (the decoders check the encoding) with no control character (U+0000-U+001F,
+// U+007F-U+009F). A name is shown, filtered on and counted by: a NUL or line break in one could
+// make two allocations look alike, or hide in a spreadsheet or a log line.
+Result<void> CheckName(std::string_view name, std::string_view payload, std::string_view field) {
+  if (name.size() > kMaxNameBytes) {
+    return InvalidArgument(fmt::format("{}.{} is {} bytes long; at most {} are allowed", payload,
+                                       field, name.size(), kMaxNameBytes));
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool c0 = c < 0x20 || c == 0x7f;
+    const bool c1 = c == 0xc2 && i + 1 < name.size() &&
+                    static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(name[i + 1]) <= 0x9f;
+    if (c0 || c1) {
+      return InvalidArgument(fmt::format(
+          "{}.{} {} has a control character (U+{:04X}); names may not contain any", payload,
+          field, Quoted(name), c1 ? static_cast<unsigned char>(name[i + 1]) : c));
+    }
+  }
+  return Ok();
+}
 
 Result<void> CheckTimestamp(const TimestampView& t, std::string_view path) {
   const Instant instant{t.seconds, t.nanos};
@@ -94,6 +119,9 @@ Result<void> CheckPayload(const EnvelopeView& e, const ValidationOptions& option
       case internal::FieldRole::kText:
         if (field.required_text && e.texts[field.slot].empty()) {
           return InvalidArgument(fmt::format("{}.{} is empty", payload->name, field.name));
+        }
+        if (field.allocation_name) {
+          CW_TRY(CheckName(e.texts[field.slot], payload->name, field.name));
         }
         break;
       case internal::FieldRole::kWhen:

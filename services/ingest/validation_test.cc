@@ -48,6 +48,46 @@ TEST(ValidateEnvelope, CaseIdWithCharactersOutsideTheSetIsRejected) {
   EXPECT_EQ(ErrorOf(RoshEvent("e-1", "Az09_-")), "ok");
 }
 
+TEST(ValidateEnvelope, AnAllocationNameWithAControlCharacterIsRejected) {
+  // A NUL inside a name once made two allocations share one set of counts.
+  pb::Envelope opened = RoshEvent("e-1");
+  auto* o = opened.mutable_case_opened();
+  o->set_case_type(pb::CASE_TYPE_COMMUNITY_ORDER);
+  o->set_region("North East");
+  o->set_pdu("Sunderland");
+  o->set_team("SUN-2");
+  o->set_offender_manager("om-117");
+  EXPECT_EQ(ErrorOf(opened), "ok");
+  o->set_pdu(std::string("Sunderland\0ZZ", 13));
+  EXPECT_EQ(ErrorOf(opened),
+            R"(case_opened.pdu "Sunderland\x00ZZ" has a control character (U+0000); names may )"
+            R"(not contain any)");
+  o->set_pdu("Sunderland");
+  o->set_team("SUN\n2");
+  EXPECT_NE(ErrorOf(opened).find("case_opened.team"), std::string::npos);
+  o->set_team("SUN-2");
+  o->set_region("North\x7f East");
+  EXPECT_NE(ErrorOf(opened).find("U+007F"), std::string::npos);
+  o->set_region("North\xc2\x85" "East");  // NEL, a C1 control
+  EXPECT_NE(ErrorOf(opened).find("U+0085"), std::string::npos);
+  o->set_region("Gogledd Cymru \xe2\x80\x93 M\xc3\xb4n");  // en dash, o circumflex: fine
+  EXPECT_EQ(ErrorOf(opened), "ok");
+
+  pb::Envelope moved = RoshEvent("e-2");
+  moved.mutable_case_allocated()->set_offender_manager("om\t1");
+  EXPECT_NE(ErrorOf(moved).find("case_allocated.offender_manager"), std::string::npos);
+  moved.mutable_case_allocated()->set_offender_manager("");  // empty: keeps the old one
+  EXPECT_EQ(ErrorOf(moved), "ok");
+}
+
+TEST(ValidateEnvelope, AnAllocationNameOver200BytesIsRejected) {
+  pb::Envelope moved = RoshEvent("e-1");
+  moved.mutable_case_allocated()->set_team(std::string(200, 't'));
+  EXPECT_EQ(ErrorOf(moved), "ok");
+  moved.mutable_case_allocated()->set_team(std::string(201, 't'));
+  EXPECT_EQ(ErrorOf(moved), "case_allocated.team is 201 bytes long; at most 200 are allowed");
+}
+
 TEST(ValidateEnvelope, MissingOccurredAtIsRejected) {
   pb::Envelope e = RoshEvent("e-1");
   e.clear_occurred_at();

@@ -108,13 +108,23 @@ std::string Serialize(const Message& message) {
 
 }  // namespace
 
+void AppendKeyPart(std::string& key, std::string_view part) {
+  for (size_t at = 0;;) {
+    const size_t nul = part.find('\0', at);
+    key.append(part.substr(at, nul == std::string_view::npos ? std::string_view::npos : nul - at));
+    if (nul == std::string_view::npos) break;
+    key.push_back('\0');
+    key.push_back('\xff');
+    at = nul + 1;
+  }
+  key.push_back('\0');
+}
+
 std::string ScopeKey(std::string_view region, std::string_view pdu, std::string_view team,
                      std::string_view offender_manager) {
   std::string key;
-  for (std::string_view part : {region, pdu, team, offender_manager}) {
-    key.append(part);
-    key.push_back('\0');
-  }
+  key.reserve(region.size() + pdu.size() + team.size() + offender_manager.size() + 4);
+  for (std::string_view part : {region, pdu, team, offender_manager}) AppendKeyPart(key, part);
   return key;
 }
 

@@ -173,7 +173,13 @@ class Store {
 // marker's policy file) that finishes it.
 Error UnfinishedRebuildError(const std::filesystem::path& dir, const v1::RebuildMarker& marker);
 
-// The key of an allocation's counts; also how scopes are compared.
+// Appends one part of a composite key so that different lists of parts never give the same key
+// and the key order is the parts' byte-wise order: a NUL byte in the part is written NUL 0xFF,
+// and the part ends with a lone NUL. A part without NUL is itself followed by one NUL.
+void AppendKeyPart(std::string& key, std::string_view part);
+
+// The key of an allocation's counts (its four names as key parts); also how scopes are compared.
+// Two different allocations never share a key.
 std::string ScopeKey(std::string_view region, std::string_view pdu, std::string_view team,
                      std::string_view offender_manager);
 

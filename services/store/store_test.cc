@@ -177,6 +177,20 @@ TEST(Store, ProjectionsAndOutboxRoundTripAndClearKeepsEvents) {
   EXPECT_EQ(CaseEnvelopes(*store, "C1").size(), 1u);
 }
 
+TEST(ScopeKey, DifferentAllocationsNeverShareAKey) {
+  // Joined with bare NULs these two were one key: their cases were counted together.
+  const std::string nul("\0", 1);
+  EXPECT_NE(ScopeKey("North East", "Sunderland" + nul + "ZZ", "Q", ""),
+            ScopeKey("North East", "Sunderland", "ZZ" + nul + "Q", ""));
+  EXPECT_NE(ScopeKey("A" + nul, "", "", ""), ScopeKey("A", nul, "", ""));
+  EXPECT_NE(ScopeKey("A", "", "", ""), ScopeKey("A" + nul, "", "", ""));
+  // Names without NUL keep the key they always had, and order is by region, then PDU, ...
+  EXPECT_EQ(ScopeKey("NE", "Sun", "T", "om"), std::string("NE\0Sun\0T\0om\0", 12));
+  EXPECT_LT(ScopeKey("A", "Z", "", ""), ScopeKey("A" + nul, "", "", ""));
+  EXPECT_LT(ScopeKey("A", "B", "", ""), ScopeKey("AB", "", "", ""));
+  EXPECT_LT(ScopeKey("A", "", "", ""), ScopeKey("A", "B", "", ""));
+}
+
 TEST(Store, ASecondaryReadsWhileThePrimaryWrites) {
   TempDir dir;
   TempDir secondary_dir;

@@ -39,6 +39,7 @@ struct FieldInfo {
   const EnumInfo* enum_info = nullptr;
   bool required_text = false;  // appointment_id
   std::string json_name;       // lowerCamelCase, e.g. "appointmentId"
+  bool allocation_name = false;  // region, pdu, team, offender_manager: a name (CheckName)
 };
 
 struct PayloadInfo {
