@@ -13,6 +13,7 @@
 
 #include "services/ingest/binary_envelope.h"
 #include "services/ingest/json_envelope.h"
+#include "services/ingest/ndjson_lines.h"
 #include "services/ingest/validation.h"
 #include "services/ingest/wire_decoder.h"
 
@@ -93,13 +94,6 @@ class InputBuffer {
   uint64_t consumed_ = 0;
   bool eof_ = false;
 };
-
-bool IsBlank(std::string_view line) {
-  for (char c : line) {
-    if (c != ' ' && c != '\t' && c != '\r') return false;
-  }
-  return true;
-}
 
 // The readers below hand each record to a Sink: `Reject(line, reason)` for one that does not
 // parse, `Record(view, line, bytes, end)` for one that does (its bytes: the JSON line without its
@@ -190,41 +184,32 @@ class RecordSink {
   std::optional<Error> stopped_;
 };
 
+// Lines as ndjson_lines.h defines them, cut from the window as it is refilled.
 template <class Sink>
 Result<void> LoadNdjson(InputBuffer& in, Sink& sink) {
   JsonEnvelopeParser parser;
   EnvelopeView view;
   uint64_t line_number = 0;
-  size_t scanned = 0;  // bytes of the current line already searched for '\n'
+  size_t searched = 0;  // bytes of the current line already searched for '\n'
   for (;;) {
-    const char* start = in.data();
-    const auto* newline =
-        static_cast<const char*>(std::memchr(start + scanned, '\n', in.available() - scanned));
-    size_t length = 0;
-    if (newline != nullptr) {
-      length = static_cast<size_t>(newline - start);
-    } else if (!in.at_eof()) {
-      scanned = in.available();
+    const std::optional<NdjsonCut> cut =
+        CutNdjsonLine(std::string_view(in.data(), in.available()), in.at_eof(), searched);
+    if (!cut) {
+      if (in.at_eof()) return Ok();
+      searched = in.available();
       CW_TRY(in.ReadMore());
       continue;
-    } else if (in.available() == 0) {
-      return Ok();
-    } else {
-      length = in.available();  // a last line without '\n'
     }
     ++line_number;
-    std::string_view line(start, length);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (!IsBlank(line)) {
-      if (Result<void> parsed = parser.ParsePadded(line, view); !parsed) {
+    if (!cut->blank) {
+      if (Result<void> parsed = parser.ParsePadded(cut->text, view); !parsed) {
         sink.Reject(line_number, std::move(parsed.error().message));
-      } else if (!sink.Record(view, line_number, line,
-                              in.consumed() + (newline != nullptr ? length + 1 : length))) {
+      } else if (!sink.Record(view, line_number, cut->text, in.consumed() + cut->length)) {
         return Ok();
       }
     }
-    in.Consume(newline != nullptr ? length + 1 : length);
-    scanned = 0;
+    in.Consume(cut->length);
+    searched = 0;
   }
 }
 
