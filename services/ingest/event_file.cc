@@ -3,15 +3,16 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <string_view>
-#include <vector>
 
 #include "services/ingest/binary_envelope.h"
+#include "services/ingest/internal/event_stream.h"
 #include "services/ingest/json_envelope.h"
 #include "services/ingest/ndjson_lines.h"
 #include "services/ingest/validation.h"
@@ -22,7 +23,7 @@ namespace {
 
 namespace pb = ::casewatch::events::v1;
 
-constexpr size_t kReadChunkBytes = size_t{1} << 20;
+using internal::kReadChunkBytes;
 constexpr uint64_t kMaxRecordBytes = uint64_t{64} << 20;
 
 struct FileCloser {
@@ -33,14 +34,23 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<FILE, FileCloser>;
 
-// A window onto a file, refilled in chunks. The bytes from data() are always followed by at
-// least JsonEnvelopeParser::kPadding readable bytes, as simdjson needs.
+// A window onto a file, refilled in chunks of `chunk_bytes`, growing (doubling) when a record
+// does not fit. The bytes from data() are always followed by at least kPadding readable bytes, as
+// simdjson needs. The buffer is not cleared when allocated: only the pages reads reach are
+// touched (a small file costs a few pages, not the whole chunk).
 class InputBuffer {
  public:
-  InputBuffer(FILE* file, std::string_view name)
-      : file_(file), name_(name), buffer_(kReadChunkBytes + JsonEnvelopeParser::kPadding) {}
+  static constexpr size_t kPadding = JsonEnvelopeParser::kPadding;
 
-  const char* data() const { return buffer_.data() + begin_; }
+  InputBuffer(FILE* file, std::string_view name, size_t chunk_bytes)
+      : file_(file),
+        name_(name),
+        capacity_(std::max<size_t>(chunk_bytes, 1)),
+        buffer_(std::make_unique_for_overwrite<char[]>(capacity_ + kPadding)) {
+    std::memset(buffer_.get(), 0, kPadding);
+  }
+
+  const char* data() const { return buffer_.get() + begin_; }
   size_t available() const { return end_ - begin_; }
   bool at_eof() const { return eof_; }
   void Consume(size_t n) {
@@ -53,14 +63,17 @@ class InputBuffer {
   Result<void> ReadMore() {
     if (eof_) return Ok();
     if (begin_ > 0) {
-      std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+      std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
       end_ -= begin_;
       begin_ = 0;
     }
-    const size_t capacity = buffer_.size() - JsonEnvelopeParser::kPadding;
-    if (end_ == capacity) buffer_.resize(capacity * 2 + JsonEnvelopeParser::kPadding);
-    const size_t room = buffer_.size() - JsonEnvelopeParser::kPadding - end_;
-    const size_t got = std::fread(buffer_.data() + end_, 1, room, file_);
+    if (end_ == capacity_) {  // a record longer than the window: double it
+      auto bigger = std::make_unique_for_overwrite<char[]>(capacity_ * 2 + kPadding);
+      std::memcpy(bigger.get(), buffer_.get(), end_);
+      buffer_ = std::move(bigger);
+      capacity_ *= 2;
+    }
+    const size_t got = std::fread(buffer_.get() + end_, 1, capacity_ - end_, file_);
     if (got == 0) {
       if (std::ferror(file_)) {
         return IoError(
@@ -69,6 +82,7 @@ class InputBuffer {
       eof_ = true;
     }
     end_ += got;
+    std::memset(buffer_.get() + end_, 0, kPadding);  // what the parser may read past the end
     return Ok();
   }
 
@@ -88,7 +102,8 @@ class InputBuffer {
 
   FILE* file_;
   std::string name_;
-  std::vector<char> buffer_;  // [begin_, end_) unconsumed, then room, then padding
+  size_t capacity_;                 // the window's size, without the padding
+  std::unique_ptr<char[]> buffer_;  // [begin_, end_) unconsumed, then room, then padding
   size_t begin_ = 0;
   size_t end_ = 0;
   uint64_t consumed_ = 0;
@@ -241,12 +256,13 @@ Result<void> LoadBinary(InputBuffer& in, Sink& sink) {
       return Ok();
     }
     if (prefix < 0 || size > kMaxRecordBytes) {
-      sink.Reject(record, fmt::format("the length prefix is not a plausible record length ({}); "
-                                      "the file is not a delimited Envelope stream or is corrupt "
-                                      "from here on, so the rest ({} bytes or more) was not read",
+      // Said by offset, not by bytes left, which only a whole read could tell (stdin has no size).
+      sink.Reject(record, fmt::format("the length prefix at byte {} is not a plausible record "
+                                      "length ({}); the file is not a delimited Envelope stream "
+                                      "or is corrupt from there on, so the rest was not read",
+                                      in.consumed(),
                                       prefix < 0 ? std::string("malformed varint")
-                                                 : fmt::format("{} bytes", size),
-                                      in.available()));
+                                                 : fmt::format("{} bytes", size)));
       return Ok();
     }
     const size_t total = static_cast<size_t>(prefix) + static_cast<size_t>(size);
@@ -268,8 +284,14 @@ Result<void> LoadBinary(InputBuffer& in, Sink& sink) {
   }
 }
 
-Result<FilePtr> Open(const std::string& path) {
-  if (path == "-") return FilePtr(stdin, FileCloser{false});
+// An open input and its name in messages.
+struct OpenFile {
+  FilePtr file;
+  std::string name;
+};
+
+Result<OpenFile> Open(const std::string& path) {
+  if (path == "-") return OpenFile{FilePtr(stdin, FileCloser{false}), "stdin"};
   FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     const int error = errno;
@@ -278,11 +300,12 @@ Result<FilePtr> Open(const std::string& path) {
     if (error == ENOENT) return NotFound(std::move(message));
     return IoError(std::move(message));
   }
-  return FilePtr(file, FileCloser{true});
+  return OpenFile{FilePtr(file, FileCloser{true}), path};
 }
 
-// Stdin's format: '{' as the first non-blank byte means NDJSON.
-Result<FileFormat> Sniff(InputBuffer& in) {
+// The format given, else sniffed: '{' as the first non-blank byte means NDJSON.
+Result<FileFormat> FormatOf(InputBuffer& in, std::optional<FileFormat> given) {
+  if (given) return *given;
   for (size_t i = 0;; ++i) {
     Result<bool> more = in.Ensure(i + 1);
     if (!more) return more.error();
@@ -293,50 +316,29 @@ Result<FileFormat> Sniff(InputBuffer& in) {
   }
 }
 
-// An open input with its format decided (given, or sniffed for stdin).
-struct OpenInput {
-  FilePtr file;
-  std::string name;
-  std::unique_ptr<InputBuffer> in;
-  FileFormat format = FileFormat::kNdjson;
-};
-
-Result<OpenInput> OpenWithFormat(const std::string& path, std::optional<FileFormat> format) {
-  Result<FilePtr> file = Open(path);
-  if (!file) return file.error();
-  OpenInput input;
-  input.file = std::move(file).value();
-  input.name = path == "-" ? std::string("stdin") : path;
-  input.in = std::make_unique<InputBuffer>(input.file.get(), input.name);
-  if (!format) {
-    Result<FileFormat> sniffed = Sniff(*input.in);
-    if (!sniffed) return sniffed.error();
-    format = sniffed.value();
-  }
-  input.format = *format;
-  return input;
-}
-
-Result<LoadSummary> Load(const std::string& path, std::optional<FileFormat> format, EventLog& log,
+Result<LoadSummary> Load(const std::string& path, std::optional<FileFormat> given, EventLog& log,
                          const LoadHooks& hooks) {
-  Result<OpenInput> opened = OpenWithFormat(path, format);
+  Result<OpenFile> opened = Open(path);
   if (!opened) return opened.error();
-  OpenInput& input = opened.value();
+  const OpenFile& input = opened.value();
+  InputBuffer in(input.file.get(), input.name, kReadChunkBytes);
+  Result<FileFormat> format = FormatOf(in, given);
+  if (!format) return format.error();
   // Typical record sizes (binary about 75 bytes, a JSON line about 220): an estimate, not a limit.
   struct stat info {};
   uint64_t size = 0;
   if (fstat(fileno(input.file.get()), &info) == 0 && S_ISREG(info.st_mode)) {
     size = static_cast<uint64_t>(info.st_size);
-    const size_t bytes_per_event = input.format == FileFormat::kBinary ? 64 : 200;
+    const size_t bytes_per_event = format.value() == FileFormat::kBinary ? 64 : 200;
     log.Reserve(log.accepted() + static_cast<size_t>(info.st_size) / bytes_per_event);
   }
   Loader loader(log, hooks, size);
-  if (input.format == FileFormat::kNdjson) {
+  if (format.value() == FileFormat::kNdjson) {
     loader.set_source(log.AddSource(input.name + " line"));
-    CW_TRY(LoadNdjson(*input.in, loader));
+    CW_TRY(LoadNdjson(in, loader));
   } else {
     loader.set_source(log.AddSource(input.name + " record"));
-    CW_TRY(LoadBinary(*input.in, loader));
+    CW_TRY(LoadBinary(in, loader));
   }
   return loader.summary();
 }
@@ -372,17 +374,30 @@ Result<ReadSummary> ReadEventFile(const std::string& path, std::optional<FileFor
                                   const std::function<Result<void>(const FileRecord&)>& on_record,
                                   const std::function<void(const Problem&)>& on_problem) {
   if (!format && path != "-") format = FormatOfPath(path);
-  Result<OpenInput> opened = OpenWithFormat(path, format);
+  Result<OpenFile> opened = Open(path);
   if (!opened) return opened.error();
-  OpenInput& input = opened.value();
-  RecordSink sink(input.format, on_record, on_problem);
-  if (input.format == FileFormat::kNdjson) {
-    CW_TRY(LoadNdjson(*input.in, sink));
+  return internal::ReadEventStream(opened.value().file.get(), opened.value().name, format,
+                                   kReadChunkBytes, on_record, on_problem);
+}
+
+namespace internal {
+
+Result<ReadSummary> ReadEventStream(FILE* file, std::string_view name,
+                                    std::optional<FileFormat> given, size_t chunk_bytes,
+                                    const std::function<Result<void>(const FileRecord&)>& on_record,
+                                    const std::function<void(const Problem&)>& on_problem) {
+  InputBuffer in(file, name, chunk_bytes);
+  Result<FileFormat> format = FormatOf(in, given);
+  if (!format) return format.error();
+  RecordSink sink(format.value(), on_record, on_problem);
+  if (format.value() == FileFormat::kNdjson) {
+    CW_TRY(LoadNdjson(in, sink));
   } else {
-    CW_TRY(LoadBinary(*input.in, sink));
+    CW_TRY(LoadBinary(in, sink));
   }
   if (sink.stopped()) return *sink.stopped();
   return sink.summary();
 }
 
+}  // namespace internal
 }  // namespace casewatch::ingest
