@@ -13,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the dashboard's browser test (tests/e2e)
   chromium
+  # the fuzz tests (tests/fuzz): clang with libFuzzer and the sanitizers' runtimes, and
+  # llvm-symbolizer for file:line in their reports
+  clang libclang-rt-14-dev llvm
 )
 
 missing=()
