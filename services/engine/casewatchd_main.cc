@@ -4,8 +4,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +60,8 @@ struct Flags {
   double rate_limit = 100;
   size_t max_body_mib = 16;
   int http_threads = 2;
+  size_t http_max_connections = 0;
+  size_t http_max_connections_per_address = 0;
 };
 
 // The HTTP side of casewatchd: the live view the API reads, the API, its server, and the
@@ -119,12 +125,17 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   server.rate_per_second = flags.rate_limit;
   server.rate_burst = flags.rate_limit * 2;
   server.max_body_bytes = flags.max_body_mib << 20;
+  server.max_connections = flags.http_max_connections;
+  server.max_connections_per_address = flags.http_max_connections_per_address;
   CW_TRY(started, http::Server::Start(server, *service.api, *view));
   service.server = std::move(started);
   const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
-  spdlog::info("http: listening on {}://{}:{} (dashboard at /, API at /api/v1/)",
-               service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
-               service.server->port());
+  spdlog::info(
+      "http: listening on {}://{}:{} (dashboard at /, API at /api/v1/; at most {} connections, {} "
+      "from one address)",
+      service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
+      service.server->port(), service.server->max_connections(),
+      service.server->max_connections_per_address());
   return Ok();
 }
 
@@ -219,8 +230,20 @@ std::function<Instant()> MakeClock(const Flags& flags, Result<void>& error) {
   };
 }
 
+// RocksDB's files, the Kafka clients and HTTP connections all take descriptors: use all the
+// (hard) limit allows rather than the shell's usual soft 1024.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open-file limit to {}: {}", limit.rlim_max, std::strerror(errno));
+  }
+}
+
 int Run(const Flags& flags, std::vector<kafka::Property> properties) {
   SetUpLogging(flags);
+  RaiseDescriptorLimit();
   RunnerOptions options;
   options.kafka.properties = std::move(properties);
   for (const std::string& p : flags.kafka_properties) {
@@ -390,6 +413,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--http-threads", flags.http_threads, "HTTP I/O threads")
       ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--http-max-connections", flags.http_max_connections,
+                 "Most open HTTP connections (0: three quarters of what the open-file limit leaves "
+                 "after the store's share); more are closed at once")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--http-max-connections-per-address", flags.http_max_connections_per_address,
+                 "Most open HTTP connections from one peer address (0: 1024, or a quarter of "
+                 "--http-max-connections if less; a proxy in front counts as one address)")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}))
       ->capture_default_str();
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "base/log_throttle.h"
 #include "services/kafka/consumer.h"
 #include "services/kafka/producer.h"
 
@@ -29,7 +30,11 @@ class OutboxPublisher {
                 acknowledged_.push_back(sequence);
               } else {
                 failed_.push_back(sequence);
-                spdlog::warn("outbox: delivery failed, will retry: {}", done.error().message);
+                uint64_t held_back = 0;
+                if (log_throttle_.Allow(done.error().message, held_back)) {
+                  spdlog::warn("outbox: delivery failed, will retry: {}{}", done.error().message,
+                               HeldBackNote(held_back));
+                }
               }
             });
         if (!produced) {
@@ -77,6 +82,7 @@ class OutboxPublisher {
   uint64_t published_ = 0;
   std::vector<uint64_t> acknowledged_;
   std::vector<uint64_t> failed_;
+  LogThrottle log_throttle_;
 };
 
 Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consumer,

@@ -1023,8 +1023,17 @@ HttpResponse Api::Metrics() {
          snapshot->as_of ? snapshot->as_of->seconds : 0);
   metric("casewatch_ready", "gauge", "1 once caught up after starting.",
          options_.view->ready() ? 1 : 0);
-  metric("casewatch_http_stream_clients", "gauge", "Open event streams.",
-         stream_clients_ ? stream_clients_() : 0);
+  const ServerStats server = server_stats_ ? server_stats_() : ServerStats{};
+  metric("casewatch_http_stream_clients", "gauge", "Open event streams.", server.stream_clients);
+  metric("casewatch_http_connections", "gauge", "Open HTTP connections.", server.connections);
+  metric("casewatch_http_connections_max", "gauge", "The most HTTP connections served at once.",
+         server.max_connections);
+  metric("casewatch_http_connections_refused_total", "counter",
+         "Connections closed at once: over the overall or the per-address cap.",
+         server.connections_refused);
+  metric("casewatch_http_accept_errors_total", "counter",
+         "Failed accepts (e.g. out of file descriptors), each followed by a pause.",
+         server.accept_errors);
   out += "# HELP casewatch_http_requests_total HTTP answers by route and status class.\n";
   out += "# TYPE casewatch_http_requests_total counter\n";
   for (const auto& route : routes_) {

@@ -82,7 +82,15 @@ class Api {
   static std::string CallerKey(const HttpRequest& request);
   // Counts an answer the server gave itself (413, 429, ...), for /metrics.
   void CountRejected(int status);
-  void set_stream_clients(std::function<size_t()> count) { stream_clients_ = std::move(count); }
+  // The transport's own figures for /metrics (set by the server while it runs).
+  struct ServerStats {
+    size_t stream_clients = 0;
+    size_t connections = 0;
+    size_t max_connections = 0;
+    uint64_t connections_refused = 0;  // over a cap, closed at once
+    uint64_t accept_errors = 0;        // e.g. out of file descriptors (EMFILE)
+  };
+  void set_server_stats(std::function<ServerStats()> stats) { server_stats_ = std::move(stats); }
 
  private:
   struct Context;
@@ -100,7 +108,7 @@ class Api {
   ApiOptions options_;
   std::mutex publish_mutex_;  // one POST publishes at a time
   std::vector<std::unique_ptr<RouteMetrics>> routes_;
-  std::function<size_t()> stream_clients_;
+  std::function<ServerStats()> server_stats_;
 };
 
 // {"error":{"code":...,"message":...}} with `status`.

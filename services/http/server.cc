@@ -8,11 +8,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <sys/resource.h>
+
 #include <deque>
 #include <list>
 #include <thread>
 #include <unordered_map>
 
+#include "base/log_throttle.h"
 #include "projections/report_json.h"
 #include "services/engine/case_projection.h"
 
@@ -97,12 +100,77 @@ std::string AlertJson(const alerts::v1::ObligationMissedAlert& a) {
   return out;
 }
 
+// Open connections, overall and by peer address, against their caps. Declared in Impl before
+// the io_context, so that it outlives the sessions the io_context destroys.
+class ConnectionCounter {
+ public:
+  ConnectionCounter(size_t max_total, size_t max_per_address)
+      : max_total_(max_total), max_per_address_(max_per_address) {}
+
+  // Takes a place for a connection from `address`; false (and counted as refused) when a cap is
+  // reached.
+  bool Take(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    size_t& mine = by_address_[address];
+    if (total_ >= max_total_ || mine >= max_per_address_) {
+      if (mine == 0) by_address_.erase(address);
+      ++refused_;
+      return false;
+    }
+    ++mine;
+    ++total_;
+    return true;
+  }
+
+  void Release(const std::string& address) {
+    std::lock_guard lock(mutex_);
+    const auto found = by_address_.find(address);
+    if (found == by_address_.end()) return;
+    if (--found->second == 0) by_address_.erase(found);
+    --total_;
+  }
+
+  size_t total() const {
+    std::lock_guard lock(mutex_);
+    return total_;
+  }
+  uint64_t refused() const {
+    std::lock_guard lock(mutex_);
+    return refused_;
+  }
+  size_t max_total() const { return max_total_; }
+  size_t max_per_address() const { return max_per_address_; }
+
+ private:
+  const size_t max_total_;
+  const size_t max_per_address_;
+  mutable std::mutex mutex_;
+  size_t total_ = 0;
+  uint64_t refused_ = 0;
+  std::unordered_map<std::string, size_t> by_address_;
+};
+
+// The overall cap: as configured, else three quarters of what the descriptor limit leaves after a
+// reserve for the store's files, the Kafka clients and the audit log.
+size_t ConnectionCap(size_t configured) {
+  if (configured > 0) return configured;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 10000;
+  constexpr size_t kReserve = 512;
+  const size_t usable = limit.rlim_cur > kReserve * 2 ? limit.rlim_cur - kReserve : limit.rlim_cur / 2;
+  return std::max<size_t>(16, std::min<size_t>(usable * 3 / 4, 100000));
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions options;
   Api& api;
   LiveView& view;
+  ConnectionCounter connections;
+  LogThrottle log_throttle;
+  std::atomic<uint64_t> accept_errors{0};
+  std::chrono::milliseconds accept_backoff{0};
   asio::io_context io;
   std::optional<asio::ssl::context> tls;
   tcp::acceptor acceptor{io};
@@ -120,15 +188,21 @@ struct Server::Impl {
   bool flush_scheduled = false;
   Clock::time_point last_flush;  // when streams were last sent a change
   asio::steady_timer flush_timer{io};
+  asio::steady_timer accept_timer{io};
 
   Impl(const ServerOptions& o, Api& a, LiveView& v)
       : options(o),
         api(a),
         view(v),
+        connections(ConnectionCap(o.max_connections),
+                    o.max_connections_per_address > 0
+                        ? o.max_connections_per_address
+                        : std::clamp<size_t>(ConnectionCap(o.max_connections) / 4, 1, 1024)),
         workers(static_cast<size_t>(std::max(1, o.worker_threads))),
         limiter(o.rate_per_second, o.rate_burst) {}
 
   void Accept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
   void OnCommit(std::shared_ptr<const Snapshot> snapshot,
                 std::span<const alerts::v1::ObligationMissedAlert> alerts);
   void Flush();
@@ -152,6 +226,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
 
   ~Session() override {
     if (streaming_) server_.RemoveStream();
+    server_.connections.Release(remote_);
   }
 
   void Start() {
@@ -387,25 +462,52 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
 
 void Server::Impl::Accept() {
   acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-    if (stopping) return;
-    if (!ec) {
-      beast::error_code ignored;
-      const std::string remote = socket.remote_endpoint(ignored).address().to_string();
-      socket.set_option(tcp::no_delay(true), ignored);
-      if (tls) {
-        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
-            *this, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), remote)
-            ->Start();
-      } else {
-        std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)),
-                                                     remote)
-            ->Start();
-      }
-    } else {
-      spdlog::warn("http: accept failed: {}", ec.message());
-    }
-    Accept();
+    OnAccept(ec, std::move(socket));
   });
+}
+
+void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping) return;
+  uint64_t held_back = 0;
+  if (ec) {
+    // Out of descriptors (or buffers): accepting again at once would fail again at once, in a
+    // loop. Pause, longer each time it fails in a row, up to a second.
+    accept_errors.fetch_add(1, std::memory_order_relaxed);
+    accept_backoff = std::clamp(accept_backoff * 2, std::chrono::milliseconds(10),
+                                std::chrono::milliseconds(1000));
+    if (log_throttle.Allow("accept", held_back)) {
+      spdlog::warn("http: accept failed: {}; pausing {} ms before the next{}", ec.message(),
+                   accept_backoff.count(), HeldBackNote(held_back));
+    }
+    accept_timer.expires_after(accept_backoff);
+    accept_timer.async_wait([this](beast::error_code wait_error) {
+      if (!wait_error && !stopping) Accept();
+    });
+    return;
+  }
+  accept_backoff = std::chrono::milliseconds(0);
+  beast::error_code ignored;
+  const std::string remote = socket.remote_endpoint(ignored).address().to_string();
+  if (!connections.Take(remote)) {
+    if (log_throttle.Allow("cap", held_back)) {
+      spdlog::warn("http: a connection from {} closed at once: {} connections are open (at most {}, "
+                   "and at most {} from one address){}",
+                   remote, connections.total(), connections.max_total(),
+                   connections.max_per_address(), HeldBackNote(held_back));
+    }
+    socket.close(ignored);
+    return Accept();
+  }
+  socket.set_option(tcp::no_delay(true), ignored);
+  if (tls) {
+    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
+        *this, beast::ssl_stream<beast::tcp_stream>(std::move(socket), *tls), remote)
+        ->Start();
+  } else {
+    std::make_shared<Session<beast::tcp_stream>>(*this, beast::tcp_stream(std::move(socket)), remote)
+        ->Start();
+  }
+  Accept();
 }
 
 // Engine thread: remember the newest snapshot and alerts; the I/O threads send them at most
@@ -496,7 +598,15 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Api&
                          std::span<const alerts::v1::ObligationMissedAlert> alerts) {
     raw->OnCommit(std::move(snapshot), alerts);
   });
-  api.set_stream_clients([raw] { return raw->stream_count.load(); });
+  api.set_server_stats([raw] {
+    Api::ServerStats stats;
+    stats.stream_clients = raw->stream_count.load();
+    stats.connections = raw->connections.total();
+    stats.max_connections = raw->connections.max_total();
+    stats.connections_refused = raw->connections.refused();
+    stats.accept_errors = raw->accept_errors.load();
+    return stats;
+  });
   raw->Accept();
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
     raw->threads.emplace_back([raw] { raw->io.run(); });
@@ -512,6 +622,7 @@ Server::~Server() {
   asio::post(impl_->io, [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
+    impl->accept_timer.cancel();
     std::lock_guard lock(impl->streams_mutex);
     for (auto& weak : impl->streams) {
       if (auto client = weak.lock()) client->Close();
@@ -520,11 +631,16 @@ Server::~Server() {
   impl_->workers.join();
   impl_->io.stop();
   for (std::thread& t : impl_->threads) t.join();
-  impl_->api.set_stream_clients({});
+  impl_->api.set_server_stats({});
 }
 
 uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
 bool Server::tls() const { return impl_->tls.has_value(); }
 size_t Server::stream_clients() const { return impl_->stream_count.load(); }
+size_t Server::connections() const { return impl_->connections.total(); }
+size_t Server::max_connections() const { return impl_->connections.max_total(); }
+size_t Server::max_connections_per_address() const {
+  return impl_->connections.max_per_address();
+}
 
 }  // namespace casewatch::http

@@ -27,6 +27,12 @@ struct ServerOptions {
   double rate_per_second = 100;  // per caller (token, or address without one); 0: unlimited
   double rate_burst = 200;
   size_t max_stream_clients = 2000;
+  // Open connections at most: overall (0: from the process's descriptor limit, leaving room for
+  // the store's files) and from one peer address (0: 1024, or a quarter of the overall cap if
+  // that is less, so that one peer cannot take every place). A connection beyond either is
+  // closed at once.
+  size_t max_connections = 0;
+  size_t max_connections_per_address = 0;
   std::chrono::seconds idle_timeout{60};
   std::chrono::milliseconds stream_interval{250};  // the most often a stream sends scores
   std::chrono::seconds keepalive{15};
@@ -42,6 +48,9 @@ class Server {
   uint16_t port() const;
   bool tls() const;
   size_t stream_clients() const;
+  size_t connections() const;
+  size_t max_connections() const;              // the overall cap in force
+  size_t max_connections_per_address() const;  // the per-address cap in force
 
   struct Impl;  // server.cc's; public only so that its connection classes can name it
 

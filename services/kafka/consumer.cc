@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 
+#include "base/log_throttle.h"
 #include "services/kafka/internal/client.h"
 
 namespace casewatch::kafka {
@@ -60,6 +61,7 @@ struct Consumer::Impl {
   bool leaders_known = false;          // a metadata request for the topic succeeded
   std::optional<Error> pending_error;  // fatal, to be returned by the next Poll
   std::atomic<uint64_t> transient_errors{0};
+  LogThrottle log_throttle;
   std::vector<rd_kafka_message_t*> scratch;  // Poll's buffer for rd_kafka_consume_batch_queue
 
   mutable std::mutex mutex;
@@ -90,15 +92,22 @@ struct Consumer::Impl {
     if (internal::IsTransient(err)) {
       transient_errors.fetch_add(1, std::memory_order_relaxed);
       // Connection-level errors were already logged by librdkafka as they happened.
-      spdlog::log(from_client ? spdlog::level::debug : spdlog::level::warn,
-                  "kafka consumer of {}: {}: {} (librdkafka retries)", topic, where,
-                  rd_kafka_err2str(err));
+      uint64_t held_back = 0;
+      if (from_client || log_throttle.Allow(where, held_back)) {
+        spdlog::log(from_client ? spdlog::level::debug : spdlog::level::warn,
+                    "kafka consumer of {}: {}: {} (librdkafka retries){}", topic, where,
+                    rd_kafka_err2str(err), HeldBackNote(held_back));
+      }
       return;
     }
     if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
       // librdkafka looks up the group's coordinator although this consumer joins no group and
       // commits nothing: brokers whose ACLs do not grant the group are no reason to stop.
-      spdlog::warn("kafka consumer of {}: {} (ignored: no group is joined)", topic, where);
+      uint64_t held_back = 0;
+      if (log_throttle.Allow("group authorization", held_back)) {
+        spdlog::warn("kafka consumer of {}: {} (ignored: no group is joined){}", topic, where,
+                     HeldBackNote(held_back));
+      }
       return;
     }
     if (!pending_error) {

@@ -36,6 +36,7 @@ class ChildProcess {
   // The exit code (128 + signal when killed by one); waits at most `seconds`, then -1.
   int Wait(double seconds);
   bool running();
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;

@@ -75,6 +75,22 @@ class EventStreamReader {
   std::thread thread_;
 };
 
+// Tests of the transport itself (limits, framing, floods), on plain sockets. `source` is the
+// loopback address the connection comes from (127.0.0.2 is another peer than 127.0.0.1).
+
+// Sends `bytes` as they are on a new connection to 127.0.0.1:`port` and returns everything
+// received until the server closes the connection or `quiet` passes without a byte.
+std::string RawExchange(uint16_t port, std::string_view bytes,
+                        std::chrono::milliseconds quiet = std::chrono::milliseconds(2000),
+                        const std::string& source = "127.0.0.1");
+
+// A connection to 127.0.0.1:`port` that sends nothing: its descriptor (the caller closes it), or
+// -1 when the connection could not be made.
+int OpenIdleConnection(uint16_t port, const std::string& source = "127.0.0.1");
+
+// Whether the server has closed the connection `fd` (reads without blocking).
+bool ClosedByPeer(int fd);
+
 // `text` percent-encoded for a query value.
 std::string UrlEncode(std::string_view text);
 

@@ -7,6 +7,8 @@
 #include <climits>
 #include <string>
 
+#include "base/log_throttle.h"
+
 namespace casewatch::kafka::internal {
 namespace {
 
@@ -22,7 +24,13 @@ void LogToSpdlog(const rd_kafka_t* client, int level, const char* facility, cons
   } else if (level <= 6) {
     spd = spdlog::level::info;
   }
-  spdlog::log(spd, "kafka {} {}: {}", rd_kafka_name(client), facility, text);
+  // A broker that is down is retried every second or so, each time logged: hold repeats back.
+  static LogThrottle throttle;
+  uint64_t held_back = 0;
+  if (spd == spdlog::level::debug || throttle.Allow(std::string(facility) + text, held_back)) {
+    spdlog::log(spd, "kafka {} {}: {}{}", rd_kafka_name(client), facility, text,
+                HeldBackNote(held_back));
+  }
 }
 
 }  // namespace
