@@ -238,6 +238,72 @@ TEST_F(InspectCli, ComparisonsAreReplaysAndTheirDifferences) {
   EXPECT_EQ(Minified(what_if["baseline_settings"]), R"({"home_visit_repeat_days":"56"})");
 }
 
+// RFC 4180 fields of a CSV text, row by row.
+std::vector<std::vector<std::string>> CsvRows(const std::string& text) {
+  std::vector<std::vector<std::string>> rows(1);
+  std::string field;
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+    } else if (c == '\n') {
+      rows.back().push_back(std::move(field));
+      field.clear();
+      rows.emplace_back();
+    } else {
+      field += c;
+    }
+  }
+  if (rows.back().empty()) rows.pop_back();
+  return rows;
+}
+
+TEST_F(InspectCli, NoCsvCellIsAFormula) {
+  // A name and a case id a spreadsheet would run: "=HYPERLINK(...)" and "-12-12".
+  const std::string hostile = R"x(=HYPERLINK(\"http://evil.example\",\"click\"))x";
+  std::ofstream(Path("hostile.ndjson"))
+      << R"({"eventId":"h1","caseId":"-12-12","occurredAt":"2023-01-10T10:00:00Z","caseOpened":)"
+      << R"({"caseType":"CASE_TYPE_COMMUNITY_ORDER","region":")" << hostile
+      << R"x(","pdu":"@SUM(1+1)","team":"+T","offenderManager":"-om"}})x" << "\n"
+      << R"({"eventId":"h2","caseId":"-12-12","occurredAt":"2023-01-11T10:00:00Z","roshClassified":)"
+      << R"({"level":"ROSH_LEVEL_HIGH"}})" << "\n";
+  const auto run = RunProcess({CASEWATCH_BIN, "inspect", "--events", Path("hostile.ndjson"),
+                               "--as-of", kAsOf, "--sample", "5", "--sample-min-days", "1",
+                               "--sample-from", "2023-01-01", "--sample-to", "2023-12-31",
+                               "--csv", "-"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto rows = CsvRows(run.out);
+  ASSERT_GT(rows.size(), 10u);
+  bool saw_case = false;
+  bool saw_region = false;
+  const std::regex number(R"(-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)");
+  for (const auto& row : rows) {
+    for (const std::string& cell : row) {
+      if (cell.empty()) continue;
+      if (cell == "'-12-12") saw_case = true;
+      if (cell.find("HYPERLINK") != std::string::npos) saw_region = true;
+      const bool formula_start = std::string_view("=+-@\t\r").find(cell.front()) !=
+                                 std::string_view::npos;
+      EXPECT_TRUE(!formula_start || std::regex_match(cell, number)) << "a formula cell: " << cell;
+    }
+  }
+  EXPECT_TRUE(saw_case) << "the sampled case's id, neutralised:\n" << run.out.substr(0, 2000);
+  EXPECT_TRUE(saw_region) << "the region's name is in the table";
+}
+
 TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
   const std::string events = Path("events.ndjson");
   struct Case {
