@@ -6,7 +6,12 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdlib>
@@ -133,6 +138,8 @@ const et::SimulatedStream& Simulation() {
 struct HarnessOptions {
   bool kafka = false;  // a mock cluster, and POST /api/v1/events publishing to it
   bool ready = true;   // tell the live view the engine has caught up
+  // When set, the audit log's path is a symbolic link to this (e.g. /dev/full: a full disk).
+  std::string audit_link_to;
   ServerOptions server;
 
   HarnessOptions() {
@@ -202,6 +209,9 @@ class Harness {
     if (!tokens) Fail("tokens: " + tokens.error().message);
     tokens_ = std::move(tokens).value();
     audit_path_ = dir_.path() / "audit.log";
+    if (!options.audit_link_to.empty()) {
+      std::filesystem::create_symlink(options.audit_link_to, audit_path_);
+    }
     auto audit = AuditLog::Open(audit_path_);
     if (!audit) Fail("audit: " + audit.error().message);
     audit_ = std::move(audit).value();
@@ -887,6 +897,81 @@ TEST(HttpCase, EveryAccessIsAuditedWithTheCallerAndCaseIncludingRefusals) {
   EXPECT_EQ(h.Get("/api/v1/cases/" + home_case, "").status, 401);
   EXPECT_EQ(h.Get("/api/v1/cases/" + home_case, kPublisherToken).status, 403);
   EXPECT_EQ(AuditLines(h.audit_path()).size(), accesses.size() + 2);
+}
+
+TEST(HttpCase, AFullDiskRefusesTimelinesUntilTheAuditLogCanBeWrittenAgain) {
+  // /dev/full answers every write with ENOSPC: the audit log's disk is full.
+  HarnessOptions options;
+  options.audit_link_to = "/dev/full";
+  Harness h(options);
+  const std::string case_id = h.CountedCases().front().first;
+  for (int i = 0; i < 3; ++i) {
+    const HttpReply refused = h.Get("/api/v1/cases/" + case_id);
+    EXPECT_EQ(refused.status, 503) << refused.body;
+    EXPECT_EQ(ErrorCode(refused), "audit_unavailable");
+    EXPECT_EQ(refused.body.find(case_id), std::string::npos) << "no case id in the answer";
+  }
+  // Space again (the path now leads to a real file): the next access is recorded and answered.
+  const std::filesystem::path real = h.dir() / "audit-real.log";
+  std::filesystem::remove(h.audit_path());
+  std::filesystem::create_symlink(real, h.audit_path());
+  const HttpReply served = h.Get("/api/v1/cases/" + case_id);
+  EXPECT_EQ(served.status, 200) << served.body;
+  const std::vector<std::string> lines = AuditLines(real);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(Str(JsonDoc(lines[0])["case_id"]), case_id);
+}
+
+TEST(AuditLog, ARecordIsWrittenWholeOrNotAtAllAndTheLogRecovers) {
+  TempDir dir;
+  const auto path = dir.path() / "audit.log";
+  // A child process whose file-size limit lets only part of the second record fit (the kernel
+  // writes what fits, then refuses): that part must not stay in the file.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    auto log = AuditLog::Open(path);
+    if (!log) _exit(10);
+    if (!log.value()->RecordCaseAccess(Instant{1, 0}, "ann", "inspector", "C-1", "::1", 200)) {
+      _exit(11);
+    }
+    rlimit limit{};
+    getrlimit(RLIMIT_FSIZE, &limit);
+    const rlimit small{static_cast<rlim_t>(std::filesystem::file_size(path) + 40), limit.rlim_max};
+    setrlimit(RLIMIT_FSIZE, &small);
+    auto failed = log.value()->RecordCaseAccess(Instant{2, 0}, "bob", "inspector", "C-SECRET",
+                                                "::1", 200);
+    if (failed) _exit(12);
+    if (failed.error().message.find("C-SECRET") != std::string::npos) _exit(13);
+    setrlimit(RLIMIT_FSIZE, &limit);  // space again
+    if (!log.value()->RecordCaseAccess(Instant{3, 0}, "cat", "inspector", "C-3", "::1", 200)) {
+      _exit(14);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "the step that failed (see the test)";
+  const std::vector<std::string> lines = AuditLines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Str(JsonDoc(lines[0])["case_id"]), "C-1");
+  EXPECT_EQ(Str(JsonDoc(lines[1])["case_id"]), "C-3");
+}
+
+TEST(AuditLog, AnIncompleteLastLineFromACrashIsCutOffOnOpening) {
+  TempDir dir;
+  const auto path = dir.path() / "audit.log";
+  std::ofstream(path) << R"({"time":"1970-01-01T00:00:01Z","case_id":"C-1"})" << "\n"
+                      << R"({"time":"1970-01-01T00:00:02Z","ca)";
+  auto log = AuditLog::Open(path);
+  ASSERT_TRUE(log) << log.error().message;
+  ASSERT_TRUE(log.value()->RecordCaseAccess(Instant{3, 0}, "ann", "inspector", "C-3", "::1", 200));
+  const std::vector<std::string> lines = AuditLines(path);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(Str(JsonDoc(lines[0])["case_id"]), "C-1");
+  EXPECT_EQ(Str(JsonDoc(lines[1])["case_id"]), "C-3");
 }
 
 TEST(HttpCase, ABadCaseIdIs400) {
