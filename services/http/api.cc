@@ -224,19 +224,18 @@ Api::~Api() = default;
 
 bool Api::Blocking(const HttpRequest& request) const {
   const std::string_view target = request.target;
-  const std::string_view path = target.substr(0, target.find('?'));
+  const size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
   if (request.method == "POST") return true;
   if (path == "/api/v1/report" || path == "/api/v1/breakdown") {
-    const std::string_view query =
-        path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
-    // The live answers come from memory; anything else reads the store.
-    for (std::string_view slow : {"as_of=", "from=", "to=", "case_items="}) {
-      if (query.starts_with(slow) ||
-          query.find(std::string("&") + std::string(slow)) != std::string_view::npos) {
-        return true;
-      }
-    }
-    return false;
+    // Decided from the parameters as the handler will read them (percent-decoded): the live
+    // answers come from memory; anything else reads the store.
+    auto parsed = Params::Parse(question == std::string_view::npos ? std::string_view()
+                                                                   : target.substr(question + 1));
+    const Params* params = std::get_if<Params>(&parsed);
+    if (params == nullptr) return false;  // a 400, answered at once
+    return params->Has("as_of") || params->Has("from") || params->Has("to") ||
+           params->Has("case_items");
   }
   return path == "/api/v1/worklist" || path.starts_with("/api/v1/cases/") ||
          path == "/api/v1/trend";

@@ -1708,6 +1708,87 @@ TEST(HttpLimits, OversizedHeadersAre431) {
   EXPECT_EQ(h.Get("/healthz", "").status, 200);
 }
 
+TEST(HttpRouting, WhereARequestRunsIsDecidedFromItsDecodedParameters) {
+  // Store reads go to the workers however their parameters are spelt; live answers stay on the
+  // I/O threads.
+  Api api(ApiOptions{});
+  const auto blocking = [&](std::string target) {
+    HttpRequest request;
+    request.method = "GET";
+    request.target = std::move(target);
+    return api.Blocking(request);
+  };
+  EXPECT_TRUE(blocking("/api/v1/report?as_of=2025-01-01T00:00:00Z"));
+  EXPECT_TRUE(blocking("/api/v1/report?%61s_of=2025-01-01T00:00:00Z"));
+  EXPECT_TRUE(blocking("/api/v1/report?region=A&%66rom=2025-01-01"));
+  EXPECT_TRUE(blocking("/api/v1/breakdown?%74o=2025-01-01"));
+  EXPECT_TRUE(blocking("/api/v1/report?case%5Fitems=true"));
+  EXPECT_FALSE(blocking("/api/v1/report?region=as_of%3D"));
+  EXPECT_FALSE(blocking("/api/v1/report?region=North%20East"));
+  EXPECT_FALSE(blocking("/healthz"));
+  EXPECT_TRUE(blocking("/api/v1/worklist"));
+}
+
+int Responses(const std::string& received) {
+  int n = 0;
+  for (size_t at = received.find("\r\nServer: casewatchd\r\n"); at != std::string::npos;
+       at = received.find("\r\nServer: casewatchd\r\n", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(HttpFraming, ABodyWhoseLengthCannotBeKnownIs400AndNothingAfterItIsAnswered) {
+  Harness h;
+  // A second request hidden after a body framed with a coding that is not chunked: a proxy that
+  // reads the first differently would have smuggled the second through.
+  const std::string hidden = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (std::string_view coding : {"xchunked", "identity", "gzip", "chunked, identity",
+                                  "chunked;q=1, gzip"}) {
+    const std::string received = ht::RawExchange(
+        h.port(),
+        fmt::format("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {}\r\n\r\n{}",
+                    coding, hidden));
+    EXPECT_TRUE(received.starts_with("HTTP/1.1 400")) << coding << ": " << received;
+    EXPECT_EQ(Responses(received), 1) << coding << ": the hidden request was answered: " << received;
+    EXPECT_TRUE(received.find("Transfer-Encoding") != std::string::npos ||
+                received.find("malformed") != std::string::npos)
+        << received;
+  }
+  // Both framings at once, or Transfer-Encoding in HTTP/1.0: refused too.
+  EXPECT_TRUE(ht::RawExchange(h.port(),
+                              "POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                              "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden)
+                  .starts_with("HTTP/1.1 400"));
+  const std::string old = ht::RawExchange(
+      h.port(), "POST /api/v1/events HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden);
+  EXPECT_TRUE(old.starts_with("HTTP/1.0 400")) << old;
+  EXPECT_EQ(Responses(old), 1) << old;
+  // A properly chunked request is answered, and so is the next one on the connection.
+  const std::string good = ht::RawExchange(
+      h.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                    hidden, std::chrono::milliseconds(500));
+  EXPECT_TRUE(good.starts_with("HTTP/1.1 200")) << good;
+  EXPECT_EQ(Responses(good), 2) << good;
+}
+
+TEST(HttpFraming, AFoldedHeaderLineOrAMissingHostIs400) {
+  Harness h;
+  const std::string folded = ht::RawExchange(
+      h.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n b\r\n\r\n");
+  EXPECT_TRUE(folded.starts_with("HTTP/1.1 400")) << folded;
+  EXPECT_NE(folded.find("folded"), std::string::npos) << folded;
+  const std::string no_host = ht::RawExchange(h.port(), "GET /healthz HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(no_host.starts_with("HTTP/1.1 400")) << no_host;
+  EXPECT_NE(no_host.find("Host"), std::string::npos) << no_host;
+  const std::string two_hosts =
+      ht::RawExchange(h.port(), "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n");
+  EXPECT_TRUE(two_hosts.starts_with("HTTP/1.1 400")) << two_hosts;
+  // HTTP/1.0 needs no Host.
+  const std::string http10 = ht::RawExchange(h.port(), "GET /healthz HTTP/1.0\r\n\r\n");
+  EXPECT_TRUE(http10.starts_with("HTTP/1.0 200")) << http10;
+}
+
 TEST(HttpLimits, StreamsBeyondTheMaximumGet503) {
   HarnessOptions options;
   options.server.max_stream_clients = 1;

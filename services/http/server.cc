@@ -18,6 +18,7 @@
 #include "base/log_throttle.h"
 #include "projections/report_json.h"
 #include "services/engine/case_projection.h"
+#include "services/http/framing.h"
 
 namespace casewatch::http {
 namespace {
@@ -259,11 +260,38 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
   }
 
  private:
+  // A request: first its header block as raw bytes (checked for folded lines, which the parser
+  // would silently unfold), then the parser reads it again from the buffer, with the body.
   void Read() {
+    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
+    ReadHead();
+  }
+
+  void ReadHead() {
+    const std::string_view buffered(static_cast<const char*>(buffer_.data().data()),
+                                     buffer_.size());
+    const size_t end = buffered.find("\r\n\r\n");
+    if (end != std::string_view::npos) {
+      if (auto refused = CheckHeaderBlock(buffered.substr(0, end + 4))) {
+        return Reject(400, "bad_request", *refused);
+      }
+      return ReadMessage();
+    }
+    if (buffered.size() > server_.options.max_header_bytes) {
+      return Reject(431, "headers_too_large", "the request headers are too large");
+    }
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+          self->buffer_.commit(n);
+          if (ec) return self->OnRead(ec);
+          self->ReadHead();
+        });
+  }
+
+  void ReadMessage() {
     parser_.emplace();
     parser_->body_limit(server_.options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
-    beast::get_lowest_layer(stream_).expires_after(server_.options.idle_timeout);
     bhttp::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
@@ -286,6 +314,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     if (ec) return Reject(400, "bad_request", "malformed HTTP request");
 
     bhttp::request<bhttp::string_body> message = parser_->release();
+    RequestFraming framing;
+    framing.version = message.version();
+    for (const auto& field : message) {
+      if (field.name() == bhttp::field::transfer_encoding) {
+        framing.transfer_encodings.emplace_back(field.value());
+      } else if (field.name() == bhttp::field::content_length) {
+        ++framing.content_lengths;
+      } else if (field.name() == bhttp::field::host) {
+        ++framing.hosts;
+      }
+    }
+    version_ = message.version();
+    if (auto refused = CheckFraming(framing)) return Reject(400, "bad_request", *refused);
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -293,7 +334,6 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     request.body = std::move(message.body());
     request.remote = remote_;
     keep_alive_ = message.keep_alive();
-    version_ = message.version();
     head_ = message.method() == bhttp::verb::head;
 
     server_.api.Authenticate(request);
