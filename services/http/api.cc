@@ -13,7 +13,11 @@
 #include "services/engine/runner.h"
 #include "services/engine/store_report.h"
 #include "services/http/assets.h"
+#include "base/json_writer.h"
+#include "services/ingest/envelope_view.h"
+#include "services/ingest/event_content.h"
 #include "services/ingest/json_envelope.h"
+#include "services/ingest/ndjson_lines.h"
 #include "services/ingest/validation.h"
 
 namespace casewatch::http {
@@ -895,29 +899,26 @@ HttpResponse Api::PostEvents(Context& c) {
     return ErrorResponse(503, "unavailable", "publishing over HTTP is not enabled");
   }
   const std::string& body = c.request.body;
+  enum class Outcome { kPublish, kRejected, kDuplicate, kConflict };
   struct Line {
-    int number;
+    uint64_t number;
     std::string_view text;
+    Outcome outcome = Outcome::kPublish;
     std::string event_id;
-    std::string error;  // rejected
+    std::string error;  // rejected or conflict: why
+    events::v1::Envelope envelope;
+    ingest::ContentFingerprint content;
     std::optional<Result<void>> delivery;
   };
   std::vector<Line> lines;
-  int number = 0;
-  for (size_t begin = 0; begin < body.size();) {
-    size_t end = body.find('\n', begin);
-    if (end == std::string::npos) end = body.size();
-    std::string_view text(body.data() + begin, end - begin);
-    ++number;
-    begin = end + 1;
-    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-    if (text.find_first_not_of(" \t") == std::string_view::npos) continue;
-    lines.push_back(Line{number, text, {}, {}, {}});
-    if (lines.size() > options_.max_events_per_request) {
+  ingest::NdjsonLines split(body);
+  while (std::optional<ingest::NdjsonLine> line = split.Next()) {
+    if (lines.size() >= options_.max_events_per_request) {
       return ErrorResponse(413, "too_many_events",
                            fmt::format("at most {} events per request; split the file",
                                        options_.max_events_per_request));
     }
+    lines.push_back(Line{line->number, line->text});
   }
   if (lines.empty()) {
     return ErrorResponse(400, "empty_body", "expected events as JSON lines (NDJSON), one per line");
@@ -925,14 +926,62 @@ HttpResponse Api::PostEvents(Context& c) {
   ingest::JsonEnvelopeParser parser;
   const Instant now = options_.clock ? options_.clock() : Instant{};
   const ingest::ValidationOptions live = ingest::ValidationOptions::Live(now);
+  for (Line& line : lines) {
+    auto parsed = parser.Parse(line.text, line.envelope);
+    if (parsed) parsed = ingest::ValidateEnvelope(line.envelope, live);
+    if (!parsed) {
+      line.outcome = Outcome::kRejected;
+      line.error = parsed.error().message;
+      continue;
+    }
+    line.event_id = line.envelope.event_id();
+    ingest::EnvelopeView view;
+    ingest::ViewOf(line.envelope, view);
+    line.content = ingest::FingerprintOf(view);
+  }
+  // What the engine already holds, and repeats within the request: a duplicate is not sent
+  // again, a conflict (the same id, other content) is refused as the engine would refuse it.
+  std::vector<std::string_view> ids;
+  std::vector<Line*> valid;
+  for (Line& line : lines) {
+    if (line.outcome != Outcome::kPublish) continue;
+    ids.push_back(line.event_id);
+    valid.push_back(&line);
+  }
+  if (options_.store != nullptr && !ids.empty()) {
+    auto stored = options_.store->FindIds(ids);
+    if (!stored) return FromError(stored.error());
+    for (size_t i = 0; i < valid.size(); ++i) {
+      const std::optional<store::IdEntry>& entry = stored.value()[i];
+      if (!entry) continue;
+      const bool same = entry->content[0] == valid[i]->content.high &&
+                        entry->content[1] == valid[i]->content.low;
+      valid[i]->outcome = same ? Outcome::kDuplicate : Outcome::kConflict;
+      if (!same) {
+        valid[i]->error = fmt::format(
+            "event_id \"{}\" was already accepted with different content (stored event #{})",
+            valid[i]->event_id, entry->sequence);
+      }
+    }
+  }
+  std::unordered_map<std::string_view, const Line*> first_here;
+  for (Line* line : valid) {
+    if (line->outcome != Outcome::kPublish) continue;
+    const auto [first, added] = first_here.emplace(line->event_id, line);
+    if (added) continue;
+    const bool same = first->second->content == line->content;
+    line->outcome = same ? Outcome::kDuplicate : Outcome::kConflict;
+    if (!same) {
+      line->error = fmt::format(
+          "event_id \"{}\" is also on line {} of this request with different content",
+          line->event_id, first->second->number);
+    }
+  }
+
   std::lock_guard lock(publish_mutex_);
   for (Line& line : lines) {
-    events::v1::Envelope envelope;
-    auto parsed = parser.Parse(line.text, envelope);
-    if (parsed) parsed = ingest::ValidateEnvelope(envelope, live);
-    if (!parsed) {
-      line.error = parsed.error().message;
-      // Rejected lines are dead-lettered as Kafka's are, so nothing offered is lost.
+    if (line.outcome == Outcome::kRejected || line.outcome == Outcome::kConflict) {
+      // Refused lines are dead-lettered as Kafka's are, so nothing offered is lost.
       store::v1::DeadLetter letter;
       letter.set_value(std::string(line.text));
       letter.set_source("http");
@@ -943,11 +992,11 @@ HttpResponse Api::PostEvents(Context& c) {
                                        [](Result<void>) {});
       continue;
     }
-    line.event_id = envelope.event_id();
+    if (line.outcome != Outcome::kPublish) continue;
     Line* target = &line;
     for (int attempt = 0;; ++attempt) {
       auto produced = options_.producer->Produce(
-          options_.topic, envelope.case_id(), envelope.SerializeAsString(),
+          options_.topic, line.envelope.case_id(), line.envelope.SerializeAsString(),
           [target](Result<void> done) { target->delivery = std::move(done); });
       if (produced) break;
       if (!IsRetryable(produced.error()) || attempt >= 100) {
@@ -958,37 +1007,46 @@ HttpResponse Api::PostEvents(Context& c) {
     }
   }
   auto flushed = options_.producer->Flush(std::chrono::seconds(15));
-  int accepted = 0;
-  int rejected = 0;
-  int failed = 0;
-  std::string out = "{\"results\":[";
-  for (size_t i = 0; i < lines.size(); ++i) {
-    Line& line = lines[i];
-    if (i > 0) out += ",";
-    fmt::format_to(std::back_inserter(out), "{{\"line\":{},", line.number);
-    if (!line.error.empty()) {
-      ++rejected;
-      out += "\"status\":\"rejected\",\"error\":";
-      AppendJsonString(out, line.error);
-    } else if (line.delivery && *line.delivery) {
-      ++accepted;
-      out += "\"status\":\"accepted\",\"event_id\":";
-      AppendJsonString(out, line.event_id);
-    } else {
-      ++failed;
-      out += "\"status\":\"failed\",\"event_id\":";
-      AppendJsonString(out, line.event_id);
-      out += ",\"error\":";
-      AppendJsonString(out, fmt::format("not delivered to the event log ({}); send it again",
-                                        line.delivery ? line.delivery->error().message
-                                                      : (flushed ? std::string("no report")
-                                                                 : flushed.error().message)));
+  int accepted = 0, rejected = 0, duplicates = 0, conflicts = 0, failed = 0;
+  JsonWriter out;
+  out.BeginObject().Key("results").BeginArray();
+  for (const Line& line : lines) {
+    out.BeginObject().Key("line").Uint(line.number);
+    switch (line.outcome) {
+      case Outcome::kRejected:
+        ++rejected;
+        out.Key("status").String("rejected").Key("error").String(line.error);
+        break;
+      case Outcome::kConflict:
+        ++conflicts;
+        out.Key("status").String("conflict").Key("event_id").String(line.event_id);
+        out.Key("error").String(line.error);
+        break;
+      case Outcome::kDuplicate:
+        ++duplicates;
+        out.Key("status").String("duplicate").Key("event_id").String(line.event_id);
+        break;
+      case Outcome::kPublish:
+        if (line.delivery && *line.delivery) {
+          ++accepted;
+          out.Key("status").String("accepted").Key("event_id").String(line.event_id);
+        } else {
+          ++failed;
+          out.Key("status").String("failed").Key("event_id").String(line.event_id);
+          out.Key("error").String(fmt::format(
+              "not delivered to the event log ({}); send it again",
+              line.delivery ? line.delivery->error().message
+                            : (flushed ? std::string("no report") : flushed.error().message)));
+        }
+        break;
     }
-    out += "}";
+    out.EndObject();
   }
-  fmt::format_to(std::back_inserter(out), "],\"accepted\":{},\"rejected\":{},\"failed\":{}}}",
-                 accepted, rejected, failed);
-  return Json(failed > 0 ? 503 : 200, std::move(out));
+  out.EndArray();
+  out.Key("accepted").Int(accepted).Key("rejected").Int(rejected);
+  out.Key("duplicates").Int(duplicates).Key("conflicts").Int(conflicts);
+  out.Key("failed").Int(failed).EndObject();
+  return Json(failed > 0 ? 503 : 200, out.Take());
 }
 
 HttpResponse Api::Metrics() {

@@ -1327,6 +1327,47 @@ TEST(HttpEvents, ValidLinesArePublishedByCaseAndInvalidOnesRejectedWithTheirReas
   }
 }
 
+TEST(HttpEvents, AnIdTheEngineAlreadyHoldsIsADuplicateOrAConflictNotAccepted) {
+  HarnessOptions options;
+  options.kafka = true;
+  Harness h(options);
+  const Instant now = h.now();
+  // An event the engine stored, sent again as it was, and with other content.
+  const Instant opened{now.seconds - 7200, 0};
+  h.Apply({EnvelopeBytes(EnvelopeJson("e-known", "C-KNOWN", opened, h.HomeAllocation()))}, now);
+  const std::vector<std::string> lines = {
+      EnvelopeJson("e-known", "C-KNOWN", opened, h.HomeAllocation()),
+      EnvelopeJson("e-known", "C-KNOWN", Instant{opened.seconds + 60, 0}, h.HomeAllocation()),
+      EnvelopeJson("e-new", "C-NEW", opened, h.HomeAllocation()),
+      EnvelopeJson("e-new", "C-NEW", opened, h.HomeAllocation()),
+      EnvelopeJson("e-new", "C-NEW", Instant{opened.seconds + 1, 0}, h.HomeAllocation()),
+  };
+  std::string body;
+  for (const std::string& line : lines) body += line + "\n";
+  const HttpReply reply = h.Post("/api/v1/events", body, kPublisherToken);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  JsonDoc doc(reply.body);
+  EXPECT_EQ(int64_t(doc["accepted"]), 1) << reply.body;
+  EXPECT_EQ(int64_t(doc["duplicates"]), 2) << reply.body;
+  EXPECT_EQ(int64_t(doc["conflicts"]), 2) << reply.body;
+  std::vector<std::string> statuses;
+  std::vector<std::string> errors;
+  for (simdjson::dom::element result : doc["results"].get_array()) {
+    statuses.push_back(Str(result["status"]));
+    if (statuses.back() == "conflict") errors.push_back(Str(result["error"]));
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"duplicate", "conflict", "accepted", "duplicate",
+                                                "conflict"}));
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].find("already accepted with different content"), std::string::npos);
+  EXPECT_NE(errors[1].find("line 3"), std::string::npos) << errors[1];
+  // Only the new event was published; the conflicts are dead-lettered with their reasons.
+  const auto published = ReadTopic(h.brokers(), "case-events", 1);
+  ASSERT_EQ(published.size(), 1u);
+  EXPECT_EQ(published[0].first, "C-NEW");
+  EXPECT_EQ(ReadTopic(h.brokers(), "case-events-dlq", 2).size(), 2u);
+}
+
 TEST(HttpEvents, OnlyPublishersMayPost) {
   HarnessOptions options;
   options.kafka = true;
