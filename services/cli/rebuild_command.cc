@@ -46,6 +46,9 @@ int RunRebuild(const RebuildOptions& options) {
   store_options.unfinished_rebuild_ok = true;  // this command is what finishes one
   auto store = store::Store::Open(options.data, store_options);
   if (!store) return fail(store.error().message);
+  for (const std::string& warning : store.value()->recovery_warnings()) {
+    fmt::print(stderr, "casewatch rebuild: {}\n", warning);
+  }
   auto unfinished = store.value()->UnfinishedRebuild();
   if (!unfinished) return fail(unfinished.error().message);
   if (unfinished.value()) {

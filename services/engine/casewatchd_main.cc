@@ -310,6 +310,7 @@ int Run(const Flags& flags, std::vector<kafka::Property> properties) {
     spdlog::error("{}", store.error().message);
     return ExitCodeOf(store.error());
   }
+  for (const std::string& warning : store.value()->recovery_warnings()) spdlog::critical("{}", warning);
   spdlog::info("casewatchd: store {}, brokers {}, topic {}", flags.data, options.kafka.brokers,
                flags.topic);
   HttpService http;

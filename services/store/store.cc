@@ -328,10 +328,32 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, Sto
   auto cache = rocksdb::NewLRUCache(options.memory_bytes);
   db_options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(options.memory_bytes / 2, cache);
+  // A write-ahead log whose last record is incomplete (a crash mid-write) is normal: that batch
+  // was never acknowledged. Damage before the end is not: recovering past it means dropping every
+  // later batch, which the engine then consumes again from Kafka -- only possible while Kafka
+  // still holds them. So the first attempt refuses such damage, and the second, which accepts
+  // it, says so loudly.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   auto impl = std::make_unique<Impl>();
   rocksdb::DB* db = nullptr;
-  const rocksdb::Status status = rocksdb::DB::Open(
-      db_options, dir.string(), Descriptors(options, cache), &impl->families, &db);
+  std::vector<std::string> warnings;
+  rocksdb::Status status = rocksdb::DB::Open(db_options, dir.string(),
+                                             Descriptors(options, cache), &impl->families, &db);
+  if (status.IsCorruption()) {
+    std::string reason = status.ToString();
+    std::replace_if(reason.begin(), reason.end(), [](char c) { return c == '"' || c == '\\'; }, '\'');
+    warnings.push_back(fmt::format(
+        "THE STORE'S WRITE-AHEAD LOG IN {} IS DAMAGED ({}). Recovering to the last intact write: "
+        "the batches written after the damage are dropped from the store and will be consumed "
+        "again from Kafka, starting at the offsets stored with the last intact batch. That is "
+        "only complete if Kafka still holds those records (check the topic's retention against "
+        "the time since the damage); records Kafka no longer has are lost to the store",
+        dir.string(), reason));
+    db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    impl->families.clear();
+    status = rocksdb::DB::Open(db_options, dir.string(), Descriptors(options, cache),
+                               &impl->families, &db);
+  }
   if (!status.ok()) {
     std::string doing = fmt::format("opening {}", dir.string());
     if (status.IsIOError() && status.ToString().find("lock") != std::string::npos) {
@@ -341,6 +363,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, Sto
   }
   impl->db.reset(db);
   std::unique_ptr<Store> store(new Store(std::move(impl), dir));
+  store->recovery_warnings_ = std::move(warnings);
   CW_TRY(store->LoadSequences());
   if (!options.unfinished_rebuild_ok) {
     CW_TRY(store->RefuseUnfinishedRebuild());

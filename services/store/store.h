@@ -150,6 +150,10 @@ class Store {
   // The rebuild's last write deletes the marker (WriteBatch::DeleteRebuildMarker).
   [[nodiscard]] Result<void> BeginRebuild(const v1::RebuildMarker& marker);
 
+  // What opening had to do that a reader of the logs must know (a damaged write-ahead log
+  // recovered by dropping the batches after the damage): the opener logs these loudly.
+  const std::vector<std::string>& recovery_warnings() const { return recovery_warnings_; }
+
   // The directory the store was opened in.
   const std::filesystem::path& directory() const { return directory_; }
 
@@ -164,6 +168,7 @@ class Store {
 
   std::unique_ptr<Impl> impl_;
   std::filesystem::path directory_;
+  std::vector<std::string> recovery_warnings_;
   uint64_t next_event_sequence_ = 0;
   uint64_t next_dead_letter_sequence_ = 0;
   uint64_t next_outbox_sequence_ = 0;

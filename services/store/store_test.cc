@@ -1,7 +1,9 @@
 #include "services/store/store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -175,6 +177,61 @@ TEST(Store, ProjectionsAndOutboxRoundTripAndClearKeepsEvents) {
   ASSERT_TRUE(store->ScanScopes([&](const v1::ScopeCounts&) { ++scopes; }));
   EXPECT_EQ(scopes, 0);
   EXPECT_EQ(CaseEnvelopes(*store, "C1").size(), 1u);
+}
+
+// The store's files as a crash would leave them: copied while it is open, the WAL unflushed.
+std::filesystem::path CrashImage(const std::filesystem::path& dir, const std::filesystem::path& to) {
+  std::filesystem::copy(dir, to, std::filesystem::copy_options::recursive);
+  std::filesystem::remove(to / "LOCK");
+  std::filesystem::path wal;
+  for (const auto& entry : std::filesystem::directory_iterator(to)) {
+    if (entry.path().extension() == ".log" &&
+        (wal.empty() || entry.file_size() > std::filesystem::file_size(wal))) {
+      wal = entry.path();
+    }
+  }
+  return wal;
+}
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(Store, ADamagedWriteAheadLogIsRecoveredToTheLastIntactWriteAndSaysSoLoudly) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path() / "live");
+  for (uint64_t i = 0; i < 3; ++i) {
+    WriteBatch batch = store->NewWriteBatch();
+    PutEvent(batch, "C1", Instant{static_cast<int64_t>(i), 0}, fmt::format("e-{}", i), i);
+    ASSERT_TRUE(store->Write(batch, true));
+  }
+  EXPECT_TRUE(store->recovery_warnings().empty());
+
+  // A torn last record (the end of the log cut off): normal after a crash, nothing to say.
+  {
+    const auto wal = CrashImage(dir.path() / "live", dir.path() / "torn");
+    ASSERT_FALSE(wal.empty());
+    std::filesystem::resize_file(wal, std::filesystem::file_size(wal) - 3);
+    auto torn = OpenOrDie(dir.path() / "torn");
+    EXPECT_TRUE(torn->recovery_warnings().empty());
+    EXPECT_EQ(CaseEnvelopes(*torn, "C1").size(), 2u);
+  }
+  // Damage in the middle: the batches after it are dropped, and the store says so.
+  const auto wal = CrashImage(dir.path() / "live", dir.path() / "damaged");
+  std::string bytes = ReadAll(wal);
+  const size_t middle = bytes.find("bytes of e-1");
+  ASSERT_NE(middle, std::string::npos);
+  bytes[middle] ^= 0x55;
+  std::ofstream(wal, std::ios::binary | std::ios::trunc) << bytes;
+  auto damaged = OpenOrDie(dir.path() / "damaged");
+  ASSERT_EQ(damaged->recovery_warnings().size(), 1u);
+  const std::string& warning = damaged->recovery_warnings()[0];
+  EXPECT_NE(warning.find("WRITE-AHEAD LOG"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("consumed again from Kafka"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("retention"), std::string::npos) << warning;
+  EXPECT_EQ(warning.find('"'), std::string::npos) << "JSON logs take it as it is";
+  EXPECT_EQ(CaseEnvelopes(*damaged, "C1"), std::vector<std::string>{"bytes of e-0"});
 }
 
 TEST(ScopeKey, DifferentAllocationsNeverShareAKey) {
