@@ -256,6 +256,86 @@ void Scale(int64_t cases, int months, const std::string& keep) {
       children.ru_maxrss / 1024.0);
 }
 
+// One case's events beyond anything real: opened, then `events` appointments, every other one
+// missed and never judged (each an obligation that falls due and is missed), an hour apart.
+std::vector<std::string> HugeCase(int64_t events, Instant start) {
+  std::vector<std::string> records;
+  events::v1::Envelope opened;
+  opened.set_event_id("huge-open");
+  opened.set_case_id("HUGE-1");
+  opened.mutable_occurred_at()->set_seconds(start.seconds);
+  auto* o = opened.mutable_case_opened();
+  o->set_case_type(events::v1::CASE_TYPE_COMMUNITY_ORDER);
+  o->set_region("North East");
+  o->set_pdu("Sunderland");
+  o->set_team("SUN-2");
+  o->set_offender_manager("om-huge");
+  records.push_back(opened.SerializeAsString());
+  for (int64_t i = 0; i < events; ++i) {
+    events::v1::Envelope e;
+    e.set_event_id(fmt::format("huge-{}", i));
+    e.set_case_id("HUGE-1");
+    e.mutable_occurred_at()->set_seconds(start.seconds + 3600 + i * 60);
+    if (i % 2 == 0) {
+      e.mutable_appointment_missed()->set_appointment_id(fmt::format("a-{}", i));
+    } else {
+      e.mutable_appointment_attended()->set_appointment_id(fmt::format("a-{}", i));
+    }
+    records.push_back(e.SerializeAsString());
+  }
+  return records;
+}
+
+// Everyone else's events with and without one huge case receiving events in every batch: what a
+// single case costs the rest (each batch durable, the clock following the data).
+void HugeCaseRun(int64_t cases, int months, int64_t huge_events) {
+  const testing::SimulatedStream sim = testing::Simulate(cases, months, 4);
+  const std::vector<std::string> huge =
+      HugeCase(huge_events, Instant{ParseInstant("2021-01-01T00:00:00Z").value().seconds, 0});
+  const size_t batches = 200;
+  const size_t normal_per_batch = (sim.records.size() + batches - 1) / batches;
+  const size_t huge_per_batch = (huge.size() + batches - 1) / batches;
+  for (bool with_huge : {false, true}) {
+    casewatch::TempDir dir;
+    auto store = OrThrow(store::Store::Open(dir.path() / "store"));
+    auto engine = OrThrow(Engine::Create(*store, EngineOptions{}));
+    std::vector<double> batch_ms;
+    std::vector<InputRecord> batch;
+    int64_t offset = 0;
+    const auto started = Clock::now();
+    for (size_t b = 0; b < batches; ++b) {
+      batch.clear();
+      Instant latest{0, 0};
+      for (size_t i = b * normal_per_batch; i < std::min(sim.records.size(), (b + 1) * normal_per_batch);
+           ++i) {
+        batch.push_back(InputRecord{0, offset++, sim.keys[i], sim.records[i]});
+        ingest::EnvelopeView view;
+        if (ingest::DecodeEnvelope(sim.records[i], view)) {
+          latest = std::max(latest, Instant{view.occurred_at.seconds, view.occurred_at.nanos});
+        }
+      }
+      if (with_huge) {
+        for (size_t i = b * huge_per_batch; i < std::min(huge.size(), (b + 1) * huge_per_batch); ++i) {
+          batch.push_back(InputRecord{1, offset++, "HUGE-1", huge[i]});
+        }
+      }
+      const auto batch_started = Clock::now();
+      OrThrow(engine->Apply(batch, latest));
+      batch_ms.push_back(Seconds(batch_started) * 1000);
+    }
+    const double seconds = Seconds(started);
+    std::sort(batch_ms.begin(), batch_ms.end());
+    fmt::print(
+        "huge-case: {} events of {} cases{} in {} durable batches: {:.2f} s ({:.0f} of the others' "
+        "events/s); per batch p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms\n",
+        sim.records.size(), cases,
+        with_huge ? fmt::format(" + one case of {} events", huge.size()) : std::string(), batches,
+        seconds, sim.records.size() / seconds, batch_ms[batch_ms.size() / 2],
+        batch_ms[batch_ms.size() * 99 / 100], batch_ms.back());
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 }  // namespace casewatch::engine
 
@@ -271,6 +351,11 @@ int main(int argc, char** argv) {
   auto* latency = app.add_subcommand("latency", "publish -> visible latency under load");
   auto* rebuild = app.add_subcommand("rebuild", "rebuild throughput");
   auto* scale = app.add_subcommand("scale", "RSS with a large stored history");
+  auto* huge = app.add_subcommand("huge-case", "what one case of very many events costs the rest");
+  int64_t huge_events = 200000;
+  huge->add_option("--cases", cases)->capture_default_str();
+  huge->add_option("--months", months)->capture_default_str();
+  huge->add_option("--huge-events", huge_events)->capture_default_str();
   for (auto* cmd : {ingest, rebuild, scale}) {
     cmd->add_option("--cases", cases)->capture_default_str();
     cmd->add_option("--months", months)->capture_default_str();
@@ -288,6 +373,7 @@ int main(int argc, char** argv) {
     if (*latency) Latency(rate, seconds);
     if (*rebuild) Rebuild(cases, months);
     if (*scale) Scale(cases, months, keep);
+    if (*huge) HugeCaseRun(cases, months, huge_events);
   } catch (const std::exception& e) {
     fmt::print(stderr, "engine_bench: {}\n", e.what());
     return 1;

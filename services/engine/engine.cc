@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <chrono>
 #include <list>
 #include <map>
 #include <set>
@@ -46,11 +47,14 @@ bool SameContent(const ingest::ContentFingerprint& a, const std::array<uint64_t,
   return a.high == b[0] && a.low == b[1];
 }
 
-bool HasEvent(const CaseHistory& history, std::string_view event_id) {
+// The ids of the case's obligation_missed events: one pass, then each lookup is a hash (a case
+// with many missed obligations made one pass per obligation quadratic).
+std::unordered_set<std::string> MissedEventIds(const CaseHistory& history) {
+  std::unordered_set<std::string> ids;
   for (const CaseEvent& e : history.events()) {
-    if (e.type == EventType::kObligationMissed && history.event_id(e) == event_id) return true;
+    if (e.type == EventType::kObligationMissed) ids.emplace(history.event_id(e));
   }
-  return false;
+  return ids;
 }
 
 size_t BytesOf(const CaseHistory& history) {
@@ -92,6 +96,9 @@ struct Engine::Impl {
   // The write being built.
   store::WriteBatch batch;
   std::unordered_set<std::string> dirty_cases;
+  // Large cases: not before this may one be re-evaluated again while its events keep coming.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> next_large_turn;
+  std::set<std::string> pending;  // stored events not yet in the projection (also in the store)
   std::unordered_set<std::string> dirty_scopes;
   std::vector<alerts::v1::ObligationMissedAlert> alerts;  // raised by it
 
@@ -237,9 +244,12 @@ struct Engine::Impl {
     CaseProjection projection = ProjectCase(history, evaluation, now);
     std::vector<MissedObligation> missed;
     if (evaluation != nullptr && record_missed) missed = MissedObligations(history, *evaluation);
-    for (const MissedObligation& m : missed) {
-      if (HasEvent(history, ObligationMissedEventId(case_id, m))) continue;
-      CW_TRY(RecordMissed(case_id, m, projection, now));
+    if (!missed.empty()) {
+      const std::unordered_set<std::string> recorded = MissedEventIds(history);
+      for (const MissedObligation& m : missed) {
+        if (recorded.count(ObligationMissedEventId(case_id, m)) > 0) continue;
+        CW_TRY(RecordMissed(case_id, m, projection, now));
+      }
     }
     if (entry->projection) AddContribution(*entry->projection, -1, ScopeOf(*entry->projection));
     AddContribution(projection, +1, ScopeOf(projection));
@@ -250,20 +260,54 @@ struct Engine::Impl {
     return Ok();
   }
 
-  // Every case with new events, and every case due by `now` (at most `limit` of those).
-  Result<void> ReprojectDirtyAndDue(Instant now, size_t limit) {
+  // Every case with new events, every pending large case whose turn has come (all of them when
+  // `idle`), and every case due by `now` (at most `limit` of those). A large case (more than
+  // options.large_case_events) re-evaluated less than options.large_case_interval ago is not
+  // re-evaluated with this write: its new events are stored and it is marked pending in the same
+  // write, so that one case arriving in every batch cannot slow every batch down.
+  Result<void> ReprojectDirtyAndDue(Instant now, size_t limit, bool idle = false) {
+    const auto steady = std::chrono::steady_clock::now();
     std::vector<std::string> due;
     for (auto it = deadlines.begin(); it != deadlines.end() && it->first <= now.seconds; ++it) {
       if (due.size() >= limit) break;
       if (dirty_cases.count(it->second) == 0) due.push_back(it->second);
     }
-    std::vector<std::string> work(dirty_cases.begin(), dirty_cases.end());
+    std::vector<std::string> work;
+    for (const std::string& case_id : dirty_cases) {
+      const auto held = next_large_turn.find(case_id);
+      if (!idle && held != next_large_turn.end() && held->second > steady) {
+        if (pending.insert(case_id).second) batch.PutPendingCase(case_id);
+        continue;
+      }
+      work.push_back(case_id);
+    }
+    for (const std::string& case_id : pending) {
+      const auto held = next_large_turn.find(case_id);
+      if (dirty_cases.count(case_id) > 0) continue;
+      if (idle || held == next_large_turn.end() || held->second <= steady) work.push_back(case_id);
+    }
+    for (const std::string& case_id : pending) dirty_cases.erase(case_id);
     work.insert(work.end(), due.begin(), due.end());
     std::sort(work.begin(), work.end());  // deterministic order of derived sequence numbers
+    work.erase(std::unique(work.begin(), work.end()), work.end());
     for (const std::string& case_id : work) {
       dirty_cases.insert(case_id);  // pinned in the cache until written
+      if (pending.erase(case_id) > 0) batch.DeletePendingCase(case_id);
+      const auto started = std::chrono::steady_clock::now();
       CW_TRY(Reproject(case_id, now, /*record_missed=*/true));
+      const CachedCase& entry = cases.at(case_id);
+      if (entry.history->events().size() > options.large_case_events) {
+        // Its turn comes again after the interval, or after ten times what this one took: a
+        // large case takes at most about a tenth of the engine's time while others wait.
+        const auto took = std::chrono::steady_clock::now() - started;
+        next_large_turn[case_id] =
+            steady + std::max<std::chrono::steady_clock::duration>(options.large_case_interval,
+                                                                   took * 10);
+      } else {
+        next_large_turn.erase(case_id);
+      }
     }
+    counters.cases_pending = pending.size();
     return Ok();
   }
 
@@ -302,7 +346,7 @@ struct Engine::Impl {
   }
 
   bool Due(Instant now) const {
-    return !deadlines.empty() && deadlines.begin()->first <= now.seconds;
+    return !pending.empty() || (!deadlines.empty() && deadlines.begin()->first <= now.seconds);
   }
 };
 
@@ -344,6 +388,9 @@ Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOption
   CW_TRY(store.ScanProjections([&](std::string_view case_id, const CaseProjection& p) {
     if (p.next_change_seconds() > 0) i.SetDeadline(std::string(case_id), p.next_change_seconds());
   }));
+  // Large cases whose last events were stored but not yet projected: first in line.
+  CW_TRY(store.ScanPendingCases([&](std::string_view case_id) { i.pending.emplace(case_id); }));
+  i.counters.cases_pending = i.pending.size();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -428,8 +475,9 @@ Result<void> Engine::AdvanceTo(Instant now) {
   Impl& impl = *impl_;
   now = std::max(now, impl.as_of);
   if (!impl.Due(now) && DateOf(now) != DateOf(impl.as_of)) return impl.Commit(now);
+  // Idle (nothing consumed): pending large cases catch up now.
   while (impl.Due(now)) {
-    CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write));
+    CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write, /*idle=*/true));
     CW_TRY(impl.Commit(now));
   }
   return Ok();
@@ -462,7 +510,10 @@ Result<EngineCounters> Engine::Rebuild(store::Store& store, EngineOptions option
     }
     return Ok();
   }));
-  // The last write: counts, the trend's first day, the instant, the policy, and the marker gone.
+  // The last write: counts, the trend's first day, the instant, the policy, and the marker gone;
+  // no case is pending any more.
+  CW_TRY(store.ScanPendingCases(
+      [&](std::string_view case_id) { impl.batch.DeletePendingCase(case_id); }));
   impl.batch.PutPolicy(impl.options.policy_text);
   impl.batch.DeleteRebuildMarker();
   CW_TRY(impl.Commit(now, /*notify=*/false));

@@ -11,6 +11,7 @@
 // The engine knows nothing of Kafka: the runner (runner.h) feeds it. Not thread-safe: one thread
 // calls Apply and AdvanceTo. Owns a bounded cache of case histories; the store is the truth.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,6 +49,12 @@ struct EngineOptions {
   size_t history_cache_bytes = size_t{256} << 20;
   bool sync_writes = true;  // fsync each batch's write (durable); off only for benchmarks' bulk
   size_t max_cases_per_write = 20000;  // bounds a deadline sweep's single write
+  // A case with more events than this is re-evaluated at most once per large_case_interval (or
+  // ten times its last re-evaluation's duration, if longer) while its events keep arriving (they
+  // are stored at once, and the case marked pending in the same write), and whenever the engine
+  // is idle: one huge case cannot slow every batch.
+  size_t large_case_events = 20000;
+  std::chrono::milliseconds large_case_interval{1000};
   // Called on the engine's thread after each durable write (not during Rebuild).
   std::function<void(const CommitInfo&)> on_commit;
 };
@@ -73,6 +80,7 @@ struct EngineCounters {
   uint64_t missed_obligations = 0;
   uint64_t batches = 0;
   uint64_t cases_evaluated = 0;
+  uint64_t cases_pending = 0;  // large cases with stored events not yet projected (a gauge)
 };
 
 class Engine {

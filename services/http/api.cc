@@ -25,6 +25,8 @@ namespace {
 
 constexpr size_t kMaxParamLength = 200;
 constexpr size_t kMaxPageSize = 500;
+constexpr int64_t kDefaultTimelinePage = 1000;  // a case's events or items per answer
+constexpr int64_t kMaxTimelinePage = 5000;
 constexpr int kMaxTrendDays = 3660;
 
 enum RouteId : size_t {
@@ -657,11 +659,32 @@ HttpResponse Api::Worklist(Context& c) {
 }
 
 HttpResponse Api::Case(Context& c, std::string_view case_id) {
-  if (auto unknown = c.params.Unknown({})) return ErrorResponse(400, "invalid_parameter", *unknown);
+  if (auto unknown = c.params.Unknown({"page", "page_size", "items_page", "items_page_size"})) {
+    return ErrorResponse(400, "invalid_parameter", *unknown);
+  }
   auto decoded = PercentDecode(case_id);
   if (!decoded || !ValidCaseId(*decoded)) {
     return ErrorResponse(400, "invalid_parameter",
                          "a case id is 1 to 128 characters of A-Z, a-z, 0-9, _ and -");
+  }
+  // A case's events and items come a page at a time (a case can hold hundreds of thousands).
+  struct Pager {
+    std::string_view page_name, size_name;
+    int64_t page = 1, size = kDefaultTimelinePage;
+  };
+  Pager events{"page", "page_size"}, items{"items_page", "items_page_size"};
+  for (Pager* pager : {&events, &items}) {
+    auto page = Optional<int64_t>(c.params, pager->page_name, ParsePositive, "a page number from 1");
+    if (auto* error = std::get_if<HttpResponse>(&page)) return *error;
+    auto size = Optional<int64_t>(c.params, pager->size_name, ParsePositive,
+                                  fmt::format("a number from 1 to {}", kMaxTimelinePage));
+    if (auto* error = std::get_if<HttpResponse>(&size)) return *error;
+    pager->page = std::get<0>(page).value_or(1);
+    pager->size = std::get<0>(size).value_or(kDefaultTimelinePage);
+    if (pager->size > kMaxTimelinePage) {
+      return ErrorResponse(400, "invalid_parameter",
+                           fmt::format("{}: at most {}", pager->size_name, kMaxTimelinePage));
+    }
   }
   const std::string id = *decoded;
   auto read_projection = options_.store->ReadProjection(id);
@@ -680,91 +703,93 @@ HttpResponse Api::Case(Context& c, std::string_view case_id) {
   }
   if (!visible) return ErrorResponse(404, "not_found", "no such case in your scope");
   const store::v1::CaseProjection& p = *projection;
-  std::string body = "{\"case_id\":";
-  AppendJsonString(body, id);
-  body += ",\"as_of\":";
+  JsonWriter out;
+  out.BeginObject().Key("case_id").String(id).Key("as_of");
   const auto snapshot = options_.view->snapshot();
-  AppendNullableInstant(body, snapshot->as_of);
-  fmt::format_to(std::back_inserter(body),
-                 ",\"counted\":{},\"allocation\":{{\"region\":", p.counted());
-  AppendJsonString(body, p.region());
-  body += ",\"pdu\":";
-  AppendJsonString(body, p.pdu());
-  body += ",\"team\":";
-  AppendJsonString(body, p.team());
-  body += ",\"offender_manager\":";
-  AppendJsonString(body, p.offender_manager());
-  body += "},\"events\":[";
-  bool first = true;
+  if (snapshot->as_of) {
+    out.String(FormatInstant(*snapshot->as_of));
+  } else {
+    out.Null();
+  }
+  out.Key("counted").Bool(p.counted()).Key("allocation").BeginObject();
+  out.Key("region").String(p.region()).Key("pdu").String(p.pdu());
+  out.Key("team").String(p.team()).Key("offender_manager").String(p.offender_manager());
+  out.EndObject();
+  out.Key("events").BeginArray();
   Result<void> failure = Ok();
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
-  auto read = options_.store->ReadCase(id, [&](std::string_view bytes) {
-    events::v1::Envelope envelope;
-    if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      failure = IoError("a stored event does not parse");
-      return;
-    }
-    const auto* reflection = envelope.GetReflection();
-    const auto* oneof = envelope.GetDescriptor()->FindOneofByName("payload");
-    const auto* field = reflection->GetOneofFieldDescriptor(envelope, oneof);
-    if (!first) body += ",";
-    first = false;
-    body += "{\"event_id\":";
-    AppendJsonString(body, envelope.event_id());
-    body += ",\"type\":";
-    AppendJsonString(body, field != nullptr ? field->name() : "unknown");
-    body += ",\"occurred_at\":";
-    AppendJsonString(body, FormatInstant(Instant{envelope.occurred_at().seconds(),
-                                                 envelope.occurred_at().nanos()}));
-    body += ",\"recorded_at\":";
-    if (envelope.has_recorded_at()) {
-      AppendJsonString(body, FormatInstant(Instant{envelope.recorded_at().seconds(),
-                                                   envelope.recorded_at().nanos()}));
-    } else {
-      body += "null";
-    }
-    body += ",\"source\":";
-    AppendJsonString(body, envelope.source());
-    body += ",\"payload\":";
-    std::string payload = "{}";
-    if (field != nullptr) {
-      payload.clear();
-      (void)google::protobuf::util::MessageToJsonString(reflection->GetMessage(envelope, field),
-                                                        &payload, json);
-    }
-    body += payload;
-    body += "}";
-  });
-  if (!read) return FromError(read.error());
+  auto total_events = options_.store->ReadCasePage(
+      id, static_cast<uint64_t>((events.page - 1) * events.size),
+      static_cast<uint64_t>(events.size), [&](std::string_view bytes) {
+        events::v1::Envelope envelope;
+        if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          failure = IoError("a stored event does not parse");
+          return;
+        }
+        const auto* reflection = envelope.GetReflection();
+        const auto* oneof = envelope.GetDescriptor()->FindOneofByName("payload");
+        const auto* field = reflection->GetOneofFieldDescriptor(envelope, oneof);
+        out.BeginObject().Key("event_id").String(envelope.event_id());
+        out.Key("type").String(field != nullptr ? field->name() : "unknown");
+        out.Key("occurred_at")
+            .String(FormatInstant(
+                Instant{envelope.occurred_at().seconds(), envelope.occurred_at().nanos()}));
+        out.Key("recorded_at");
+        if (envelope.has_recorded_at()) {
+          out.String(FormatInstant(
+              Instant{envelope.recorded_at().seconds(), envelope.recorded_at().nanos()}));
+        } else {
+          out.Null();
+        }
+        out.Key("source").String(envelope.source()).Key("payload");
+        if (field == nullptr) {
+          out.Raw("{}");
+        } else {
+          std::string payload;
+          const auto printed = google::protobuf::util::MessageToJsonString(
+              reflection->GetMessage(envelope, field), &payload, json);
+          if (!printed.ok()) {
+            failure = IoError("a stored event cannot be written as JSON");
+            payload = "{}";
+          }
+          out.Raw(payload);
+        }
+        out.EndObject();
+      });
+  if (!total_events) return FromError(total_events.error());
   if (!failure) return FromError(failure.error());
-  body += "],\"items\":[";
-  for (int i = 0; i < p.items_size(); ++i) {
-    const store::v1::StoredItem& item = p.items(i);
+  out.EndArray();
+  out.Key("events_total").Uint(total_events.value());
+  out.Key("page").Int(events.page).Key("page_size").Int(events.size);
+  out.Key("items").BeginArray();
+  const int64_t first_item = (items.page - 1) * items.size;
+  for (int64_t i = first_item; i < p.items_size() && i < first_item + items.size; ++i) {
+    const store::v1::StoredItem& item = p.items(static_cast<int>(i));
     const auto item_status = static_cast<ItemStatus>(item.status());
-    if (i > 0) body += ",";
-    body += "{\"indicator\":";
-    AppendJsonString(body, InfoOf(static_cast<Indicator>(item.indicator())).id);
-    body += ",\"due\":";
-    AppendJsonString(body, FormatDate(Date{item.due()}));
-    body += ",\"status\":";
-    AppendJsonString(body, NameOf(item_status));
-    body += ",\"fulfilled_by\":";
+    out.BeginObject();
+    out.Key("indicator").String(InfoOf(static_cast<Indicator>(item.indicator())).id);
+    out.Key("due").String(FormatDate(Date{item.due()}));
+    out.Key("status").String(NameOf(item_status));
+    out.Key("fulfilled_by");
     if (item.fulfilled_by().empty()) {
-      body += "null";
+      out.Null();
     } else {
-      AppendJsonString(body, item.fulfilled_by());
+      out.String(item.fulfilled_by());
     }
-    body += ",\"decided_on\":";
+    out.Key("decided_on");
     if (item_status == ItemStatus::kPending) {
-      body += "null";
+      out.Null();
     } else {
-      AppendJsonString(body, FormatDate(Date{item.decided_on()}));
+      out.String(FormatDate(Date{item.decided_on()}));
     }
-    fmt::format_to(std::back_inserter(body), ",\"overdue\":{}}}", item.overdue());
+    out.Key("overdue").Bool(item.overdue()).EndObject();
   }
-  body += "]}";
-  return Json(200, std::move(body));
+  out.EndArray();
+  out.Key("items_total").Int(p.items_size());
+  out.Key("items_page").Int(items.page).Key("items_page_size").Int(items.size);
+  out.EndObject();
+  return Json(200, out.Take());
 }
 
 HttpResponse Api::Trend(Context& c) {
@@ -1069,6 +1094,10 @@ HttpResponse Api::Metrics() {
          status.counters.batches);
   metric("casewatch_cases_evaluated_total", "counter", "Case re-evaluations.",
          status.counters.cases_evaluated);
+  metric("casewatch_cases_pending", "gauge",
+         "Large cases with stored events not yet in their projection (caught up within a second, "
+         "or when idle).",
+         status.counters.cases_pending);
   metric("casewatch_consumer_lag", "gauge", "Records on the brokers not yet applied (-1 unknown).",
          status.lag);
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",

@@ -974,6 +974,60 @@ TEST(AuditLog, AnIncompleteLastLineFromACrashIsCutOffOnOpening) {
   EXPECT_EQ(Str(JsonDoc(lines[1])["case_id"]), "C-3");
 }
 
+TEST(HttpCase, ALongTimelineComesAPageAtATime) {
+  Harness h;
+  const Instant now = h.now();
+  h.OpenCase("C-LONG", h.HomeAllocation());
+  // 2,400 more events: appointments, every other one missed (each an obligation).
+  std::vector<std::string> records;
+  for (int i = 0; i < 2400; ++i) {
+    events::v1::Envelope e;
+    e.set_event_id(fmt::format("long-{}", i));
+    e.set_case_id("C-LONG");
+    e.mutable_occurred_at()->set_seconds(now.seconds - 3000 + i);
+    if (i % 2 == 0) {
+      e.mutable_appointment_missed()->set_appointment_id(fmt::format("a-{}", i));
+    } else {
+      e.mutable_appointment_attended()->set_appointment_id(fmt::format("a-{}", i));
+    }
+    records.push_back(e.SerializeAsString());
+  }
+  h.Apply(records, Instant{now.seconds + 7200, 0});
+  const std::vector<std::string> stored = StoredEventIds(h.store(), "C-LONG");
+  ASSERT_GT(stored.size(), 2400u);
+
+  std::vector<std::string> paged;
+  std::vector<std::string> item_keys;
+  int64_t items_total = -1;
+  for (int page = 1; page <= 3; ++page) {
+    const HttpReply reply = h.Get(fmt::format(
+        "/api/v1/cases/C-LONG?page={}&page_size=1000&items_page={}&items_page_size=600", page, page));
+    ASSERT_EQ(reply.status, 200) << reply.body.substr(0, 300);
+    JsonDoc doc(reply.body);
+    EXPECT_EQ(uint64_t(int64_t(doc["events_total"])), stored.size());
+    EXPECT_EQ(int64_t(doc["page"]), page);
+    EXPECT_EQ(int64_t(doc["page_size"]), 1000);
+    for (simdjson::dom::element e : doc["events"].get_array()) paged.push_back(Str(e["event_id"]));
+    items_total = int64_t(doc["items_total"]);
+    for (simdjson::dom::element it : doc["items"].get_array()) {
+      item_keys.push_back(Str(it["indicator"]) + "/" + Str(it["due"]));
+    }
+  }
+  EXPECT_EQ(paged, stored) << "three pages of 1,000 are the whole timeline, in order";
+  ASSERT_GT(items_total, 1200);
+  EXPECT_EQ(static_cast<int64_t>(item_keys.size()), std::min<int64_t>(items_total, 1800));
+  // Without parameters: the first 1,000 of each; beyond 5,000 a page is refused.
+  const HttpReply first = h.Get("/api/v1/cases/C-LONG");
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(JsonDoc(first.body)["events"].get_array().size(), 1000u);
+  EXPECT_EQ(h.Get("/api/v1/cases/C-LONG?page_size=5001").status, 400);
+  EXPECT_EQ(h.Get("/api/v1/cases/C-LONG?page=0").status, 400);
+  // A page past the end is empty, with the totals.
+  const HttpReply beyond = h.Get("/api/v1/cases/C-LONG?page=99");
+  ASSERT_EQ(beyond.status, 200);
+  EXPECT_EQ(JsonDoc(beyond.body)["events"].get_array().size(), 0u);
+}
+
 TEST(HttpCase, ABadCaseIdIs400) {
   Harness h;
   for (std::string_view bad : {"C%201", "a.b", "C%2F1", "%zz", "x%00y"}) {

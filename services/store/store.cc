@@ -36,6 +36,8 @@ constexpr const char* kFamilyNames[kFamilyCount] = {"default",      "events",  "
 constexpr std::string_view kProjectionInstantKey = "projection_as_of";
 constexpr std::string_view kPolicyKey = "policy";
 constexpr std::string_view kRebuildKey = "rebuild";
+// "pending" NUL case_id: a case with stored events not yet projected.
+constexpr std::string_view kPendingPrefix{"pending\0", 8};
 
 Error FromStatus(const rocksdb::Status& status, std::string_view doing) {
   std::string message = fmt::format("store: {}: {}", doing, status.ToString());
@@ -204,6 +206,14 @@ void WriteBatch::PutProjectionInstant(Instant as_of) {
 
 void WriteBatch::PutPolicy(std::string_view policy_json) {
   impl_->Put(kMeta, kPolicyKey, policy_json);
+}
+
+void WriteBatch::PutPendingCase(std::string_view case_id) {
+  impl_->Put(kMeta, std::string(kPendingPrefix) + std::string(case_id), "");
+}
+
+void WriteBatch::DeletePendingCase(std::string_view case_id) {
+  impl_->batch.Delete((*impl_->families)[kMeta], std::string(kPendingPrefix) + std::string(case_id));
 }
 
 void WriteBatch::PutRebuildMarker(const v1::RebuildMarker& marker) {
@@ -472,6 +482,24 @@ Result<void> Store::ReadCase(std::string_view case_id, const EnvelopeVisitor& vi
       /*bulk=*/true);
 }
 
+Result<uint64_t> Store::ReadCasePage(std::string_view case_id, uint64_t skip, uint64_t limit,
+                                     const EnvelopeVisitor& visit) const {
+  std::string begin(case_id);
+  begin.push_back('\0');
+  std::string end(case_id);
+  end.push_back('\1');
+  uint64_t position = 0;
+  CW_TRY(impl_->Scan(
+      kEvents, begin, end,
+      [&](std::string_view, std::string_view value) {
+        if (position >= skip && position - skip < limit) visit(value);
+        ++position;
+        return true;
+      },
+      /*bulk=*/true));
+  return position;
+}
+
 Result<void> Store::ScanCases(const std::function<void(std::string_view)>& visit_case,
                               const EnvelopeVisitor& visit) const {
   std::string current;
@@ -617,6 +645,16 @@ Result<std::optional<Instant>> Store::ProjectionInstant() const {
 }
 
 Result<std::optional<std::string>> Store::Policy() const { return impl_->Get(kMeta, kPolicyKey); }
+
+Result<void> Store::ScanPendingCases(
+    const std::function<void(std::string_view case_id)>& visit) const {
+  std::string end(kPendingPrefix);
+  end.back() = '\1';
+  return impl_->Scan(kMeta, kPendingPrefix, end, [&](std::string_view key, std::string_view) {
+    visit(key.substr(kPendingPrefix.size()));
+    return true;
+  });
+}
 
 Result<std::optional<v1::RebuildMarker>> Store::UnfinishedRebuild() const {
   CW_TRY(bytes, impl_->Get(kMeta, kRebuildKey));

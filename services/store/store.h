@@ -68,6 +68,10 @@ class WriteBatch {
   void DeleteOutbox(uint64_t sequence);
   void PutProjectionInstant(Instant as_of);
   void PutPolicy(std::string_view policy_json);
+  // A case whose stored events are not all in its projection yet (a large case whose turn has
+  // not come: engine.h), and the end of that.
+  void PutPendingCase(std::string_view case_id);
+  void DeletePendingCase(std::string_view case_id);
   // While a rebuild's marker is stored, the projections are incomplete (see RebuildMarker).
   void PutRebuildMarker(const v1::RebuildMarker& marker);
   void DeleteRebuildMarker();
@@ -113,6 +117,9 @@ class Store {
   using EnvelopeVisitor = std::function<void(std::string_view envelope)>;
   // One case's events in case order.
   [[nodiscard]] Result<void> ReadCase(std::string_view case_id, const EnvelopeVisitor& visit) const;
+  // One case's events [skip, skip + limit) in case order; the number of events it has in all.
+  [[nodiscard]] Result<uint64_t> ReadCasePage(std::string_view case_id, uint64_t skip,
+                                              uint64_t limit, const EnvelopeVisitor& visit) const;
   // Every event, case by case (case ids byte-wise), each case in case order. `visit_case` is
   // called with each case id before its events.
   [[nodiscard]] Result<void> ScanCases(const std::function<void(std::string_view)>& visit_case,
@@ -142,6 +149,9 @@ class Store {
   // The instant the stored projections are evaluated at; nullopt before the first.
   [[nodiscard]] Result<std::optional<Instant>> ProjectionInstant() const;
   [[nodiscard]] Result<std::optional<std::string>> Policy() const;
+  // Every case marked pending (WriteBatch::PutPendingCase).
+  [[nodiscard]] Result<void> ScanPendingCases(
+      const std::function<void(std::string_view case_id)>& visit) const;
   // The marker of a rebuild that has not finished (interrupted, or running now); nullopt if none.
   [[nodiscard]] Result<std::optional<v1::RebuildMarker>> UnfinishedRebuild() const;
 

@@ -612,6 +612,26 @@ async function showCase(id) {
   }
 }
 
+// A long case comes a page at a time: the next page of its events or obligations, added to what
+// is shown.
+async function showMore(c, kind) {
+  const id = c.case_id;
+  const query = kind === 'events' ? `page=${c.page + 1}&page_size=${c.page_size}`
+    : `items_page=${c.items_page + 1}&items_page_size=${c.items_page_size}&page_size=1`;
+  try {
+    const next = await api(`/api/v1/cases/${encodeURIComponent(id)}?${query}`);
+    if (state.caseId !== id) return;
+    if (kind === 'events') {
+      renderCase({ ...c, events: [...c.events, ...next.events], page: next.page });
+    } else {
+      renderCase({ ...c, items: [...c.items, ...next.items], items_page: next.items_page });
+    }
+  } catch (e) {
+    if (state.caseId !== id) return;
+    $('case-timeline').append(h('p', { class: 'error', testid: 'case-error' }, e.message));
+  }
+}
+
 function renderCase(c) {
   const box = $('case-timeline');
   box.dataset.case = c.case_id;
@@ -651,10 +671,24 @@ function renderCase(c) {
       c.counted ? 'counted in the figures' : 'not counted (not open as of this time)', ' · as of ',
       formatInstant(c.as_of)),
     h('div', { class: 'case-columns' },
-      h('section', { class: 'panel' }, h('h2', {}, `Obligations (${(c.items ?? []).length})`),
-        c.items?.length ? items : h('p', { class: 'muted' }, 'No obligations yet.')),
-      h('section', { class: 'panel' }, h('h2', {}, `Events (${(c.events ?? []).length})`),
-        c.events?.length ? events : h('p', { class: 'muted' }, 'No events.'))));
+      h('section', { class: 'panel' }, h('h2', {}, `Obligations (${countOf(c.items, c.items_total)})`),
+        c.items?.length ? items : h('p', { class: 'muted' }, 'No obligations yet.'),
+        moreButton(c, 'items', c.items, c.items_total, 'obligations')),
+      h('section', { class: 'panel' }, h('h2', {}, `Events (${countOf(c.events, c.events_total)})`),
+        c.events?.length ? events : h('p', { class: 'muted' }, 'No events.'),
+        moreButton(c, 'events', c.events, c.events_total, 'events'))));
+}
+
+// "12" when all are shown, "1,000 of 200,000" when a long case is shown in part.
+function countOf(shown, total) {
+  const n = (shown ?? []).length;
+  return total === undefined || total <= n ? `${n}` : `${n.toLocaleString('en-GB')} of ${total.toLocaleString('en-GB')}`;
+}
+
+function moreButton(c, kind, shown, total, noun) {
+  if (total === undefined || (shown ?? []).length >= total) return null;
+  return h('button', { type: 'button', class: 'link', testid: `case-more-${kind}`, onclick: () => showMore(c, kind) },
+    `Show more ${noun}`);
 }
 
 function focusEvent(eventId) {
