@@ -15,6 +15,7 @@ enum class ErrorKind {
   kInvalidArgument,  // the caller's input is wrong; retrying will not help
   kNotFound,
   kIo,        // the environment failed (disk, network); may succeed later
+  kDataLoss,  // stored or sent data is damaged or gone (a corrupt record, an offset Kafka dropped)
   kConflict,     // the input contradicts something already accepted
   kUnavailable,  // a transient condition (broker unreachable, queue full): retry later
   // The system is not in a state to do this (a store half-rebuilt): the message names the command
@@ -38,6 +39,9 @@ inline Error NotFound(std::string message) {
   return Error{ErrorKind::kNotFound, std::move(message)};
 }
 inline Error IoError(std::string message) { return Error{ErrorKind::kIo, std::move(message)}; }
+inline Error DataLoss(std::string message) {
+  return Error{ErrorKind::kDataLoss, std::move(message)};
+}
 inline Error Conflict(std::string message) {
   return Error{ErrorKind::kConflict, std::move(message)};
 }

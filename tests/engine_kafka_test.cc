@@ -56,7 +56,7 @@ class EngineThread : public testing::EngineThread {
   }
 };
 
-std::string StoreReport(const store::Store& store, const StoreReportRequest& request) {
+std::string StoreReport(const store::StoreReader& store, const StoreReportRequest& request) {
   auto report = ReportFromStore(store, request);
   EXPECT_TRUE(report) << report.error().message;
   return report ? report.value().json : "";

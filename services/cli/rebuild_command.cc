@@ -43,7 +43,7 @@ int RunRebuild(const RebuildOptions& options) {
     return fail(fmt::format("no engine store in {}", options.data));
   }
   store::StoreOptions store_options;
-  store_options.unfinished_rebuild_ok = true;  // this command is what finishes one
+  store_options.for_rebuild = true;  // this command is what finishes (or upgrades) one
   auto store = store::Store::Open(options.data, store_options);
   if (!store) return fail(store.error().message);
   for (const std::string& warning : store.value()->recovery_warnings()) {

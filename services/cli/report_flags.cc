@@ -26,11 +26,11 @@ Result<void> WriteFile(const std::string& path, std::string_view contents) {
   return Ok();
 }
 
-Result<std::unique_ptr<store::Store>> OpenStoreForReport(const std::string& data,
+Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
                                                          const TempDir& scratch,
                                                          ReportFlags& flags) {
   if (scratch.path().empty()) return IoError("cannot create a temporary directory");
-  CW_TRY(store, store::Store::OpenSecondary(data, scratch.path()));
+  CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
   if (flags.as_of.empty()) {
     CW_TRY(projected, store->ProjectionInstant());
     if (!projected) {

@@ -39,7 +39,7 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 // Opens an engine's store in `data` read-only, as a secondary keeping its own files in `scratch`
 // (so it works while the engine runs), and when `flags.as_of` is empty sets it to the instant the
 // store's projections are at.
-[[nodiscard]] Result<std::unique_ptr<store::Store>> OpenStoreForReport(const std::string& data,
+[[nodiscard]] Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
                                                                        const TempDir& scratch,
                                                                        ReportFlags& flags);
 

@@ -516,6 +516,7 @@ Result<EngineCounters> Engine::Rebuild(store::Store& store, EngineOptions option
       [&](std::string_view case_id) { impl.batch.DeletePendingCase(case_id); }));
   impl.batch.PutPolicy(impl.options.policy_text);
   impl.batch.DeleteRebuildMarker();
+  impl.batch.PutFormatVersion();  // a store of an older format is now of this one
   CW_TRY(impl.Commit(now, /*notify=*/false));
   progress(events);
   return impl.counters;

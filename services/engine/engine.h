@@ -104,7 +104,7 @@ class Engine {
   // options.policy, with progress reports (events read so far). First stores a rebuild marker
   // (Store::BeginRebuild) and clears the projections; the last write stores the policy and the
   // projection instant and deletes the marker. Interrupted anywhere, the store is refused by
-  // every opener until a rebuild finishes. The store must be opened with unfinished_rebuild_ok.
+  // every opener until a rebuild finishes. The store must be opened for_rebuild; the last write also stores the current format version.
   [[nodiscard]] static Result<EngineCounters> Rebuild(
       store::Store& store, EngineOptions options, const RebuildRequest& request,
       const std::function<void(uint64_t events)>& progress);

@@ -50,7 +50,7 @@ void Feed(Engine& engine, const std::vector<std::string>& records, size_t batch_
   }
 }
 
-std::string StoreReportJson(const store::Store& store, const StoreReportRequest& request,
+std::string StoreReportJson(const store::StoreReader& store, const StoreReportRequest& request,
                             ReportSource expected_source) {
   auto report = ReportFromStore(store, request);
   EXPECT_TRUE(report) << report.error().message;

@@ -20,7 +20,7 @@ void Count(const CaseEvaluation* evaluation, GroupedReportBuilder& groups,
   }
 }
 
-Result<void> ReEvaluate(const store::Store& store, Evaluator& evaluator, Instant as_of,
+Result<void> ReEvaluate(const store::StoreReader& store, Evaluator& evaluator, Instant as_of,
                         GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
   return ForEachHistory(store, [&](CaseHistory& history) -> Result<void> {
     Count(evaluator.Evaluate(history, as_of), groups, rows);
@@ -43,7 +43,7 @@ void Count(std::string_view case_id, const CaseEvaluation& evaluation,
 
 // As of an instant before the projections': each case from its projection's instants; a case
 // projected by an older engine (no instants) from its events.
-Result<void> ReportFromTimelines(const store::Store& store, const Policy& policy, Instant as_of,
+Result<void> ReportFromTimelines(const store::StoreReader& store, const Policy& policy, Instant as_of,
                                  GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
   std::vector<std::string> without_timeline;
   std::vector<const store::v1::StoredItem*> sources;
@@ -147,7 +147,7 @@ casewatch::Report GroupedReportBuilder::FinishScope() const {
                                 : ReportBuilder(policy_, as_of_, period_, scope_).Finish();
 }
 
-Result<Policy> StorePolicy(const store::Store& store) {
+Result<Policy> StorePolicy(const store::StoreReader& store) {
   CW_TRY(text, store.Policy());
   if (!text || text->empty()) return Policy{};
   auto policy = ParsePolicy(*text);
@@ -155,7 +155,7 @@ Result<Policy> StorePolicy(const store::Store& store) {
   return policy;
 }
 
-Result<StoreReport> ReportFromStore(const store::Store& store, const StoreReportRequest& request) {
+Result<StoreReport> ReportFromStore(const store::StoreReader& store, const StoreReportRequest& request) {
   CW_TRY(projected, store.ProjectionInstant());
   // The stored projections answer for their own instant under the engine's policy.
   const bool stored_view =

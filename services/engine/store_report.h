@@ -91,9 +91,9 @@ class GroupedReportBuilder {
 };
 
 // The policy the store's projections were made under.
-[[nodiscard]] Result<Policy> StorePolicy(const store::Store& store);
+[[nodiscard]] Result<Policy> StorePolicy(const store::StoreReader& store);
 
-[[nodiscard]] Result<StoreReport> ReportFromStore(const store::Store& store,
+[[nodiscard]] Result<StoreReport> ReportFromStore(const store::StoreReader& store,
                                                   const StoreReportRequest& request);
 
 }  // namespace casewatch::engine

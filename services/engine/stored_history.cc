@@ -22,7 +22,7 @@ Result<void> Append(std::string_view envelope, CaseHistory& history,
 
 }  // namespace
 
-Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::Store& store,
+Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::StoreReader& store,
                                                  std::string_view case_id) {
   auto history = std::make_unique<CaseHistory>(std::string(case_id));
   Result<void> failure = Ok();
@@ -33,7 +33,7 @@ Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::Store& store,
   return history;
 }
 
-Result<void> ForEachHistory(const store::Store& store,
+Result<void> ForEachHistory(const store::StoreReader& store,
                             const std::function<Result<void>(CaseHistory&)>& visit,
                             const std::function<void(const ingest::EnvelopeView&)>& on_event) {
   std::unique_ptr<CaseHistory> history;

@@ -15,14 +15,14 @@
 namespace casewatch::engine {
 
 // One case's history (empty when the case has no events), unsealed.
-[[nodiscard]] Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::Store& store,
+[[nodiscard]] Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::StoreReader& store,
                                                                std::string_view case_id);
 
 // Every stored case's history, case by case, sealed, to `visit`. Stops at the first error, the
 // store's or the visitor's, and returns it. `on_event`, when given, sees each stored event as it
 // is read (before its case's visit), for what a history does not keep (recorded_at).
 [[nodiscard]] Result<void> ForEachHistory(
-    const store::Store& store, const std::function<Result<void>(CaseHistory&)>& visit,
+    const store::StoreReader& store, const std::function<Result<void>(CaseHistory&)>& visit,
     const std::function<void(const ingest::EnvelopeView&)>& on_event = nullptr);
 
 }  // namespace casewatch::engine

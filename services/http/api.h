@@ -45,7 +45,7 @@ struct HttpResponse {
 };
 
 struct ApiOptions {
-  const store::Store* store = nullptr;
+  const store::StoreReader* store = nullptr;
   LiveView* view = nullptr;
   const TokenRegistry* tokens = nullptr;  // nullptr: auth off (--no-auth)
   AuditLog* audit = nullptr;

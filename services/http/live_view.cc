@@ -54,7 +54,7 @@ engine::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope
 LiveView::LiveView(Policy policy)
     : policy_(std::move(policy)), snapshot_(std::make_shared<const Snapshot>()) {}
 
-Result<void> LiveView::Load(const store::Store& store) {
+Result<void> LiveView::Load(const store::StoreReader& store) {
   auto next = std::make_shared<Snapshot>();
   CW_TRY(as_of, store.ProjectionInstant());
   next->as_of = as_of;

@@ -71,7 +71,7 @@ class LiveView {
   explicit LiveView(Policy policy);
 
   // Loads the stored counts and open items; call before the engine starts writing.
-  [[nodiscard]] Result<void> Load(const store::Store& store);
+  [[nodiscard]] Result<void> Load(const store::StoreReader& store);
 
   // Engine thread: a durable write's changes; the runner's status.
   void OnCommit(const engine::CommitInfo& info);

@@ -56,7 +56,7 @@ Result<Inspection> InspectEventFile(const std::string& path,
   return builder.Finish();
 }
 
-Result<Inspection> InspectStore(const store::Store& store, InspectionRequest request,
+Result<Inspection> InspectStore(const store::StoreReader& store, InspectionRequest request,
                                 Progress& progress) {
   InspectionBuilder builder(std::move(request));
   CW_TRY(store.ScanDeadLetters([&](uint64_t, const store::v1::DeadLetter& letter) {

@@ -18,7 +18,7 @@ namespace casewatch::inspection {
                                                   std::optional<ingest::FileFormat> format,
                                                   InspectionRequest request, Progress& progress);
 
-[[nodiscard]] Result<Inspection> InspectStore(const store::Store& store, InspectionRequest request,
+[[nodiscard]] Result<Inspection> InspectStore(const store::StoreReader& store, InspectionRequest request,
                                               Progress& progress);
 
 }  // namespace casewatch::inspection

@@ -6,7 +6,11 @@
 // change goes through one WriteBatch, so the offsets consumed and the state they produced are
 // written atomically.
 //
-// Thread safety: a Store may be read from any thread; writes come from one thread (the engine's).
+// StoreReader is the read-only view (what a secondary is, and what reports are given); Store is
+// the writer, which can also be read. Keys and values are encoded in format.h; every opener
+// checks the store's format version and refuses a half-rebuilt store.
+//
+// Thread safety: a store may be read from any thread; writes come from one thread (the engine's).
 // One process opens a directory read-write; others may open it as a secondary (read-only,
 // following the primary) at the same time.
 
@@ -24,22 +28,22 @@
 #include "base/result.h"
 #include "casewatch/store/v1/records.pb.h"
 #include "projections/calendar.h"
+#include "services/store/format.h"
 
 namespace casewatch::store {
+
+using format::AppendKeyPart;
+using format::IdEntry;
+using format::ScopeKey;
 
 struct StoreOptions {
   // RocksDB's memory: block cache, indexes and filters, and memtables (at most half of it).
   size_t memory_bytes = size_t{256} << 20;
   size_t write_buffer_bytes = size_t{32} << 20;  // per column family
-  // Open a store whose rebuild did not finish (only `casewatch rebuild`, to finish it); every
-  // other opener is refused such a store (FailedPrecondition naming the command).
-  bool unfinished_rebuild_ok = false;
-};
-
-// An accepted event's id entry: its content fingerprint and arrival sequence number.
-struct IdEntry {
-  std::array<uint64_t, 2> content{};
-  uint64_t sequence = 0;
+  // Open a store whose rebuild did not finish, or of an older format (only `casewatch rebuild`,
+  // which finishes the one and upgrades the other); every other opener is refused such a store
+  // (FailedPrecondition naming the command).
+  bool for_rebuild = false;
 };
 
 struct OffsetEntry {
@@ -75,40 +79,33 @@ class WriteBatch {
   // While a rebuild's marker is stored, the projections are incomplete (see RebuildMarker).
   void PutRebuildMarker(const v1::RebuildMarker& marker);
   void DeleteRebuildMarker();
+  void PutFormatVersion();  // format::kFormatVersion
 
   size_t count() const;
   void Clear();
 
  private:
   friend class Store;
-  explicit WriteBatch(const void* families);
+  friend struct WriteBatchInternal;
+  explicit WriteBatch(const void* families);  // the store's column-family handles
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-class Store {
+// The read-only view of a store. Everything here is safe from any thread.
+class StoreReader {
  public:
-  enum class Mode { kReadWrite, kSecondary };
-
-  // Opens (creating when kReadWrite) the store in `dir`. A secondary keeps its own files in
-  // `secondary_dir` and sees the primary's writes up to the moment of opening (CatchUp for more).
-  // A store whose rebuild was interrupted is refused (FailedPrecondition, naming the command that
-  // finishes it) unless options.unfinished_rebuild_ok; a secondary always refuses one.
-  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
-                                                           StoreOptions options = {});
-  [[nodiscard]] static Result<std::unique_ptr<Store>> OpenSecondary(
+  // Opens the store in `dir` as a secondary: read-only, its own files in `secondary_dir`, seeing
+  // the primary's writes up to the moment of opening (CatchUp for more). Refuses a store of
+  // another format version or whose rebuild did not finish (FailedPrecondition naming the command
+  // that puts it right), and a directory with no store (NotFound).
+  [[nodiscard]] static Result<std::unique_ptr<StoreReader>> OpenSecondary(
       const std::filesystem::path& dir, const std::filesystem::path& secondary_dir);
-  ~Store();
+  virtual ~StoreReader();
+  StoreReader(const StoreReader&) = delete;
+  StoreReader& operator=(const StoreReader&) = delete;
 
-  WriteBatch NewWriteBatch() const;
-  // `sync`: the write is on disk (WAL fsync'd) when this returns. Clears the batch on success.
-  [[nodiscard]] Result<void> Write(WriteBatch& batch, bool sync);
   [[nodiscard]] Result<void> CatchUp();  // secondaries only
-
-  // The next unused sequence numbers (one past the last stored), as of opening.
-  uint64_t next_event_sequence() const { return next_event_sequence_; }
-  uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
-  uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }
 
   // The id entries of `event_ids`, in the same order (nullopt: never accepted).
   [[nodiscard]] Result<std::vector<std::optional<IdEntry>>> FindIds(
@@ -129,6 +126,8 @@ class Store {
       uint64_t from_sequence,
       const std::function<bool(uint64_t sequence, std::string_view envelope)>& visit) const;
 
+  // Projections are checked as they are read: an item whose indicator or status code this build
+  // does not know is DataLoss, never a different indicator.
   [[nodiscard]] Result<std::optional<v1::CaseProjection>> ReadProjection(
       std::string_view case_id) const;
   [[nodiscard]] Result<void> ScanProjections(
@@ -154,30 +153,61 @@ class Store {
       const std::function<void(std::string_view case_id)>& visit) const;
   // The marker of a rebuild that has not finished (interrupted, or running now); nullopt if none.
   [[nodiscard]] Result<std::optional<v1::RebuildMarker>> UnfinishedRebuild() const;
+  // The format version the store was written in (format::kFormatVersion unless opened for a
+  // rebuild that upgrades it).
+  uint32_t format_version() const { return format_version_; }
+
+  // The directory the store was opened in.
+  const std::filesystem::path& directory() const { return directory_; }
+  // Approximate bytes on disk and in memtables, for logs and benchmarks.
+  uint64_t ApproximateSizeBytes() const;
+
+  struct Impl;  // internal/store_impl.h
+
+ protected:
+  StoreReader(std::unique_ptr<Impl> impl, std::filesystem::path directory);
+  // Refuses a store this build cannot serve from: another format, or a rebuild not finished.
+  [[nodiscard]] Result<void> CheckServable(bool for_rebuild);
+
+  std::unique_ptr<Impl> impl_;
+  std::filesystem::path directory_;
+  uint32_t format_version_ = format::kFormatVersion;
+};
+
+// The store's writer (the engine's, or a rebuild's): a StoreReader that can also write.
+class Store final : public StoreReader {
+ public:
+  // Opens the store in `dir` read-write, creating it when the directory holds none. Refuses a
+  // store of another format version, or whose rebuild did not finish, unless options.for_rebuild
+  // (FailedPrecondition naming the command).
+  [[nodiscard]] static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
+                                                           StoreOptions options = {});
+  ~Store() override;
+
+  WriteBatch NewWriteBatch() const;
+  // `sync`: the write is on disk (WAL fsync'd) when this returns. Clears the batch on success.
+  [[nodiscard]] Result<void> Write(WriteBatch& batch, bool sync);
+
+  // The next unused sequence numbers (one past the last stored), as of opening.
+  uint64_t next_event_sequence() const { return next_event_sequence_; }
+  uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
+  uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }
 
   // The first step of a rebuild: stores `marker` (synced), then deletes every projection (cases,
   // scopes, daily counts, projection instant; the daily counts were made under the old policy).
-  // The rebuild's last write deletes the marker (WriteBatch::DeleteRebuildMarker).
+  // The rebuild's last write deletes the marker (WriteBatch::DeleteRebuildMarker) and stores the
+  // current format version (WriteBatch::PutFormatVersion): a store of an older format is
+  // upgraded by a rebuild.
   [[nodiscard]] Result<void> BeginRebuild(const v1::RebuildMarker& marker);
 
   // What opening had to do that a reader of the logs must know (a damaged write-ahead log
   // recovered by dropping the batches after the damage): the opener logs these loudly.
   const std::vector<std::string>& recovery_warnings() const { return recovery_warnings_; }
 
-  // The directory the store was opened in.
-  const std::filesystem::path& directory() const { return directory_; }
-
-  // Approximate bytes on disk and in memtables, for logs and benchmarks.
-  uint64_t ApproximateSizeBytes() const;
-
  private:
-  struct Impl;
   Store(std::unique_ptr<Impl> impl, std::filesystem::path directory);
-  [[nodiscard]] Result<void> LoadSequences();
-  [[nodiscard]] Result<void> RefuseUnfinishedRebuild() const;
+  void LoadSequences();
 
-  std::unique_ptr<Impl> impl_;
-  std::filesystem::path directory_;
   std::vector<std::string> recovery_warnings_;
   uint64_t next_event_sequence_ = 0;
   uint64_t next_dead_letter_sequence_ = 0;
@@ -188,14 +218,8 @@ class Store {
 // marker's policy file) that finishes it.
 Error UnfinishedRebuildError(const std::filesystem::path& dir, const v1::RebuildMarker& marker);
 
-// Appends one part of a composite key so that different lists of parts never give the same key
-// and the key order is the parts' byte-wise order: a NUL byte in the part is written NUL 0xFF,
-// and the part ends with a lone NUL. A part without NUL is itself followed by one NUL.
-void AppendKeyPart(std::string& key, std::string_view part);
-
-// The key of an allocation's counts (its four names as key parts); also how scopes are compared.
-// Two different allocations never share a key.
-std::string ScopeKey(std::string_view region, std::string_view pdu, std::string_view team,
-                     std::string_view offender_manager);
+// The refusal of a store written in another format version: what it is and the command that
+// upgrades it.
+Error OtherFormatError(const std::filesystem::path& dir, uint32_t version);
 
 }  // namespace casewatch::store

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <fstream>
 #include <string>
@@ -26,7 +27,7 @@ void PutEvent(WriteBatch& batch, std::string_view case_id, Instant at, std::stri
                  IdEntry{{sequence * 7, sequence * 11}, sequence});
 }
 
-std::vector<std::string> CaseEnvelopes(const Store& store, std::string_view case_id) {
+std::vector<std::string> CaseEnvelopes(const StoreReader& store, std::string_view case_id) {
   std::vector<std::string> seen;
   EXPECT_TRUE(store.ReadCase(case_id, [&](std::string_view e) { seen.emplace_back(e); }));
   return seen;
@@ -256,7 +257,7 @@ TEST(Store, ASecondaryReadsWhileThePrimaryWrites) {
   PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
   ASSERT_TRUE(primary->Write(batch, true));
 
-  auto secondary = Store::OpenSecondary(dir.path(), secondary_dir.path());
+  auto secondary = StoreReader::OpenSecondary(dir.path(), secondary_dir.path());
   ASSERT_TRUE(secondary) << secondary.error().message;
   EXPECT_EQ(CaseEnvelopes(*secondary.value(), "C1").size(), 1u);
 
@@ -264,7 +265,101 @@ TEST(Store, ASecondaryReadsWhileThePrimaryWrites) {
   ASSERT_TRUE(primary->Write(batch, true));
   ASSERT_TRUE(secondary.value()->CatchUp());
   EXPECT_EQ(CaseEnvelopes(*secondary.value(), "C1").size(), 2u);
-  EXPECT_EQ(secondary.value()->next_event_sequence(), 2u);
+  uint64_t arrivals = 0;
+  ASSERT_TRUE(secondary.value()->ScanArrivals(0, [&](uint64_t, std::string_view) {
+    ++arrivals;
+    return true;
+  }));
+  EXPECT_EQ(arrivals, 2u);
+}
+
+// Sets (or, with nullopt, removes) the stored format version with RocksDB itself, as a store
+// written by another version would have it.
+void SetStoredVersion(const std::filesystem::path& dir, std::optional<uint32_t> version) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (const char* name : format::kFamilyNames) families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), families, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const std::string key(format::kFormatVersionKey);
+  if (version) {
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[format::kMeta], key,
+                        format::EncodeFormatVersion(*version))
+                    .ok());
+  } else {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[format::kMeta], key).ok());
+  }
+  for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+}
+
+TEST(Store, AStoreOfAnotherFormatIsRefusedByEveryOpenerNamingWhatToDo) {
+  TempDir dir;
+  TempDir scratch;
+  {
+    auto store = OpenOrDie(dir.path());
+    EXPECT_EQ(store->format_version(), format::kFormatVersion);
+    WriteBatch batch = store->NewWriteBatch();
+    PutEvent(batch, "C1", Instant{1, 0}, "e-1", 0);
+    batch.PutPolicy("");
+    ASSERT_TRUE(store->Write(batch, true));
+  }
+  // Written before stores carried a version: the upgrade is a rebuild.
+  SetStoredVersion(dir.path(), std::nullopt);
+  auto old = Store::Open(dir.path());
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error().kind, ErrorKind::kFailedPrecondition);
+  EXPECT_NE(old.error().message.find("older format (1;"), std::string::npos) << old.error().message;
+  EXPECT_NE(old.error().message.find("casewatch rebuild --data " + dir.path().string()),
+            std::string::npos)
+      << old.error().message;
+  auto old_secondary = StoreReader::OpenSecondary(dir.path(), scratch.path() / "a");
+  ASSERT_FALSE(old_secondary);
+  EXPECT_EQ(old_secondary.error().message, old.error().message);
+  StoreOptions for_rebuild;
+  for_rebuild.for_rebuild = true;
+  auto upgrading = Store::Open(dir.path(), for_rebuild);
+  ASSERT_TRUE(upgrading) << upgrading.error().message;
+  EXPECT_EQ(upgrading.value()->format_version(), 1u);
+  upgrading.value().reset();
+
+  // Written by a newer version: refused, even for a rebuild, and no rebuild is suggested.
+  SetStoredVersion(dir.path(), format::kFormatVersion + 1);
+  for (const StoreOptions& options : {StoreOptions{}, for_rebuild}) {
+    auto newer = Store::Open(dir.path(), options);
+    ASSERT_FALSE(newer);
+    EXPECT_NE(newer.error().message.find("newer casewatch"), std::string::npos)
+        << newer.error().message;
+    EXPECT_EQ(newer.error().message.find("rebuild"), std::string::npos);
+  }
+}
+
+TEST(Store, AProjectionWithAnIndicatorCodeThisVersionDoesNotKnowIsDataLossNotAnotherIndicator) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  v1::CaseProjection projection;
+  projection.set_counted(true);
+  v1::StoredItem* item = projection.add_items();
+  item->set_indicator(format::StoredCode(Indicator::kRmpVictimSafety) + 1);  // a shifted table
+  item->set_status(format::StoredCode(ItemStatus::kMet));
+  WriteBatch batch = store->NewWriteBatch();
+  batch.PutCase("C1", projection);
+  ASSERT_TRUE(store->Write(batch, true));
+  auto read = store->ReadProjection("C1");
+  ASSERT_FALSE(read);
+  EXPECT_EQ(read.error().kind, ErrorKind::kDataLoss);
+  EXPECT_NE(read.error().message.find("indicator code 19"), std::string::npos)
+      << read.error().message;
+  auto scanned = store->ScanProjections([](std::string_view, const v1::CaseProjection&) {
+    ADD_FAILURE() << "a projection with an unknown code was handed over";
+  });
+  ASSERT_FALSE(scanned);
+  EXPECT_EQ(scanned.error().kind, ErrorKind::kDataLoss);
+  v1::ScopeCounts counts;
+  for (int i = 0; i <= kIndicatorCount; ++i) counts.add_indicators();
+  batch.PutScope(counts);
+  ASSERT_TRUE(store->Write(batch, true));
+  EXPECT_FALSE(store->ScanScopes([](const v1::ScopeCounts&) {}));
 }
 
 TEST(Store, ASecondOpenerIsToldTheDirectoryIsInUse) {
@@ -279,7 +374,7 @@ TEST(Store, ASecondOpenerIsToldTheDirectoryIsInUse) {
 TEST(Store, OpeningNoStoreAsSecondaryIsNotFound) {
   TempDir dir;
   TempDir secondary_dir;
-  auto secondary = Store::OpenSecondary(dir.path() / "nothing", secondary_dir.path());
+  auto secondary = StoreReader::OpenSecondary(dir.path() / "nothing", secondary_dir.path());
   ASSERT_FALSE(secondary);
   EXPECT_EQ(secondary.error().kind, ErrorKind::kNotFound);
 }

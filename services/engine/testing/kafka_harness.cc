@@ -40,7 +40,7 @@ Result<void> Publish(const std::string& brokers, const SimulatedStream& sim, siz
 
 uint64_t ConsumedOffsets(const std::filesystem::path& data, const std::filesystem::path& scratch) {
   static std::atomic<int> next{0};
-  auto store = store::Store::OpenSecondary(data, scratch / fmt::format("secondary-{}", next++));
+  auto store = store::StoreReader::OpenSecondary(data, scratch / fmt::format("secondary-{}", next++));
   if (!store) return 0;
   uint64_t total = 0;
   if (auto offsets = store.value()->Offsets("case-events")) {
