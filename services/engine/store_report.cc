@@ -161,7 +161,7 @@ Result<StoreReport> ReportFromStore(const store::StoreReader& store, const Store
   const bool stored_view =
       (!request.as_of || (projected && *request.as_of == *projected)) && !request.policy;
   if (!request.as_of && !projected) {
-    return NotFound("the engine has not projected anything in this store yet; give --as-of");
+    return FailedPrecondition("the engine has not projected anything in this store yet");
   }
   StoreReport result;
   result.as_of = request.as_of ? *request.as_of : *projected;

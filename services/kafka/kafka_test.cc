@@ -386,7 +386,7 @@ TEST(Consumer, OffsetBeyondTheEndIsAnErrorNotASilentJump) {
     }
   }
   ASSERT_FALSE(batch);
-  EXPECT_EQ(batch.error().kind, ErrorKind::kNotFound) << batch.error().message;
+  EXPECT_EQ(batch.error().kind, ErrorKind::kDataLoss) << batch.error().message;
 }
 
 // --- Failures -----------------------------------------------------------------------------------

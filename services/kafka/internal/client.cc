@@ -98,7 +98,8 @@ Error ToError(rd_kafka_resp_err_t err, std::string_view what) {
       return InvalidArgument(std::move(message));
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-      return NotFound(std::move(message));
+      // The broker no longer has the records asked for (retention passed them): gone.
+      return DataLoss(std::move(message));
     default:
       return IoError(std::move(message));
   }
