@@ -1,5 +1,5 @@
 // `casewatch publish`: an event file onto a Kafka topic, as the contract says events travel
-// (shared/spec/events.md): value = the binary protobuf Envelope, key = its case_id.
+// (docs/rules.md section 2.1): value = the binary protobuf Envelope, key = its case_id.
 //
 // Lines that do not parse are reported (FILE:LINE: reason) and skipped; events that parse are
 // published as they are, valid or not: rejecting them is the engine's job, and tests need to

@@ -103,7 +103,8 @@ void AddRebuildCommand(CLI::App& root, int& exit_code) {
       "same command is run again and finishes.");
   cmd->add_option("--data", options->data, "The engine's store directory")->required();
   cmd->add_option("--policy", options->policy_file,
-                  "Policy file to evaluate under (default: the spec's defaults)");
+                  "Policy file to evaluate under (default: the default policy, docs/rules.md "
+                  "section 8)");
   cmd->add_option("--as-of", options->as_of,
                   "Evaluate at this instant (default: the store's projection instant)");
   cmd->callback([options, &exit_code] { exit_code = RunRebuild(*options); });

@@ -1,4 +1,4 @@
-// casewatch replay: an event file, a policy and T in; the report of indicators.md section 6 out.
+// casewatch replay: an event file, a policy and T in; the report (docs/rules.md section 10) out.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
@@ -105,7 +105,7 @@ void AddReplayCommand(CLI::App& root, int& exit_code) {
   auto options = std::make_shared<ReplayOptions>();
   CLI::App* cmd = root.add_subcommand(
       "replay",
-      "Replay an event file and print the oversight report (indicators.md section 6) as JSON on "
+      "Replay an event file and print the oversight report (docs/rules.md section 10) as JSON on "
       "stdout. Bad lines are reported on stderr with their line number and skipped.");
   cmd->add_option("--events", options->events,
                   "Event file: .ndjson/.jsonl is JSON lines, anything else the binary form "

@@ -1,4 +1,4 @@
-// casewatch report --data DIR: the report of indicators.md section 6 from an engine's store, in
+// casewatch report --data DIR: the report (docs/rules.md section 10) from an engine's store, in
 // exactly the replay format; also while the engine runs (the store is opened as a secondary).
 #include <fmt/format.h>
 
@@ -57,7 +57,7 @@ void AddReportCommand(CLI::App& root, int& exit_code) {
   auto options = std::make_shared<ReportOptions>();
   CLI::App* cmd = root.add_subcommand(
       "report",
-      "Print the oversight report (indicators.md section 6) from an engine's store, in the "
+      "Print the oversight report (docs/rules.md section 10) from an engine's store, in the "
       "replay format; works while the engine runs. Without --as-of: as of the engine's clock at "
       "its last write, from its stored projections; with --as-of (or --policy): re-evaluated from "
       "the stored events.");

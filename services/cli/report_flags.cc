@@ -54,7 +54,7 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
                  "not considered")
       ->required();
   cmd.add_option("--policy", flags.policy_file,
-                 "Policy file (JSON, indicators.md section 4); defaults apply without it");
+                 "Policy file (JSON, docs/rules.md section 8); defaults apply without it");
   cmd.add_option("--from", flags.from,
                  "First decision date of the period, YYYY-MM-DD (default: unbounded)");
   cmd.add_option("--to", flags.to,

@@ -368,7 +368,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "protobuf"}))
       ->capture_default_str();
   app.add_option("--policy", flags.policy,
-                 "Policy file (indicators.md section 4); a change needs `casewatch rebuild`");
+                 "Policy file (docs/rules.md section 8); a change needs `casewatch rebuild`");
   app.add_option("--clock", flags.clock, "wall, or simulated (with --clock-start/--clock-speed)")
       ->check(CLI::IsMember({"wall", "simulated"}))
       ->capture_default_str();
