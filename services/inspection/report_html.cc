@@ -1117,7 +1117,8 @@ void MethodologySection(Body& body, const Inspection& in) {
   body.OpenSection("methodology", "Annex: methodology and data");
   out +=
       "<h3>How the scores are made</h3>\n"
-      "<p>Scores follow indicators.md section 5. Each indicator turns a case's events into "
+      "<p>Scores follow Casewatch's rules (docs/rules.md in its repository, section 9). Each "
+      "indicator turns a case's events into "
       "items: obligations with a due date (or, for pre-sentence reports and risk management "
       "plans, judgements of one record). A case is relevant to an indicator when at least one "
       "of its items was decided — met, late or missed — in the period, and done well enough "

@@ -474,7 +474,11 @@ TEST(InspectionHtml, MethodologyListsPolicyDatesAndDataQuality) {
   const std::string html = RenderInspectionHtml(in);
   const std::vector<Element> settings = RowsOf(html, "policy", "data-setting");
   EXPECT_EQ(settings.size(), in.policy_settings.size());
-  EXPECT_NE(html.find("Scores follow indicators.md section 5"), std::string::npos);
+  EXPECT_NE(
+      html.find("<p>Scores follow Casewatch's rules (docs/rules.md in its repository, section "
+                "9). Each indicator turns a case's events into items"),
+      std::string::npos);
+  EXPECT_EQ(html.find("indicators.md"), std::string::npos);  // the report stands on its own
   EXPECT_NE(html.find("<dt>Recorded more than 5 days after they occurred</dt><dd>220</dd>"),
             std::string::npos);
   EXPECT_NE(html.find("<dt>Recorded only after the as-of date</dt><dd>17</dd>"), std::string::npos);
