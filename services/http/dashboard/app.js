@@ -12,7 +12,7 @@ import { sparkline } from './sparkline.js';
 const PAGE_SIZE = 25;
 const FEED_MAX = 50;
 const ITEM_KINDS = ['met', 'late', 'missed', 'cancelled', 'pending'];
-// The policy's default rating thresholds (indicators.md section 4), used to colour indicator
+// The policy's default rating thresholds (docs/rules.md section 8), used to colour indicator
 // scores; outcome ratings always come from the engine.
 const DEFAULT_THRESHOLDS = { rating_outstanding: 0.8, rating_good: 0.65, rating_requires_improvement: 0.5 };
 

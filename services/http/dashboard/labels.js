@@ -1,5 +1,5 @@
 // Words and number forms for the dashboard: what managers and inspectors read, keyed by the ids
-// of indicators.md and events.md.
+// of indicators, outcomes and event types (docs/rules.md in the Casewatch repository).
 
 export const OUTCOMES = {
   SENTENCING: { label: 'Assisting sentencing', short: 'Sent.' },
