@@ -6,10 +6,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+
+#include "base/mutex.h"
 
 namespace casewatch {
 
@@ -26,7 +27,7 @@ class LogThrottle {
 
   // As Allow, at a given time (for tests).
   bool AllowAt(std::string_view key, Clock::time_point now, uint64_t& held_back) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (keys_.size() > kMaxKeys) keys_.clear();  // forgetting only lets lines through
     Key& k = keys_[std::string(key)];
     if (k.written == 0 || now - k.window_start >= interval_) {
@@ -52,8 +53,8 @@ class LogThrottle {
   };
   const Clock::duration interval_;
   const int burst_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Key> keys_;
+  Mutex mutex_;
+  std::unordered_map<std::string, Key> keys_ CW_GUARDED_BY(mutex_);
 };
 
 // " (N similar lines held back)" for a throttled line, or "" when none were.

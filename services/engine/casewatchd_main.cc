@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "services/daemon/kafka_event_publisher.h"
 #include "services/engine/runner.h"
 #include "services/http/api.h"
 #include "services/http/server.h"
@@ -71,6 +72,7 @@ struct HttpService {
   std::optional<http::TokenRegistry> tokens;
   std::unique_ptr<http::AuditLog> audit;
   std::optional<kafka::Producer> producer;
+  std::unique_ptr<daemon::KafkaEventPublisher> publisher;
   std::unique_ptr<http::Api> api;
   std::unique_ptr<http::Server> server;
 };
@@ -104,13 +106,14 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   options.engine.on_commit = [view](const CommitInfo& info) { view->OnCommit(info); };
   CW_TRY(producer, kafka::Producer::Open(options.kafka));
   service.producer.emplace(std::move(producer));
+  service.publisher = std::make_unique<daemon::KafkaEventPublisher>(*service.producer);
 
   http::ApiOptions api;
   api.store = &store;
   api.view = view;
   api.tokens = service.tokens ? &*service.tokens : nullptr;
   api.audit = service.audit.get();
-  api.producer = &*service.producer;
+  api.publisher = service.publisher.get();
   api.topic = options.engine.topic;
   api.dead_letter_topic = options.engine.dead_letter_topic;
   api.clock = options.clock;

@@ -1,7 +1,6 @@
 #include "services/engine/engine.h"
 
 #include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,6 +12,7 @@
 
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "projections/evaluation.h"
+#include "services/engine/alert_json.h"
 #include "services/engine/case_projection.h"
 #include "services/engine/stored_history.h"
 #include "services/ingest/event_content.h"
@@ -217,9 +217,7 @@ struct Engine::Impl {
     out.set_topic(options.alerts_topic);
     out.set_key(case_id);
     if (options.alert_format == AlertFormat::kJson) {
-      google::protobuf::util::JsonPrintOptions json;
-      json.preserve_proto_field_names = true;
-      (void)google::protobuf::util::MessageToJsonString(alert, out.mutable_value(), json);
+      out.set_value(AlertJson(alert));
     } else {
       alert.SerializeToString(out.mutable_value());
     }

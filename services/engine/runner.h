@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "services/engine/engine.h"
+#include "services/engine/engine_status.h"
 #include "services/kafka/kafka_config.h"
 #include "services/store/store.h"
 
@@ -36,14 +37,7 @@ struct RunnerOptions {
   std::function<void(std::span<const int64_t> timestamps_ms)> on_applied;
 };
 
-struct RunnerStatus {
-  EngineCounters counters;
-  int64_t lag = -1;  // records on the brokers not yet applied; -1 unknown
-  uint64_t published = 0;
-  uint64_t outbox_pending = 0;
-  uint64_t transient_errors = 0;
-  Instant projection_instant;
-};
+using RunnerStatus = EngineStatus;
 
 // Runs until `stop`; `on_status` (optional) is called after every batch and, when idle, every
 // 200 ms, on this thread.

@@ -17,7 +17,10 @@ namespace casewatch::http {
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::filesystem::path& path) {
   std::unique_ptr<AuditLog> log(new AuditLog(path));
-  CW_TRY(log->OpenFile());
+  {
+    MutexLock lock(log->mutex_);
+    CW_TRY(log->OpenFile());
+  }
   return log;
 }
 
@@ -87,7 +90,7 @@ Result<void> AuditLog::RecordCaseAccess(Instant when, std::string_view who, std:
   line += ",\"remote\":";
   AppendJsonString(line, remote);
   line += fmt::format(",\"status\":{}}}\n", status);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   Result<void> appended = Append(line);
   if (!appended) {
     uint64_t held_back = 0;

@@ -10,10 +10,10 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string_view>
 
 #include "base/log_throttle.h"
+#include "base/mutex.h"
 #include "base/result.h"
 #include "projections/calendar.h"
 
@@ -32,12 +32,12 @@ class AuditLog {
 
  private:
   explicit AuditLog(std::filesystem::path path) : path_(std::move(path)) {}
-  [[nodiscard]] Result<void> OpenFile();
-  [[nodiscard]] Result<void> Append(std::string_view line);
+  [[nodiscard]] Result<void> OpenFile() CW_REQUIRES(mutex_);
+  [[nodiscard]] Result<void> Append(std::string_view line) CW_REQUIRES(mutex_);
 
   const std::filesystem::path path_;
-  std::mutex mutex_;
-  int fd_ = -1;  // -1: closed after a failure, opened again by the next write
+  Mutex mutex_;
+  int fd_ CW_GUARDED_BY(mutex_) = -1;  // -1: closed after a failure, opened by the next write
   LogThrottle log_throttle_;
 };
 

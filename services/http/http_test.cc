@@ -27,6 +27,7 @@
 #include "services/engine/engine.h"
 #include "services/engine/store_report.h"
 #include "services/engine/testing/kafka_harness.h"
+#include "services/daemon/kafka_event_publisher.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/http/api.h"
 #include "services/http/audit_log.h"
@@ -225,7 +226,8 @@ class Harness {
       auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster_->bootstrap_servers(), {}});
       if (!producer) Fail("producer: " + producer.error().message);
       producer_.emplace(std::move(producer).value());
-      api.producer = &*producer_;
+      publisher_.emplace(*producer_);
+      api.publisher = &*publisher_;
     }
     LiveView* view = view_.get();
     api.clock = [view] { return view->snapshot()->as_of.value_or(Instant{}); };
@@ -377,6 +379,7 @@ class Harness {
   std::string other_region_;
   Allocation other_allocation_;
   std::optional<kafka::Producer> producer_;
+  std::optional<daemon::KafkaEventPublisher> publisher_;
   TokenRegistry tokens_;
   std::filesystem::path audit_path_;
   std::unique_ptr<AuditLog> audit_;

@@ -28,12 +28,12 @@ std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy,
                                                     const Scope& scope) const {
   const std::string key = CacheKey(scope);
   {
-    std::lock_guard lock(cache_mutex_);
+    MutexLock lock(cache_mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) return found->second;
   }
   auto rendered =
       std::make_shared<const std::string>(Breakdown(policy, scope, engine::GroupBy::kNone).json);
-  std::lock_guard lock(cache_mutex_);
+  MutexLock lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedReports) cache_.clear();
   cache_.emplace(key, rendered);
   return rendered;
@@ -58,22 +58,23 @@ Result<void> LiveView::Load(const store::StoreReader& store) {
   auto next = std::make_shared<Snapshot>();
   CW_TRY(as_of, store.ProjectionInstant());
   next->as_of = as_of;
-  scope_index_.clear();
+  std::unordered_map<std::string, size_t> index;
   CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-    scope_index_.emplace(KeyOf(counts), next->scopes.size());
+    index.emplace(KeyOf(counts), next->scopes.size());
     next->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
   }));
   {
-    std::unique_lock lock(work_mutex_);
+    WriterLock lock(work_mutex_);
     work_.clear();
   }
   CW_TRY(store.ScanProjections(
       [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
         SetCase(case_id, projection);
       }));
-  std::lock_guard lock(snapshot_mutex_);
+  MutexLock lock(snapshot_mutex_);
   next->version = snapshot_->version + 1;
   snapshot_ = std::move(next);
+  scope_index_ = std::move(index);
   return Ok();
 }
 
@@ -88,7 +89,7 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
       }
     }
   }
-  std::unique_lock lock(work_mutex_);
+  WriterLock lock(work_mutex_);
   if (work.items.empty()) {
     work_.erase(std::string(case_id));
     return;
@@ -102,7 +103,7 @@ void LiveView::OnCommit(const engine::CommitInfo& info) {
   std::shared_ptr<const Snapshot> published;
   {
     auto next = std::make_shared<Snapshot>();
-    std::lock_guard lock(snapshot_mutex_);
+    MutexLock lock(snapshot_mutex_);
     next->version = snapshot_->version + 1;
     next->as_of = info.as_of;
     next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
@@ -118,28 +119,28 @@ void LiveView::OnCommit(const engine::CommitInfo& info) {
     snapshot_ = std::move(next);
     published = snapshot_;
   }
-  std::lock_guard lock(listener_mutex_);
+  MutexLock lock(listener_mutex_);
   if (listener_) listener_(std::move(published), info.alerts);
 }
 
-void LiveView::OnStatus(const engine::RunnerStatus& status) {
-  std::lock_guard lock(status_mutex_);
+void LiveView::OnStatus(const engine::EngineStatus& status) {
+  MutexLock lock(status_mutex_);
   status_ = status;
   if (status.lag == 0) ready_ = true;
 }
 
 std::shared_ptr<const Snapshot> LiveView::snapshot() const {
-  std::lock_guard lock(snapshot_mutex_);
+  MutexLock lock(snapshot_mutex_);
   return snapshot_;
 }
 
-engine::RunnerStatus LiveView::status() const {
-  std::lock_guard lock(status_mutex_);
+engine::EngineStatus LiveView::status() const {
+  MutexLock lock(status_mutex_);
   return status_;
 }
 
 bool LiveView::ready() const {
-  std::lock_guard lock(status_mutex_);
+  MutexLock lock(status_mutex_);
   return ready_;
 }
 
@@ -153,7 +154,7 @@ WorklistPage LiveView::Worklist(const Scope& scope, WorkFilter filter, size_t of
     OpenItem item;
   };
   std::vector<Ranked> matching;
-  std::shared_lock lock(work_mutex_);
+  ReaderLock lock(work_mutex_);
   for (const auto& [case_id, work] : work_) {
     if (!scope.Matches(work.allocation)) continue;
     for (const OpenItem& item : work.items) {

@@ -9,20 +9,19 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/result.h"
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "casewatch/store/v1/records.pb.h"
 #include "projections/scores.h"
 #include "services/engine/engine.h"
-#include "services/engine/runner.h"
+#include "services/engine/engine_status.h"
 #include "services/engine/store_report.h"
 #include "services/store/store.h"
 
@@ -43,8 +42,9 @@ class Snapshot {
   engine::StoreReport Breakdown(const Policy& policy, const Scope& scope, engine::GroupBy by) const;
 
  private:
-  mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_;
+  mutable Mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_
+      CW_GUARDED_BY(cache_mutex_);
 };
 
 // One obligation still to be done: pending, or missed with its window open (overdue).
@@ -75,19 +75,19 @@ class LiveView {
 
   // Engine thread: a durable write's changes; the runner's status.
   void OnCommit(const engine::CommitInfo& info);
-  void OnStatus(const engine::RunnerStatus& status);
+  void OnStatus(const engine::EngineStatus& status);
 
   // Called on the engine's thread after each commit with the new snapshot and the alerts raised
   // by it. Keep it short (hand the work to another thread). Set before the engine starts.
   using Listener = std::function<void(std::shared_ptr<const Snapshot>,
                                       std::span<const alerts::v1::ObligationMissedAlert>)>;
   void SetListener(Listener listener) {
-    std::lock_guard lock(listener_mutex_);
+    MutexLock lock(listener_mutex_);
     listener_ = std::move(listener);
   }
 
   std::shared_ptr<const Snapshot> snapshot() const;
-  engine::RunnerStatus status() const;
+  engine::EngineStatus status() const;
   // Ready once the engine has caught up with its topic (lag 0) after starting.
   bool ready() const;
   const Policy& policy() const { return policy_; }
@@ -109,19 +109,20 @@ class LiveView {
   void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);
 
   const Policy policy_;
-  std::mutex listener_mutex_;
-  Listener listener_;
+  Mutex listener_mutex_;
+  Listener listener_ CW_GUARDED_BY(listener_mutex_);
 
-  mutable std::mutex snapshot_mutex_;
-  std::shared_ptr<const Snapshot> snapshot_;
-  std::unordered_map<std::string, size_t> scope_index_;  // ScopeKey -> position (engine thread)
+  mutable Mutex snapshot_mutex_;
+  std::shared_ptr<const Snapshot> snapshot_ CW_GUARDED_BY(snapshot_mutex_);
+  // ScopeKey -> position in the snapshot's scopes.
+  std::unordered_map<std::string, size_t> scope_index_ CW_GUARDED_BY(snapshot_mutex_);
 
-  mutable std::shared_mutex work_mutex_;
-  std::unordered_map<std::string, CaseWork> work_;  // cases with open items
+  mutable SharedMutex work_mutex_;
+  std::unordered_map<std::string, CaseWork> work_ CW_GUARDED_BY(work_mutex_);  // open items
 
-  mutable std::mutex status_mutex_;
-  engine::RunnerStatus status_;
-  bool ready_ = false;
+  mutable Mutex status_mutex_;
+  engine::EngineStatus status_ CW_GUARDED_BY(status_mutex_);
+  bool ready_ CW_GUARDED_BY(status_mutex_) = false;
 };
 
 }  // namespace casewatch::http

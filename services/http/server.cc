@@ -16,7 +16,9 @@
 #include <unordered_map>
 
 #include "base/log_throttle.h"
+#include "base/mutex.h"
 #include "projections/report_json.h"
+#include "services/engine/alert_json.h"
 #include "services/engine/case_projection.h"
 #include "services/http/framing.h"
 
@@ -38,7 +40,7 @@ class RateLimiter {
   std::optional<double> Take(const std::string& caller) {
     if (rate_ <= 0) return std::nullopt;
     const auto now = Clock::now();
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (buckets_.size() > 100000) buckets_.clear();  // bounded: forgetting only forgives
     auto [it, added] = buckets_.try_emplace(caller, Bucket{burst_, now});
     Bucket& b = it->second;
@@ -61,8 +63,8 @@ class RateLimiter {
   };
   const double rate_;
   const double burst_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Bucket> buckets_;
+  Mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_ CW_GUARDED_BY(mutex_);
 };
 
 // A client of GET /api/v1/stream: gets the scope's report when it changes and the alerts in its
@@ -76,30 +78,6 @@ class StreamClient {
   virtual void Close() = 0;
 };
 
-std::string AlertJson(const alerts::v1::ObligationMissedAlert& a) {
-  std::string out = "{\"event_id\":";
-  AppendJsonString(out, a.event_id());
-  out += ",\"case_id\":";
-  AppendJsonString(out, a.case_id());
-  out += ",\"indicator\":";
-  AppendJsonString(out, a.indicator());
-  out += ",\"due\":";
-  AppendJsonString(out, a.due());
-  out += ",\"missed_at\":";
-  AppendJsonString(out, FormatInstant(Instant{a.missed_at().seconds(), a.missed_at().nanos()}));
-  for (const auto& [name, value] :
-       {std::pair<std::string_view, const std::string*>{"region", &a.region()},
-        {"pdu", &a.pdu()},
-        {"team", &a.team()},
-        {"offender_manager", &a.offender_manager()}}) {
-    out += ",\"";
-    out += name;
-    out += "\":";
-    AppendJsonString(out, *value);
-  }
-  out += "}";
-  return out;
-}
 
 // Open connections, overall and by peer address, against their caps. Declared in Impl before
 // the io_context, so that it outlives the sessions the io_context destroys.
@@ -111,7 +89,7 @@ class ConnectionCounter {
   // Takes a place for a connection from `address`; false (and counted as refused) when a cap is
   // reached.
   bool Take(const std::string& address) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     size_t& mine = by_address_[address];
     if (total_ >= max_total_ || mine >= max_per_address_) {
       if (mine == 0) by_address_.erase(address);
@@ -124,7 +102,7 @@ class ConnectionCounter {
   }
 
   void Release(const std::string& address) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const auto found = by_address_.find(address);
     if (found == by_address_.end()) return;
     if (--found->second == 0) by_address_.erase(found);
@@ -132,11 +110,11 @@ class ConnectionCounter {
   }
 
   size_t total() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return total_;
   }
   uint64_t refused() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return refused_;
   }
   size_t max_total() const { return max_total_; }
@@ -145,10 +123,10 @@ class ConnectionCounter {
  private:
   const size_t max_total_;
   const size_t max_per_address_;
-  mutable std::mutex mutex_;
-  size_t total_ = 0;
-  uint64_t refused_ = 0;
-  std::unordered_map<std::string, size_t> by_address_;
+  mutable Mutex mutex_;
+  size_t total_ CW_GUARDED_BY(mutex_) = 0;
+  uint64_t refused_ CW_GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::string, size_t> by_address_ CW_GUARDED_BY(mutex_);
 };
 
 // The overall cap: as configured, else three quarters of what the descriptor limit leaves after a
@@ -180,14 +158,15 @@ struct Server::Impl {
   RateLimiter limiter;
   std::atomic<bool> stopping{false};
 
-  // Stream clients, and what is waiting to be sent to them.
-  std::mutex streams_mutex;
-  std::list<std::weak_ptr<StreamClient>> streams;
+  // Stream clients, and what is waiting to be sent to them: written by the engine's thread
+  // (OnCommit) and the I/O threads (Flush, AddStream).
+  Mutex streams_mutex;
+  std::list<std::weak_ptr<StreamClient>> streams CW_GUARDED_BY(streams_mutex);
   std::atomic<size_t> stream_count{0};
-  std::shared_ptr<const Snapshot> pending_snapshot;
-  std::vector<alerts::v1::ObligationMissedAlert> pending_alerts;
-  bool flush_scheduled = false;
-  Clock::time_point last_flush;  // when streams were last sent a change
+  std::shared_ptr<const Snapshot> pending_snapshot CW_GUARDED_BY(streams_mutex);
+  std::vector<alerts::v1::ObligationMissedAlert> pending_alerts CW_GUARDED_BY(streams_mutex);
+  bool flush_scheduled CW_GUARDED_BY(streams_mutex) = false;
+  Clock::time_point last_flush CW_GUARDED_BY(streams_mutex);  // when streams last got a change
   asio::steady_timer flush_timer{io};
   asio::steady_timer accept_timer{io};
 
@@ -208,7 +187,7 @@ struct Server::Impl {
                 std::span<const alerts::v1::ObligationMissedAlert> alerts);
   void Flush();
   bool AddStream(std::weak_ptr<StreamClient> client) {
-    std::lock_guard lock(streams_mutex);
+    MutexLock lock(streams_mutex);
     if (stream_count.load() >= options.max_stream_clients) return false;
     streams.push_back(std::move(client));
     ++stream_count;
@@ -273,12 +252,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     const size_t end = buffered.find("\r\n\r\n");
     if (end != std::string_view::npos) {
       if (auto refused = CheckHeaderBlock(buffered.substr(0, end + 4))) {
-        return Reject(400, "bad_request", *refused);
+        return Reject(Problem::kBadRequest, *refused);
       }
       return ReadMessage();
     }
     if (buffered.size() > server_.options.max_header_bytes) {
-      return Reject(431, "headers_too_large", "the request headers are too large");
+      return Reject(Problem::kHeadersTooLarge, "the request headers are too large");
     }
     stream_.async_read_some(
         buffer_.prepare(4096), [self = this->shared_from_this()](beast::error_code ec, size_t n) {
@@ -305,13 +284,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     }
     if (ec == bhttp::error::body_limit) {
       return Reject(
-          413, "too_large",
+          Problem::kTooLarge,
           fmt::format("the request body is larger than {} bytes", server_.options.max_body_bytes));
     }
     if (ec == bhttp::error::header_limit) {
-      return Reject(431, "headers_too_large", "the request headers are too large");
+      return Reject(Problem::kHeadersTooLarge, "the request headers are too large");
     }
-    if (ec) return Reject(400, "bad_request", "malformed HTTP request");
+    if (ec) return Reject(Problem::kBadRequest, "malformed HTTP request");
 
     bhttp::request<bhttp::string_body> message = parser_->release();
     RequestFraming framing;
@@ -326,7 +305,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
       }
     }
     version_ = message.version();
-    if (auto refused = CheckFraming(framing)) return Reject(400, "bad_request", *refused);
+    if (auto refused = CheckFraming(framing)) return Reject(Problem::kBadRequest, *refused);
     HttpRequest request;
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
@@ -339,7 +318,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     server_.api.Authenticate(request);
     if (auto wait = server_.limiter.Take(Api::CallerKey(request))) {
       server_.api.CountRejected(429);
-      HttpResponse limited = ErrorResponse(429, "rate_limited", "too many requests; slow down");
+      HttpResponse limited = ErrorResponse(Problem::kRateLimited, "too many requests; slow down");
       limited.headers.emplace_back("Retry-After",
                                    std::to_string(static_cast<int>(std::ceil(*wait))));
       return Send(std::move(limited));
@@ -358,10 +337,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     Send(std::move(response));
   }
 
-  void Reject(int status, std::string_view code, std::string message) {
-    server_.api.CountRejected(status);
+  void Reject(Problem problem, std::string message) {
+    server_.api.CountRejected(StatusOf(problem));
     keep_alive_ = false;  // the rest of the stream cannot be trusted
-    Send(ErrorResponse(status, code, message));
+    Send(ErrorResponse(problem, message));
   }
 
   void Send(HttpResponse response) {
@@ -406,7 +385,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
       server_.api.CountRejected(503);
       keep_alive_ = false;
       return Send(
-          ErrorResponse(503, "too_many_streams", "too many open event streams; retry later"));
+          ErrorResponse(Problem::kTooManyStreams, "too many open event streams; retry later"));
     }
     streaming_ = true;
     beast::get_lowest_layer(stream_).expires_never();
@@ -449,7 +428,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     if (alerts != nullptr) {
       for (const auto& alert : *alerts) {
         if (!scope_.Matches(engine::AllocationOf(alert))) continue;
-        chunk += "event: alert\ndata: " + AlertJson(alert) + "\n\n";
+        chunk += "event: alert\ndata: " + engine::AlertJson(alert) + "\n\n";
       }
     }
     if (!chunk.empty()) Queue(std::move(chunk));
@@ -554,7 +533,7 @@ void Server::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
 // every stream_interval.
 void Server::Impl::OnCommit(std::shared_ptr<const Snapshot> snapshot,
                             std::span<const alerts::v1::ObligationMissedAlert> alerts) {
-  std::lock_guard lock(streams_mutex);
+  MutexLock lock(streams_mutex);
   if (streams.empty()) return;
   pending_snapshot = std::move(snapshot);
   pending_alerts.insert(pending_alerts.end(), alerts.begin(), alerts.end());
@@ -580,7 +559,7 @@ void Server::Impl::Flush() {
   std::shared_ptr<const Snapshot> snapshot;
   auto alerts = std::make_shared<std::vector<alerts::v1::ObligationMissedAlert>>();
   {
-    std::lock_guard lock(streams_mutex);
+    MutexLock lock(streams_mutex);
     flush_scheduled = false;
     last_flush = Clock::now();
     snapshot = std::move(pending_snapshot);
@@ -639,7 +618,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Api&
     raw->OnCommit(std::move(snapshot), alerts);
   });
   api.set_server_stats([raw] {
-    Api::ServerStats stats;
+    ServerStats stats;
     stats.stream_clients = raw->stream_count.load();
     stats.connections = raw->connections.total();
     stats.max_connections = raw->connections.max_total();
@@ -663,7 +642,7 @@ Server::~Server() {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_timer.cancel();
-    std::lock_guard lock(impl->streams_mutex);
+    MutexLock lock(impl->streams_mutex);
     for (auto& weak : impl->streams) {
       if (auto client = weak.lock()) client->Close();
     }

@@ -1,0 +1,21 @@
+#pragma once
+// What the engine's loop reports of itself to readers in the same process (readiness, /metrics):
+// the engine's counters and what its feed knows (lag, published records).
+
+#include <cstdint>
+
+#include "projections/calendar.h"
+#include "services/engine/engine.h"
+
+namespace casewatch::engine {
+
+struct EngineStatus {
+  EngineCounters counters;
+  int64_t lag = -1;  // records on the brokers not yet applied; -1 unknown
+  uint64_t published = 0;
+  uint64_t outbox_pending = 0;
+  uint64_t transient_errors = 0;
+  Instant projection_instant;
+};
+
+}  // namespace casewatch::engine

@@ -1,0 +1,151 @@
+// GET /api/v1/cases/{id}: one case's timeline — its events in case order (obligation_missed
+// included) and its items — a page at a time. Every access is written to the audit log before
+// the answer; a viewer's case outside its scope is 404, as a case that does not exist.
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+
+#include "casewatch/events/v1/events.pb.h"
+#include "services/engine/case_projection.h"
+#include "services/http/handlers/handlers.h"
+
+namespace casewatch::http {
+namespace {
+
+constexpr int64_t kDefaultTimelinePage = 1000;  // a case's events or items per answer
+constexpr int64_t kMaxTimelinePage = 5000;
+
+bool ValidCaseId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
+  const ApiOptions& options = state.options;
+  if (auto known = c.params.OnlyThese({"page", "page_size", "items_page", "items_page_size"});
+      !known) {
+    return ErrorResponse(known.error());
+  }
+  auto decoded = PercentDecode(c.path_rest);
+  if (!decoded || !ValidCaseId(*decoded)) {
+    return ErrorResponse(Problem::kInvalidParameter,
+                         "a case id is 1 to 128 characters of A-Z, a-z, 0-9, _ and -");
+  }
+  // A case's events and items come a page at a time (a case can hold hundreds of thousands).
+  auto events = ParsePage(c.params, "page", "page_size", kDefaultTimelinePage, kMaxTimelinePage);
+  if (!events) return ErrorResponse(events.error());
+  auto items = ParsePage(c.params, "items_page", "items_page_size", kDefaultTimelinePage,
+                         kMaxTimelinePage);
+  if (!items) return ErrorResponse(items.error());
+  const std::string id = *decoded;
+  auto read_projection = options.store->ReadProjection(id);
+  if (!read_projection) return ErrorResponse(read_projection.error());
+  const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
+  // Only a viewer has a scope: the others see every case.
+  const bool visible = projection && MaySee(*c.principal, engine::AllocationOf(*projection));
+  const int status = visible ? 200 : 404;
+  if (options.audit != nullptr) {
+    auto recorded =
+        options.audit->RecordCaseAccess(options.wall_clock(), c.principal->name,
+                                         NameOf(c.principal->role), id, c.request.remote, status);
+    if (!recorded) {  // no audit record, no answer
+      return ErrorResponse(Problem::kAuditUnavailable, "the audit log cannot be written");
+    }
+  }
+  if (!visible) return ErrorResponse(Problem::kNotFound, "no such case in your scope");
+  const store::v1::CaseProjection& p = *projection;
+  JsonWriter out;
+  out.BeginObject().Key("case_id").String(id).Key("as_of");
+  const auto snapshot = options.view->snapshot();
+  if (snapshot->as_of) {
+    out.String(FormatInstant(*snapshot->as_of));
+  } else {
+    out.Null();
+  }
+  out.Key("counted").Bool(p.counted()).Key("allocation").BeginObject();
+  out.Key("region").String(p.region()).Key("pdu").String(p.pdu());
+  out.Key("team").String(p.team()).Key("offender_manager").String(p.offender_manager());
+  out.EndObject();
+  out.Key("events").BeginArray();
+  Result<void> failure = Ok();
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  auto total_events = options.store->ReadCasePage(
+      id, events.value().offset(), static_cast<uint64_t>(events.value().size),
+      [&](std::string_view bytes) {
+        events::v1::Envelope envelope;
+        if (!envelope.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+          failure = IoError("a stored event does not parse");
+          return;
+        }
+        const auto* reflection = envelope.GetReflection();
+        const auto* oneof = envelope.GetDescriptor()->FindOneofByName("payload");
+        const auto* field = reflection->GetOneofFieldDescriptor(envelope, oneof);
+        out.BeginObject().Key("event_id").String(envelope.event_id());
+        out.Key("type").String(field != nullptr ? field->name() : "unknown");
+        out.Key("occurred_at")
+            .String(FormatInstant(
+                Instant{envelope.occurred_at().seconds(), envelope.occurred_at().nanos()}));
+        out.Key("recorded_at");
+        if (envelope.has_recorded_at()) {
+          out.String(FormatInstant(
+              Instant{envelope.recorded_at().seconds(), envelope.recorded_at().nanos()}));
+        } else {
+          out.Null();
+        }
+        out.Key("source").String(envelope.source()).Key("payload");
+        if (field == nullptr) {
+          out.Raw("{}");
+        } else {
+          std::string payload;
+          const auto printed = google::protobuf::util::MessageToJsonString(
+              reflection->GetMessage(envelope, field), &payload, json);
+          if (!printed.ok()) {
+            failure = IoError("a stored event cannot be written as JSON");
+            payload = "{}";
+          }
+          out.Raw(payload);
+        }
+        out.EndObject();
+      });
+  if (!total_events) return ErrorResponse(total_events.error());
+  if (!failure) return ErrorResponse(failure.error());
+  out.EndArray();
+  out.Key("events_total").Uint(total_events.value());
+  out.Key("page").Int(events.value().number).Key("page_size").Int(events.value().size);
+  out.Key("items").BeginArray();
+  const int64_t first_item = static_cast<int64_t>(items.value().offset());
+  for (int64_t i = first_item; i < p.items_size() && i < first_item + items.value().size; ++i) {
+    const store::v1::StoredItem& item = p.items(static_cast<int>(i));
+    const auto item_status = static_cast<ItemStatus>(item.status());
+    out.BeginObject();
+    out.Key("indicator").String(InfoOf(static_cast<Indicator>(item.indicator())).id);
+    out.Key("due").String(FormatDate(Date{item.due()}));
+    out.Key("status").String(NameOf(item_status));
+    out.Key("fulfilled_by");
+    if (item.fulfilled_by().empty()) {
+      out.Null();
+    } else {
+      out.String(item.fulfilled_by());
+    }
+    out.Key("decided_on");
+    if (item_status == ItemStatus::kPending) {
+      out.Null();
+    } else {
+      out.String(FormatDate(Date{item.decided_on()}));
+    }
+    out.Key("overdue").Bool(item.overdue()).EndObject();
+  }
+  out.EndArray();
+  out.Key("items_total").Int(p.items_size());
+  out.Key("items_page").Int(items.value().number).Key("items_page_size").Int(items.value().size);
+  out.EndObject();
+  return Json(200, out.Take());
+}
+
+}  // namespace casewatch::http

@@ -1,0 +1,52 @@
+#pragma once
+// The endpoints' handlers: each a small function of the API's shared state and one call, which
+// validates its parameters and answers. Which path, method and caller reach which handler is the
+// route table's business (routes.h). Internal to services/http.
+
+#include <string_view>
+
+#include "base/json_writer.h"
+#include "services/http/api.h"
+#include "services/http/params.h"
+
+namespace casewatch::http {
+
+// One request being handled.
+struct Call {
+  const HttpRequest& request;
+  std::string_view path;
+  std::string_view path_rest;  // what follows a prefix route's path (a case id)
+  Params params;
+  const Principal* principal;  // the caller: a registry entry, or the --no-auth principal
+};
+
+HttpResponse HandleHealthz(ApiState& state, Call& call);
+HttpResponse HandleReadyz(ApiState& state, Call& call);
+HttpResponse HandleOpenApi(ApiState& state, Call& call);
+HttpResponse HandleStaticFile(ApiState& state, Call& call);
+HttpResponse HandleReport(ApiState& state, Call& call);
+HttpResponse HandleBreakdown(ApiState& state, Call& call);
+HttpResponse HandleWorklist(ApiState& state, Call& call);
+HttpResponse HandleCaseTimeline(ApiState& state, Call& call);
+HttpResponse HandleTrend(ApiState& state, Call& call);
+HttpResponse HandleStream(ApiState& state, Call& call);
+HttpResponse HandleMeta(ApiState& state, Call& call);
+HttpResponse HandlePostEvents(ApiState& state, Call& call);
+HttpResponse HandleMetrics(ApiState& state, Call& call);
+
+// --- What several handlers write ---
+
+// {"region":...,"pdu":...,"team":...,"offender_manager":...}, levels left open as null.
+void WriteScope(JsonWriter& out, const Scope& scope);
+// An instant in RFC 3339, or null.
+void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
+
+// The request's scope: its filters parsed and narrowed to the caller's; the answer otherwise
+// (400 for a malformed filter, 403 outside_scope for one beyond the caller's scope).
+struct ScopeOrAnswer {
+  std::optional<Scope> scope;
+  HttpResponse answer;
+};
+ScopeOrAnswer CallerScope(const Call& call, const Scope& requested);
+
+}  // namespace casewatch::http

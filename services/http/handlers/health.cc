@@ -1,0 +1,31 @@
+// GET /healthz (alive), GET /readyz (caught up with the topic once since starting), the
+// OpenAPI document and the dashboard's files: no token needed.
+#include "services/http/assets.h"
+#include "services/http/handlers/handlers.h"
+
+namespace casewatch::http {
+
+HttpResponse HandleHealthz(ApiState&, Call&) { return Json(200, R"({"status":"ok"})"); }
+
+HttpResponse HandleReadyz(ApiState& state, Call&) {
+  const bool ready = state.options.view->ready();
+  return Json(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"catching_up"})");
+}
+
+HttpResponse HandleOpenApi(ApiState&, Call&) {
+  const Asset* asset = FindAsset("/openapi.json");
+  return asset == nullptr ? ErrorResponse(Problem::kNotFound, "no OpenAPI document built in")
+                          : Json(200, std::string(asset->body));
+}
+
+HttpResponse HandleStaticFile(ApiState&, Call& call) {
+  const Asset* asset = FindAsset(call.path == "/" ? "/index.html" : call.path);
+  if (asset == nullptr) return ErrorResponse(Problem::kNotFound, "no such page");
+  HttpResponse r;
+  r.content_type = std::string(asset->content_type);
+  r.body = std::string(asset->body);
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  return r;
+}
+
+}  // namespace casewatch::http

@@ -1,0 +1,34 @@
+// GET /api/v1/meta: who the caller is, the engine's instant and readiness, the policy's rating
+// bands, and the indicators and outcomes in report order (what the dashboard lays out).
+#include "services/http/handlers/handlers.h"
+
+namespace casewatch::http {
+
+HttpResponse HandleMeta(ApiState& state, Call& call) {
+  if (auto known = call.params.OnlyThese({}); !known) return ErrorResponse(known.error());
+  const Policy& policy = state.options.view->policy();
+  JsonWriter out;
+  out.BeginObject().Key("principal").BeginObject();
+  out.Key("name").String(call.principal->name).Key("role").String(NameOf(call.principal->role));
+  out.Key("scope");
+  WriteScope(out, call.principal->scope);
+  out.EndObject().Key("as_of");
+  WriteInstant(out, state.options.view->snapshot()->as_of);
+  out.Key("ready").Bool(state.options.view->ready());
+  out.Key("policy").BeginObject().Key("ratings").BeginObject();
+  out.Key("rating_outstanding").Double(policy.rating_outstanding);
+  out.Key("rating_good").Double(policy.rating_good);
+  out.Key("rating_requires_improvement").Double(policy.rating_requires_improvement);
+  out.EndObject().EndObject();
+  out.Key("indicators").BeginArray();
+  for (const IndicatorInfo& info : kIndicators) {
+    out.BeginObject().Key("id").String(info.id).Key("outcome").String(NameOf(info.outcome));
+    out.EndObject();
+  }
+  out.EndArray().Key("outcomes").BeginArray();
+  for (int o = 0; o < kOutcomeCount; ++o) out.String(NameOf(static_cast<Outcome>(o)));
+  out.EndArray().EndObject();
+  return Json(200, out.Take());
+}
+
+}  // namespace casewatch::http

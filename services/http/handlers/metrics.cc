@@ -1,0 +1,86 @@
+// GET /metrics: Prometheus text — the engine's counters and lag, the HTTP server's connections
+// and streams, and the answers by route and status class.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "services/http/handlers/handlers.h"
+
+namespace casewatch::http {
+
+HttpResponse HandleMetrics(ApiState& state, Call&) {
+  const auto status = state.options.view->status();
+  std::string out;
+  const auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                          auto value) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name,
+                   type, name, value);
+  };
+  metric("casewatch_events_accepted_total", "counter", "Events accepted since start.",
+         status.counters.accepted);
+  metric("casewatch_events_duplicate_total", "counter", "Redelivered events ignored.",
+         status.counters.duplicates);
+  metric("casewatch_events_rejected_total", "counter", "Events dead-lettered.",
+         status.counters.rejected);
+  metric("casewatch_obligations_missed_total", "counter", "Missed-obligation alerts raised.",
+         status.counters.missed_obligations);
+  metric("casewatch_batches_total", "counter", "Atomic store writes of consumed batches.",
+         status.counters.batches);
+  metric("casewatch_cases_evaluated_total", "counter", "Case re-evaluations.",
+         status.counters.cases_evaluated);
+  metric("casewatch_cases_pending", "gauge",
+         "Large cases with stored events not yet in their projection (caught up within a second, "
+         "or when idle).",
+         status.counters.cases_pending);
+  metric("casewatch_consumer_lag", "gauge", "Records on the brokers not yet applied (-1 unknown).",
+         status.lag);
+  metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
+         status.published);
+  metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",
+         status.transient_errors);
+  const auto snapshot = state.options.view->snapshot();
+  metric("casewatch_projection_instant_seconds", "gauge", "The engine clock of the last write.",
+         snapshot->as_of ? snapshot->as_of->seconds : 0);
+  metric("casewatch_ready", "gauge", "1 once caught up after starting.",
+         state.options.view->ready() ? 1 : 0);
+  ServerStats server;
+  {
+    MutexLock lock(state.stats_mutex);
+    if (state.server_stats) server = state.server_stats();
+  }
+  metric("casewatch_http_stream_clients", "gauge", "Open event streams.", server.stream_clients);
+  metric("casewatch_http_connections", "gauge", "Open HTTP connections.", server.connections);
+  metric("casewatch_http_connections_max", "gauge", "The most HTTP connections served at once.",
+         server.max_connections);
+  metric("casewatch_http_connections_refused_total", "counter",
+         "Connections closed at once: over the overall or the per-address cap.",
+         server.connections_refused);
+  metric("casewatch_http_accept_errors_total", "counter",
+         "Failed accepts (e.g. out of file descriptors), each followed by a pause.",
+         server.accept_errors);
+  out += "# HELP casewatch_http_requests_total HTTP answers by route and status class.\n";
+  out += "# TYPE casewatch_http_requests_total counter\n";
+  for (const auto& route : state.routes) {
+    for (int k = 1; k <= 5; ++k) {
+      const uint64_t n = route->by_class[k].load();
+      if (n > 0) {
+        fmt::format_to(std::back_inserter(out),
+                       "casewatch_http_requests_total{{route=\"{}\",code=\"{}xx\"}} {}\n",
+                       route->name, k, n);
+      }
+    }
+  }
+  out += "# HELP casewatch_http_request_seconds_total Time spent answering, by route.\n";
+  out += "# TYPE casewatch_http_request_seconds_total counter\n";
+  for (const auto& route : state.routes) {
+    fmt::format_to(std::back_inserter(out),
+                   "casewatch_http_request_seconds_total{{route=\"{}\"}} {}\n", route->name,
+                   route->micros_total.load() / 1e6);
+  }
+  HttpResponse response;
+  response.content_type = "text/plain; version=0.0.4";
+  response.body = std::move(out);
+  return response;
+}
+
+}  // namespace casewatch::http

@@ -1,0 +1,107 @@
+// GET /api/v1/report (indicators and outcomes for a scope, the replay form) and
+// GET /api/v1/breakdown (the same for each group one level down). As of the engine's last write
+// they come from the live view's snapshot; for another instant, a period or case items, from the
+// store.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "services/engine/store_report.h"
+#include "services/http/handlers/handlers.h"
+
+namespace casewatch::http {
+
+HttpResponse HandleReport(ApiState& state, Call& call) {
+  if (auto known = call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "as_of",
+                                          "from", "to", "case_items"});
+      !known) {
+    return ErrorResponse(known.error());
+  }
+  auto query = ParseReportQuery(call.params);
+  if (!query) return ErrorResponse(query.error());
+  const ReportQuery& q = query.value();
+  auto scope = CallerScope(call, q.scope);
+  if (!scope.scope) return scope.answer;
+  if (q.live()) {
+    const auto snapshot = state.options.view->snapshot();
+    if (!snapshot->as_of) {
+      return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
+    }
+    return Json(200, *snapshot->Report(state.options.view->policy(), *scope.scope));
+  }
+  engine::StoreReportRequest request;
+  request.as_of = q.as_of;
+  request.from = q.from;
+  request.to = q.to;
+  request.scope = *scope.scope;
+  request.case_items = q.case_items;
+  auto report = engine::ReportFromStore(*state.options.store, request);
+  if (!report) return ErrorResponse(report.error());
+  return Json(200, std::move(report).value().json);
+}
+
+HttpResponse HandleBreakdown(ApiState& state, Call& call) {
+  if (auto known = call.params.OnlyThese(
+          {"region", "pdu", "team", "offender_manager", "as_of", "from", "to", "by"});
+      !known) {
+    return ErrorResponse(known.error());
+  }
+  auto query = ParseReportQuery(call.params);
+  if (!query) return ErrorResponse(query.error());
+  const ReportQuery& q = query.value();
+  auto narrowed = CallerScope(call, q.scope);
+  if (!narrowed.scope) return narrowed.answer;
+  const Scope& scope = *narrowed.scope;
+  engine::GroupBy by = engine::GroupBelow(scope);
+  if (auto name = call.params.Get("by")) {
+    const auto found =
+        std::find(engine::kGroupByNames.begin() + 1, engine::kGroupByNames.end(), *name);
+    if (found == engine::kGroupByNames.end()) {
+      return ErrorResponse(
+          Problem::kInvalidParameter,
+          fmt::format("by: \"{}\" is not one of region, pdu, team, offender_manager", *name));
+    }
+    by = static_cast<engine::GroupBy>(found - engine::kGroupByNames.begin());
+  }
+  engine::StoreReport report;
+  if (q.live()) {
+    const auto snapshot = state.options.view->snapshot();
+    if (!snapshot->as_of) {
+      return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
+    }
+    report = snapshot->Breakdown(state.options.view->policy(), scope, by);
+  } else {
+    engine::StoreReportRequest request;
+    request.as_of = q.as_of;
+    request.from = q.from;
+    request.to = q.to;
+    request.scope = scope;
+    request.group_by = by;
+    auto stored = engine::ReportFromStore(*state.options.store, request);
+    if (!stored) return ErrorResponse(stored.error());
+    report = std::move(stored).value();
+  }
+  JsonWriter out;
+  out.BeginObject().Key("as_of").String(FormatInstant(report.as_of));
+  out.Key("scope");
+  WriteScope(out, scope);
+  out.Key("by").String(engine::kGroupByNames[static_cast<size_t>(by)]);
+  out.Key("rows").BeginArray();
+  const int levels = static_cast<int>(by);
+  for (const engine::GroupReport& group : report.groups) {
+    const auto level = [&](int n, const std::string& value) {
+      return n <= levels ? std::optional<std::string>(value) : std::nullopt;
+    };
+    out.BeginObject();
+    out.Key("region").NullableString(level(1, group.key.region));
+    out.Key("pdu").NullableString(level(2, group.key.pdu));
+    out.Key("team").NullableString(level(3, group.key.team));
+    out.Key("offender_manager").NullableString(level(4, group.key.offender_manager));
+    out.Key("report").Raw(group.json);
+    out.EndObject();
+  }
+  out.EndArray().EndObject();
+  return Json(200, out.Take());
+}
+
+}  // namespace casewatch::http
