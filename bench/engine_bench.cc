@@ -15,8 +15,8 @@
 
 #include "base/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
-#include "services/engine/runner.h"
-#include "services/engine/testing/kafka_harness.h"
+#include "services/daemon/engine_loop.h"
+#include "services/daemon/testing/kafka_harness.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/ingest/event_content.h"
 #include "services/ingest/wire_decoder.h"
@@ -26,6 +26,9 @@
 
 namespace casewatch::engine {
 namespace {
+
+namespace kt = daemon::testing;
+using daemon::RunnerOptions;
 
 using Clock = std::chrono::steady_clock;
 
@@ -56,27 +59,27 @@ void OrThrow(Result<void> result) {
 }
 
 // The engine with a frozen clock, as a benchmark runs it (default batches).
-struct EngineRun : testing::EngineThread {
+struct EngineRun : kt::EngineThread {
   EngineRun(store::Store& store, const std::string& brokers, Instant frozen,
             std::function<void(std::span<const int64_t>)> on_applied = {})
-      : testing::EngineThread(store, Options(brokers, frozen, std::move(on_applied))) {}
+      : kt::EngineThread(store, Options(brokers, frozen, std::move(on_applied))) {}
   static RunnerOptions Options(const std::string& brokers, Instant frozen,
                                std::function<void(std::span<const int64_t>)> on_applied) {
-    RunnerOptions options = testing::FrozenClockOptions(brokers, frozen);
+    RunnerOptions options = kt::FrozenClockOptions(brokers, frozen);
     options.on_applied = std::move(on_applied);
     return options;
   }
   void WaitFor(uint64_t records) {
-    if (!testing::EngineThread::WaitFor(records, 3600)) throw std::runtime_error("stalled");
+    if (!kt::EngineThread::WaitFor(records, 3600)) throw std::runtime_error("stalled");
   }
-  void Stop() { OrThrow(Result<void>(testing::EngineThread::Stop())); }
+  void Stop() { OrThrow(Result<void>(kt::EngineThread::Stop())); }
 };
 
 void Ingest(int64_t cases, int months, int partitions) {
   casewatch::TempDir dir;
   const testing::SimulatedStream sim = testing::Simulate(cases, months, 1);
-  auto cluster = OrThrow(testing::StartCluster(partitions));
-  OrThrow(testing::Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size()));
+  auto cluster = OrThrow(kt::StartCluster(partitions));
+  OrThrow(kt::Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size()));
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
   const auto started = Clock::now();
@@ -97,7 +100,7 @@ void Latency(int rate, int seconds) {
   const int64_t cases = std::max<int64_t>(200, static_cast<int64_t>(rate) * seconds / 45);
   const testing::SimulatedStream sim = testing::Simulate(cases, 24, 2);
   const size_t total = std::min(sim.records.size(), static_cast<size_t>(rate) * seconds);
-  auto cluster = OrThrow(testing::StartCluster(8));
+  auto cluster = OrThrow(kt::StartCluster(8));
   auto producer =
       kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {{"linger.ms", "1"}}});
   if (!producer) throw std::runtime_error(producer.error().message);
@@ -119,7 +122,7 @@ void Latency(int rate, int seconds) {
     const auto due = static_cast<size_t>(Seconds(started) * rate);
     const size_t until = std::min(total, due);
     if (until > sent) {
-      OrThrow(testing::Produce(producer.value(), sim, sent, until));
+      OrThrow(kt::Produce(producer.value(), sim, sent, until));
       sent = until;
     }
     producer.value().Poll(std::chrono::milliseconds(0));
@@ -232,16 +235,16 @@ void Scale(int64_t cases, int months, const std::string& keep) {
     fmt::print("scale: store {:.1f} GiB\n",
                store.value()->ApproximateSizeBytes() / double(1 << 30));
   }
-  auto cluster = OrThrow(testing::StartCluster(8));
+  auto cluster = OrThrow(kt::StartCluster(8));
   const testing::SimulatedStream extra = Slice(2000, months, 999);
-  OrThrow(testing::Publish(cluster.bootstrap_servers(), extra, 0, extra.records.size()));
+  OrThrow(kt::Publish(cluster.bootstrap_servers(), extra, 0, extra.records.size()));
   const auto engine_started = Clock::now();
   casewatch::testing::ChildProcess engine(
       {CASEWATCHD_BIN, "--no-http", "--brokers", cluster.bootstrap_servers(), "--data",
        data.string(), "--clock", "simulated", "--clock-start", FormatInstant(end), "--clock-speed",
        "0"},
       (dir.path() / "engine.log").string());
-  while (testing::ConsumedOffsets(data, dir.path()) < extra.records.size()) {
+  while (kt::ConsumedOffsets(data, dir.path()) < extra.records.size()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     if (Seconds(engine_started) > 600) throw std::runtime_error("casewatchd did not catch up");
   }

@@ -50,7 +50,7 @@ fi
 for tool in wrk curl jq; do
   command -v "$tool" >/dev/null || { echo "http_bench: needs $tool (apt-get install $tool)" >&2; exit 2; }
 done
-for bin in "$D/engine/casewatchd" "$D/cli/casewatch" "$FANOUT"; do
+for bin in "$D/daemon/casewatchd" "$D/cli/casewatch" "$FANOUT"; do
   [ -x "$bin" ] || { echo "http_bench: $bin missing: build the release preset" >&2; exit 2; }
 done
 ulimit -n 8192 2>/dev/null || true  # the streams: one descriptor each, here and in casewatchd
@@ -83,7 +83,7 @@ AS_OF=$("$D/cli/casewatch" report --data "$OUT/store" | jq -r .as_of)
 say "the store's projection instant: $AS_OF"
 
 started=$(date +%s.%N)
-"$D/engine/casewatchd" --data "$OUT/store" --topic http-bench --no-auth --http-port 0 \
+"$D/daemon/casewatchd" --data "$OUT/store" --topic http-bench --no-auth --http-port 0 \
   --http-rate-limit 0 --clock simulated --clock-start "$AS_OF" --clock-speed 0 \
   >"$OUT/casewatchd.log" 2>&1 &
 PID=$!

@@ -3,6 +3,7 @@
 // YYYY-MM-DD dates). Pure functions: no clock, no time zone database. Dates are UTC calendar
 // dates, as indicators.md section 1 defines them.
 
+#include <chrono>
 #include <compare>
 #include <cstdint>
 #include <string>
@@ -19,6 +20,14 @@ struct Instant {
 
   friend constexpr auto operator<=>(const Instant&, const Instant&) = default;
 };
+
+// A point of the system clock as an Instant (a conversion: the clock is read by the caller).
+inline Instant InstantOf(std::chrono::system_clock::time_point t) {
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const int64_t seconds = nanos / 1000000000 - (nanos % 1000000000 < 0 ? 1 : 0);
+  return Instant{seconds, static_cast<int32_t>(nanos - seconds * 1000000000)};
+}
 
 inline constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01T00:00:00Z
 inline constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31T23:59:59Z

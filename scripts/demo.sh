@@ -31,7 +31,7 @@ done
 
 BUILD=${CASEWATCH_BUILD_DIR:-build/release}
 BIN=$BUILD/services/cli/casewatch
-ENGINE=$BUILD/services/engine/casewatchd
+ENGINE=$BUILD/services/daemon/casewatchd
 OUT=${CASEWATCH_DEMO_DIR:-build/demo}
 for b in "$BIN" "$ENGINE"; do
   [ -x "$b" ] || { echo "demo: $b is missing: build first (./run demo does)" >&2; exit 1; }

@@ -10,22 +10,26 @@
 #include <thread>
 
 #include "base/temp_dir.h"
-#include "services/engine/runner.h"
-#include "services/engine/store_report.h"
-#include "services/engine/testing/kafka_harness.h"
+#include "services/daemon/engine_loop.h"
+#include "services/reports/store_report.h"
+#include "services/daemon/testing/kafka_harness.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/kafka/consumer.h"
 #include "services/kafka/mock_cluster.h"
 #include "tests/support/process.h"
 
-namespace casewatch::engine {
+namespace casewatch::daemon {
 namespace {
+
+using engine::InputRecord;
+using reports::ReportFromStore;
+using reports::StoreReportRequest;
 
 using casewatch::TempDir;
 using casewatch::testing::ChildProcess;
-using testing::Replay;
-using testing::Simulate;
-using testing::SimulatedStream;
+using engine::testing::Replay;
+using engine::testing::Simulate;
+using engine::testing::SimulatedStream;
 
 constexpr int kPartitions = 3;
 
@@ -228,4 +232,4 @@ TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
 }
 
 }  // namespace
-}  // namespace casewatch::engine
+}  // namespace casewatch::daemon

@@ -10,7 +10,7 @@
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/inspection/report_csv.h"
 #include "services/inspection/report_html.h"
 #include "services/inspection/report_json.h"
@@ -107,7 +107,7 @@ Result<insp::Inspection> Run(InspectOptions o, insp::Progress& progress) {
   CW_TRY(store, OpenStoreForReport(o.data, scratch, o.report));
   CW_TRY(request, RequestOf(o));
   if (o.report.policy_file.empty()) {
-    CW_TRY(policy, engine::StorePolicy(*store));
+    CW_TRY(policy, reports::StorePolicy(*store));
     request.policy = std::move(policy);
   }
   request.source = fmt::format("engine store {}", o.data);

@@ -10,7 +10,6 @@
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
 #include "services/engine/engine.h"
-#include "services/engine/runner.h"
 
 namespace casewatch::cli {
 namespace {
@@ -28,7 +27,7 @@ int RunRebuild(const RebuildOptions& options) {
   };
   engine::EngineOptions engine_options;
   engine::RebuildRequest request;
-  request.started = engine::WallClock();
+  request.started = InstantOf(std::chrono::system_clock::now());
   if (!options.policy_file.empty()) {
     auto text = ReadSmallFile(options.policy_file);
     if (!text) return fail(text.error().message);

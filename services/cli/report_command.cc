@@ -8,7 +8,7 @@
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 
 namespace casewatch::cli {
 namespace {
@@ -29,14 +29,14 @@ int RunReport(ReportOptions options) {
   auto request = options.report.Resolve();
   if (!request) return fail(request.error().message);
   const ReportRequest& r = request.value();
-  engine::StoreReportRequest query;
+  reports::StoreReportRequest query;
   query.as_of = r.as_of;
   query.from = r.period.from;
   query.to = r.period.to;
   query.scope = r.scope;
   query.case_items = r.case_items;
   if (!options.report.policy_file.empty()) query.policy = r.policy;
-  auto report = engine::ReportFromStore(*store.value(), query);
+  auto report = reports::ReportFromStore(*store.value(), query);
   if (!report) return fail(report.error().message);
   std::fwrite(report.value().json.data(), 1, report.value().json.size(), stdout);
   std::fflush(stdout);
@@ -45,7 +45,7 @@ int RunReport(ReportOptions options) {
       "the instants in the stored projections (an earlier instant)",
       "re-evaluation of the stored events"};
   static_assert(std::size(kSources) ==
-                static_cast<size_t>(engine::ReportSource::kReEvaluation) + 1);
+                static_cast<size_t>(reports::ReportSource::kReEvaluation) + 1);
   fmt::print(stderr, "casewatch report: as of {} from {}\n", FormatInstant(report.value().as_of),
              kSources[static_cast<int>(report.value().source)]);
   return 0;

@@ -12,9 +12,9 @@
 
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "projections/evaluation.h"
-#include "services/engine/alert_json.h"
-#include "services/engine/case_projection.h"
-#include "services/engine/stored_history.h"
+#include "services/records/alert_json.h"
+#include "services/records/case_projection.h"
+#include "services/records/stored_history.h"
 #include "services/ingest/event_content.h"
 #include "services/ingest/validation.h"
 #include "services/ingest/wire_decoder.h"
@@ -22,6 +22,16 @@
 namespace casewatch::engine {
 namespace {
 
+using records::AddContribution;
+using records::AlertJson;
+using records::EmptyScopeCounts;
+using records::ForEachHistory;
+using records::LoadHistory;
+using records::MissedObligation;
+using records::MissedObligations;
+using records::ObligationMissedEvent;
+using records::ObligationMissedEventId;
+using records::ProjectCase;
 using store::v1::CaseProjection;
 using store::v1::ScopeCounts;
 
@@ -164,7 +174,7 @@ struct Engine::Impl {
     store::v1::DeadLetter letter;
     letter.set_value(std::string(record.value));
     letter.set_key(std::string(record.key));
-    letter.set_source("kafka");
+    letter.set_source(std::string(record.source));
     letter.set_topic(options.topic);
     letter.set_partition(record.partition);
     letter.set_offset(record.offset);

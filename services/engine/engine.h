@@ -8,7 +8,7 @@
 // in the outbox, and the next offset of each partition. A crash anywhere leaves the store at a
 // batch boundary; consumption resumes from the stored offsets, and nothing is applied twice.
 //
-// The engine knows nothing of Kafka: the runner (runner.h) feeds it. Not thread-safe: one thread
+// The engine knows nothing of Kafka: the daemon's loop (services/daemon/engine_loop.h) feeds it. Not thread-safe: one thread
 // calls Apply and AdvanceTo. Owns a bounded cache of case histories; the store is the truth.
 
 #include <chrono>
@@ -65,6 +65,7 @@ struct InputRecord {
   int64_t offset = 0;
   std::string_view key;
   std::string_view value;
+  std::string_view source;  // where it came from, for its dead letter ("kafka")
 };
 
 struct RebuildRequest {

@@ -14,13 +14,16 @@
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/report_json.h"
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/engine/testing/simulated_stream.h"
 
 namespace casewatch::engine {
 namespace {
 
 using casewatch::TempDir;
+using reports::ReportFromStore;
+using reports::ReportSource;
+using reports::StoreReportRequest;
 
 using testing::Replay;
 using testing::Simulate;

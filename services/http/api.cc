@@ -24,12 +24,7 @@ std::string_view BearerToken(std::string_view authorization) {
   return authorization.substr(kPrefix.size());
 }
 
-Instant SystemClock() {
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-  return Instant{nanos / 1000000000, static_cast<int32_t>(nanos % 1000000000)};
-}
+Instant SystemClock() { return InstantOf(std::chrono::system_clock::now()); }
 
 std::string_view QueryOf(std::string_view target) {
   const size_t question = target.find('?');

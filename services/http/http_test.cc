@@ -1,6 +1,6 @@
 // The HTTP API over real sockets: a RocksDB store in a temp directory fed by an engine on the
 // test's thread, the live view fed by its commits, the API and the Beast server on 127.0.0.1, and
-// a Beast client. Answers are compared with what the store says (engine::ReportFromStore, the
+// a Beast client. Answers are compared with what the store says (reports::ReportFromStore, the
 // `casewatch replay` form), never with numbers written into the test.
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -23,10 +23,10 @@
 #include "base/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "casewatch/store/v1/records.pb.h"
-#include "services/engine/case_projection.h"
+#include "services/records/case_projection.h"
 #include "services/engine/engine.h"
-#include "services/engine/store_report.h"
-#include "services/engine/testing/kafka_harness.h"
+#include "services/reports/store_report.h"
+#include "services/daemon/testing/kafka_harness.h"
 #include "services/daemon/kafka_event_publisher.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/http/api.h"
@@ -45,7 +45,7 @@ namespace {
 namespace et = casewatch::engine::testing;
 namespace ht = casewatch::http::testing;
 using casewatch::TempDir;
-using engine::StoreReportRequest;
+using reports::StoreReportRequest;
 using ht::EventStreamReader;
 using ht::HttpReply;
 
@@ -159,7 +159,7 @@ class Harness {
   explicit Harness(HarnessOptions options = HarnessOptions()) {
     const auto& sim = Simulation();
     if (options.kafka) {
-      auto cluster = et::StartCluster(1);
+      auto cluster = daemon::testing::StartCluster(1);
       if (!cluster) Fail("mock cluster: " + cluster.error().message);
       cluster_.emplace(std::move(cluster).value());
     }
@@ -274,7 +274,7 @@ class Harness {
 
   // The store's report (the `casewatch replay` form) for `request`.
   std::string Expected(const StoreReportRequest& request) const {
-    auto report = engine::ReportFromStore(*store_, request);
+    auto report = reports::ReportFromStore(*store_, request);
     EXPECT_TRUE(report) << report.error().message;
     return report ? report.value().json : std::string();
   }
@@ -319,7 +319,7 @@ class Harness {
     return std::nullopt;
   }
   void ReportStatus(int64_t lag = 0) {
-    engine::RunnerStatus status;
+    engine::EngineStatus status;
     status.counters = engine_->counters();
     status.lag = lag;
     status.projection_instant = engine_->projection_instant();
@@ -332,7 +332,7 @@ class Harness {
     EXPECT_TRUE(
         store_->ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
           if (p.counted()) {
-            cases.emplace_back(std::string(case_id), engine::AllocationOf(p));
+            cases.emplace_back(std::string(case_id), records::AllocationOf(p));
           }
         }));
     return cases;
@@ -361,7 +361,7 @@ class Harness {
     for (const auto& c : all) {
       if (c.region() != *home_.region) {
         other_region_ = c.region();
-        other_allocation_ = engine::AllocationOf(c);
+        other_allocation_ = records::AllocationOf(c);
         break;
       }
     }
@@ -509,7 +509,7 @@ std::set<std::vector<std::string>> GroupsInStore(store::Store& store, const Scop
   std::set<std::vector<std::string>> groups;
   EXPECT_TRUE(store.ScanScopes([&](const store::v1::ScopeCounts& c) {
     if (c.cases() == 0) return;
-    if (!scope.Matches(engine::AllocationOf(c))) return;
+    if (!scope.Matches(records::AllocationOf(c))) return;
     std::vector<std::string> key = {c.region(), c.pdu(), c.team(), c.offender_manager()};
     key.resize(levels);
     groups.insert(key);
@@ -642,7 +642,7 @@ std::multiset<std::tuple<std::string, std::string, std::string, std::string>> Op
   EXPECT_TRUE(
       store.ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
         if (!p.counted()) return;
-        if (!scope.Matches(engine::AllocationOf(p))) {
+        if (!scope.Matches(records::AllocationOf(p))) {
           return;
         }
         for (const store::v1::StoredItem& item : p.items()) {

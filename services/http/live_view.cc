@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "services/engine/case_projection.h"
+#include "services/records/case_projection.h"
 
 namespace casewatch::http {
 namespace {
@@ -32,20 +32,20 @@ std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy,
     if (auto found = cache_.find(key); found != cache_.end()) return found->second;
   }
   auto rendered =
-      std::make_shared<const std::string>(Breakdown(policy, scope, engine::GroupBy::kNone).json);
+      std::make_shared<const std::string>(Breakdown(policy, scope, reports::GroupBy::kNone).json);
   MutexLock lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedReports) cache_.clear();
   cache_.emplace(key, rendered);
   return rendered;
 }
 
-engine::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope,
-                                        engine::GroupBy by) const {
-  engine::StoreReport report;
+reports::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope,
+                                        reports::GroupBy by) const {
+  reports::StoreReport report;
   const Instant at = as_of.value_or(Instant{});
   report.as_of = at;
-  report.source = engine::ReportSource::kScopeCounts;
-  engine::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by);
+  report.source = reports::ReportSource::kScopeCounts;
+  reports::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by);
   for (const auto& counts : scopes) builder.AddCounts(*counts);
   builder.Finish(report, nullptr);  // kNone: report.json
   return report;
@@ -94,7 +94,7 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
     work_.erase(std::string(case_id));
     return;
   }
-  work.allocation = engine::AllocationOf(projection);
+  work.allocation = records::AllocationOf(projection);
   work_.insert_or_assign(std::string(case_id), std::move(work));
 }
 

@@ -22,7 +22,7 @@
 #include "projections/scores.h"
 #include "services/engine/engine.h"
 #include "services/engine/engine_status.h"
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/store/store.h"
 
 namespace casewatch::http {
@@ -39,7 +39,7 @@ class Snapshot {
   // per snapshot and scope.
   std::shared_ptr<const std::string> Report(const Policy& policy, const Scope& scope) const;
   // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).
-  engine::StoreReport Breakdown(const Policy& policy, const Scope& scope, engine::GroupBy by) const;
+  reports::StoreReport Breakdown(const Policy& policy, const Scope& scope, reports::GroupBy by) const;
 
  private:
   mutable Mutex cache_mutex_;

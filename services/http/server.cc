@@ -18,8 +18,8 @@
 #include "base/log_throttle.h"
 #include "base/mutex.h"
 #include "projections/report_json.h"
-#include "services/engine/alert_json.h"
-#include "services/engine/case_projection.h"
+#include "services/records/alert_json.h"
+#include "services/records/case_projection.h"
 #include "services/http/framing.h"
 
 namespace casewatch::http {
@@ -427,8 +427,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     }
     if (alerts != nullptr) {
       for (const auto& alert : *alerts) {
-        if (!scope_.Matches(engine::AllocationOf(alert))) continue;
-        chunk += "event: alert\ndata: " + engine::AlertJson(alert) + "\n\n";
+        if (!scope_.Matches(records::AllocationOf(alert))) continue;
+        chunk += "event: alert\ndata: " + records::AlertJson(alert) + "\n\n";
       }
     }
     if (!chunk.empty()) Queue(std::move(chunk));

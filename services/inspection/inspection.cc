@@ -8,7 +8,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 
 namespace casewatch::inspection {
 namespace {
@@ -99,13 +99,13 @@ std::string ReasonOf(std::string_view message) {
 }
 
 // A unit's name: its allocation at the level the scope is split by.
-const std::string& NameAt(const Allocation& a, engine::GroupBy level) {
+const std::string& NameAt(const Allocation& a, reports::GroupBy level) {
   switch (level) {
-    case engine::GroupBy::kRegion:
+    case reports::GroupBy::kRegion:
       return a.region;
-    case engine::GroupBy::kPdu:
+    case reports::GroupBy::kPdu:
       return a.pdu;
-    case engine::GroupBy::kTeam:
+    case reports::GroupBy::kTeam:
       return a.team;
     default:
       return a.offender_manager;
@@ -276,8 +276,8 @@ struct InspectionBuilder::Impl {
   Period sample_period;                      // a sampled case: all its work to the as-of date
   ReportBuilder main;
   // The units one level below the scope; none below an offender manager.
-  std::optional<engine::GroupBy> group_by;
-  std::optional<engine::GroupedReportBuilder> groups;
+  std::optional<reports::GroupBy> group_by;
+  std::optional<reports::GroupedReportBuilder> groups;
   std::vector<ReportBuilder> monthly;
   std::optional<ReportBuilder> earlier;
   std::optional<ReportBuilder> other;
@@ -301,7 +301,7 @@ struct InspectionBuilder::Impl {
       monthly.emplace_back(evaluator.policy(), request.as_of, month, request.scope);
     }
     if (!request.scope.offender_manager) {
-      group_by = engine::GroupBelow(request.scope);
+      group_by = reports::GroupBelow(request.scope);
       groups.emplace(evaluator.policy(), request.as_of, request.period, request.scope, *group_by);
     }
     if (request.compare_as_of) {
@@ -551,7 +551,7 @@ struct InspectionBuilder::Impl {
     out.policy_settings = PolicySettings(evaluator.policy());
     out.report = main.Finish();
     if (groups) {
-      out.group_level = std::string(engine::kGroupByNames[static_cast<int>(*group_by)]);
+      out.group_level = std::string(reports::kGroupByNames[static_cast<int>(*group_by)]);
       for (auto& [key, report] : groups->FinishGroups()) {
         out.groups.push_back(GroupReport{NameAt(key, *group_by), std::move(report)});
       }

@@ -20,7 +20,7 @@
 namespace casewatch::inspection {
 namespace {
 
-using engine::StoreReportRequest;
+using reports::StoreReportRequest;
 using engine::testing::Replay;
 using engine::testing::SimulatedStream;
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "services/engine/stored_history.h"
+#include "services/records/stored_history.h"
 #include "services/ingest/event_log.h"
 
 namespace casewatch::inspection {
@@ -70,7 +70,7 @@ Result<Inspection> InspectStore(const store::StoreReader& store, InspectionReque
   progress.Stage("evaluating cases", estimate, "cases");
   int64_t events = 0;
   uint64_t done = 0;
-  CW_TRY(engine::ForEachHistory(
+  CW_TRY(records::ForEachHistory(
       store,
       [&](CaseHistory& history) -> Result<void> {
         builder.AddCase(history);
@@ -85,7 +85,7 @@ Result<Inspection> InspectStore(const store::StoreReader& store, InspectionReque
   progress.Stage("judging the sample", drawn.size(), "cases");
   done = 0;
   for (const std::string& case_id : drawn) {
-    CW_TRY(history, engine::LoadHistory(store, case_id));
+    CW_TRY(history, records::LoadHistory(store, case_id));
     history->Seal();
     builder.AddSampledCase(*history);
     progress.Update(++done);

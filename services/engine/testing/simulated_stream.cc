@@ -73,7 +73,7 @@ void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* se
 }
 
 std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
-                   const StoreReportRequest& request, Instant as_of) {
+                   const reports::StoreReportRequest& request, Instant as_of) {
   const auto path = dir.path() / "replay-events.bin";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   std::fwrite(file_bytes.data(), 1, file_bytes.size(), f);

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "base/temp_dir.h"
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/store/store.h"
 
 namespace casewatch::engine::testing {
@@ -29,6 +29,6 @@ void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* se
 // The replay report of `file_bytes` for `request` at `as_of` (written to a file in `dir` and
 // loaded the way `casewatch replay` loads it).
 std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
-                   const StoreReportRequest& request, Instant as_of);
+                   const reports::StoreReportRequest& request, Instant as_of);
 
 }  // namespace casewatch::engine::testing

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "casewatch/events/v1/events.pb.h"
-#include "services/engine/case_projection.h"
+#include "services/records/case_projection.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -47,7 +47,7 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   if (!read_projection) return ErrorResponse(read_projection.error());
   const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
   // Only a viewer has a scope: the others see every case.
-  const bool visible = projection && MaySee(*c.principal, engine::AllocationOf(*projection));
+  const bool visible = projection && MaySee(*c.principal, records::AllocationOf(*projection));
   const int status = visible ? 200 : 404;
   if (options.audit != nullptr) {
     auto recorded =

@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -29,13 +29,13 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
     }
     return Json(200, *snapshot->Report(state.options.view->policy(), *scope.scope));
   }
-  engine::StoreReportRequest request;
+  reports::StoreReportRequest request;
   request.as_of = q.as_of;
   request.from = q.from;
   request.to = q.to;
   request.scope = *scope.scope;
   request.case_items = q.case_items;
-  auto report = engine::ReportFromStore(*state.options.store, request);
+  auto report = reports::ReportFromStore(*state.options.store, request);
   if (!report) return ErrorResponse(report.error());
   return Json(200, std::move(report).value().json);
 }
@@ -52,18 +52,18 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   auto narrowed = CallerScope(call, q.scope);
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
-  engine::GroupBy by = engine::GroupBelow(scope);
+  reports::GroupBy by = reports::GroupBelow(scope);
   if (auto name = call.params.Get("by")) {
     const auto found =
-        std::find(engine::kGroupByNames.begin() + 1, engine::kGroupByNames.end(), *name);
-    if (found == engine::kGroupByNames.end()) {
+        std::find(reports::kGroupByNames.begin() + 1, reports::kGroupByNames.end(), *name);
+    if (found == reports::kGroupByNames.end()) {
       return ErrorResponse(
           Problem::kInvalidParameter,
           fmt::format("by: \"{}\" is not one of region, pdu, team, offender_manager", *name));
     }
-    by = static_cast<engine::GroupBy>(found - engine::kGroupByNames.begin());
+    by = static_cast<reports::GroupBy>(found - reports::kGroupByNames.begin());
   }
-  engine::StoreReport report;
+  reports::StoreReport report;
   if (q.live()) {
     const auto snapshot = state.options.view->snapshot();
     if (!snapshot->as_of) {
@@ -71,13 +71,13 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     }
     report = snapshot->Breakdown(state.options.view->policy(), scope, by);
   } else {
-    engine::StoreReportRequest request;
+    reports::StoreReportRequest request;
     request.as_of = q.as_of;
     request.from = q.from;
     request.to = q.to;
     request.scope = scope;
     request.group_by = by;
-    auto stored = engine::ReportFromStore(*state.options.store, request);
+    auto stored = reports::ReportFromStore(*state.options.store, request);
     if (!stored) return ErrorResponse(stored.error());
     report = std::move(stored).value();
   }
@@ -85,10 +85,10 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   out.BeginObject().Key("as_of").String(FormatInstant(report.as_of));
   out.Key("scope");
   WriteScope(out, scope);
-  out.Key("by").String(engine::kGroupByNames[static_cast<size_t>(by)]);
+  out.Key("by").String(reports::kGroupByNames[static_cast<size_t>(by)]);
   out.Key("rows").BeginArray();
   const int levels = static_cast<int>(by);
-  for (const engine::GroupReport& group : report.groups) {
+  for (const reports::GroupReport& group : report.groups) {
     const auto level = [&](int n, const std::string& value) {
       return n <= levels ? std::optional<std::string>(value) : std::nullopt;
     };

@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -45,7 +45,7 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
   out.Key("from").String(FormatDate(from)).Key("to").String(FormatDate(to));
   out.Key("days").BeginArray();
   std::optional<Date> current;
-  std::unique_ptr<engine::GroupedReportBuilder> builder;
+  std::unique_ptr<reports::GroupedReportBuilder> builder;
   const auto flush = [&] {
     if (!builder) return;
     const casewatch::Report report = builder->FinishScope();
@@ -67,8 +67,8 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
           flush();
           current = day;
           const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
-          builder = std::make_unique<engine::GroupedReportBuilder>(
-              policy, start, Period{std::nullopt, day}, scope, engine::GroupBy::kNone);
+          builder = std::make_unique<reports::GroupedReportBuilder>(
+              policy, start, Period{std::nullopt, day}, scope, reports::GroupBy::kNone);
         }
         builder->AddCounts(counts);
       });

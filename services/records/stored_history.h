@@ -12,7 +12,7 @@
 #include "services/ingest/envelope_view.h"
 #include "services/store/store.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 
 // One case's history (empty when the case has no events), unsealed.
 [[nodiscard]] Result<std::unique_ptr<CaseHistory>> LoadHistory(const store::StoreReader& store,
@@ -25,4 +25,4 @@ namespace casewatch::engine {
     const store::StoreReader& store, const std::function<Result<void>(CaseHistory&)>& visit,
     const std::function<void(const ingest::EnvelopeView&)>& on_event = nullptr);
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

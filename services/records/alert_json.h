@@ -7,8 +7,8 @@
 
 #include "casewatch/alerts/v1/alert.pb.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 
 std::string AlertJson(const alerts::v1::ObligationMissedAlert& alert);
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

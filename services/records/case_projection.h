@@ -15,7 +15,7 @@
 #include "projections/report_json.h"
 #include "projections/scores.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 
 // The projection of `evaluation` (nullptr: the case is not counted at `as_of`). `history` must
 // be the sealed history that was evaluated.
@@ -73,4 +73,4 @@ Allocation AllocationOf(const Record& r) {
   return Allocation{r.region(), r.pdu(), r.team(), r.offender_manager()};
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

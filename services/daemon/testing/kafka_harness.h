@@ -8,12 +8,14 @@
 #include <string>
 #include <thread>
 
-#include "services/engine/runner.h"
+#include "services/daemon/engine_loop.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/kafka/mock_cluster.h"
 #include "services/kafka/producer.h"
 
-namespace casewatch::engine::testing {
+namespace casewatch::daemon::testing {
+
+using engine::testing::SimulatedStream;
 
 // One broker with case-events, case-alerts and case-events-dlq of `partitions` each.
 [[nodiscard]] Result<kafka::MockCluster> StartCluster(int partitions);
@@ -58,4 +60,4 @@ class EngineThread {
   std::thread thread_;
 };
 
-}  // namespace casewatch::engine::testing
+}  // namespace casewatch::daemon::testing

@@ -1,10 +1,10 @@
-#include "services/engine/testing/kafka_harness.h"
+#include "services/daemon/testing/kafka_harness.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
 
-namespace casewatch::engine::testing {
+namespace casewatch::daemon::testing {
 
 Result<kafka::MockCluster> StartCluster(int partitions) {
   CW_TRY(cluster, kafka::MockCluster::Start(1));
@@ -82,4 +82,4 @@ const Result<void>& EngineThread::Stop() {
   return result_;
 }
 
-}  // namespace casewatch::engine::testing
+}  // namespace casewatch::daemon::testing

@@ -1,11 +1,11 @@
-#include "services/engine/stored_history.h"
+#include "services/records/stored_history.h"
 
 #include <fmt/format.h>
 
 #include "services/ingest/event_content.h"
 #include "services/ingest/wire_decoder.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 namespace {
 
 Result<void> Append(std::string_view envelope, CaseHistory& history,
@@ -55,4 +55,4 @@ Result<void> ForEachHistory(const store::StoreReader& store,
   return failure;
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

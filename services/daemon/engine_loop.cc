@@ -1,4 +1,4 @@
-#include "services/engine/runner.h"
+#include "services/daemon/engine_loop.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,11 @@
 #include "services/kafka/consumer.h"
 #include "services/kafka/producer.h"
 
-namespace casewatch::engine {
+namespace casewatch::daemon {
 namespace {
+
+using engine::Engine;
+using engine::InputRecord;
 
 constexpr size_t kMaxInFlight = 10000;
 
@@ -112,11 +115,6 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
 
 }  // namespace
 
-Instant WallClock() {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  return Instant{nanos / 1000000000, static_cast<int32_t>(nanos % 1000000000)};
-}
 
 Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::atomic<bool>& stop,
                        const std::function<void(const RunnerStatus&)>& on_status) {
@@ -153,7 +151,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     if (!batch.empty()) {
       records.clear();
       for (const kafka::Message& m : batch.messages()) {
-        records.push_back(InputRecord{m.partition, m.offset, m.key, m.value});
+        records.push_back(InputRecord{m.partition, m.offset, m.key, m.value, "kafka"});
       }
       CW_TRY(engine->Apply(records, now));
       if (options.on_applied) {
@@ -191,4 +189,4 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   return Ok();
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::daemon

@@ -1,9 +1,9 @@
-#include "services/engine/alert_json.h"
+#include "services/records/alert_json.h"
 
 #include "base/json_writer.h"
 #include "projections/calendar.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 
 std::string AlertJson(const alerts::v1::ObligationMissedAlert& a) {
   JsonWriter out;
@@ -22,4 +22,4 @@ std::string AlertJson(const alerts::v1::ObligationMissedAlert& a) {
   return out.Take();
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

@@ -22,7 +22,7 @@
 #include "projections/scores.h"
 #include "services/store/store.h"
 
-namespace casewatch::engine {
+namespace casewatch::reports {
 
 // How a breakdown splits its scope: by the allocation's first N levels.
 enum class GroupBy { kNone, kRegion, kPdu, kTeam, kOffenderManager };
@@ -96,4 +96,4 @@ class GroupedReportBuilder {
 [[nodiscard]] Result<StoreReport> ReportFromStore(const store::StoreReader& store,
                                                   const StoreReportRequest& request);
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::reports

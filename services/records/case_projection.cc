@@ -1,4 +1,4 @@
-#include "services/engine/case_projection.h"
+#include "services/records/case_projection.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 
 #include "projections/report_json.h"
 
-namespace casewatch::engine {
+namespace casewatch::records {
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
@@ -284,4 +284,4 @@ void AppendCaseItems(std::string_view case_id, const store::v1::CaseProjection& 
   }
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::records

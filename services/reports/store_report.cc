@@ -1,14 +1,22 @@
-#include "services/engine/store_report.h"
+#include "services/reports/store_report.h"
 
 #include <fmt/format.h>
 
 #include <span>
 
-#include "services/engine/case_projection.h"
-#include "services/engine/stored_history.h"
+#include "services/records/case_projection.h"
+#include "services/records/stored_history.h"
 
-namespace casewatch::engine {
+namespace casewatch::reports {
 namespace {
+
+using records::AllocationOf;
+using records::AppendCaseItems;
+using records::EvaluationAt;
+using records::EvaluationOf;
+using records::ForEachHistory;
+using records::LoadHistory;
+using records::TotalsOf;
 
 // Counts a case evaluated from its events (nullptr: not counted).
 void Count(const CaseEvaluation* evaluation, GroupedReportBuilder& groups,
@@ -207,4 +215,4 @@ Result<StoreReport> ReportFromStore(const store::StoreReader& store, const Store
   return result;
 }
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::reports

@@ -20,14 +20,11 @@
 #include "services/kafka/kafka_config.h"
 #include "services/store/store.h"
 
-namespace casewatch::engine {
-
-// The system clock as an Instant: the engine clock in production, and the time of audit records.
-Instant WallClock();
+namespace casewatch::daemon {
 
 struct RunnerOptions {
   kafka::KafkaConfig kafka;
-  EngineOptions engine;
+  engine::EngineOptions engine;
   std::function<Instant()> clock;  // the engine clock
   size_t max_batch = 5000;
   std::chrono::milliseconds poll_timeout{20};
@@ -37,7 +34,7 @@ struct RunnerOptions {
   std::function<void(std::span<const int64_t> timestamps_ms)> on_applied;
 };
 
-using RunnerStatus = EngineStatus;
+using RunnerStatus = engine::EngineStatus;
 
 // Runs until `stop`; `on_status` (optional) is called after every batch and, when idle, every
 // 200 ms, on this thread.
@@ -45,4 +42,4 @@ using RunnerStatus = EngineStatus;
                                      const std::atomic<bool>& stop,
                                      const std::function<void(const RunnerStatus&)>& on_status);
 
-}  // namespace casewatch::engine
+}  // namespace casewatch::daemon

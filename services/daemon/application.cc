@@ -1,0 +1,105 @@
+#include "services/daemon/application.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "services/daemon/clock.h"
+
+namespace casewatch::daemon {
+namespace {
+
+// RocksDB's files, the Kafka clients and HTTP connections all take descriptors: use all the
+// (hard) limit allows rather than the shell's usual soft 1024.
+void RaiseDescriptorLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    spdlog::warn("cannot raise the open-file limit to {}: {}", limit.rlim_max, std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
+                                                        std::vector<kafka::Property> properties) {
+  RaiseDescriptorLimit();
+  std::unique_ptr<Application> app(new Application());
+  app->options_.kafka.properties = std::move(properties);
+  for (const std::string& p : flags.kafka_properties) {
+    const size_t equals = p.find('=');
+    if (equals == std::string::npos) {
+      return InvalidArgument(fmt::format("--kafka-property {}: expected KEY=VALUE", p));
+    }
+    app->options_.kafka.properties.push_back(kafka::Property{p.substr(0, equals), p.substr(equals + 1)});
+  }
+  app->options_.engine.topic = flags.topic;
+  app->options_.engine.alerts_topic = flags.alerts_topic;
+  app->options_.engine.dead_letter_topic = flags.dead_letter_topic;
+  app->options_.engine.alert_format =
+      flags.alerts_format == "protobuf" ? engine::AlertFormat::kProtobuf : engine::AlertFormat::kJson;
+  app->options_.engine.history_cache_bytes = flags.cache_mib << 20;
+  app->options_.max_batch = flags.max_batch;
+  if (!flags.policy.empty()) {
+    auto text = ReadFile(flags.policy, "--policy");
+    if (!text) return InvalidArgument(text.error().message);
+    auto policy = ParsePolicy(text.value());
+    if (!policy) {
+      return InvalidArgument(fmt::format("--policy {}: {}", flags.policy, policy.error().message));
+    }
+    app->options_.engine.policy = std::move(policy).value();
+    app->options_.engine.policy_text = std::move(text).value();
+  }
+  CW_TRY(clock, MakeClock(flags.clock, flags.clock_start, flags.clock_speed));
+  app->options_.clock = std::move(clock);
+
+  app->options_.kafka.brokers = flags.brokers;
+  if (flags.brokers.empty()) {
+    auto cluster = kafka::MockCluster::Start(1);
+    if (!cluster) {
+      return Error{cluster.error().kind, "starting the embedded development broker: " +
+                                             cluster.error().message};
+    }
+    app->embedded_.emplace(std::move(cluster).value());
+    for (const std::string& topic : {flags.topic, flags.alerts_topic, flags.dead_letter_topic}) {
+      if (auto created = app->embedded_->CreateTopic(topic, 4); !created) {
+        return Error{created.error().kind, "embedded broker: " + created.error().message};
+      }
+    }
+    app->options_.kafka.brokers = app->embedded_->bootstrap_servers();
+    spdlog::warn(
+        "no brokers configured: started an embedded development broker at {} (librdkafka's mock "
+        "cluster; in-memory, for development only). Publish with: casewatch publish --brokers {} "
+        "FILE",
+        app->options_.kafka.brokers, app->options_.kafka.brokers);
+  }
+
+  CW_TRY(store, store::Store::Open(flags.data));
+  app->store_ = std::move(store);
+  for (const std::string& warning : app->store_->recovery_warnings()) {
+    spdlog::critical("{}", warning);
+  }
+  spdlog::info("casewatchd: store {}, brokers {}, topic {}", flags.data, app->options_.kafka.brokers,
+               flags.topic);
+  if (!flags.no_http) {
+    CW_TRY(StartHttp(flags, *app->store_, app->options_, app->http_));
+  }
+  return app;
+}
+
+Application::~Application() = default;
+
+Result<void> Application::Run(const std::atomic<bool>& stop) {
+  http::LiveView* view = http_.view.get();
+  auto ran = RunEngine(*store_, options_, stop, [view](const RunnerStatus& status) {
+    if (view != nullptr) view->OnStatus(status);
+  });
+  http_.server.reset();  // the engine has stopped: close the connections before the store
+  return ran;
+}
+
+}  // namespace casewatch::daemon

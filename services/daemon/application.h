@@ -1,0 +1,42 @@
+#pragma once
+// Application: casewatchd's composition root, the one place that knows every piece — the Kafka
+// feed (or an embedded development broker), the store, the engine and its loop, the HTTP API and
+// its live view, the clock — and wires them together. Start builds and checks everything the
+// flags ask for; Run runs the engine until asked to stop, then closes HTTP before the store.
+// Runs on the calling thread (the engine's); HTTP and librdkafka have their own.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/result.h"
+#include "services/daemon/engine_loop.h"
+#include "services/daemon/flags.h"
+#include "services/daemon/http_service.h"
+#include "services/kafka/mock_cluster.h"
+#include "services/store/store.h"
+
+namespace casewatch::daemon {
+
+class Application {
+ public:
+  // Errors are InvalidArgument (a setting) or FailedPrecondition (the store needs a command
+  // first): exit status 2; anything else 1 (ExitCodeOf).
+  [[nodiscard]] static Result<std::unique_ptr<Application>> Start(
+      const Flags& flags, std::vector<kafka::Property> properties);
+  ~Application();
+
+  // Runs the engine until `stop`, then stops serving HTTP.
+  [[nodiscard]] Result<void> Run(const std::atomic<bool>& stop);
+
+ private:
+  Application() = default;
+
+  RunnerOptions options_;
+  std::optional<kafka::MockCluster> embedded_;  // no brokers configured: development only
+  std::unique_ptr<store::Store> store_;
+  HttpService http_;  // declared after the store: destroyed before it
+};
+
+}  // namespace casewatch::daemon

@@ -1,0 +1,143 @@
+#include "services/daemon/flags.h"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace casewatch::daemon {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError(fmt::format("{} {}: cannot be read", what, path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void AddFlags(CLI::App& app, Flags& flags) {
+  app.add_option("--data", flags.data, "Store directory (created if missing)")->required();
+  app.add_option("--brokers", flags.brokers,
+                 "Kafka bootstrap servers HOST:PORT[,...]; none: start an embedded development "
+                 "broker (not for production)");
+  app.add_option("--config", flags.config,
+                 "Config file of key = value lines: engine settings named like these flags "
+                 "(brokers, topic, ...) and librdkafka properties (keys with a dot, e.g. "
+                 "security.protocol). Flags win over the file");
+  app.add_option("--topic", flags.topic, "Events topic")->capture_default_str();
+  app.add_option("--alerts-topic", flags.alerts_topic, "Missed-obligation alerts topic")
+      ->capture_default_str();
+  app.add_option("--dead-letter-topic", flags.dead_letter_topic,
+                 "Rejected events, as casewatch.store.v1.DeadLetter records")
+      ->capture_default_str();
+  app.add_option("--alerts-format", flags.alerts_format,
+                 "Alert encoding: json (protobuf JSON mapping) or protobuf")
+      ->check(CLI::IsMember({"json", "protobuf"}))
+      ->capture_default_str();
+  app.add_option("--policy", flags.policy,
+                 "Policy file (docs/rules.md section 8); a change needs `casewatch rebuild`");
+  app.add_option("--clock", flags.clock, "wall, or simulated (with --clock-start/--clock-speed)")
+      ->check(CLI::IsMember({"wall", "simulated"}))
+      ->capture_default_str();
+  app.add_option("--clock-start", flags.clock_start, "Simulated clock: start instant (RFC 3339)");
+  app.add_option("--clock-speed", flags.clock_speed,
+                 "Simulated clock: simulated seconds per real second (0 = frozen)")
+      ->capture_default_str();
+  app.add_option("--kafka-property", flags.kafka_properties,
+                 "A librdkafka property KEY=VALUE (repeatable), e.g. security.protocol=SASL_SSL");
+  app.add_option("--log-format", flags.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--max-batch", flags.max_batch, "Most records applied in one atomic write")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--history-cache-mib", flags.cache_mib, "Memory for cached case histories")
+      ->capture_default_str();
+  app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
+  app.add_option("--http-port", flags.http_port,
+                 "HTTP port of the API and dashboard (0: any free port; the log says which)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--http-address", flags.http_address, "Address to serve HTTP on")
+      ->capture_default_str();
+  app.add_flag("--no-auth", flags.no_auth,
+               "No access tokens (local development only): serves loopback only");
+  app.add_option("--tokens", flags.tokens,
+                 "Access tokens file (JSON, SHA-256 of each token with its role and scope; make "
+                 "entries with `casewatch token add`)");
+  app.add_option("--tls-cert", flags.tls_cert, "TLS certificate chain (PEM): serve HTTPS");
+  app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM)");
+  app.add_option("--audit-log", flags.audit_log,
+                 "Audit log of case-timeline access (default DATA/audit.log)");
+  app.add_option("--http-rate-limit", flags.rate_limit,
+                 "Requests per second per caller (bursts of twice that); 0: unlimited")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--http-max-body-mib", flags.max_body_mib, "Largest request body (POST events)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--http-threads", flags.http_threads, "HTTP I/O threads")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--http-max-connections", flags.http_max_connections,
+                 "Most open HTTP connections (0: three quarters of what the open-file limit leaves "
+                 "after the store's share); more are closed at once")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--http-max-connections-per-address", flags.http_max_connections_per_address,
+                 "Most open HTTP connections from one peer address (0: 1024, or a quarter of "
+                 "--http-max-connections if less; a proxy in front counts as one address)")
+      ->check(CLI::Range(size_t{0}, size_t{1000000}))
+      ->capture_default_str();
+}
+
+// The config file: `key = value` lines. Keys without a dot are engine settings named like the
+// long flags; keys with a dot are librdkafka properties. Values already set by flags win.
+Result<void> ApplyConfigFile(const std::string& path, CLI::App& app,
+                             std::vector<kafka::Property>& properties) {
+  CW_TRY(text, ReadFile(path, "--config"));
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const std::string_view trimmed = Trim(line);
+    if (trimmed.empty() || trimmed.front() == '#') continue;
+    const size_t equals = trimmed.find('=');
+    if (equals == std::string_view::npos) {
+      return InvalidArgument(fmt::format("{}:{}: expected key = value", path, number));
+    }
+    const std::string key(Trim(trimmed.substr(0, equals)));
+    const std::string value(Trim(trimmed.substr(equals + 1)));
+    if (key.find('.') != std::string::npos) {
+      properties.push_back(kafka::Property{key, value});
+      continue;
+    }
+    CLI::Option* option = key == "config" ? nullptr : app.get_option_no_throw("--" + key);
+    if (option == nullptr) {
+      return InvalidArgument(fmt::format("{}:{}: unknown setting \"{}\"", path, number, key));
+    }
+    if (option->count() > 0) continue;  // the flag wins
+    try {
+      option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::ParseError& e) {
+      return InvalidArgument(fmt::format("{}:{}: {}: {}", path, number, key, e.what()));
+    }
+  }
+  return Ok();
+}
+
+}  // namespace casewatch::daemon

@@ -1,0 +1,59 @@
+#pragma once
+// casewatchd's settings: the flags, and the config file of `key = value` lines that may give the
+// same settings (named like the long flags) and librdkafka properties (keys with a dot).
+
+#include <CLI/CLI.hpp>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "services/kafka/kafka_config.h"
+
+namespace casewatch::daemon {
+
+struct Flags {
+  std::string data;
+  std::string brokers;
+  std::string config;
+  std::string topic = "case-events";
+  std::string alerts_topic = "case-alerts";
+  std::string dead_letter_topic = "case-events-dlq";
+  std::string alerts_format = "json";
+  std::string policy;
+  std::string clock = "wall";
+  std::string clock_start;
+  double clock_speed = 1.0;
+  std::vector<std::string> kafka_properties;
+  std::string log_format = "text";
+  std::string log_level = "info";
+  size_t max_batch = 5000;
+  size_t cache_mib = 256;
+  // HTTP
+  bool no_http = false;
+  int http_port = 8080;
+  std::string http_address = "0.0.0.0";
+  bool no_auth = false;
+  std::string tokens;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string audit_log;
+  double rate_limit = 100;
+  size_t max_body_mib = 16;
+  int http_threads = 2;
+  size_t http_max_connections = 0;
+  size_t http_max_connections_per_address = 0;
+};
+
+// Registers every flag of casewatchd on `app`, filling `flags`.
+void AddFlags(CLI::App& app, Flags& flags);
+
+// Applies the config file at `path`: engine settings for the flags not given on the command line
+// (a flag wins over the file), librdkafka properties into `properties`. The error names the line.
+[[nodiscard]] Result<void> ApplyConfigFile(const std::string& path, CLI::App& app,
+                                           std::vector<kafka::Property>& properties);
+
+// Reads a whole (small) file; the error names `what` (the flag) and the path.
+[[nodiscard]] Result<std::string> ReadFile(const std::string& path, std::string_view what);
+
+}  // namespace casewatch::daemon

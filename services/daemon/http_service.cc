@@ -1,0 +1,83 @@
+#include "services/daemon/http_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "services/daemon/clock.h"
+
+namespace casewatch::daemon {
+
+HttpService::~HttpService() {
+  server.reset();  // no request is answered once the rest goes
+  api.reset();
+}
+
+Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOptions& options,
+                       HttpService& service) {
+  std::string address = flags.http_address;
+  if (flags.no_auth) {
+    if (address != "0.0.0.0" && address != "127.0.0.1" && address != "::1") {
+      return InvalidArgument("--no-auth serves loopback only: leave out --http-address");
+    }
+    if (address == "0.0.0.0") address = "127.0.0.1";
+    spdlog::warn("http: --no-auth: no access control; serving loopback ({}) only", address);
+  } else if (flags.tokens.empty()) {
+    return InvalidArgument(
+        "the HTTP API needs access tokens: --tokens FILE (make one with `casewatch token add`), "
+        "or --no-auth for local development (loopback only), or --no-http");
+  } else {
+    CW_TRY(tokens, http::TokenRegistry::Load(flags.tokens));
+    spdlog::info("http: {} access tokens from {}", tokens.size(), flags.tokens);
+    service.tokens.emplace(std::move(tokens));
+  }
+  const std::string audit_path = flags.audit_log.empty()
+                                     ? (std::filesystem::path(flags.data) / "audit.log").string()
+                                     : flags.audit_log;
+  CW_TRY(audit, http::AuditLog::Open(audit_path));
+  service.audit = std::move(audit);
+  service.view = std::make_unique<http::LiveView>(options.engine.policy);
+  CW_TRY(service.view->Load(store));
+  http::LiveView* view = service.view.get();
+  options.engine.on_commit = [view](const engine::CommitInfo& info) { view->OnCommit(info); };
+  CW_TRY(producer, kafka::Producer::Open(options.kafka));
+  service.producer.emplace(std::move(producer));
+  service.publisher = std::make_unique<KafkaEventPublisher>(*service.producer);
+
+  http::ApiOptions api;
+  api.store = &store;
+  api.view = view;
+  api.tokens = service.tokens ? &*service.tokens : nullptr;
+  api.audit = service.audit.get();
+  api.publisher = service.publisher.get();
+  api.topic = options.engine.topic;
+  api.dead_letter_topic = options.engine.dead_letter_topic;
+  api.clock = options.clock;
+  api.wall_clock = WallClock;
+  service.api = std::make_unique<http::Api>(std::move(api));
+
+  http::ServerOptions server;
+  server.address = address;
+  server.port = static_cast<uint16_t>(flags.http_port);
+  server.io_threads = flags.http_threads;
+  server.tls_certificate = flags.tls_cert;
+  server.tls_private_key = flags.tls_key;
+  server.rate_per_second = flags.rate_limit;
+  server.rate_burst = flags.rate_limit * 2;
+  server.max_body_bytes = flags.max_body_mib << 20;
+  server.max_connections = flags.http_max_connections;
+  server.max_connections_per_address = flags.http_max_connections_per_address;
+  CW_TRY(started, http::Server::Start(server, *service.api, *view));
+  service.server = std::move(started);
+  const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
+  spdlog::info(
+      "http: listening on {}://{}:{} (dashboard at /, API at /api/v1/; at most {} connections, {} "
+      "from one address)",
+      service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
+      service.server->port(), service.server->max_connections(),
+      service.server->max_connections_per_address());
+  return Ok();
+}
+
+
+}  // namespace casewatch::daemon

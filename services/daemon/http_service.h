@@ -1,0 +1,42 @@
+#pragma once
+// The HTTP side of casewatchd: the live view the API reads (fed by the engine's commits), the
+// tokens, the audit log, the API, its server, and the producer POST /api/v1/events publishes
+// with.
+
+#include <memory>
+#include <optional>
+
+#include "base/result.h"
+#include "services/daemon/engine_loop.h"
+#include "services/daemon/flags.h"
+#include "services/daemon/kafka_event_publisher.h"
+#include "services/http/api.h"
+#include "services/http/server.h"
+#include "services/kafka/producer.h"
+#include "services/store/store.h"
+
+namespace casewatch::daemon {
+
+// The HTTP side of casewatchd: the live view the API reads, the API, its server, and the
+// producer POST /api/v1/events publishes with.
+struct HttpService {
+  HttpService() = default;
+  ~HttpService();  // the server first, then what it serves
+  HttpService(const HttpService&) = delete;
+  HttpService& operator=(const HttpService&) = delete;
+
+  std::unique_ptr<http::LiveView> view;
+  std::optional<http::TokenRegistry> tokens;
+  std::unique_ptr<http::AuditLog> audit;
+  std::optional<kafka::Producer> producer;
+  std::unique_ptr<KafkaEventPublisher> publisher;
+  std::unique_ptr<http::Api> api;
+  std::unique_ptr<http::Server> server;
+};
+
+// Starts serving HTTP as the flags say, over `store`; sets options.engine.on_commit to feed the
+// live view. Errors are InvalidArgument for settings that cannot work.
+[[nodiscard]] Result<void> StartHttp(const Flags& flags, const store::Store& store,
+                                     RunnerOptions& options, HttpService& service);
+
+}  // namespace casewatch::daemon
