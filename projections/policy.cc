@@ -85,6 +85,7 @@ Result<Policy> ParsePolicy(std::string_view json) {
     if (key == "holidays") {
       simdjson::dom::array days;
       if (value.get(days)) return BadKey(key, "must be a list of \"YYYY-MM-DD\" dates");
+      policy.holidays.clear();  // the file's list replaces the default one
       for (auto day : days) {
         std::string_view text;
         if (day.get(text)) return BadKey(key, "must be a list of \"YYYY-MM-DD\" dates");
@@ -137,6 +138,10 @@ std::vector<PolicySetting> PolicySettings(const Policy& policy) {
     settings.push_back({k.key, fmt::format("{}", policy.*k.field)});
   }
   std::string holidays;
+  if (policy.holidays == EnglandAndWalesBankHolidays()) {
+    settings.push_back({"holidays", "England and Wales bank holidays 2000-2035 (the default)"});
+    return settings;
+  }
   for (const Date& day : policy.holidays) {
     holidays += (holidays.empty() ? "" : ",") + FormatDate(day);
   }

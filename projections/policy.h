@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "projections/bank_holidays.h"
 #include "projections/calendar.h"
 
 namespace casewatch {
@@ -36,7 +37,8 @@ struct Policy {
   double rating_outstanding = 0.80;
   double rating_good = 0.65;
   double rating_requires_improvement = 0.50;
-  std::vector<Date> holidays;  // sorted, unique
+  // Sorted, unique. Default: England and Wales bank holidays 2000-2035 (bank_holidays.h).
+  std::vector<Date> holidays = EnglandAndWalesBankHolidays();
 };
 
 // Parses a policy file's text. Keys left out take their defaults; an unknown key or a bad value

@@ -11,7 +11,15 @@ TEST(Policy, EmptyObjectGivesTheDefaults) {
   EXPECT_EQ(p.prompt_start_wd, 5);
   EXPECT_EQ(p.home_visit_repeat_days, 91);
   EXPECT_DOUBLE_EQ(p.rating_good, 0.65);
-  EXPECT_TRUE(p.holidays.empty());
+  EXPECT_EQ(p.holidays, EnglandAndWalesBankHolidays());
+  EXPECT_GT(p.holidays.size(), 280u);
+}
+
+TEST(Policy, AHolidaysListReplacesTheDefaultAndAnEmptyOneMeansNone) {
+  EXPECT_TRUE(ParsePolicy(R"({"holidays":[]})").value().holidays.empty());
+  const Policy local = ParsePolicy(R"({"holidays":["2013-03-18"]})").value();
+  ASSERT_EQ(local.holidays.size(), 1u);
+  EXPECT_EQ(FormatDate(local.holidays[0]), "2013-03-18");
 }
 
 TEST(Policy, KeysOverrideAndHolidaysAreSorted) {

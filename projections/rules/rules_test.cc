@@ -40,7 +40,7 @@ TEST(PromptStart, OpeningOnAWeekendCountsFromMonday) {
 }
 
 TEST(PromptStart, HolidaysPushTheDueDate) {
-  Policy policy;
+  Policy policy = testing::WeekendsOnly();
   policy.holidays = {ParseDate("2013-04-08").value(), ParseDate("2013-04-13").value()};
   auto h = CaseBuilder().Opened("2013-04-05").Build();
   EXPECT_EQ(ItemsOf(h, Indicator::kPromptStart, "2013-04-06", policy),
@@ -285,7 +285,7 @@ TEST(Enforcement, AWarningOlderThanTheWindowCallsForANewWarning) {
                .Opened("2012-03-01T10:00:00Z")
                .Judged("2013-04-11", "A1", false)
                .Build();
-  Policy policy;
+  Policy policy = testing::WeekendsOnly();
   EXPECT_EQ(ItemsOf(h, Indicator::kEnforcement, "2013-04-12", policy),
             (V{"2013-04-25 PENDING - -"}));
   policy.enforcement_window_days = 406;  // 1 Mar 2012 to 11 Apr 2013
@@ -372,6 +372,21 @@ TEST(RiskResponse, AnyOfTheResponsesAtOrAfterTheChangeCounts) {
                .Build();
   EXPECT_EQ(ItemsOf(h, Indicator::kRiskResponse, "2013-06-01"),
             (V{"2013-04-17 MET e04 2013-04-12", "2013-05-08 LATE e06 2013-05-09"}));
+}
+
+TEST(RiskResponse, TheDefaultPolicyCountsEnglandAndWalesBankHolidays) {
+  // The same case under the default policy: Monday 6 May 2013 was a bank holiday, so the second
+  // response is due a day later and was on time.
+  auto h = CaseBuilder()
+               .Opened("2013-04-01")
+               .Change("2013-04-10", true)
+               .Change("2013-04-11", false)
+               .Plain("2013-04-12", EventType::kBreachInstigated)
+               .Change("2013-05-01", true)
+               .Rosh("2013-05-09", RoshLevel::kHigh)
+               .Build();
+  EXPECT_EQ(ItemsOf(h, Indicator::kRiskResponse, "2013-06-01", Policy{}),
+            (V{"2013-04-17 MET e04 2013-04-12", "2013-05-09 MET e06 2013-05-09"}));
 }
 
 TEST(RiskResponse, AChangeBeforeTheOpeningOnTheSameInstantIsNotWhileOpen) {

@@ -167,6 +167,12 @@ std::vector<std::string> Describe(const CaseEvaluation& evaluation, Indicator in
   return out;
 }
 
+Policy WeekendsOnly() {
+  Policy policy;
+  policy.holidays.clear();
+  return policy;
+}
+
 std::vector<std::string> ItemsOf(const CaseHistory& history, Indicator indicator,
                                  std::string_view as_of, const Policy& policy) {
   Evaluator evaluator(policy);

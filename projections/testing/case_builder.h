@@ -56,7 +56,11 @@ std::vector<std::string> Describe(const CaseEvaluation& evaluation, Indicator in
 
 // Evaluates `history` at `as_of` under `policy` and describes one indicator's items; empty when
 // the case is not counted.
+// The default policy with no holidays: the rules' tests count weekends only, so that their dates
+// can be checked by hand; the calendar's holidays have tests of their own.
+Policy WeekendsOnly();
+
 std::vector<std::string> ItemsOf(const CaseHistory& history, Indicator indicator,
-                                 std::string_view as_of, const Policy& policy = Policy{});
+                                 std::string_view as_of, const Policy& policy = WeekendsOnly());
 
 }  // namespace casewatch::testing
