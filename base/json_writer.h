@@ -66,6 +66,20 @@ class JsonWriter {
     return *this;
   }
 
+  // Starts the next member or element on a new line: the comma that separates it, if any, then a
+  // line break (for documents read by people as well as programs).
+  JsonWriter& Newline() {
+    Separate();
+    out_ += '\n';
+    separated_ = true;
+    return *this;
+  }
+  // Whitespace where it changes nothing (a line break before a closing bracket, after the end).
+  JsonWriter& Whitespace(std::string_view blank) {
+    out_ += blank;
+    return *this;
+  }
+
   const std::string& text() const { return out_; }
   std::string Take() { return std::move(out_); }
 
@@ -95,6 +109,10 @@ class JsonWriter {
       after_key_ = false;
       return;
     }
+    if (separated_) {  // Newline() wrote it
+      separated_ = false;
+      return;
+    }
     if (first_.empty()) return;
     if (!first_.back()) out_ += ',';
     first_.back() = false;
@@ -103,6 +121,7 @@ class JsonWriter {
   std::string out_;
   std::vector<bool> first_;  // per open container: nothing written in it yet
   bool after_key_ = false;
+  bool separated_ = false;
 };
 
 }  // namespace casewatch

@@ -31,6 +31,14 @@ TEST(JsonWriter, CommasAndColonsArePlacedAndStringsEscaped) {
             R"("maybe":null})");
 }
 
+TEST(JsonWriter, NewlinesGoAfterTheCommaBeforeTheNextElement) {
+  JsonWriter w;
+  w.BeginObject().Key("a").Int(1).Newline().Key("list").BeginArray();
+  for (int i = 0; i < 2; ++i) w.Newline().BeginObject().Key("i").Int(i).EndObject();
+  w.Whitespace("\n").EndArray().EndObject().Whitespace("\n");
+  EXPECT_EQ(w.Take(), "{\"a\":1,\n\"list\":[\n{\"i\":0},\n{\"i\":1}\n]}\n");
+}
+
 TEST(JsonWriter, DoublesAreTheShortestTextThatReadsBack) {
   JsonWriter w;
   w.BeginArray().Double(1.0).Double(0.9523809523809523).Double(1e-05).Double(0.1).EndArray();

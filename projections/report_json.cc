@@ -1,88 +1,47 @@
 #include "projections/report_json.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <charconv>
 
 namespace casewatch {
 namespace {
 
-void AppendOptionalString(std::string& out, const std::optional<std::string>& s) {
-  if (s) {
-    AppendJsonString(out, *s);
+void WriteDate(JsonWriter& out, std::optional<Date> date) {
+  if (date) {
+    out.String(FormatDate(*date));
   } else {
-    out += "null";
-  }
-}
-
-void AppendDateOrNull(std::string& out, std::optional<Date> d) {
-  if (d) {
-    out += '"';
-    out += FormatDate(*d);
-    out += '"';
-  } else {
-    out += "null";
+    out.Null();
   }
 }
 
 }  // namespace
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
+void AppendJsonNumber(std::string& out, std::optional<double> value) {
+  JsonWriter number;
+  number.NullableDouble(value);
+  out += number.text();
 }
 
-void AppendJsonNumber(std::string& out, std::optional<double> value) {
-  if (!value) {
-    out += "null";
-    return;
+void WriteCaseItem(JsonWriter& out, const CaseItemRow& row) {
+  out.BeginObject();
+  out.Key("case_id").String(row.case_id);
+  out.Key("indicator").String(InfoOf(row.item.indicator).id);
+  out.Key("due").String(FormatDate(row.item.due));
+  out.Key("status").String(NameOf(row.item.status));
+  out.Key("fulfilled_by");
+  if (row.item.fulfilled_by >= 0) {
+    out.String(row.fulfilled_by);
+  } else {
+    out.Null();
   }
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *value);
-  out.append(buf, end);
+  out.Key("decided_on");
+  WriteDate(out, row.item.decided() ? std::optional<Date>(row.item.decided_on) : std::nullopt);
+  out.EndObject();
 }
 
 void AppendCaseItemJson(std::string& out, const CaseItemRow& row) {
-  out += "{\"case_id\":";
-  AppendJsonString(out, row.case_id);
-  out +=
-      fmt::format(R"(,"indicator":"{}","due":"{}","status":"{}","fulfilled_by":)",
-                  InfoOf(row.item.indicator).id, FormatDate(row.item.due), NameOf(row.item.status));
-  if (row.item.fulfilled_by >= 0) {
-    AppendJsonString(out, row.fulfilled_by);
-  } else {
-    out += "null";
-  }
-  out += ",\"decided_on\":";
-  AppendDateOrNull(out,
-                   row.item.decided() ? std::optional<Date>(row.item.decided_on) : std::nullopt);
-  out += '}';
+  JsonWriter item;
+  WriteCaseItem(item, row);
+  out += item.text();
 }
 
 void AppendCaseItems(const CaseEvaluation& evaluation, std::vector<CaseItemRow>& rows) {
@@ -110,62 +69,63 @@ void SortCaseItems(std::vector<CaseItemRow>& rows) {
 }
 
 std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* case_items) {
-  std::string out;
-  out.reserve(4096 + (case_items ? case_items->size() * 120 : 0));
-  out += "{\"as_of\":\"";
-  out += FormatInstant(r.as_of);
-  out += "\",\"period\":{\"from\":";
-  AppendDateOrNull(out, r.period.from);
-  out += ",\"to\":";
-  AppendDateOrNull(out, r.period.to);
-  out += "},\"policy\":";
-  AppendJsonString(out, r.policy_name);
-  out += ",\"scope\":{\"region\":";
-  AppendOptionalString(out, r.scope.region);
-  out += ",\"pdu\":";
-  AppendOptionalString(out, r.scope.pdu);
-  out += ",\"team\":";
-  AppendOptionalString(out, r.scope.team);
-  out += ",\"offender_manager\":";
-  AppendOptionalString(out, r.scope.offender_manager);
-  out += fmt::format("}},\"cases\":{},\"indicators\":[", r.cases);
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("as_of").String(FormatInstant(r.as_of));
+  out.Key("period").BeginObject();
+  out.Key("from");
+  WriteDate(out, r.period.from);
+  out.Key("to");
+  WriteDate(out, r.period.to);
+  out.EndObject();
+  out.Key("policy").String(r.policy_name);
+  out.Key("scope").BeginObject();
+  out.Key("region").NullableString(r.scope.region);
+  out.Key("pdu").NullableString(r.scope.pdu);
+  out.Key("team").NullableString(r.scope.team);
+  out.Key("offender_manager").NullableString(r.scope.offender_manager);
+  out.EndObject();
+  out.Key("cases").Int(r.cases);
+  out.Key("indicators").BeginArray();
   for (int i = 0; i < kIndicatorCount; ++i) {
     const IndicatorScore& s = r.indicators[i];
-    if (i > 0) out += ',';
-    out += fmt::format(R"({{"id":"{}","outcome":"{}","relevant_cases":{},"met_cases":{},"score":)",
-                       kIndicators[i].id, NameOf(kIndicators[i].outcome), s.relevant_cases,
-                       s.met_cases);
-    AppendJsonNumber(out, s.score);
-    out +=
-        fmt::format(R"(,"items":{{"met":{},"late":{},"missed":{},"cancelled":{},"pending":{}}}}})",
-                    s.items.met, s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
+    out.BeginObject();
+    out.Key("id").String(kIndicators[i].id);
+    out.Key("outcome").String(NameOf(kIndicators[i].outcome));
+    out.Key("relevant_cases").Int(s.relevant_cases);
+    out.Key("met_cases").Int(s.met_cases);
+    out.Key("score").NullableDouble(s.score);
+    out.Key("items").BeginObject();
+    out.Key("met").Int(s.items.met).Key("late").Int(s.items.late);
+    out.Key("missed").Int(s.items.missed).Key("cancelled").Int(s.items.cancelled);
+    out.Key("pending").Int(s.items.pending);
+    out.EndObject().EndObject();
   }
-  out += "],\"outcomes\":[";
+  out.EndArray();
+  out.Key("outcomes").BeginArray();
   for (int o = 0; o < kOutcomeCount; ++o) {
     const OutcomeScore& s = r.outcomes[o];
-    if (o > 0) out += ',';
-    out += fmt::format(R"({{"id":"{}","score":)", kOutcomeNames[o]);
-    if (s.score) {
-      AppendJsonNumber(out, s.score);
-      out += fmt::format(R"(,"rating":"{}"}})", NameOf(*s.rating));
+    out.BeginObject().Key("id").String(kOutcomeNames[o]);
+    out.Key("score").NullableDouble(s.score);
+    out.Key("rating");
+    if (s.score && s.rating) {
+      out.String(NameOf(*s.rating));
     } else {
-      out += R"(null,"rating":null})";
+      out.Null();
     }
+    out.EndObject();
   }
-  out += ']';
+  out.EndArray();
   if (case_items) {
-    out += ",\"case_items\":[";
-    bool first = true;
+    out.Key("case_items").BeginArray();
     for (const CaseItemRow& row : *case_items) {
-      if (!first) out += ',';
-      first = false;
-      out += '\n';
-      AppendCaseItemJson(out, row);
+      out.Newline();
+      WriteCaseItem(out, row);
     }
-    out += "\n]";
+    out.Whitespace("\n").EndArray();
   }
-  out += "}\n";
-  return out;
+  out.EndObject().Whitespace("\n");
+  return out.Take();
 }
 
 }  // namespace casewatch

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/json_writer.h"
 #include "projections/scores.h"
 
 namespace casewatch {
@@ -26,11 +27,10 @@ void SortCaseItems(std::vector<CaseItemRow>& rows);
 // Renders the report; with `case_items` non-null, adds "case_items" (rows must be sorted).
 std::string RenderReportJson(const Report& report, const std::vector<CaseItemRow>* case_items);
 
-// JSON string literal with escapes (quotes included).
-void AppendJsonString(std::string& out, std::string_view text);
-// The shortest form that reads back as the same double; null when absent.
+// The shortest form that reads back as the same double; null when absent (as JSON writes it).
 void AppendJsonNumber(std::string& out, std::optional<double> value);
 // One "case_items" row: {"case_id","indicator","due","status","fulfilled_by","decided_on"}.
+void WriteCaseItem(JsonWriter& out, const CaseItemRow& row);
 void AppendCaseItemJson(std::string& out, const CaseItemRow& row);
 
 }  // namespace casewatch

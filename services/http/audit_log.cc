@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "projections/report_json.h"
+#include "base/json_writer.h"
 
 namespace casewatch::http {
 
@@ -79,17 +79,14 @@ Result<void> AuditLog::Append(std::string_view line) {
 Result<void> AuditLog::RecordCaseAccess(Instant when, std::string_view who, std::string_view role,
                                         std::string_view case_id, std::string_view remote,
                                         int status) {
-  std::string line = "{\"time\":";
-  AppendJsonString(line, FormatInstant(when));
-  line += ",\"who\":";
-  AppendJsonString(line, who);
-  line += ",\"role\":";
-  AppendJsonString(line, role);
-  line += ",\"action\":\"read_case_timeline\",\"case_id\":";
-  AppendJsonString(line, case_id);
-  line += ",\"remote\":";
-  AppendJsonString(line, remote);
-  line += fmt::format(",\"status\":{}}}\n", status);
+  JsonWriter record;
+  record.BeginObject();
+  record.Key("time").String(FormatInstant(when));
+  record.Key("who").String(who).Key("role").String(role);
+  record.Key("action").String("read_case_timeline").Key("case_id").String(case_id);
+  record.Key("remote").String(remote).Key("status").Int(status);
+  record.EndObject().Whitespace("\n");
+  const std::string line = record.Take();
   MutexLock lock(mutex_);
   Result<void> appended = Append(line);
   if (!appended) {

@@ -1,6 +1,6 @@
 #include "services/inspection/report_json.h"
 
-#include <fmt/format.h>
+#include "base/json_writer.h"
 
 namespace casewatch::inspection {
 namespace {
@@ -12,217 +12,212 @@ std::string Document(const Report& report) {
   return json;
 }
 
-template <class T, class Append>
-void AppendArray(std::string& out, const T& values, Append append) {
-  out += '[';
-  bool first = true;
-  for (const auto& value : values) {
-    if (!first) out += ',';
-    first = false;
-    append(value);
-  }
-  out += ']';
+void WriteSettings(JsonWriter& out, const std::vector<PolicySetting>& settings) {
+  out.BeginObject();
+  for (const PolicySetting& s : settings) out.Key(s.key).String(s.value);
+  out.EndObject();
 }
 
-void AppendString(std::string& out, std::string_view key, std::string_view value) {
-  out += fmt::format("\"{}\":", key);
-  AppendJsonString(out, value);
-}
-
-void AppendSettings(std::string& out, const std::vector<PolicySetting>& settings) {
-  out += '{';
-  bool first = true;
-  for (const PolicySetting& s : settings) {
-    if (!first) out += ',';
-    first = false;
-    AppendString(out, s.key, s.value);
-  }
-  out += '}';
-}
-
-void AppendFindings(std::string& out, const std::vector<Finding>& findings) {
-  AppendArray(out, findings, [&](const Finding& f) {
-    out += fmt::format("{{\"outcome\":\"{}\",\"indicator\":", NameOf(f.outcome));
+void WriteFindings(JsonWriter& out, const std::vector<Finding>& findings) {
+  out.BeginArray();
+  for (const Finding& f : findings) {
+    out.BeginObject().Key("outcome").String(NameOf(f.outcome)).Key("indicator");
     if (f.indicator) {
-      AppendJsonString(out, InfoOf(*f.indicator).id);
+      out.String(InfoOf(*f.indicator).id);
     } else {
-      out += "null";
+      out.Null();
     }
-    out += ',';
-    AppendString(out, "text", f.text);
-    out += '}';
-  });
-}
-
-void AppendComparison(std::string& out, const Comparison& c) {
-  out += fmt::format("{{\"kind\":\"{}\",", c.kind == Comparison::Kind::kEarlierInspection
-                                               ? "earlier_inspection"
-                                               : "other_policy");
-  AppendString(out, "label", c.label);
-  out += ",\"baseline\":" + Document(c.baseline) + ",\"indicator_delta\":";
-  AppendArray(out, c.indicator_delta, [&](const auto& d) { AppendJsonNumber(out, d); });
-  out += ",\"outcome_delta\":";
-  AppendArray(out, c.outcome_delta, [&](const auto& d) { AppendJsonNumber(out, d); });
-  if (c.kind == Comparison::Kind::kOtherPolicy) {
-    out += ",\"shifts\":";
-    int i = 0;
-    AppendArray(out, c.shifts, [&](const VerdictShift& s) {
-      out += fmt::format(R"({{"indicator":"{}","now_met":{},"now_not_met":{},"now_relevant":{},)"
-                         R"("now_irrelevant":{}}})",
-                         kIndicators[i++].id, s.now_met, s.now_not_met, s.now_relevant,
-                         s.now_irrelevant);
-    });
-    out += ",\"baseline_settings\":";
-    AppendSettings(out, c.baseline_settings);
-    out += ",\"current_settings\":";
-    AppendSettings(out, c.current_settings);
+    out.Key("text").String(f.text).EndObject();
   }
-  out += '}';
+  out.EndArray();
 }
 
-void AppendSampledCase(std::string& out, const SampledCase& c) {
-  out += '{';
-  AppendString(out, "case_id", c.case_id);
-  out += ',';
-  AppendString(out, "region", c.allocation.region);
-  out += ',';
-  AppendString(out, "pdu", c.allocation.pdu);
-  out += ',';
-  AppendString(out, "team", c.allocation.team);
-  out += ',';
-  AppendString(out, "offender_manager", c.allocation.offender_manager);
-  out += fmt::format(
-      ",\"opened\":\"{}\",\"closed\":{},\"supervised_days\":{},", FormatDate(c.opened),
-      c.closed ? fmt::format("\"{}\"", FormatDate(*c.closed)) : "null", c.supervised_days);
-  AppendString(out, "rosh_level", c.rosh_level);
-  out += fmt::format(",\"late_records\":{},\"well_enough\":", c.late_records);
-  AppendArray(out, c.well_enough,
-              [&](const std::optional<bool>& w) { out += w ? (*w ? "true" : "false") : "null"; });
-  out += ",\"outcome_scores\":";
-  AppendArray(out, c.outcome_scores, [&](const auto& s) { AppendJsonNumber(out, s); });
-  out += ",\"items\":";
-  AppendArray(out, c.items, [&](const CaseItemRow& row) { AppendCaseItemJson(out, row); });
-  out += ",\"timeline\":";
-  AppendArray(out, c.timeline, [&](const TimelineEntry& e) {
-    out += fmt::format("{{\"occurred_at\":\"{}\",", FormatInstant(e.occurred_at));
-    AppendString(out, "event_id", e.event_id);
-    out += ',';
-    AppendString(out, "type", e.type);
-    out += ',';
-    AppendString(out, "detail", e.detail);
-    out += '}';
-  });
-  out += '}';
+template <class Values>
+void WriteNumbers(JsonWriter& out, const Values& values) {
+  out.BeginArray();
+  for (const std::optional<double>& v : values) out.NullableDouble(v);
+  out.EndArray();
 }
 
-void AppendSample(std::string& out, const Inspection& in) {
+void WriteComparison(JsonWriter& out, const Comparison& c) {
+  out.BeginObject();
+  out.Key("kind").String(c.kind == Comparison::Kind::kEarlierInspection ? "earlier_inspection"
+                                                                        : "other_policy");
+  out.Key("label").String(c.label);
+  out.Key("baseline").Raw(Document(c.baseline));
+  out.Key("indicator_delta");
+  WriteNumbers(out, c.indicator_delta);
+  out.Key("outcome_delta");
+  WriteNumbers(out, c.outcome_delta);
+  if (c.kind == Comparison::Kind::kOtherPolicy) {
+    out.Key("shifts").BeginArray();
+    for (int i = 0; i < kIndicatorCount; ++i) {
+      const VerdictShift& s = c.shifts[i];
+      out.BeginObject().Key("indicator").String(kIndicators[i].id);
+      out.Key("now_met").Int(s.now_met).Key("now_not_met").Int(s.now_not_met);
+      out.Key("now_relevant").Int(s.now_relevant).Key("now_irrelevant").Int(s.now_irrelevant);
+      out.EndObject();
+    }
+    out.EndArray();
+    out.Key("baseline_settings");
+    WriteSettings(out, c.baseline_settings);
+    out.Key("current_settings");
+    WriteSettings(out, c.current_settings);
+  }
+  out.EndObject();
+}
+
+void WriteSampledCase(JsonWriter& out, const SampledCase& c) {
+  out.BeginObject();
+  out.Key("case_id").String(c.case_id);
+  out.Key("region").String(c.allocation.region).Key("pdu").String(c.allocation.pdu);
+  out.Key("team").String(c.allocation.team);
+  out.Key("offender_manager").String(c.allocation.offender_manager);
+  out.Key("opened").String(FormatDate(c.opened)).Key("closed");
+  if (c.closed) {
+    out.String(FormatDate(*c.closed));
+  } else {
+    out.Null();
+  }
+  out.Key("supervised_days").Int(c.supervised_days);
+  out.Key("rosh_level").String(c.rosh_level);
+  out.Key("late_records").Int(c.late_records);
+  out.Key("well_enough").BeginArray();
+  for (const std::optional<bool>& w : c.well_enough) {
+    if (w) {
+      out.Bool(*w);
+    } else {
+      out.Null();
+    }
+  }
+  out.EndArray();
+  out.Key("outcome_scores");
+  WriteNumbers(out, c.outcome_scores);
+  out.Key("items").BeginArray();
+  for (const CaseItemRow& row : c.items) WriteCaseItem(out, row);
+  out.EndArray();
+  out.Key("timeline").BeginArray();
+  for (const TimelineEntry& e : c.timeline) {
+    out.BeginObject().Key("occurred_at").String(FormatInstant(e.occurred_at));
+    out.Key("event_id").String(e.event_id).Key("type").String(e.type);
+    out.Key("detail").String(e.detail).EndObject();
+  }
+  out.EndArray().EndObject();
+}
+
+void WriteSample(JsonWriter& out, const Inspection& in) {
   const SampleCriteria& criteria = in.draw.criteria;
-  out +=
-      fmt::format(R"({{"criteria":{{"size":{},"seed":{},"started_from":"{}","started_to":"{}",)"
-                  R"("min_supervised_days":{}}},"eligible":{},"units":)",
-                  criteria.size, criteria.seed, FormatDate(criteria.started_from),
-                  FormatDate(criteria.started_to), criteria.min_supervised_days, in.draw.eligible);
-  AppendArray(out, in.draw.units, [&](const UnitDraw& u) {
-    out += '{';
-    AppendString(out, "pdu", u.pdu);
-    out += fmt::format(",\"eligible\":{},\"drawn\":{}}}", u.eligible, u.drawn);
-  });
-  out += ",\"report\":" + Document(in.sample_report) + ",\"cases\":";
-  AppendArray(out, in.sample, [&](const SampledCase& c) {
-    out += '\n';
-    AppendSampledCase(out, c);
-  });
-  out += '}';
+  out.BeginObject().Key("criteria").BeginObject();
+  out.Key("size").Int(criteria.size).Key("seed").Uint(criteria.seed);
+  out.Key("started_from").String(FormatDate(criteria.started_from));
+  out.Key("started_to").String(FormatDate(criteria.started_to));
+  out.Key("min_supervised_days").Int(criteria.min_supervised_days);
+  out.EndObject();
+  out.Key("eligible").Int(in.draw.eligible);
+  out.Key("units").BeginArray();
+  for (const UnitDraw& u : in.draw.units) {
+    out.BeginObject().Key("pdu").String(u.pdu);
+    out.Key("eligible").Int(u.eligible).Key("drawn").Int(u.drawn).EndObject();
+  }
+  out.EndArray();
+  out.Key("report").Raw(Document(in.sample_report));
+  out.Key("cases").BeginArray();
+  for (const SampledCase& c : in.sample) {
+    out.Newline();
+    WriteSampledCase(out, c);
+  }
+  out.EndArray().EndObject();
 }
 
-void AppendQuality(std::string& out, const Inspection& in) {
+void WriteQuality(JsonWriter& out, const Inspection& in) {
   const DataQuality& q = in.quality;
-  out += fmt::format(
-      R"({{"accepted":{},"duplicates":{},"rejected":{},"late_record_days":{},)"
-      R"("events_in_view":{},"late_records":{},"recorded_after_as_of":{},"rejected_reasons":)",
-      q.accepted, q.duplicates_counted ? fmt::format("{}", q.duplicates) : "null", q.rejected,
-      in.request.late_record_days, q.events_in_view, q.late_records, q.recorded_after_as_of);
-  AppendArray(out, q.rejected_reasons, [&](const RejectedReason& r) {
-    out += '{';
-    AppendString(out, "reason", r.reason);
-    out += fmt::format(",\"count\":{},", r.count);
-    AppendString(out, "example", r.example);
-    out += '}';
-  });
-  out += '}';
+  out.BeginObject();
+  out.Key("accepted").Int(q.accepted).Key("duplicates");
+  if (q.duplicates_counted) {
+    out.Int(q.duplicates);
+  } else {
+    out.Null();
+  }
+  out.Key("rejected").Int(q.rejected);
+  out.Key("late_record_days").Int(in.request.late_record_days);
+  out.Key("events_in_view").Int(q.events_in_view);
+  out.Key("late_records").Int(q.late_records);
+  out.Key("recorded_after_as_of").Int(q.recorded_after_as_of);
+  out.Key("rejected_reasons").BeginArray();
+  for (const RejectedReason& r : q.rejected_reasons) {
+    out.BeginObject().Key("reason").String(r.reason).Key("count").Int(r.count);
+    out.Key("example").String(r.example).EndObject();
+  }
+  out.EndArray().EndObject();
 }
 
 }  // namespace
 
 std::string RenderInspectionJson(const Inspection& in) {
   const Report& r = in.report;
-  std::string out;
-  out.reserve(1 << 16);
-  out += fmt::format("{{\"as_of\":\"{}\",\"period\":{{\"from\":{},\"to\":\"{}\"}},",
-                     FormatInstant(r.as_of),
-                     r.period.from ? fmt::format("\"{}\"", FormatDate(*r.period.from)) : "null",
-                     FormatDate(r.period.to));
-  out += "\"scope\":{";
-  const std::pair<std::string_view, const std::optional<std::string>*> levels[] = {
-      {"region", &r.scope.region},
-      {"pdu", &r.scope.pdu},
-      {"team", &r.scope.team},
-      {"offender_manager", &r.scope.offender_manager}};
-  for (const auto& [name, value] : levels) {
-    if (name != "region") out += ',';
-    out += fmt::format("\"{}\":", name);
-    if (*value) {
-      AppendJsonString(out, **value);
-    } else {
-      out += "null";
-    }
-  }
-  out += "},\"policy\":{";
-  AppendString(out, "name", r.policy_name);
-  out += ",\"settings\":";
-  AppendSettings(out, in.policy_settings);
-  out += "},";
-  AppendString(out, "source", in.request.source);
-  out += ",\n\"report\":" + Document(r) + ",\n\"outcomes\":";
-  int o = 0;
-  AppendArray(out, r.outcomes, [&](const OutcomeScore& s) {
-    out += fmt::format("{{\"id\":\"{}\",", kOutcomeNames[o]);
-    AppendString(out, "title", TitleOf(static_cast<Outcome>(o)));
-    out += ",\"score\":";
-    AppendJsonNumber(out, s.score);
-    out += s.rating ? fmt::format(",\"rating\":\"{}\"", NameOf(*s.rating)) : ",\"rating\":null";
-    out += ",\"deltas\":";
-    AppendArray(out, in.comparisons,
-                [&](const Comparison& c) { AppendJsonNumber(out, c.outcome_delta[o]); });
-    out += '}';
-    ++o;
-  });
-  out += ",\n\"group_level\":";
-  AppendJsonString(out, in.group_level);
-  out += ",\"groups\":";
-  AppendArray(out, in.groups, [&](const GroupReport& g) {
-    out += "\n{";
-    AppendString(out, "name", g.name);
-    out += ",\"report\":" + Document(g.report) + '}';
-  });
-  out += ",\n\"monthly\":";
-  AppendArray(out, in.monthly, [&](const Report& m) { out += '\n' + Document(m); });
-  out += ",\n\"comparisons\":";
-  AppendArray(out, in.comparisons, [&](const Comparison& c) { AppendComparison(out, c); });
-  out += ",\n\"sample\":";
-  if (in.draw.criteria.size > 0) {
-    AppendSample(out, in);
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("as_of").String(FormatInstant(r.as_of));
+  out.Key("period").BeginObject().Key("from");
+  if (r.period.from) {
+    out.String(FormatDate(*r.period.from));
   } else {
-    out += "null";
+    out.Null();
   }
-  out += ",\n\"strengths\":";
-  AppendFindings(out, in.strengths);
-  out += ",\n\"improvements\":";
-  AppendFindings(out, in.improvements);
-  out += ",\n\"data_quality\":";
-  AppendQuality(out, in);
-  out += "}\n";
-  return out;
+  out.Key("to").String(FormatDate(r.period.to)).EndObject();
+  out.Key("scope").BeginObject();
+  out.Key("region").NullableString(r.scope.region).Key("pdu").NullableString(r.scope.pdu);
+  out.Key("team").NullableString(r.scope.team);
+  out.Key("offender_manager").NullableString(r.scope.offender_manager);
+  out.EndObject();
+  out.Key("policy").BeginObject().Key("name").String(r.policy_name).Key("settings");
+  WriteSettings(out, in.policy_settings);
+  out.EndObject();
+  out.Key("source").String(in.request.source);
+  out.Newline().Key("report").Raw(Document(r));
+  out.Newline().Key("outcomes").BeginArray();
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    const OutcomeScore& s = r.outcomes[o];
+    out.BeginObject().Key("id").String(kOutcomeNames[o]);
+    out.Key("title").String(TitleOf(static_cast<Outcome>(o)));
+    out.Key("score").NullableDouble(s.score).Key("rating");
+    if (s.rating) {
+      out.String(NameOf(*s.rating));
+    } else {
+      out.Null();
+    }
+    out.Key("deltas").BeginArray();
+    for (const Comparison& c : in.comparisons) out.NullableDouble(c.outcome_delta[o]);
+    out.EndArray().EndObject();
+  }
+  out.EndArray();
+  out.Newline().Key("group_level").String(in.group_level);
+  out.Key("groups").BeginArray();
+  for (const GroupReport& g : in.groups) {
+    out.Newline().BeginObject().Key("name").String(g.name);
+    out.Key("report").Raw(Document(g.report)).EndObject();
+  }
+  out.EndArray();
+  out.Newline().Key("monthly").BeginArray();
+  for (const Report& m : in.monthly) out.Newline().Raw(Document(m));
+  out.EndArray();
+  out.Newline().Key("comparisons").BeginArray();
+  for (const Comparison& c : in.comparisons) WriteComparison(out, c);
+  out.EndArray();
+  out.Newline().Key("sample");
+  if (in.draw.criteria.size > 0) {
+    WriteSample(out, in);
+  } else {
+    out.Null();
+  }
+  out.Newline().Key("strengths");
+  WriteFindings(out, in.strengths);
+  out.Newline().Key("improvements");
+  WriteFindings(out, in.improvements);
+  out.Newline().Key("data_quality");
+  WriteQuality(out, in);
+  out.EndObject().Whitespace("\n");
+  return out.Take();
 }
 
 }  // namespace casewatch::inspection
