@@ -1,0 +1,439 @@
+#pragma once
+// Tests only: casewatchd's HTTP side in the test's process — a RocksDB store in a temp directory
+// fed by an engine on the test's thread, the live view fed by its commits, the API, and the Beast
+// server on 127.0.0.1 — and what the HTTP tests share (tokens, JSON, events). Get and Post call
+// the API in-process; SocketGet and SocketPost go through the server.
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/temp_dir.h"
+#include "casewatch/events/v1/events.pb.h"
+#include "casewatch/store/v1/records.pb.h"
+#include "services/daemon/kafka_event_publisher.h"
+#include "services/daemon/testing/kafka_harness.h"
+#include "services/engine/engine.h"
+#include "services/engine/testing/simulated_stream.h"
+#include "services/http/api.h"
+#include "services/http/audit_log.h"
+#include "services/http/auth.h"
+#include "services/http/live_view.h"
+#include "services/http/server.h"
+#include "services/http/testing/http_client.h"
+#include "services/kafka/consumer.h"
+#include "services/kafka/mock_cluster.h"
+#include "services/kafka/producer.h"
+#include "services/records/case_projection.h"
+#include "services/reports/store_report.h"
+
+namespace casewatch::http::testing {
+
+using reports::StoreReportRequest;
+
+inline constexpr std::string_view kInspectorToken = "cw_test_inspector";
+inline constexpr std::string_view kPublisherToken = "cw_test_publisher";
+inline constexpr std::string_view kViewerToken = "cw_test_viewer_region";
+inline constexpr std::string_view kTeamViewerToken = "cw_test_viewer_team";
+
+// --- JSON ---
+
+// A parsed document; its elements live as long as it does.
+class JsonDoc {
+ public:
+  explicit JsonDoc(std::string_view text) : parser_(std::make_unique<simdjson::dom::parser>()) {
+    auto parsed = parser_->parse(text.data(), text.size());
+    if (parsed.error()) {
+      ADD_FAILURE() << "not JSON (" << simdjson::error_message(parsed.error()) << "): " << text;
+      root_ = parser_->parse("null", 4).value();
+      return;
+    }
+    root_ = parsed.value();
+  }
+  simdjson::dom::element root() const { return root_; }
+  simdjson::dom::element operator[](std::string_view key) const { return root_[key].value(); }
+
+ private:
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  simdjson::dom::element root_;
+};
+
+inline std::string Str(simdjson::dom::element e) {
+  if (e.is_null()) return "null";
+  return std::string(std::string_view(e));
+}
+
+inline std::optional<std::string> NullableStr(simdjson::dom::element e) {
+  if (e.is_null()) return std::nullopt;
+  return std::string(std::string_view(e));
+}
+
+inline std::string ErrorMessage(const HttpReply& reply) {
+  JsonDoc doc(reply.body);
+  return Str(doc["error"]["message"]);
+}
+
+inline std::string ErrorCode(const HttpReply& reply) {
+  JsonDoc doc(reply.body);
+  return Str(doc["error"]["code"]);
+}
+
+// --- events ---
+
+inline std::string EnvelopeJson(std::string_view event_id, std::string_view case_id, Instant occurred,
+                         const Allocation& allocation) {
+  return fmt::format(
+      R"({{"eventId":"{}","caseId":"{}","occurredAt":"{}","caseOpened":{{"caseType":)"
+      R"("CASE_TYPE_COMMUNITY_ORDER","region":"{}","pdu":"{}","team":"{}","offenderManager":"{}"}}}})",
+      event_id, case_id, FormatInstant(occurred), allocation.region, allocation.pdu,
+      allocation.team, allocation.offender_manager);
+}
+
+inline std::string EnvelopeBytes(std::string_view json) {
+  events::v1::Envelope envelope;
+  const auto parsed = google::protobuf::util::JsonStringToMessage(std::string(json), &envelope);
+  EXPECT_TRUE(parsed.ok()) << parsed.ToString() << ": " << json;
+  return envelope.SerializeAsString();
+}
+
+inline std::string Bearer(std::string_view token) { return fmt::format("Bearer {}", token); }
+
+inline std::string ScopeQuery(const Scope& scope) {
+  std::string query;
+  const auto add = [&](std::string_view name, const std::optional<std::string>& value) {
+    if (!value) return;
+    query += fmt::format("{}{}={}", query.empty() ? "" : "&", name, UrlEncode(*value));
+  };
+  add("region", scope.region);
+  add("pdu", scope.pdu);
+  add("team", scope.team);
+  add("offender_manager", scope.offender_manager);
+  return query;
+}
+
+inline const engine::testing::SimulatedStream& Simulation() {
+  static const engine::testing::SimulatedStream sim = engine::testing::Simulate(120, 12, 17);
+  return sim;
+}
+
+// --- the service under test ---
+
+struct HarnessOptions {
+  bool kafka = false;  // a mock cluster, and POST /api/v1/events publishing to it
+  bool ready = true;   // tell the live view the engine has caught up
+  // When set, the audit log's path is a symbolic link to this (e.g. /dev/full: a full disk).
+  std::string audit_link_to;
+  ServerOptions server;
+
+  HarnessOptions() {
+    server.address = "127.0.0.1";
+    server.port = 0;
+    server.rate_per_second = 0;  // unlimited unless a test says otherwise
+    server.max_body_bytes = 16 << 10;
+    server.stream_interval = std::chrono::milliseconds(20);
+  }
+};
+
+// casewatchd in the test's process: the store in a temp directory, the engine fed on the test's
+// thread (Apply, AdvanceTo), its commits announced to the live view, the API and the server.
+class Harness {
+ public:
+  explicit Harness(HarnessOptions options = HarnessOptions()) {
+    const auto& sim = Simulation();
+    if (options.kafka) {
+      auto cluster = daemon::testing::StartCluster(1);
+      if (!cluster) Fail("mock cluster: " + cluster.error().message);
+      cluster_.emplace(std::move(cluster).value());
+    }
+    auto store = store::Store::Open(dir_.path() / "store");
+    if (!store) Fail("store: " + store.error().message);
+    store_ = std::move(store).value();
+    view_ = std::make_unique<LiveView>(Policy{});
+    if (auto loaded = view_->Load(*store_); !loaded) Fail("view: " + loaded.error().message);
+    engine::EngineOptions engine_options;
+    engine_options.on_commit = [this](const engine::CommitInfo& info) {
+      alerts_.insert(alerts_.end(), info.alerts.begin(), info.alerts.end());
+      view_->OnCommit(info);
+    };
+    auto engine = engine::Engine::Create(*store_, engine_options);
+    if (!engine) Fail("engine: " + engine.error().message);
+    engine_ = std::move(engine).value();
+    for (size_t at = 0; at < sim.records.size(); at += 500) {
+      std::vector<engine::InputRecord> batch;
+      for (size_t i = at; i < std::min(sim.records.size(), at + 500); ++i) {
+        batch.push_back(engine::InputRecord{0, next_offset_++, sim.keys[i], sim.records[i]});
+      }
+      if (auto applied = engine_->Apply(batch, sim.end); !applied) {
+        Fail("apply: " + applied.error().message);
+      }
+    }
+    if (options.ready) ReportStatus();
+    DiscoverOrganisation();
+
+    const auto entry = [](std::string_view name, std::string_view role, std::string_view token,
+                          const Scope& scope) {
+      std::string json =
+          fmt::format(R"({{"name":"{}","role":"{}","sha256":"{}")", name, role, Sha256Hex(token));
+      for (const auto& [field, value] :
+           {std::pair<std::string_view, const std::optional<std::string>*>{"region", &scope.region},
+            {"pdu", &scope.pdu},
+            {"team", &scope.team}}) {
+        if (*value) json += fmt::format(R"(,"{}":"{}")", field, **value);
+      }
+      return json + "}";
+    };
+    const std::string tokens_json = fmt::format(
+        R"({{"tokens":[{},{},{},{}]}})", entry("insp", "inspector", kInspectorToken, {}),
+        entry("pub", "publisher", kPublisherToken, {}),
+        entry("north-viewer", "viewer", kViewerToken, Scope{home_.region, {}, {}, {}}),
+        entry("team-viewer", "viewer", kTeamViewerToken,
+              Scope{home_.region, home_.pdu, home_.team, {}}));
+    auto tokens = TokenRegistry::Parse(tokens_json, "test tokens");
+    if (!tokens) Fail("tokens: " + tokens.error().message);
+    tokens_ = std::move(tokens).value();
+    audit_path_ = dir_.path() / "audit.log";
+    if (!options.audit_link_to.empty()) {
+      std::filesystem::create_symlink(options.audit_link_to, audit_path_);
+    }
+    auto audit = AuditLog::Open(audit_path_);
+    if (!audit) Fail("audit: " + audit.error().message);
+    audit_ = std::move(audit).value();
+
+    ApiOptions api;
+    api.store = store_.get();
+    api.view = view_.get();
+    api.tokens = &tokens_;
+    api.audit = audit_.get();
+    if (cluster_) {
+      auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster_->bootstrap_servers(), {}});
+      if (!producer) Fail("producer: " + producer.error().message);
+      producer_.emplace(std::move(producer).value());
+      publisher_.emplace(*producer_);
+      api.publisher = &*publisher_;
+    }
+    LiveView* view = view_.get();
+    api.clock = [view] { return view->snapshot()->as_of.value_or(Instant{}); };
+    api_ = std::make_unique<Api>(std::move(api));
+    auto server = Server::Start(options.server, *api_, *view_);
+    if (!server) Fail("server: " + server.error().message);
+    server_ = std::move(server).value();
+  }
+
+  uint16_t port() const { return server_->port(); }
+  store::Store& store() { return *store_; }
+  LiveView& view() { return *view_; }
+  engine::Engine& engine() { return *engine_; }
+  const std::string& brokers() const { return cluster_->bootstrap_servers(); }
+  const std::filesystem::path& audit_path() const { return audit_path_; }
+  const std::filesystem::path& dir() const { return dir_.path(); }
+  const std::vector<alerts::v1::ObligationMissedAlert>& alerts() const { return alerts_; }
+  Instant now() const { return engine_->projection_instant(); }
+
+  // The organisation as seen in the store: `home_` is a counted allocation (its region is the
+  // region viewer's scope, its team the team viewer's), `other_region_` another region with cases.
+  const Scope& home() const { return home_; }
+  const std::string& other_region() const { return other_region_; }
+  Allocation HomeAllocation() const {
+    return Allocation{*home_.region, *home_.pdu, *home_.team, *home_.offender_manager};
+  }
+  Allocation OtherAllocation() const { return other_allocation_; }
+
+  // A request handled in this process, as the server would hand it to the API (what most tests
+  // need: the API's answer, without a socket).
+  HttpReply Call(const std::string& method, const std::string& target, std::string body,
+                 std::string_view token) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    request.body = std::move(body);
+    request.remote = "127.0.0.1";
+    if (!token.empty()) request.authorization = Bearer(token);
+    api_->Authenticate(request);
+    const HttpResponse response = api_->Handle(request);
+    HttpReply reply;
+    reply.status = response.status;
+    reply.body = response.body;
+    reply.headers["content-type"] = response.content_type;
+    for (const auto& [name, value] : response.headers) {
+      std::string lower = name;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      reply.headers[lower] = value;
+    }
+    return reply;
+  }
+  HttpReply Get(const std::string& target, std::string_view token = kInspectorToken) {
+    return Call("GET", target, "", token);
+  }
+  HttpReply Post(const std::string& target, std::string body, std::string_view token) {
+    return Call("POST", target, std::move(body), token);
+  }
+  // The same over a real connection to the server (its limits, headers and streams).
+  HttpReply SocketGet(const std::string& target, std::string_view token = kInspectorToken) {
+    HttpCall call;
+    call.target = target;
+    if (!token.empty()) call.headers.emplace_back("Authorization", Bearer(token));
+    return Fetch(port(), call);
+  }
+  HttpReply SocketPost(const std::string& target, std::string body, std::string_view token) {
+    HttpCall call;
+    call.method = "POST";
+    call.target = target;
+    call.body = std::move(body);
+    call.headers.emplace_back("Content-Type", "application/x-ndjson");
+    if (!token.empty()) call.headers.emplace_back("Authorization", Bearer(token));
+    return Fetch(port(), call);
+  }
+
+  // The store's report (the `casewatch replay` form) for `request`.
+  std::string Expected(const StoreReportRequest& request) const {
+    auto report = reports::ReportFromStore(*store_, request);
+    EXPECT_TRUE(report) << report.error().message;
+    return report ? report.value().json : std::string();
+  }
+  std::string Expected(const Scope& scope) const {
+    StoreReportRequest request;
+    request.scope = scope;
+    return Expected(request);
+  }
+
+  // Applies records (as the next offsets of partition 0) with the clock at `now`.
+  void Apply(const std::vector<std::string>& records, Instant now) {
+    std::vector<engine::InputRecord> batch;
+    for (const std::string& record : records) {
+      batch.push_back(engine::InputRecord{0, next_offset_++, "key", record});
+    }
+    auto applied = engine_->Apply(batch, now);
+    ASSERT_TRUE(applied) << applied.error().message;
+    ReportStatus();
+  }
+  void AdvanceTo(Instant now) {
+    auto advanced = engine_->AdvanceTo(now);
+    ASSERT_TRUE(advanced) << advanced.error().message;
+    ReportStatus();
+  }
+  // Opens a community order for `case_id`, an hour before the clock, which moves on an hour.
+  void OpenCase(std::string_view case_id, const Allocation& allocation) {
+    const Instant now = engine_->projection_instant();
+    Apply({EnvelopeBytes(EnvelopeJson(fmt::format("e-open-{}", case_id), case_id,
+                                      Instant{now.seconds - 3600, 0}, allocation))},
+          Instant{now.seconds + 3600, 0});
+  }
+  // Advances the clock a day at a time until an obligation of `case_id` is alerted as missed
+  // (at most 30 days); the alert.
+  std::optional<alerts::v1::ObligationMissedAlert> AdvanceUntilMissed(std::string_view case_id) {
+    for (int day = 0; day < 30; ++day) {
+      for (const auto& alert : alerts_) {
+        if (alert.case_id() == case_id) return alert;
+      }
+      AdvanceTo(Instant{engine_->projection_instant().seconds + 86400, 0});
+    }
+    ADD_FAILURE() << "no obligation of " << case_id << " was missed within 30 days";
+    return std::nullopt;
+  }
+  void ReportStatus(int64_t lag = 0) {
+    engine::EngineStatus status;
+    status.counters = engine_->counters();
+    status.lag = lag;
+    status.projection_instant = engine_->projection_instant();
+    view_->OnStatus(status);
+  }
+
+  // Counted cases by allocation: (case id, allocation) in case id order.
+  std::vector<std::pair<std::string, Allocation>> CountedCases() const {
+    std::vector<std::pair<std::string, Allocation>> cases;
+    EXPECT_TRUE(
+        store_->ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
+          if (p.counted()) {
+            cases.emplace_back(std::string(case_id), records::AllocationOf(p));
+          }
+        }));
+    return cases;
+  }
+
+ private:
+  [[noreturn]] static void Fail(const std::string& message) {
+    fmt::print(stderr, "http_test harness: {}\n", message);
+    std::abort();
+  }
+
+  void DiscoverOrganisation() {
+    std::map<std::string, int64_t> cases_by_key;
+    std::vector<store::v1::ScopeCounts> all;
+    if (auto scanned = store_->ScanScopes([&](const store::v1::ScopeCounts& c) {
+          if (c.cases() > 0) all.push_back(c);
+        });
+        !scanned) {
+      Fail("scan scopes: " + scanned.error().message);
+    }
+    if (all.empty()) Fail("the simulation left no counted cases");
+    // The allocation with the most cases, for scopes with something in them.
+    const auto most = std::max_element(
+        all.begin(), all.end(), [](const auto& a, const auto& b) { return a.cases() < b.cases(); });
+    home_ = Scope{most->region(), most->pdu(), most->team(), most->offender_manager()};
+    for (const auto& c : all) {
+      if (c.region() != *home_.region) {
+        other_region_ = c.region();
+        other_allocation_ = records::AllocationOf(c);
+        break;
+      }
+    }
+    if (other_region_.empty()) Fail("the simulation has cases in one region only");
+  }
+
+  TempDir dir_;
+  std::optional<kafka::MockCluster> cluster_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<LiveView> view_;
+  std::vector<alerts::v1::ObligationMissedAlert> alerts_;
+  std::unique_ptr<engine::Engine> engine_;
+  int64_t next_offset_ = 0;
+  Scope home_;
+  std::string other_region_;
+  Allocation other_allocation_;
+  std::optional<kafka::Producer> producer_;
+  std::optional<daemon::KafkaEventPublisher> publisher_;
+  TokenRegistry tokens_;
+  std::filesystem::path audit_path_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<Server> server_;
+};
+
+// The first `count` records of `topic` (keys and values), waiting up to 30 s for them.
+inline std::vector<std::pair<std::string, std::string>> ReadTopic(const std::string& brokers,
+                                                           const std::string& topic, size_t count) {
+  std::vector<std::pair<std::string, std::string>> records;
+  auto consumer = kafka::Consumer::Open(kafka::KafkaConfig{brokers, {}}, topic);
+  EXPECT_TRUE(consumer) << consumer.error().message;
+  if (!consumer) return records;
+  auto partitions = consumer.value().Partitions(std::chrono::seconds(10));
+  EXPECT_TRUE(partitions) << partitions.error().message;
+  if (!partitions) return records;
+  std::vector<kafka::PartitionStart> starts;
+  for (int32_t p : partitions.value())
+    starts.push_back(kafka::PartitionStart{p, kafka::kBeginning});
+  EXPECT_TRUE(consumer.value().Assign(starts));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (records.size() < count && std::chrono::steady_clock::now() < deadline) {
+    auto batch = consumer.value().Poll(100, std::chrono::milliseconds(200));
+    EXPECT_TRUE(batch) << batch.error().message;
+    if (!batch) break;
+    for (const kafka::Message& m : batch.value().messages()) {
+      records.emplace_back(std::string(m.key), std::string(m.value));
+    }
+  }
+  return records;
+}
+
+}  // namespace casewatch::http::testing
