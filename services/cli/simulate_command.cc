@@ -245,7 +245,7 @@ void AddSimulateCommand(CLI::App& root, int& exit_code) {
     Result<void> result = RunSimulate(*flags);
     if (!result) {
       fmt::print(stderr, "simulate: {}\n", result.error().message);
-      exit_code = result.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
+      exit_code = ExitCodeOf(result.error());
       return;
     }
     exit_code = 0;

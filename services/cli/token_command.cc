@@ -56,7 +56,7 @@ int AddToken(const TokenFlags& flags) {
   auto token = http::AddToken(flags.file, flags.name, role.value(), scope);
   if (!token) {
     std::fprintf(stderr, "casewatch token add: %s\n", token.error().message.c_str());
-    return token.error().kind == ErrorKind::kInvalidArgument ? 2 : 1;
+    return ExitCodeOf(token.error());
   }
   std::printf("%s\n", token.value().c_str());
   std::fprintf(stderr,

@@ -70,7 +70,9 @@ Result<void> AuditLog::Append(std::string_view line) {
     return Ok();
   }
   // Whole or not at all: what part of the line reached the file goes again.
-  if (regular && written > 0) (void)!::ftruncate(fd_, info.st_size);
+  if (regular && written > 0 && ::ftruncate(fd_, info.st_size) != 0) {
+    why += fmt::format(", and the part written could not be removed ({})", std::strerror(errno));
+  }
   ::close(fd_);
   fd_ = -1;  // opened afresh next time: the file may have been replaced meanwhile
   return IoError(fmt::format("audit log {}: cannot be written: {}", path_.string(), why));

@@ -35,7 +35,7 @@ class Snapshot {
   std::optional<Instant> as_of;  // nullopt: the engine has projected nothing yet
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
 
-  // The report (indicators.md section 6, no period, no case items) for `scope`, rendered once
+  // The report (docs/rules.md section 10, no period, no case items) for `scope`, rendered once
   // per snapshot and scope.
   std::shared_ptr<const std::string> Report(const Policy& policy, const Scope& scope) const;
   // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).

@@ -29,4 +29,10 @@ ScopeOrAnswer CallerScope(const Call& call, const Scope& requested) {
   return {std::move(narrowed), {}};
 }
 
+ScopeOrAnswer CallerScope(const Call& call) {
+  auto requested = ParseScope(call.params);
+  if (!requested) return {std::nullopt, ErrorResponse(requested.error())};
+  return CallerScope(call, requested.value());
+}
+
 }  // namespace casewatch::http

@@ -48,5 +48,7 @@ struct ScopeOrAnswer {
   HttpResponse answer;
 };
 ScopeOrAnswer CallerScope(const Call& call, const Scope& requested);
+// The same for the call's own scope parameters.
+ScopeOrAnswer CallerScope(const Call& call);
 
 }  // namespace casewatch::http

@@ -10,9 +10,7 @@ HttpResponse HandleStream(ApiState&, Call& call) {
       !known) {
     return ErrorResponse(known.error());
   }
-  auto requested = ParseScope(call.params);
-  if (!requested) return ErrorResponse(requested.error());
-  auto narrowed = CallerScope(call, requested.value());
+  auto narrowed = CallerScope(call);
   if (!narrowed.scope) return narrowed.answer;
   HttpResponse response;
   response.event_stream = true;

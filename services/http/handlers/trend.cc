@@ -20,9 +20,7 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
       !known) {
     return ErrorResponse(known.error());
   }
-  auto requested = ParseScope(call.params);
-  if (!requested) return ErrorResponse(requested.error());
-  auto narrowed = CallerScope(call, requested.value());
+  auto narrowed = CallerScope(call);
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
   auto from_param = Optional<Date>(call.params, "from", ParseDateParam, "a date YYYY-MM-DD");

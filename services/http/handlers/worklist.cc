@@ -18,9 +18,7 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
       !known) {
     return ErrorResponse(known.error());
   }
-  auto requested = ParseScope(call.params);
-  if (!requested) return ErrorResponse(requested.error());
-  auto narrowed = CallerScope(call, requested.value());
+  auto narrowed = CallerScope(call);
   if (!narrowed.scope) return narrowed.answer;
   WorkFilter filter = WorkFilter::kAll;
   if (auto status = call.params.Get("status")) {
