@@ -1,7 +1,7 @@
 #pragma once
 // Instants and calendar dates, and the text forms the contract uses for them (RFC 3339 instants,
 // YYYY-MM-DD dates). Pure functions: no clock, no time zone database. Dates are UTC calendar
-// dates, as indicators.md section 1 defines them.
+// dates, as docs/rules.md sections 3 and 4 defines them.
 
 #include <chrono>
 #include <compare>

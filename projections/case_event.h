@@ -1,6 +1,6 @@
 #pragma once
 // One case's events in the form the rules read: a compact, protobuf-free copy of the contract in
-// shared/spec/events.md. Enum values equal the protobuf enum numbers, so converting is a cast.
+// docs/rules.md section 2. Enum values equal the protobuf enum numbers, so converting is a cast.
 // Text a rule needs (allocation, appointment ids) lives in the owning CaseHistory.
 
 #include <array>
@@ -39,7 +39,7 @@ enum class EventType : uint8_t {
 };
 inline constexpr int kEventTypeCount = static_cast<int>(EventType::kObligationMissed) + 1;
 
-// The payload's field name in events.md, by type.
+// The payload's field name in docs/rules.md section 2.3, by type.
 inline constexpr std::array<std::string_view, kEventTypeCount> kEventTypeNames = {
     "case_opened",
     "case_allocated",

@@ -15,7 +15,7 @@
 
 namespace casewatch {
 
-// Who supervises a case: the scope keys of indicators.md section 5. An empty field means "not
+// Who supervises a case: the scope keys of docs/rules.md section 9. An empty field means "not
 // given" in a case_allocated event.
 struct Allocation {
   std::string region;

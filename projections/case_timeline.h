@@ -1,5 +1,5 @@
 #pragma once
-// CaseTimeline: one case's history as an evaluation at T sees it (indicators.md section 1): the
+// CaseTimeline: one case's history as an evaluation at T sees it (docs/rules.md sections 3 and 4): the
 // events with occurred_at <= T, in case order, cut after the closing event, with the positions of
 // the opening and closing events and indexes the rules search. Reset() re-targets it at another
 // case or instant and reuses its memory, so one timeline serves a whole replay.

@@ -1,5 +1,5 @@
 #pragma once
-// The indicators, outcomes and item statuses of indicators.md sections 2 and 3, and the Item an
+// The indicators, outcomes and item statuses of docs/rules.md sections 2 and 3, and the Item an
 // indicator produces. Table order is report order.
 
 #include <array>

@@ -117,7 +117,7 @@ Result<Policy> ParsePolicy(std::string_view json) {
       policy.*(it->field) = v;
       continue;
     }
-    return BadKey(key, "is not a policy key (see indicators.md section 4)");
+    return BadKey(key, "is not a policy key (see docs/rules.md section 8)");
   }
   if (policy.rating_outstanding < policy.rating_good) {
     return BadKey("rating_outstanding", "must be at least rating_good");

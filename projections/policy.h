@@ -1,5 +1,5 @@
 #pragma once
-// Policy: the organisation's standards (indicators.md section 4). Plain data; every field has the
+// Policy: the organisation's standards (docs/rules.md section 8). Plain data; every field has the
 // spec's default. ParsePolicy reads the JSON policy file form and names any bad key.
 
 #include <string>

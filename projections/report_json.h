@@ -1,5 +1,5 @@
 #pragma once
-// The report's JSON form (indicators.md section 6), shared by `casewatch replay`, the engine's
+// The report's JSON form (docs/rules.md section 10), shared by `casewatch replay`, the engine's
 // `report` command and the HTTP API.
 
 #include <string>

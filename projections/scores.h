@@ -1,5 +1,5 @@
 #pragma once
-// Scores (indicators.md section 5): counts, case scores, outcome scores and ratings for one scope
+// Scores (docs/rules.md section 9): counts, case scores, outcome scores and ratings for one scope
 // and period, accumulated case by case by a ReportBuilder.
 
 #include <array>

@@ -1,5 +1,5 @@
 #pragma once
-// Working days (indicators.md section 1): Monday to Friday and not a policy holiday.
+// Working days (docs/rules.md sections 3 and 4): Monday to Friday and not a policy holiday.
 
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// The indicator rules of indicators.md section 3. Each rule is a pure function: given one case's
+// The indicator rules of docs/rules.md section 7. Each rule is a pure function: given one case's
 // timeline as of T (which carries T) and the policy, it appends that indicator's items. No I/O,
 // no clock, no global state.
 

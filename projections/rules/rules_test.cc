@@ -1,4 +1,4 @@
-// One or more tests per indicator of indicators.md section 3, and the cross-cutting rules of
+// One or more tests per indicator of docs/rules.md section 7, and the cross-cutting rules of
 // sections 1 and 2: ties, weekends and holidays, chains, cancellation, relevance, events outside
 // the opening-closing span. Dates: 1 April 2013 was a Monday.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 #pragma once
-// Writing the binary file form of shared/spec/events.md: protobuf's delimited stream (varint
+// Writing the binary file form of docs/rules.md section 2: protobuf's delimited stream (varint
 // length, then the message). Reading it is DecodeEnvelope's job (wire_decoder.h).
 
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // EventLog: every accepted event, grouped by case, plus the event_id index that makes ingest
-// idempotent (shared/spec/events.md, "A second valid event with an event_id already applied").
+// idempotent (docs/rules.md section 2, "A second valid event with an event_id already applied").
 // Owns one CaseHistory per case_id, in order of each case's first accepted event. Keeps only a
 // 128-bit fingerprint of each event's content, not a copy, and finds ids in the histories rather
 // than keeping its own copy of them. Holds all of it in huge-page-backed memory of its own

@@ -1,5 +1,5 @@
 #pragma once
-// NDJSON → EnvelopeView (or Envelope), following protobuf's JSON mapping as shared/spec/events.md
+// NDJSON → EnvelopeView (or Envelope), following protobuf's JSON mapping as docs/rules.md section 2
 // fixes it: lowerCamelCase and original field names, `null` = absent, enums by name or number, RFC
 // 3339 timestamps. Stricter than protobuf in a few places (duplicate keys); see README.md.
 

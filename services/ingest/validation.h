@@ -1,5 +1,5 @@
 #pragma once
-// The validation rules of shared/spec/events.md ("Validation") for one parsed Envelope. Pure: the
+// The validation rules of docs/rules.md section 2 ("Validation") for one parsed Envelope. Pure: the
 // receive time is a parameter, never read from a clock.
 
 #include "base/result.h"

@@ -139,7 +139,7 @@ std::vector<Period> TrendMonths(const Period& period, int count) {
   return months;
 }
 
-// The opening and (by `as_of`) closing of a sealed history, in case order: indicators.md
+// The opening and (by `as_of`) closing of a sealed history, in case order: docs/rules.md
 // section 1.
 struct Span {
   const CaseEvent* opened = nullptr;
@@ -352,7 +352,7 @@ struct InspectionBuilder::Impl {
       ConsiderForSample(history, *evaluation);
       for (const CaseEvent& e : history.events()) {
         if (e.occurred_at > request.as_of) break;
-        // Derived by the engine (events.md): not a record anyone made.
+        // Derived by the engine (docs/rules.md section 2.4): not a record anyone made.
         if (e.type != EventType::kObligationMissed) ++quality.events_in_view;
       }
       if (auto it = late.find(history.case_id()); it != late.end()) {

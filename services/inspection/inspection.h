@@ -84,7 +84,7 @@ struct Comparison {
 struct TimelineEntry {
   Instant occurred_at;
   std::string event_id;
-  std::string type;    // the payload's field name in events.md, e.g. "home_visit_completed"
+  std::string type;    // the payload's field name in docs/rules.md section 2.3, e.g. "home_visit_completed"
   std::string detail;  // its content in words, e.g. "RoSH HIGH", "plan REVIEW", "unacceptable"
 };
 

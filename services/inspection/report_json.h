@@ -1,6 +1,6 @@
 #pragma once
 // An inspection as JSON, for analysts: every part of the HTML report, with each report in exactly
-// the form `casewatch replay` prints (indicators.md section 6). See services/inspection/README.md.
+// the form `casewatch replay` prints (docs/rules.md section 10). See services/inspection/README.md.
 
 #include <string>
 

@@ -22,7 +22,7 @@ namespace casewatch::records {
 store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEvaluation* evaluation,
                                       Instant as_of);
 
-// An item that has passed its due date unfulfilled with its window open (events.md,
+// An item that has passed its due date unfulfilled with its window open (docs/rules.md section 2.4,
 // obligation_missed): not for judged-at-once items.
 struct MissedObligation {
   Indicator indicator;

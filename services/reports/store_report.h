@@ -1,5 +1,5 @@
 #pragma once
-// The report of indicators.md section 6 from an engine's store, in exactly the replay format, for
+// The report of docs/rules.md section 10 from an engine's store, in exactly the replay format, for
 // one scope or split one level down (a breakdown). As of the store's projection instant it is
 // read from the stored projections (the per-allocation counts when no period or case items are
 // asked for, so it costs one scan of a few thousand records); as of an earlier instant, from the

@@ -1,6 +1,6 @@
 #pragma once
 // The inspection findings each calibrated preset was set from, as checkable targets: which
-// report, which figure, which indicator or outcome of indicators.md it maps onto, and the score
+// report, which figure, which indicator or outcome of docs/rules.md it maps onto, and the score
 // the preset is meant to give there. Data only: calibration_test.cc simulates each preset and
 // checks it, and README.md tells how each figure became a rate.
 
@@ -11,7 +11,7 @@
 namespace casewatch::simulator {
 
 enum class CalibrationMeasure : uint8_t {
-  kScore,        // an indicator's or an outcome's score (indicators.md section 5)
+  kScore,        // an indicator's or an outcome's score (docs/rules.md section 9)
   kMissedShare,  // of an indicator's relevant cases, the share with at least one MISSED item
 };
 

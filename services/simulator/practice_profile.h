@@ -16,7 +16,7 @@
 namespace casewatch::simulator {
 
 // The tasks whose timeliness a profile can set one by one, each the obligation of one indicator
-// of indicators.md (named in the comment). A task without rates of its own uses the profile's
+// of docs/rules.md (named in the comment). A task without rates of its own uses the profile's
 // late_rate and miss_rate.
 enum class Task : uint8_t {
   kFirstAppointment,   // prompt_start

@@ -11,7 +11,7 @@
 
 namespace casewatch::simulator {
 
-// The simulator generates every publisher payload of events.md: the EventType values before
+// The simulator generates every publisher payload of docs/rules.md section 2.3: the EventType values before
 // kObligationMissed (projections/case_event.h).
 inline constexpr int kEventKindCount = static_cast<int>(EventType::kObligationMissed);
 

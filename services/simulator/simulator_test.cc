@@ -82,7 +82,7 @@ const std::vector<v1::Envelope>& ModestRun() {
   return events;
 }
 
-// The events.md validation rules a publisher's event must pass.
+// The validation rules of docs/rules.md section 2.5 a publisher's event must pass.
 std::string ValidationProblem(const v1::Envelope& e) {
   static const std::regex kCaseId("^[A-Za-z0-9_-]{1,64}$");
   if (e.event_id().empty() || e.event_id().size() > 128) return "event_id";

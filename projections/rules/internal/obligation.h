@@ -1,5 +1,5 @@
 #pragma once
-// The mechanics shared by every rule (indicators.md section 2): deciding an item's status and
+// The mechanics shared by every rule (docs/rules.md section 5): deciding an item's status and
 // decision date, finding its fulfilling event, and running a chain of recurring obligations.
 
 #include <algorithm>
