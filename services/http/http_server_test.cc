@@ -26,12 +26,7 @@ namespace {
 
 namespace ht = casewatch::http::testing;
 using casewatch::TempDir;
-using ht::EventStreamReader;
-using ht::Harness;
-using ht::HarnessOptions;
-using ht::HttpReply;
-using ht::JsonDoc;
-using namespace ht;  // the shared tokens, JSON and event helpers
+using namespace ht;  // the harness and the shared tokens, JSON and event helpers
 using reports::StoreReportRequest;
 
 // --- GET /api/v1/stream ---
