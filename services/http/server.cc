@@ -152,7 +152,10 @@ struct Server::Impl {
   std::chrono::milliseconds accept_backoff{0};
   asio::io_context io;
   std::optional<asio::ssl::context> tls;
-  tcp::acceptor acceptor{io};
+  // The acceptor, its back-off timer and their handlers run on one strand: accepting, backing
+  // off and closing at shutdown never run on two I/O threads at once.
+  asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
+  tcp::acceptor acceptor{accept_strand};
   asio::thread_pool workers;
   std::vector<std::thread> threads;
   RateLimiter limiter;
@@ -168,7 +171,7 @@ struct Server::Impl {
   bool flush_scheduled CW_GUARDED_BY(streams_mutex) = false;
   Clock::time_point last_flush CW_GUARDED_BY(streams_mutex);  // when streams last got a change
   asio::steady_timer flush_timer{io};
-  asio::steady_timer accept_timer{io};
+  asio::steady_timer accept_timer{accept_strand};
 
   Impl(const ServerOptions& o, Api& a, LiveView& v)
       : options(o),
@@ -638,7 +641,7 @@ Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() {
   impl_->stopping = true;
   impl_->view.SetListener({});
-  asio::post(impl_->io, [impl = impl_.get()] {
+  asio::post(impl_->accept_strand, [impl = impl_.get()] {
     beast::error_code ignored;
     impl->acceptor.close(ignored);
     impl->accept_timer.cancel();
