@@ -16,6 +16,9 @@ PACKAGES=(
   # the fuzz tests (tests/fuzz): clang with libFuzzer and the sanitizers' runtimes, and
   # llvm-symbolizer for file:line in their reports
   clang libclang-rt-14-dev llvm
+  # the real Apache Kafka cluster of the tests and benchmarks (scripts/kafka): Java 17 to run it,
+  # Maven to fetch it from Maven Central, python3 to find free loopback ports
+  default-jre-headless maven python3
 )
 
 missing=()
@@ -50,4 +53,12 @@ if [ ! -f "$E2E/node_modules/.package-lock.json" ] ||
       "the npm registry must be reachable" >&2
     exit 1
   fi
+fi
+
+# The pinned Apache Kafka release for the real-cluster tests (scripts/kafka/fetch.sh): fetched from
+# Maven Central once and cached; the tests cannot run without it, so a failed fetch fails the
+# set-up (fetch.sh says why).
+if ! "$(dirname "$0")/kafka/fetch.sh" >/dev/null; then
+  echo "setup: could not fetch Apache Kafka (see above): the real-cluster tests need it" >&2
+  exit 1
 fi
