@@ -63,10 +63,19 @@ struct EngineRun : kt::EngineThread {
   EngineRun(store::Store& store, const std::string& brokers, Instant frozen,
             std::function<void(std::span<const int64_t>)> on_applied = {})
       : kt::EngineThread(store, Options(brokers, frozen, std::move(on_applied))) {}
+  EngineRun(store::Store& store, const kt::TestBroker& broker, Instant frozen,
+            std::function<void(std::span<const int64_t>)> on_applied = {})
+      : kt::EngineThread(store, Options(broker, frozen, std::move(on_applied))) {}
   static RunnerOptions Options(const std::string& brokers, Instant frozen,
                                std::function<void(std::span<const int64_t>)> on_applied) {
     RunnerOptions options = kt::FrozenClockOptions(brokers, frozen);
     options.on_applied = std::move(on_applied);
+    return options;
+  }
+  static RunnerOptions Options(const kt::TestBroker& broker, Instant frozen,
+                               std::function<void(std::span<const int64_t>)> on_applied) {
+    RunnerOptions options = Options(broker.bootstrap_servers(), frozen, std::move(on_applied));
+    broker.Configure(options);
     return options;
   }
   void WaitFor(uint64_t records) {
@@ -75,23 +84,35 @@ struct EngineRun : kt::EngineThread {
   void Stop() { OrThrow(Result<void>(kt::EngineThread::Stop())); }
 };
 
+// Which broker a run used, for its line.
+std::string BrokerName(const kt::TestBroker& broker) {
+  return broker.real() ? "a real Apache Kafka cluster (3 brokers, replication 3)"
+                       : "librdkafka's mock cluster";
+}
+
+// ingest and latency run against the mock, or the real cluster named by CASEWATCH_KAFKA_CLUSTER
+// (kt::TestBroker).
 void Ingest(int64_t cases, int months, int partitions) {
   casewatch::TempDir dir;
   const testing::SimulatedStream sim = testing::Simulate(cases, months, 1);
-  auto cluster = OrThrow(kt::StartCluster(partitions));
-  OrThrow(kt::Publish(cluster.bootstrap_servers(), sim, 0, sim.records.size()));
+  auto broker = OrThrow(kt::TestBroker::Start(partitions));
+  const auto publish_started = Clock::now();
+  OrThrow(kt::Publish(broker.bootstrap_servers(), sim, 0, sim.records.size(),
+                      broker.topics().events));
+  const double publish_seconds = Seconds(publish_started);
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
   const auto started = Clock::now();
-  EngineRun run(*store.value(), cluster.bootstrap_servers(), sim.end);
+  EngineRun run(*store.value(), broker, sim.end);
   run.WaitFor(sim.records.size());
   const double seconds = Seconds(started);
   run.Stop();
   fmt::print(
-      "ingest: {} events ({} cases, {} months) from {} partitions in {:.2f} s = {:.0f} events/s "
-      "(durable: every batch's write fsync'd); peak RSS {:.0f} MiB\n",
-      sim.records.size(), cases, months, partitions, seconds, sim.records.size() / seconds,
-      PeakRssMib());
+      "ingest: {} events ({} cases, {} months) from {} partitions of {} in {:.2f} s = {:.0f} "
+      "events/s (durable: every batch's write fsync'd); published first at {:.0f} events/s "
+      "(acks=all); peak RSS {:.0f} MiB\n",
+      sim.records.size(), cases, months, partitions, BrokerName(broker), seconds,
+      sim.records.size() / seconds, sim.records.size() / publish_seconds, PeakRssMib());
 }
 
 void Latency(int rate, int seconds) {
@@ -100,15 +121,15 @@ void Latency(int rate, int seconds) {
   const int64_t cases = std::max<int64_t>(200, static_cast<int64_t>(rate) * seconds / 45);
   const testing::SimulatedStream sim = testing::Simulate(cases, 24, 2);
   const size_t total = std::min(sim.records.size(), static_cast<size_t>(rate) * seconds);
-  auto cluster = OrThrow(kt::StartCluster(8));
+  auto broker = OrThrow(kt::TestBroker::Start(8));
   auto producer =
-      kafka::Producer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {{"linger.ms", "1"}}});
+      kafka::Producer::Open(kafka::KafkaConfig{broker.bootstrap_servers(), {{"linger.ms", "1"}}});
   if (!producer) throw std::runtime_error(producer.error().message);
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
   std::vector<int64_t> latencies;
   latencies.reserve(total);
-  EngineRun run(*store.value(), cluster.bootstrap_servers(), sim.end,
+  EngineRun run(*store.value(), broker, sim.end,
                 [&](std::span<const int64_t> timestamps) {
                   const int64_t now = NowMs();
                   for (int64_t t : timestamps) {
@@ -122,7 +143,7 @@ void Latency(int rate, int seconds) {
     const auto due = static_cast<size_t>(Seconds(started) * rate);
     const size_t until = std::min(total, due);
     if (until > sent) {
-      OrThrow(kt::Produce(producer.value(), sim, sent, until));
+      OrThrow(kt::Produce(producer.value(), sim, sent, until, broker.topics().events));
       sent = until;
     }
     producer.value().Poll(std::chrono::milliseconds(0));
@@ -136,9 +157,9 @@ void Latency(int rate, int seconds) {
     return latencies.empty() ? -1 : latencies[static_cast<size_t>(q * (latencies.size() - 1))];
   };
   fmt::print(
-      "latency: {} events at {}/s over {} s; publish -> durably applied (visible to reports): "
-      "p50 {} ms, p90 {} ms, p99 {} ms, max {} ms\n",
-      latencies.size(), rate, seconds, at(0.5), at(0.9), at(0.99), at(1.0));
+      "latency: {} events at {}/s over {} s through {}; publish -> durably applied (visible to "
+      "reports): p50 {} ms, p90 {} ms, p99 {} ms, max {} ms\n",
+      latencies.size(), rate, seconds, BrokerName(broker), at(0.5), at(0.9), at(0.99), at(1.0));
 }
 
 // Loads the store through Engine::Apply (no Kafka, unsynced bulk writes), then measures. The

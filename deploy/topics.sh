@@ -61,8 +61,8 @@ topic() {
 #   silently drop acknowledged records.
 # - cleanup.policy=delete: these are logs of facts, not keyed snapshots; compaction would keep
 #   only the last event of each case.
-# - retention.bytes=-1: retention is by time only, whatever the broker default says, so the
-#   promised days are really kept.
+# - retention.bytes=-1: never by size, whatever the broker default says, so the promised time
+#   (for ever, on case-events) is really kept.
 common=(min.insync.replicas=2 unclean.leader.election.enable=false cleanup.policy=delete
         retention.bytes=-1)
 
@@ -71,12 +71,14 @@ common=(min.insync.replicas=2 unclean.leader.election.enable=false cleanup.polic
 #   spreads leadership evenly over 3 (or 4, 6) brokers and gives publishers parallelism. More
 #   would not make casewatchd faster: one engine reads every partition. Choose once: adding
 #   partitions later sends a case's new events to a different partition than its old ones.
-# - retention 7 days: Kafka is not the history, the engine's store is (it keeps every event
-#   and its own offsets). Kafka only has to hold what the store has not taken in yet: an engine
-#   outage, or the gap between a restored backup and now. Take backups well inside 7 days.
+# - retention unlimited (retention.ms=-1): case-events is the log of record. It is replicated on
+#   three brokers, so the history survives the loss of any engine host: an engine started on an
+#   empty store reads the topic from the beginning and rebuilds an identical store (deploy/
+#   README.md, "Kafka is the log of record"). Size the brokers' disks for the whole history,
+#   three copies.
 # - max.message.bytes 1 MiB (about Kafka's default): an Envelope is well under 1 KiB, so this
 #   only bounds a producer's batch; raising it would only let a broken publisher through.
-topic case-events 12 "${common[@]}" retention.ms=$((7 * DAY_MS)) max.message.bytes=1048576
+topic case-events 12 "${common[@]}" retention.ms=-1 max.message.bytes=1048576
 
 # case-alerts: missed-obligation alerts published by casewatchd (JSON by default, keyed by
 # case_id, so one case's alerts stay in order for their consumers). 30 days gives alert

@@ -1,11 +1,16 @@
-// The engine against a real Kafka protocol broker (librdkafka's mock cluster over TCP) and a real
-// RocksDB directory: live equals replay, broker faults lose nothing, bad input goes to the
-// dead-letter topic, and casewatchd killed with SIGKILL at random points ends identical to an
-// uninterrupted run.
+// The engine against a Kafka broker and a real RocksDB directory: live equals replay, broker
+// faults lose nothing, bad input goes to the dead-letter topic, and casewatchd killed with SIGKILL
+// at random points ends identical to an uninterrupted run.
+//
+// The broker is librdkafka's mock cluster over TCP in this process, or, with
+// $CASEWATCH_KAFKA_CLUSTER set (the ctest label real_kafka), the real Apache Kafka cluster it
+// names, each test with topics of its own (testing::TestBroker). The mock's injected faults have
+// their real counterparts in tests/real_kafka.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -33,27 +38,41 @@ using engine::testing::SimulatedStream;
 
 constexpr int kPartitions = 3;
 
-kafka::MockCluster StartCluster() {
-  auto cluster = testing::StartCluster(kPartitions);
-  EXPECT_TRUE(cluster) << cluster.error().message;
-  return std::move(cluster).value();
-}
+using testing::TestBroker;
 
-// Publishes records [from, to) keyed by case and waits for every acknowledgement.
-void PublishOrFail(const std::string& brokers, const SimulatedStream& sim, size_t from, size_t to) {
-  auto published = testing::Publish(brokers, sim, from, to);
+// Each test with a broker of its own (on a real cluster: topics of its own).
+class EngineOverKafka : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = TestBroker::Start(kPartitions);
+    ASSERT_TRUE(started) << started.error().message;
+    broker_.emplace(std::move(started).value());
+  }
+  const TestBroker& broker() const { return *broker_; }
+
+ private:
+  std::optional<TestBroker> broker_;
+};
+using Casewatchd = EngineOverKafka;
+
+// Publishes records [from, to) keyed by case to the broker's events topic and waits for every
+// acknowledgement.
+void PublishOrFail(const TestBroker& broker, const SimulatedStream& sim, size_t from, size_t to) {
+  auto published =
+      testing::Publish(broker.bootstrap_servers(), sim, from, to, broker.topics().events);
   ASSERT_TRUE(published) << published.error().message;
 }
 
 // The engine on its own thread, until Stop: small batches, frequent status (lag).
 class EngineThread : public testing::EngineThread {
  public:
-  EngineThread(store::Store& store, const std::string& brokers, Instant frozen)
-      : testing::EngineThread(store, Options(brokers, frozen)) {}
+  EngineThread(store::Store& store, const TestBroker& broker, Instant frozen)
+      : testing::EngineThread(store, Options(broker, frozen)) {}
 
  private:
-  static RunnerOptions Options(const std::string& brokers, Instant frozen) {
-    RunnerOptions options = testing::FrozenClockOptions(brokers, frozen);
+  static RunnerOptions Options(const TestBroker& broker, Instant frozen) {
+    RunnerOptions options = testing::FrozenClockOptions(broker.bootstrap_servers(), frozen);
+    broker.Configure(options);
     options.max_batch = 500;
     options.status_interval = std::chrono::milliseconds(200);
     return options;
@@ -66,15 +85,15 @@ std::string StoreReport(const store::StoreReader& store, const StoreReportReques
   return report ? report.value().json : "";
 }
 
-TEST(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
+TEST_F(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
   TempDir dir;
-  auto cluster = StartCluster();
+  const TestBroker& broker = this->broker();
   const SimulatedStream sim = Simulate(200, 12, 21);
-  PublishOrFail(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+  PublishOrFail(broker, sim, 0, sim.records.size());
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
   {
-    EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+    EngineThread engine(*store.value(), broker, sim.end);
     ASSERT_TRUE(engine.WaitFor(sim.records.size(), 60)) << engine.applied();
     const Result<void>& stopped = engine.Stop();
     ASSERT_TRUE(stopped) << stopped.error().message;
@@ -95,21 +114,30 @@ TEST(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
   }
 }
 
-TEST(EngineOverKafka, BrokerDownAndRequestErrorsLoseNothing) {
+// The mock's own faults (always the mock; tests/real_kafka kills, freezes and restarts real
+// brokers).
+TEST(EngineOverMockKafka, BrokerDownAndRequestErrorsLoseNothing) {
   TempDir dir;
-  auto cluster = StartCluster();
+  auto started = testing::StartCluster(kPartitions);
+  ASSERT_TRUE(started) << started.error().message;
+  kafka::MockCluster& cluster = started.value();
   const SimulatedStream sim = Simulate(120, 10, 33);
   const size_t half = sim.records.size() / 2;
-  PublishOrFail(cluster.bootstrap_servers(), sim, 0, half);
+  ASSERT_TRUE(testing::Publish(cluster.bootstrap_servers(), sim, 0, half));
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
-  EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+  testing::EngineThread engine(*store.value(), [&] {
+    RunnerOptions options = testing::FrozenClockOptions(cluster.bootstrap_servers(), sim.end);
+    options.max_batch = 500;
+    options.status_interval = std::chrono::milliseconds(200);
+    return options;
+  }());
   ASSERT_TRUE(engine.WaitFor(half / 4, 30));
   cluster.SetBrokerDown(1);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   cluster.SetBrokerUp(1);
   cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 5, kafka::RequestError::kRequestTimedOut);
-  PublishOrFail(cluster.bootstrap_servers(), sim, half, sim.records.size());
+  ASSERT_TRUE(testing::Publish(cluster.bootstrap_servers(), sim, half, sim.records.size()));
   cluster.InjectRequestErrors(kafka::ApiKey::kFetch, 3,
                               kafka::RequestError::kNotLeaderForPartition);
   ASSERT_TRUE(engine.WaitFor(sim.records.size(), 90)) << engine.applied();
@@ -119,9 +147,9 @@ TEST(EngineOverKafka, BrokerDownAndRequestErrorsLoseNothing) {
   EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
 }
 
-TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
+TEST_F(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
   TempDir dir;
-  auto cluster = StartCluster();
+  const TestBroker& broker = this->broker();
   SimulatedStream sim = Simulate(30, 4, 5);
   const std::vector<std::string> bad = {"not protobuf \xff\xff", std::string("\x12\x05", 2)};
   SimulatedStream with_bad = sim;
@@ -129,14 +157,14 @@ TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
     with_bad.records.insert(with_bad.records.begin() + 3 + 5 * k, bad[k]);
     with_bad.keys.insert(with_bad.keys.begin() + 3 + 5 * k, "bad-key");
   }
-  PublishOrFail(cluster.bootstrap_servers(), with_bad, 0, with_bad.records.size());
+  PublishOrFail(broker, with_bad, 0, with_bad.records.size());
   auto store = store::Store::Open(dir.path() / "store");
   ASSERT_TRUE(store);
-  EngineThread engine(*store.value(), cluster.bootstrap_servers(), sim.end);
+  EngineThread engine(*store.value(), broker, sim.end);
   ASSERT_TRUE(engine.WaitFor(with_bad.records.size(), 60));
 
-  auto consumer =
-      kafka::Consumer::Open(kafka::KafkaConfig{cluster.bootstrap_servers(), {}}, "case-events-dlq");
+  auto consumer = kafka::Consumer::Open(kafka::KafkaConfig{broker.bootstrap_servers(), {}},
+                                        broker.topics().dead_letters);
   ASSERT_TRUE(consumer);
   std::vector<kafka::PartitionStart> starts;
   for (int p = 0; p < kPartitions; ++p) starts.push_back({p, kafka::kBeginning});
@@ -157,34 +185,37 @@ TEST(EngineOverKafka, BadInputGoesToTheDeadLetterTopicAndTheRestIsApplied) {
   ASSERT_EQ(letters.size(), bad.size());
   for (const store::v1::DeadLetter& letter : letters) {
     EXPECT_NE(letter.reason().find("not a valid Envelope"), std::string::npos) << letter.reason();
-    EXPECT_EQ(letter.topic(), "case-events");
+    EXPECT_EQ(letter.topic(), broker.topics().events);
     EXPECT_GE(letter.offset(), 0);
   }
   EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
 }
 
-// casewatchd as a separate process: the mock cluster lives in this test process, so it outlives
+// casewatchd as a separate process: the cluster (the mock lives in this test process) outlives
 // every kill.
-std::vector<std::string> EngineArgs(const std::string& brokers, const std::filesystem::path& data,
+std::vector<std::string> EngineArgs(const TestBroker& broker, const std::filesystem::path& data,
                                     Instant frozen) {
-  return {CASEWATCHD_BIN,  "--no-http",
-          "--brokers",     brokers,
-          "--data",        data.string(),
-          "--clock",       "simulated",
-          "--clock-start", FormatInstant(frozen),
-          "--clock-speed", "0",
-          "--max-batch",   "25"};
+  std::vector<std::string> args = {CASEWATCHD_BIN, "--no-http",
+                                   "--data",       data.string(),
+                                   "--clock",      "simulated",
+                                   "--clock-start", FormatInstant(frozen),
+                                   "--clock-speed", "0",
+                                   "--max-batch",  "25"};
+  for (std::string& flag : broker.DaemonFlags()) args.push_back(std::move(flag));
+  return args;
 }
 
-uint64_t ConsumedOffsets(const std::filesystem::path& data, const TempDir& scratch) {
-  return testing::ConsumedOffsets(data, scratch.path());
+uint64_t ConsumedOffsets(const TestBroker& broker, const std::filesystem::path& data,
+                         const TempDir& scratch) {
+  return testing::ConsumedOffsets(data, scratch.path(), broker.topics().events);
 }
 
-std::string RunToTheEnd(const std::string& brokers, const std::filesystem::path& data,
+std::string RunToTheEnd(const TestBroker& broker, const std::filesystem::path& data,
                         const TempDir& dir, Instant frozen, uint64_t records) {
-  ChildProcess engine(EngineArgs(brokers, data, frozen), (dir.path() / "engine.log").string());
+  ChildProcess engine(EngineArgs(broker, data, frozen), (dir.path() / "engine.log").string());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (ConsumedOffsets(data, dir) < records && std::chrono::steady_clock::now() < deadline) {
+  while (ConsumedOffsets(broker, data, dir) < records &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   engine.Signal(SIGTERM);
@@ -196,14 +227,14 @@ std::string RunToTheEnd(const std::string& brokers, const std::filesystem::path&
   return report.out;
 }
 
-TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
+TEST_F(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
   TempDir dir;
-  auto cluster = StartCluster();
+  const TestBroker& broker = this->broker();
   const SimulatedStream sim = Simulate(2000, 12, 77);
-  PublishOrFail(cluster.bootstrap_servers(), sim, 0, sim.records.size());
+  PublishOrFail(broker, sim, 0, sim.records.size());
 
-  const std::string uninterrupted = RunToTheEnd(cluster.bootstrap_servers(), dir.path() / "calm",
-                                                dir, sim.end, sim.records.size());
+  const std::string uninterrupted =
+      RunToTheEnd(broker, dir.path() / "calm", dir, sim.end, sim.records.size());
   ASSERT_FALSE(uninterrupted.empty());
   StoreReportRequest items;
   items.case_items = true;
@@ -214,20 +245,19 @@ TEST(Casewatchd, TenKillsAtRandomPointsLoseNothingAndCountNothingTwice) {
   int kills = 0;
   uint64_t last_consumed = 0;
   for (int attempt = 0; kills < 12 && attempt < 40; ++attempt) {
-    ChildProcess engine(EngineArgs(cluster.bootstrap_servers(), data, sim.end),
+    ChildProcess engine(EngineArgs(broker, data, sim.end),
                         (dir.path() / "killed.log").string());
     std::this_thread::sleep_for(
         std::chrono::milliseconds(std::uniform_int_distribution<int>(80, 500)(random)));
     engine.Signal(SIGKILL);
     EXPECT_EQ(engine.Wait(10), 128 + SIGKILL);
     ++kills;
-    last_consumed = ConsumedOffsets(data, dir);
+    last_consumed = ConsumedOffsets(broker, data, dir);
     if (last_consumed >= sim.records.size()) break;  // finished before the kill
   }
   EXPECT_GE(kills, 10);
   EXPECT_LT(last_consumed, sim.records.size()) << "the stream should outlast most kills";
-  const std::string after_kills =
-      RunToTheEnd(cluster.bootstrap_servers(), data, dir, sim.end, sim.records.size());
+  const std::string after_kills = RunToTheEnd(broker, data, dir, sim.end, sim.records.size());
   EXPECT_EQ(after_kills, uninterrupted);
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "casewatch/events/v1/events.pb.h"
+#include "services/daemon/testing/kafka_harness.h"
 #include "services/ingest/binary_envelope.h"
 #include "services/kafka/consumer.h"
 #include "tests/support/process.h"
@@ -160,19 +161,35 @@ constexpr char kOtherCase[] =
 constexpr char kBadCaseId[] =
     R"({"eventId":"e-4","caseId":"N13 44","occurredAt":"2013-04-05T00:00:00Z","warningIssued":{}})";
 
-TEST(PublishCli, JsonLinesArriveAsBinaryEnvelopesKeyedByCaseIdAndBadLinesAreReported) {
-  DevBroker broker({"--port", std::to_string(FreePort())});
-  ASSERT_FALSE(broker.address().empty()) << broker.line();
+// The tests that publish and read back run against librdkafka's mock cluster in this process,
+// or, with $CASEWATCH_KAFKA_CLUSTER set (the ctest label real_kafka), the real Apache Kafka
+// cluster it names, on topics of their own.
+class PublishToKafka : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = daemon::testing::TestBroker::Start(2);
+    ASSERT_TRUE(started) << started.error().message;
+    broker_.emplace(std::move(started).value());
+  }
+  std::string address() const { return broker_->bootstrap_servers(); }
+  const std::string& topic() const { return broker_->topics().events; }
+
+ private:
+  std::optional<daemon::testing::TestBroker> broker_;
+};
+
+TEST_F(PublishToKafka, JsonLinesArriveAsBinaryEnvelopesKeyedByCaseIdAndBadLinesAreReported) {
   TempFile events("events.ndjson", fmt::format("{}\n{{not json\n{}\r\n\n{}\n{}\n", kOpened,
                                                kWarning, kOtherCase, kBadCaseId));
-  const auto result =
-      RunProcess({CASEWATCH_BIN, "publish", "--brokers", broker.address(), events.path()});
+  const auto result = RunProcess(
+      {CASEWATCH_BIN, "publish", "--brokers", address(), "--topic", topic(), events.path()});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.err.find(events.path() + ":2: not valid JSON"), std::string::npos) << result.err;
-  EXPECT_NE(result.err.find("publish: 4 published to case-events, 1 skipped"), std::string::npos)
+  EXPECT_NE(result.err.find(fmt::format("publish: 4 published to {}, 1 skipped", topic())),
+            std::string::npos)
       << result.err;
 
-  const std::vector<Consumed> records = ReadTopic(broker.address(), "case-events", 4);
+  const std::vector<Consumed> records = ReadTopic(address(), topic(), 4);
   ASSERT_EQ(records.size(), 4u);
   std::map<std::string, pb::Envelope> by_id;
   for (const Consumed& r : records) {
@@ -187,13 +204,9 @@ TEST(PublishCli, JsonLinesArriveAsBinaryEnvelopesKeyedByCaseIdAndBadLinesAreRepo
   EXPECT_TRUE(by_id["e-2"].has_warning_issued());
   EXPECT_EQ(by_id["e-3"].case_id(), "N13-00043");
   EXPECT_EQ(by_id["e-4"].case_id(), "N13 44");
-  EXPECT_EQ(broker.Stop(), 0);
 }
 
-TEST(PublishCli, BinaryRecordsArriveWithTheirOwnBytesAndStdinIsSniffed) {
-  DevBroker broker({"--port", "0", "--topic", "events", "--partitions", "2"});
-  ASSERT_FALSE(broker.address().empty()) << broker.line();
-  EXPECT_NE(broker.line().find("(topic events, 2 partitions)"), std::string::npos) << broker.line();
+TEST_F(PublishToKafka, BinaryRecordsArriveWithTheirOwnBytesAndStdinIsSniffed) {
   std::vector<std::string> values;
   std::string file;
   for (int i = 0; i < 50; ++i) {
@@ -206,12 +219,12 @@ TEST(PublishCli, BinaryRecordsArriveWithTheirOwnBytesAndStdinIsSniffed) {
     values.push_back(e.SerializeAsString());
   }
   const auto result = RunProcess(
-      {CASEWATCH_BIN, "publish", "--brokers", broker.address(), "--topic", "events", "-"}, "",
-      file);
+      {CASEWATCH_BIN, "publish", "--brokers", address(), "--topic", topic(), "-"}, "", file);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.err.find("publish: 50 published to events, 0 skipped"), std::string::npos)
+  EXPECT_NE(result.err.find(fmt::format("publish: 50 published to {}, 0 skipped", topic())),
+            std::string::npos)
       << result.err;
-  std::vector<Consumed> records = ReadTopic(broker.address(), "events", 50);
+  std::vector<Consumed> records = ReadTopic(address(), topic(), 50);
   ASSERT_EQ(records.size(), 50u);
   std::vector<std::string> got;
   for (const Consumed& r : records) got.push_back(r.value);
@@ -458,6 +471,9 @@ TEST(DevBrokerCli, ASecondBrokerOnTheSamePortFailsNamingIt) {
   EXPECT_NE(second.err.find(fmt::format("cannot listen on 127.0.0.1:{}", port)), std::string::npos)
       << second.err;
   EXPECT_EQ(first.Stop(), 0);
+  DevBroker named({"--port", "0", "--topic", "events", "--partitions", "2"});
+  EXPECT_NE(named.line().find("(topic events, 2 partitions)"), std::string::npos) << named.line();
+  EXPECT_EQ(named.Stop(), 0);
 }
 
 }  // namespace

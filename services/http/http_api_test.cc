@@ -845,7 +845,7 @@ TEST(HttpEvents, ValidLinesArePublishedByCaseAndInvalidOnesRejectedWithTheirReas
 
   // The accepted events are on the engine's topic, keyed by case; the rejected lines are
   // dead-lettered with their reasons.
-  const auto published = ReadTopic(h.brokers(), "case-events", 2);
+  const auto published = ReadTopic(h.brokers(), h.topics().events, 2);
   ASSERT_EQ(published.size(), 2u);
   std::map<std::string, std::string> by_case;
   for (const auto& [key, value] : published) {
@@ -856,7 +856,7 @@ TEST(HttpEvents, ValidLinesArePublishedByCaseAndInvalidOnesRejectedWithTheirReas
   }
   EXPECT_EQ(by_case, (std::map<std::string, std::string>{{"C-POST-1", "e-post-1"},
                                                          {"C-POST-2", "e-post-2"}}));
-  const auto dead = ReadTopic(h.brokers(), "case-events-dlq", 3);
+  const auto dead = ReadTopic(h.brokers(), h.topics().dead_letters, 3);
   ASSERT_EQ(dead.size(), 3u);
   for (size_t d = 0; d < dead.size(); ++d) {
     store::v1::DeadLetter letter;
@@ -901,10 +901,10 @@ TEST(HttpEvents, AnIdTheEngineAlreadyHoldsIsADuplicateOrAConflictNotAccepted) {
   EXPECT_NE(errors[0].find("already accepted with different content"), std::string::npos);
   EXPECT_NE(errors[1].find("line 3"), std::string::npos) << errors[1];
   // Only the new event was published; the conflicts are dead-lettered with their reasons.
-  const auto published = ReadTopic(h.brokers(), "case-events", 1);
+  const auto published = ReadTopic(h.brokers(), h.topics().events, 1);
   ASSERT_EQ(published.size(), 1u);
   EXPECT_EQ(published[0].first, "C-NEW");
-  EXPECT_EQ(ReadTopic(h.brokers(), "case-events-dlq", 2).size(), 2u);
+  EXPECT_EQ(ReadTopic(h.brokers(), h.topics().dead_letters, 2).size(), 2u);
 }
 
 TEST(HttpEvents, OnlyPublishersMayPost) {

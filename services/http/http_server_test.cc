@@ -190,7 +190,7 @@ TEST(HttpEvents, AnEmptyBodyIs400AndAnOversizedOne413) {
       "/api/v1/events", EnvelopeJson("e-after", "C-AFTER", h.now(), h.HomeAllocation()) + "\n",
       kPublisherToken);
   ASSERT_EQ(after.status, 200) << after.body;
-  const auto published = ReadTopic(h.brokers(), "case-events", 1);
+  const auto published = ReadTopic(h.brokers(), h.topics().events, 1);
   ASSERT_EQ(published.size(), 1u);
   EXPECT_EQ(published[0].first, "C-AFTER");
 }

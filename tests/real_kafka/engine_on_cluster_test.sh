@@ -46,7 +46,10 @@ for topic in case-events case-alerts case-events-dlq; do
     fail "$topic has a partition with fewer than 3 in sync: $described"
   fi
 done
-echo "ok: topics.sh made three topics, replication 3, min.insync.replicas=2 (twice, idempotent)"
+"$KAFKA/bin/kafka-configs.sh" --bootstrap-server "$BOOTSTRAP" --describe --entity-type topics \
+  --entity-name case-events | grep -q "retention.ms=-1" ||
+  fail "case-events does not keep its records for ever (retention.ms=-1)"
+echo "ok: topics.sh made three topics, replication 3, min.insync.replicas=2, case-events kept for ever (twice, idempotent)"
 
 # 2. Events through the cluster, with a broker killed half way.
 "$CASEWATCH" simulate --cases 400 --months 18 --start 2023-07-01 --seed 13 --quiet \

@@ -2,7 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+
+#include "services/kafka/admin.h"
+#include "services/kafka/consumer.h"
 
 namespace casewatch::daemon::testing {
 
@@ -14,11 +21,69 @@ Result<kafka::MockCluster> StartCluster(int partitions) {
   return std::move(cluster);
 }
 
+Result<TestBroker> TestBroker::Start(int partitions) {
+  TestBroker broker;
+  const char* dir = std::getenv(kRealClusterVariable);
+  if (dir == nullptr || *dir == '\0') {
+    CW_TRY(cluster, StartCluster(partitions));
+    broker.bootstrap_ = cluster.bootstrap_servers();
+    broker.mock_.emplace(std::move(cluster));
+    return broker;
+  }
+  broker.cluster_dir_ = dir;
+  std::ifstream bootstrap(broker.cluster_dir_ / "bootstrap");
+  if (!std::getline(bootstrap, broker.bootstrap_) || broker.bootstrap_.empty()) {
+    return NotFound(fmt::format("{}={}, but {}/bootstrap cannot be read: start the cluster with "
+                                "scripts/kafka/cluster.sh start {}",
+                                kRealClusterVariable, dir, dir, dir));
+  }
+  // Unique within the cluster's life: the fixture that starts it starts from empty storage.
+  static std::atomic<int> next{0};
+  const std::string prefix = fmt::format("t{}-{}-", getpid(), next++);
+  broker.topics_ = TopicNames{prefix + "case-events", prefix + "case-alerts",
+                              prefix + "case-events-dlq"};
+  std::vector<kafka::NewTopic> topics;
+  for (const std::string* name :
+       {&broker.topics_.events, &broker.topics_.alerts, &broker.topics_.dead_letters}) {
+    topics.push_back(kafka::NewTopic{*name, partitions, 3, {{"min.insync.replicas", "2"}}});
+  }
+  const kafka::KafkaConfig config{broker.bootstrap_, {}};
+  CW_TRY(kafka::CreateTopics(config, topics, std::chrono::seconds(30)));
+  // The controller has made them; wait until the brokers' metadata shows every partition (a
+  // publisher asking too soon is told the topic does not exist).
+  for (const kafka::NewTopic& topic : topics) {
+    CW_TRY(consumer, kafka::Consumer::Open(config, topic.name));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (true) {
+      auto found = consumer.Partitions(std::chrono::seconds(5));
+      if (found && found.value().size() == static_cast<size_t>(topic.partitions)) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Unavailable(fmt::format("topic {} made on {} but not visible within 30 s",
+                                       topic.name, broker.bootstrap_));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  return broker;
+}
+
+void TestBroker::Configure(RunnerOptions& options) const {
+  options.kafka.brokers = bootstrap_;
+  options.engine.topic = topics_.events;
+  options.engine.alerts_topic = topics_.alerts;
+  options.engine.dead_letter_topic = topics_.dead_letters;
+}
+
+std::vector<std::string> TestBroker::DaemonFlags() const {
+  return {"--brokers", bootstrap_, "--topic", topics_.events, "--alerts-topic", topics_.alerts,
+          "--dead-letter-topic", topics_.dead_letters};
+}
+
 Result<void> Produce(kafka::Producer& producer, const SimulatedStream& sim, size_t from,
-                     size_t to) {
+                     size_t to, const std::string& topic) {
   for (size_t i = from; i < to; ++i) {
     while (true) {
-      auto queued = producer.Produce("case-events", sim.keys[i], sim.records[i]);
+      auto queued = producer.Produce(topic, sim.keys[i], sim.records[i]);
       if (queued) break;
       if (!IsRetryable(queued.error())) return queued.error();
       producer.Poll(std::chrono::milliseconds(5));
@@ -28,9 +93,9 @@ Result<void> Produce(kafka::Producer& producer, const SimulatedStream& sim, size
 }
 
 Result<void> Publish(const std::string& brokers, const SimulatedStream& sim, size_t from,
-                     size_t to) {
+                     size_t to, const std::string& topic) {
   CW_TRY(producer, kafka::Producer::Open(kafka::KafkaConfig{brokers, {}}));
-  CW_TRY(Produce(producer, sim, from, to));
+  CW_TRY(Produce(producer, sim, from, to, topic));
   CW_TRY(producer.Flush(std::chrono::seconds(120)));
   if (producer.failed() > 0) {
     return IoError(fmt::format("{} records were not delivered", producer.failed()));
@@ -38,12 +103,13 @@ Result<void> Publish(const std::string& brokers, const SimulatedStream& sim, siz
   return Ok();
 }
 
-uint64_t ConsumedOffsets(const std::filesystem::path& data, const std::filesystem::path& scratch) {
+uint64_t ConsumedOffsets(const std::filesystem::path& data, const std::filesystem::path& scratch,
+                         const std::string& topic) {
   static std::atomic<int> next{0};
   auto store = store::StoreReader::OpenSecondary(data, scratch / fmt::format("secondary-{}", next++));
   if (!store) return 0;
   uint64_t total = 0;
-  if (auto offsets = store.value()->Offsets("case-events")) {
+  if (auto offsets = store.value()->Offsets(topic)) {
     for (const store::OffsetEntry& o : offsets.value()) total += o.next_offset;
   }
   return total;

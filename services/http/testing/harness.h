@@ -130,7 +130,9 @@ inline const engine::testing::SimulatedStream& Simulation() {
 // --- the service under test ---
 
 struct HarnessOptions {
-  bool kafka = false;  // a mock cluster, and POST /api/v1/events publishing to it
+  // A Kafka broker (daemon::testing::TestBroker: the mock, or the real cluster of the ctest
+  // label real_kafka), and POST /api/v1/events publishing to it.
+  bool kafka = false;
   bool ready = true;   // tell the live view the engine has caught up
   // When set, the audit log's path is a symbolic link to this (e.g. /dev/full: a full disk).
   std::string audit_link_to;
@@ -152,9 +154,9 @@ class Harness {
   explicit Harness(HarnessOptions options = HarnessOptions()) {
     const auto& sim = Simulation();
     if (options.kafka) {
-      auto cluster = daemon::testing::StartCluster(1);
-      if (!cluster) Fail("mock cluster: " + cluster.error().message);
-      cluster_.emplace(std::move(cluster).value());
+      auto broker = daemon::testing::TestBroker::Start(1);
+      if (!broker) Fail("kafka: " + broker.error().message);
+      broker_.emplace(std::move(broker).value());
     }
     auto store = store::Store::Open(dir_.path() / "store");
     if (!store) Fail("store: " + store.error().message);
@@ -215,8 +217,10 @@ class Harness {
     api.view = view_.get();
     api.tokens = &tokens_;
     api.audit = audit_.get();
-    if (cluster_) {
-      auto producer = kafka::Producer::Open(kafka::KafkaConfig{cluster_->bootstrap_servers(), {}});
+    if (broker_) {
+      api.topic = broker_->topics().events;
+      api.dead_letter_topic = broker_->topics().dead_letters;
+      auto producer = kafka::Producer::Open(kafka::KafkaConfig{broker_->bootstrap_servers(), {}});
       if (!producer) Fail("producer: " + producer.error().message);
       producer_.emplace(std::move(producer).value());
       publisher_.emplace(*producer_);
@@ -234,7 +238,8 @@ class Harness {
   store::Store& store() { return *store_; }
   LiveView& view() { return *view_; }
   engine::Engine& engine() { return *engine_; }
-  const std::string& brokers() const { return cluster_->bootstrap_servers(); }
+  const std::string& brokers() const { return broker_->bootstrap_servers(); }
+  const daemon::testing::TopicNames& topics() const { return broker_->topics(); }
   const std::filesystem::path& audit_path() const { return audit_path_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
   const std::vector<alerts::v1::ObligationMissedAlert>& alerts() const { return alerts_; }
@@ -392,7 +397,7 @@ class Harness {
   }
 
   TempDir dir_;
-  std::optional<kafka::MockCluster> cluster_;
+  std::optional<daemon::testing::TestBroker> broker_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<LiveView> view_;
   std::vector<alerts::v1::ObligationMissedAlert> alerts_;

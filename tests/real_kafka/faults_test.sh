@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# ctest's real_kafka.faults: casewatchd on a real 3-node Apache Kafka cluster of its own, topics by
+# deploy/topics.sh, while the cluster fails under it:
+#   1. mid-ingest, the leader of a busy partition of case-events is killed (SIGKILL) and comes back;
+#      then another broker is frozen (SIGSTOP) for 30 s and thawed; the publisher keeps going;
+#   2. the whole cluster is stopped and started again, and more events are published;
+#   3. throughout, the engine never exits and reports its lag; at the end its report equals the
+#      replay of the same events at three instants, for the whole service and one region, case
+#      items included: nothing lost, nothing counted twice;
+#   4. the engine is stopped, its store deleted, and it is started again on an empty store: it
+#      rebuilds from the topic (unlimited retention) to an identical report, with the same number
+#      of missed obligations (derived events) as before.
+#
+#   faults_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
+set -euo pipefail
+SRC=$1 CASEWATCH=$2 CASEWATCHD=$3
+WORK=$(mktemp -d /tmp/casewatch-kafka-faults.XXXXXX)
+CLUSTER=$WORK/cluster
+CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
+ENGINE_PID="" PUBLISH_PID=""
+END=2025-01-01T00:00:00Z
+
+fail() {
+  echo "FAIL: $*" >&2
+  for log in engine.log publish-a.log; do
+    [ -f "$WORK/$log" ] && { echo "--- $log (last 15 lines)" >&2; tail -15 "$WORK/$log" >&2; }
+  done
+  exit 1
+}
+cleanup() {
+  [ -n "$PUBLISH_PID" ] && kill -KILL "$PUBLISH_PID" 2>/dev/null
+  [ -n "$ENGINE_PID" ] && kill -KILL "$ENGINE_PID" 2>/dev/null
+  "$CLUSTER_SH" stop "$CLUSTER" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { echo "$(date +%T) $*"; }
+
+KAFKA=$("$SRC/scripts/kafka/fetch.sh") || fail "the Kafka release cannot be fetched"
+BOOTSTRAP=$("$CLUSTER_SH" start "$CLUSTER") || fail "the cluster did not start"
+BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash "$SRC/deploy/topics.sh" >"$WORK/topics.log" 2>&1 ||
+  fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
+step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
+
+"$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed 29 --quiet \
+  --out "$WORK/events.ndjson"
+total=$(wc -l <"$WORK/events.ndjson")
+first=$((total * 3 / 4))
+head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
+tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
+# Part a paced over about 75 s, so the faults below land mid-ingest.
+rate=$((first / 75 + 1))
+
+start_engine() {
+  "$CASEWATCHD" --no-http --brokers "$BOOTSTRAP" --data "$WORK/store" --clock simulated \
+    --clock-start "$END" --clock-speed 0 >>"$WORK/engine.log" 2>&1 &
+  ENGINE_PID=$!
+}
+alive() { kill -0 "$ENGINE_PID" 2>/dev/null || fail "casewatchd exited"; }
+status_field() {  # the value of $1= in the engine's last status line
+  grep -o "status: .*" "$WORK/engine.log" | tail -1 | grep -o " $1=[0-9-]*" | cut -d= -f2
+}
+consumed() {
+  local accepted duplicates
+  accepted=$(status_field accepted) duplicates=$(status_field duplicates)
+  echo $((${accepted:-0} + ${duplicates:-0}))
+}
+wait_consumed() {  # until the engine's status counts $1 records (status lines come every 10 s)
+  local deadline=$((SECONDS + $2))
+  until [ "$(consumed)" = "$1" ]; do
+    alive
+    [ $SECONDS -lt $deadline ] || fail "the engine consumed $(consumed) records, not $1, in $2 s"
+    sleep 1
+  done
+}
+leader_of() {  # the node leading partition $1 of case-events
+  "$KAFKA/bin/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --describe --topic case-events |
+    grep -E "Partition: $1[[:space:]]" | grep -o 'Leader: [0-9-]*' | cut -d' ' -f2
+}
+sleep_alive() {  # sleeps $1 s, checking every second that the engine is running
+  local i
+  for ((i = 0; i < $1; i++)); do alive; sleep 1; done
+}
+
+start_engine
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate "$rate" "$WORK/a.ndjson" >"$WORK/publish-a.log" 2>&1 &
+PUBLISH_PID=$!
+step "publishing $first events at $rate/s; the engine consumes as they come"
+
+# 1. The leader of partition 0 killed, back after 10 s; then another broker frozen for 30 s.
+sleep_alive 10
+leader=$(leader_of 0)
+[[ $leader =~ ^[1-3]$ ]] || fail "no leader found for case-events partition 0 ('$leader')"
+"$CLUSTER_SH" kill "$CLUSTER" "$leader"
+step "killed node $leader (SIGKILL), the leader of case-events partition 0, at $(consumed) consumed"
+sleep_alive 10
+"$CLUSTER_SH" start-node "$CLUSTER" "$leader"
+step "node $leader started again"
+frozen=$((leader % 3 + 1))
+sleep_alive 5
+"$CLUSTER_SH" pause "$CLUSTER" "$frozen"
+step "froze node $frozen (SIGSTOP) for 30 s, at $(consumed) consumed"
+sleep_alive 30
+"$CLUSTER_SH" resume "$CLUSTER" "$frozen"
+step "thawed node $frozen"
+wait "$PUBLISH_PID" || fail "the paced publish failed: $(tail -3 "$WORK/publish-a.log")"
+PUBLISH_PID=""
+wait_consumed "$first" 180
+step "ok: all $first events of part a consumed through a leader kill and a frozen broker"
+
+# 2. The whole cluster stopped and started again; the engine waits, then takes part b.
+"$CLUSTER_SH" stop "$CLUSTER"
+step "cluster stopped"
+sleep_alive 15
+"$CLUSTER_SH" start "$CLUSTER" >/dev/null || fail "the cluster did not start again"
+step "cluster started again"
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/b.ndjson" >"$WORK/publish-b.log" 2>&1 ||
+  fail "publishing part b failed: $(tail -3 "$WORK/publish-b.log")"
+wait_consumed "$total" 180
+step "ok: after the whole cluster's restart, all $total events consumed"
+
+# 3. The engine never exited, reported lag, and equals the replay.
+alive
+max_lag=$(grep -o 'status: .* lag=[0-9-]*' "$WORK/engine.log" | grep -o 'lag=[0-9-]*' |
+  cut -d= -f2 | sort -n | tail -1)
+[ "${max_lag:-0}" -gt 0 ] || fail "the engine never reported a lag above 0"
+step "ok: the engine ran throughout; largest lag reported $max_lag"
+region=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn | head -1 |
+  sed 's/.*"region":"\([^"]*\)"/\1/')
+compare_with_replay() {
+  local as_of scope flags
+  for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
+    for scope in national region; do
+      flags=(--as-of "$as_of" --case-items)
+      [ "$scope" = region ] && flags+=(--region "$region")
+      "$CASEWATCH" report --data "$WORK/store" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
+        fail "report ${flags[*]}: $(cat "$WORK/live.err")"
+      "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" 2>/dev/null ||
+        fail "replay ${flags[*]} failed"
+      cmp -s "$WORK/live.json" "$WORK/replay.json" ||
+        fail "$1: live differs from replay at $as_of ($scope): $(diff <(tr ',' '\n' <"$WORK/live.json") <(tr ',' '\n' <"$WORK/replay.json") | head -10)"
+    done
+  done
+}
+compare_with_replay "after the faults"
+step "ok: live equals replay at three instants, national and for $region, case items included"
+
+# 4. The store deleted: rebuilt from the topic, identical.
+kill -TERM "$ENGINE_PID"
+code=0
+wait "$ENGINE_PID" || code=$?
+ENGINE_PID=""
+[ "$code" -eq 0 ] || fail "casewatchd exited $code on SIGTERM"
+missed_before=$(status_field missed_obligations)
+"$CASEWATCH" report --data "$WORK/store" --case-items >"$WORK/before.json"
+rm -rf "$WORK/store"
+mv "$WORK/engine.log" "$WORK/engine-first.log"
+step "store deleted ($missed_before missed obligations recorded); starting on an empty store"
+started=$SECONDS
+start_engine
+wait_consumed "$total" 300
+step "rebuilt from the topic in $((SECONDS - started)) s (status lines come every 10 s)"
+kill -TERM "$ENGINE_PID"
+code=0
+wait "$ENGINE_PID" || code=$?
+ENGINE_PID=""
+[ "$code" -eq 0 ] || fail "casewatchd exited $code on SIGTERM after the rebuild"
+"$CASEWATCH" report --data "$WORK/store" --case-items >"$WORK/after.json"
+cmp -s "$WORK/before.json" "$WORK/after.json" || fail "the rebuilt store's report differs"
+missed_after=$(status_field missed_obligations)
+[ "$missed_after" = "$missed_before" ] ||
+  fail "missed obligations: $missed_after after the rebuild, $missed_before before"
+compare_with_replay "after the rebuild from Kafka"
+step "ok: the store rebuilt from Kafka is identical ($missed_after missed obligations, report equal)"
+"$CLUSTER_SH" stop "$CLUSTER"
