@@ -4,14 +4,26 @@
 # ports, with small heaps. The release is the one scripts/kafka/fetch.sh fetched (pinned in
 # pom.xml). Everything lives in DIR: each node's configuration, data, log and pid.
 #
-#   cluster.sh start DIR [--nodes N]   format (first time only), start, wait until every broker is
+#   cluster.sh start DIR [--nodes N] [--secure [--user NAME]...]
+#                                      format (first time only), start, wait until every broker is
 #                                      up; prints the bootstrap servers (also in DIR/bootstrap)
-#   cluster.sh run DIR [--nodes N]     start, then stop on Ctrl-C or SIGTERM (./run kafka)
+#   cluster.sh run DIR [--nodes N] [--secure [--user NAME]...]
+#                                      start, then stop on Ctrl-C or SIGTERM (./run kafka)
 #   cluster.sh stop DIR                stop every node cleanly (SIGTERM; SIGKILL after 60 s)
 #   cluster.sh status DIR              which nodes run, and the brokers the cluster reports
 #   cluster.sh kill|stop-node|start-node|pause|resume DIR NODE
 #                                      faults for tests: SIGKILL, a clean stop, a start, SIGSTOP,
 #                                      SIGCONT of one node (1..N)
+#
+# --secure (chosen when DIR is first formatted, kept after): clients connect over SASL_SSL with
+# SCRAM-SHA-512 (deploy/README.md, Security) on the bootstrap ports. DIR/secure holds a test CA
+# made by openssl at that moment (ca.pem) and the brokers' certificate it signed (for 127.0.0.1
+# and localhost), a random password per SCRAM user (NAME.password: admin, a super user, and each
+# --user NAME) and admin.properties for the Kafka tools as admin. The same users and passwords
+# work with PLAIN over that TLS: librdkafka before 2.6.1 (Debian 12 has 2.0.2) sends a SCRAM
+# nonce that Kafka 4.0 and later refuse. The StandardAuthorizer denies what no ACL allows. The
+# brokers' own traffic (replication, controllers) stays PLAINTEXT on further loopback ports whose
+# anonymous principal is a super user: they are not for clients.
 #
 # KAFKA_HEAP_OPTS overrides each node's heap (-Xms256m -Xmx512m). Exit 1 with the reason (and
 # the failing node's last log lines) when a node cannot start.
@@ -24,7 +36,7 @@ fail() {
 }
 
 usage() {
-  sed -n '7,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '7,29p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -34,6 +46,8 @@ DIR=$2
 shift 2
 NODES=3
 NODE=""
+SECURE=0
+USERS=()
 case "$COMMAND" in
   kill|stop-node|start-node|pause|resume)
     [ $# -ge 1 ] || usage
@@ -44,10 +58,16 @@ esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --nodes) NODES=$2; shift 2 ;;
+    --secure) SECURE=1; shift ;;
+    --user) USERS+=("$2"); shift 2 ;;
     *) fail "unknown argument '$1'" ;;
   esac
 done
 [[ $NODES =~ ^[1-9]$ ]] || fail "--nodes must be 1 to 9, not '$NODES'"
+for user in "${USERS[@]}"; do
+  [ $SECURE -eq 1 ] || fail "--user needs --secure"
+  [[ $user =~ ^[A-Za-z0-9._-]+$ ]] || fail "--user: a SCRAM user name is letters, digits, '.', '_' and '-', not '$user'"
+done
 
 KAFKA=$("$HERE/fetch.sh") || fail "the Kafka release is not available (scripts/kafka/fetch.sh)"
 
@@ -70,10 +90,86 @@ print(" ".join(str(s.getsockname()[1]) for s in sockets))
 PY
 }
 
+# --secure: the test CA, the brokers' certificate it signs, a password per SCRAM user and the
+# Kafka tools' admin.properties, in DIR/secure (0700). Made fresh for each cluster, never kept.
+make_secure() {
+  local s=$DIR/secure user
+  mkdir -p "$s"
+  chmod 700 "$s"
+  openssl_step() { openssl "$@" >>"$s/openssl.log" 2>&1 || fail "openssl $1 failed: $(tail -3 "$s/openssl.log")"; }
+  openssl_step req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=casewatch test CA" \
+    -keyout "$s/ca.key" -out "$s/ca.pem"
+  openssl_step req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$s/broker.key" \
+    -out "$s/broker.csr"
+  printf '%s\n' 'subjectAltName=IP:127.0.0.1,DNS:localhost' 'basicConstraints=CA:FALSE' \
+    'extendedKeyUsage=serverAuth' >"$s/broker.ext"
+  openssl_step x509 -req -days 30 -in "$s/broker.csr" -CA "$s/ca.pem" -CAkey "$s/ca.key" \
+    -CAcreateserial -extfile "$s/broker.ext" -out "$s/broker.pem"
+  openssl rand -hex 16 >"$s/keystore.password"
+  openssl_step pkcs12 -export -name broker -in "$s/broker.pem" -inkey "$s/broker.key" \
+    -passout "file:$s/keystore.password" -out "$s/broker.p12"
+  for user in admin "${USERS[@]}"; do openssl rand -hex 16 >"$s/$user.password"; done
+  cat >"$s/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(<"$s/admin.password")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$s/ca.pem
+PROPS
+}
+
+plain_users() {  # --secure: each SCRAM user again for PLAIN, as JAAS options user_NAME="PASSWORD"
+  local file
+  for file in "$DIR"/secure/*.password; do
+    [ "$(basename "$file")" = keystore.password ] && continue
+    printf ' user_%s="%s"' "$(basename "$file" .password)" "$(<"$file")"
+  done
+}
+
+# The listeners of node $1 with client port $2, controller port $3 and, --secure, internal port $4.
+listener_properties() {
+  if [ $SECURE -eq 0 ]; then
+    cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3
+advertised.listeners=PLAINTEXT://127.0.0.1:$2
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+PROPS
+    return
+  fi
+  local s=$DIR/secure
+  cat <<PROPS
+listeners=SASL_SSL://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3,BROKER://127.0.0.1:$4
+advertised.listeners=SASL_SSL://127.0.0.1:$2,BROKER://127.0.0.1:$4
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=BROKER
+listener.security.protocol.map=SASL_SSL:SASL_SSL,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$(plain_users);
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$s/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=$(<"$s/keystore.password")
+listener.name.sasl_ssl.ssl.key.password=$(<"$s/keystore.password")
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+# admin for the tools; ANONYMOUS is the brokers' and controllers' own PLAINTEXT traffic
+super.users=User:admin;User:ANONYMOUS
+PROPS
+}
+
 configure() {  # first start: ports, cluster id, each node's properties, formatted storage
   mkdir -p "$DIR"
-  local ports
-  read -r -a ports <<<"$(free_ports $((2 * NODES)))"
+  local ports scram=()
+  read -r -a ports <<<"$(free_ports $(((2 + SECURE) * NODES)))"
+  if [ $SECURE -eq 1 ]; then
+    make_secure
+    local user
+    for user in admin "${USERS[@]}"; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(<"$DIR/secure/$user.password")]")
+    done
+  fi
   local voters="" n
   for ((n = 1; n <= NODES; n++)); do
     voters+="${voters:+,}$n@127.0.0.1:${ports[$((NODES + n - 1))]}"
@@ -90,11 +186,7 @@ configure() {  # first start: ports, cluster id, each node's properties, formatt
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$broker,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$broker
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(listener_properties "$n" "$broker" "$controller" "${ports[$((2 * NODES + n - 1))]:-}")
 log.dirs=$DIR/node$n/data
 num.partitions=3
 default.replication.factor=$replication
@@ -109,7 +201,7 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 PROPS
     if [ -f "$DIR/extra.properties" ]; then cat "$DIR/extra.properties" >>"$DIR/node$n/server.properties"; fi
-    "$KAFKA/bin/kafka-storage.sh" format --ignore-formatted -t "$id" \
+    "$KAFKA/bin/kafka-storage.sh" format --ignore-formatted -t "$id" "${scram[@]}" \
       -c "$DIR/node$n/server.properties" >"$DIR/node$n/format.log" 2>&1 ||
       fail "formatting node $n failed: $(tail -3 "$DIR/node$n/format.log")"
   done
@@ -132,7 +224,9 @@ start_node() {
 }
 
 brokers_up() {  # how many brokers the cluster reports
-  "$KAFKA/bin/kafka-broker-api-versions.sh" --bootstrap-server "$(<"$DIR/bootstrap")" \
+  local admin=()
+  if [ -f "$DIR/secure/admin.properties" ]; then admin=(--command-config "$DIR/secure/admin.properties"); fi
+  "$KAFKA/bin/kafka-broker-api-versions.sh" --bootstrap-server "$(<"$DIR/bootstrap")" "${admin[@]}" \
     2>/dev/null | grep -c '(id: [0-9]* rack' || true
 }
 

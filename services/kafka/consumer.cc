@@ -59,6 +59,7 @@ struct Consumer::Impl {
   internal::TopicPtr handle;  // created by the first Assign
   QueuePtr queue;
   bool leaders_known = false;          // a metadata request for the topic succeeded
+  bool assigned = false;               // Assign was called: records may be on the queue
   std::optional<Error> pending_error;  // fatal, to be returned by the next Poll
   std::atomic<uint64_t> transient_errors{0};
   LogThrottle log_throttle;
@@ -86,6 +87,15 @@ struct Consumer::Impl {
       if (!pending_error) {
         pending_error = IoError(fmt::format("Kafka consumer of \"{}\": fatal error: {} ({})", topic,
                                             reason, rd_kafka_err2name(cause)));
+      }
+      return;
+    }
+    if (internal::IsSecurityFailure(err, where)) {
+      // Refused credentials or certificate: librdkafka would reconnect for ever; fatal instead.
+      if (!pending_error) {
+        pending_error = internal::SecurityFailure(
+            fmt::format("Kafka consumer of \"{}\"", topic), err, where,
+            internal::SecuritySettingsOf(client.get()), rd_kafka_version());
       }
       return;
     }
@@ -131,6 +141,20 @@ struct Consumer::Impl {
                     metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR;
   }
 
+  // The fatal error seen so far, taken. Before the first Assign only errors can be on the
+  // consumer queue, so they are served here first: Partitions then ends at a refused password.
+  std::optional<Error> TakeFatal() {
+    if (!assigned) {
+      if (rd_kafka_message_t* raw = rd_kafka_consumer_poll(client.get(), 0)) {
+        MessagePtr message(raw);
+        if (message->err) OnError(message->err, "consumer", /*from_client=*/false);
+      }
+    }
+    std::optional<Error> taken = std::move(pending_error);
+    pending_error.reset();
+    return taken;
+  }
+
   static void OnClientError(rd_kafka_t* /*client*/, int err, const char* reason, void* opaque) {
     static_cast<Impl*>(opaque)->OnError(static_cast<rd_kafka_resp_err_t>(err), reason,
                                         /*from_client=*/true);
@@ -166,7 +190,8 @@ Result<Consumer> Consumer::Open(const KafkaConfig& config, std::string topic) {
 }
 
 Result<std::vector<int32_t>> Consumer::Partitions(std::chrono::milliseconds timeout) {
-  return internal::TopicPartitions(impl_->client.get(), impl_->topic, impl_->brokers, timeout);
+  return internal::TopicPartitions(impl_->client.get(), impl_->topic, impl_->brokers, timeout,
+                                   [this] { return impl_->TakeFatal(); });
 }
 
 Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
@@ -191,6 +216,7 @@ Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
     rd_kafka_topic_partition_list_add(list.get(), impl_->topic.c_str(), start.partition)->offset =
         start.offset;
   }
+  impl_->assigned = true;
   if (!impl_->leaders_known && !starts.empty()) impl_->LoadLeaders();
   if (rd_kafka_resp_err_t err = rd_kafka_assign(impl_->client.get(), list.get()); err) {
     return internal::ToError(err, fmt::format("Kafka consumer of \"{}\": assign", impl_->topic));

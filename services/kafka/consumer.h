@@ -79,7 +79,7 @@ class Consumer {
 
   // The topic's partition ids, ascending, from the brokers' metadata. Unavailable when the
   // brokers cannot be reached within `timeout` or the topic does not exist (the message says
-  // which).
+  // which); InvalidArgument, at once, when they refuse the credentials or TLS fails.
   [[nodiscard]] Result<std::vector<int32_t>> Partitions(std::chrono::milliseconds timeout);
 
   // Replaces the assignment: read exactly these partitions, each from its start. Offsets must be

@@ -88,6 +88,17 @@ struct Producer::Impl {
       spdlog::error("{}", impl.fatal->message);
       return;
     }
+    if (internal::IsSecurityFailure(static_cast<rd_kafka_resp_err_t>(err), reason)) {
+      // Refused credentials or certificate: no retry helps. Produce, Flush and Partitions return
+      // it as the one Error (the broker's line is logged at debug level).
+      if (!impl.fatal) {
+        impl.fatal = internal::SecurityFailure(
+            "Kafka producer", static_cast<rd_kafka_resp_err_t>(err), reason,
+            internal::SecuritySettingsOf(client), rd_kafka_version());
+      }
+      spdlog::debug("kafka producer: {}", reason);
+      return;
+    }
     // Transient ones (connection-level) were already logged by librdkafka as they happened.
     const bool transient = internal::IsTransient(static_cast<rd_kafka_resp_err_t>(err));
     spdlog::log(transient ? spdlog::level::debug : spdlog::level::warn, "kafka producer: {} ({}){}",
@@ -161,7 +172,11 @@ Result<void> Producer::Flush(std::chrono::milliseconds timeout) {
 
 Result<std::vector<int32_t>> Producer::Partitions(const std::string& topic,
                                                   std::chrono::milliseconds timeout) {
-  return internal::TopicPartitions(impl_->client.get(), topic, impl_->brokers, timeout);
+  // Serving the client's callbacks while waiting is what lets a refused password end the wait.
+  return internal::TopicPartitions(impl_->client.get(), topic, impl_->brokers, timeout, [this] {
+    rd_kafka_poll(impl_->client.get(), 0);
+    return impl_->fatal;
+  });
 }
 
 uint64_t Producer::delivered() const { return impl_->delivered.load(std::memory_order_relaxed); }

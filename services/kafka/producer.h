@@ -53,7 +53,8 @@ class Producer {
 
   // The topic's partition ids, ascending, from the brokers' metadata: a way to check the brokers
   // and the topic before producing. Unavailable when the brokers cannot be reached within
-  // `timeout` or the topic does not exist.
+  // `timeout` or the topic does not exist; InvalidArgument, at once, when they refuse the
+  // credentials or TLS fails. Serves delivery reports while it waits, as Poll does.
   [[nodiscard]] Result<std::vector<int32_t>> Partitions(const std::string& topic,
                                                         std::chrono::milliseconds timeout);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 #include <string>
+#include <thread>
 
 #include "base/log_throttle.h"
 
@@ -23,6 +24,10 @@ void LogToSpdlog(const rd_kafka_t* client, int level, const char* facility, cons
     spd = spdlog::level::warn;
   } else if (level <= 6) {
     spd = spdlog::level::info;
+  }
+  // The client returns a security failure as one Error; each broker's line is only detail.
+  if (spd != spdlog::level::debug && IsSecurityFailureLog(facility, text)) {
+    spd = spdlog::level::debug;
   }
   // A broker that is down is retried every second or so, each time logged: hold repeats back.
   static LogThrottle throttle;
@@ -85,6 +90,7 @@ Error ToError(rd_kafka_resp_err_t err, std::string_view what) {
     case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
     case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
     case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      return SecurityFailure(what, err, rd_kafka_err2str(err), SecuritySettings{}, 0);
     case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
     case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
@@ -103,6 +109,91 @@ Error ToError(rd_kafka_resp_err_t err, std::string_view what) {
     default:
       return IoError(std::move(message));
   }
+}
+
+namespace {
+
+// OpenSSL's words for a certificate it could not verify (1.1 and 3).
+bool SaysCertificateVerifyFailed(std::string_view text) {
+  return text.find("certificate verify failed") != std::string_view::npos;
+}
+
+}  // namespace
+
+bool IsSecurityFailure(rd_kafka_resp_err_t err, std::string_view reason) {
+  if (err == RD_KAFKA_RESP_ERR__TRANSPORT) return SaysCertificateVerifyFailed(reason);
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR__SSL:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_ILLEGAL_SASL_STATE:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+SecuritySettings SecuritySettingsOf(const rd_kafka_t* client) {
+  const rd_kafka_conf_t* conf = rd_kafka_conf(const_cast<rd_kafka_t*>(client));
+  auto get = [conf](const char* name) {
+    char value[1024] = "";
+    size_t size = sizeof(value);
+    if (rd_kafka_conf_get(conf, name, value, &size) != RD_KAFKA_CONF_OK) return std::string();
+    return std::string(value);
+  };
+  return SecuritySettings{get("security.protocol"), get("sasl.mechanisms"), get("sasl.username"),
+                          get("ssl.ca.location")};
+}
+
+Error SecurityFailure(std::string_view who, rd_kafka_resp_err_t err, std::string_view reason,
+                      const SecuritySettings& settings, int librdkafka_version) {
+  const bool tls = err == RD_KAFKA_RESP_ERR__SSL || err == RD_KAFKA_RESP_ERR__TRANSPORT;
+  std::string message;
+  if (tls && SaysCertificateVerifyFailed(reason)) {
+    message = fmt::format(
+        "{}: TLS certificate verification failed: the broker's certificate is not signed by a CA "
+        "in ssl.ca.location ({}), or does not name the host connected to; check ssl.ca.location",
+        who, settings.ca_location.empty() ? "not set: the system's CAs" : settings.ca_location);
+  } else if (tls) {
+    message = fmt::format(
+        "{}: the TLS handshake with the broker failed; check security.protocol ({}) against the "
+        "brokers' listener, and ssl.ca.location ({})",
+        who, settings.protocol.empty() ? "not set" : settings.protocol,
+        settings.ca_location.empty() ? "not set: the system's CAs" : settings.ca_location);
+  } else {
+    const std::string user =
+        settings.username.empty() ? std::string() : fmt::format(" as \"{}\"", settings.username);
+    const std::string mechanism =
+        settings.mechanism.empty() ? std::string() : fmt::format(" with {}", settings.mechanism);
+    message = fmt::format(
+        "{}: authentication failed: the brokers refused SASL authentication{}{}; check "
+        "sasl.username and sasl.password, and that the brokers enable {}",
+        who, user, mechanism,
+        settings.mechanism.empty() ? std::string("sasl.mechanisms") : settings.mechanism);
+    // librdkafka before 2.6.1 repeats its own nonce in SCRAM's final message; Apache Kafka 4.0
+    // and later check it strictly (RFC 5802) and refuse even the right password.
+    constexpr int kScramFixedIn = 0x020601ff;  // librdkafka 2.6.1
+    if (librdkafka_version > 0 && librdkafka_version < kScramFixedIn &&
+        settings.mechanism.starts_with("SCRAM")) {
+      message += fmt::format(
+          ". Note: this librdkafka ({}.{}.{}, before 2.6.1) is refused SCRAM by Apache Kafka 4.0 "
+          "and later even with the right password; with such brokers use PLAIN over SASL_SSL or "
+          "librdkafka 2.6.1 or later",
+          (librdkafka_version >> 24) & 0xff, (librdkafka_version >> 16) & 0xff,
+          (librdkafka_version >> 8) & 0xff);
+    }
+  }
+  return InvalidArgument(
+      fmt::format("{} (librdkafka: {}, {})", message, reason, rd_kafka_err2name(err)));
+}
+
+bool IsSecurityFailureLog(std::string_view facility, std::string_view text) {
+  if (facility != "FAIL") return false;
+  if (text.find("SASL authentication error") != std::string_view::npos) return true;
+  if (SaysCertificateVerifyFailed(text)) return true;
+  return text.find("SSL handshake failed") != std::string_view::npos &&
+         text.find("Disconnected") == std::string_view::npos;  // that one is __TRANSPORT
 }
 
 Result<void> SetProperty(rd_kafka_conf_t* conf, std::string_view key, std::string_view value) {
@@ -146,13 +237,30 @@ Result<ClientPtr> NewClient(rd_kafka_type_t type, ConfPtr conf) {
   return ClientPtr(client);
 }
 
-Result<std::vector<int32_t>> TopicPartitions(rd_kafka_t* client, const std::string& topic,
-                                             std::string_view brokers,
-                                             std::chrono::milliseconds timeout) {
+Result<std::vector<int32_t>> TopicPartitions(
+    rd_kafka_t* client, const std::string& topic, std::string_view brokers,
+    std::chrono::milliseconds timeout, const std::function<std::optional<Error>()>& failure) {
   // Metadata of every topic rather than of this one: asking for one topic by name makes brokers
-  // with auto.create.topics.enable (and librdkafka's mock) create it.
+  // with auto.create.topics.enable (and librdkafka's mock) create it. Asked in slices, so that a
+  // fatal error seen meanwhile (a refused password) ends the wait.
+  constexpr std::chrono::milliseconds kSlice{250};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   const rd_kafka_metadata_t* raw = nullptr;
-  const rd_kafka_resp_err_t err = rd_kafka_metadata(client, 1, nullptr, &raw, TimeoutMs(timeout));
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    const auto wait = failure ? std::min(left, kSlice) : left;
+    err = rd_kafka_metadata(client, 1, nullptr, &raw, TimeoutMs(wait));
+    if (!failure || (err != RD_KAFKA_RESP_ERR__TIMED_OUT && err != RD_KAFKA_RESP_ERR__TRANSPORT)) {
+      break;
+    }
+    if (std::optional<Error> failed = failure()) return *std::move(failed);
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+      std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(50)));
+    }
+  }
   MetadataPtr metadata(raw);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT) {
