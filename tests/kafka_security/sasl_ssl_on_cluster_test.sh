@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest's kafka_security_sasl_ssl_on_cluster: the production security of deploy/README.md
+# ctest's real_kafka.sasl_ssl_on_cluster: the production security of deploy/README.md
 # (SASL_SSL, the StandardAuthorizer, deploy/topics.sh's ACLs) on a real 3-node Apache Kafka
 # cluster (scripts/kafka/cluster.sh start --secure), with casewatch and casewatchd configured as
 # deploy/ says: the publisher by `casewatch publish --kafka-config FILE`, the engine by
