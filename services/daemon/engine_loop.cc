@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "services/daemon/outbox.h"
 #include "services/kafka/consumer.h"
 
@@ -23,6 +25,8 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
     }
     if (!IsRetryable(found.error()) || stop) return found.error();
     spdlog::warn("waiting for the brokers: {} (attempt {})", found.error().message, attempt + 1);
+    // A missing topic is answered at once: wait before asking again.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   CW_TRY(stored, engine.StartOffsets());
   std::vector<kafka::PartitionStart> starts;

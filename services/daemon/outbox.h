@@ -47,8 +47,9 @@ struct OutboxOptions {
 };
 
 // "casewatchd-" + the events topic: one engine (and one store) per events topic, so the id names
-// the engine whatever host or directory its store is in, and a second engine started by mistake
-// on the same topic fences the first instead of publishing every alert again.
+// the engine whatever host or directory its store is in. A second engine started by mistake on
+// the same topic with another store refuses to start (its store does not hold the record the
+// progress names) before it fences the first.
 std::string DefaultTransactionalId(std::string_view events_topic);
 
 // Sends the store's outbox to Kafka. Owns its producer; single-threaded (the engine's loop).

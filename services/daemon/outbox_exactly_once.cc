@@ -322,7 +322,13 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
         "it; --outbox-progress-topic names it; --outbox-delivery at-least-once needs none)",
         partitions.error().message));
   }
-  // Fences the previous process and ends its transaction, so the progress read next is final.
+  // First a check against what is committed so far, so that an engine started on the wrong store
+  // stops before it fences the one that publishes; then, once InitTransactions has fenced the
+  // previous process and ended its transaction, the final word.
+  CW_TRY(committed, ReadProgress(kafka, progress_topic, transactional_id));
+  if (committed) {
+    CW_TRY(Reconcile(store, *committed, transactional_id, progress_topic));
+  }
   for (int attempt = 1;; ++attempt) {
     auto initialised = producer.InitTransactions(kInitWait);
     if (initialised) break;
