@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates the three topics casewatchd expects, with the settings it expects, on the cluster at
+# Creates the topics casewatchd expects (three for events, alerts and dead letters, and the
+# progress topic of its exactly-once outbox), with the settings it expects, on the cluster at
 # $BOOTSTRAP; with ENGINE_PRINCIPAL set, also grants the ACLs of a secured cluster.
 #
 #   BOOTSTRAP=kafka-1:9092 deploy/topics.sh
@@ -11,6 +12,8 @@
 # COMMAND_CONFIG  admin client properties (SASL_SSL credentials of an admin) for the Kafka tools
 # KAFKA_BIN       where kafka-topics.sh and friends are (default /opt/kafka/bin, as in the
 #                 apache/kafka image)
+# ENGINE_TRANSACTIONAL_ID  the engine's transactional.id, for its ACL (default
+#                 casewatchd-case-events, casewatchd's default for the case-events topic)
 #
 # Idempotent: a topic is created only when missing (--if-not-exists), and the per-topic
 # settings below are (re)applied every run, so running it again converges the cluster on them.
@@ -82,8 +85,9 @@ topic case-events 12 "${common[@]}" retention.ms=-1 max.message.bytes=1048576
 
 # case-alerts: missed-obligation alerts published by casewatchd (JSON by default, keyed by
 # case_id, so one case's alerts stay in order for their consumers). 30 days gives alert
-# consumers a month to be down or to replay; they dedupe by the alert's event_id, because
-# delivery from the engine's outbox is at-least-once.
+# consumers a month to be down or to replay. casewatchd publishes them in transactions: exactly
+# once for consumers with isolation.level=read_committed (at least once with
+# --outbox-delivery at-least-once; consumers then dedupe by the alert's event_id).
 topic case-alerts 12 "${common[@]}" retention.ms=$((30 * DAY_MS)) max.message.bytes=1048576
 
 # case-events-dlq: rejected events, original bytes plus the reason in headers. Few records;
@@ -91,13 +95,25 @@ topic case-alerts 12 "${common[@]}" retention.ms=$((30 * DAY_MS)) max.message.by
 # re-publishing safe). 2 MiB so any record that fitted case-events still fits with its headers.
 topic case-events-dlq 3 "${common[@]}" retention.ms=$((90 * DAY_MS)) max.message.bytes=2097152
 
+# casewatchd-outbox-progress: casewatchd's exactly-once outbox. Each transaction that publishes
+# alerts or dead letters also writes here, keyed by the engine's transactional.id, the last outbox
+# record it published; a restarted engine reads the last committed one to know what it must not
+# publish again (services/daemon/README.md).
+# - compacted: only each key's last record matters. segment.ms of an hour lets compaction drop the
+#   older ones (one per transaction) within about an hour, so the engine reads little at start.
+# - 1 partition: one key per engine, a few bytes each.
+# - replication 3, min.insync.replicas=2, no unclean election, as for the others: a progress
+#   record lost would have the engine publish again what it records as published.
+topic casewatchd-outbox-progress 1 min.insync.replicas=2 unclean.leader.election.enable=false \
+  cleanup.policy=compact segment.ms=3600000 max.message.bytes=1048576
+
 # ACLs, for a cluster with an authorizer (StandardAuthorizer in KRaft) and
 # allow.everyone.if.no.acl.found=false. Adding an ACL that exists is a no-op.
 # - casewatchd reads case-events by assigning partitions itself with offsets from its store:
-#   no consumer group, so no Group ACL; its idempotent producer has no transactional.id, so no
-#   TransactionalId ACL, and with brokers >= 3.0 Write on a topic is enough for idempotence.
-#   Describe is implied by Read and Write; it is granted explicitly because the engine lists
-#   partitions and their offsets.
+#   no consumer group, so no Group ACL. It publishes alerts and dead letters in transactions, so
+#   Write and Describe on its TransactionalId; and Read and Write on the progress topic, which it
+#   writes in each transaction and reads back at start. Describe is implied by Read and Write; it
+#   is granted explicitly because the engine lists partitions and their offsets.
 # - publishers need Write on case-events and nothing else.
 if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
   acl=("$KAFKA_BIN/kafka-acls.sh" "${admin[@]}" --add)
@@ -108,6 +124,10 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
     "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
       --topic "$t"
   done
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic casewatchd-outbox-progress
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
+    --transactional-id "${ENGINE_TRANSACTIONAL_ID:-casewatchd-case-events}"
   for p in ${PUBLISHER_PRINCIPALS:-}; do
     "${acl[@]}" --allow-principal "$p" --operation Write --topic case-events
   done

@@ -37,6 +37,20 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     }
     app->options_.kafka.properties.push_back(kafka::Property{p.substr(0, equals), p.substr(equals + 1)});
   }
+  for (const kafka::Property& p : app->options_.kafka.properties) {
+    if (p.key == "transactional.id") {
+      return InvalidArgument(
+          "the librdkafka property transactional.id is casewatchd's to set: give the id with "
+          "--transactional-id (transactional-id in the config file)");
+    }
+  }
+  if (flags.outbox_delivery == "exactly-once") {
+    app->options_.outbox.delivery = OutboxDelivery::kExactlyOnce;
+  } else if (flags.outbox_delivery == "at-least-once") {
+    app->options_.outbox.delivery = OutboxDelivery::kAtLeastOnce;
+  }
+  app->options_.outbox.transactional_id = flags.transactional_id;
+  app->options_.outbox.progress_topic = flags.outbox_progress_topic;
   app->options_.engine.topic = flags.topic;
   app->options_.engine.alerts_topic = flags.alerts_topic;
   app->options_.engine.dead_letter_topic = flags.dead_letter_topic;

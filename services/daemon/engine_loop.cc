@@ -2,91 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "base/log_throttle.h"
+#include <thread>
+
+#include "services/daemon/outbox.h"
 #include "services/kafka/consumer.h"
-#include "services/kafka/producer.h"
 
 namespace casewatch::daemon {
 namespace {
 
 using engine::Engine;
 using engine::InputRecord;
-
-constexpr size_t kMaxInFlight = 10000;
-
-// Publishes outbox records and deletes them once acknowledged. Single-threaded (the runner's).
-class OutboxPublisher {
- public:
-  OutboxPublisher(store::Store& store, kafka::Producer& producer)
-      : store_(store), producer_(producer), next_(0) {}
-
-  // Queues every outbox record not yet in flight, serves delivery reports, and deletes what was
-  // acknowledged.
-  Result<void> Pump() {
-    if (in_flight_ < kMaxInFlight) {
-      Result<void> queued = Ok();
-      CW_TRY(store_.ScanOutbox(next_, [&](uint64_t sequence, const store::v1::OutboxRecord& r) {
-        auto produced =
-            producer_.Produce(r.topic(), r.key(), r.value(), [this, sequence](Result<void> done) {
-              --in_flight_;
-              if (done) {
-                acknowledged_.push_back(sequence);
-              } else {
-                failed_.push_back(sequence);
-                uint64_t held_back = 0;
-                if (log_throttle_.Allow(done.error().message, held_back)) {
-                  spdlog::warn("outbox: delivery failed, will retry: {}{}", done.error().message,
-                               HeldBackNote(held_back));
-                }
-              }
-            });
-        if (!produced) {
-          if (!IsRetryable(produced.error())) queued = produced.error();
-          return false;  // queue full: the rest next time
-        }
-        ++in_flight_;
-        next_ = sequence + 1;
-        return in_flight_ < kMaxInFlight;
-      }));
-      CW_TRY(queued);
-    }
-    producer_.Poll(std::chrono::milliseconds(0));
-    if (!failed_.empty()) {
-      // Re-send from the earliest failure; acknowledged records after it are deleted anyway.
-      next_ = std::min(next_, *std::min_element(failed_.begin(), failed_.end()));
-      failed_.clear();
-    }
-    if (!acknowledged_.empty()) {
-      store::WriteBatch batch = store_.NewWriteBatch();
-      for (uint64_t sequence : acknowledged_) batch.DeleteOutbox(sequence);
-      published_ += acknowledged_.size();
-      acknowledged_.clear();
-      // Not synced: losing a delete in a crash only means publishing that record again.
-      CW_TRY(store_.Write(batch, false));
-    }
-    return Ok();
-  }
-
-  Result<void> Drain(std::chrono::milliseconds timeout) {
-    CW_TRY(Pump());
-    auto flushed = producer_.Flush(timeout);
-    CW_TRY(Pump());
-    return flushed;
-  }
-
-  uint64_t published() const { return published_; }
-  uint64_t in_flight() const { return in_flight_; }
-
- private:
-  store::Store& store_;
-  kafka::Producer& producer_;
-  uint64_t next_;
-  uint64_t in_flight_ = 0;
-  uint64_t published_ = 0;
-  std::vector<uint64_t> acknowledged_;
-  std::vector<uint64_t> failed_;
-  LogThrottle log_throttle_;
-};
 
 Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consumer,
                                                           const Engine& engine,
@@ -100,6 +25,8 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
     }
     if (!IsRetryable(found.error()) || stop) return found.error();
     spdlog::warn("waiting for the brokers: {} (attempt {})", found.error().message, attempt + 1);
+    // A missing topic is answered at once: wait before asking again.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   CW_TRY(stored, engine.StartOffsets());
   std::vector<kafka::PartitionStart> starts;
@@ -120,10 +47,10 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
                        const std::function<void(const RunnerStatus&)>& on_status) {
   CW_TRY(engine, Engine::Create(store, options.engine));
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.topic));
-  CW_TRY(producer, kafka::Producer::Open(options.kafka));
-  OutboxPublisher outbox(store, producer);
-
   CW_TRY(starts, StartPositions(consumer, *engine, stop));
+  CW_TRY(outbox_publisher,
+         OpenOutboxPublisher(store, options.kafka, options.outbox, options.engine.topic, stop));
+  OutboxPublisher& outbox = *outbox_publisher;
   CW_TRY(consumer.Assign(starts));
   for (const kafka::PartitionStart& s : starts) {
     spdlog::info("consuming {} partition {} from {}", options.engine.topic, s.partition,

@@ -6,8 +6,8 @@
 // the clock advance (deadlines). Stops after the current batch when `stop` becomes true.
 //
 // Runs on the calling thread; librdkafka's own threads fetch and send in the background.
-// Delivery to the alerts and dead-letter topics is at least once: an outbox record is deleted
-// only after the broker acknowledged it, and re-sent after a restart otherwise.
+// Delivery to the alerts and dead-letter topics is exactly once for read_committed consumers
+// (Kafka transactions), or at least once on librdkafka's mock cluster or when asked (outbox.h).
 
 #include <atomic>
 #include <chrono>
@@ -15,6 +15,7 @@
 #include <span>
 
 #include "base/result.h"
+#include "services/daemon/outbox.h"
 #include "services/engine/engine.h"
 #include "services/engine/engine_status.h"
 #include "services/kafka/kafka_config.h"
@@ -25,6 +26,7 @@ namespace casewatch::daemon {
 struct RunnerOptions {
   kafka::KafkaConfig kafka;
   engine::EngineOptions engine;
+  OutboxOptions outbox;
   std::function<Instant()> clock;  // the engine clock
   size_t max_batch = 5000;
   std::chrono::milliseconds poll_timeout{20};

@@ -45,6 +45,20 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "Alert encoding: json (protobuf JSON mapping) or protobuf")
       ->check(CLI::IsMember({"json", "protobuf"}))
       ->capture_default_str();
+  app.add_option("--outbox-delivery", flags.outbox_delivery,
+                 "Publishing alerts and dead letters: exactly-once (Kafka transactions; consumers "
+                 "read with isolation.level=read_committed), at-least-once (idempotent producer), "
+                 "or auto: exactly-once unless the brokers are librdkafka's mock cluster (the "
+                 "embedded development broker, `casewatch dev-broker`)")
+      ->check(CLI::IsMember({"auto", "exactly-once", "at-least-once"}))
+      ->capture_default_str();
+  app.add_option("--transactional-id", flags.transactional_id,
+                 "Exactly once: the producer's transactional.id (default casewatchd-TOPIC, TOPIC "
+                 "the events topic); a new id publishes the store's outbox from its start");
+  app.add_option("--outbox-progress-topic", flags.outbox_progress_topic,
+                 "Exactly once: the compacted topic where each transaction records the last "
+                 "outbox record it published (deploy/topics.sh creates it)")
+      ->capture_default_str();
   app.add_option("--policy", flags.policy,
                  "Policy file (docs/rules.md section 8); a change needs `casewatch rebuild`");
   app.add_option("--clock", flags.clock, "wall, or simulated (with --clock-start/--clock-speed)")

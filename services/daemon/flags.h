@@ -20,6 +20,9 @@ struct Flags {
   std::string alerts_topic = "case-alerts";
   std::string dead_letter_topic = "case-events-dlq";
   std::string alerts_format = "json";
+  std::string outbox_delivery = "auto";
+  std::string transactional_id;
+  std::string outbox_progress_topic = "casewatchd-outbox-progress";
   std::string policy;
   std::string clock = "wall";
   std::string clock_start;

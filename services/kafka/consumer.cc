@@ -7,6 +7,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "base/log_throttle.h"
 #include "services/kafka/internal/client.h"
@@ -45,6 +46,7 @@ const Property kConsumerDefaults[] = {
     {"enable.partition.eof", "false"},
     {"auto.offset.reset", "error"},
     {"fetch.wait.max.ms", "10"},
+    {"isolation.level", "read_committed"},
 };
 
 }  // namespace
@@ -64,6 +66,7 @@ struct Consumer::Impl {
   std::atomic<uint64_t> transient_errors{0};
   LogThrottle log_throttle;
   std::vector<rd_kafka_message_t*> scratch;  // Poll's buffer for rd_kafka_consume_batch_queue
+  std::set<int32_t> at_end;  // partitions that reported their end (enable.partition.eof=true)
 
   mutable std::mutex mutex;
   std::vector<int64_t> next_offsets;  // by partition id; kNotAssigned when not assigned
@@ -218,6 +221,7 @@ Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
   }
   impl_->assigned = true;
   if (!impl_->leaders_known && !starts.empty()) impl_->LoadLeaders();
+  impl_->at_end.clear();
   if (rd_kafka_resp_err_t err = rd_kafka_assign(impl_->client.get(), list.get()); err) {
     return internal::ToError(err, fmt::format("Kafka consumer of \"{}\": assign", impl_->topic));
   }
@@ -248,7 +252,9 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
     for (size_t i = 0; i < count; ++i) {
       MessagePtr message(raw[i]);
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          impl.at_end.insert(message->partition);
+        } else {
           impl.OnError(message->err,
                        message->rkt != nullptr ? fmt::format("partition {} offset {}",
                                                              message->partition, message->offset)
@@ -263,7 +269,21 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
           Message{message->partition, message->offset,
                   std::string_view(static_cast<const char*>(message->key), message->key_len),
                   std::string_view(static_cast<const char*>(message->payload), message->len),
-                  type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? timestamp : -1});
+                  type == RD_KAFKA_TIMESTAMP_CREATE_TIME ? timestamp : -1,
+                  {}});
+      // Owned by the message; absent (an error) when the record has none.
+      rd_kafka_headers_t* headers = nullptr;
+      if (rd_kafka_message_headers(message.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name = nullptr;
+        const void* value = nullptr;
+        size_t size = 0;
+        for (size_t h = 0; rd_kafka_header_get_all(headers, h, &name, &value, &size) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+             ++h) {
+          batch.messages_.back().headers.emplace_back(
+              name, std::string_view(static_cast<const char*>(value), size));
+        }
+      }
       owned.push_back(std::move(message));
     }
   };
@@ -340,5 +360,29 @@ uint64_t Consumer::transient_errors() const {
 }
 
 const std::string& Consumer::topic() const { return impl_->topic; }
+
+Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
+                       std::chrono::milliseconds timeout,
+                       const std::function<void(const Message&)>& visit) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  KafkaConfig reading = config;
+  reading.properties.push_back(Property{"enable.partition.eof", "true"});
+  CW_TRY(consumer, Consumer::Open(reading, topic));
+  CW_TRY(partitions, consumer.Partitions(timeout));
+  std::vector<PartitionStart> starts;
+  for (int32_t partition : partitions) starts.push_back(PartitionStart{partition, kBeginning});
+  CW_TRY(consumer.Assign(starts));
+  while (consumer.impl_->at_end.size() < partitions.size()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Unavailable(fmt::format(
+          "reading \"{}\" to its end from {}: {} of its {} partitions reached it within {} ms",
+          topic, config.brokers, consumer.impl_->at_end.size(), partitions.size(),
+          timeout.count()));
+    }
+    CW_TRY(batch, consumer.Poll(10000, std::chrono::milliseconds(100)));
+    for (const Message& m : batch.messages()) visit(m);
+  }
+  return Ok();
+}
 
 }  // namespace casewatch::kafka

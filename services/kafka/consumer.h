@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -23,6 +25,8 @@ struct Message {
   std::string_view key;
   std::string_view value;
   int64_t timestamp_ms = -1;  // the producer's CreateTime, or -1 when the record has none
+  // The record's headers (name, value), in order; empty for most records.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 namespace internal {
@@ -68,7 +72,9 @@ struct PartitionStart {
 // the group is only a warning), enable.auto.commit=false,
 // enable.auto.offset.store=false, enable.partition.eof=false, fetch.wait.max.ms=10 (low latency),
 // auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
-// silent jump).
+// silent jump), isolation.level=read_committed (librdkafka's default, made explicit: records of
+// transactions not committed, or aborted, are never returned, and a partition is read only up to
+// its last stable offset, before the first transaction still open).
 class Consumer {
  public:
   [[nodiscard]] static Result<Consumer> Open(const KafkaConfig& config, std::string topic);
@@ -107,9 +113,20 @@ class Consumer {
   const std::string& topic() const;
 
  private:
+  friend Result<void> ReadToEnd(const KafkaConfig&, const std::string&, std::chrono::milliseconds,
+                                const std::function<void(const Message&)>&);
   struct Impl;
   explicit Consumer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Reads every partition of `topic` from its beginning to its end as it is when reached (with
+// read_committed, unless `config` says otherwise: its last stable offset), calling `visit` for
+// each record, in offset order within a partition. For small topics read whole: the outbox's
+// progress records, a test's view of what was published. Unavailable when the brokers or the
+// topic cannot be reached, or some partition's end is not reached, within `timeout`.
+[[nodiscard]] Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
+                                     std::chrono::milliseconds timeout,
+                                     const std::function<void(const Message&)>& visit);
 
 }  // namespace casewatch::kafka

@@ -18,6 +18,15 @@ const Property kProducerDefaults[] = {
     {"linger.ms", "5"},
 };
 
+struct TransactionErrorDeleter {
+  void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
+};
+using TransactionErrorPtr = std::unique_ptr<rd_kafka_error_t, TransactionErrorDeleter>;
+
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
+};
+
 }  // namespace
 
 // Owns the librdkafka producer and one topic handle per topic produced to (destroyed before the
@@ -25,6 +34,8 @@ const Property kProducerDefaults[] = {
 // message's opaque pointer, released here when its report is served.
 struct Producer::Impl {
   std::string brokers;
+  std::string transactional_id;  // empty: not transactional
+  std::string last_abort_reason;
   internal::ClientPtr client;
   std::map<std::string, internal::TopicPtr, std::less<>> topics;
   std::atomic<uint64_t> delivered{0};
@@ -73,18 +84,69 @@ struct Producer::Impl {
     if (callback) (*callback)(std::move(error));
   }
 
+  // What a fatal error means, in words: for a transactional producer, fencing and authorisation
+  // say what to do about them.
+  Error FatalError(rd_kafka_resp_err_t cause, std::string_view text) const {
+    if (transactional_id.empty()) {
+      return IoError(
+          fmt::format("Kafka producer: fatal error, the producer must be re-created: {} ({})",
+                      text, rd_kafka_err2name(cause)));
+    }
+    const std::string subject =
+        fmt::format("Kafka producer with transactional.id \"{}\"", transactional_id);
+    switch (cause) {
+      case RD_KAFKA_RESP_ERR__FENCED:
+      case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+      case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+        return FailedPrecondition(fmt::format(
+            "{}: fenced: another producer with the same transactional.id has started since (a "
+            "second casewatchd for the same events topic, or this one's successor), so this one "
+            "must stop: {} ({})",
+            subject, text, rd_kafka_err2name(cause)));
+      case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+        return InvalidArgument(fmt::format(
+            "{}: not authorised: grant the principal Write and Describe on TransactionalId \"{}\" "
+            "(deploy/topics.sh): {} ({})",
+            subject, transactional_id, text, rd_kafka_err2name(cause)));
+      case RD_KAFKA_RESP_ERR_INVALID_TRANSACTION_TIMEOUT:
+        return InvalidArgument(fmt::format(
+            "{}: transaction.timeout.ms is above the brokers' transaction.max.timeout.ms: {} ({})",
+            subject, text, rd_kafka_err2name(cause)));
+      default:
+        return IoError(fmt::format("{}: fatal error, the producer cannot go on: {} ({})", subject,
+                                   text, rd_kafka_err2name(cause)));
+    }
+  }
+
+  // A transactional call's error: Unavailable when retriable, else fatal (FatalError; librdkafka
+  // advises treating errors that are neither retriable nor abortable as fatal).
+  Error TransactionError(const rd_kafka_error_t* error, std::string_view what) const {
+    if (rd_kafka_error_is_retriable(error) && !rd_kafka_error_is_fatal(error)) {
+      return Unavailable(fmt::format("Kafka producer with transactional.id \"{}\": {}: {} ({})",
+                                     transactional_id, what, rd_kafka_error_string(error),
+                                     rd_kafka_error_name(error)));
+    }
+    rd_kafka_resp_err_t cause = rd_kafka_error_code(error);
+    std::string text = rd_kafka_error_string(error);
+    if (rd_kafka_error_is_fatal(error) || cause == RD_KAFKA_RESP_ERR__FATAL) {
+      char fatal_text[512] = "";
+      const rd_kafka_resp_err_t fatal_cause =
+          rd_kafka_fatal_error(client.get(), fatal_text, sizeof(fatal_text));
+      if (fatal_cause != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cause = fatal_cause;
+        text = fatal_text;
+      }
+    }
+    return FatalError(cause, fmt::format("{}: {}", what, text));
+  }
+
   static void OnClientError(rd_kafka_t* client, int err, const char* reason, void* opaque) {
     Impl& impl = *static_cast<Impl*>(opaque);
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       char cause_text[512] = "";
       const rd_kafka_resp_err_t cause =
           rd_kafka_fatal_error(client, cause_text, sizeof(cause_text));
-      if (!impl.fatal) {
-        impl.fatal =
-            IoError(fmt::format("Kafka producer: fatal error, the producer must be "
-                                "re-created: {} ({})",
-                                cause_text, rd_kafka_err2name(cause)));
-      }
+      if (!impl.fatal) impl.fatal = impl.FatalError(cause, cause_text);
       spdlog::error("{}", impl.fatal->message);
       return;
     }
@@ -115,6 +177,9 @@ Producer& Producer::operator=(Producer&&) noexcept = default;
 Result<Producer> Producer::Open(const KafkaConfig& config) {
   auto impl = std::make_unique<Impl>();
   impl->brokers = config.brokers;
+  for (const Property& p : config.properties) {
+    if (p.key == "transactional.id") impl->transactional_id = p.value;
+  }
   Result<internal::ConfPtr> conf = internal::MakeConf(config, kProducerDefaults);
   if (!conf) return conf.error();
   rd_kafka_conf_set_opaque(conf.value().get(), impl.get());  // Impl is on the heap: it stays put
@@ -128,18 +193,36 @@ Result<Producer> Producer::Open(const KafkaConfig& config) {
 }
 
 Result<void> Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                               DeliveryCallback on_delivery) {
+                               DeliveryCallback on_delivery, std::span<const Header> headers) {
   Impl& impl = *impl_;
   if (impl.fatal) return *impl.fatal;
   Result<rd_kafka_topic_t*> handle = impl.Topic(topic);
   if (!handle) return handle.error();
   std::unique_ptr<DeliveryCallback> callback;
   if (on_delivery) callback = std::make_unique<DeliveryCallback>(std::move(on_delivery));
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      impl.client.get(), RD_KAFKA_V_RKT(handle.value()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
+  // Owned by librdkafka once the record is queued, by this function until then.
+  std::unique_ptr<rd_kafka_headers_t, HeadersDeleter> record_headers;
+  if (!headers.empty()) {
+    record_headers.reset(rd_kafka_headers_new(headers.size()));
+    for (const Header& h : headers) {
+      rd_kafka_header_add(record_headers.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value.data(), static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  const rd_kafka_resp_err_t err =
+      record_headers
+          ? rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_HEADERS(record_headers.get()),
+                              RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END)
+          : rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)record_headers.release();
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       return Unavailable(
@@ -178,6 +261,55 @@ Result<std::vector<int32_t>> Producer::Partitions(const std::string& topic,
     return impl_->fatal;
   });
 }
+
+Result<bool> Producer::BrokersAreMockCluster(std::chrono::milliseconds timeout) {
+  char* id = rd_kafka_clusterid(impl_->client.get(), internal::TimeoutMs(timeout));
+  if (id == nullptr) {
+    return Unavailable(fmt::format("the Kafka brokers {} did not report a cluster id within {} ms",
+                                   impl_->brokers, timeout.count()));
+  }
+  const bool mock = std::string_view(id).starts_with("mockCluster");
+  rd_kafka_mem_free(impl_->client.get(), id);
+  return mock;
+}
+
+Result<void> Producer::InitTransactions(std::chrono::milliseconds timeout) {
+  TransactionErrorPtr error(
+      rd_kafka_init_transactions(impl_->client.get(), internal::TimeoutMs(timeout)));
+  if (error) return impl_->TransactionError(error.get(), "initialising transactions");
+  return Ok();
+}
+
+Result<void> Producer::BeginTransaction() {
+  TransactionErrorPtr error(rd_kafka_begin_transaction(impl_->client.get()));
+  if (error) return impl_->TransactionError(error.get(), "beginning a transaction");
+  return Ok();
+}
+
+Result<Producer::TransactionEnd> Producer::CommitTransaction(std::chrono::milliseconds timeout) {
+  TransactionErrorPtr error(
+      rd_kafka_commit_transaction(impl_->client.get(), internal::TimeoutMs(timeout)));
+  if (!error) return TransactionEnd::kCommitted;
+  if (!rd_kafka_error_txn_requires_abort(error.get())) {
+    return impl_->TransactionError(error.get(), "committing a transaction");
+  }
+  impl_->last_abort_reason =
+      fmt::format("{} ({})", rd_kafka_error_string(error.get()), rd_kafka_error_name(error.get()));
+  spdlog::warn("Kafka producer with transactional.id \"{}\": the transaction failed and is "
+               "aborted; its records will be produced again: {}",
+               impl_->transactional_id, impl_->last_abort_reason);
+  CW_TRY(AbortTransaction(timeout));
+  return TransactionEnd::kAborted;
+}
+
+Result<void> Producer::AbortTransaction(std::chrono::milliseconds timeout) {
+  TransactionErrorPtr error(
+      rd_kafka_abort_transaction(impl_->client.get(), internal::TimeoutMs(timeout)));
+  if (error) return impl_->TransactionError(error.get(), "aborting a transaction");
+  return Ok();
+}
+
+const std::string& Producer::last_abort_reason() const { return impl_->last_abort_reason; }
 
 uint64_t Producer::delivered() const { return impl_->delivered.load(std::memory_order_relaxed); }
 uint64_t Producer::failed() const { return impl_->failed.load(std::memory_order_relaxed); }

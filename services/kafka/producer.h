@@ -1,11 +1,13 @@
 #pragma once
 // Producer: an idempotent Kafka producer (enable.idempotence=true, so acks=all and no duplicates
-// or reordering from its own retries).
+// or reordering from its own retries); transactional when its configuration sets
+// transactional.id.
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,10 +40,16 @@ class Producer {
   // otherwise.
   using DeliveryCallback = std::function<void(Result<void>)>;
 
-  // Queues one record (key and value are copied). Unavailable when the local queue is full: Poll
-  // to serve delivery reports, then retry. An empty key is sent as a null key.
+  struct Header {
+    std::string_view name;
+    std::string_view value;
+  };
+
+  // Queues one record (key, value and headers are copied). Unavailable when the local queue is
+  // full: Poll to serve delivery reports, then retry. An empty key is sent as a null key.
   [[nodiscard]] Result<void> Produce(std::string_view topic, std::string_view key,
-                                     std::string_view value, DeliveryCallback on_delivery = {});
+                                     std::string_view value, DeliveryCallback on_delivery = {},
+                                     std::span<const Header> headers = {});
 
   // Serves delivery reports (running their callbacks), waiting up to `timeout` for the first.
   void Poll(std::chrono::milliseconds timeout);
@@ -57,6 +65,35 @@ class Producer {
   // credentials or TLS fails. Serves delivery reports while it waits, as Poll does.
   [[nodiscard]] Result<std::vector<int32_t>> Partitions(const std::string& topic,
                                                         std::chrono::milliseconds timeout);
+
+  // Whether the brokers are librdkafka's mock cluster (MockCluster, `casewatch dev-broker`), whose
+  // transactions are not real, from the cluster id they report ("mockCluster..."). Unavailable
+  // when they do not answer within `timeout`.
+  [[nodiscard]] Result<bool> BrokersAreMockCluster(std::chrono::milliseconds timeout);
+
+  // Transactions: only for a producer whose configuration sets transactional.id; then every
+  // Produce falls inside one. Blocking calls, on the producer's thread. Errors: Unavailable when
+  // the call may simply be made again (it resumes what librdkafka goes on doing in the
+  // background); otherwise the producer is done for and must be destroyed: FailedPrecondition
+  // when another producer with the same transactional.id fenced this one, InvalidArgument when the
+  // principal may not use the transactional.id (TransactionalId Write and Describe ACLs), IoError
+  // for any other fatal error. Each message names the transactional.id and the cause.
+
+  // Fences every earlier producer with this transactional.id and ends the transaction it left
+  // open: aborted, or committed if its commit had begun. Waits up to `timeout`.
+  [[nodiscard]] Result<void> InitTransactions(std::chrono::milliseconds timeout);
+  [[nodiscard]] Result<void> BeginTransaction();
+
+  enum class TransactionEnd { kCommitted, kAborted };
+  // Delivers what the transaction holds and commits it, waiting up to `timeout`. kAborted: an
+  // abortable error (a record the brokers refused, partitions under min.insync.replicas for too
+  // long, ...) made the transaction fail, and it has been aborted here: read_committed consumers
+  // will never see its records, which are to be produced again in a new transaction; the reason is
+  // logged and kept in last_abort_reason(). Unavailable: not committed yet (call again).
+  [[nodiscard]] Result<TransactionEnd> CommitTransaction(std::chrono::milliseconds timeout);
+  // Aborts the open transaction (records queued but not sent are discarded).
+  [[nodiscard]] Result<void> AbortTransaction(std::chrono::milliseconds timeout);
+  const std::string& last_abort_reason() const;
 
   // Records the brokers acknowledged, and records that failed, since Open.
   uint64_t delivered() const;

@@ -1,0 +1,49 @@
+#include "services/daemon/outbox.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "services/kafka/producer.h"
+
+namespace casewatch::daemon {
+namespace {
+
+// Whether the brokers are librdkafka's mock cluster, asked until they answer or `stop`.
+Result<bool> BrokersAreMockCluster(const kafka::KafkaConfig& kafka, const std::atomic<bool>& stop) {
+  CW_TRY(producer, kafka::Producer::Open(kafka));
+  for (int attempt = 1;; ++attempt) {
+    auto mock = producer.BrokersAreMockCluster(std::chrono::seconds(5));
+    if (mock || !IsRetryable(mock.error()) || stop) return mock;
+    spdlog::warn("waiting for the brokers: {} (attempt {})", mock.error().message, attempt);
+  }
+}
+
+}  // namespace
+
+std::string DefaultTransactionalId(std::string_view events_topic) {
+  return fmt::format("casewatchd-{}", events_topic);
+}
+
+Result<std::unique_ptr<OutboxPublisher>> OpenOutboxPublisher(store::Store& store,
+                                                             const kafka::KafkaConfig& kafka,
+                                                             const OutboxOptions& options,
+                                                             std::string_view events_topic,
+                                                             const std::atomic<bool>& stop) {
+  OutboxDelivery delivery = options.delivery;
+  if (delivery == OutboxDelivery::kAuto) {
+    CW_TRY(mock, BrokersAreMockCluster(kafka, stop));
+    delivery = mock ? OutboxDelivery::kAtLeastOnce : OutboxDelivery::kExactlyOnce;
+    if (mock) {
+      spdlog::info(
+          "outbox: at least once (the brokers are librdkafka's mock cluster, whose transactions "
+          "are not real)");
+    }
+  }
+  if (delivery == OutboxDelivery::kAtLeastOnce) return internal::OpenAtLeastOnce(store, kafka);
+  const std::string transactional_id = options.transactional_id.empty()
+                                           ? DefaultTransactionalId(events_topic)
+                                           : options.transactional_id;
+  return internal::OpenExactlyOnce(store, kafka, transactional_id, options.progress_topic, stop);
+}
+
+}  // namespace casewatch::daemon

@@ -1,0 +1,88 @@
+#pragma once
+// The outbox's publishers. The engine writes alerts and dead letters into the store's outbox in
+// the same atomic write as the state that raised them; a publisher sends them to Kafka and then
+// deletes them from the store. Two ways:
+//
+// - exactly once (for consumers with isolation.level=read_committed): a transactional producer
+//   sends outbox records in transactions, each ending with a progress record on a compacted
+//   topic (key: the transactional.id; value: the highest outbox sequence in the transaction and a
+//   fingerprint of that record). A restart fences the previous process and ends its open
+//   transaction (InitTransactions), reads the last committed progress, checks that this store
+//   holds the record it names, and deletes the records up to it: what was committed is never
+//   sent again, what was not is sent in a new transaction. The record the progress names stays
+//   in the store until a later one is published, so the store's outbox sequence never goes back
+//   below it (the store numbers new records after the highest one it holds).
+// - at least once: an idempotent producer; a record is deleted once acknowledged, so a crash
+//   between the acknowledgement and the delete sends it again. For librdkafka's mock cluster
+//   (development broker, fast tests), whose transactions are not real.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "services/kafka/kafka_config.h"
+#include "services/store/store.h"
+
+namespace casewatch::daemon {
+
+// Every published record carries its outbox sequence (decimal) in this header: unique per store
+// and gap-free, so a consumer can check (or, at least once, de-duplicate) by it.
+inline constexpr std::string_view kOutboxSequenceHeader = "casewatch.outbox.sequence";
+
+enum class OutboxDelivery {
+  kAuto,  // exactly once, unless the brokers are librdkafka's mock cluster
+  kAtLeastOnce,
+  kExactlyOnce,
+};
+
+struct OutboxOptions {
+  OutboxDelivery delivery = OutboxDelivery::kAuto;
+  // Exactly once: the producer's transactional.id; empty: DefaultTransactionalId.
+  std::string transactional_id;
+  std::string progress_topic = "casewatchd-outbox-progress";
+};
+
+// "casewatchd-" + the events topic: one engine (and one store) per events topic, so the id names
+// the engine whatever host or directory its store is in. A second engine started by mistake on
+// the same topic with another store refuses to start (its store does not hold the record the
+// progress names) before it fences the first.
+std::string DefaultTransactionalId(std::string_view events_topic);
+
+// Sends the store's outbox to Kafka. Owns its producer; single-threaded (the engine's loop).
+class OutboxPublisher {
+ public:
+  virtual ~OutboxPublisher() = default;
+
+  // Sends what the outbox holds that has not been sent, and deletes from the store what is known
+  // to be published. Errors are those the engine cannot go on with (a fatal or fenced producer,
+  // a record Kafka refuses for good); transient trouble is logged and retried by later calls.
+  [[nodiscard]] virtual Result<void> Pump() = 0;
+  // Pumps until everything in the outbox is published or `timeout` passes (at a clean stop).
+  [[nodiscard]] virtual Result<void> Drain(std::chrono::milliseconds timeout) = 0;
+
+  virtual uint64_t published() const = 0;  // records published since the start
+  virtual uint64_t in_flight() const = 0;  // records sent, not yet known to be published
+};
+
+// The publisher `options.delivery` asks for (kAuto asks the brokers whether they are the mock
+// cluster). Exactly once, this first fences the previous process and deletes from the outbox what
+// it published; FailedPrecondition when the progress names a record this store does not hold (not
+// the store that published under that transactional.id: the message says what to do). `stop`
+// ends waits for the brokers. `events_topic` gives the default transactional.id.
+[[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenOutboxPublisher(
+    store::Store& store, const kafka::KafkaConfig& kafka, const OutboxOptions& options,
+    std::string_view events_topic, const std::atomic<bool>& stop);
+
+namespace internal {
+[[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenAtLeastOnce(
+    store::Store& store, const kafka::KafkaConfig& kafka);
+[[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(
+    store::Store& store, const kafka::KafkaConfig& kafka, const std::string& transactional_id,
+    const std::string& progress_topic, const std::atomic<bool>& stop);
+}  // namespace internal
+
+}  // namespace casewatch::daemon

@@ -1,0 +1,353 @@
+// The exactly-once outbox publisher: outbox records and a progress record in one Kafka
+// transaction (outbox.h).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "base/log_throttle.h"
+#include "services/daemon/outbox.h"
+#include "services/kafka/consumer.h"
+#include "services/kafka/producer.h"
+
+namespace casewatch::daemon::internal {
+namespace {
+
+using kafka::Producer;
+
+// Most outbox records in one transaction: a catch-up's backlog goes out in several.
+constexpr size_t kMaxPerTransaction = 5000;
+// How long a transaction stays open for more records before it is committed: a commit costs the
+// engine's loop a round of requests to the coordinator and the partitions (tens of ms), so the
+// records of several batches share one; this bounds how long an alert waits.
+constexpr std::chrono::milliseconds kCommitInterval{200};
+// How long one Pump waits for a commit before going back to the engine's loop (the commit goes on
+// in the background and the next Pump resumes it).
+constexpr std::chrono::milliseconds kCommitWait{10000};
+constexpr std::chrono::milliseconds kProgressReadTimeout{60000};
+constexpr std::chrono::milliseconds kInitWait{30000};
+
+// The outbox record a progress record names, and a fingerprint of that record's contents (FNV-1a,
+// 64 bits, over topic, key and value) to recognise it in the store.
+struct Progress {
+  uint64_t sequence = 0;
+  uint64_t fingerprint = 0;
+};
+
+uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
+  uint64_t hash = 14695981039346656037ULL;
+  auto mix = [&hash](std::string_view bytes) {
+    for (const char c : bytes) {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 1099511628211ULL;
+    }
+    hash ^= 0xff;  // a separator no byte of a field can stand for
+    hash *= 1099511628211ULL;
+  };
+  mix(record.topic());
+  mix(record.key());
+  mix(record.value());
+  return hash;
+}
+
+// The progress record's value, e.g. "sequence=1041 fingerprint=9f1c0e2a7b3d4c5e". Part of the
+// contract with earlier processes: parsed by every later one.
+std::string FormatProgress(const Progress& progress) {
+  return fmt::format("sequence={} fingerprint={:016x}", progress.sequence, progress.fingerprint);
+}
+
+std::optional<Progress> ParseProgress(std::string_view text) {
+  constexpr std::string_view kSequence = "sequence=";
+  constexpr std::string_view kFingerprint = " fingerprint=";
+  if (!text.starts_with(kSequence)) return std::nullopt;
+  text.remove_prefix(kSequence.size());
+  Progress progress;
+  auto [after_sequence, sequence_error] =
+      std::from_chars(text.data(), text.data() + text.size(), progress.sequence);
+  if (sequence_error != std::errc()) return std::nullopt;
+  text.remove_prefix(static_cast<size_t>(after_sequence - text.data()));
+  if (!text.starts_with(kFingerprint)) return std::nullopt;
+  text.remove_prefix(kFingerprint.size());
+  auto [end, fingerprint_error] =
+      std::from_chars(text.data(), text.data() + text.size(), progress.fingerprint, 16);
+  if (fingerprint_error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return progress;
+}
+
+// Owns the transactional producer. Single-threaded (the engine's loop). At most one transaction
+// is open. Each Pump adds the outbox's new records to it (beginning one if none is open); once it
+// is kCommitInterval old or holds kMaxPerTransaction records, it gets its progress record and is
+// committed. A commit that takes longer than kCommitWait is resumed by the next Pump; records the
+// engine adds meanwhile go into the next transaction.
+class ExactlyOnceOutbox final : public OutboxPublisher {
+ public:
+  ExactlyOnceOutbox(store::Store& store, Producer producer, std::string transactional_id,
+                    std::string progress_topic, std::optional<Progress> progress)
+      : store_(store),
+        producer_(std::move(producer)),
+        transactional_id_(std::move(transactional_id)),
+        progress_topic_(std::move(progress_topic)),
+        progress_(progress),
+        next_(FirstUnpublished()) {}
+
+  Result<void> Pump() override { return Pump(/*commit_now=*/false); }
+
+  Result<void> Drain(std::chrono::milliseconds timeout) override {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      CW_TRY(Pump(/*commit_now=*/true));
+    } while ((state_ != State::kIdle || more_) && std::chrono::steady_clock::now() < deadline);
+    if (state_ != State::kIdle || more_) {
+      return Unavailable(fmt::format(
+          "outbox: {} records in a transaction not yet committed{}; the next start aborts it and "
+          "publishes them again",
+          sending_.size(), more_ ? ", more after them" : ""));
+    }
+    return Ok();
+  }
+
+  uint64_t published() const override { return published_; }
+  uint64_t in_flight() const override { return sending_.size(); }
+
+ private:
+  enum class State {
+    kIdle,        // no transaction
+    kOpen,        // records being added
+    kCommitting,  // progress record added, commit begun
+  };
+
+  uint64_t FirstUnpublished() const { return progress_ ? progress_->sequence + 1 : 0; }
+
+  Result<void> Pump(bool commit_now) {
+    CW_TRY(Fill());
+    if (state_ == State::kIdle) return Ok();
+    const bool due = commit_now || sending_.size() >= kMaxPerTransaction ||
+                     std::chrono::steady_clock::now() - opened_at_ >= kCommitInterval;
+    if (state_ == State::kOpen && !due) return Ok();
+    return Commit();
+  }
+
+  // Adds the outbox records from next_ on to the open transaction (beginning one if needed), up to
+  // kMaxPerTransaction in all, and fewer when the producer's queue is full.
+  Result<void> Fill() {
+    more_ = false;
+    if (state_ == State::kCommitting) return Ok();
+    std::optional<Error> failed;
+    CW_TRY(store_.ScanOutbox(next_, [&](uint64_t sequence, const store::v1::OutboxRecord& r) {
+      if (sending_.size() >= kMaxPerTransaction) {
+        more_ = true;
+        return false;
+      }
+      if (state_ == State::kIdle) {
+        if (auto begun = producer_.BeginTransaction(); !begun) {
+          failed = begun.error();
+          return false;
+        }
+        state_ = State::kOpen;
+        opened_at_ = std::chrono::steady_clock::now();
+      }
+      const std::string sequence_text = std::to_string(sequence);
+      const Producer::Header header{kOutboxSequenceHeader, sequence_text};
+      auto produced =
+          producer_.Produce(r.topic(), r.key(), r.value(), {}, std::span(&header, 1));
+      if (!produced) {
+        if (!IsRetryable(produced.error())) failed = produced.error();
+        more_ = true;  // or a full queue: the rest next time
+        return false;
+      }
+      sending_.push_back(sequence);
+      last_ = Progress{sequence, Fingerprint(r)};
+      next_ = sequence + 1;
+      return true;
+    }));
+    if (failed) return Abandon(*failed);
+    return Ok();
+  }
+
+  // A record could not be added: the transaction is aborted. A fatal producer error, or Kafka
+  // refusing a record for good (too large, not authorised), stops the engine; anything else is
+  // tried again by the next Pump.
+  Result<void> Abandon(const Error& error) {
+    if (error.kind == ErrorKind::kFailedPrecondition) return error;  // fenced
+    if (state_ != State::kIdle) {
+      CW_TRY(producer_.AbortTransaction(kCommitWait));
+    }
+    Rewind();
+    if (error.kind == ErrorKind::kInvalidArgument) return error;
+    uint64_t held_back = 0;
+    if (log_throttle_.Allow("abandon", held_back)) {
+      spdlog::warn("outbox: transaction aborted, will retry: {}{}", error.message,
+                   HeldBackNote(held_back));
+    }
+    return Ok();
+  }
+
+  // After an abort: the same records go into the next transaction.
+  void Rewind() {
+    state_ = State::kIdle;
+    sending_.clear();
+    next_ = FirstUnpublished();
+  }
+
+  Result<void> Commit() {
+    if (state_ == State::kOpen) {
+      auto produced =
+          producer_.Produce(progress_topic_, transactional_id_, FormatProgress(last_));
+      if (!produced) return Abandon(produced.error());
+      state_ = State::kCommitting;
+    }
+    auto end = producer_.CommitTransaction(kCommitWait);
+    if (!end) {
+      if (!IsRetryable(end.error())) return end.error();
+      uint64_t held_back = 0;
+      if (log_throttle_.Allow("commit", held_back)) {
+        spdlog::warn("outbox: commit not finished, will resume it: {}{}", end.error().message,
+                     HeldBackNote(held_back));
+      }
+      return Ok();
+    }
+    if (end.value() == Producer::TransactionEnd::kAborted) {
+      Rewind();
+      return Ok();
+    }
+    // Committed: delete what it published, except the record the progress now names (outbox.h),
+    // and the one the previous progress named.
+    store::WriteBatch batch = store_.NewWriteBatch();
+    if (progress_) batch.DeleteOutbox(progress_->sequence);
+    for (size_t i = 0; i + 1 < sending_.size(); ++i) batch.DeleteOutbox(sending_[i]);
+    // Not synced: a delete lost in a crash is done again at the next start, from the progress.
+    CW_TRY(store_.Write(batch, false));
+    progress_ = last_;
+    published_ += sending_.size();
+    sending_.clear();
+    state_ = State::kIdle;
+    return Ok();
+  }
+
+  store::Store& store_;
+  Producer producer_;
+  const std::string transactional_id_;
+  const std::string progress_topic_;
+  std::optional<Progress> progress_;  // the last committed
+  uint64_t next_;                     // the first outbox sequence not yet in a transaction
+  State state_ = State::kIdle;
+  std::chrono::steady_clock::time_point opened_at_;
+  std::vector<uint64_t> sending_;  // the open transaction's outbox sequences
+  Progress last_;                  // the open transaction's last record
+  bool more_ = false;              // the outbox holds records Fill left for later
+  uint64_t published_ = 0;
+  LogThrottle log_throttle_;
+};
+
+// The last committed progress of `transactional_id`, if any.
+Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
+                                             const std::string& progress_topic,
+                                             const std::string& transactional_id) {
+  kafka::KafkaConfig committed = kafka;
+  committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+  std::optional<Progress> progress;
+  std::optional<Error> damaged;
+  CW_TRY(kafka::ReadToEnd(committed, progress_topic, kProgressReadTimeout,
+                          [&](const kafka::Message& m) {
+                            if (m.key != transactional_id) return;
+                            progress = ParseProgress(m.value);
+                            if (!progress) {
+                              damaged = DataLoss(fmt::format(
+                                  "outbox progress topic \"{}\" partition {} offset {}: \"{}\" is "
+                                  "not a progress record (sequence=N fingerprint=HEX)",
+                                  progress_topic, m.partition, m.offset, m.value));
+                            } else {
+                              damaged.reset();
+                            }
+                          }));
+  if (damaged) return *damaged;
+  return progress;
+}
+
+// Checks that the store holds the record `progress` names, then deletes the records before it.
+Result<void> Reconcile(store::Store& store, const Progress& progress,
+                       const std::string& transactional_id, const std::string& progress_topic) {
+  std::optional<uint64_t> found_fingerprint;
+  CW_TRY(store.ScanOutbox(progress.sequence,
+                          [&](uint64_t sequence, const store::v1::OutboxRecord& record) {
+                            if (sequence == progress.sequence) {
+                              found_fingerprint = Fingerprint(record);
+                            }
+                            return false;
+                          }));
+  if (found_fingerprint != progress.fingerprint) {
+    return FailedPrecondition(fmt::format(
+        "outbox: the progress topic \"{}\" says transactional.id \"{}\" last published outbox "
+        "record {}, but this store {}: it is not the store that published under that id (a new "
+        "store, or a backup older than the last publication). Going on would publish some alerts "
+        "twice or never. Start with the store that published, or give --transactional-id a new "
+        "id: this store's outbox is then published from its start (alert consumers see again "
+        "what it holds that was already published, once, and de-duplicate by event_id)",
+        progress_topic, transactional_id, progress.sequence,
+        found_fingerprint ? "holds a different record there" : "does not hold it"));
+  }
+  store::WriteBatch batch = store.NewWriteBatch();
+  uint64_t deleted = 0;
+  CW_TRY(store.ScanOutbox(0, [&](uint64_t sequence, const store::v1::OutboxRecord&) {
+    if (sequence >= progress.sequence) return false;
+    batch.DeleteOutbox(sequence);
+    ++deleted;
+    return true;
+  }));
+  if (deleted > 0) {
+    CW_TRY(store.Write(batch, false));
+    spdlog::info("outbox: {} records published before the last stop deleted from the store",
+                 deleted);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
+                                                         const kafka::KafkaConfig& kafka,
+                                                         const std::string& transactional_id,
+                                                         const std::string& progress_topic,
+                                                         const std::atomic<bool>& stop) {
+  kafka::KafkaConfig transactional = kafka;
+  transactional.properties.push_back(kafka::Property{"transactional.id", transactional_id});
+  CW_TRY(producer, Producer::Open(transactional));
+  if (auto partitions = producer.Partitions(progress_topic, std::chrono::seconds(10));
+      !partitions) {
+    return FailedPrecondition(fmt::format(
+        "outbox: exactly-once delivery needs its progress topic: {} (deploy/topics.sh creates "
+        "it; --outbox-progress-topic names it; --outbox-delivery at-least-once needs none)",
+        partitions.error().message));
+  }
+  // First a check against what is committed so far, so that an engine started on the wrong store
+  // stops before it fences the one that publishes; then, once InitTransactions has fenced the
+  // previous process and ended its transaction, the final word.
+  CW_TRY(committed, ReadProgress(kafka, progress_topic, transactional_id));
+  if (committed) {
+    CW_TRY(Reconcile(store, *committed, transactional_id, progress_topic));
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto initialised = producer.InitTransactions(kInitWait);
+    if (initialised) break;
+    if (!IsRetryable(initialised.error()) || stop) return initialised.error();
+    spdlog::warn("outbox: waiting for the transaction coordinator: {} (attempt {})",
+                 initialised.error().message, attempt);
+  }
+  CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id));
+  if (progress) {
+    CW_TRY(Reconcile(store, *progress, transactional_id, progress_topic));
+  }
+  spdlog::info(
+      "outbox: exactly once (transactional.id \"{}\", progress on \"{}\"; {}); alert consumers "
+      "read with isolation.level=read_committed",
+      transactional_id, progress_topic,
+      progress ? fmt::format("outbox record {} published last", progress->sequence)
+               : std::string("nothing published under this id yet"));
+  return std::unique_ptr<OutboxPublisher>(new ExactlyOnceOutbox(
+      store, std::move(producer), transactional_id, progress_topic, progress));
+}
+
+}  // namespace casewatch::daemon::internal
