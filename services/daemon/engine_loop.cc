@@ -45,11 +45,13 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
 
 Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::atomic<bool>& stop,
                        const std::function<void(const RunnerStatus&)>& on_status) {
+  // The outbox first: a new store may take over a lost one's outbox numbering, which the engine
+  // then continues.
+  CW_TRY(outbox_publisher,
+         OpenOutboxPublisher(store, options.kafka, options.outbox, options.engine.topic, stop));
   CW_TRY(engine, Engine::Create(store, options.engine));
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.topic));
   CW_TRY(starts, StartPositions(consumer, *engine, stop));
-  CW_TRY(outbox_publisher,
-         OpenOutboxPublisher(store, options.kafka, options.outbox, options.engine.topic, stop));
   OutboxPublisher& outbox = *outbox_publisher;
   CW_TRY(consumer.Assign(starts));
   for (const kafka::PartitionStart& s : starts) {

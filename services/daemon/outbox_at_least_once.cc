@@ -27,6 +27,11 @@ class AtLeastOnceOutbox final : public OutboxPublisher {
     if (in_flight_ < kMaxInFlight) {
       Result<void> queued = Ok();
       CW_TRY(store_.ScanOutbox(next_, [&](uint64_t sequence, const store::v1::OutboxRecord& r) {
+        if (r.published_fingerprint() != 0) {  // a placeholder (exactly-once): nothing to send
+          acknowledged_.push_back(sequence);
+          next_ = sequence + 1;
+          return true;
+        }
         const std::string sequence_text = std::to_string(sequence);
         const kafka::Producer::Header header{kOutboxSequenceHeader, sequence_text};
         auto on_delivery = [this, sequence](Result<void> done) {

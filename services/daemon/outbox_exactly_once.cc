@@ -38,6 +38,8 @@ struct Progress {
 };
 
 uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
+  // A new store's placeholder for the record its predecessor published last (TakeOverOutbox).
+  if (record.published_fingerprint() != 0) return record.published_fingerprint();
   uint64_t hash = 14695981039346656037ULL;
   auto mix = [&hash](std::string_view bytes) {
     for (const char c : bytes) {
@@ -268,8 +270,22 @@ Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
 }
 
 // Checks that the store holds the record `progress` names, then deletes the records before it.
+// A new store (an engine started on an empty store, to rebuild from Kafka one that was lost)
+// takes over the numbering instead: a placeholder stands for that record, and its own records
+// follow it.
 Result<void> Reconcile(store::Store& store, const Progress& progress,
                        const std::string& transactional_id, const std::string& progress_topic) {
+  if (store.next_event_sequence() == 0 && store.next_outbox_sequence() == 0 &&
+      store.next_dead_letter_sequence() == 0) {
+    store::v1::OutboxRecord placeholder;
+    placeholder.set_published_fingerprint(progress.fingerprint);
+    CW_TRY(store.TakeOverOutbox(progress.sequence, placeholder));
+    spdlog::info(
+        "outbox: a new store takes over transactional.id \"{}\" after outbox record {} (what "
+        "the store it replaces published is not published again)",
+        transactional_id, progress.sequence);
+    return Ok();
+  }
   std::optional<uint64_t> found_fingerprint;
   CW_TRY(store.ScanOutbox(progress.sequence,
                           [&](uint64_t sequence, const store::v1::OutboxRecord& record) {

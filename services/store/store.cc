@@ -254,6 +254,18 @@ Result<void> Store::Write(WriteBatch& batch, bool sync) {
   return Ok();
 }
 
+Result<void> Store::TakeOverOutbox(uint64_t sequence, const v1::OutboxRecord& placeholder) {
+  if (next_event_sequence_ != 0 || next_outbox_sequence_ != 0 || next_dead_letter_sequence_ != 0) {
+    return FailedPrecondition(fmt::format(
+        "the store in {} is not new: it cannot take over another store's outbox", directory_.string()));
+  }
+  WriteBatch batch = NewWriteBatch();
+  batch.PutOutbox(sequence, placeholder);
+  CW_TRY(Write(batch, true));
+  next_outbox_sequence_ = sequence + 1;
+  return Ok();
+}
+
 Result<void> Store::BeginRebuild(const v1::RebuildMarker& marker) {
   // The marker is on disk before anything is cleared: from here until the rebuild's last write
   // deletes it, every opener knows the projections are incomplete.

@@ -188,7 +188,14 @@ class Store final : public StoreReader {
   // `sync`: the write is on disk (WAL fsync'd) when this returns. Clears the batch on success.
   [[nodiscard]] Result<void> Write(WriteBatch& batch, bool sync);
 
-  // The next unused sequence numbers (one past the last stored), as of opening.
+  // A new store (nothing stored yet) taking over the outbox numbering of the store it replaces,
+  // whose last published record was `sequence`: stores `placeholder` there (synced), and the
+  // next outbox record is numbered after it. FailedPrecondition when the store is not new.
+  [[nodiscard]] Result<void> TakeOverOutbox(uint64_t sequence,
+                                            const v1::OutboxRecord& placeholder);
+
+  // The next unused sequence numbers (one past the last stored), as of opening (and of
+  // TakeOverOutbox).
   uint64_t next_event_sequence() const { return next_event_sequence_; }
   uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
   uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }
