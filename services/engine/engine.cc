@@ -253,9 +253,11 @@ struct Engine::Impl {
     std::vector<MissedObligation> missed;
     if (evaluation != nullptr && record_missed) missed = MissedObligations(history, *evaluation);
     if (!missed.empty()) {
-      const std::unordered_set<std::string> recorded = MissedEventIds(history);
+      // Two items can share an id (safeguarding_checks' two kinds, due together from one
+      // trigger): one event and one alert for them.
+      std::unordered_set<std::string> recorded = MissedEventIds(history);
       for (const MissedObligation& m : missed) {
-        if (recorded.count(ObligationMissedEventId(case_id, m)) > 0) continue;
+        if (!recorded.insert(ObligationMissedEventId(case_id, m)).second) continue;
         CW_TRY(RecordMissed(case_id, m, projection, now));
       }
     }
