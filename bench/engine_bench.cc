@@ -3,6 +3,7 @@
 //   engine_bench latency [--rate R --seconds S]                 publish->visible, p50/p99
 //   engine_bench rebuild [--cases N --months M]                  projections from the store
 //   engine_bench scale   [--cases N --months M --keep DIR]       RSS with the whole history stored
+//   engine_bench catchup [--cases N --months M --history FILE --live]  backlog into an empty store
 // Kafka is librdkafka's mock cluster over TCP in this process; the store a real RocksDB directory.
 #include <fmt/format.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "base/temp_dir.h"
@@ -22,6 +25,8 @@
 #include "services/ingest/wire_decoder.h"
 #include "services/kafka/mock_cluster.h"
 #include "services/kafka/producer.h"
+#include "services/simulator/event_writer.h"
+#include "services/simulator/simulator.h"
 #include "tests/support/process.h"
 
 namespace casewatch::engine {
@@ -40,6 +45,14 @@ double PeakRssMib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0;
+}
+
+// User and system time of every thread of this process so far (the machine may be shared).
+double CpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
 int64_t NowMs() {
@@ -360,6 +373,155 @@ void HugeCaseRun(int64_t cases, int months, int64_t huge_events) {
   }
 }
 
+simulator::SimulationOptions HistoryOptions(int64_t cases, int months) {
+  simulator::SimulationOptions options;
+  options.cases = cases;
+  options.start = ParseDate("2021-01-01").value();
+  options.months = months;
+  options.seed = 1;
+  return options;
+}
+
+// Writes the simulator's history to `path` as length-delimited Envelopes, streamed (the
+// simulator's memory is bounded by the cases open at once).
+void WriteHistory(const simulator::Simulator& sim, const std::filesystem::path& path) {
+  struct FileSink : simulator::EventSink {
+    FileSink(const simulator::Organisation& organisation, std::FILE* out)
+        : org(organisation), file(out) {}
+    ~FileSink() override { Flush(); }
+    Result<void> Write(const simulator::SimulatedEvent& event) override {
+      simulator::AppendDelimited(event, org, buffer, scratch);
+      if (buffer.size() >= (size_t{8} << 20)) Flush();
+      return Ok();
+    }
+    void Flush() {
+      if (std::fwrite(buffer.data(), 1, buffer.size(), file) != buffer.size()) {
+        throw std::runtime_error("cannot write the history file");
+      }
+      buffer.clear();
+    }
+    const simulator::Organisation& org;
+    std::FILE* file;
+    std::string buffer;
+    std::string scratch[2];
+  };
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) throw std::runtime_error("cannot create " + path.string());
+  {
+    FileSink sink(sim.organisation(), file);
+    if (auto ran = sim.Run(sink); !ran) throw std::runtime_error(ran.error().message);
+  }
+  std::fclose(file);
+}
+
+// Reads a length-delimited history file in batches of up to `max` records, as a consumer polls.
+class HistoryReader {
+ public:
+  explicit HistoryReader(const std::filesystem::path& path)
+      : file_(std::fopen(path.c_str(), "rb")) {
+    if (file_ == nullptr) throw std::runtime_error("cannot open " + path.string());
+  }
+  ~HistoryReader() { std::fclose(file_); }
+
+  // The next batch (views valid until the next call); empty at the end.
+  const std::vector<InputRecord>& Next(size_t max) {
+    buffer_.erase(0, used_);
+    used_ = 0;
+    spans_.clear();
+    while (spans_.size() < max) {
+      size_t length = 0;
+      size_t at = used_;
+      int shift = 0;
+      bool complete = false;
+      while (at < buffer_.size() && shift < 64) {
+        const auto byte = static_cast<uint8_t>(buffer_[at++]);
+        length |= static_cast<size_t>(byte & 0x7f) << shift;
+        shift += 7;
+        if ((byte & 0x80) == 0) {
+          complete = at + length <= buffer_.size();
+          break;
+        }
+      }
+      if (!complete) {
+        if (!Refill()) break;
+        continue;
+      }
+      spans_.emplace_back(at, length);
+      used_ = at + length;
+    }
+    records_.clear();
+    for (const auto& [at, length] : spans_) {
+      records_.push_back(
+          InputRecord{0, offset_++, {}, std::string_view(buffer_).substr(at, length), "bench"});
+    }
+    return records_;
+  }
+
+ private:
+  bool Refill() {
+    char chunk[1 << 16];
+    const size_t read = std::fread(chunk, 1, sizeof chunk, file_);
+    buffer_.append(chunk, read);
+    return read > 0;
+  }
+
+  std::FILE* file_;
+  std::string buffer_;
+  size_t used_ = 0;
+  int64_t offset_ = 0;
+  std::vector<std::pair<size_t, size_t>> spans_;
+  std::vector<InputRecord> records_;
+};
+
+// A backlog (a history published at once) consumed into an empty store in batches of 5000 with
+// durable writes and the clock past every event, as an engine started on an empty store, or far
+// behind, meets it: stored first and each case projected once (ApplyDeferred, ProjectPending), or
+// with `live` batch by batch (Apply; slow: use a small history).
+void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live) {
+  casewatch::TempDir dir;
+  const bool reuse = !history.empty() && std::filesystem::exists(history);
+  if (history.empty()) history = dir.path() / "history.bin";
+  const auto sim = OrThrow(simulator::Simulator::Create(HistoryOptions(cases, months)));
+  const Instant now{static_cast<int64_t>(sim.end().days) * 86400, 0};  // past every event
+  if (!reuse) {
+    const auto generating = Clock::now();
+    WriteHistory(sim, history);
+    fmt::print("catchup: history of {} cases, {} months written to {} in {:.0f} s ({:.0f} MiB)\n",
+               cases, months, history.string(), Seconds(generating),
+               std::filesystem::file_size(history) / double(1 << 20));
+    std::fflush(stdout);
+  }
+  auto store = OrThrow(store::Store::Open(dir.path() / "store"));
+  auto engine = OrThrow(Engine::Create(*store, EngineOptions{}));
+  HistoryReader reader(history);
+  uint64_t records = 0;
+  const double cpu_before = CpuSeconds();
+  const auto started = Clock::now();
+  for (;;) {
+    const std::vector<InputRecord>& batch = reader.Next(5000);
+    if (batch.empty()) break;
+    records += batch.size();
+    OrThrow(live ? engine->Apply(batch, now) : engine->ApplyDeferred(batch, now));
+  }
+  const double storing = Seconds(started);
+  const auto projecting_started = Clock::now();
+  int writes = 0;
+  for (uint64_t left = 1; left > 0; ++writes) left = OrThrow(engine->ProjectPending(now));
+  const double projecting = Seconds(projecting_started);
+  const double seconds = Seconds(started);
+  const EngineCounters& c = engine->counters();
+  fmt::print(
+      "catchup ({}): {} records ({} accepted, {} duplicates, {} rejected) of {} cases, {} months, "
+      "into an empty store, durable batches of 5000: {:.1f} s = {:.0f} records/s; {} {:.1f} s "
+      "({:.0f} records/s), then {} writes projecting {:.1f} s; {} case evaluations, {} "
+      "obligation_missed; store {:.2f} GiB; peak RSS {:.0f} MiB; CPU (all threads) {:.1f} s\n",
+      live ? "live, Apply" : "stored first, ApplyDeferred + ProjectPending", records, c.accepted,
+      c.duplicates, c.rejected, cases, months, seconds, records / seconds,
+      live ? "applying" : "storing", storing, records / storing, writes, projecting,
+      c.cases_evaluated, c.missed_obligations, store->ApproximateSizeBytes() / double(1 << 30),
+      PeakRssMib(), CpuSeconds() - cpu_before);
+}
+
 }  // namespace
 }  // namespace casewatch::engine
 
@@ -377,6 +539,14 @@ int main(int argc, char** argv) {
   auto* scale = app.add_subcommand("scale", "RSS with a large stored history");
   auto* huge = app.add_subcommand("huge-case", "what one case of very many events costs the rest");
   int64_t huge_events = 200000;
+  auto* catchup = app.add_subcommand("catchup", "a backlog consumed into an empty store");
+  std::string history;
+  bool live = false;
+  catchup->add_option("--cases", cases)->capture_default_str();
+  catchup->add_option("--months", months)->capture_default_str();
+  catchup->add_option("--history", history,
+                      "History file: made if missing, else reused (same --cases and --months)");
+  catchup->add_flag("--live", live, "Apply batch by batch instead (slow: a small history)");
   huge->add_option("--cases", cases)->capture_default_str();
   huge->add_option("--months", months)->capture_default_str();
   huge->add_option("--huge-events", huge_events)->capture_default_str();
@@ -398,6 +568,7 @@ int main(int argc, char** argv) {
     if (*rebuild) Rebuild(cases, months);
     if (*scale) Scale(cases, months, keep);
     if (*huge) HugeCaseRun(cases, months, huge_events);
+    if (*catchup) CatchUp(cases, months, history, live);
   } catch (const std::exception& e) {
     fmt::print(stderr, "engine_bench: {}\n", e.what());
     return 1;

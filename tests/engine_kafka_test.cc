@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <random>
@@ -112,6 +113,50 @@ TEST_F(EngineOverKafka, LiveEqualsReplayAtSeveralInstantsAndScopes) {
     past.from = DateOf(*past.as_of) + -90;
     EXPECT_EQ(StoreReport(*store.value(), past), Replay(dir, sim.file_bytes, past, *past.as_of));
   }
+}
+
+TEST_F(EngineOverKafka, FarBehindItStoresFirstThenProjectsAndSaysItIsCatchingUpUntilDone) {
+  TempDir dir;
+  const TestBroker& broker = this->broker();
+  const SimulatedStream sim = Simulate(300, 12, 17);
+  PublishOrFail(broker, sim, 0, sim.records.size());
+  auto store = store::Store::Open(dir.path() / "store");
+  ASSERT_TRUE(store);
+  RunnerOptions options = testing::FrozenClockOptions(broker.bootstrap_servers(), sim.end);
+  broker.Configure(options);
+  options.max_batch = 500;
+  options.catch_up_lag = 2000;
+  options.engine.max_cases_per_write = 50;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> saw_catching_up{false};
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> most_pending{0};
+  Result<void> ran = Ok();
+  std::thread engine([&] {
+    ran = RunEngine(*store.value(), options, stop, [&](const RunnerStatus& s) {
+      if (s.catching_up) saw_catching_up = true;
+      most_pending = std::max<uint64_t>(most_pending, s.counters.cases_pending);
+      const uint64_t applied = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
+      if (applied == sim.records.size() && !s.catching_up) done = true;
+    });
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  stop = true;
+  engine.join();
+  ASSERT_TRUE(ran) << ran.error().message;
+  ASSERT_TRUE(done);
+  EXPECT_TRUE(saw_catching_up);
+  EXPECT_GT(most_pending, 200u) << "most cases were stored before being projected";
+  size_t pending = 0;
+  ASSERT_TRUE(store.value()->ScanPendingCases([&](std::string_view) { ++pending; }));
+  EXPECT_EQ(pending, 0u);
+  StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(StoreReport(*store.value(), items), Replay(dir, sim.file_bytes, items, sim.end));
+  EXPECT_EQ(StoreReport(*store.value(), {}), Replay(dir, sim.file_bytes, {}, sim.end));
 }
 
 // The mock's own faults (always the mock; tests/real_kafka kills, freezes and restarts real

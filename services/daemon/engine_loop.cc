@@ -61,6 +61,10 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   }
 
   RunnerStatus status;
+  // Far behind, batches are stored first (`deferring`), then the pending cases are projected a
+  // bounded write at a time between live batches; a restart with pending cases finishes them.
+  bool deferring = false;
+  status.catching_up = engine->counters().cases_pending > 0;
   auto report = [&] {
     status.counters = engine->counters();
     status.lag = consumer.Lag();
@@ -77,18 +81,33 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   while (!stop.load()) {
     CW_TRY(batch, consumer.Poll(options.max_batch, options.poll_timeout));
     const Instant now = options.clock();
+    const int64_t lag = consumer.Lag();
+    if (!deferring && lag > options.catch_up_lag) {
+      deferring = status.catching_up = true;
+      spdlog::info("catching up: {} records behind; storing them first", lag);
+    } else if (deferring && lag >= 0 && lag <= static_cast<int64_t>(options.max_batch)) {
+      deferring = false;
+      spdlog::info("catching up: stored; projecting {} cases", engine->counters().cases_pending);
+    }
     if (!batch.empty()) {
       records.clear();
       for (const kafka::Message& m : batch.messages()) {
         records.push_back(InputRecord{m.partition, m.offset, m.key, m.value, "kafka"});
       }
-      CW_TRY(engine->Apply(records, now));
+      CW_TRY(deferring ? engine->ApplyDeferred(records, now) : engine->Apply(records, now));
       if (options.on_applied) {
         timestamps.clear();
         for (const kafka::Message& m : batch.messages()) timestamps.push_back(m.timestamp_ms);
         options.on_applied(timestamps);
       }
-    } else {
+    }
+    if (status.catching_up && !deferring) {
+      CW_TRY(left, engine->ProjectPending(now));
+      if (left == 0) {
+        status.catching_up = false;
+        spdlog::info("caught up");
+      }
+    } else if (batch.empty() && !deferring) {
       CW_TRY(engine->AdvanceTo(now));
     }
     CW_TRY(outbox.Pump());

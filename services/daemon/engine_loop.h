@@ -3,7 +3,9 @@
 // itself, starting at the offsets the store holds (so a restart resumes exactly where the last
 // durable write ended), then repeats: poll a batch, Engine::Apply it (one atomic write with the
 // offsets), publish what the write put in the outbox (alerts, dead letters), and when idle let
-// the clock advance (deadlines). Stops after the current batch when `stop` becomes true.
+// the clock advance (deadlines). Far behind (options.catch_up_lag), it stores batches first and
+// projects each touched case once when caught up. Stops after the current batch when `stop`
+// becomes true.
 //
 // Runs on the calling thread; librdkafka's own threads fetch and send in the background.
 // Delivery to the alerts and dead-letter topics is exactly once for read_committed consumers
@@ -29,6 +31,9 @@ struct RunnerOptions {
   OutboxOptions outbox;
   std::function<Instant()> clock;  // the engine clock
   size_t max_batch = 5000;
+  // More records than this behind (consumer lag): catch up, storing batches first and projecting
+  // each touched case once when the lag is down to a batch (Engine::ApplyDeferred, ProjectPending).
+  int64_t catch_up_lag = 100000;
   std::chrono::milliseconds poll_timeout{20};
   std::chrono::milliseconds status_interval{10000};
   // Called after each batch is durably applied, with the producer timestamps (ms since the

@@ -205,6 +205,22 @@ struct Engine::Impl {
     return Ok();
   }
 
+  // Stores an accepted event while catching up: its case is marked pending in the same write and
+  // projected later, once, from the store. Its history is not read now; a cached one is kept whole.
+  void StoreDeferred(const ingest::EnvelopeView& view, std::string_view bytes,
+                     const ingest::ContentFingerprint& content) {
+    const uint64_t sequence = next_event_sequence++;
+    batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
+                   view.event_id, bytes, store::IdEntry{{content.high, content.low}, sequence});
+    const std::string case_id(view.case_id);
+    if (auto cached = cases.find(case_id); cached != cases.end()) {
+      ingest::AppendToHistory(view, *cached->second.history);
+      Track(cached->second);
+    }
+    if (pending.insert(case_id).second) batch.PutPendingCase(case_id);
+    SetDeadline(case_id, 0);  // its next change is known once it is projected
+  }
+
   Result<void> RecordMissed(const std::string& case_id, const MissedObligation& missed,
                             const CaseProjection& projection, Instant now) {
     const events::v1::Envelope event = ObligationMissedEvent(case_id, missed, now);
@@ -253,9 +269,11 @@ struct Engine::Impl {
     std::vector<MissedObligation> missed;
     if (evaluation != nullptr && record_missed) missed = MissedObligations(history, *evaluation);
     if (!missed.empty()) {
-      const std::unordered_set<std::string> recorded = MissedEventIds(history);
+      // Two items can share an id (safeguarding_checks' two kinds, due together from one
+      // trigger): one event and one alert for them.
+      std::unordered_set<std::string> recorded = MissedEventIds(history);
       for (const MissedObligation& m : missed) {
-        if (recorded.count(ObligationMissedEventId(case_id, m)) > 0) continue;
+        if (!recorded.insert(ObligationMissedEventId(case_id, m)).second) continue;
         CW_TRY(RecordMissed(case_id, m, projection, now));
       }
     }
@@ -268,34 +286,45 @@ struct Engine::Impl {
     return Ok();
   }
 
-  // Every case with new events, every pending large case whose turn has come (all of them when
-  // `idle`), and every case due by `now` (at most `limit` of those). A large case (more than
+  // Every case with new events; then, at most `limit` in all, the cases due by `now` and the
+  // pending cases whose turn has come (every pending one when `idle`, none when `defer_pending`:
+  // catching up, they wait to be projected once). A large case (more than
   // options.large_case_events) re-evaluated less than options.large_case_interval ago is not
   // re-evaluated with this write: its new events are stored and it is marked pending in the same
   // write, so that one case arriving in every batch cannot slow every batch down.
-  Result<void> ReprojectDirtyAndDue(Instant now, size_t limit, bool idle = false) {
+  Result<void> ReprojectDirtyAndDue(Instant now, size_t limit, bool idle = false,
+                                    bool defer_pending = false) {
     const auto steady = std::chrono::steady_clock::now();
-    std::vector<std::string> due;
-    for (auto it = deadlines.begin(); it != deadlines.end() && it->first <= now.seconds; ++it) {
-      if (due.size() >= limit) break;
-      if (dirty_cases.count(it->second) == 0) due.push_back(it->second);
-    }
+    const auto turn_has_come = [&](const std::string& case_id) {
+      const auto held = next_large_turn.find(case_id);
+      return idle || held == next_large_turn.end() || held->second <= steady;
+    };
     std::vector<std::string> work;
+    std::vector<std::string> held;
     for (const std::string& case_id : dirty_cases) {
-      const auto held = next_large_turn.find(case_id);
-      if (!idle && held != next_large_turn.end() && held->second > steady) {
+      if (turn_has_come(case_id)) {
+        work.push_back(case_id);
+      } else {
+        held.push_back(case_id);
         if (pending.insert(case_id).second) batch.PutPendingCase(case_id);
-        continue;
       }
-      work.push_back(case_id);
     }
-    for (const std::string& case_id : pending) {
-      const auto held = next_large_turn.find(case_id);
-      if (dirty_cases.count(case_id) > 0) continue;
-      if (idle || held == next_large_turn.end() || held->second <= steady) work.push_back(case_id);
+    size_t budget = limit;
+    for (auto it = deadlines.begin(); it != deadlines.end() && it->first <= now.seconds; ++it) {
+      if (budget == 0) break;
+      if (dirty_cases.count(it->second) > 0) continue;
+      if (defer_pending && pending.count(it->second) > 0) continue;
+      work.push_back(it->second);
+      --budget;
     }
-    for (const std::string& case_id : pending) dirty_cases.erase(case_id);
-    work.insert(work.end(), due.begin(), due.end());
+    for (const std::string& case_id : held) dirty_cases.erase(case_id);
+    if (!defer_pending) {
+      for (auto it = pending.begin(); it != pending.end() && budget > 0; ++it) {
+        if (dirty_cases.count(*it) > 0 || !turn_has_come(*it)) continue;
+        work.push_back(*it);
+        --budget;
+      }
+    }
     std::sort(work.begin(), work.end());  // deterministic order of derived sequence numbers
     work.erase(std::unique(work.begin(), work.end()), work.end());
     for (const std::string& case_id : work) {
@@ -353,6 +382,9 @@ struct Engine::Impl {
     options.on_commit(info);
   }
 
+  // Apply and ApplyDeferred (engine.h).
+  Result<void> ApplyBatch(std::span<const InputRecord> records, Instant now, bool deferred);
+
   bool Due(Instant now) const {
     return !pending.empty() || (!deadlines.empty() && deadlines.begin()->first <= now.seconds);
   }
@@ -403,7 +435,24 @@ Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOption
 }
 
 Result<void> Engine::Apply(std::span<const InputRecord> records, Instant now) {
+  return impl_->ApplyBatch(records, now, /*deferred=*/false);
+}
+
+Result<void> Engine::ApplyDeferred(std::span<const InputRecord> records, Instant now) {
+  return impl_->ApplyBatch(records, now, /*deferred=*/true);
+}
+
+Result<uint64_t> Engine::ProjectPending(Instant now) {
   Impl& impl = *impl_;
+  now = std::max(now, impl.as_of);
+  CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write, /*idle=*/true));
+  CW_TRY(impl.Commit(now));
+  return impl.pending.size();
+}
+
+Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Instant now,
+                                      bool deferred) {
+  Impl& impl = *this;
   now = std::max(now, impl.as_of);
 
   struct Candidate {
@@ -450,7 +499,11 @@ Result<void> Engine::Apply(std::span<const InputRecord> records, Instant now) {
       accepted_here.emplace(id, &c);
       const std::string bytes = c.view.recorded_at.present ? std::string(c.record->value)
                                                            : WithRecordedAt(c.record->value, now);
-      CW_TRY(impl.Store(c.view, bytes, c.content));
+      if (deferred) {
+        impl.StoreDeferred(c.view, bytes, c.content);
+      } else {
+        CW_TRY(impl.Store(c.view, bytes, c.content));
+      }
       ++impl.counters.accepted;
       continue;
     }
@@ -473,7 +526,8 @@ Result<void> Engine::Apply(std::span<const InputRecord> records, Instant now) {
   for (const auto& [partition, next] : next_offsets) {
     impl.batch.PutOffset(impl.options.topic, partition, next);
   }
-  CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write));
+  CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write, /*idle=*/false,
+                                   /*defer_pending=*/deferred));
   CW_TRY(impl.Commit(now));
   ++impl.counters.batches;
   return Ok();

@@ -48,7 +48,8 @@ struct EngineOptions {
   AlertFormat alert_format = AlertFormat::kJson;
   size_t history_cache_bytes = size_t{256} << 20;
   bool sync_writes = true;  // fsync each batch's write (durable); off only for benchmarks' bulk
-  size_t max_cases_per_write = 20000;  // bounds a deadline sweep's single write
+  // Bounds the cases re-evaluated in one write beyond a batch's own: due ones, pending ones.
+  size_t max_cases_per_write = 20000;
   // A case with more events than this is re-evaluated at most once per large_case_interval (or
   // ten times its last re-evaluation's duration, if longer) while its events keep arriving (they
   // are stored at once, and the case marked pending in the same write), and whenever the engine
@@ -81,7 +82,7 @@ struct EngineCounters {
   uint64_t missed_obligations = 0;
   uint64_t batches = 0;
   uint64_t cases_evaluated = 0;
-  uint64_t cases_pending = 0;  // large cases with stored events not yet projected (a gauge)
+  uint64_t cases_pending = 0;  // cases with stored events not yet projected (a gauge)
 };
 
 class Engine {
@@ -95,6 +96,18 @@ class Engine {
   // Applies one batch consumed from options.topic, with `now` as the engine clock (T never goes
   // backwards: an earlier `now` is taken as the last T).
   [[nodiscard]] Result<void> Apply(std::span<const InputRecord> records, Instant now);
+
+  // Catching up (far behind the topic: a backfill, a store rebuilt from the topic): stores the
+  // batch as Apply does, in one atomic write with the same validation, dead letters, duplicates
+  // by event id and offsets, but projects none of the cases it touched: each is marked pending in
+  // that write (a crash loses nothing) and projected once later, from all its stored events, by
+  // ProjectPending, Apply or AdvanceTo. Cases due by `now` with nothing pending are re-evaluated
+  // as Apply would. Until then reports leave out the pending cases' new events.
+  [[nodiscard]] Result<void> ApplyDeferred(std::span<const InputRecord> records, Instant now);
+
+  // Projects pending cases (and cases due by `now`) in one write of at most
+  // options.max_cases_per_write of them; returns how many cases are still pending.
+  [[nodiscard]] Result<uint64_t> ProjectPending(Instant now);
 
   // Re-evaluates the cases whose items can change by `now` (due dates passing, recorded future
   // events coming into view). Writes only when something was due, or when a new day has begun

@@ -15,6 +15,9 @@ struct EngineStatus {
   uint64_t published = 0;
   uint64_t outbox_pending = 0;
   uint64_t transient_errors = 0;
+  // Far behind, storing first (Engine::ApplyDeferred), or projecting the cases that stored
+  // (cases_pending): reports leave out those cases' newest events.
+  bool catching_up = false;
   Instant projection_instant;
 };
 

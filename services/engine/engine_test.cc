@@ -3,16 +3,24 @@
 // delivery is applied exactly once, bad input is contained, deadlines raise alerts once.
 #include "services/engine/engine.h"
 
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
+#include <thread>
 
 #include "base/temp_dir.h"
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "casewatch/events/v1/events.pb.h"
+#include "projections/indicators.h"
 #include "projections/report_json.h"
 #include "services/reports/store_report.h"
 #include "services/engine/testing/simulated_stream.h"
@@ -40,16 +48,29 @@ std::unique_ptr<Engine> MakeEngine(store::Store& store) {
   return std::move(engine).value();
 }
 
-// Feeds records in batches, as partition 0 offsets 0, 1, ...
+enum class Path { kLive, kCatchingUp };
+
+// Feeds records in batches, as partition 0 offsets 0, 1, ...: live (Apply) or, catching up,
+// stored first (ApplyDeferred).
 void Feed(Engine& engine, const std::vector<std::string>& records, size_t batch_size, Instant now,
-          size_t first_offset = 0) {
+          size_t first_offset = 0, Path path = Path::kLive) {
   for (size_t at = 0; at < records.size(); at += batch_size) {
     std::vector<InputRecord> batch;
     for (size_t i = at; i < std::min(records.size(), at + batch_size); ++i) {
       batch.push_back(InputRecord{0, static_cast<int64_t>(first_offset + i), "key", records[i]});
     }
-    auto applied = engine.Apply(batch, now);
+    auto applied =
+        path == Path::kLive ? engine.Apply(batch, now) : engine.ApplyDeferred(batch, now);
     ASSERT_TRUE(applied) << applied.error().message;
+  }
+}
+
+// Projects every pending case (ProjectPending until none is left); the number of writes.
+int ProjectAllPending(Engine& engine, Instant now) {
+  for (int writes = 1;; ++writes) {
+    auto left = engine.ProjectPending(now);
+    EXPECT_TRUE(left) << left.error().message;
+    if (!left || left.value() == 0) return writes;
   }
 }
 
@@ -426,6 +447,327 @@ TEST(Engine, CommitsAreAnnouncedAndEachDayRecordsEveryAllocationsCounts) {
   ASSERT_TRUE(engine.value()->AdvanceTo(Instant{day_one.seconds + 2 * 86400, 0}));
   EXPECT_EQ(daily(DateOf(day_one) + 2).size(), live.size());
   EXPECT_TRUE(daily(DateOf(day_one) + 1).empty()) << "no write happened that day";
+}
+
+}  // namespace
+}  // namespace casewatch::engine
+
+// Catching up: a backlog stored first (ApplyDeferred) and each case projected once
+// (ProjectPending) ends where a live run ends, and where a replay does.
+namespace casewatch::engine {
+namespace {
+
+// What a store holds that a catch-up must get right, apart from sequence numbers: the report with
+// case items and the stored counts, every stored event, the obligation_missed events and the
+// alerts (byte for byte), the offsets and the pending marks.
+struct StoreState {
+  std::string items;
+  std::string counts;
+  std::multiset<std::string> events;           // every stored event's bytes
+  std::map<std::string, std::string> derived;  // obligation_missed: id -> bytes
+  std::multiset<std::string> alerts;           // key, then the alert
+  std::vector<std::string> overdue;            // "case indicator due" of the overdue items
+  std::map<int32_t, int64_t> offsets;
+  size_t pending = 0;
+};
+
+StoreState StateOf(const store::Store& store) {
+  StoreState state;
+  StoreReportRequest items;
+  items.case_items = true;
+  state.items = StoreReportJson(store, items, ReportSource::kStoredProjections);
+  state.counts = StoreReportJson(store, {}, ReportSource::kScopeCounts);
+  EXPECT_TRUE(store.ScanCases([](std::string_view) {}, [&](std::string_view bytes) {
+    state.events.emplace(bytes);
+    events::v1::Envelope e;
+    EXPECT_TRUE(e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())));
+    if (e.has_obligation_missed()) state.derived[e.event_id()] = bytes;
+  }));
+  EXPECT_TRUE(store.ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    if (r.topic() == "case-alerts") state.alerts.insert(r.key() + "\n" + r.value());
+    return true;
+  }));
+  EXPECT_TRUE(
+      store.ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
+        for (const store::v1::StoredItem& item : p.items()) {
+          if (!item.overdue()) continue;
+          state.overdue.push_back(fmt::format("{} {} {}", case_id,
+                                              InfoOf(static_cast<Indicator>(item.indicator())).id,
+                                              item.due()));
+        }
+      }));
+  std::sort(state.overdue.begin(), state.overdue.end());
+  auto offsets = store.Offsets("case-events");
+  EXPECT_TRUE(offsets);
+  for (const store::OffsetEntry& entry : offsets.value()) {
+    state.offsets[entry.partition] = entry.next_offset;
+  }
+  EXPECT_TRUE(store.ScanPendingCases([&](std::string_view) { ++state.pending; }));
+  return state;
+}
+
+// "case indicator due" of each obligation_missed event, sorted (the form of StoreState::overdue).
+std::vector<std::string> DerivedItems(const StoreState& state) {
+  std::vector<std::string> items;
+  for (const auto& [id, bytes] : state.derived) {
+    events::v1::Envelope e;
+    EXPECT_TRUE(e.ParseFromString(bytes));
+    items.push_back(fmt::format("{} {} {}", e.case_id(), e.obligation_missed().indicator(),
+                                e.obligation_missed().due().seconds() / 86400));
+  }
+  std::sort(items.begin(), items.end());
+  return items;
+}
+
+// The event ids of the alerts; none raised twice.
+std::set<std::string> AlertIds(const StoreState& state) {
+  std::set<std::string> ids;
+  for (const std::string& alert : state.alerts) {
+    alerts::v1::ObligationMissedAlert parsed;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(alert.substr(alert.find('\n') + 1),
+                                                            &parsed)
+                    .ok());
+    EXPECT_TRUE(ids.insert(parsed.event_id()).second) << "raised twice: " << alert;
+  }
+  return ids;
+}
+
+void ExpectSameState(const StoreState& got, const StoreState& want) {
+  EXPECT_EQ(got.items, want.items);
+  EXPECT_EQ(got.counts, want.counts);
+  EXPECT_EQ(got.events.size(), want.events.size());
+  EXPECT_TRUE(got.events == want.events) << "the stored events differ";
+  EXPECT_EQ(got.derived.size(), want.derived.size());
+  EXPECT_TRUE(got.derived == want.derived) << "the obligation_missed events differ";
+  EXPECT_EQ(got.alerts.size(), want.alerts.size());
+  EXPECT_TRUE(got.alerts == want.alerts) << "the alerts differ";
+  EXPECT_EQ(got.offsets, want.offsets);
+  EXPECT_EQ(got.pending, want.pending);
+}
+
+// The simulated records shuffled, a tenth of them delivered twice.
+std::vector<std::string> Scrambled(const testing::SimulatedStream& sim, uint64_t seed) {
+  std::vector<std::string> records = sim.records;
+  for (size_t i = 0; i < sim.records.size(); i += 10) records.push_back(sim.records[i]);
+  std::mt19937_64 random(seed);
+  std::shuffle(records.begin(), records.end(), random);
+  return records;
+}
+
+TEST(CatchingUp, EachCaseIsProjectedOnceAndTheStoreEndsAsLiveAndAsReplay) {
+  TempDir dir;
+  const auto sim = Simulate(150, 12, 7);
+  const std::vector<std::string> records = Scrambled(sim, 11);
+  std::set<std::string> cases(sim.keys.begin(), sim.keys.end());
+
+  auto live_store = store::Store::Open(dir.path() / "live").value();
+  EngineCounters live_counters;
+  {
+    auto live = MakeEngine(*live_store);
+    Feed(*live, records, 97, sim.end);
+    live_counters = live->counters();
+  }
+  auto one_batch_store = store::Store::Open(dir.path() / "one-batch").value();
+  {
+    auto one_batch = MakeEngine(*one_batch_store);
+    Feed(*one_batch, records, records.size(), sim.end);
+  }
+
+  auto store = store::Store::Open(dir.path() / "caught-up").value();
+  EngineOptions options;
+  options.max_cases_per_write = 40;  // several writes to project them all
+  auto engine = Engine::Create(*store, options).value();
+  Feed(*engine, records, 97, sim.end, 0, Path::kCatchingUp);
+  EXPECT_EQ(engine->counters().cases_evaluated, 0u) << "nothing projected while storing";
+  EXPECT_EQ(engine->counters().cases_pending, cases.size());
+  EXPECT_EQ(engine->counters().accepted, live_counters.accepted);
+  EXPECT_EQ(engine->counters().duplicates, live_counters.duplicates);
+  EXPECT_EQ(engine->counters().rejected, live_counters.rejected);
+  EXPECT_EQ(StateOf(*store).pending, cases.size()) << "the pending marks are stored";
+  EXPECT_GE(ProjectAllPending(*engine, sim.end), static_cast<int>(cases.size() / 40));
+  EXPECT_EQ(engine->counters().cases_evaluated, cases.size()) << "each case projected once";
+  EXPECT_EQ(engine->counters().cases_pending, 0u);
+
+  const StoreState caught_up = StateOf(*store);
+  const StoreState live = StateOf(*live_store);
+  const StoreState one_batch = StateOf(*one_batch_store);
+  StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(caught_up.items, Replay(dir, sim.file_bytes, items, sim.end));
+  EXPECT_EQ(caught_up.counts, Replay(dir, sim.file_bytes, {}, sim.end));
+  EXPECT_EQ(caught_up.items, live.items);
+  EXPECT_EQ(caught_up.counts, live.counts);
+  EXPECT_EQ(caught_up.offsets, live.offsets);
+
+  // Derived events: exactly the obligations missed (with their window open) as of T, the same
+  // bytes as a live engine that read the backlog in one batch, and every one of them also raised,
+  // with the same bytes, by the engine that read it batch by batch.
+  ASSERT_FALSE(caught_up.overdue.empty());
+  EXPECT_EQ(DerivedItems(caught_up), caught_up.overdue);
+  ExpectSameState(caught_up, one_batch);
+  for (const auto& [id, bytes] : caught_up.derived) {
+    auto found = live.derived.find(id);
+    ASSERT_NE(found, live.derived.end()) << id;
+    EXPECT_EQ(found->second, bytes) << id;
+  }
+  // Its alerts too, each naming the case's allocation as of T; the batch-by-batch engine's name
+  // the allocation as of the evaluation that raised them (a reallocation may have come later).
+  const std::set<std::string> live_alerts = AlertIds(live);
+  for (const std::string& id : AlertIds(caught_up)) EXPECT_EQ(live_alerts.count(id), 1u) << id;
+  // The batch-by-batch engine raised more: obligations whose fulfilment was still in a later
+  // batch when it evaluated the case (docs: services/engine/README.md, "Catching up").
+  EXPECT_GT(live.derived.size(), caught_up.derived.size());
+  EXPECT_EQ(live.overdue, caught_up.overdue);
+}
+
+TEST(CatchingUp, CasesWithNothingPendingStillFallDueAndAPendingCaseIsProjectedWithItsEvents) {
+  // A live engine holds projected cases; a backlog arrives for some of them while the clock moves
+  // past due dates: the others are re-evaluated at their deadlines as live, the pending ones once.
+  TempDir dir;
+  const auto sim = Simulate(80, 8, 21);
+  const size_t half = sim.records.size() / 2;
+  const std::vector<std::string> first(sim.records.begin(), sim.records.begin() + half);
+  const std::vector<std::string> rest(sim.records.begin() + half, sim.records.end());
+  const Instant early{sim.end.seconds - 60 * 86400, 0};
+  auto run = [&](const std::filesystem::path& data, Path path) {
+    auto store = store::Store::Open(data).value();
+    auto engine = MakeEngine(*store);
+    Feed(*engine, first, 200, early);
+    Feed(*engine, rest, 150, sim.end, half, path);
+    if (path == Path::kCatchingUp) ProjectAllPending(*engine, sim.end);
+    EXPECT_TRUE(engine->AdvanceTo(sim.end));
+    return StateOf(*store);
+  };
+  const StoreState live = run(dir.path() / "live", Path::kLive);
+  const StoreState caught_up = run(dir.path() / "caught-up", Path::kCatchingUp);
+  EXPECT_EQ(caught_up.items, live.items);
+  EXPECT_EQ(caught_up.counts, live.counts);
+  StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(caught_up.items, Replay(dir, sim.file_bytes, items, sim.end));
+  EXPECT_EQ(caught_up.pending, 0u);
+  EXPECT_GE(DerivedItems(caught_up).size(), caught_up.overdue.size());
+  for (const auto& [id, bytes] : caught_up.derived) EXPECT_EQ(live.derived.count(id), 1u) << id;
+}
+
+// The engine, catching up, in a child process killed with SIGKILL: any write may be cut short.
+// Resumes from the stored offsets (re-reading a few records before them, as a broker may), stores
+// what is left, then projects every pending case; exits 0 when done.
+[[noreturn]] void CatchUpInChild(const std::filesystem::path& data,
+                                 const std::vector<std::string>& records, Instant now) {
+  auto store = store::Store::Open(data);
+  if (!store) _exit(2);
+  EngineOptions options;
+  options.max_cases_per_write = 4;  // many writes to be killed in while projecting
+  auto engine = Engine::Create(*store.value(), options);
+  if (!engine) _exit(3);
+  auto offsets = engine.value()->StartOffsets();
+  if (!offsets) _exit(4);
+  size_t from = offsets.value().empty() ? 0 : offsets.value()[0].next_offset;
+  from -= std::min<size_t>(from, 30);
+  for (size_t at = from; at < records.size(); at += 40) {
+    std::vector<InputRecord> batch;
+    for (size_t i = at; i < std::min(records.size(), at + 40); ++i) {
+      batch.push_back(InputRecord{0, static_cast<int64_t>(i), "key", records[i]});
+    }
+    if (!engine.value()->ApplyDeferred(batch, now)) _exit(5);
+  }
+  for (;;) {
+    auto left = engine.value()->ProjectPending(now);
+    if (!left) _exit(6);
+    if (left.value() == 0) break;
+  }
+  _exit(0);
+}
+
+TEST(CatchingUp, KilledAnywhereItEndsIdentical) {
+  TempDir dir;
+  const auto sim = Simulate(300, 12, 31);
+  const std::vector<std::string> records = Scrambled(sim, 5);
+
+  const auto run_child = [&](const std::filesystem::path& data, int kill_after_ms) {
+    const pid_t child = fork();
+    if (child == 0) CatchUpInChild(data, records, sim.end);
+    if (kill_after_ms >= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+      kill(child, SIGKILL);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return status;
+  };
+  const auto started = std::chrono::steady_clock::now();
+  const int calm = run_child(dir.path() / "calm", -1);
+  ASSERT_TRUE(WIFEXITED(calm) && WEXITSTATUS(calm) == 0) << calm;
+  const auto calm_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - started)
+                           .count();
+
+  // Each run is killed within the first third of an uninterrupted run's time (start-up
+  // included), so the kills fall while storing and while projecting.
+  std::mt19937 random(2026);
+  std::uniform_int_distribution<int> kill_after(5, std::max<int>(10, calm_ms / 3));
+  int kills = 0;
+  for (int attempt = 0; attempt < 40 && kills < 12; ++attempt) {
+    const int status = run_child(dir.path() / "killed", kill_after(random));
+    if (WIFEXITED(status)) {
+      ASSERT_EQ(WEXITSTATUS(status), 0);
+      break;  // finished before the kill
+    }
+    ++kills;
+  }
+  EXPECT_GE(kills, 3);
+  const int last = run_child(dir.path() / "killed", -1);
+  ASSERT_TRUE(WIFEXITED(last) && WEXITSTATUS(last) == 0) << last;
+
+  auto calm_store = store::Store::Open(dir.path() / "calm").value();
+  auto killed_store = store::Store::Open(dir.path() / "killed").value();
+  const StoreState want = StateOf(*calm_store);
+  ExpectSameState(StateOf(*killed_store), want);
+  StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(want.items, Replay(dir, sim.file_bytes, items, sim.end));
+  EXPECT_EQ(DerivedItems(want), want.overdue);
+}
+
+TEST(CatchingUp, StoppedAfterAnyWriteAndRestartedItEndsIdentical) {
+  // The engine is dropped after every write, storing and projecting, and opened again over the
+  // same store (a crash between writes), the broker redelivering from a little before the stored
+  // offset; it ends where an uninterrupted catch-up ends.
+  TempDir dir;
+  const auto sim = Simulate(60, 8, 41);
+  const std::vector<std::string> records = Scrambled(sim, 3);
+  EngineOptions options;
+  options.max_cases_per_write = 7;
+  StoreState want;
+  {
+    auto store = store::Store::Open(dir.path() / "calm").value();
+    auto engine = Engine::Create(*store, options).value();
+    Feed(*engine, records, 50, sim.end, 0, Path::kCatchingUp);
+    ProjectAllPending(*engine, sim.end);
+    want = StateOf(*store);
+  }
+  int restarts = 0;
+  for (bool done = false; !done; ++restarts) {
+    auto store = store::Store::Open(dir.path() / "restarted").value();
+    auto engine = Engine::Create(*store, options).value();
+    const auto offsets = engine->StartOffsets().value();
+    const size_t next = offsets.empty() ? 0 : offsets[0].next_offset;
+    if (next < records.size()) {
+      const size_t from = next - std::min<size_t>(next, 20);
+      Feed(*engine,
+           std::vector<std::string>(records.begin() + from,
+                                    records.begin() + std::min(records.size(), next + 50)),
+           next + 50 - from, sim.end, from, Path::kCatchingUp);
+    } else {
+      auto left = engine->ProjectPending(sim.end);
+      ASSERT_TRUE(left) << left.error().message;
+      done = left.value() == 0;
+    }
+  }
+  EXPECT_GT(restarts, static_cast<int>(records.size() / 50 + 60 / 7));
+  ExpectSameState(StateOf(*store::Store::Open(dir.path() / "restarted").value()), want);
+  EXPECT_EQ(DerivedItems(want), want.overdue);
 }
 
 }  // namespace

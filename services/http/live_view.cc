@@ -141,7 +141,7 @@ engine::EngineStatus LiveView::status() const {
 
 bool LiveView::ready() const {
   MutexLock lock(status_mutex_);
-  return ready_;
+  return ready_ && !status_.catching_up;
 }
 
 WorklistPage LiveView::Worklist(const Scope& scope, WorkFilter filter, size_t offset,

@@ -88,7 +88,8 @@ class LiveView {
 
   std::shared_ptr<const Snapshot> snapshot() const;
   engine::EngineStatus status() const;
-  // Ready once the engine has caught up with its topic (lag 0) after starting.
+  // Ready once the engine has caught up with its topic (lag 0) after starting, and not while it
+  // is catching up (stored events not yet projected: EngineStatus::catching_up).
   bool ready() const;
   const Policy& policy() const { return policy_; }
 
