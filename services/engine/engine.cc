@@ -170,12 +170,14 @@ struct Engine::Impl {
     }
   }
 
-  void DeadLetter(const InputRecord& record, std::string reason, Instant received_at) {
+  // `topic`: where the record was read ("" = options.topic).
+  void DeadLetter(const InputRecord& record, std::string reason, Instant received_at,
+                  std::string_view topic = {}) {
     store::v1::DeadLetter letter;
     letter.set_value(std::string(record.value));
     letter.set_key(std::string(record.key));
     letter.set_source(std::string(record.source));
-    letter.set_topic(options.topic);
+    letter.set_topic(std::string(topic.empty() ? std::string_view(options.topic) : topic));
     letter.set_partition(record.partition);
     letter.set_offset(record.offset);
     letter.set_reason(std::move(reason));
@@ -228,6 +230,13 @@ struct Engine::Impl {
     ingest::EnvelopeView view;
     CW_TRY(ingest::DecodeEnvelope(bytes, view));
     CW_TRY(Store(view, bytes, ingest::FingerprintOf(view)));
+    if (!options.derived_topic.empty()) {
+      store::v1::OutboxRecord derived;
+      derived.set_topic(options.derived_topic);
+      derived.set_key(case_id);
+      derived.set_value(bytes);
+      batch.PutOutbox(next_outbox_sequence++, derived);
+    }
 
     alerts::v1::ObligationMissedAlert alert;
     alert.set_event_id(event.event_id());
@@ -533,6 +542,51 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   return Ok();
 }
 
+Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instant now) {
+  Impl& impl = *impl_;
+  now = std::max(now, impl.as_of);
+  struct Candidate {
+    const InputRecord* record;
+    ingest::EnvelopeView view;
+  };
+  std::vector<Candidate> candidates;
+  for (const InputRecord& record : records) {
+    Candidate c{&record, {}};
+    Result<void> valid = ingest::DecodeEnvelope(record.value, c.view);
+    if (valid) valid = ingest::ValidateEnvelope(c.view, ingest::ValidationOptions::Replay());
+    if (valid && (c.view.payload != events::v1::Envelope::kObligationMissedFieldNumber ||
+                  c.view.source != "casewatch")) {
+      valid = InvalidArgument("only obligation_missed events written by casewatch belong here");
+    }
+    if (!valid) {
+      impl.DeadLetter(record, valid.error().message, now, impl.options.derived_topic);
+      continue;
+    }
+    candidates.push_back(c);
+  }
+  std::vector<std::string_view> ids;
+  for (const Candidate& c : candidates) ids.push_back(c.view.event_id);
+  CW_TRY(stored, impl.store.FindIds(ids));
+  std::set<std::string_view> restored_here;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    const Candidate& c = candidates[k];
+    // Written once per id by the engine (at least once on a broker without transactions): any
+    // copy of one the store holds is the same event.
+    if (stored[k] || !restored_here.insert(c.view.event_id).second) continue;
+    impl.StoreDeferred(c.view, c.record->value, ingest::FingerprintOf(c.view));
+    ++impl.counters.derived_restored;
+  }
+  std::map<int32_t, int64_t> next_offsets;
+  for (const InputRecord& record : records) {
+    int64_t& next = next_offsets[record.partition];
+    next = std::max(next, record.offset + 1);
+  }
+  for (const auto& [partition, next] : next_offsets) {
+    impl.batch.PutOffset(impl.options.derived_topic, partition, next);
+  }
+  return impl.Commit(now);
+}
+
 Result<void> Engine::AdvanceTo(Instant now) {
   Impl& impl = *impl_;
   now = std::max(now, impl.as_of);
@@ -589,6 +643,10 @@ const EngineCounters& Engine::counters() const { return impl_->counters; }
 
 Result<std::vector<store::OffsetEntry>> Engine::StartOffsets() const {
   return impl_->store.Offsets(impl_->options.topic);
+}
+
+Result<std::vector<store::OffsetEntry>> Engine::DerivedStartOffsets() const {
+  return impl_->store.Offsets(impl_->options.derived_topic);
 }
 
 }  // namespace casewatch::engine

@@ -45,6 +45,10 @@ struct EngineOptions {
   std::string topic = "case-events";
   std::string alerts_topic = "case-alerts";
   std::string dead_letter_topic = "case-events-dlq";
+  // Every obligation_missed event the engine writes is also published here (through the outbox,
+  // keyed by case): the log of record keeps the derived events with the events, so a store
+  // rebuilt from Kafka has the same ones (RestoreDerived). "" = not published.
+  std::string derived_topic = "case-events-derived";
   AlertFormat alert_format = AlertFormat::kJson;
   size_t history_cache_bytes = size_t{256} << 20;
   bool sync_writes = true;  // fsync each batch's write (durable); off only for benchmarks' bulk
@@ -82,6 +86,7 @@ struct EngineCounters {
   uint64_t missed_obligations = 0;
   uint64_t batches = 0;
   uint64_t cases_evaluated = 0;
+  uint64_t derived_restored = 0;  // obligation_missed events restored from the derived topic
   uint64_t cases_pending = 0;  // cases with stored events not yet projected (a gauge)
 };
 
@@ -105,6 +110,15 @@ class Engine {
   // as Apply would. Until then reports leave out the pending cases' new events.
   [[nodiscard]] Result<void> ApplyDeferred(std::span<const InputRecord> records, Instant now);
 
+  // Restores derived events read back from options.derived_topic, before the events topic is
+  // consumed: each obligation_missed event the store lacks is stored as the engine first wrote
+  // it, its case marked pending (projected later, once, like ApplyDeferred's); one the store
+  // holds is skipped. No alert is raised: the engine that derived it raised it. A projection then
+  // finds the item already recorded and derives nothing new, so a store rebuilt from Kafka has
+  // the same derived events and alerts as the one it replaces. Anything else on that topic is
+  // dead-lettered. One atomic write with the topic's next offsets.
+  [[nodiscard]] Result<void> RestoreDerived(std::span<const InputRecord> records, Instant now);
+
   // Projects pending cases (and cases due by `now`) in one write of at most
   // options.max_cases_per_write of them; returns how many cases are still pending.
   [[nodiscard]] Result<uint64_t> ProjectPending(Instant now);
@@ -127,6 +141,8 @@ class Engine {
   const EngineCounters& counters() const;
   // Next offsets to consume per partition of options.topic, as stored.
   [[nodiscard]] Result<std::vector<store::OffsetEntry>> StartOffsets() const;
+  // The same for options.derived_topic (RestoreDerived).
+  [[nodiscard]] Result<std::vector<store::OffsetEntry>> DerivedStartOffsets() const;
 
  private:
   struct Impl;
