@@ -83,6 +83,13 @@ common=(min.insync.replicas=2 unclean.leader.election.enable=false cleanup.polic
 #   only bounds a producer's batch; raising it would only let a broken publisher through.
 topic case-events 12 "${common[@]}" retention.ms=-1 max.message.bytes=1048576
 
+# case-events-derived: the engine's own derived events (obligation_missed, binary Envelope,
+# keyed by case_id), published through its outbox with the alerts. Part of the log of record, so
+# kept for ever like case-events: an engine rebuilding a lost store from Kafka reads them back
+# first and ends with the same derived events, raising no alert a second time. Only the engine
+# writes here (ACLs below). Few records: one per missed obligation.
+topic case-events-derived 12 "${common[@]}" retention.ms=-1 max.message.bytes=1048576
+
 # case-alerts: missed-obligation alerts published by casewatchd (JSON by default, keyed by
 # case_id, so one case's alerts stay in order for their consumers). 30 days gives alert
 # consumers a month to be down or to replay. casewatchd publishes them in transactions: exactly
@@ -124,6 +131,9 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
     "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
       --topic "$t"
   done
+  # Write to publish its derived events, Read to restore them into a rebuilt store.
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic case-events-derived
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic casewatchd-outbox-progress
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \

@@ -464,7 +464,7 @@ TEST(DevBrokerCli, ASecondBrokerOnTheSamePortFailsNamingIt) {
   DevBroker first({"--port", std::to_string(port)});
   EXPECT_EQ(first.line(),
             fmt::format("dev-broker: listening on 127.0.0.1:{} (topics case-events, case-alerts, "
-                        "case-events-dlq; 4 partitions each)\n",
+                        "case-events-dlq, case-events-derived; 4 partitions each)\n",
                         port));
   const auto second = RunProcess({CASEWATCH_BIN, "dev-broker", "--port", std::to_string(port)});
   EXPECT_EQ(second.exit_code, 2);

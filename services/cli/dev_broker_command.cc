@@ -33,7 +33,8 @@ using asio::ip::tcp;
 struct DevBrokerOptions {
   int port = 9092;
   int partitions = 4;
-  std::vector<std::string> topics = {"case-events", "case-alerts", "case-events-dlq"};
+  std::vector<std::string> topics = {"case-events", "case-alerts", "case-events-dlq",
+                                     "case-events-derived"};
 };
 
 // One client connection relayed to the broker: bytes are copied both ways until either side
@@ -215,7 +216,7 @@ void AddDevBrokerCommand(CLI::App& root, int& exit_code) {
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--topic", options->topics,
                   "Topic to create; repeat for several (default: case-events, case-alerts, "
-                  "case-events-dlq)");
+                  "case-events-dlq, case-events-derived)");
   cmd->callback([options, &exit_code] { exit_code = RunDevBroker(*options); });
 }
 

@@ -54,6 +54,7 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   app->options_.engine.topic = flags.topic;
   app->options_.engine.alerts_topic = flags.alerts_topic;
   app->options_.engine.dead_letter_topic = flags.dead_letter_topic;
+  app->options_.engine.derived_topic = flags.derived_topic;
   app->options_.engine.alert_format =
       flags.alerts_format == "protobuf" ? engine::AlertFormat::kProtobuf : engine::AlertFormat::kJson;
   app->options_.engine.history_cache_bytes = flags.cache_mib << 20;
@@ -79,7 +80,8 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
                                              cluster.error().message};
     }
     app->embedded_.emplace(std::move(cluster).value());
-    for (const std::string& topic : {flags.topic, flags.alerts_topic, flags.dead_letter_topic}) {
+    for (const std::string& topic :
+         {flags.topic, flags.alerts_topic, flags.dead_letter_topic, flags.derived_topic}) {
       if (auto created = app->embedded_->CreateTopic(topic, 4); !created) {
         return Error{created.error().kind, "embedded broker: " + created.error().message};
       }

@@ -40,6 +40,70 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
   return starts;
 }
 
+// Before the events topic: the derived events on options.engine.derived_topic, from the offsets
+// the store holds to the topic's end, handed to Engine::RestoreDerived in batches. A store
+// rebuilt from Kafka gets the lost store's obligation_missed events this way; a store that has
+// them skips them. Waits, saying why, while the topic cannot be read.
+Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
+                                  const std::atomic<bool>& stop) {
+  const std::string& topic = options.engine.derived_topic;
+  if (topic.empty()) return Ok();
+  CW_TRY(stored, engine.DerivedStartOffsets());
+  std::vector<kafka::PartitionStart> from;
+  for (const store::OffsetEntry& entry : stored) from.push_back({entry.partition, entry.next_offset});
+  kafka::KafkaConfig committed = options.kafka;
+  committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+  const uint64_t before = engine.counters().derived_restored;
+  for (int attempt = 1;; ++attempt) {
+    struct Held {
+      int32_t partition;
+      int64_t offset;
+      std::string key;
+      std::string value;
+    };
+    std::vector<Held> held;
+    Result<void> restored = Ok();
+    auto flush = [&]() -> Result<void> {
+      std::vector<InputRecord> records;
+      for (const Held& h : held) {
+        records.push_back(InputRecord{h.partition, h.offset, h.key, h.value, "kafka"});
+      }
+      CW_TRY(engine.RestoreDerived(records, options.clock()));
+      held.clear();
+      return Ok();
+    };
+    Result<void> read = kafka::ReadToEnd(
+        committed, topic, std::chrono::minutes(30),
+        [&](const kafka::Message& m) {
+          if (!restored) return;
+          held.push_back(Held{m.partition, m.offset, std::string(m.key), std::string(m.value)});
+          if (held.size() >= options.max_batch) restored = flush();
+        },
+        from);
+    CW_TRY(restored);
+    if (read) {
+      CW_TRY(flush());
+      break;
+    }
+    if (!IsRetryable(read.error()) || stop) return read.error();
+    spdlog::warn("waiting for the derived-events topic {} (deploy/topics.sh creates it; "
+                 "--derived-topic names it): {} (attempt {})",
+                 topic, read.error().message, attempt);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    // Resume after what is stored now.
+    CW_TRY(now_stored, engine.DerivedStartOffsets());
+    from.clear();
+    for (const store::OffsetEntry& entry : now_stored) {
+      from.push_back({entry.partition, entry.next_offset});
+    }
+  }
+  const uint64_t restored = engine.counters().derived_restored - before;
+  if (restored > 0) {
+    spdlog::info("restored {} derived events from {} (the log of record)", restored, topic);
+  }
+  return Ok();
+}
+
 }  // namespace
 
 
@@ -50,6 +114,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   CW_TRY(outbox_publisher,
          OpenOutboxPublisher(store, options.kafka, options.outbox, options.engine.topic, stop));
   CW_TRY(engine, Engine::Create(store, options.engine));
+  CW_TRY(RestoreDerivedEvents(*engine, options, stop));
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.topic));
   CW_TRY(starts, StartPositions(consumer, *engine, stop));
   OutboxPublisher& outbox = *outbox_publisher;
@@ -120,10 +185,12 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       if (tick - last_status >= options.status_interval) {
         last_status = tick;
         spdlog::info(
-            "status: accepted={} duplicates={} rejected={} missed_obligations={} lag={} "
+            "status: accepted={} duplicates={} rejected={} missed_obligations={} "
+            "derived_restored={} lag={} "
             "published={} as_of={}",
             status.counters.accepted, status.counters.duplicates, status.counters.rejected,
-            status.counters.missed_obligations, status.lag, status.published,
+            status.counters.missed_obligations, status.counters.derived_restored, status.lag,
+            status.published,
             FormatInstant(status.projection_instant));
       }
     }

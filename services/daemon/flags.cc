@@ -41,6 +41,10 @@ void AddFlags(CLI::App& app, Flags& flags) {
   app.add_option("--dead-letter-topic", flags.dead_letter_topic,
                  "Rejected events, as casewatch.store.v1.DeadLetter records")
       ->capture_default_str();
+  app.add_option("--derived-topic", flags.derived_topic,
+                 "The engine's derived events (obligation_missed): published there and read back "
+                 "by a store rebuilt from Kafka")
+      ->capture_default_str();
   app.add_option("--alerts-format", flags.alerts_format,
                  "Alert encoding: json (protobuf JSON mapping) or protobuf")
       ->check(CLI::IsMember({"json", "protobuf"}))

@@ -19,6 +19,7 @@ struct Flags {
   std::string topic = "case-events";
   std::string alerts_topic = "case-alerts";
   std::string dead_letter_topic = "case-events-dlq";
+  std::string derived_topic = "case-events-derived";
   std::string alerts_format = "json";
   std::string outbox_delivery = "auto";
   std::string transactional_id;

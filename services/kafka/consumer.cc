@@ -363,14 +363,21 @@ const std::string& Consumer::topic() const { return impl_->topic; }
 
 Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
                        std::chrono::milliseconds timeout,
-                       const std::function<void(const Message&)>& visit) {
+                       const std::function<void(const Message&)>& visit,
+                       std::span<const PartitionStart> from) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   KafkaConfig reading = config;
   reading.properties.push_back(Property{"enable.partition.eof", "true"});
   CW_TRY(consumer, Consumer::Open(reading, topic));
   CW_TRY(partitions, consumer.Partitions(timeout));
   std::vector<PartitionStart> starts;
-  for (int32_t partition : partitions) starts.push_back(PartitionStart{partition, kBeginning});
+  for (int32_t partition : partitions) {
+    PartitionStart start{partition, kBeginning};
+    for (const PartitionStart& given : from) {
+      if (given.partition == partition) start.offset = given.offset;
+    }
+    starts.push_back(start);
+  }
   CW_TRY(consumer.Assign(starts));
   while (consumer.impl_->at_end.size() < partitions.size()) {
     if (std::chrono::steady_clock::now() >= deadline) {

@@ -114,19 +114,22 @@ class Consumer {
 
  private:
   friend Result<void> ReadToEnd(const KafkaConfig&, const std::string&, std::chrono::milliseconds,
-                                const std::function<void(const Message&)>&);
+                                const std::function<void(const Message&)>&,
+                                std::span<const PartitionStart>);
   struct Impl;
   explicit Consumer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-// Reads every partition of `topic` from its beginning to its end as it is when reached (with
-// read_committed, unless `config` says otherwise: its last stable offset), calling `visit` for
-// each record, in offset order within a partition. For small topics read whole: the outbox's
-// progress records, a test's view of what was published. Unavailable when the brokers or the
-// topic cannot be reached, or some partition's end is not reached, within `timeout`.
+// Reads every partition of `topic` from its beginning (or from `from`, for the partitions it
+// names) to its end as it is when reached (with read_committed, unless `config` says otherwise:
+// its last stable offset), calling `visit` for each record, in offset order within a partition.
+// For small topics read whole: the outbox's progress records, the engine's derived events, a
+// test's view of what was published. Unavailable when the brokers or the topic cannot be
+// reached, or some partition's end is not reached, within `timeout`.
 [[nodiscard]] Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
                                      std::chrono::milliseconds timeout,
-                                     const std::function<void(const Message&)>& visit);
+                                     const std::function<void(const Message&)>& visit,
+                                     std::span<const PartitionStart> from = {});
 
 }  // namespace casewatch::kafka

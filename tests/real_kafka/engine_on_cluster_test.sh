@@ -38,7 +38,7 @@ for run in 1 2; do
     fail "deploy/topics.sh (run $run) failed: $(tail -5 "$WORK/topics$run.log")"
   if grep -q "warning" "$WORK/topics$run.log"; then fail "topics.sh warned: $(grep warning "$WORK/topics$run.log")"; fi
 done
-for topic in case-events case-alerts case-events-dlq; do
+for topic in case-events case-alerts case-events-dlq case-events-derived; do
   described=$("$KAFKA/bin/kafka-topics.sh" --bootstrap-server "$BOOTSTRAP" --describe --topic "$topic")
   grep -q "ReplicationFactor: 3" <<<"$described" || fail "$topic is not replicated 3 times: $described"
   grep -q "min.insync.replicas=2" <<<"$described" || fail "$topic lacks min.insync.replicas=2: $described"

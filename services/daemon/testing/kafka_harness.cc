@@ -15,7 +15,7 @@ namespace casewatch::daemon::testing {
 
 Result<kafka::MockCluster> StartCluster(int partitions) {
   CW_TRY(cluster, kafka::MockCluster::Start(1));
-  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq"}) {
+  for (const char* topic : {"case-events", "case-alerts", "case-events-dlq", "case-events-derived"}) {
     CW_TRY(cluster.CreateTopic(topic, partitions));
   }
   return std::move(cluster);
@@ -41,12 +41,16 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   static std::atomic<int> next{0};
   const std::string prefix = fmt::format("t{}-{}-", getpid(), next++);
   broker.topics_ = TopicNames{prefix + "case-events", prefix + "case-alerts",
-                              prefix + "case-events-dlq"};
+                              prefix + "case-events-dlq", prefix + "case-events-derived"};
   std::vector<kafka::NewTopic> topics;
-  for (const std::string* name :
-       {&broker.topics_.events, &broker.topics_.alerts, &broker.topics_.dead_letters}) {
+  for (const std::string* name : {&broker.topics_.events, &broker.topics_.alerts,
+                                   &broker.topics_.dead_letters, &broker.topics_.derived}) {
     topics.push_back(kafka::NewTopic{*name, partitions, 3, {{"min.insync.replicas", "2"}}});
   }
+  // The outbox's progress (exactly once): compacted, one partition, as deploy/topics.sh makes it.
+  broker.progress_topic_ = prefix + "outbox-progress";
+  topics.push_back(kafka::NewTopic{broker.progress_topic_, 1, 3,
+                                   {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
   const kafka::KafkaConfig config{broker.bootstrap_, {}};
   CW_TRY(kafka::CreateTopics(config, topics, std::chrono::seconds(30)));
   // The controller has made them; wait until the brokers' metadata shows every partition (a
@@ -72,11 +76,21 @@ void TestBroker::Configure(RunnerOptions& options) const {
   options.engine.topic = topics_.events;
   options.engine.alerts_topic = topics_.alerts;
   options.engine.dead_letter_topic = topics_.dead_letters;
+  options.engine.derived_topic = topics_.derived;
+  if (!mock_) options.outbox.progress_topic = progress_topic_;
 }
 
 std::vector<std::string> TestBroker::DaemonFlags() const {
-  return {"--brokers", bootstrap_, "--topic", topics_.events, "--alerts-topic", topics_.alerts,
-          "--dead-letter-topic", topics_.dead_letters};
+  std::vector<std::string> flags = {"--brokers",       bootstrap_,
+                                    "--topic",         topics_.events,
+                                    "--alerts-topic",  topics_.alerts,
+                                    "--dead-letter-topic", topics_.dead_letters,
+                                    "--derived-topic", topics_.derived};
+  if (!mock_) {
+    flags.push_back("--outbox-progress-topic");
+    flags.push_back(progress_topic_);
+  }
+  return flags;
 }
 
 Result<void> Produce(kafka::Producer& producer, const SimulatedStream& sim, size_t from,

@@ -20,7 +20,8 @@ namespace casewatch::daemon::testing {
 
 using engine::testing::SimulatedStream;
 
-// One broker with case-events, case-alerts and case-events-dlq of `partitions` each.
+// One broker with case-events, case-alerts, case-events-dlq and case-events-derived of
+// `partitions` each.
 [[nodiscard]] Result<kafka::MockCluster> StartCluster(int partitions);
 
 // The environment variable naming a real cluster for TestBroker: a directory made by
@@ -32,6 +33,7 @@ struct TopicNames {
   std::string events = "case-events";
   std::string alerts = "case-alerts";
   std::string dead_letters = "case-events-dlq";
+  std::string derived = "case-events-derived";
 };
 
 // Where one test's Kafka traffic goes. By default librdkafka's mock cluster in this process, with
@@ -62,6 +64,7 @@ class TestBroker {
   std::string bootstrap_;
   std::filesystem::path cluster_dir_;
   TopicNames topics_;
+  std::string progress_topic_;  // a real cluster's: the outbox's progress (exactly once)
 };
 
 // Queues records [from, to) keyed by case to `topic`, waiting whenever the local queue is full.
