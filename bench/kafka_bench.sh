@@ -3,7 +3,10 @@
 # Apache Kafka cluster (scripts/kafka/cluster.sh, topics by deploy/topics.sh) in the same run.
 # The brokers share the machine with the engine and the publisher.
 #
-#   ./run bench kafka [--cases N] [--months M]     (release build; default 250000 cases, 60 months)
+#   ./run bench kafka [--cases N] [--months M] [--history FILE]
+#       (release build; default 250000 cases, 60 months from 2021-01-01, simulated once into
+#       bench/data/; --history reuses a binary history of those cases and months made so, e.g. by
+#       engine_bench catchup --history FILE)
 #
 #   1. engine_bench ingest (4,000 cases x 24 months, pre-published, durable writes) and
 #      engine_bench latency (10k events/s for 20 s), mock then real;
@@ -14,11 +17,12 @@
 #      rounded up to the next line); then its report against `casewatch replay` of the same file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CASES=250000 MONTHS=60
+CASES=250000 MONTHS=60 HISTORY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --cases) CASES=$2; shift 2 ;;
     --months) MONTHS=$2; shift 2 ;;
+    --history) HISTORY=$2; shift 2 ;;
     *) echo "kafka_bench: unknown argument '$1'" >&2; exit 2 ;;
   esac
 done
@@ -29,7 +33,6 @@ ENGINE_BENCH=$BUILD/bench/engine_bench
 WORK=build/kafka-bench
 CLUSTER=$WORK/cluster
 DATA=bench/data
-END=2031-01-01T00:00:00Z
 mkdir -p "$WORK" "$DATA"
 ENGINE_PID="" BROKER_PID=""
 cleanup() {
@@ -57,10 +60,12 @@ for broker in mock real; do
 done
 
 # 2. casewatch publish of the big history.
-HISTORY=$DATA/history-${CASES}x${MONTHS}.bin
+# The engine's clock, frozen at the end of the history.
+END=$(date -u -d "2021-01-01 + $MONTHS months" +%Y-%m-%dT00:00:00Z)
+HISTORY=${HISTORY:-$DATA/history-${CASES}x${MONTHS}.bin}
 if [ ! -s "$HISTORY" ]; then
   say "simulating $CASES cases x $MONTHS months into $HISTORY"
-  "$CASEWATCH" simulate --cases "$CASES" --months "$MONTHS" --start 2026-01-01 --seed 7 --quiet \
+  "$CASEWATCH" simulate --cases "$CASES" --months "$MONTHS" --start 2021-01-01 --seed 1 --quiet \
     --out "$HISTORY"
 fi
 publish() {  # label brokers: casewatch publish's own summary line and the wall time

@@ -263,7 +263,17 @@ Result<std::vector<int32_t>> Producer::Partitions(const std::string& topic,
 }
 
 Result<bool> Producer::BrokersAreMockCluster(std::chrono::milliseconds timeout) {
-  char* id = rd_kafka_clusterid(impl_->client.get(), internal::TimeoutMs(timeout));
+  // Asked in short waits, serving the client's callbacks between them, so that refused
+  // credentials or certificate end the wait with their own error at once.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  char* id = nullptr;
+  while (true) {
+    id = rd_kafka_clusterid(impl_->client.get(), 250);
+    if (id != nullptr) break;
+    rd_kafka_poll(impl_->client.get(), 0);
+    if (impl_->fatal) return *impl_->fatal;
+    if (std::chrono::steady_clock::now() >= deadline) break;
+  }
   if (id == nullptr) {
     return Unavailable(fmt::format("the Kafka brokers {} did not report a cluster id within {} ms",
                                    impl_->brokers, timeout.count()));

@@ -171,11 +171,13 @@ uint64_t NextOutboxSequence(const std::filesystem::path& data, const TempDir& sc
   return next;
 }
 
-// Every outbox record the engine wrote, [0, next), published exactly once over the two topics.
-void ExpectEveryOutboxRecordOnce(const Seen& alerts, const Seen& letters, uint64_t next,
-                                 const std::string& what) {
+// Every outbox record the engine wrote, [0, next), published exactly once over the three topics
+// (alerts, dead letters, derived events).
+void ExpectEveryOutboxRecordOnce(const Seen& alerts, const Seen& letters, const Seen& derived,
+                                 uint64_t next, const std::string& what) {
   std::map<uint64_t, int> all = alerts.sequences;
   for (const auto& [sequence, n] : letters.sequences) all[sequence] += n;
+  for (const auto& [sequence, n] : derived.sequences) all[sequence] += n;
   std::string twice;
   std::string missing;
   for (const auto& [sequence, n] : all) {
@@ -184,7 +186,8 @@ void ExpectEveryOutboxRecordOnce(const Seen& alerts, const Seen& letters, uint64
   for (uint64_t sequence = 0; sequence < next; ++sequence) {
     if (!all.contains(sequence)) missing += " " + std::to_string(sequence);
   }
-  EXPECT_EQ(all.size(), alerts.records + letters.records) << what << ": records without a sequence";
+  EXPECT_EQ(all.size(), alerts.records + letters.records + derived.records)
+      << what << ": records without a sequence";
   EXPECT_EQ(twice, "") << what << ": outbox records published more than once";
   EXPECT_EQ(missing, "") << what << ": outbox records never published";
   EXPECT_EQ(all.empty() ? 0 : all.rbegin()->first + 1, next) << what;
@@ -230,7 +233,7 @@ TEST(ExactlyOnce, TenKillsDuringIngestPublishEveryAlertAndDeadLetterOnce) {
                             "bash", kSource + "/deploy/topics.sh"});
   ASSERT_EQ(topics.exit_code, 0) << topics.err << topics.out;
   ASSERT_NE(topics.out.find("casewatchd-outbox-progress"), std::string::npos) << topics.out;
-  for (const std::string topic : {"calm-alerts", "calm-dlq"}) {
+  for (const std::string topic : {"calm-alerts", "calm-dlq", "calm-derived"}) {
     auto created = RunProcess({kafka_bin + "/kafka-topics.sh", "--bootstrap-server", brokers,
                                "--create", "--topic", topic, "--partitions", "3",
                                "--replication-factor", "3"});
@@ -256,13 +259,16 @@ TEST(ExactlyOnce, TenKillsDuringIngestPublishEveryAlertAndDeadLetterOnce) {
   // Uninterrupted, to topics of its own under an id of its own.
   RunToTheEnd(EngineArgs(brokers, dir.path() / "calm",
                          {"--alerts-topic", "calm-alerts", "--dead-letter-topic", "calm-dlq",
-                          "--transactional-id", "casewatchd-calm"}),
+                          "--derived-topic", "calm-derived", "--transactional-id",
+                          "casewatchd-calm"}),
               dir.path() / "calm", dir.path() / "calm.log", dir, records);
   const Seen calm_alerts = Read(brokers, "calm-alerts", true);
   const Seen calm_letters = Read(brokers, "calm-dlq", false);
+  const Seen calm_derived = Read(brokers, "calm-derived", false);
   ASSERT_GT(calm_alerts.records, 100u);
+  EXPECT_EQ(calm_derived.records, calm_alerts.records) << "each alert's derived event, once";
   EXPECT_EQ(calm_letters.records, static_cast<size_t>(rejected));
-  ExpectEveryOutboxRecordOnce(calm_alerts, calm_letters,
+  ExpectEveryOutboxRecordOnce(calm_alerts, calm_letters, calm_derived,
                               NextOutboxSequence(dir.path() / "calm", dir), "uninterrupted");
 
   // Killed at random points, with the production defaults (topics, transactional.id).
@@ -291,8 +297,10 @@ TEST(ExactlyOnce, TenKillsDuringIngestPublishEveryAlertAndDeadLetterOnce) {
 
   const Seen alerts = Read(brokers, "case-alerts", true);
   const Seen letters = Read(brokers, "case-events-dlq", false);
+  const Seen derived = Read(brokers, "case-events-derived", false);
   // Exactly once: each outbox record the killed engine wrote, over all its lives, is seen once.
-  ExpectEveryOutboxRecordOnce(alerts, letters, NextOutboxSequence(data, dir), "killed");
+  ExpectEveryOutboxRecordOnce(alerts, letters, derived, NextOutboxSequence(data, dir), "killed");
+  EXPECT_EQ(derived.records, alerts.records) << "each alert's derived event, once";
   // Dead letters depend only on the input: the same as the uninterrupted run's, each once.
   ExpectSame(letters, calm_letters, "case-events-dlq");
   EXPECT_EQ(Repeated(letters), "");

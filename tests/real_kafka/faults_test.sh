@@ -50,7 +50,8 @@ total=$(wc -l <"$WORK/events.ndjson")
 first=$((total * 3 / 4))
 head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
 tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
-# Part a paced over about 75 s, so the faults below land mid-ingest.
+# Part a paced over about 75 s, so the faults below land mid-ingest; a delivery timeout of 5 min,
+# as a production publisher would set, so records to a frozen leader wait for the next one.
 rate=$((first / 75 + 1))
 
 start_engine() {
@@ -85,7 +86,7 @@ sleep_alive() {  # sleeps $1 s, checking every second that the engine is running
 }
 
 start_engine
-"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate "$rate" "$WORK/a.ndjson" >"$WORK/publish-a.log" 2>&1 &
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate "$rate" --timeout 300 "$WORK/a.ndjson" >"$WORK/publish-a.log" 2>&1 &
 PUBLISH_PID=$!
 step "publishing $first events at $rate/s; the engine consumes as they come"
 
