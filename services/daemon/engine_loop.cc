@@ -127,9 +127,17 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
 
   RunnerStatus status;
   // Far behind, batches are stored first (`deferring`), then the pending cases are projected a
-  // bounded write at a time between live batches; a restart with pending cases finishes them.
-  bool deferring = false;
-  status.catching_up = engine->counters().cases_pending > 0;
+  // bounded write at a time between live batches; a restart with pending cases finishes them. A
+  // store that has consumed nothing yet (a new one, rebuilding from the log of record) catches up
+  // from its first batch, whatever the lag: each case is then projected once, on all its events,
+  // so it derives no obligation_missed the restored derived events do not already hold.
+  CW_TRY(consumed_before, engine->StartOffsets());
+  bool deferring = consumed_before.empty();
+  // How close to the end catching up stops: a new store reads to the very end first (a case
+  // projected before all its events are in could look missed), a lagging one to within a batch.
+  int64_t caught_up_at = deferring ? 0 : static_cast<int64_t>(options.max_batch);
+  if (deferring) spdlog::info("catching up: a new store; storing what the topic holds first");
+  status.catching_up = deferring || engine->counters().cases_pending > 0;
   auto report = [&] {
     status.counters = engine->counters();
     status.lag = consumer.Lag();
@@ -149,8 +157,9 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     const int64_t lag = consumer.Lag();
     if (!deferring && lag > options.catch_up_lag) {
       deferring = status.catching_up = true;
+      caught_up_at = static_cast<int64_t>(options.max_batch);
       spdlog::info("catching up: {} records behind; storing them first", lag);
-    } else if (deferring && lag >= 0 && lag <= static_cast<int64_t>(options.max_batch)) {
+    } else if (deferring && lag >= 0 && lag <= caught_up_at) {
       deferring = false;
       spdlog::info("catching up: stored; projecting {} cases", engine->counters().cases_pending);
     }
