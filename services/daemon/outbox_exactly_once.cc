@@ -24,8 +24,11 @@ constexpr size_t kMaxPerTransaction = 5000;
 // engine's loop a round of requests to the coordinator and the partitions (tens of ms), so the
 // records of several batches share one; this bounds how long an alert waits.
 constexpr std::chrono::milliseconds kCommitInterval{200};
-// How long one Pump waits for a commit before going back to the engine's loop (the commit goes on
-// in the background and the next Pump resumes it).
+// A Pump does not wait for records to be delivered: publishing never holds up applying. It begins
+// the commit only once every record of the transaction is acknowledged (librdkafka 2.0.2 turns a
+// commit that times out while still delivering into an abort, and then into an assertion
+// failure), so the commit waits only for the coordinator's answer. Deliveries unfinished for
+// longer than kCommitWait are worth a warning; Drain, at a stop, waits up to kCommitWait.
 constexpr std::chrono::milliseconds kCommitWait{10000};
 constexpr std::chrono::milliseconds kProgressReadTimeout{60000};
 constexpr std::chrono::milliseconds kInitWait{30000};
@@ -129,7 +132,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     const bool due = commit_now || sending_.size() >= kMaxPerTransaction ||
                      std::chrono::steady_clock::now() - opened_at_ >= kCommitInterval;
     if (state_ == State::kOpen && !due) return Ok();
-    return Commit();
+    return Commit(/*wait_for_delivery=*/commit_now);
   }
 
   // Adds the outbox records from next_ on to the open transaction (beginning one if needed), up to
@@ -194,12 +197,28 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     next_ = FirstUnpublished();
   }
 
-  Result<void> Commit() {
+  Result<void> Commit(bool wait_for_delivery) {
     if (state_ == State::kOpen) {
       auto produced =
           producer_.Produce(progress_topic_, transactional_id_, FormatProgress(last_));
       if (!produced) return Abandon(produced.error());
       state_ = State::kCommitting;
+      committing_since_ = std::chrono::steady_clock::now();
+    }
+    if (!wait_for_delivery) {
+      producer_.Poll(std::chrono::milliseconds(0));
+      if (producer_.outstanding() > 0) {
+        const auto waited = std::chrono::steady_clock::now() - committing_since_;
+        uint64_t held_back = 0;
+        if (waited >= kCommitWait && log_throttle_.Allow("deliver", held_back)) {
+          spdlog::warn("outbox: {} records of the transaction not acknowledged after {} s; the "
+                       "commit waits for them{}",
+                       producer_.outstanding(),
+                       std::chrono::duration_cast<std::chrono::seconds>(waited).count(),
+                       HeldBackNote(held_back));
+        }
+        return Ok();
+      }
     }
     auto end = producer_.CommitTransaction(kCommitWait);
     if (!end) {
@@ -236,6 +255,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   std::optional<Progress> progress_;  // the last committed
   uint64_t next_;                     // the first outbox sequence not yet in a transaction
   State state_ = State::kIdle;
+  std::chrono::steady_clock::time_point committing_since_;
   std::chrono::steady_clock::time_point opened_at_;
   std::vector<uint64_t> sending_;  // the open transaction's outbox sequences
   Progress last_;                  // the open transaction's last record

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <optional>
@@ -320,6 +321,10 @@ Result<void> Producer::AbortTransaction(std::chrono::milliseconds timeout) {
 }
 
 const std::string& Producer::last_abort_reason() const { return impl_->last_abort_reason; }
+
+size_t Producer::outstanding() const {
+  return static_cast<size_t>(std::max(0, rd_kafka_outq_len(impl_->client.get())));
+}
 
 uint64_t Producer::delivered() const { return impl_->delivered.load(std::memory_order_relaxed); }
 uint64_t Producer::failed() const { return impl_->failed.load(std::memory_order_relaxed); }

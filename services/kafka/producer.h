@@ -95,6 +95,10 @@ class Producer {
   [[nodiscard]] Result<void> AbortTransaction(std::chrono::milliseconds timeout);
   const std::string& last_abort_reason() const;
 
+  // Records queued or in flight whose delivery reports have not been served yet (Poll serves
+  // them). Zero means a commit has nothing left to deliver and waits only for the coordinator.
+  size_t outstanding() const;
+
   // Records the brokers acknowledged, and records that failed, since Open.
   uint64_t delivered() const;
   uint64_t failed() const;
