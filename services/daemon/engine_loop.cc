@@ -13,6 +13,9 @@ namespace {
 using engine::Engine;
 using engine::InputRecord;
 
+// How long a new store waits for the partitions' leaders to say where the topic ends.
+constexpr std::chrono::seconds kEndOffsetsWait{30};
+
 Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consumer,
                                                           const Engine& engine,
                                                           const std::atomic<bool>& stop) {
@@ -132,11 +135,27 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   // from its first batch, whatever the lag: each case is then projected once, on all its events,
   // so it derives no obligation_missed the restored derived events do not already hold.
   CW_TRY(consumed_before, engine->StartOffsets());
-  bool deferring = consumed_before.empty();
-  // How close to the end catching up stops: a new store reads to the very end first (a case
-  // projected before all its events are in could look missed), a lagging one to within a batch.
-  int64_t caught_up_at = deferring ? 0 : static_cast<int64_t>(options.max_batch);
-  if (deferring) spdlog::info("catching up: a new store; storing what the topic holds first");
+  bool new_store = consumed_before.empty();
+  bool deferring = new_store;
+  // How close to the end catching up stops: a new store reads the whole topic as it is at the
+  // start first (a case projected before all its events are in could look missed), then goes
+  // live with what has come since; a lagging one catches up to within a batch of the end.
+  std::vector<int64_t> history_end;
+  if (deferring) {
+    auto ends = consumer.EndOffsets(kEndOffsetsWait);
+    if (ends) {
+      history_end = std::move(ends.value());
+    } else {
+      spdlog::warn("catching up: {}; reading until nothing is left instead", ends.error().message);
+    }
+    spdlog::info("catching up: a new store; storing what the topic holds first");
+  }
+  const int64_t caught_up_at = static_cast<int64_t>(options.max_batch);
+  auto caught_up = [&](int64_t lag) {
+    if (!new_store) return lag >= 0 && lag <= caught_up_at;
+    if (!history_end.empty()) return consumer.Behind(history_end) == 0;
+    return lag == 0;
+  };
   status.catching_up = deferring || engine->counters().cases_pending > 0;
   auto report = [&] {
     status.counters = engine->counters();
@@ -157,9 +176,9 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     const int64_t lag = consumer.Lag();
     if (!deferring && lag > options.catch_up_lag) {
       deferring = status.catching_up = true;
-      caught_up_at = static_cast<int64_t>(options.max_batch);
+      new_store = false;  // within a batch of the end is enough now
       spdlog::info("catching up: {} records behind; storing them first", lag);
-    } else if (deferring && lag >= 0 && lag <= caught_up_at) {
+    } else if (deferring && caught_up(lag)) {
       deferring = false;
       spdlog::info("catching up: stored; projecting {} cases", engine->counters().cases_pending);
     }

@@ -43,7 +43,7 @@ const Property kConsumerDefaults[] = {
     {"group.id", "casewatchd"},
     {"enable.auto.commit", "false"},
     {"enable.auto.offset.store", "false"},
-    {"enable.partition.eof", "false"},
+    {"enable.partition.eof", "true"},  // Poll notes it (at_end) and returns no record for it
     {"auto.offset.reset", "error"},
     {"fetch.wait.max.ms", "10"},
     {"isolation.level", "read_committed"},
@@ -353,6 +353,52 @@ int64_t Consumer::Lag() const {
     lag += std::max<int64_t>(0, high - from);
   }
   return any ? lag : -1;
+}
+
+Result<std::vector<int64_t>> Consumer::EndOffsets(std::chrono::milliseconds timeout) {
+  std::vector<int64_t> next;
+  {
+    std::lock_guard lock(impl_->mutex);
+    next = impl_->next_offsets;
+  }
+  std::vector<int64_t> ends(next.size(), -1);
+  for (size_t p = 0; p < next.size(); ++p) {
+    if (next[p] == kNotAssigned) continue;
+    int64_t low = 0;
+    int64_t high = 0;
+    if (rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            impl_->client.get(), impl_->topic.c_str(), static_cast<int32_t>(p), &low, &high,
+            internal::TimeoutMs(timeout));
+        err) {
+      return internal::ToError(
+          err, fmt::format("Kafka consumer of \"{}\": the end of partition {} ({})", impl_->topic,
+                           p, impl_->brokers));
+    }
+    ends[p] = high;
+  }
+  return ends;
+}
+
+int64_t Consumer::Behind(std::span<const int64_t> targets) const {
+  std::lock_guard lock(impl_->mutex);
+  int64_t behind = 0;
+  for (size_t p = 0; p < impl_->next_offsets.size() && p < targets.size(); ++p) {
+    const int64_t next = impl_->next_offsets[p];
+    if (next == kNotAssigned || targets[p] < 0) continue;
+    if (impl_->at_end.contains(static_cast<int32_t>(p))) continue;
+    int64_t from = next;
+    if (from == kBeginning) {
+      int64_t low = RD_KAFKA_OFFSET_INVALID;
+      int64_t high = RD_KAFKA_OFFSET_INVALID;
+      from = rd_kafka_get_watermark_offsets(impl_->client.get(), impl_->topic.c_str(),
+                                            static_cast<int32_t>(p), &low, &high) == 0 &&
+                     low >= 0
+                 ? low
+                 : 0;
+    }
+    behind += std::max<int64_t>(0, targets[p] - from);
+  }
+  return behind;
 }
 
 uint64_t Consumer::transient_errors() const {

@@ -107,6 +107,17 @@ class Consumer {
   // fetch response yet for some partition, or nothing assigned).
   int64_t Lag() const;
 
+  // The end (high watermark) of each assigned partition now, asked of the partitions' leaders:
+  // a target for Behind. Indexed by partition id, -1 for a partition not assigned. Unavailable
+  // when some leader does not answer within `timeout`.
+  [[nodiscard]] Result<std::vector<int64_t>> EndOffsets(std::chrono::milliseconds timeout);
+
+  // How many records are still to be read before every assigned partition reaches `targets`
+  // (from EndOffsets): a partition counts as there once its next offset is at its target, or once
+  // it has reported its end since Assign (past a transaction's commit marker, which is not a
+  // record). On the polling thread.
+  int64_t Behind(std::span<const int64_t> targets) const;
+
   // Transient errors seen by Poll since Open.
   uint64_t transient_errors() const;
 
