@@ -1,9 +1,11 @@
 #include "services/engine/engine.h"
+#include "services/engine/id_filter.h"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <list>
 #include <map>
 #include <set>
@@ -103,8 +105,14 @@ struct Engine::Impl {
   std::set<std::pair<int64_t, std::string>> deadlines;
   std::unordered_map<std::string, int64_t> deadline_of;
 
+  // A store that was empty when opened, while it catches up (until the first live batch): every
+  // event id it holds, approximately, so that new ids -- nearly all -- need no look-up.
+  std::optional<IdFilter> new_store_ids;
+
   // The write being built.
   store::WriteBatch batch;
+  std::vector<store::WriteBatch::NewEvent> deferred_events;  // StoreDeferred's, for batch
+  std::deque<std::string> deferred_bytes;  // envelopes of them made here (stable addresses)
   std::unordered_set<std::string> dirty_cases;
   // Large cases: not before this may one be re-evaluated again while its events keep coming.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> next_large_turn;
@@ -198,6 +206,7 @@ struct Engine::Impl {
   Result<void> Store(const ingest::EnvelopeView& view, std::string_view bytes,
                      const ingest::ContentFingerprint& content) {
     const uint64_t sequence = next_event_sequence++;
+    if (new_store_ids) new_store_ids->Add(view.event_id);
     batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
                    view.event_id, bytes, store::IdEntry{{content.high, content.low}, sequence});
     CW_TRY(entry, CaseFor(view.case_id));
@@ -209,11 +218,15 @@ struct Engine::Impl {
 
   // Stores an accepted event while catching up: its case is marked pending in the same write and
   // projected later, once, from the store. Its history is not read now; a cached one is kept whole.
+  // `view` and `bytes` must stay valid until PutDeferredEvents, which writes the events stored
+  // since the last into the batch, each index in key order.
   void StoreDeferred(const ingest::EnvelopeView& view, std::string_view bytes,
                      const ingest::ContentFingerprint& content) {
     const uint64_t sequence = next_event_sequence++;
-    batch.PutEvent(view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos},
-                   view.event_id, bytes, store::IdEntry{{content.high, content.low}, sequence});
+    if (new_store_ids) new_store_ids->Add(view.event_id);
+    deferred_events.push_back(store::WriteBatch::NewEvent{
+        view.case_id, Instant{view.occurred_at.seconds, view.occurred_at.nanos}, view.event_id,
+        bytes, store::IdEntry{{content.high, content.low}, sequence}});
     const std::string case_id(view.case_id);
     if (auto cached = cases.find(case_id); cached != cases.end()) {
       ingest::AppendToHistory(view, *cached->second.history);
@@ -221,6 +234,31 @@ struct Engine::Impl {
     }
     if (pending.insert(case_id).second) batch.PutPendingCase(case_id);
     SetDeadline(case_id, 0);  // its next change is known once it is projected
+  }
+
+  // store.FindIds, asking the store only for the ids new_store_ids may hold.
+  Result<std::vector<std::optional<store::IdEntry>>> FindStoredIds(
+      std::span<const std::string_view> ids) {
+    if (!new_store_ids) return store.FindIds(ids);
+    std::vector<std::string_view> maybe;
+    std::vector<size_t> at;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (new_store_ids->MayContain(ids[k])) {
+        maybe.push_back(ids[k]);
+        at.push_back(k);
+      }
+    }
+    std::vector<std::optional<store::IdEntry>> found(ids.size());
+    if (maybe.empty()) return found;
+    CW_TRY(some, store.FindIds(maybe));
+    for (size_t j = 0; j < at.size(); ++j) found[at[j]] = some[j];
+    return found;
+  }
+
+  void PutDeferredEvents() {
+    batch.PutEvents(deferred_events);
+    deferred_events.clear();
+    deferred_bytes.clear();
   }
 
   Result<void> RecordMissed(const std::string& case_id, const MissedObligation& missed,
@@ -426,6 +464,7 @@ Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOption
   }
   if (stored_instant) impl->as_of = *stored_instant;
   impl->next_event_sequence = store.next_event_sequence();
+  if (impl->next_event_sequence == 0) impl->new_store_ids.emplace();
   impl->next_dead_letter_sequence = store.next_dead_letter_sequence();
   impl->next_outbox_sequence = store.next_outbox_sequence();
   Impl& i = *impl;
@@ -463,6 +502,7 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
                                       bool deferred) {
   Impl& impl = *this;
   now = std::max(now, impl.as_of);
+  if (!deferred) impl.new_store_ids.reset();  // caught up: the store's index answers from now on
 
   struct Candidate {
     const InputRecord* record;
@@ -489,7 +529,7 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   std::vector<std::string_view> ids;
   ids.reserve(candidates.size());
   for (const Candidate& c : candidates) ids.push_back(c.view.event_id);
-  CW_TRY(stored, impl.store.FindIds(ids));
+  CW_TRY(stored, impl.FindStoredIds(ids));
 
   std::unordered_map<std::string_view, const Candidate*> accepted_here;
   for (size_t k = 0; k < candidates.size(); ++k) {
@@ -506,13 +546,18 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
       first_copy = fmt::format("stored event #{}", stored[k]->sequence);
     } else {
       accepted_here.emplace(id, &c);
+      if (deferred) {
+        std::string_view bytes = c.record->value;
+        if (!c.view.recorded_at.present) {
+          bytes = impl.deferred_bytes.emplace_back(WithRecordedAt(c.record->value, now));
+        }
+        impl.StoreDeferred(c.view, bytes, c.content);
+        ++impl.counters.accepted;
+        continue;
+      }
       const std::string bytes = c.view.recorded_at.present ? std::string(c.record->value)
                                                            : WithRecordedAt(c.record->value, now);
-      if (deferred) {
-        impl.StoreDeferred(c.view, bytes, c.content);
-      } else {
-        CW_TRY(impl.Store(c.view, bytes, c.content));
-      }
+      CW_TRY(impl.Store(c.view, bytes, c.content));
       ++impl.counters.accepted;
       continue;
     }
@@ -527,6 +572,7 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
     }
   }
 
+  impl.PutDeferredEvents();  // while the records they view are still here
   std::map<int32_t, int64_t> next_offsets;
   for (const InputRecord& record : records) {
     int64_t& next = next_offsets[record.partition];
@@ -566,7 +612,7 @@ Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instan
   }
   std::vector<std::string_view> ids;
   for (const Candidate& c : candidates) ids.push_back(c.view.event_id);
-  CW_TRY(stored, impl.store.FindIds(ids));
+  CW_TRY(stored, impl.FindStoredIds(ids));
   std::set<std::string_view> restored_here;
   for (size_t k = 0; k < candidates.size(); ++k) {
     const Candidate& c = candidates[k];
@@ -576,6 +622,7 @@ Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instan
     impl.StoreDeferred(c.view, c.record->value, ingest::FingerprintOf(c.view));
     ++impl.counters.derived_restored;
   }
+  impl.PutDeferredEvents();
   std::map<int32_t, int64_t> next_offsets;
   for (const InputRecord& record : records) {
     int64_t& next = next_offsets[record.partition];

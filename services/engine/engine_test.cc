@@ -2,6 +2,7 @@
 // tests/engine_kafka_test.cc): live results equal a replay of the same events, at-least-once
 // delivery is applied exactly once, bad input is contained, deadlines raise alerts once.
 #include "services/engine/engine.h"
+#include "services/engine/id_filter.h"
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
@@ -552,6 +553,22 @@ std::vector<std::string> Scrambled(const testing::SimulatedStream& sim, uint64_t
   std::mt19937_64 random(seed);
   std::shuffle(records.begin(), records.end(), random);
   return records;
+}
+
+TEST(IdFilter, EveryIdAddedIsFoundAndFewOthersAre) {
+  IdFilter filter;
+  EXPECT_FALSE(filter.MayContain("never-added"));
+  const int kAdded = 3'000'000;  // past the first layer's capacity: the filter grows
+  for (int i = 0; i < kAdded; ++i) filter.Add(fmt::format("event-{}", i));
+  int missing = 0;
+  for (int i = 0; i < kAdded; ++i) missing += filter.MayContain(fmt::format("event-{}", i)) ? 0 : 1;
+  EXPECT_EQ(missing, 0) << "a Bloom filter never forgets";
+  int false_positives = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    false_positives += filter.MayContain(fmt::format("other-{}", i)) ? 1 : 0;
+  }
+  EXPECT_LT(false_positives, 4'000) << "about 1% a layer, two layers";
+  EXPECT_LT(filter.bytes(), size_t{8} << 20) << "about 10 bits an id";
 }
 
 TEST(CatchingUp, EachCaseIsProjectedOnceAndTheStoreEndsAsLiveAndAsReplay) {

@@ -62,6 +62,17 @@ class WriteBatch {
   // An accepted event: in case order, in arrival order (`sequence`), and in the id index.
   void PutEvent(std::string_view case_id, Instant occurred_at, std::string_view event_id,
                 std::string_view envelope, const IdEntry& id);
+  struct NewEvent {
+    std::string_view case_id;
+    Instant occurred_at;
+    std::string_view event_id;
+    std::string_view envelope;
+    IdEntry id;
+  };
+  // Many accepted events, as PutEvent each, but each index written in its own key order: RocksDB
+  // inserts a run of ascending keys into a memtable far faster than scattered ones (a bulk
+  // catch-up's writes are mostly these).
+  void PutEvents(std::span<const NewEvent> events);
   void PutDeadLetter(uint64_t sequence, const v1::DeadLetter& record);
   void PutOffset(std::string_view topic, int32_t partition, int64_t next_offset);
   void PutCase(std::string_view case_id, const v1::CaseProjection& projection);

@@ -69,6 +69,39 @@ TEST(Store, EventsComeBackInCaseOrderWhateverTheirArrivalOrder) {
   EXPECT_EQ(arrivals.front(), "bytes of e-a");
 }
 
+TEST(Store, EventsPutTogetherAreStoredAsIfPutOneByOne) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  const std::vector<std::string> bytes = {"bytes of e-b", "bytes of e-z", "bytes of e-a"};
+  const std::vector<WriteBatch::NewEvent> events = {
+      {"C1", Instant{200, 0}, "e-b", bytes[0], IdEntry{{1, 2}, 0}},
+      {"C2", Instant{-5, 0}, "e-z", bytes[1], IdEntry{{3, 4}, 1}},
+      {"C1", Instant{100, 0}, "e-a", bytes[2], IdEntry{{5, 6}, 2}},
+  };
+  WriteBatch batch = store->NewWriteBatch();
+  batch.PutEvents(events);
+  ASSERT_TRUE(store->Write(batch, true));
+
+  EXPECT_EQ(CaseEnvelopes(*store, "C1"),
+            (std::vector<std::string>{"bytes of e-a", "bytes of e-b"}));
+  EXPECT_EQ(CaseEnvelopes(*store, "C2"), (std::vector<std::string>{"bytes of e-z"}));
+  std::vector<std::string> arrivals;
+  ASSERT_TRUE(store->ScanArrivals(0, [&](uint64_t, std::string_view e) {
+    arrivals.emplace_back(e);
+    return true;
+  }));
+  EXPECT_EQ(arrivals, bytes);  // in arrival order
+  const std::vector<std::string_view> ids = {"e-a", "e-b", "e-z", "e-none"};
+  auto found = store->FindIds(ids);
+  ASSERT_TRUE(found);
+  ASSERT_TRUE(found.value()[0] && found.value()[1] && found.value()[2]);
+  EXPECT_EQ(found.value()[0]->sequence, 2u);
+  EXPECT_EQ(found.value()[0]->content[1], 6u);
+  EXPECT_EQ(found.value()[1]->sequence, 0u);
+  EXPECT_EQ(found.value()[2]->sequence, 1u);
+  EXPECT_FALSE(found.value()[3]);
+}
+
 TEST(Store, IdsOffsetsAndSequencesSurviveReopening) {
   TempDir dir;
   {

@@ -1,6 +1,9 @@
 // WriteBatch: the changes of one atomic store write, each encoded by format.h.
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "services/store/format.h"
 #include "services/store/internal/store_impl.h"
 #include "services/store/store.h"
@@ -46,6 +49,22 @@ void WriteBatch::PutEvent(std::string_view case_id, Instant occurred_at, std::st
   impl_->Put(kArrivals, SequenceKey(id.sequence), key);
   impl_->Put(kEvents, key, envelope);
   impl_->Put(kIds, event_id, EncodeIdEntry(id));
+}
+
+void WriteBatch::PutEvents(std::span<const NewEvent> events) {
+  std::vector<std::string> keys;
+  keys.reserve(events.size());
+  for (const NewEvent& e : events) {
+    keys.push_back(EventKey(e.case_id, e.occurred_at, e.event_id));
+    impl_->Put(kArrivals, SequenceKey(e.id.sequence), keys.back());  // ascending already
+  }
+  std::vector<uint32_t> order(events.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+  for (uint32_t i : order) impl_->Put(kEvents, keys[i], events[i].envelope);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return events[a].event_id < events[b].event_id; });
+  for (uint32_t i : order) impl_->Put(kIds, events[i].event_id, EncodeIdEntry(events[i].id));
 }
 
 void WriteBatch::PutDeadLetter(uint64_t sequence, const v1::DeadLetter& record) {
