@@ -112,7 +112,9 @@ struct Engine::Impl {
   // The write being built.
   store::WriteBatch batch;
   std::vector<store::WriteBatch::NewEvent> deferred_events;  // StoreDeferred's, for batch
-  std::deque<std::string> deferred_bytes;  // envelopes of them made here (stable addresses)
+  // Envelopes this batch completed (recorded_at added), kept until PutDeferredEvents (stable
+  // addresses: StoreDeferred's events view them).
+  std::deque<std::string> made_envelopes;
   std::unordered_set<std::string> dirty_cases;
   // Large cases: not before this may one be re-evaluated again while its events keep coming.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> next_large_turn;
@@ -258,7 +260,7 @@ struct Engine::Impl {
   void PutDeferredEvents() {
     batch.PutEvents(deferred_events);
     deferred_events.clear();
-    deferred_bytes.clear();
+    made_envelopes.clear();
   }
 
   Result<void> RecordMissed(const std::string& case_id, const MissedObligation& missed,
@@ -546,18 +548,15 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
       first_copy = fmt::format("stored event #{}", stored[k]->sequence);
     } else {
       accepted_here.emplace(id, &c);
-      if (deferred) {
-        std::string_view bytes = c.record->value;
-        if (!c.view.recorded_at.present) {
-          bytes = impl.deferred_bytes.emplace_back(WithRecordedAt(c.record->value, now));
-        }
-        impl.StoreDeferred(c.view, bytes, c.content);
-        ++impl.counters.accepted;
-        continue;
+      std::string_view bytes = c.record->value;
+      if (!c.view.recorded_at.present) {
+        bytes = impl.made_envelopes.emplace_back(WithRecordedAt(c.record->value, now));
       }
-      const std::string bytes = c.view.recorded_at.present ? std::string(c.record->value)
-                                                           : WithRecordedAt(c.record->value, now);
-      CW_TRY(impl.Store(c.view, bytes, c.content));
+      if (deferred) {
+        impl.StoreDeferred(c.view, bytes, c.content);
+      } else {
+        CW_TRY(impl.Store(c.view, bytes, c.content));
+      }
       ++impl.counters.accepted;
       continue;
     }
