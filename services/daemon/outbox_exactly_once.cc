@@ -24,6 +24,7 @@ constexpr size_t kMaxPerTransaction = 5000;
 // engine's loop a round of requests to the coordinator and the partitions (tens of ms), so the
 // records of several batches share one; this bounds how long an alert waits.
 constexpr std::chrono::milliseconds kCommitInterval{200};
+constexpr int kOutboxLingerMs = 50;  // well inside kCommitInterval
 // A Pump does not wait for records to be delivered: publishing never holds up applying. It begins
 // the commit only once every record of the transaction is acknowledged (librdkafka 2.0.2 turns a
 // commit that times out while still delivering into an abort, and then into an assertion
@@ -349,6 +350,12 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
                                                          const std::string& progress_topic,
                                                          const std::atomic<bool>& stop) {
   kafka::KafkaConfig transactional = kafka;
+  // A transaction is committed at most every kCommitInterval, so records may wait a little longer
+  // to be sent in fewer, larger requests: brokers short of CPU spend the time in their request
+  // queues (docs/benchmarks.md, issue 13). Before the caller's own properties, which may override
+  // it.
+  transactional.properties.insert(transactional.properties.begin(),
+                                  kafka::Property{"linger.ms", std::to_string(kOutboxLingerMs)});
   transactional.properties.push_back(kafka::Property{"transactional.id", transactional_id});
   CW_TRY(producer, Producer::Open(transactional));
   if (auto partitions = producer.Partitions(progress_topic, std::chrono::seconds(10));
