@@ -2,12 +2,67 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "base/closest_names.h"
+
 namespace casewatch {
 
 bool Scope::Matches(const Allocation& a) const {
   return (!region || *region == a.region) && (!pdu || *pdu == a.pdu) &&
          (!team || *team == a.team) &&
          (!offender_manager || *offender_manager == a.offender_manager);
+}
+
+Result<void> CheckScopeIsKnown(const Scope& scope, std::span<const Allocation> known) {
+  if (scope.empty()) return Ok();
+  for (const Allocation& a : known) {
+    if (scope.Matches(a)) return Ok();
+  }
+  if (known.empty()) {
+    return InvalidArgument("no case is allocated to that scope: there are no cases yet");
+  }
+  struct Field {
+    const char* label;
+    const std::optional<std::string>& wanted;
+    std::string Allocation::*value;
+  };
+  const Field fields[] = {{"region", scope.region, &Allocation::region},
+                          {"PDU", scope.pdu, &Allocation::pdu},
+                          {"team", scope.team, &Allocation::team},
+                          {"practitioner (offender manager)", scope.offender_manager,
+                           &Allocation::offender_manager}};
+  std::string combination;
+  for (const Field& field : fields) {
+    if (!field.wanted) continue;
+    combination += fmt::format("{}{} \"{}\"", combination.empty() ? "" : ", ", field.label,
+                               *field.wanted);
+    std::set<std::string> names;
+    for (const Allocation& a : known) {
+      if (!(a.*field.value).empty()) names.insert(a.*field.value);
+    }
+    if (names.contains(*field.wanted)) continue;
+    const std::vector<std::string> listed(names.begin(), names.end());
+    std::string hint = DidYouMean(*field.wanted, listed);
+    if (hint.empty() && listed.size() <= 8) {
+      hint = " (known: ";
+      for (size_t i = 0; i < listed.size(); ++i) {
+        hint += fmt::format("{}\"{}\"", i == 0 ? "" : ", ", listed[i]);
+      }
+      hint += ")";
+    }
+    return InvalidArgument(
+        fmt::format("no case is allocated to {} \"{}\"{}", field.label, *field.wanted, hint));
+  }
+  return InvalidArgument(fmt::format("no case is allocated to {} together", combination));
+}
+
+void KnownAllocations::Add(const Allocation& a) {
+  // NUL cannot occur in an allocation name (the contract allows no control characters).
+  std::string key = a.region + '\0' + a.pdu + '\0' + a.team + '\0' + a.offender_manager;
+  if (keys_.insert(std::move(key)).second) list_.push_back(a);
 }
 
 Result<Period> MakePeriod(std::optional<Date> from, std::optional<Date> to, Instant as_of) {

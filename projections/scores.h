@@ -4,7 +4,10 @@
 
 #include <array>
 #include <optional>
+#include <span>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "base/result.h"
 #include "projections/evaluation.h"
@@ -19,6 +22,24 @@ struct Scope {
   std::optional<std::string> offender_manager;
 
   bool Matches(const Allocation& a) const;
+  bool empty() const { return !region && !pdu && !team && !offender_manager; }
+};
+
+// Whether `scope` names an allocation some case has: Ok when it is empty or some allocation of
+// `known` matches it; otherwise InvalidArgument naming the first field whose value no allocation
+// has, with the closest known names ("did you mean"), or the combination that none has. A typo
+// in a scope must not pass for a unit with no cases.
+[[nodiscard]] Result<void> CheckScopeIsKnown(const Scope& scope, std::span<const Allocation> known);
+
+// The distinct allocations seen, in the order first seen (for CheckScopeIsKnown).
+class KnownAllocations {
+ public:
+  void Add(const Allocation& allocation);
+  std::span<const Allocation> list() const { return list_; }
+
+ private:
+  std::unordered_set<std::string> keys_;
+  std::vector<Allocation> list_;
 };
 
 // Decision dates in [from, to], both inclusive; no `from` means unbounded.

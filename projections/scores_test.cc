@@ -99,6 +99,31 @@ TEST(Scores, ScopesMatchEveryGivenFieldExactly) {
   EXPECT_EQ(ReportOf(TwoTeams(), "2013-04-20", all, prefix).cases, 0);
 }
 
+TEST(Scores, AScopeNoCaseIsAllocatedToIsNamedWithTheClosestKnownNames) {
+  const std::vector<Allocation> known = {{"North East", "Sunderland", "Team A", "Ann Smith"},
+                                         {"North East", "Gateshead", "Team B", "Bob Jones"}};
+  EXPECT_TRUE(CheckScopeIsKnown(Scope{}, known));
+  EXPECT_TRUE(CheckScopeIsKnown(Scope{std::nullopt, "Sunderland"}, known));
+  EXPECT_TRUE(CheckScopeIsKnown(Scope{"North East", "Gateshead", "Team B"}, known));
+
+  auto typo = CheckScopeIsKnown(Scope{std::nullopt, "Sunderlnd"}, known);
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error().kind, ErrorKind::kInvalidArgument);
+  EXPECT_EQ(typo.error().message,
+            "no case is allocated to PDU \"Sunderlnd\", did you mean \"Sunderland\"?");
+
+  auto far = CheckScopeIsKnown(Scope{"Wales"}, known);
+  ASSERT_FALSE(far);
+  EXPECT_EQ(far.error().message, "no case is allocated to region \"Wales\" (known: \"North East\")");
+
+  auto apart = CheckScopeIsKnown(Scope{std::nullopt, "Sunderland", "Team B"}, known);
+  ASSERT_FALSE(apart);
+  EXPECT_EQ(apart.error().message,
+            "no case is allocated to PDU \"Sunderland\", team \"Team B\" together");
+
+  EXPECT_FALSE(CheckScopeIsKnown(Scope{std::nullopt, "Sunderland"}, {}));
+}
+
 TEST(Scores, TheAllocationAtTOrAtClosingDecidesTheScope) {
   std::vector<CaseHistory> cases = {
       CaseBuilder("X")

@@ -326,6 +326,9 @@ TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
       {{"--events", Path("nope.ndjson"), "--as-of", kAsOf}, "nope.ndjson"},
       {{"--events", events, "--as-of", kAsOf, "--html", "/nonexistent-dir/r.html"},
        "/nonexistent-dir/r.html"},
+      // A typo is not an inspection of a unit with no cases.
+      {{"--events", events, "--as-of", kAsOf, "--pdu", "Sunderlnd"},
+       "no case is allocated to PDU \"Sunderlnd\", did you mean \"Sunderland\"?"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv = {CASEWATCH_BIN, "inspect"};

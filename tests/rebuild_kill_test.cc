@@ -172,6 +172,37 @@ bool WaitForProgress(ChildProcess& process, const fs::path& log, int lines) {
   return false;
 }
 
+TEST_F(RebuildKill, AScopeTypoIsRefusedByReportInspectAndTokenAddWithTheClosestNames) {
+  const std::string expected =
+      "no case is allocated to PDU \"Sunderlnd\", did you mean \"Sunderland\"?";
+  const auto report =
+      RunProcess({CASEWATCH_BIN, "report", "--data", Pristine().string(), "--pdu", "Sunderlnd"});
+  EXPECT_EQ(report.exit_code, 2) << report.err;
+  EXPECT_EQ(report.out, "");
+  EXPECT_NE(report.err.find("casewatch report: " + expected), std::string::npos) << report.err;
+  const auto inspect = RunProcess({CASEWATCH_BIN, "inspect", "--data", Pristine().string(),
+                                   "--pdu", "Sunderlnd", "--json", "-"});
+  EXPECT_EQ(inspect.exit_code, 2) << inspect.err;
+  EXPECT_NE(inspect.err.find("casewatch inspect: " + expected), std::string::npos) << inspect.err;
+
+  const fs::path tokens = Dir() / "tokens.json";
+  const auto typo = RunProcess({CASEWATCH_BIN, "token", "add", "--tokens", tokens.string(),
+                                "--name", "SPO", "--role", "viewer", "--region", "North East",
+                                "--pdu", "Sunderlnd", "--data", Pristine().string()});
+  EXPECT_EQ(typo.exit_code, 2) << typo.err;
+  EXPECT_NE(typo.err.find(expected), std::string::npos) << typo.err;
+  EXPECT_FALSE(fs::exists(tokens)) << "no token is made for a scope with no cases";
+  const auto right = RunProcess({CASEWATCH_BIN, "token", "add", "--tokens", tokens.string(),
+                                 "--name", "SPO", "--role", "viewer", "--region", "North East",
+                                 "--pdu", "Sunderland", "--data", Pristine().string()});
+  EXPECT_EQ(right.exit_code, 0) << right.err;
+  EXPECT_TRUE(fs::exists(tokens));
+  // A real unit is still a report, whatever it holds.
+  const auto real =
+      RunProcess({CASEWATCH_BIN, "report", "--data", Pristine().string(), "--pdu", "Sunderland"});
+  EXPECT_EQ(real.exit_code, 0) << real.err;
+}
+
 TEST_F(RebuildKill, KilledAtAnyPointTheStoreIsRefusedUntilTheNamedCommandFinishesIt) {
   // What an uninterrupted rebuild under the strict policy gives, and replay's agreement with it.
   const fs::path reference = Copy("reference");

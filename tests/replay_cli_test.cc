@@ -94,15 +94,39 @@ TEST(ReplayCli, StdinIsReadAndItsFormatSniffed) {
   EXPECT_NE(from_stdin.out.find("\"cases\":2"), std::string::npos);
 }
 
-TEST(ReplayCli, AFileOfOnlyBadLinesStillGivesAnEmptyReport) {
+TEST(ReplayCli, AFileOfOnlyBadLinesIsNothingEvaluated) {
   const fs::path bad = TempFile("only_bad.ndjson", "not json\n{\"eventId\":\"x\"}\n");
   const auto run = RunProcess(
       {CASEWATCH_BIN, "replay", "--events", bad.string(), "--as-of", "2013-09-30T00:00:00Z"});
-  EXPECT_EQ(run.exit_code, 0);
-  EXPECT_NE(run.out.find("\"cases\":0"), std::string::npos);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");  // no report that looks like a service with no cases
   EXPECT_NE(run.err.find("only_bad.ndjson:1:"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("only_bad.ndjson:2:"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("0 events accepted, 0 duplicates ignored, 2 rejected"), std::string::npos);
+  EXPECT_NE(run.err.find("nothing could be evaluated: " + bad.string() + " holds no valid event"),
+            std::string::npos)
+      << run.err;
+  const fs::path empty = TempFile("empty.ndjson", "");
+  const auto none = RunProcess(
+      {CASEWATCH_BIN, "replay", "--events", empty.string(), "--as-of", "2013-09-30T00:00:00Z"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("nothing could be evaluated"), std::string::npos) << none.err;
+}
+
+TEST(ReplayCli, AScopeNoCaseIsAllocatedToIsATypoNotAnEmptyReport) {
+  // Golden 01's cases are in PDU "Sunderland".
+  const auto typo = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                "2013-09-30T23:59:59Z", "--pdu", "Sunderlnd"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_EQ(typo.out, "");
+  EXPECT_NE(typo.err.find("casewatch replay: no case is allocated to PDU \"Sunderlnd\", did you "
+                          "mean \"Sunderland\"?"),
+            std::string::npos)
+      << typo.err;
+  const auto right = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                 "2013-09-30T23:59:59Z", "--pdu", "Sunderland"});
+  EXPECT_EQ(right.exit_code, 0) << right.err;
+  EXPECT_NE(right.out.find("\"cases\":2"), std::string::npos) << right.out;
 }
 
 TEST(ReplayCli, GarbageInABinaryFileIsReportedByRecord) {

@@ -137,6 +137,11 @@ int RunInspect(InspectOptions o) {
   auto inspection = Run(o, progress);
   if (!inspection) return fail(inspection.error().message);
   const insp::Inspection& in = inspection.value();
+  if (in.report.cases == 0) {
+    if (auto known = CheckScopeIsKnown(in.request.scope, in.known_allocations); !known) {
+      return fail(known.error().message);
+    }
+  }
   const std::pair<const std::string*, std::string (*)(const insp::Inspection&)> outputs[] = {
       {&o.html, insp::RenderInspectionHtml},
       {&o.json, insp::RenderInspectionJson},

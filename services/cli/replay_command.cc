@@ -62,13 +62,35 @@ int RunReplay(const ReplayOptions& options) {
   Evaluator evaluator(r.policy);
   ReportBuilder builder(evaluator.policy(), r.as_of, r.period, r.scope);
   std::vector<CaseItemRow> rows;
+  KnownAllocations known;  // for a scope that matches no case: what it may have meant
   for (const CaseHistory& history : log.cases()) {
     const CaseEvaluation* evaluation = evaluator.Evaluate(history, r.as_of);
-    if (evaluation == nullptr || !builder.Add(*evaluation)) continue;
+    if (evaluation == nullptr) continue;
+    if (!r.scope.empty()) known.Add(evaluation->allocation);
+    if (!builder.Add(*evaluation)) continue;
     if (r.case_items) AppendCaseItems(*evaluation, rows);
   }
   if (r.case_items) SortCaseItems(rows);
   const Report report = builder.Finish();
+  const ingest::LoadSummary& s = loaded.value();
+  auto summary = [&] {
+    fmt::print(stderr,
+               "casewatch replay: {} events accepted, {} duplicates ignored, {} rejected; {} "
+               "cases\n",
+               s.accepted, s.duplicates, s.rejected, log.case_count());
+  };
+  if (s.accepted == 0) {
+    summary();
+    fmt::print(stderr, "casewatch replay: nothing could be evaluated: {} holds no valid event\n",
+               path == "-" ? "<stdin>" : path);
+    return 2;
+  }
+  if (report.cases == 0) {
+    if (auto checked = CheckScopeIsKnown(r.scope, known.list()); !checked) {
+      fmt::print(stderr, "casewatch replay: {}\n", checked.error().message);
+      return 2;
+    }
+  }
   const std::string json = RenderReportJson(report, r.case_items ? &rows : nullptr);
   if (!options.json_out.empty()) {
     if (auto written = WriteFile(options.json_out, json); !written) {
@@ -82,10 +104,7 @@ int RunReplay(const ReplayOptions& options) {
   std::fwrite(shown.data(), 1, shown.size(), stdout);
   std::fflush(stdout);
 
-  const ingest::LoadSummary& s = loaded.value();
-  fmt::print(stderr,
-             "casewatch replay: {} events accepted, {} duplicates ignored, {} rejected; {} cases\n",
-             s.accepted, s.duplicates, s.rejected, log.case_count());
+  summary();
   if (options.stats) {
     const auto done = std::chrono::steady_clock::now();
     const double total = std::chrono::duration<double>(done - started).count();

@@ -38,6 +38,11 @@ int RunReport(ReportOptions options) {
   if (!options.report.policy_file.empty()) query.policy = r.policy;
   auto report = reports::ReportFromStore(*store.value(), query);
   if (!report) return fail(report.error().message);
+  if (report.value().cases == 0) {
+    if (auto known = reports::CheckScopeInStore(*store.value(), r.scope); !known) {
+      return fail(known.error().message);
+    }
+  }
   std::fwrite(report.value().json.data(), 1, report.value().json.size(), stdout);
   std::fflush(stdout);
   static constexpr const char* kSources[] = {

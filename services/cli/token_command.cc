@@ -5,8 +5,11 @@
 #include <memory>
 #include <string>
 
+#include "base/temp_dir.h"
 #include "services/cli/commands.h"
 #include "services/http/auth.h"
+#include "services/reports/store_report.h"
+#include "services/store/store.h"
 
 namespace casewatch::cli {
 namespace {
@@ -19,6 +22,7 @@ struct TokenFlags {
   std::string pdu;
   std::string team;
   std::string offender_manager;
+  std::string data;  // the engine's store, to check a viewer's scope against
 };
 
 std::optional<std::string> NonEmpty(const std::string& s) {
@@ -47,6 +51,23 @@ int AddToken(const TokenFlags& flags) {
                    checked.error().message.c_str());
       return 2;
     }
+  }
+  if (role.value() == http::Role::kViewer && !flags.data.empty()) {
+    TempDir scratch;  // the secondary's own files, removed afterwards
+    auto store = store::StoreReader::OpenSecondary(flags.data, scratch.path());
+    if (!store) {
+      std::fprintf(stderr, "casewatch token add: --data: %s\n", store.error().message.c_str());
+      return ExitCodeOf(store.error());
+    }
+    if (auto known = reports::CheckScopeInStore(*store.value(), scope); !known) {
+      std::fprintf(stderr, "casewatch token add: %s; no token made\n",
+                   known.error().message.c_str());
+      return 2;
+    }
+  } else if (role.value() == http::Role::kViewer) {
+    std::fprintf(stderr,
+                 "casewatch token add: the scope was not checked against any cases (give --data "
+                 "with the engine's store to check it)\n");
   }
   if (role.value() != http::Role::kViewer && scoped) {
     std::fprintf(stderr, "casewatch token add: only a viewer has a scope (%s sees everything)\n",
@@ -84,6 +105,9 @@ void AddTokenCommand(CLI::App& root, int& exit_code) {
   add->add_option("--pdu", flags->pdu, "A viewer's probation delivery unit");
   add->add_option("--team", flags->team, "A viewer's team");
   add->add_option("--offender-manager", flags->offender_manager, "A viewer's practitioner");
+  add->add_option("--data", flags->data,
+                  "The engine's store: a viewer's scope must name an allocation some case has "
+                  "(a typo is refused, with the closest names)");
   add->callback([flags, &exit_code] { exit_code = AddToken(*flags); });
 }
 

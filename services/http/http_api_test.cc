@@ -1030,6 +1030,28 @@ TEST(HttpAuth, AViewerAskingOutsideItsScopeIs403OnEveryReadEndpoint) {
   }
 }
 
+TEST(HttpReport, AScopeNoCaseIsAllocatedToIs400WithTheClosestNamesInTheCallersScope) {
+  Harness h;
+  const std::string pdu = *h.home().pdu;
+  std::string typo = pdu;
+  typo.erase(typo.size() - 2, 1);  // a letter left out
+  for (std::string_view path : {"/api/v1/report", "/api/v1/breakdown", "/api/v1/worklist",
+                                "/api/v1/trend", "/api/v1/stream"}) {
+    const HttpReply reply =
+        h.Get(fmt::format("{}?pdu={}", path, ht::UrlEncode(typo)), kInspectorToken);
+    EXPECT_EQ(reply.status, 400) << path << ": " << reply.body;
+    EXPECT_EQ(ErrorCode(reply), "invalid_parameter") << path;
+    EXPECT_NE(ErrorMessage(reply).find(fmt::format(
+                  "no case is allocated to PDU \"{}\", did you mean \"{}\"", typo, pdu)),
+              std::string::npos)
+        << ErrorMessage(reply);
+  }
+  // A viewer is told only of names within its own scope.
+  const HttpReply viewer = h.Get("/api/v1/report?team=No+Such+Team", kViewerToken);
+  EXPECT_EQ(viewer.status, 400) << viewer.body;
+  EXPECT_EQ(ErrorMessage(viewer).find(h.other_region()), std::string::npos) << ErrorMessage(viewer);
+}
+
 // A viewer scoped to a team (the tokens file names no region for it) asking for another region is
 // refused, or gets an empty answer: the filters add up to nothing outside its team.
 TEST(HttpAuth, ATeamViewerAskingForAnotherRegionIs403) {

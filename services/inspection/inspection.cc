@@ -275,6 +275,7 @@ struct InspectionBuilder::Impl {
   std::optional<Evaluator> other_evaluator;  // under compare_policy
   Period sample_period;                      // a sampled case: all its work to the as-of date
   ReportBuilder main;
+  KnownAllocations known;  // filled only for a scope (to name what a typo meant)
   // The units one level below the scope; none below an offender manager.
   std::optional<reports::GroupBy> group_by;
   std::optional<reports::GroupedReportBuilder> groups;
@@ -346,6 +347,7 @@ struct InspectionBuilder::Impl {
 
   void AddCase(const CaseHistory& history) {
     const CaseEvaluation* evaluation = evaluator.Evaluate(history, request.as_of);
+    if (evaluation != nullptr && !request.scope.empty()) known.Add(evaluation->allocation);
     if (evaluation != nullptr && main.Add(*evaluation)) {
       if (groups) groups->For(evaluation->allocation)->Add(*evaluation);
       for (ReportBuilder& month : monthly) month.Add(*evaluation);
@@ -550,6 +552,9 @@ struct InspectionBuilder::Impl {
     out.request = request;
     out.policy_settings = PolicySettings(evaluator.policy());
     out.report = main.Finish();
+    if (out.report.cases == 0) {
+      out.known_allocations.assign(known.list().begin(), known.list().end());
+    }
     if (groups) {
       out.group_level = std::string(reports::kGroupByNames[static_cast<int>(*group_by)]);
       for (auto& [key, report] : groups->FinishGroups()) {

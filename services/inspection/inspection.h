@@ -156,6 +156,8 @@ struct Inspection {
   std::vector<Finding> strengths;
   std::vector<Finding> improvements;
   DataQuality quality;
+  // When no case is in the scope: the allocations of the cases outside it (CheckScopeIsKnown).
+  std::vector<Allocation> known_allocations;
 };
 
 // Titles in the inspectorate's words.

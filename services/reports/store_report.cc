@@ -129,11 +129,15 @@ void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
 void GroupedReportBuilder::Finish(StoreReport& out,
                                   const std::vector<CaseItemRow>* case_items) const {
   if (group_by_ == GroupBy::kNone) {
-    out.json = RenderReportJson(FinishScope(), case_items);
+    const casewatch::Report report = FinishScope();
+    out.cases = report.cases;
+    out.json = RenderReportJson(report, case_items);
     return;
   }
   out.groups.clear();
+  out.cases = 0;
   for (const auto& [key, report] : FinishGroups()) {
+    out.cases += report.cases;
     out.groups.push_back(GroupReport{key, RenderReportJson(report, nullptr)});
   }
 }
@@ -161,6 +165,17 @@ Result<Policy> StorePolicy(const store::StoreReader& store) {
   auto policy = ParsePolicy(*text);
   if (!policy) return IoError("store: its policy does not parse: " + policy.error().message);
   return policy;
+}
+
+Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& scope) {
+  if (scope.empty()) return Ok();
+  KnownAllocations known;
+  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+    if (counts.cases() > 0) {
+      known.Add(Allocation{counts.region(), counts.pdu(), counts.team(), counts.offender_manager()});
+    }
+  }));
+  return CheckScopeIsKnown(scope, known.list());
 }
 
 Result<StoreReport> ReportFromStore(const store::StoreReader& store, const StoreReportRequest& request) {

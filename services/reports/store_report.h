@@ -56,6 +56,7 @@ struct StoreReport {
   std::vector<GroupReport> groups;  // otherwise: one per group with counted cases, by key
   ReportSource source = ReportSource::kReEvaluation;
   Instant as_of;
+  int64_t cases = 0;  // counted cases in the scope
 };
 
 // Accumulates cases (or per-allocation counts) into one report per group of a scope.
@@ -92,6 +93,10 @@ class GroupedReportBuilder {
 
 // The policy the store's projections were made under.
 [[nodiscard]] Result<Policy> StorePolicy(const store::StoreReader& store);
+
+// CheckScopeIsKnown against the allocations of the store's cases (its per-allocation counts):
+// for a scope in which a report found no case, whether it was a typo.
+[[nodiscard]] Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& scope);
 
 [[nodiscard]] Result<StoreReport> ReportFromStore(const store::StoreReader& store,
                                                   const StoreReportRequest& request);

@@ -19,20 +19,48 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant) {
   }
 }
 
-ScopeOrAnswer CallerScope(const Call& call, const Scope& requested) {
+namespace {
+
+// CheckScopeIsKnown for a request's filters, narrowed to the caller's scope, against the
+// engine's current allocations within the caller's scope (a viewer is never told the names of
+// units beyond its own). Ok when the request has no filters, or nothing in the caller's scope has
+// been projected yet.
+Result<void> CheckRequestedScope(const ApiState& state, const Scope& mine, const Scope& requested,
+                                 const Scope& narrowed) {
+  if (requested.empty()) return Ok();
+  const auto snapshot = state.options.view->snapshot();
+  KnownAllocations known;
+  for (const auto& counts : snapshot->scopes) {
+    if (counts->cases() == 0) continue;
+    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
+                                counts->offender_manager()};
+    if (narrowed.Matches(allocation)) return Ok();
+    if (mine.Matches(allocation)) known.Add(allocation);
+  }
+  if (known.list().empty()) return Ok();  // nothing to check against yet
+  return CheckScopeIsKnown(narrowed, known.list());
+}
+
+}  // namespace
+
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested) {
   std::optional<Scope> narrowed = Narrow(*call.principal, requested);
   if (!narrowed) {
     return {std::nullopt, ErrorResponse(Problem::kOutsideScope,
                                         "the requested scope is outside what this access token "
                                         "may see")};
   }
+  if (auto known = CheckRequestedScope(state, call.principal->scope, requested, *narrowed);
+      !known) {
+    return {std::nullopt, ErrorResponse(Problem::kInvalidParameter, known.error().message)};
+  }
   return {std::move(narrowed), {}};
 }
 
-ScopeOrAnswer CallerScope(const Call& call) {
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call) {
   auto requested = ParseScope(call.params);
   if (!requested) return {std::nullopt, ErrorResponse(requested.error())};
-  return CallerScope(call, requested.value());
+  return CallerScope(state, call, requested.value());
 }
 
 }  // namespace casewatch::http

@@ -42,13 +42,14 @@ void WriteScope(JsonWriter& out, const Scope& scope);
 void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 
 // The request's scope: its filters parsed and narrowed to the caller's; the answer otherwise
-// (400 for a malformed filter, 403 outside_scope for one beyond the caller's scope).
+// (400 for a malformed filter or one that names no allocation any case has, with the closest
+// names, once the engine has projected; 403 outside_scope for one beyond the caller's scope).
 struct ScopeOrAnswer {
   std::optional<Scope> scope;
   HttpResponse answer;
 };
-ScopeOrAnswer CallerScope(const Call& call, const Scope& requested);
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested);
 // The same for the call's own scope parameters.
-ScopeOrAnswer CallerScope(const Call& call);
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
 
 }  // namespace casewatch::http

@@ -20,7 +20,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   auto query = ParseReportQuery(call.params);
   if (!query) return ErrorResponse(query.error());
   const ReportQuery& q = query.value();
-  auto scope = CallerScope(call, q.scope);
+  auto scope = CallerScope(state, call, q.scope);
   if (!scope.scope) return scope.answer;
   if (q.live()) {
     const auto snapshot = state.options.view->snapshot();
@@ -49,7 +49,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   auto query = ParseReportQuery(call.params);
   if (!query) return ErrorResponse(query.error());
   const ReportQuery& q = query.value();
-  auto narrowed = CallerScope(call, q.scope);
+  auto narrowed = CallerScope(state, call, q.scope);
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
   reports::GroupBy by = reports::GroupBelow(scope);

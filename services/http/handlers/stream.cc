@@ -4,13 +4,13 @@
 
 namespace casewatch::http {
 
-HttpResponse HandleStream(ApiState&, Call& call) {
+HttpResponse HandleStream(ApiState& state, Call& call) {
   if (auto known =
           call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "access_token"});
       !known) {
     return ErrorResponse(known.error());
   }
-  auto narrowed = CallerScope(call);
+  auto narrowed = CallerScope(state, call);
   if (!narrowed.scope) return narrowed.answer;
   HttpResponse response;
   response.event_stream = true;

@@ -20,7 +20,7 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
       !known) {
     return ErrorResponse(known.error());
   }
-  auto narrowed = CallerScope(call);
+  auto narrowed = CallerScope(state, call);
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
   auto from_param = Optional<Date>(call.params, "from", ParseDateParam, "a date YYYY-MM-DD");

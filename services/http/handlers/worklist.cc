@@ -18,7 +18,7 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
       !known) {
     return ErrorResponse(known.error());
   }
-  auto narrowed = CallerScope(call);
+  auto narrowed = CallerScope(state, call);
   if (!narrowed.scope) return narrowed.answer;
   WorkFilter filter = WorkFilter::kAll;
   if (auto status = call.params.Get("status")) {
