@@ -5,6 +5,8 @@
 #include <sys/resource.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 
 #include "services/daemon/clock.h"
@@ -71,6 +73,7 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   }
   CW_TRY(clock, MakeClock(flags.clock, flags.clock_start, flags.clock_speed));
   app->options_.clock = std::move(clock);
+  if (flags.read_only) return StartReadOnly(flags, std::move(app));
 
   app->options_.kafka.brokers = flags.brokers;
   if (flags.brokers.empty()) {
@@ -107,10 +110,39 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   return app;
 }
 
+Result<std::unique_ptr<Application>> Application::StartReadOnly(const Flags& flags,
+                                                                std::unique_ptr<Application> app) {
+  if (flags.no_http) return InvalidArgument("--read-only serves HTTP: leave out --no-http");
+  if (!flags.brokers.empty()) {
+    return InvalidArgument("--read-only reads no broker: leave out --brokers");
+  }
+  app->read_only_ = true;
+  CW_TRY(store, store::Store::Open(flags.data));
+  app->store_ = std::move(store);
+  for (const std::string& warning : app->store_->recovery_warnings()) {
+    spdlog::critical("{}", warning);
+  }
+  CW_TRY(projected, app->store_->ProjectionInstant());
+  if (!projected) {
+    return FailedPrecondition(fmt::format(
+        "--read-only: the store {} has nothing projected yet: there is nothing to show", flags.data));
+  }
+  CW_TRY(StartHttp(flags, *app->store_, app->options_, app->http_));
+  spdlog::info("casewatchd: serving store {} read-only, as of {} (no broker, no engine: nothing "
+               "in it changes)",
+               flags.data, FormatInstant(*projected));
+  return app;
+}
+
 Application::~Application() = default;
 
 Result<void> Application::Run(const std::atomic<bool>& stop) {
   http::LiveView* view = http_.view.get();
+  if (read_only_) {
+    while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    http_.server.reset();
+    return Ok();
+  }
   auto ran = RunEngine(*store_, options_, stop, [view](const RunnerStatus& status) {
     if (view != nullptr) view->OnStatus(status);
   });

@@ -32,7 +32,11 @@ class Application {
 
  private:
   Application() = default;
+  // The rest of Start for --read-only: the store and HTTP, no broker and no engine.
+  [[nodiscard]] static Result<std::unique_ptr<Application>> StartReadOnly(
+      const Flags& flags, std::unique_ptr<Application> app);
 
+  bool read_only_ = false;
   RunnerOptions options_;
   std::optional<kafka::MockCluster> embedded_;  // no brokers configured: development only
   std::unique_ptr<store::Store> store_;

@@ -171,7 +171,18 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   std::vector<InputRecord> records;
   std::vector<int64_t> timestamps;
   while (!stop.load()) {
-    CW_TRY(batch, consumer.Poll(options.max_batch, options.poll_timeout));
+    auto polled = consumer.Poll(options.max_batch, options.poll_timeout);
+    if (!polled && polled.error().kind == ErrorKind::kDataLoss) {
+      return DataLoss(fmt::format(
+          "the brokers ({}) do not hold the records of topic {} that this store has read up to "
+          "({}). Either they are not the brokers this store was built from (the embedded "
+          "development broker of `./run demo` keeps nothing once it stops), or retention "
+          "removed records before the engine read them. To look at this store as it is: "
+          "casewatchd --read-only --data DIR --no-auth (dashboard and API, no broker). To build "
+          "a store from these brokers: start casewatchd with an empty --data directory",
+          options.kafka.brokers, options.engine.topic, polled.error().message));
+    }
+    CW_TRY(batch, std::move(polled));
     const Instant now = options.clock();
     const int64_t lag = consumer.Lag();
     if (!deferring && lag > options.catch_up_lag) {

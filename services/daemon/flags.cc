@@ -86,6 +86,9 @@ void AddFlags(CLI::App& app, Flags& flags) {
   app.add_option("--history-cache-mib", flags.cache_mib, "Memory for cached case histories")
       ->capture_default_str();
   app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
+  app.add_flag("--read-only", flags.read_only,
+               "Serve the store's dashboard and API as they are, with no broker and no engine "
+               "(e.g. the demo's store after it stopped); POST /api/v1/events is refused");
   app.add_option("--http-port", flags.http_port,
                  "HTTP port of the API and dashboard (0: any free port; the log says which)")
       ->check(CLI::Range(0, 65535))

@@ -35,6 +35,7 @@ struct Flags {
   size_t cache_mib = 256;
   // HTTP
   bool no_http = false;
+  bool read_only = false;  // serve the store's dashboard and API only: no broker, no engine
   int http_port = 8080;
   std::string http_address = "0.0.0.0";
   bool no_auth = false;

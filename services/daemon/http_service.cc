@@ -39,10 +39,17 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   service.view = std::make_unique<http::LiveView>(options.engine.policy);
   CW_TRY(service.view->Load(store));
   http::LiveView* view = service.view.get();
-  options.engine.on_commit = [view](const engine::CommitInfo& info) { view->OnCommit(info); };
-  CW_TRY(producer, kafka::Producer::Open(options.kafka));
-  service.producer.emplace(std::move(producer));
-  service.publisher = std::make_unique<KafkaEventPublisher>(*service.producer);
+  if (flags.read_only) {
+    // Nothing will change: the store is as up to date as it will be.
+    engine::EngineStatus status;
+    status.lag = 0;
+    view->OnStatus(status);
+  } else {
+    options.engine.on_commit = [view](const engine::CommitInfo& info) { view->OnCommit(info); };
+    CW_TRY(producer, kafka::Producer::Open(options.kafka));
+    service.producer.emplace(std::move(producer));
+    service.publisher = std::make_unique<KafkaEventPublisher>(*service.producer);
+  }
 
   http::ApiOptions api;
   api.store = &store;
@@ -54,6 +61,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   api.dead_letter_topic = options.engine.dead_letter_topic;
   api.clock = options.clock;
   api.wall_clock = WallClock;
+  api.read_only = flags.read_only;
   service.api = std::make_unique<http::Api>(std::move(api));
 
   http::ServerOptions server;

@@ -38,6 +38,9 @@ struct ApiOptions {
   std::function<Instant()> clock;       // the engine clock, for live validation
   std::function<Instant()> wall_clock;  // for audit records (default: the system clock)
   size_t max_events_per_request = 100000;
+  // casewatchd --read-only: a store served as it is, no engine feeding it (GET /api/v1/meta says
+  // so, and the dashboard shows it).
+  bool read_only = false;
 };
 
 // A route's counters, for /metrics.

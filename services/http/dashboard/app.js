@@ -262,14 +262,17 @@ function renderSummary() {
     : `decisions up to ${formatDate(r.period?.to)}`;
   const parts = [`${num(r.cases)} cases counted`, period, `policy “${r.policy}”`];
   if (state.meta && state.meta.ready === false) parts.push('the engine is still catching up');
+  if (state.meta?.read_only) parts.push('read-only: a stored copy, no new events arrive');
   $('scope-summary').textContent = parts.join(' · ');
   $('scope-summary').dataset.cases = String(r.cases);
 }
 
 function setLive(live) {
   const el = $('live-status');
+  if (state.meta?.read_only) live = 'readonly';
   const text = {
     connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline — retrying',
+    readonly: 'Read-only',
   };
   el.dataset.state = live;
   el.textContent = text[live];

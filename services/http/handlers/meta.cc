@@ -15,6 +15,7 @@ HttpResponse HandleMeta(ApiState& state, Call& call) {
   out.EndObject().Key("as_of");
   WriteInstant(out, state.options.view->snapshot()->as_of);
   out.Key("ready").Bool(state.options.view->ready());
+  out.Key("read_only").Bool(state.options.read_only);
   out.Key("policy").BeginObject().Key("ratings").BeginObject();
   out.Key("rating_outstanding").Double(policy.rating_outstanding);
   out.Key("rating_good").Double(policy.rating_good);

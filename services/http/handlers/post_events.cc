@@ -21,7 +21,11 @@ HttpResponse HandlePostEvents(ApiState& state, Call& c) {
   const ApiOptions& options = state.options;
   if (auto known = c.params.OnlyThese({}); !known) return ErrorResponse(known.error());
   if (options.publisher == nullptr) {
-    return ErrorResponse(Problem::kUnavailable, "publishing over HTTP is not enabled");
+    return ErrorResponse(Problem::kUnavailable,
+                         options.read_only
+                             ? "this casewatchd serves a store read-only (--read-only): it "
+                               "publishes nothing"
+                             : "publishing over HTTP is not enabled");
   }
   const std::string& body = c.request.body;
   enum class Outcome { kPublish, kRejected, kDuplicate, kConflict };
