@@ -53,8 +53,23 @@ TEST(ReplayCli, ABadPolicyKeyIsNamed) {
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T00:00:00Z", "--policy", policy.string()});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.err.find("policy key \"home_visit_every_days\""), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("policy key \"home_visit_every_days\": is not a policy key, did you mean "
+                         "\"home_visit_repeat_days\"?"),
+            std::string::npos)
+      << run.err;
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+TEST(ReplayCli, APolicyFileThatIsNotJsonIsPlacedByLineAndColumn) {
+  const fs::path policy = TempFile("not_json_policy.json", "{\n  \"warning_wd\": 5\n  \"breach_wd\": 5\n}\n");
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T00:00:00Z", "--policy", policy.string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find(policy.string() + ": policy is not valid JSON at line 3, column 3: "
+                                           "expected a comma (,) or the closing }"),
+            std::string::npos)
+      << run.err;
 }
 
 TEST(ReplayCli, AMissingPolicyOrEventFileIsNamed) {
