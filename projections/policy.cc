@@ -237,7 +237,8 @@ Error NotJson(std::string_view json, simdjson::error_code error) {
                                        LineAndColumn(json, syntax->offset), syntax->what));
   }
   // Valid syntax, refused all the same (bad UTF-8, a number out of range): simdjson's words.
-  return InvalidArgument(fmt::format("policy is not valid JSON: {}", simdjson::error_message(error)));
+  return InvalidArgument(
+      fmt::format("policy is not valid JSON: {}", simdjson::error_message(error)));
 }
 
 }  // namespace

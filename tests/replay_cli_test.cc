@@ -61,7 +61,8 @@ TEST(ReplayCli, ABadPolicyKeyIsNamed) {
 }
 
 TEST(ReplayCli, APolicyFileThatIsNotJsonIsPlacedByLineAndColumn) {
-  const fs::path policy = TempFile("not_json_policy.json", "{\n  \"warning_wd\": 5\n  \"breach_wd\": 5\n}\n");
+  const fs::path policy =
+      TempFile("not_json_policy.json", "{\n  \"warning_wd\": 5\n  \"breach_wd\": 5\n}\n");
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T00:00:00Z", "--policy", policy.string()});
   EXPECT_EQ(run.exit_code, 2);
