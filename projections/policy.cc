@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
+#include <optional>
+
+#include "base/closest_names.h"
 
 namespace casewatch {
 namespace {
@@ -56,15 +60,193 @@ Error BadKey(std::string_view key, std::string_view why) {
   return InvalidArgument(fmt::format("policy key \"{}\": {}", key, why));
 }
 
+std::vector<std::string> KnownKeys() {
+  std::vector<std::string> keys = {"name", "holidays"};
+  for (const IntKey& k : kIntKeys) keys.emplace_back(k.key);
+  for (const RatingKey& k : kRatingKeys) keys.emplace_back(k.key);
+  return keys;
+}
+
+// Where a text first stops being JSON (RFC 8259) and what was expected there: simdjson says only
+// what kind of error it met, and a person fixing a file by hand needs the place.
+struct JsonSyntaxError {
+  size_t offset;
+  std::string what;  // "expected a colon (:) after the key"
+};
+
+class JsonSyntaxScanner {
+ public:
+  explicit JsonSyntaxScanner(std::string_view text) : text_(text) {}
+
+  // nullopt when the text is JSON as far as its syntax goes.
+  std::optional<JsonSyntaxError> FirstError() {
+    SkipSpace();
+    if (!Value(0)) return error_;
+    SkipSpace();
+    if (pos_ < text_.size()) {
+      Fail("nothing more after the end of the JSON");
+      return error_;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  // Deeper than any policy file; keeps the recursion's stack small.
+  static constexpr int kMaxDepth = 64;
+
+  bool Fail(std::string_view expected) {
+    error_ = JsonSyntaxError{
+        pos_, pos_ < text_.size()
+                  ? fmt::format("expected {}", expected)
+                  : std::string("the text ends too soon (is a closing quote, } or ] missing?)")};
+    return false;
+  }
+  bool At(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+  void SkipSpace() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+  bool Digits() {
+    const size_t start = pos_;
+    while (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  bool Value(int depth) {
+    if (depth > kMaxDepth) return Fail("less nesting of { and [");
+    if (At('{')) return Container(depth, '}');
+    if (At('[')) return Container(depth, ']');
+    if (At('"')) return String();
+    if (At('-') || (pos_ < text_.size() && text_[pos_] >= '0' && text_[pos_] <= '9')) {
+      return Number();
+    }
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (text_.substr(pos_, word.size()) == word) {
+        pos_ += word.size();
+        return true;
+      }
+    }
+    return Fail("a value (a number, \"text\", true, false, null, { or [)");
+  }
+
+  // An object (`close` '}': "key": value pairs) or an array (']': values), after its opening.
+  bool Container(int depth, char close) {
+    const bool object = close == '}';
+    ++pos_;
+    SkipSpace();
+    if (At(close)) {
+      ++pos_;
+      return true;
+    }
+    while (true) {
+      if (object) {
+        if (!At('"')) return Fail("a key in double quotes (\"key\")");
+        if (!String()) return false;
+        SkipSpace();
+        if (!At(':')) return Fail("a colon (:) after the key");
+        ++pos_;
+        SkipSpace();
+      }
+      if (!Value(depth + 1)) return false;
+      SkipSpace();
+      if (At(close)) {
+        ++pos_;
+        return true;
+      }
+      if (!At(',')) {
+        return Fail(object ? "a comma (,) or the closing }" : "a comma (,) or the closing ]");
+      }
+      ++pos_;
+      SkipSpace();
+    }
+  }
+
+  bool String() {
+    ++pos_;  // the opening quote
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c == '"') {
+        ++pos_;
+        return true;
+      }
+      if (static_cast<unsigned char>(c) < 0x20) {
+        return Fail("the closing quote before a line break or control character");
+      }
+      if (c == '\\') {
+        ++pos_;
+        if (pos_ < text_.size() && text_[pos_] == 'u') {
+          for (int i = 0; i < 4; ++i) {
+            ++pos_;
+            if (pos_ >= text_.size() || !std::isxdigit(static_cast<unsigned char>(text_[pos_]))) {
+              return Fail("four hex digits after \\u");
+            }
+          }
+        } else if (pos_ >= text_.size() ||
+                   std::string_view("\"\\/bfnrt").find(text_[pos_]) == std::string_view::npos) {
+          return Fail("a valid escape after the backslash (a backslash itself is written \\\\)");
+        }
+      }
+      ++pos_;
+    }
+    return Fail("");  // the text ended inside the string
+  }
+
+  bool Number() {
+    if (At('-')) ++pos_;
+    if (At('0')) {
+      ++pos_;
+    } else if (!Digits()) {
+      return Fail("a digit");
+    }
+    if (At('.')) {
+      ++pos_;
+      if (!Digits()) return Fail("a digit after the decimal point");
+    }
+    if (At('e') || At('E')) {
+      ++pos_;
+      if (At('+') || At('-')) ++pos_;
+      if (!Digits()) return Fail("a digit in the exponent");
+    }
+    return true;
+  }
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  JsonSyntaxError error_;
+};
+
+// "line L, column C" of a byte offset, both from 1; a column counts characters (UTF-8), not bytes.
+std::string LineAndColumn(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      ++column;
+    }
+  }
+  return fmt::format("line {}, column {}", line, column);
+}
+
+Error NotJson(std::string_view json, simdjson::error_code error) {
+  if (auto syntax = JsonSyntaxScanner(json).FirstError()) {
+    return InvalidArgument(fmt::format("policy is not valid JSON at {}: {}",
+                                       LineAndColumn(json, syntax->offset), syntax->what));
+  }
+  // Valid syntax, refused all the same (bad UTF-8, a number out of range): simdjson's words.
+  return InvalidArgument(
+      fmt::format("policy is not valid JSON: {}", simdjson::error_message(error)));
+}
+
 }  // namespace
 
 Result<Policy> ParsePolicy(std::string_view json) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
-    return InvalidArgument(
-        fmt::format("policy is not valid JSON: {}", simdjson::error_message(error)));
-  }
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) return NotJson(json, error);
   simdjson::dom::object object;
   if (root.get(object)) return InvalidArgument("policy must be a JSON object");
 
@@ -117,7 +299,8 @@ Result<Policy> ParsePolicy(std::string_view json) {
       policy.*(it->field) = v;
       continue;
     }
-    return BadKey(key, "is not a policy key (see docs/rules.md section 8)");
+    return BadKey(key, fmt::format("is not a policy key{} (the keys: docs/rules.md section 8)",
+                                   DidYouMean(key, KnownKeys())));
   }
   if (policy.rating_outstanding < policy.rating_good) {
     return BadKey("rating_outstanding", "must be at least rating_good");

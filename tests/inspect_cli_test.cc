@@ -316,6 +316,13 @@ TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
       {{"--events", events, "--as-of", "2023-02-30T00:00:00Z"}, "--as-of:"},
       {{"--events", events, "--as-of", kAsOf, "--compare-as-of", "2024-06-01T00:00:00Z"},
        "--compare-as-of: the previous inspection"},
+      // A date as an as-of is the end of that day: 2023-12-31 is not before 23:59:59 that day.
+      {{"--events", events, "--as-of", kAsOf, "--compare-as-of", "2023-12-31"},
+       "--compare-as-of: the previous inspection (2023-12-31) must be before --as-of "
+       "(2023-12-31T23:59:59Z)"},
+      {{"--events", events, "--as-of", kAsOf, "--compare-as-of", "2023-13-01"},
+       "--compare-as-of: '2023-13-01' is neither a date YYYY-MM-DD (meaning the end of that day) "
+       "nor an RFC 3339 timestamp"},
       {{"--events", events, "--as-of", kAsOf, "--compare-policy", Path("missing.json")},
        "missing.json"},
       {{"--events", events, "--as-of", kAsOf, "--sample-from", "2023-06-01", "--sample-to",
@@ -338,10 +345,10 @@ TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
     EXPECT_NE(run.err.find(c.message), std::string::npos) << run.err;
     EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
   }
-  // A CLI11-checked flag: its own message and exit code.
+  // A CLI11-checked flag: its own message, and exit 2 like every refused command line.
   const auto run = RunProcess(
       {CASEWATCH_BIN, "inspect", "--events", events, "--as-of", kAsOf, "--progress", "sometimes"});
-  EXPECT_NE(run.exit_code, 0);
+  EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("--progress"), std::string::npos) << run.err;
 }
 

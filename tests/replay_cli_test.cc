@@ -43,7 +43,9 @@ TEST(ReplayCli, ABadAsOfIsOneClearMessage) {
       RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-13-01"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.out, "");
-  EXPECT_NE(run.err.find("--as-of: '2013-13-01' is not an RFC 3339 timestamp"), std::string::npos)
+  EXPECT_NE(run.err.find("--as-of: '2013-13-01' is neither a date YYYY-MM-DD (meaning the end of "
+                         "that day) nor an RFC 3339 timestamp (e.g. 2013-09-30T23:59:59Z)"),
+            std::string::npos)
       << run.err;
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
 }
@@ -53,8 +55,24 @@ TEST(ReplayCli, ABadPolicyKeyIsNamed) {
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T00:00:00Z", "--policy", policy.string()});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_NE(run.err.find("policy key \"home_visit_every_days\""), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("policy key \"home_visit_every_days\": is not a policy key, did you mean "
+                         "\"home_visit_repeat_days\"?"),
+            std::string::npos)
+      << run.err;
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+}
+
+TEST(ReplayCli, APolicyFileThatIsNotJsonIsPlacedByLineAndColumn) {
+  const fs::path policy =
+      TempFile("not_json_policy.json", "{\n  \"warning_wd\": 5\n  \"breach_wd\": 5\n}\n");
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T00:00:00Z", "--policy", policy.string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find(policy.string() + ": policy is not valid JSON at line 3, column 3: "
+                                           "expected a comma (,) or the closing }"),
+            std::string::npos)
+      << run.err;
 }
 
 TEST(ReplayCli, AMissingPolicyOrEventFileIsNamed) {
@@ -67,6 +85,38 @@ TEST(ReplayCli, AMissingPolicyOrEventFileIsNamed) {
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("/nonexistent/e.ndjson"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("No such file"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, AnAsOfDateMeansTheEndOfThatDay) {
+  const auto date = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                "2013-09-30", "--case-items"});
+  const auto instant = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                   "2013-09-30T23:59:59.999999999Z", "--case-items"});
+  ASSERT_EQ(date.exit_code, 0) << date.err;
+  EXPECT_EQ(date.out, instant.out);
+  EXPECT_NE(date.out.find("\"as_of\":\"2013-09-30T23:59:59.999999999Z\""), std::string::npos)
+      << date.out.substr(0, 200);
+}
+
+// The UTC dates, as the period's dates are (docs/rules.md): 23:30 at -01:00 is 1 July.
+TEST(ReplayCli, APeriodOfTimestampsTakesTheirDates) {
+  const auto timestamps =
+      RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-09-30",
+                  "--from", "2013-04-01T08:00:00Z", "--to", "2013-06-30T23:30:00-01:00"});
+  const auto dates = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                 "2013-09-30", "--from", "2013-04-01", "--to", "2013-07-01"});
+  ASSERT_EQ(timestamps.exit_code, 0) << timestamps.err;
+  EXPECT_EQ(timestamps.out, dates.out);
+  EXPECT_NE(dates.out.find("\"period\":{\"from\":\"2013-04-01\",\"to\":\"2013-07-01\"}"),
+            std::string::npos)
+      << dates.out.substr(0, 200);
+  const auto bad = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30", "--to", "30/06/2013"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--to: '30/06/2013' is neither a date YYYY-MM-DD nor an RFC 3339 "
+                         "timestamp"),
+            std::string::npos)
+      << bad.err;
 }
 
 TEST(ReplayCli, APeriodEndingBeforeItStartsIsRefused) {

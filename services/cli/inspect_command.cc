@@ -48,7 +48,7 @@ Result<insp::InspectionRequest> RequestOf(const InspectOptions& o) {
   request.scope = r.scope;
   request.policy = r.policy;
   if (!o.compare_as_of.empty()) {
-    auto earlier = ParseInstant(o.compare_as_of);
+    auto earlier = ParseAsOfFlag(o.compare_as_of);
     if (!earlier) return InvalidArgument("--compare-as-of: " + earlier.error().message);
     if (!(earlier.value() < request.as_of)) {
       return InvalidArgument(
@@ -73,7 +73,7 @@ Result<insp::InspectionRequest> RequestOf(const InspectOptions& o) {
        {std::tuple{"--sample-from", &o.sample_from, &sample.started_from},
         std::tuple{"--sample-to", &o.sample_to, &sample.started_to}}) {
     if (text->empty()) continue;
-    auto parsed = ParseDate(*text);
+    auto parsed = ParseDateFlag(*text);
     if (!parsed) return InvalidArgument(fmt::format("{}: {}", flag, parsed.error().message));
     *date = parsed.value();
   }
@@ -184,8 +184,9 @@ void AddInspectCommand(CLI::App& root, int& exit_code) {
   }
   cmd->remove_option(cmd->get_option("--case-items"));
   cmd->add_option("--compare-as-of", o->compare_as_of,
-                  "A previous inspection's as-of instant: progress since then, indicator by "
-                  "indicator (same scope and policy; the period moved back by the same days)");
+                  "A previous inspection's as-of instant (a timestamp, or a date meaning the end "
+                  "of that day): progress since then, indicator by indicator (same scope and "
+                  "policy; the period moved back by the same days)");
   cmd->add_option("--compare-policy", o->compare_policy,
                   "Another policy file: what the figures would be under it (same history and "
                   "date), and which cases' judgements change");
@@ -193,11 +194,11 @@ void AddInspectCommand(CLI::App& root, int& exit_code) {
       ->check(CLI::Range(0, 100000));
   cmd->add_option("--seed", o->seed, "The sample's seed (default 1): the same seed, the same draw");
   cmd->add_option("--sample-from", o->sample_from,
-                  "Sampled cases started on or after this date (default: six months before "
-                  "--sample-to)");
+                  "Sampled cases started on or after this date, YYYY-MM-DD or a timestamp's UTC "
+                  "date (default: six months before --sample-to)");
   cmd->add_option("--sample-to", o->sample_to,
-                  "Sampled cases started on or before this date (default: --sample-min-days "
-                  "before the as-of date)");
+                  "Sampled cases started on or before this date, YYYY-MM-DD or a timestamp's UTC "
+                  "date (default: --sample-min-days before the as-of date)");
   cmd->add_option("--sample-min-days", o->sample_min_days,
                   "Sampled cases were supervised at least this many days by the as-of date "
                   "(default 270, about nine months)")

@@ -57,7 +57,7 @@ int RunRebuild(const RebuildOptions& options) {
   // T: the given instant, else where the engine's projections were (kept in the marker of an
   // interrupted rebuild, which cleared them).
   if (!options.as_of.empty()) {
-    auto parsed = ParseInstant(options.as_of);
+    auto parsed = ParseAsOfFlag(options.as_of);
     if (!parsed) return fail("--as-of: " + parsed.error().message);
     request.as_of = parsed.value();
   } else {
@@ -105,7 +105,8 @@ void AddRebuildCommand(CLI::App& root, int& exit_code) {
                   "Policy file to evaluate under (default: the default policy, docs/rules.md "
                   "section 8)");
   cmd->add_option("--as-of", options->as_of,
-                  "Evaluate at this instant (default: the store's projection instant)");
+                  "Evaluate at this instant: an RFC 3339 timestamp, or a date YYYY-MM-DD meaning "
+                  "the end of that day (default: the store's projection instant)");
   cmd->callback([options, &exit_code] { exit_code = RunRebuild(*options); });
 }
 

@@ -48,17 +48,44 @@ Result<Policy> ReadPolicyFile(const std::string& path) {
   return std::move(policy).value();
 }
 
+Result<Instant> ParseAsOfFlag(std::string_view text) {
+  if (text.size() == 10) {  // the length of YYYY-MM-DD: a date or nothing
+    if (auto date = ParseDate(text)) return EndOfDay(date.value());
+  } else if (auto instant = ParseInstant(text)) {
+    return instant.value();
+  }
+  return InvalidArgument(
+      fmt::format("'{}' is neither a date YYYY-MM-DD (meaning the end of that day) nor an RFC 3339 "
+                  "timestamp (e.g. 2013-09-30T23:59:59Z)",
+                  text));
+}
+
+Result<Date> ParseDateFlag(std::string_view text) {
+  if (text.size() == 10) {
+    if (auto date = ParseDate(text)) return date.value();
+  } else if (auto instant = ParseInstant(text)) {
+    return DateOf(instant.value());
+  }
+  return InvalidArgument(
+      fmt::format("'{}' is neither a date YYYY-MM-DD nor an RFC 3339 timestamp (e.g. "
+                  "2013-09-30T23:59:59Z, whose UTC date is taken)",
+                  text));
+}
+
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
   cmd.add_option("--as-of", flags.as_of,
-                 "Evaluation time T, RFC 3339 (e.g. 2013-09-30T23:59:59Z); events after it are "
-                 "not considered")
+                 "Evaluation time T: an RFC 3339 timestamp (e.g. 2013-09-30T09:30:00Z), or a date "
+                 "YYYY-MM-DD meaning the end of that day (23:59:59.999999999Z); events after T "
+                 "are not considered")
       ->required();
   cmd.add_option("--policy", flags.policy_file,
                  "Policy file (JSON, docs/rules.md section 8); defaults apply without it");
   cmd.add_option("--from", flags.from,
-                 "First decision date of the period, YYYY-MM-DD (default: unbounded)");
+                 "First decision date of the period, YYYY-MM-DD, or a timestamp whose UTC date is "
+                 "taken (default: unbounded)");
   cmd.add_option("--to", flags.to,
-                 "Last decision date of the period, YYYY-MM-DD (default: date of T)");
+                 "Last decision date of the period, YYYY-MM-DD, or a timestamp whose UTC date is "
+                 "taken (default: the date of T)");
   cmd.add_option("--region", flags.region, "Only cases allocated to this region");
   cmd.add_option("--pdu", flags.pdu, "Only cases allocated to this probation delivery unit");
   cmd.add_option("--team", flags.team, "Only cases allocated to this team");
@@ -71,18 +98,18 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
 
 Result<ReportRequest> ReportFlags::Resolve() const {
   ReportRequest request;
-  auto as_of_parsed = ParseInstant(as_of);
+  auto as_of_parsed = ParseAsOfFlag(as_of);
   if (!as_of_parsed) return InvalidArgument("--as-of: " + as_of_parsed.error().message);
   request.as_of = as_of_parsed.value();
 
   std::optional<Date> from_date, to_date;
   if (!from.empty()) {
-    auto d = ParseDate(from);
+    auto d = ParseDateFlag(from);
     if (!d) return InvalidArgument("--from: " + d.error().message);
     from_date = d.value();
   }
   if (!to.empty()) {
-    auto d = ParseDate(to);
+    auto d = ParseDateFlag(to);
     if (!d) return InvalidArgument("--to: " + d.error().message);
     to_date = d.value();
   }

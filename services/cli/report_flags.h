@@ -36,6 +36,12 @@ struct ReportFlags {
 
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 
+// An instant flag such as --as-of: an RFC 3339 instant, or a date YYYY-MM-DD meaning the end of
+// that day (23:59:59.999999999Z), so that `--as-of 2025-06-30` counts all of 30 June.
+[[nodiscard]] Result<Instant> ParseAsOfFlag(std::string_view text);
+// A date flag such as --from/--to: a date YYYY-MM-DD, or an RFC 3339 instant meaning its UTC date.
+[[nodiscard]] Result<Date> ParseDateFlag(std::string_view text);
+
 // Opens an engine's store in `data` read-only, as a secondary keeping its own files in `scratch`
 // (so it works while the engine runs), and when `flags.as_of` is empty sets it to the instant the
 // store's projections are at.

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/closest_names.h"
+
 namespace casewatch::daemon {
 namespace {
 
@@ -14,6 +16,15 @@ std::string_view Trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
+}
+
+// The long names of the flags, without the dashes: the config file's settings.
+std::vector<std::string> SettingNames(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::Option* option : app.get_options()) {
+    for (const std::string& l : option->get_lnames()) names.push_back(l);
+  }
+  return names;
 }
 
 }  // namespace
@@ -148,7 +159,8 @@ Result<void> ApplyConfigFile(const std::string& path, CLI::App& app,
     }
     CLI::Option* option = key == "config" ? nullptr : app.get_option_no_throw("--" + key);
     if (option == nullptr) {
-      return InvalidArgument(fmt::format("{}:{}: unknown setting \"{}\"", path, number, key));
+      return InvalidArgument(fmt::format("{}:{}: unknown setting \"{}\"{}", path, number, key,
+                                         DidYouMean(key, SettingNames(app))));
     }
     if (option->count() > 0) continue;  // the flag wins
     try {
@@ -159,6 +171,29 @@ Result<void> ApplyConfigFile(const std::string& path, CLI::App& app,
     }
   }
   return Ok();
+}
+
+std::optional<std::string> UnknownFlagMessage(const CLI::App& app) {
+  const std::vector<std::string> leftovers = app.remaining(false);
+  if (leftovers.empty()) return std::nullopt;
+  // A mistyped flag's value is left over too: name the flag, not its value.
+  for (const std::string& arg : leftovers) {
+    if (!arg.starts_with("-")) continue;
+    const std::string wanted = arg.substr(0, arg.find('='));
+    std::vector<std::string> flags;
+    for (const CLI::Option* option : app.get_options()) {
+      for (const std::string& l : option->get_lnames()) flags.push_back("--" + l);
+      // One letter is near every other: short flags are candidates only for a single dash.
+      if (wanted.starts_with("--")) continue;
+      for (const std::string& s : option->get_snames()) flags.push_back("-" + s);
+    }
+    return fmt::format("casewatchd: unknown flag {}{}\nRun `casewatchd --help` for its flags.\n",
+                       wanted, DidYouMean(wanted, flags));
+  }
+  return fmt::format(
+      "casewatchd: unexpected argument \"{}\" (it takes only flags)\nRun `casewatchd --help` for "
+      "its flags.\n",
+      leftovers.front());
 }
 
 }  // namespace casewatch::daemon

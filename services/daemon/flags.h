@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,10 @@ void AddFlags(CLI::App& app, Flags& flags);
 // (a flag wins over the file), librdkafka properties into `properties`. The error names the line.
 [[nodiscard]] Result<void> ApplyConfigFile(const std::string& path, CLI::App& app,
                                            std::vector<kafka::Property>& properties);
+
+// After a refused command line: a message naming the first argument no flag took (a mistyped flag,
+// with the flags it was probably meant to be), or nullopt when there is none.
+std::optional<std::string> UnknownFlagMessage(const CLI::App& app);
 
 // Reads a whole (small) file; the error names `what` (the flag) and the path.
 [[nodiscard]] Result<std::string> ReadFile(const std::string& path, std::string_view what);

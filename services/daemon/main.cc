@@ -22,18 +22,26 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void OnSignal(int) { g_stop.store(true); }
 
-// The exit status: 0 after a clean stop, 2 for a setting or a store that needs a command first,
-// 1 when the environment failed (ExitCodeOf).
+// The exit status: 0 after a clean stop (and for --help, --version), 2 for a refused command line
+// or a setting or a store that needs a command first, 1 when the environment failed (ExitCodeOf).
 int Main(int argc, char** argv) {
   Flags flags;
   CLI::App app{
       "casewatchd: consumes case events from Kafka exactly once into a RocksDB store, keeps the "
       "oversight indicators current and raises missed-obligation alerts"};
   AddFlags(app, flags);
+  app.set_version_flag("--version", "casewatchd " CASEWATCH_VERSION, "Print the version and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // CLI11 checks required flags before leftovers: a mistyped name is the likelier cause.
+    if (auto unknown = UnknownFlagMessage(app)) {
+      std::fputs(unknown->c_str(), stderr);
+      return 2;
+    }
+    app.exit(e);
+    return 2;
   }
   std::vector<kafka::Property> properties;
   if (!flags.config.empty()) {

@@ -1,0 +1,107 @@
+// casewatch's and casewatchd's command lines as a user meets them: --version, and a mistyped
+// command or flag named with what it was probably meant to be (exit 2).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/process.h"
+
+namespace casewatch {
+namespace {
+
+using testing::RunProcess;
+
+TEST(CommandLine, VersionIsTheProjectVersion) {
+  auto run = RunProcess({CASEWATCH_BIN, "--version"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "casewatch " CASEWATCH_VERSION "\n");
+  run = RunProcess({CASEWATCHD_BIN, "--version"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, "casewatchd " CASEWATCH_VERSION "\n");
+}
+
+TEST(CommandLine, AnUnknownCommandIsNamedWithTheNearestCommand) {
+  const auto run = RunProcess({CASEWATCH_BIN, "repaly", "--events", "x"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.err,
+            "casewatch: unknown command \"repaly\", did you mean \"replay\"?\n"
+            "Run `casewatch --help` for the commands.\n");
+}
+
+TEST(CommandLine, AnUnknownSubcommandIsNamedWithTheNearestOne) {
+  const auto run = RunProcess({CASEWATCH_BIN, "token", "ad"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("casewatch token: unknown command \"ad\", did you mean \"add\"?"),
+            std::string::npos)
+      << run.err;
+}
+
+// Named before the required flags CLI11 would otherwise complain of (--data here), and named as
+// the flag, not its value.
+TEST(CommandLine, AnUnknownFlagIsNamedWithTheNearestFlags) {
+  for (const std::string pdo : {"--pdo", "--pdo=Sunderland"}) {
+    std::vector<std::string> argv = {CASEWATCH_BIN, "report", pdo};
+    if (pdo == "--pdo") argv.push_back("Sunderland");
+    const auto run = RunProcess(argv);
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_EQ(run.out, "");
+    EXPECT_NE(run.err.find("casewatch report: unknown flag --pdo, did you mean \"--pdu\""),
+              std::string::npos)
+        << run.err;
+    EXPECT_EQ(run.err.find("Sunderland"), std::string::npos) << run.err;
+    EXPECT_EQ(run.err.find("--data is required"), std::string::npos) << run.err;
+  }
+}
+
+TEST(CommandLine, AFlagNothingIsNearIsStillNamed) {
+  const auto run = RunProcess({CASEWATCH_BIN, "simulate", "--zzzzzzzz"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err,
+            "casewatch simulate: unknown flag --zzzzzzzz\n"
+            "Run `casewatch simulate --help` for its flags.\n");
+}
+
+TEST(CommandLine, AStrayArgumentIsNamed) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", "e.ndjson", "--as-of",
+                               "2013-09-30", "extra"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("casewatch replay: unexpected argument \"extra\""), std::string::npos)
+      << run.err;
+}
+
+TEST(CommandLine, OtherRefusedCommandLinesExitTwo) {
+  const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", "e.ndjson"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("--as-of is required"), std::string::npos) << run.err;
+}
+
+TEST(CommandLine, TheDaemonNamesAnUnknownFlagWithTheNearestFlag) {
+  auto run = RunProcess({CASEWATCHD_BIN, "--dta", "/tmp/store"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_EQ(run.err,
+            "casewatchd: unknown flag --dta, did you mean \"--data\"?\n"
+            "Run `casewatchd --help` for its flags.\n");
+  run = RunProcess({CASEWATCHD_BIN, "--data", "/nonexistent/store", "--no-htp"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("unknown flag --no-htp, did you mean \"--no-http\"?"), std::string::npos)
+      << run.err;
+}
+
+TEST(CommandLine, TheDaemonNamesAnUnknownConfigSettingWithTheNearestOne) {
+  const std::filesystem::path config = std::filesystem::path(::testing::TempDir()) /
+                                       (std::to_string(getpid()) + "-casewatchd.conf");
+  std::ofstream(config) << "# settings\nbrokres = 127.0.0.1:9092\n";
+  const auto run =
+      RunProcess({CASEWATCHD_BIN, "--data", "/nonexistent/store", "--config", config.string()});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.err, "casewatchd: " + config.string() +
+                         ":2: unknown setting \"brokres\", did you mean \"brokers\"?\n");
+  std::filesystem::remove(config);
+}
+
+}  // namespace
+}  // namespace casewatch
