@@ -252,6 +252,9 @@ struct WorkRow {
   std::string status;
   int64_t days_overdue;
   std::string region;
+  std::string group;
+  bool priority = false;
+  std::string rosh_level;  // "" when none is recorded
 
   bool operator==(const WorkRow&) const = default;
 };
@@ -270,9 +273,12 @@ WorkPage ReadWorklist(Harness& h, const std::string& query,
   JsonDoc doc(reply.body);
   page.total = int64_t(doc["total"]);
   for (simdjson::dom::element item : doc["items"].get_array()) {
+    std::string rosh;
+    if (!item["rosh_level"].is_null()) rosh = Str(item["rosh_level"]);
     page.items.push_back(WorkRow{Str(item["case_id"]), Str(item["indicator"]), Str(item["due"]),
                                  Str(item["status"]), int64_t(item["days_overdue"]),
-                                 Str(item["region"])});
+                                 Str(item["region"]), Str(item["group"]), bool(item["priority"]),
+                                 rosh});
   }
   return page;
 }
@@ -299,29 +305,117 @@ std::multiset<std::tuple<std::string, std::string, std::string, std::string>> Op
   return items;
 }
 
-TEST(HttpWorklist, OverdueItemsComeFirstThenPendingEachByDueDate) {
+// The group an item belongs to, from its status and days overdue (as a practitioner plans).
+std::string ExpectedGroup(const WorkRow& row) {
+  if (row.status == "OVERDUE") return row.days_overdue > 28 ? "long_overdue" : "overdue";
+  if (row.days_overdue >= 0) return "due_today";
+  return row.days_overdue >= -7 ? "due_this_week" : "later";
+}
+
+TEST(HttpWorklist, ItemsComeByGroupThenHighRiskCasesThenDueDate) {
   Harness h;
   const WorkPage all = ReadWorklist(h, "page_size=500");
   ASSERT_GT(all.total, 0);
   ASSERT_LE(all.total, 500) << "the test reads one page";
   ASSERT_EQ(static_cast<int64_t>(all.items.size()), all.total);
-  size_t overdue = 0;
-  while (overdue < all.items.size() && all.items[overdue].status == "OVERDUE") ++overdue;
-  ASSERT_GT(overdue, 0u) << "the simulation should leave overdue items";
-  ASSERT_LT(overdue, all.items.size()) << "the simulation should leave pending items";
+  const std::vector<std::string> order = {"overdue", "due_today", "due_this_week", "later",
+                                          "long_overdue"};
+  std::set<std::string> groups_seen;
+  bool priority_seen = false;
   for (size_t i = 0; i < all.items.size(); ++i) {
     const WorkRow& row = all.items[i];
-    EXPECT_EQ(row.status, i < overdue ? "OVERDUE" : "PENDING") << i;
     EXPECT_EQ(row.days_overdue, DateOf(h.now()).days - ParseDate(row.due).value().days);
-    if (i > 0 && i != overdue) {
-      EXPECT_LE(all.items[i - 1].due, row.due) << i;
+    EXPECT_EQ(row.group, ExpectedGroup(row)) << i;
+    groups_seen.insert(row.group);
+    priority_seen = priority_seen || row.priority;
+    if (i == 0) continue;
+    const WorkRow& before = all.items[i - 1];
+    const auto rank = [&](const std::string& g) {
+      return std::find(order.begin(), order.end(), g) - order.begin();
+    };
+    ASSERT_LE(rank(before.group), rank(row.group)) << i;
+    if (before.group != row.group) continue;
+    EXPECT_TRUE(before.priority || !row.priority) << "a priority case after another at " << i;
+    if (before.priority == row.priority) {
+      EXPECT_LE(before.due, row.due) << i;
     }
   }
+  EXPECT_GE(groups_seen.size(), 3u) << "the simulation should fill several groups";
+  EXPECT_TRUE(priority_seen) << "the simulation has high-risk cases";
   // Exactly the store's open items.
   std::multiset<std::tuple<std::string, std::string, std::string, std::string>> listed;
   for (const WorkRow& row : all.items)
     listed.emplace(row.case_id, row.indicator, row.due, row.status);
   EXPECT_EQ(listed, OpenItemsInStore(h.store(), Scope{}));
+  // Every high or very high RoSH case's items are priority ones.
+  for (const WorkRow& row : all.items) {
+    if (row.rosh_level == "HIGH" || row.rosh_level == "VERY_HIGH") {
+      EXPECT_TRUE(row.priority) << row.case_id;
+    }
+  }
+}
+
+TEST(HttpWorklist, GroupIndicatorAndRoshFilterTheItemsAndTheGroupsAreCounted) {
+  Harness h;
+  const WorkPage all = ReadWorklist(h, "page_size=500");
+  const HttpReply reply = h.Get("/api/v1/worklist?page_size=1", kInspectorToken);
+  ASSERT_EQ(reply.status, 200);
+  JsonDoc doc(reply.body);
+  for (const std::string group :
+       {"overdue", "due_today", "due_this_week", "later", "long_overdue"}) {
+    std::vector<WorkRow> expected;
+    std::copy_if(all.items.begin(), all.items.end(), std::back_inserter(expected),
+                 [&](const WorkRow& row) { return row.group == group; });
+    EXPECT_EQ(int64_t(doc["groups"][group]), static_cast<int64_t>(expected.size())) << group;
+    const WorkPage filtered = ReadWorklist(h, "page_size=500&group=" + group);
+    EXPECT_EQ(filtered.items, expected) << group;
+  }
+  const std::string indicator = all.items.front().indicator;
+  std::vector<WorkRow> of_indicator;
+  std::copy_if(all.items.begin(), all.items.end(), std::back_inserter(of_indicator),
+               [&](const WorkRow& row) { return row.indicator == indicator; });
+  EXPECT_EQ(ReadWorklist(h, "page_size=500&indicator=" + indicator).items, of_indicator);
+  std::vector<WorkRow> high;
+  std::copy_if(all.items.begin(), all.items.end(), std::back_inserter(high),
+               [&](const WorkRow& row) {
+                 return row.rosh_level == "HIGH" || row.rosh_level == "VERY_HIGH";
+               });
+  ASSERT_FALSE(high.empty());
+  EXPECT_EQ(ReadWorklist(h, "page_size=500&rosh=very_high,high").items, high);
+  for (const auto& [query, name] :
+       std::vector<std::pair<std::string, std::string>>{{"group=someday", "group"},
+                                                        {"indicator=home_visits", "indicator"},
+                                                        {"rosh=severe", "rosh"},
+                                                        {"format=xml", "format"}}) {
+    const HttpReply bad = h.Get("/api/v1/worklist?" + query, kInspectorToken);
+    EXPECT_EQ(bad.status, 400) << query;
+    EXPECT_EQ(ErrorMessage(bad).rfind(name + ":", 0), 0u) << ErrorMessage(bad);
+  }
+}
+
+TEST(HttpWorklist, TheCsvExportHoldsEveryMatchingItemInTheSameOrder) {
+  Harness h;
+  const WorkPage all = ReadWorklist(h, "page_size=500");
+  const HttpReply csv = h.Get("/api/v1/worklist?format=csv&page_size=3", kInspectorToken);
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.Header("content-type"), "text/csv; charset=utf-8");
+  EXPECT_NE(csv.Header("content-disposition").find("attachment; filename=\"caseload-"),
+            std::string::npos);
+  std::vector<std::string> lines;
+  for (size_t at = 0; at < csv.body.size();) {
+    const size_t end = csv.body.find("\r\n", at);
+    lines.push_back(csv.body.substr(at, end - at));
+    at = end + 2;
+  }
+  ASSERT_EQ(lines.size(), all.items.size() + 1) << "a header and every item, whatever the page";
+  EXPECT_EQ(lines[0].rfind("group,case_id,rosh_level,registrations,indicator,action,due,", 0), 0u);
+  for (size_t i = 0; i < all.items.size(); ++i) {
+    const WorkRow& row = all.items[i];
+    EXPECT_EQ(lines[i + 1].rfind(row.group + "," + row.case_id + "," + row.rosh_level + ",", 0),
+              0u)
+        << lines[i + 1];
+    EXPECT_NE(lines[i + 1].find("," + row.indicator + ","), std::string::npos) << lines[i + 1];
+  }
 }
 
 TEST(HttpWorklist, PagesContinueEachOtherAndTheTotalStaysTheSame) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "services/records/case_projection.h"
+#include "services/store/format.h"
 
 namespace casewatch::http {
 namespace {
@@ -95,6 +96,8 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
     return;
   }
   work.allocation = records::AllocationOf(projection);
+  work.rosh_level = static_cast<RoshLevel>(projection.rosh_level());
+  work.registrations = projection.registrations();
   work_.insert_or_assign(std::string(case_id), std::move(work));
 }
 
@@ -144,36 +147,69 @@ bool LiveView::ready() const {
   return ready_ && !status_.catching_up;
 }
 
-WorklistPage LiveView::Worklist(const Scope& scope, WorkFilter filter, size_t offset,
-                                size_t limit) const {
+std::string_view NameOf(WorkGroup group) {
+  static constexpr std::string_view kNames[] = {"overdue", "due_today", "due_this_week", "later",
+                                                "long_overdue"};
+  static_assert(std::size(kNames) == kWorkGroupCount);
+  return kNames[static_cast<int>(group)];
+}
+
+WorkGroup GroupOf(bool overdue, Date due, Date today) {
+  if (overdue) {
+    return today.days - due.days > kLongOverdueDays ? WorkGroup::kLongOverdue : WorkGroup::kOverdue;
+  }
+  if (due.days <= today.days) return WorkGroup::kDueToday;
+  if (due.days <= today.days + kThisWeekDays) return WorkGroup::kDueThisWeek;
+  return WorkGroup::kLater;
+}
+
+WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
   WorklistPage page;
   page.as_of = snapshot()->as_of;
+  const Date today = DateOf(page.as_of.value_or(Instant{}));
   struct Ranked {
     const std::string* case_id;
     const CaseWork* work;
     OpenItem item;
+    WorkGroup group;
+    bool priority;
   };
+  constexpr uint32_t kPriorityRegistrations =
+      store::format::kRegistrationMappa | store::format::kRegistrationChildProtection;
   std::vector<Ranked> matching;
   ReaderLock lock(work_mutex_);
   for (const auto& [case_id, work] : work_) {
-    if (!scope.Matches(work.allocation)) continue;
+    if (!query.scope.Matches(work.allocation)) continue;
+    if (!query.rosh_levels.empty() &&
+        std::find(query.rosh_levels.begin(), query.rosh_levels.end(), work.rosh_level) ==
+            query.rosh_levels.end()) {
+      continue;
+    }
+    const bool priority = work.rosh_level == RoshLevel::kHigh ||
+                          work.rosh_level == RoshLevel::kVeryHigh ||
+                          (work.registrations & kPriorityRegistrations) != 0;
     for (const OpenItem& item : work.items) {
-      if ((filter == WorkFilter::kOverdue && !item.overdue) ||
-          (filter == WorkFilter::kPending && item.overdue)) {
+      if ((query.filter == WorkFilter::kOverdue && !item.overdue) ||
+          (query.filter == WorkFilter::kPending && item.overdue) ||
+          (query.indicator && item.indicator != *query.indicator)) {
         continue;
       }
-      matching.push_back(Ranked{&case_id, &work, item});
+      const WorkGroup group = GroupOf(item.overdue, item.due, today);
+      ++page.group_totals[static_cast<int>(group)];
+      if (query.group && group != *query.group) continue;
+      matching.push_back(Ranked{&case_id, &work, item, group, priority});
     }
   }
   const auto more_urgent = [](const Ranked& a, const Ranked& b) {
-    if (a.item.overdue != b.item.overdue) return a.item.overdue;
+    if (a.group != b.group) return a.group < b.group;
+    if (a.priority != b.priority) return a.priority;
     if (a.item.due != b.item.due) return a.item.due < b.item.due;
     if (*a.case_id != *b.case_id) return *a.case_id < *b.case_id;
     return a.item.indicator < b.item.indicator;
   };
   page.total = static_cast<int64_t>(matching.size());
-  const size_t begin = std::min(offset, matching.size());
-  const size_t end = std::min(matching.size(), begin + limit);
+  const size_t begin = std::min(query.offset, matching.size());
+  const size_t end = std::min(matching.size(), begin + query.limit);
   std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end),
                     matching.end(), more_urgent);
   page.case_ids.reserve(end - begin);
@@ -183,9 +219,10 @@ WorklistPage LiveView::Worklist(const Scope& scope, WorkFilter filter, size_t of
     page.allocations.push_back(matching[i].work->allocation);
   }
   for (size_t i = begin; i < end; ++i) {
+    const Ranked& r = matching[i];
     page.items.push_back(WorkItem{page.case_ids[i - begin], &page.allocations[i - begin],
-                                  matching[i].item.indicator, matching[i].item.due,
-                                  matching[i].item.overdue});
+                                  r.item.indicator, r.item.due, r.item.overdue, r.group,
+                                  r.work->rosh_level, r.work->registrations, r.priority});
   }
   return page;
 }

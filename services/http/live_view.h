@@ -6,6 +6,7 @@
 // starts, then fed by the engine's commit notifications (engine::CommitInfo) on its thread; read
 // from any thread.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "base/result.h"
 #include "casewatch/alerts/v1/alert.pb.h"
 #include "casewatch/store/v1/records.pb.h"
+#include "projections/case_event.h"
 #include "projections/scores.h"
 #include "services/engine/engine.h"
 #include "services/engine/engine_status.h"
@@ -47,6 +49,17 @@ class Snapshot {
       CW_GUARDED_BY(cache_mutex_);
 };
 
+// When an open item is to be done, as a practitioner plans a day: overdue (missed, still to be
+// done late), due today, due in the next 7 days, later; and overdue for more than
+// kLongOverdueDays, which can no longer be done anywhere near on time and is kept apart from the
+// work that still can be saved. In this order.
+enum class WorkGroup : uint8_t { kOverdue, kDueToday, kDueThisWeek, kLater, kLongOverdue };
+inline constexpr int kWorkGroupCount = 5;
+inline constexpr int kLongOverdueDays = 28;
+inline constexpr int kThisWeekDays = 7;
+std::string_view NameOf(WorkGroup group);  // "overdue", "due_today", ...
+WorkGroup GroupOf(bool overdue, Date due, Date today);
+
 // One obligation still to be done: pending, or missed with its window open (overdue).
 struct WorkItem {
   std::string_view case_id;
@@ -54,13 +67,30 @@ struct WorkItem {
   Indicator indicator{};
   Date due;
   bool overdue = false;
+  WorkGroup group = WorkGroup::kLater;
+  RoshLevel rosh_level = RoshLevel::kUnspecified;  // the case's latest; kUnspecified: none
+  uint32_t registrations = 0;                       // store::format::kRegistration* bits
+  // High or very high RoSH, child protection or MAPPA: first within its group.
+  bool priority = false;
 };
 
 enum class WorkFilter { kAll, kOverdue, kPending };
 
+struct WorklistQuery {
+  Scope scope;
+  WorkFilter filter = WorkFilter::kAll;
+  std::optional<WorkGroup> group;         // only this group
+  std::optional<Indicator> indicator;     // only this indicator
+  std::vector<RoshLevel> rosh_levels;     // only cases at these levels; empty: any
+  size_t offset = 0;
+  size_t limit = 50;
+};
+
 struct WorklistPage {
   std::optional<Instant> as_of;
-  int64_t total = 0;
+  int64_t total = 0;  // matching the query (all groups when it names none)
+  // Items matching the query but its group, per group (WorkGroup order).
+  std::array<int64_t, kWorkGroupCount> group_totals{};
   std::vector<WorkItem> items;  // views into the page's own copy below
   std::vector<std::string> case_ids;
   std::vector<Allocation> allocations;
@@ -93,9 +123,9 @@ class LiveView {
   bool ready() const;
   const Policy& policy() const { return policy_; }
 
-  // Open items in `scope`, most urgent first (overdue by due date, then pending by due date),
-  // entries [offset, offset + limit).
-  WorklistPage Worklist(const Scope& scope, WorkFilter filter, size_t offset, size_t limit) const;
+  // Open items matching `query`, by group (WorkGroup order), priority cases first within a
+  // group, then by due date; entries [offset, offset + limit).
+  WorklistPage Worklist(const WorklistQuery& query) const;
 
  private:
   struct OpenItem {
@@ -105,6 +135,8 @@ class LiveView {
   };
   struct CaseWork {
     Allocation allocation;
+    RoshLevel rosh_level = RoshLevel::kUnspecified;
+    uint32_t registrations = 0;
     std::vector<OpenItem> items;
   };
   void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 
 #include "projections/report_json.h"
+#include "services/store/format.h"
 
 namespace casewatch::records {
 namespace {
@@ -111,6 +113,29 @@ std::optional<CaseEvaluation> EvaluationAt(const store::v1::CaseProjection& proj
   return evaluation;
 }
 
+namespace {
+
+// The latest RoSH level and the registrations in force at `as_of`.
+void AddRiskAndRegistrations(std::span<const CaseEvent> events, Instant as_of,
+                             store::v1::CaseProjection& projection) {
+  RoshLevel level = RoshLevel::kUnspecified;
+  uint32_t registrations = 0;
+  for (const CaseEvent& e : events) {
+    if (as_of < e.occurred_at) break;
+    if (e.type == EventType::kRoshClassified) {
+      level = e.rosh_level();
+    } else if (e.type == EventType::kRegistrationAdded) {
+      registrations |= store::format::RegistrationBit(e.registration_type());
+    } else if (e.type == EventType::kRegistrationRemoved) {
+      registrations &= ~store::format::RegistrationBit(e.registration_type());
+    }
+  }
+  projection.set_rosh_level(static_cast<uint32_t>(level));
+  projection.set_registrations(registrations);
+}
+
+}  // namespace
+
 store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEvaluation* evaluation,
                                       Instant as_of) {
   store::v1::CaseProjection projection;
@@ -132,6 +157,7 @@ store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEval
     projection.set_offender_manager(evaluation->allocation.offender_manager);
     projection.set_timeline(true);
     AddAllocationHistory(history, as_of, projection);
+    AddRiskAndRegistrations(events, as_of, projection);
     for (const Item& item : evaluation->items) {
       store::v1::StoredItem* stored = projection.add_items();
       const auto at = [&](int32_t position) { return events[position].occurred_at; };

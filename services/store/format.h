@@ -16,13 +16,32 @@
 
 #include "base/result.h"
 #include "projections/calendar.h"
+#include "projections/case_event.h"
 #include "projections/indicators.h"
 
 namespace casewatch::store::format {
 
 // 1: stores written before the format had a version (no `format_version` key).
 // 2: the version key; scope keys escape NUL (AppendKeyPart); rebuild markers; pending cases.
-inline constexpr uint32_t kFormatVersion = 2;
+// 3: a case's projection holds its RoSH level and registrations (the caseload view's order).
+inline constexpr uint32_t kFormatVersion = 3;
+
+// CaseProjection.rosh_level is RoshLevel's code; CaseProjection.registrations these bits.
+static_assert(static_cast<int>(RoshLevel::kUnspecified) == 0 &&
+              static_cast<int>(RoshLevel::kLow) == 1 && static_cast<int>(RoshLevel::kMedium) == 2 &&
+              static_cast<int>(RoshLevel::kHigh) == 3 && static_cast<int>(RoshLevel::kVeryHigh) == 4);
+inline constexpr uint32_t kRegistrationMappa = 1;
+inline constexpr uint32_t kRegistrationChildProtection = 2;
+inline constexpr uint32_t kRegistrationDomesticAbuse = 4;
+constexpr uint32_t RegistrationBit(RegistrationType type) {
+  switch (type) {
+    case RegistrationType::kMappa: return kRegistrationMappa;
+    case RegistrationType::kChildProtection: return kRegistrationChildProtection;
+    case RegistrationType::kDomesticAbuse: return kRegistrationDomesticAbuse;
+    case RegistrationType::kUnspecified: break;
+  }
+  return 0;
+}
 
 // --- Column families, in the order of the store's handles ---
 enum Family : size_t {
