@@ -193,7 +193,7 @@ async function main() {
 
   const browser = await launchHeadless(chromium, args.chromium);
   try {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 }, acceptDownloads: true });
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
     page.on('console', (m) => { if (m.type() === 'error') console.log(`# browser console: ${m.text()}`); });
@@ -278,16 +278,57 @@ async function main() {
     // 3. The worklist and a case's timeline.
     await inPage(() => document.querySelectorAll('[data-testid="worklist-row"]').length > 0
       || document.querySelector('[data-testid="worklist-empty"]'), null, 'the worklist');
-    const rows = await page.locator(testid('worklist-row')).evaluateAll((trs) => trs.map((tr) => ({
+    const worklistRows = () => page.locator(testid('worklist-row')).evaluateAll((trs) => trs.map((tr) => ({
       overdue: tr.classList.contains('overdue'),
       status: tr.querySelector('.status')?.textContent,
       caseId: tr.dataset.case,
+      group: tr.dataset.group,
+      priority: tr.dataset.priority === 'true',
+      rosh: tr.dataset.rosh,
+      action: tr.querySelector('[data-testid="worklist-action"]')?.textContent,
     })));
+    const rows = await worklistRows();
     must(rows.length > 0, `the worklist of ${pdu} has items`);
-    const firstPending = rows.findIndex((r) => !r.overdue);
-    check(firstPending === -1 || rows.slice(firstPending).every((r) => !r.overdue),
-      'overdue items come before pending ones', JSON.stringify(rows.map((r) => r.status)));
+    const GROUP_ORDER = ['overdue', 'due_today', 'due_this_week', 'later', 'long_overdue'];
+    check(rows.every((r, i) => i === 0 || GROUP_ORDER.indexOf(rows[i - 1].group) <= GROUP_ORDER.indexOf(r.group)),
+      'the caseload comes in groups: overdue, due today, this week, later, long overdue',
+      JSON.stringify(rows.map((r) => r.group)));
+    check(rows.every((r, i) => i === 0 || rows[i - 1].group !== r.group || rows[i - 1].priority || !r.priority),
+      'within a group, high-risk, child protection and MAPPA cases come first',
+      JSON.stringify(rows.map((r) => [r.group, r.priority])));
     check(rows.every((r) => r.overdue === (r.status === 'Overdue')), 'overdue items, and only they, are highlighted');
+    check(rows.every((r) => r.action && /^[a-z]/.test(r.action)), 'each row says what to do in staff\'s words',
+      JSON.stringify(rows.slice(0, 3).map((r) => r.action)));
+    const headers = await page.locator(testid('worklist-group')).evaluateAll((ths) => ths.map((th) => th.dataset.group));
+    check(JSON.stringify(headers) === JSON.stringify([...new Set(rows.map((r) => r.group))]),
+      'each group on the page has its heading', JSON.stringify(headers));
+    const apiWork = await getJson(`/api/v1/worklist?pdu=${encodeURIComponent(pdu)}&page_size=25`);
+    check(JSON.stringify(rows.map((r) => r.caseId)) === JSON.stringify(apiWork.items.map((i) => i.case_id)),
+      'the caseload shows the API\'s items in its order');
+    await shot('caseload');
+    // Filters: RoSH and group, in the URL; then back to all.
+    await page.selectOption(testid('worklist-rosh'), 'very_high,high');
+    await inPage(() => location.hash.includes('rosh=') && document.querySelectorAll('[data-testid="worklist-row"]').length > 0
+      && [...document.querySelectorAll('[data-testid="worklist-row"]')].every((tr) => ['HIGH', 'VERY_HIGH'].includes(tr.dataset.rosh)),
+    null, 'only high and very high RoSH cases after the RoSH filter');
+    check(true, 'the RoSH filter keeps only high and very high RoSH cases');
+    await shot('caseload-high-rosh');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(testid('worklist-csv'))]);
+    const csvPath = path.join(args.out, 'caseload.csv');
+    await download.saveAs(csvPath);
+    const csvLines = fs.readFileSync(csvPath, 'utf8').trim().split('\r\n');
+    check(csvLines[0].startsWith('group,case_id,rosh_level') && csvLines.length > 1
+      && csvLines.slice(1).every((l) => /^[a-z_]+,[^,]+,(HIGH|VERY_HIGH),/.test(l)),
+    `the CSV export holds the filtered caseload (${csvLines.length - 1} rows)`, csvLines.slice(0, 3).join(' | '));
+    await page.selectOption(testid('worklist-rosh'), '');
+    await page.check('input[name="wl-status"][value="overdue"]');
+    await inPage(() => location.hash.includes('status=overdue')
+      && [...document.querySelectorAll('[data-testid="worklist-row"]')].every((tr) => tr.dataset.group === 'overdue'),
+    null, 'only overdue items after choosing Overdue');
+    check(true, 'the group filter shows one group');
+    await page.check('input[name="wl-status"][value="all"]');
+    await inPage(() => !location.hash.includes('status=') && document.querySelectorAll('[data-testid="worklist-row"]').length > 0,
+      null, 'the whole caseload again');
     const opened = rows[0];
     await page.locator(testid('worklist-case')).first().click();
     await inPage((id) => !document.querySelector('[data-testid="case-view"]').hidden
@@ -309,12 +350,16 @@ async function main() {
     await inPage(() => !document.querySelector('[data-testid="dashboard"]').hidden, null, 'the dashboard again');
 
     // 4. New events arrive: the open page updates over the stream, without a reload.
+    // The caseload's overdue items, recent and long overdue, by its group counts.
+    const overdueCount = () => ['overdue', 'long_overdue'].reduce((sum, g) => sum + Number(document
+      .querySelector(`[data-testid="worklist-groups"] a[data-group="${g}"]`).textContent.replace(/\D/g, '')), 0);
     const team = teamNames[0];
     const before = {
       cases: Number(await page.locator(testid('scope-summary')).getAttribute('data-cases')),
       promptMissed: Number((await text(`${promptRow} ${testid('items-missed')}`)).replace(/\D/g, '')),
       sentencing: await page.locator(testid('tile-SENTENCING')).getAttribute('data-score'),
       promptScore: (await text(`${promptRow} ${testid('indicator-score')}`)).trim(),
+      overdue: await page.evaluate(overdueCount),
     };
     await page.evaluate(() => { window.e2eNotReloaded = true; });
     const newEvents = path.join(work, 'new-cases.ndjson');
@@ -346,10 +391,11 @@ async function main() {
     const alertCases = await page.locator(testid('alert-item')).evaluateAll((lis) => lis.map((li) => li.dataset.case));
     check(alertCases.some((c) => c.startsWith('E2E-')), 'missed obligations of the new cases appear in the live feed',
       JSON.stringify(alertCases.slice(0, 10)));
-    await inPage(() => [...document.querySelectorAll('[data-testid="worklist-row"]')]
-      .some((tr) => tr.dataset.case.startsWith('E2E-') && tr.classList.contains('overdue')),
-    null, 'the worklist to list the new cases\' overdue items', 15000)
-      .then(() => check(true, 'the worklist follows with the new cases\' overdue items'))
+    await inPage((n) => ['overdue', 'long_overdue'].reduce((sum, g) => sum + Number(document
+      .querySelector(`[data-testid="worklist-groups"] a[data-group="${g}"]`).textContent.replace(/\D/g, '')), 0) >= n,
+    before.overdue + NEW_CASES,
+    'the caseload\'s overdue count to rise with the new cases\' overdue items', 15000)
+      .then(() => check(true, 'the caseload follows with the new cases\' overdue items'))
       .catch((e) => check(false, e.message));
     check(await page.evaluate(() => window.e2eNotReloaded === true), 'the page was not reloaded');
     await shot('after-update');

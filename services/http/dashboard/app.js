@@ -2,7 +2,7 @@
 // one scope (national, region, delivery unit, team or practitioner), kept live over the engine's
 // event stream. The scope, the open case and the worklist page live in the URL hash, so any view
 // can be bookmarked and reloaded.
-import { ApiError, clearToken, getJson, openStream, setToken, token } from './api.js';
+import { ApiError, clearToken, getJson, openStream, query, setToken, token } from './api.js';
 import {
   LEVELS, OUTCOMES, RATINGS, STATUSES, dueIn, enumLabel, eventLabel, formatDate, formatInstant,
   indicatorLabel, num, outcomeLabel, pct,
@@ -46,7 +46,7 @@ const state = {
   trend: null,
   breakdown: null,
   sort: { key: 'overall', dir: 'desc' },
-  worklist: { status: 'all', page: 1 },
+  worklist: { status: 'all', indicator: '', rosh: '', page: 1 },
   worklistKey: null,
   caseId: null,
   stream: null,
@@ -70,11 +70,17 @@ function scopeAt(scope, depth) {
   return s;
 }
 
-function hrefFor({ scope = state.scope, caseId = null, status = 'all', page = 1 } = {}) {
+// `status` is the caseload group shown ('all' or one of WORK_GROUPS).
+function hrefFor({
+  scope = state.scope, caseId = null, status = 'all', page = 1,
+  indicator = state.worklist.indicator, rosh = state.worklist.rosh,
+} = {}) {
   const p = new URLSearchParams();
   for (const l of LEVELS) if (scope[l.key]) p.set(l.key, scope[l.key]);
   if (caseId) p.set('case', caseId);
   if (status !== 'all') p.set('status', status);
+  if (indicator) p.set('indicator', indicator);
+  if (rosh) p.set('rosh', rosh);
   if (page > 1) p.set('page', String(page));
   return `#${p.toString()}`;
 }
@@ -88,8 +94,13 @@ function route() {
   const p = new URLSearchParams(location.hash.slice(1));
   const scope = emptyScope();
   for (const l of LEVELS) scope[l.key] = state.principalScope[l.key] || p.get(l.key) || null;
-  const status = ['overdue', 'pending'].includes(p.get('status')) ? p.get('status') : 'all';
-  state.worklist = { status, page: Math.max(1, Number.parseInt(p.get('page'), 10) || 1) };
+  const status = Object.hasOwn(WORK_GROUPS, p.get('status') ?? '') ? p.get('status') : 'all';
+  state.worklist = {
+    status,
+    indicator: p.get('indicator') ?? '',
+    rosh: p.get('rosh') ?? '',
+    page: Math.max(1, Number.parseInt(p.get('page'), 10) || 1),
+  };
   const key = JSON.stringify(scope);
   if (key !== state.scopeKey) {
     state.scope = scope;
@@ -101,6 +112,8 @@ function route() {
   for (const input of document.querySelectorAll('input[name="wl-status"]')) {
     input.checked = input.value === status;
   }
+  $('worklist-rosh').value = state.worklist.rosh;
+  $('worklist-indicator').value = state.worklist.indicator;
   state.caseId = p.get('case');
   if (state.caseId) {
     showCase(state.caseId);
@@ -520,39 +533,98 @@ function renderBreakdown() {
 
 // ---- worklist ----
 
+// The caseload groups, in the API's order, as staff name them.
+const WORK_GROUPS = {
+  overdue: 'Overdue: do now',
+  due_today: 'Due today',
+  due_this_week: 'Due this week',
+  later: 'Later',
+  long_overdue: 'Long overdue: more than 28 days, can no longer be done on time',
+};
+const ROSH_WORDS = { VERY_HIGH: 'Very high', HIGH: 'High', MEDIUM: 'Medium', LOW: 'Low' };
+const REGISTRATION_WORDS = { MAPPA: 'MAPPA', CHILD_PROTECTION: 'Child protection', DOMESTIC_ABUSE: 'Domestic abuse' };
+
+const worklistParams = (wanted) => ({
+  ...state.scope,
+  group: wanted.status === 'all' ? null : wanted.status,
+  indicator: wanted.indicator,
+  rosh: wanted.rosh,
+});
+
 async function loadWorklist(gen) {
   const wanted = { ...state.worklist };
   state.worklistKey = JSON.stringify(wanted);
   const data = await api('/api/v1/worklist', {
-    ...state.scope, status: wanted.status, page: wanted.page, page_size: PAGE_SIZE,
+    ...worklistParams(wanted), page: wanted.page, page_size: PAGE_SIZE,
   });
   if (gen !== state.generation || state.worklistKey !== JSON.stringify(wanted)) return;
   renderWorklist(data, wanted);
 }
 
-function renderWorklist(data, { status, page }) {
+// Every item of the current filters as a CSV file (for a supervision meeting).
+async function downloadWorklistCsv() {
+  const headers = {};
+  const bearer = token();
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const response = await fetch(`/api/v1/worklist${query({ ...worklistParams(state.worklist), format: 'csv' })}`,
+    { headers, cache: 'no-store' });
+  if (!response.ok) throw new Error(`the CSV could not be made (${response.status})`);
+  const name = /filename="([^"]+)"/.exec(response.headers.get('Content-Disposition') ?? '')?.[1] ?? 'caseload.csv';
+  const link = h('a', { href: URL.createObjectURL(await response.blob()), download: name });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function roshCell(it) {
+  const marks = [it.rosh_level ? `${ROSH_WORDS[it.rosh_level]} RoSH` : 'RoSH not classified',
+    ...it.registrations.map((r) => REGISTRATION_WORDS[r] ?? r)];
+  return h('td', { class: it.priority ? 'priority' : '', testid: 'worklist-risk' }, marks.join(' · '));
+}
+
+function renderWorklist(data, wanted) {
+  const { status, page } = wanted;
   const box = $('worklist');
+  const counts = h('p', { class: 'group-counts', testid: 'worklist-groups' },
+    Object.entries(WORK_GROUPS).map(([g, label]) => h('a', {
+      href: hrefFor({ status: g, page: 1 }), 'data-group': g, class: g === status ? 'current' : '',
+    }, `${label.split(':')[0]} ${num(data.groups?.[g] ?? 0)}`)));
   if (!data.items.length) {
-    box.replaceChildren(h('p', { class: 'muted', testid: 'worklist-empty' },
-      data.total ? 'No items on this page.' : 'Nothing outstanding in this scope.'), pager(data, status, page));
+    box.replaceChildren(counts, h('p', { class: 'muted', testid: 'worklist-empty' },
+      data.total ? 'No items on this page.' : 'Nothing outstanding here.'), pager(data, status, page));
     return;
+  }
+  const rows = [];
+  let group = null;
+  for (const it of data.items) {
+    if (it.group !== group) {
+      group = it.group;
+      rows.push(h('tr', { class: 'group-head', testid: 'worklist-group', 'data-group': group },
+        h('th', { colspan: '6', scope: 'colgroup' }, `${WORK_GROUPS[group]} (${num(data.groups?.[group] ?? 0)})`)));
+    }
+    rows.push(h('tr', {
+      testid: 'worklist-row',
+      class: `${it.status === 'OVERDUE' ? 'overdue' : 'pending'} group-${it.group}${it.priority ? ' priority' : ''}`,
+      'data-case': it.case_id,
+      'data-group': it.group,
+      'data-priority': String(it.priority),
+      'data-rosh': it.rosh_level ?? '',
+    },
+    h('td', {}, h('a', { href: hrefFor({ caseId: it.case_id, status, page }), testid: 'worklist-case' }, it.case_id)),
+    roshCell(it),
+    h('td', {}, h('span', { class: 'action', testid: 'worklist-action' }, it.action),
+      h('span', { class: 'muted small' }, ` · ${indicatorLabel(it.indicator)}`)),
+    h('td', { class: 'nowrap' }, formatDate(it.due)),
+    h('td', { class: 'nowrap' }, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status),
+      ' ', dueIn(it.days_overdue)),
+    h('td', {}, it.offender_manager || '—')));
   }
   const table = h('table', { class: 'worklist', testid: 'worklist-table' },
     h('thead', {}, h('tr', {},
-      ['Case', 'Obligation', 'Outcome', 'Due', 'Status', '', 'Team', 'Practitioner']
+      ['Case', 'Risk', 'What to do', 'Due', 'Status', 'Practitioner']
         .map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, data.items.map((it) => h('tr', {
-      testid: 'worklist-row', class: it.status === 'OVERDUE' ? 'overdue' : 'pending', 'data-case': it.case_id,
-    },
-    h('td', {}, h('a', { href: hrefFor({ caseId: it.case_id, status, page }), testid: 'worklist-case' }, it.case_id)),
-    h('td', {}, indicatorLabel(it.indicator)),
-    h('td', {}, outcomeLabel(it.outcome)),
-    h('td', { class: 'nowrap' }, formatDate(it.due)),
-    h('td', {}, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status)),
-    h('td', { class: 'nowrap' }, dueIn(it.days_overdue)),
-    h('td', {}, it.team ?? '—'),
-    h('td', {}, it.offender_manager ?? '—')))));
-  box.replaceChildren(table, pager(data, status, page));
+    h('tbody', {}, rows));
+  box.replaceChildren(counts, table, pager(data, status, page));
 }
 
 function pager(data, status, page) {
@@ -796,6 +868,13 @@ async function start() {
       location.hash = hrefFor({ status: input.value, page: 1 });
     });
   }
+  $('worklist-rosh').addEventListener('change', (ev) => {
+    location.hash = hrefFor({ status: state.worklist.status, rosh: ev.target.value, page: 1 });
+  });
+  $('worklist-indicator').addEventListener('change', (ev) => {
+    location.hash = hrefFor({ status: state.worklist.status, indicator: ev.target.value, page: 1 });
+  });
+  $('worklist-csv').addEventListener('click', () => downloadWorklistCsv().catch(sectionError('worklist')));
   $('sign-out').addEventListener('click', () => { clearToken(); location.reload(); });
   $('signin').addEventListener('cancel', (ev) => ev.preventDefault()); // nothing works without it
   try {
@@ -806,6 +885,7 @@ async function start() {
     return;
   }
   state.principalScope = { ...emptyScope(), ...(state.meta.principal?.scope ?? {}) };
+  $('worklist-indicator').append(...state.meta.indicators.map((ind) => h('option', { value: ind.id }, indicatorLabel(ind.id))));
   renderPrincipal();
   setAsOf(state.meta.as_of);
   buildTiles();
