@@ -149,7 +149,7 @@ std::string ScopeText(const Scope& scope) {
     if (value) Emit(out, "{}{} {}", out.empty() ? "" : ", ", level, *value);
   };
   add("region", scope.region);
-  add("delivery unit", scope.pdu);
+  add("PDU", scope.pdu);
   add("team", scope.team);
   add("practitioner", scope.offender_manager);
   return out.empty() ? "all cases" : out;
@@ -165,7 +165,7 @@ std::string PlaceOf(const Scope& scope) {
 
 std::string_view LevelName(std::string_view level) {
   if (level == "region") return "region";
-  if (level == "pdu") return "probation delivery unit";
+  if (level == "pdu") return "PDU";
   if (level == "team") return "team";
   if (level == "offender_manager") return "practitioner";
   return "unit";
@@ -189,12 +189,10 @@ std::string Badge(std::optional<Rating> rating) {
 }
 
 // The work each outcome is about, for "Overall, 72% of work to protect the public was done well
-// enough.", and a short column heading.
+// enough." (its titles are projections/labels.h's).
 constexpr std::array<std::string_view, kOutcomeCount> kOutcomeWork = {
     "to assist sentencing", "to deliver the sentence of the court", "to reduce reoffending",
     "to protect the public", "to deliver effective work for victims"};
-constexpr std::array<std::string_view, kOutcomeCount> kOutcomeShort = {
-    "Sentencing", "Delivery", "Reoffending", "Public protection", "Victims"};
 
 constexpr std::array<Outcome, kOutcomeCount> kOutcomes = {
     Outcome::kSentencing, Outcome::kDelivery, Outcome::kReoffending, Outcome::kPublicProtection,
@@ -1005,14 +1003,14 @@ void SampleSection(Body& body, const Inspection& in) {
   Emit(out,
        "<p>As an inspectorate does, we drew a sample of cases to read in full: {} of the {} cases "
        "that started between {} and {} and had been supervised for at least {} days by {}, "
-       "spread across delivery units in proportion to their eligible cases, in an order fixed "
+       "spread across PDUs in proportion to their eligible cases, in an order fixed "
        "by seed {}. Each case is judged on its whole supervision to that date: an indicator is "
        "done well enough when every decided item was met.</p>\n",
        Count(static_cast<int64_t>(in.sample.size())), Count(in.draw.eligible),
        LongDate(criteria.started_from), LongDate(criteria.started_to), criteria.min_supervised_days,
        LongDate(DateOf(in.request.as_of)), criteria.seed);
-  OpenTable(out, R"(class="draw" data-report="draw")", "The draw by delivery unit",
-            {{"Probation delivery unit"}, {"Eligible cases", true}, {"Drawn", true}});
+  OpenTable(out, R"(class="draw" data-report="draw")", "The draw by PDU",
+            {{"PDU"}, {"Eligible cases", true}, {"Drawn", true}});
   for (const UnitDraw& unit : in.draw.units) {
     Emit(out, R"(<tr data-unit="{}" data-eligible="{}" data-drawn="{}"><th scope="row">{}</th>)",
          Esc(unit.pdu), unit.eligible, unit.drawn, Esc(unit.pdu));
@@ -1033,7 +1031,7 @@ void SampleSection(Body& body, const Inspection& in) {
                                  {"Opened"}, {"Closed"},     {"Days supervised", true},
                                  {"RoSH"}};
   for (Outcome outcome : kOutcomes)
-    columns.push_back({std::string(kOutcomeShort[static_cast<int>(outcome)]), true});
+    columns.push_back({std::string(ShortTitleOf(outcome)), true});
   OpenTable(out, R"(class="cases" id="sample-cases" data-report="sample-cases")",
             "The cases sampled: indicators done well enough of those that applied", columns);
   for (const SampledCase& c : in.sample) {
