@@ -190,8 +190,9 @@ std::string DetailOf(const CaseHistory& history, const CaseEvent& e) {
     case EventType::kSignificantChangeRecorded:
       return e.risk_increased() ? "risk increased" : "";
     case EventType::kSafeguardingCheckCompleted: {
-      static constexpr std::string_view kChecks[] = {"", "CHILDRENS_SERVICES",
-                                                     "POLICE_DOMESTIC_ABUSE"};
+      // The check named as staff name it.
+      static constexpr std::string_view kChecks[] = {"", "children's services",
+                                                     "police (domestic abuse)"};
       return std::string(kChecks[std::min<int>(e.code, 2)]);
     }
     default:
