@@ -2,8 +2,19 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "projections/labels.h"
+
 namespace casewatch {
 namespace {
+
+// The indicator column: as wide as the longest title.
+constexpr size_t kTitleWidth = [] {
+  size_t width = 0;
+  for (const IndicatorLabel& label : kIndicatorLabels) width = std::max(width, label.title.size());
+  return width;
+}();
 
 std::string Percent(const std::optional<double>& score) {
   return score ? fmt::format("{:5.1f}%", *score * 100) : std::string("     -");
@@ -29,19 +40,20 @@ std::string RenderReportText(const Report& r) {
   out += fmt::format("Decisions from {} to {}; scope: {}; {} cases\n\n",
                      r.period.from ? FormatDate(*r.period.from) : "the start",
                      FormatDate(r.period.to), ScopeText(r.scope), r.cases);
-  out += fmt::format("{:<20} {:>7}  {}\n", "OUTCOME", "SCORE", "RATING");
+  out += fmt::format("{:<24} {:>7}  {}\n", "OUTCOME", "SCORE", "RATING");
   for (int o = 0; o < kOutcomeCount; ++o) {
     const OutcomeScore& s = r.outcomes[o];
-    out += fmt::format("{:<20} {:>7}  {}\n", kOutcomeNames[o], Percent(s.score),
+    out += fmt::format("{:<24} {:>7}  {}\n", TitleOf(static_cast<Outcome>(o)), Percent(s.score),
                        s.rating ? NameOf(*s.rating) : "-");
   }
-  out += fmt::format("\n{:<24} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n", "INDICATOR",
-                     "OUTCOME", "SCORE", "CASES MET/ALL", "MET", "LATE", "MISSED", "CANCELLED",
-                     "PENDING");
+  out += fmt::format("\n{:<{}} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n", "INDICATOR",
+                     kTitleWidth, "OUTCOME", "SCORE", "CASES MET/ALL", "MET", "LATE", "MISSED",
+                     "CANCELLED", "PENDING");
   for (int i = 0; i < kIndicatorCount; ++i) {
     const IndicatorScore& s = r.indicators[i];
-    out += fmt::format("{:<24} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
-                       kIndicators[i].id, NameOf(kIndicators[i].outcome), Percent(s.score),
+    out += fmt::format("{:<{}} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+                       TitleOf(static_cast<Indicator>(i)), kTitleWidth,
+                       ShortTitleOf(kIndicators[i].outcome), Percent(s.score),
                        fmt::format("{}/{}", s.met_cases, s.relevant_cases), s.items.met,
                        s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
   }

@@ -71,6 +71,12 @@ fs::path* InspectCli::dir_ = nullptr;
 
 std::string Minified(simdjson::dom::element element) { return simdjson::minify(element); }
 
+int Occurrences(const std::string& text, std::string_view needle) {
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
 // The rows of the HTML tables marked data-report="scope": each row's data attributes by the
 // indicator or outcome it is for.
 std::map<std::string, std::map<std::string, std::string>> ScopeRows(const std::string& html) {
@@ -148,7 +154,14 @@ TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
   }
   simdjson::dom::array cases = inspection["sample"]["cases"];
   EXPECT_EQ(cases.size(), 25u);
+  // The report carries the sample's table; the records are in main-cases.html, beside it.
   const std::string html = ReadFileOrEmpty(Path("main.html"));
+  const std::string records = ReadFileOrEmpty(Path("main-cases.html"));
+  EXPECT_EQ(html.find("<article class=\"case\""), std::string::npos)
+      << "the report holds no case record";
+  EXPECT_NE(html.find(R"(<a class="cases-file" href="main-cases.html">)"), std::string::npos);
+  EXPECT_EQ(Occurrences(records, "<article class=\"case\""), 25);
+  EXPECT_NE(records.find(R"(href="main.html#sample-cases")"), std::string::npos);
   for (simdjson::dom::element c : cases) {
     const std::string id = Str(c["case_id"]);
     std::string rows_of_case;
@@ -158,8 +171,9 @@ TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
     EXPECT_EQ(rows_of_case, replay_items[id]) << id;
     // The HTML lists it and links it to its timeline.
     EXPECT_NE(html.find("data-case=\"" + id + "\""), std::string::npos) << id;
-    EXPECT_NE(html.find("href=\"#case-" + id + "\""), std::string::npos) << id;
-    EXPECT_NE(html.find("id=\"case-" + id + "\""), std::string::npos) << id;
+    EXPECT_NE(html.find("href=\"main-cases.html#case-" + id + "\""), std::string::npos) << id;
+    EXPECT_EQ(html.find("id=\"case-" + id + "\""), std::string::npos) << id;
+    EXPECT_NE(records.find("id=\"case-" + id + "\""), std::string::npos) << id;
   }
 
   // The CSV has the same figures: the scope's rows are replay's.
@@ -172,6 +186,41 @@ TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
               std::string::npos)
         << id;
   }
+}
+
+// --cases-html puts the records where asked; each file links to the other by a relative path (a
+// space in a name is %20 in the link). Without a sample there are no records and no link.
+TEST_F(InspectCli, CasesHtmlPutsTheRecordsInAFileOfTheirOwnLinkedBothWays) {
+  fs::create_directories(Path("records dir"));
+  const std::string cases = Path("records dir/sample cases.html");
+  const auto run = RunProcess({CASEWATCH_BIN, "inspect", "--events", Path("events.ndjson"),
+                               "--as-of", kAsOf, "--sample", "5", "--html", Path("linked.html"),
+                               "--cases-html", cases, "--progress", "none"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("the sampled cases' records are in " + cases), std::string::npos)
+      << run.err;
+  const std::string html = ReadFileOrEmpty(Path("linked.html"));
+  const std::string records = ReadFileOrEmpty(cases);
+  EXPECT_FALSE(fs::exists(Path("linked-cases.html")));
+  EXPECT_EQ(Occurrences(html, "<article class=\"case\""), 0);
+  EXPECT_EQ(Occurrences(html, "href=\"records%20dir/sample%20cases.html#case-"), 5);
+  EXPECT_EQ(Occurrences(records, "<article class=\"case\""), 5);
+  EXPECT_EQ(Occurrences(records, "href=\"../linked.html#sample-cases\""), 5);
+
+  // No sample: the report alone.
+  const auto alone = RunProcess({CASEWATCH_BIN, "inspect", "--events", Path("events.ndjson"),
+                                 "--as-of", kAsOf, "--html", Path("alone.html"), "--progress",
+                                 "none"});
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_FALSE(fs::exists(Path("alone-cases.html")));
+  EXPECT_EQ(ReadFileOrEmpty(Path("alone.html")).find("cases-file"), std::string::npos);
+
+  // To stdout, the records stay in the report: there is no file to link to.
+  const auto out = RunProcess({CASEWATCH_BIN, "inspect", "--events", Path("events.ndjson"),
+                               "--as-of", kAsOf, "--sample", "3", "--html", "-", "--progress",
+                               "none"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(Occurrences(out.out, "<article class=\"case\""), 3);
 }
 
 TEST_F(InspectCli, TheSampleIsTheSameForTheSameSeedAndDiffersForAnother) {
@@ -189,8 +238,19 @@ TEST_F(InspectCli, TheSampleIsTheSameForTheSameSeedAndDiffersForAnother) {
   EXPECT_EQ(first.size(), 20u);
   EXPECT_EQ(sample_of("seed9b", "9"), first);
   EXPECT_NE(sample_of("seed10", "10"), first);
-  // The whole HTML is byte-identical for the same inputs.
-  EXPECT_EQ(ReadFileOrEmpty(Path("seed9a.html")), ReadFileOrEmpty(Path("seed9b.html")));
+  // The whole HTML is byte-identical for the same inputs, but for the names of the two files
+  // that link to each other.
+  auto renamed = [](std::string text) {
+    for (size_t at = text.find("seed9b"); at != std::string::npos; at = text.find("seed9b", at)) {
+      text.replace(at, 6, "seed9a");
+    }
+    return text;
+  };
+  for (const std::string file : {"seed9%s.html", "seed9%s-cases.html"}) {
+    const std::string a = ReadFileOrEmpty(Path(std::string(file).replace(5, 2, "a")));
+    EXPECT_FALSE(a.empty()) << file;
+    EXPECT_EQ(a, renamed(ReadFileOrEmpty(Path(std::string(file).replace(5, 2, "b"))))) << file;
+  }
 }
 
 TEST_F(InspectCli, ComparisonsAreReplaysAndTheirDifferences) {
@@ -330,6 +390,11 @@ TEST_F(InspectCli, BadFlagsGetOneClearMessage) {
        "--sample-from 2023-06-01 is after --sample-to 2023-01-01"},
       {{"--events", events, "--as-of", kAsOf, "--html", "-", "--json", "-"},
        "only one of --html, --json and --csv can be -"},
+      {{"--events", events, "--as-of", kAsOf, "--json", "-", "--cases-html", Path("c.html")},
+       "--cases-html FILE goes with --html FILE"},
+      {{"--events", events, "--as-of", kAsOf, "--html", Path("same.html"), "--cases-html",
+        Path("same.html")},
+       "--cases-html must be another file than --html"},
       {{"--events", Path("nope.ndjson"), "--as-of", kAsOf}, "nope.ndjson"},
       {{"--events", events, "--as-of", kAsOf, "--html", "/nonexistent-dir/r.html"},
        "/nonexistent-dir/r.html"},

@@ -209,7 +209,10 @@ TEST(ReplayCli, TextOutputAndJsonFileTogether) {
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T23:59:59Z", "--text", "--json-out", json.string()});
   EXPECT_EQ(run.exit_code, 0) << run.err;
-  EXPECT_NE(run.out.find("PUBLIC_PROTECTION"), std::string::npos);
+  // Outcomes and indicators by their titles (projections/labels.h), not their ids.
+  EXPECT_NE(run.out.find("Protecting the public"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("Supervision started promptly"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("prompt_start"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("INADEQUATE"), std::string::npos);
   EXPECT_EQ(testing::JsonDifference(testing::ReadFileOrEmpty(kGolden + "/expected.json"),
                                     testing::ReadFileOrEmpty(json.string())),

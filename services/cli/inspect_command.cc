@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <tuple>
 
@@ -36,6 +38,7 @@ struct InspectOptions {
   int late_record_days = 5;
   int months = 12;
   std::string html, json, csv;
+  std::string cases_html;  // the sampled cases' records; by default beside --html
   std::string progress = "auto";
 };
 
@@ -122,6 +125,27 @@ Result<void> Emit(const std::string& path, const std::string& contents) {
   return Ok();
 }
 
+// Where the sampled cases' records go: --cases-html, or beside a report written to a file
+// (report.html → report-cases.html); empty when they stay in the report (written to stdout).
+std::string CasesFileOf(const InspectOptions& o) {
+  if (!o.cases_html.empty() || o.html.empty() || o.html == "-") return o.cases_html;
+  const std::filesystem::path html(o.html);
+  std::filesystem::path cases = html;
+  cases.replace_filename(html.stem().string() + "-cases" +
+                         (html.has_extension() ? html.extension().string() : ".html"));
+  return cases.string();
+}
+
+// `to` as seen from the directory of `from`, for a link between the two files.
+std::string RelativeLink(const std::string& from, const std::string& to) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::path from_dir = fs::absolute(from, error).parent_path().lexically_normal();
+  const fs::path target = fs::absolute(to, error).lexically_normal();
+  const fs::path relative = target.lexically_relative(from_dir);
+  return relative.empty() ? target.string() : relative.generic_string();
+}
+
 int RunInspect(InspectOptions o) {
   auto fail = [](const std::string& message) {
     fmt::print(stderr, "casewatch inspect: {}\n", message);
@@ -132,6 +156,13 @@ int RunInspect(InspectOptions o) {
   const int to_stdout = (o.html == "-") + (o.json == "-") + (o.csv == "-");
   if (to_stdout > 1) return fail("only one of --html, --json and --csv can be - (stdout)");
   if (o.html.empty() && o.json.empty() && o.csv.empty()) o.json = "-";
+  if (!o.cases_html.empty() && (o.html.empty() || o.html == "-" || o.cases_html == "-")) {
+    return fail("--cases-html FILE goes with --html FILE (the two files link to each other)");
+  }
+  if (!o.cases_html.empty() && std::filesystem::path(o.cases_html).lexically_normal() ==
+                                   std::filesystem::path(o.html).lexically_normal()) {
+    return fail("--cases-html must be another file than --html");
+  }
 
   insp::Progress progress(ProgressMode(o.progress));
   auto inspection = Run(o, progress);
@@ -142,19 +173,30 @@ int RunInspect(InspectOptions o) {
       return fail(known.error().message);
     }
   }
-  const std::pair<const std::string*, std::string (*)(const insp::Inspection&)> outputs[] = {
-      {&o.html, insp::RenderInspectionHtml},
-      {&o.json, insp::RenderInspectionJson},
-      {&o.csv, insp::RenderInspectionCsv}};
+  // With a sample, its records go to a file of their own, linked both ways with the report.
+  const std::string cases_file = in.sample.empty() ? "" : CasesFileOf(o);
+  const std::pair<const std::string*, std::function<std::string()>> outputs[] = {
+      {&o.html,
+       [&] {
+         return insp::RenderInspectionHtml(
+             in, cases_file.empty() ? "" : RelativeLink(o.html, cases_file));
+       }},
+      {&cases_file,
+       [&] { return insp::RenderInspectionCasesHtml(in, RelativeLink(cases_file, o.html)); }},
+      {&o.json, [&] { return insp::RenderInspectionJson(in); }},
+      {&o.csv, [&] { return insp::RenderInspectionCsv(in); }}};
   for (const auto& [path, render] : outputs) {
     if (path->empty()) continue;
-    if (auto written = Emit(*path, render(in)); !written) return fail(written.error().message);
+    if (auto written = Emit(*path, render()); !written) return fail(written.error().message);
   }
   fmt::print(stderr,
              "casewatch inspect: as of {}, {} cases in scope, {} sampled; {} events accepted, {} "
              "rejected\n",
              FormatInstant(in.report.as_of), in.report.cases, in.sample.size(), in.quality.accepted,
              in.quality.rejected);
+  if (!cases_file.empty()) {
+    fmt::print(stderr, "casewatch inspect: the sampled cases' records are in {}\n", cases_file);
+  }
   return 0;
 }
 
@@ -210,6 +252,10 @@ void AddInspectCommand(CLI::App& root, int& exit_code) {
   cmd->add_option("--months", o->months, "Months in the trend charts (default 12)")
       ->check(CLI::Range(1, 120));
   cmd->add_option("--html", o->html, "Write the HTML report here (- for stdout)");
+  cmd->add_option("--cases-html", o->cases_html,
+                  "Write the sampled cases' records (each case's events and items) here, linked "
+                  "with the report (default: beside --html, report.html → report-cases.html; "
+                  "with --html - they stay in the report)");
   cmd->add_option("--json", o->json, "Write the JSON form here (- for stdout)");
   cmd->add_option("--csv", o->csv, "Write the CSV form here (- for stdout)");
   cmd->add_option("--progress", o->progress,

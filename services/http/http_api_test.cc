@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "projections/labels.h"
 #include "services/http/testing/harness.h"
 #include "services/kafka/consumer.h"
 
@@ -533,6 +534,25 @@ void ExpectTimelineIsTheStores(Harness& h, const std::string& case_id, const Jso
                              Str(item["decided_on"])));
   }
   EXPECT_EQ(items, StoreCaseItems(h, case_id));
+  // Indicators in table order, each one's items by due date; a fulfilled item's completed_on is
+  // its fulfilling event's date.
+  std::map<std::string, std::string> event_dates;
+  for (simdjson::dom::element event : doc["events"].get_array()) {
+    event_dates[Str(event["event_id"])] = Str(event["occurred_at"]).substr(0, 10);
+  }
+  std::vector<std::pair<int, std::string>> order;
+  for (simdjson::dom::element item : doc["items"].get_array()) {
+    const std::string indicator = Str(item["indicator"]);
+    int rank = 0;
+    while (rank < kIndicatorCount && kIndicators[rank].id != indicator) ++rank;
+    order.emplace_back(rank, Str(item["due"]));
+    if (item["fulfilled_by"].is_null()) {
+      EXPECT_TRUE(item["completed_on"].is_null()) << indicator;
+    } else {
+      EXPECT_EQ(Str(item["completed_on"]), event_dates[Str(item["fulfilled_by"])]) << indicator;
+    }
+  }
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end())) << case_id;
 }
 
 TEST(HttpCase, TheTimelineHasTheEventsInCaseOrderWithTheMissedObligationAndTheItems) {
@@ -1215,6 +1235,45 @@ TEST(HttpAuth, AViewerOmittingParametersGetsItsScopeNotMore) {
   EXPECT_EQ(Str(doc["principal"]["name"]), "north-viewer");
   EXPECT_EQ(Str(doc["principal"]["role"]), "viewer");
   EXPECT_EQ(Str(doc["principal"]["scope"]["region"]), *h.home().region);
+}
+
+// The dashboard's words come from here: every indicator and outcome with the title of
+// projections/labels.h, in report order, and the action for an indicator whose items can be open.
+TEST(HttpApi, MetaNamesEachIndicatorAndOutcomeWithTheLabelsTablesTitle) {
+  Harness h;
+  const HttpReply meta = h.Get("/api/v1/meta");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  JsonDoc doc(meta.body);
+  int i = 0;
+  std::set<std::string> titles;
+  for (simdjson::dom::element e : doc["indicators"].get_array()) {
+    ASSERT_LT(i, kIndicatorCount);
+    const auto indicator = static_cast<Indicator>(i);
+    SCOPED_TRACE(kIndicators[i].id);
+    EXPECT_EQ(Str(e["id"]), kIndicators[i].id);
+    EXPECT_EQ(Str(e["outcome"]), NameOf(kIndicators[i].outcome));
+    EXPECT_EQ(Str(e["title"]), TitleOf(indicator));
+    EXPECT_FALSE(Str(e["title"]).empty());
+    EXPECT_TRUE(titles.insert(Str(e["title"])).second);
+    if (kIndicators[i].judged_at_once) {
+      EXPECT_TRUE(e["action"].is_null());
+    } else {
+      EXPECT_EQ(Str(e["action"]), ActionOf(indicator));
+    }
+    ++i;
+  }
+  EXPECT_EQ(i, kIndicatorCount);
+  int o = 0;
+  for (simdjson::dom::element e : doc["outcomes"].get_array()) {
+    ASSERT_LT(o, kOutcomeCount);
+    const auto outcome = static_cast<Outcome>(o);
+    EXPECT_EQ(Str(e["id"]), NameOf(outcome));
+    EXPECT_EQ(Str(e["title"]), TitleOf(outcome));
+    EXPECT_EQ(Str(e["short_title"]), ShortTitleOf(outcome));
+    EXPECT_TRUE(titles.insert(Str(e["title"])).second);
+    ++o;
+  }
+  EXPECT_EQ(o, kOutcomeCount);
 }
 
 TEST(HttpAuth, APublisherCannotRead) {

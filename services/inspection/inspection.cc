@@ -13,48 +13,36 @@
 namespace casewatch::inspection {
 namespace {
 
-constexpr std::array<std::string_view, kOutcomeCount> kOutcomeTitles = {
-    "Assisting sentencing", "Delivering the sentence of the court",
-    "Reducing the likelihood of reoffending", "Protecting the public",
-    "Delivering effective work for victims"};
-
-// Per indicator: its title; what "done well enough" means, as a clause a finding completes with
-// "in 72% of cases"; and what its items are, for "12 visits were not done".
+// Per indicator (its title is projections/labels.h's): what "done well enough" means, as a
+// clause a finding completes with "in 72% of cases"; and what its items are, for "12 visits were
+// not done".
 struct IndicatorWords {
-  std::string_view title;
   std::string_view work;
   std::string_view items;
 };
 
 constexpr std::array<IndicatorWords, kIndicatorCount> kIndicatorWords = {{
-    {"Pre-sentence report quality",
-     "Pre-sentence reports covered both the risk of harm and the likelihood of reoffending",
+    {"Pre-sentence reports covered both the risk of harm and the likelihood of reoffending",
      "reports"},
-    {"Prompt start", "The first appointment was kept promptly after sentence",
-     "first appointments"},
-    {"Initial sentence plan", "Initial sentence plans were completed on time", "plans"},
-    {"Sentence plan reviews", "Sentence plans were reviewed on time", "reviews"},
-    {"Absences judged", "Missed appointments were judged acceptable or not on time", "judgements"},
-    {"Enforcement", "Unacceptable absences were followed by a warning or breach action on time",
+    {"The first appointment was kept promptly after sentence", "first appointments"},
+    {"Initial sentence plans were completed on time", "plans"},
+    {"Sentence plans were reviewed on time", "reviews"},
+    {"Missed appointments were judged acceptable or not on time", "judgements"},
+    {"Unacceptable absences were followed by a warning or breach action on time",
      "enforcement actions"},
-    {"Initial assessment",
-     "Initial assessments of the likelihood of reoffending were completed on time", "assessments"},
-    {"Assessment reviews", "Assessments were reviewed on time", "reviews"},
-    {"RoSH screening", "Risk of serious harm screenings were completed on time", "screenings"},
-    {"RoSH full analysis",
-     "Full analyses of the risk of serious harm were completed on time when needed", "analyses"},
-    {"Risk management plan", "Risk management plans were in place on time", "plans"},
-    {"Risk management plan reviews", "Risk management plans were reviewed on time", "reviews"},
-    {"Response to increased risk", "Increases in risk were responded to promptly", "responses"},
-    {"Home visit (high risk): first",
-     "High-risk and child-protection cases had a first home visit promptly", "visits"},
-    {"Home visit (high risk): repeat", "Repeat home visits to high-risk cases were made on time",
-     "visits"},
-    {"Management oversight", "Management oversight of high-risk cases was recorded on time",
-     "oversights"},
-    {"Safeguarding checks", "Safeguarding checks were made on time", "checks"},
-    {"Victim contact", "Victims were offered contact within the standard", "offers"},
-    {"Victim safety in plans", "Risk management plans addressed the safety of victims", "plans"},
+    {"Initial assessments of the likelihood of reoffending were completed on time", "assessments"},
+    {"Assessments were reviewed on time", "reviews"},
+    {"Risk of serious harm screenings were completed on time", "screenings"},
+    {"Full analyses of the risk of serious harm were completed on time when needed", "analyses"},
+    {"Risk management plans were in place on time", "plans"},
+    {"Risk management plans were reviewed on time", "reviews"},
+    {"Increases in risk were responded to promptly", "responses"},
+    {"High-risk and child-protection cases had a first home visit promptly", "visits"},
+    {"Repeat home visits to high-risk cases were made on time", "visits"},
+    {"Management oversight of high-risk cases was recorded on time", "oversights"},
+    {"Safeguarding checks were made on time", "checks"},
+    {"Victims were offered contact within the standard", "offers"},
+    {"Risk management plans addressed the safety of victims", "plans"},
 }};
 
 constexpr std::array<std::string_view, 5> kRoshNames = {"", "LOW", "MEDIUM", "HIGH", "VERY_HIGH"};
@@ -202,8 +190,9 @@ std::string DetailOf(const CaseHistory& history, const CaseEvent& e) {
     case EventType::kSignificantChangeRecorded:
       return e.risk_increased() ? "risk increased" : "";
     case EventType::kSafeguardingCheckCompleted: {
-      static constexpr std::string_view kChecks[] = {"", "CHILDRENS_SERVICES",
-                                                     "POLICE_DOMESTIC_ABUSE"};
+      // The check named as staff name it.
+      static constexpr std::string_view kChecks[] = {"", "children's services",
+                                                     "police (domestic abuse)"};
       return std::string(kChecks[std::min<int>(e.code, 2)]);
     }
     default:
@@ -256,11 +245,6 @@ std::string Shortfall(int i, const ItemCounts& items) {
 }
 
 }  // namespace
-
-std::string_view TitleOf(Outcome outcome) { return kOutcomeTitles[static_cast<int>(outcome)]; }
-std::string_view TitleOf(Indicator indicator) {
-  return kIndicatorWords[static_cast<int>(indicator)].title;
-}
 
 Period ComparisonPeriod(const Period& period, Instant as_of, Instant compare_as_of) {
   const int32_t shift = DateOf(as_of) - DateOf(compare_as_of);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "projections/evaluation.h"
+#include "projections/labels.h"
 #include "projections/report_json.h"
 #include "projections/scores.h"
 
@@ -159,10 +160,6 @@ struct Inspection {
   // When no case is in the scope: the allocations of the cases outside it (CheckScopeIsKnown).
   std::vector<Allocation> known_allocations;
 };
-
-// Titles in the inspectorate's words.
-std::string_view TitleOf(Outcome outcome);      // "Protecting the public"
-std::string_view TitleOf(Indicator indicator);  // "Home visit to high-risk cases: first"
 
 class InspectionBuilder {
  public:

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +76,21 @@ std::string CaseAnchor(std::string_view case_id) {
       out += c;
     } else {
       Emit(out, "_{:02X}", byte);
+    }
+  }
+  return out;
+}
+
+// A relative file path as a URL path: bytes other than unreserved characters and '/' become %XX
+// (a space, '#', '?' or '%' in a file name would otherwise change what the link means).
+std::string UrlPath(std::string_view path) {
+  std::string out;
+  for (const char c : path) {
+    const auto b = static_cast<unsigned char>(c);
+    if (std::isalnum(b) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", b);
     }
   }
   return out;
@@ -149,7 +166,7 @@ std::string ScopeText(const Scope& scope) {
     if (value) Emit(out, "{}{} {}", out.empty() ? "" : ", ", level, *value);
   };
   add("region", scope.region);
-  add("delivery unit", scope.pdu);
+  add("PDU", scope.pdu);
   add("team", scope.team);
   add("practitioner", scope.offender_manager);
   return out.empty() ? "all cases" : out;
@@ -165,7 +182,7 @@ std::string PlaceOf(const Scope& scope) {
 
 std::string_view LevelName(std::string_view level) {
   if (level == "region") return "region";
-  if (level == "pdu") return "probation delivery unit";
+  if (level == "pdu") return "PDU";
   if (level == "team") return "team";
   if (level == "offender_manager") return "practitioner";
   return "unit";
@@ -189,12 +206,10 @@ std::string Badge(std::optional<Rating> rating) {
 }
 
 // The work each outcome is about, for "Overall, 72% of work to protect the public was done well
-// enough.", and a short column heading.
+// enough." (its titles are projections/labels.h's).
 constexpr std::array<std::string_view, kOutcomeCount> kOutcomeWork = {
     "to assist sentencing", "to deliver the sentence of the court", "to reduce reoffending",
     "to protect the public", "to deliver effective work for victims"};
-constexpr std::array<std::string_view, kOutcomeCount> kOutcomeShort = {
-    "Sentencing", "Delivery", "Reoffending", "Public protection", "Victims"};
 
 constexpr std::array<Outcome, kOutcomeCount> kOutcomes = {
     Outcome::kSentencing, Outcome::kDelivery, Outcome::kReoffending, Outcome::kPublicProtection,
@@ -997,7 +1012,8 @@ void JudgementCell(std::string& out, const SampledCase& c, Outcome outcome) {
        relevant == 0 ? std::string("–") : fmt::format("{} of {}", met, relevant));
 }
 
-void SampleSection(Body& body, const Inspection& in) {
+// `cases_href`: the case records' document, or empty when they are this document's annex.
+void SampleSection(Body& body, const Inspection& in, std::string_view cases_href) {
   if (in.sample.empty()) return;
   const SampleCriteria& criteria = in.draw.criteria;
   std::string& out = body.html;
@@ -1005,14 +1021,14 @@ void SampleSection(Body& body, const Inspection& in) {
   Emit(out,
        "<p>As an inspectorate does, we drew a sample of cases to read in full: {} of the {} cases "
        "that started between {} and {} and had been supervised for at least {} days by {}, "
-       "spread across delivery units in proportion to their eligible cases, in an order fixed "
+       "spread across PDUs in proportion to their eligible cases, in an order fixed "
        "by seed {}. Each case is judged on its whole supervision to that date: an indicator is "
        "done well enough when every decided item was met.</p>\n",
        Count(static_cast<int64_t>(in.sample.size())), Count(in.draw.eligible),
        LongDate(criteria.started_from), LongDate(criteria.started_to), criteria.min_supervised_days,
        LongDate(DateOf(in.request.as_of)), criteria.seed);
-  OpenTable(out, R"(class="draw" data-report="draw")", "The draw by delivery unit",
-            {{"Probation delivery unit"}, {"Eligible cases", true}, {"Drawn", true}});
+  OpenTable(out, R"(class="draw" data-report="draw")", "The draw by PDU",
+            {{"PDU"}, {"Eligible cases", true}, {"Drawn", true}});
   for (const UnitDraw& unit : in.draw.units) {
     Emit(out, R"(<tr data-unit="{}" data-eligible="{}" data-drawn="{}"><th scope="row">{}</th>)",
          Esc(unit.pdu), unit.eligible, unit.drawn, Esc(unit.pdu));
@@ -1033,15 +1049,24 @@ void SampleSection(Body& body, const Inspection& in) {
                                  {"Opened"}, {"Closed"},     {"Days supervised", true},
                                  {"RoSH"}};
   for (Outcome outcome : kOutcomes)
-    columns.push_back({std::string(kOutcomeShort[static_cast<int>(outcome)]), true});
+    columns.push_back({std::string(ShortTitleOf(outcome)), true});
+  if (!cases_href.empty()) {
+    Emit(out,
+         R"(<p>Each sampled case's record — its events in case order and every item its )"
+         R"(indicators made — is in <a class="cases-file" href="{}">a document of its own</a>; )"
+         R"(a case's id below opens its record.</p>)",
+         Esc(cases_href));
+    out += '\n';
+  }
   OpenTable(out, R"(class="cases" id="sample-cases" data-report="sample-cases")",
             "The cases sampled: indicators done well enough of those that applied", columns);
   for (const SampledCase& c : in.sample) {
     Emit(
         out,
-        R"(<tr data-case="{}"><th scope="row"><a href="#{}">{}</a></th><td>{}</td><td>{}</td>)"
+        R"(<tr data-case="{}"><th scope="row"><a href="{}#{}">{}</a></th><td>{}</td><td>{}</td>)"
         R"(<td class="nowrap">{}</td><td class="nowrap">{}</td><td class="num">{}</td><td>{}</td>)",
-        Esc(c.case_id), CaseAnchor(c.case_id), Esc(c.case_id), Esc(AllocationText(c.allocation)),
+        Esc(c.case_id), Esc(cases_href), CaseAnchor(c.case_id), Esc(c.case_id),
+        Esc(AllocationText(c.allocation)),
         Esc(c.allocation.offender_manager), FormatDate(c.opened),
         c.closed ? FormatDate(*c.closed) : "open", Count(c.supervised_days),
         c.rosh_level.empty() ? "–" : Esc(c.rosh_level));
@@ -1052,7 +1077,8 @@ void SampleSection(Body& body, const Inspection& in) {
   body.CloseSection();
 }
 
-void CaseRecord(std::string& out, const SampledCase& c) {
+// `report_href`: the report holding the sample's table, or empty when it is this document.
+void CaseRecord(std::string& out, const SampledCase& c, std::string_view report_href) {
   Emit(out, R"(<article class="case" id="{}" data-case="{}"><h3>Case {}</h3>)",
        CaseAnchor(c.case_id), Esc(c.case_id), Esc(c.case_id));
   FactList(out,
@@ -1082,21 +1108,26 @@ void CaseRecord(std::string& out, const SampledCase& c) {
     out += '\n';
   }
   CloseTable(out);
+  // When the work was done: the fulfilling event's date (after the decision date for a late item).
+  std::map<std::string_view, Date> done_on;
+  for (const TimelineEntry& e : c.timeline) done_on.emplace(e.event_id, DateOf(e.occurred_at));
   OpenTable(out, R"(class="items")", "Items",
-            {{"Indicator"}, {"Due"}, {"Status"}, {"Decided on"}, {"Fulfilled by"}});
+            {{"Indicator"}, {"Due"}, {"Status"}, {"Completed on"}, {"Fulfilled by"}});
   for (const CaseItemRow& row : c.items) {
     const Item& item = row.item;
+    const auto done = item.fulfilled_by >= 0 ? done_on.find(row.fulfilled_by) : done_on.end();
     Emit(out,
          R"(<tr data-indicator="{}" data-status="{}"><td>{}</td><td class="nowrap">{}</td>)"
          R"(<td class="st-{}">{}</td><td class="nowrap">{}</td><td><code>{}</code></td></tr>)",
          IdOf(item.indicator), NameOf(item.status), Esc(TitleOf(item.indicator)),
          FormatDate(item.due), NameOf(item.status), StatusWord(item.status),
-         item.decided() ? FormatDate(item.decided_on) : "–",
+         done != done_on.end() ? FormatDate(done->second) : "–",
          item.fulfilled_by >= 0 ? Esc(row.fulfilled_by) : "");
     out += '\n';
   }
   CloseTable(out);
-  out += R"(<p class="back"><a href="#sample-cases">Back to the sample</a></p></article>)";
+  Emit(out, R"(<p class="back"><a href="{}#sample-cases">Back to the sample</a></p></article>)",
+       Esc(report_href));
   out += '\n';
 }
 
@@ -1106,7 +1137,7 @@ void CasesSection(Body& body, const Inspection& in) {
   body.html +=
       "<p>Each sampled case as the records stood at the as-of date: its events in case "
       "order and every item its indicators made.</p>\n";
-  for (const SampledCase& c : in.sample) CaseRecord(body.html, c);
+  for (const SampledCase& c : in.sample) CaseRecord(body.html, c, "");
   body.CloseSection();
 }
 
@@ -1328,31 +1359,56 @@ td.st-PENDING { color: var(--pending); }
 }
 )css";
 
+// The document's start, to its <body>: every page of the report is styled alike.
+void Head(std::string& out, std::string_view title, const Inspection& in) {
+  Emit(out,
+       "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
+       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+       "<title>{} — as of {}</title>\n<style>{}</style>\n</head>\n<body>\n",
+       Esc(title), LongDate(DateOf(in.request.as_of)), kStyle);
+}
+
 }  // namespace
 
-std::string RenderInspectionHtml(const Inspection& in) {
+std::string RenderInspectionHtml(const Inspection& in, std::string_view cases_file) {
+  const std::string cases_href = UrlPath(cases_file);
   Body body;
   Summary(body, in);
   Findings(body, in);
   for (Outcome outcome : kOutcomes) OutcomeSection(body, in, outcome);
   UnitsSection(body, in);
   for (size_t i = 0; i < in.comparisons.size(); ++i) ComparisonSection(body, in, i);
-  SampleSection(body, in);
-  CasesSection(body, in);
+  SampleSection(body, in, cases_href);
+  if (cases_href.empty()) CasesSection(body, in);
   MethodologySection(body, in);
 
   std::string out;
   out.reserve(body.html.size() + kStyle.size() + 4096);
-  Emit(out,
-       "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n"
-       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-       "<title>{} — as of {}</title>\n<style>{}</style>\n</head>\n<body>\n",
-       Esc(ReportTitle(in)), LongDate(DateOf(in.request.as_of)), kStyle);
+  Head(out, ReportTitle(in), in);
   Cover(out, in);
   out += "<main class=\"page\">\n";
   Contents(out, body);
   out += body.html;
   out += "</main>\n</body>\n</html>\n";
+  return out;
+}
+
+std::string RenderInspectionCasesHtml(const Inspection& in, std::string_view report_file) {
+  const std::string report_href = UrlPath(report_file);
+  const std::string title = fmt::format("{}: the sampled cases' records", ReportTitle(in));
+  std::string out;
+  Head(out, title, in);
+  Emit(out,
+       R"(<header class="cover"><div class="page"><p class="kicker">Casewatch · inspection )"
+       R"(from case records</p><h1>{}</h1><p class="lede">{} sampled cases as the records stood )"
+       R"(on {}: each one's events in case order and every item its indicators made. The )"
+       R"(sample, its draw and its judgements are in <a class="report-file" href="{}">the )"
+       R"(report</a>.</p></div></header>)",
+       Esc(title), Count(static_cast<int64_t>(in.sample.size())),
+       LongDate(DateOf(in.request.as_of)), Esc(report_href));
+  out += "\n<main class=\"page\">\n<section id=\"cases\">\n";
+  for (const SampledCase& c : in.sample) CaseRecord(out, c, report_href);
+  out += "</section>\n</main>\n</body>\n</html>\n";
   return out;
 }
 

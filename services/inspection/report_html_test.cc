@@ -225,6 +225,25 @@ void ExpectIndicatorRows(const std::string& html, std::string_view report_name,
   }
 }
 
+// One name for one thing: the titles are projections/labels.h's, as the text report and the
+// dashboard show them.
+TEST(InspectionHtml, NamesOutcomesAndIndicatorsByTheTitlesOfTheLabelsTable) {
+  const std::string html = RenderInspectionHtml(MakeInspection());
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    EXPECT_NE(html.find(fmt::format("Outcome {}: {}", o + 1, TitleOf(static_cast<Outcome>(o)))),
+              std::string::npos)
+        << kOutcomeNames[o];
+  }
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    EXPECT_NE(html.find(std::string(TitleOf(static_cast<Indicator>(i)))), std::string::npos)
+        << kIndicators[i].id;
+  }
+  for (std::string_view old : {"Prompt start", "Delivering effective work for victims",
+                               "delivery unit"}) {
+    EXPECT_EQ(html.find(old), std::string::npos) << old;
+  }
+}
+
 TEST(InspectionHtml, IsOneDocumentThatLoadsNothing) {
   const std::string html = RenderInspectionHtml(MakeInspection());
   EXPECT_TRUE(html.starts_with("<!DOCTYPE html>\n<html lang=\"en-GB\">"));
@@ -242,7 +261,7 @@ TEST(InspectionHtml, CoverNamesScopeDatesPolicyAndSource) {
   EXPECT_NE(
       html.find("<h1>Inspection of probation case work in Sunderland &amp; &lt;Wear&gt;</h1>"),
       std::string::npos);
-  EXPECT_NE(html.find("<dd>delivery unit Sunderland &amp; &lt;Wear&gt;</dd>"), std::string::npos);
+  EXPECT_NE(html.find("<dd>PDU Sunderland &amp; &lt;Wear&gt;</dd>"), std::string::npos);
   EXPECT_NE(html.find("<dd>2023-12-31T23:59:59Z</dd>"), std::string::npos);
   EXPECT_NE(html.find("<dd>decided from 1 January 2023 to 31 December 2023</dd>"),
             std::string::npos);

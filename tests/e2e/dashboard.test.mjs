@@ -216,6 +216,15 @@ async function main() {
     }
     check(await page.locator(`${testid('indicators')} tbody tr[data-indicator]`).count() === 19,
       'the indicators table has all 19 indicators');
+    // One name for one thing: the titles are the engine's (meta, projections/labels.h).
+    const meta = await getJson('/api/v1/meta');
+    const shownTitles = await page.locator(`${testid('indicators')} tbody tr[data-indicator]`).evaluateAll(
+      (trs) => trs.map((tr) => [tr.dataset.indicator, tr.querySelector('.ind-label').textContent]));
+    check(JSON.stringify(shownTitles) === JSON.stringify(meta.indicators.map((i) => [i.id, i.title])),
+      'each indicator is shown with the title meta gives it, in meta\'s order', JSON.stringify(shownTitles));
+    const tileTitles = await page.locator('[data-testid^="tile-"][data-outcome] h3').allTextContents();
+    check(JSON.stringify(tileTitles) === JSON.stringify(meta.outcomes.map((o) => o.title)),
+      'each outcome tile has the title meta gives it', JSON.stringify(tileTitles));
     const prompt = national.indicators.find((i) => i.id === 'prompt_start');
     const promptRow = testid('indicator-prompt_start');
     check((await text(`${promptRow} ${testid('items-missed')}`)).trim() === String(prompt.items.missed),
@@ -230,7 +239,7 @@ async function main() {
     check(true, 'the live stream is connected');
     await shot('dashboard');
 
-    // 2. Drill down: national → region → delivery unit.
+    // 2. Drill down: national → region → PDU.
     const rowNames = () => page.locator(testid('breakdown-row')).evaluateAll((rows) => rows.map((r) => r.dataset.name));
     const crumbs = async () => (await page.locator(testid('crumb')).allTextContents()).map((t) => t.trim());
     const regions = await getJson('/api/v1/breakdown?by=region');
@@ -246,11 +255,13 @@ async function main() {
     await page.locator(testid('breakdown-row')).first().click();
     await inPage((r) => [...document.querySelectorAll('[data-testid="crumb"]')].some((c) => c.textContent.includes(r))
       && document.querySelector('[data-testid="breakdown-table"]')?.dataset.by === 'pdu', region,
-    `the breadcrumb to show ${region} and the breakdown by delivery unit`);
+    `the breadcrumb to show ${region} and the breakdown by PDU`);
+    check((await text('#breakdown-h')) === 'By PDU', 'the breakdown by PDU is headed in staff\'s words',
+      await text('#breakdown-h'));
     const pdus = await getJson(`/api/v1/breakdown?${scopeQuery({ region, by: 'pdu' })}`);
     const pduNames = await rowNames();
     check(sameSet(pduNames, pdus.rows.map((r) => r.pdu)) && !sameSet(pduNames, regionNames),
-      `drilling into ${region} lists its delivery units`, JSON.stringify(pduNames));
+      `drilling into ${region} lists its PDUs`, JSON.stringify(pduNames));
     const regionReport = await getJson(`/api/v1/report?${scopeQuery({ region })}`);
     check(await page.locator(testid('scope-summary')).getAttribute('data-cases') === String(regionReport.cases),
       `the summary counts the region's ${regionReport.cases} cases`);
@@ -272,7 +283,7 @@ async function main() {
     // A bookmark of the view reloads into the same scope.
     await page.reload();
     await inPage(() => document.querySelector('[data-testid="breakdown-table"]')?.dataset.by === 'team',
-      null, 'the reloaded page to return to the delivery unit');
+      null, 'the reloaded page to return to the PDU');
     check(JSON.stringify(await crumbs()) === JSON.stringify(trail), 'reloading keeps the scope');
 
     // 3. The worklist and a case's timeline.
@@ -285,7 +296,7 @@ async function main() {
       group: tr.dataset.group,
       priority: tr.dataset.priority === 'true',
       rosh: tr.dataset.rosh,
-      action: tr.querySelector('[data-testid="worklist-action"]')?.textContent,
+      action: tr.querySelector('[data-testid="worklist-action"] .action')?.textContent,
     })));
     const rows = await worklistRows();
     must(rows.length > 0, `the worklist of ${pdu} has items`);
@@ -297,6 +308,13 @@ async function main() {
       'within a group, high-risk, child protection and MAPPA cases come first',
       JSON.stringify(rows.map((r) => [r.group, r.priority])));
     check(rows.every((r) => r.overdue === (r.status === 'Overdue')), 'overdue items, and only they, are highlighted');
+    const actions = new Map(meta.indicators.filter((i) => i.action).map((i) => [i.title, i.action]));
+    const todo = await page.locator(testid('worklist-action')).evaluateAll((tds) => tds.map((td) => ({
+      action: td.firstChild.textContent, title: td.querySelector('small').textContent,
+    })));
+    check(todo.length === rows.length && todo.every((t) => actions.has(t.title)
+      && t.action.toLowerCase() === actions.get(t.title).toLowerCase()),
+    'each worklist row says what to do in meta\'s words, under the indicator\'s title', JSON.stringify(todo.slice(0, 3)));
     check(rows.every((r) => r.action && /^[a-z]/.test(r.action)), 'each row says what to do in staff\'s words',
       JSON.stringify(rows.slice(0, 3).map((r) => r.action)));
     const headers = await page.locator(testid('worklist-group')).evaluateAll((ths) => ths.map((th) => th.dataset.group));
@@ -345,6 +363,22 @@ async function main() {
     }
     check(await page.locator(testid('case-item')).count() === detail.items.length,
       `the case's ${detail.items.length} items are listed with their statuses`);
+    const caseItems = await page.locator(testid('case-item')).evaluateAll((trs) => trs.map((tr) => ({
+      indicator: tr.dataset.indicator, due: tr.dataset.due, status: tr.dataset.status,
+      statuses: [...tr.querySelectorAll('.status')].map((s) => s.textContent),
+    })));
+    const expectedShown = (it) => (it.overdue ? 'Overdue' : it.status[0] + it.status.slice(1).toLowerCase());
+    const apiItem = (it) => detail.items.find((d) => d.indicator === it.indicator && d.due === it.due
+      && d.status === it.status) ?? { status: '?', overdue: false };
+    check(caseItems.every((it) => it.statuses.length === 1 && it.statuses[0] === expectedShown(apiItem(it))),
+    'each item shows one status: overdue (still to do) or missed (past doing), never both', JSON.stringify(caseItems));
+    const rank = new Map(meta.indicators.map((ind, i) => [ind.id, i]));
+    check(caseItems.every((it, i) => i === 0 || rank.get(caseItems[i - 1].indicator) < rank.get(it.indicator)
+      || (caseItems[i - 1].indicator === it.indicator && caseItems[i - 1].due <= it.due)),
+    'the items are grouped by indicator, each indicator\'s by due date', JSON.stringify(caseItems.map((it) => `${it.indicator} ${it.due}`)));
+    const itemHeads = await page.locator(`${testid('case-items')} thead th`).allTextContents();
+    check(itemHeads.includes('Completed on') && !itemHeads.includes('Decided'),
+      'the items table says when the work was completed', JSON.stringify(itemHeads));
     await shot('case-timeline');
     await page.locator(testid('case-back')).click();
     await inPage(() => !document.querySelector('[data-testid="dashboard"]').hidden, null, 'the dashboard again');

@@ -3,7 +3,7 @@
 // (against an earlier inspection, and against a stricter home-visit policy) writing HTML and JSON,
 // and each HTML file opened from disk in headless Chromium. The page must load nothing but
 // itself, raise no error, draw every chart, show the JSON's numbers in every outcome, indicator,
-// unit and comparison row, and link every sampled case to its record.
+// unit and comparison row, and link every sampled case to its record in the case records' file.
 //
 //   node inspection.test.mjs --casewatch BIN --out DIR [--keep] [--chromium PATH]
 //                            [--screenshot PNG]
@@ -124,18 +124,21 @@ function expectedCharts(json) {
 
 // ---- one report ----
 
-async function inspectReport(browser, name, json, htmlPath) {
+async function inspectReport(browser, name, json, htmlPath, casesPath) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
   const fileUrl = pathToFileURL(htmlPath).href;
+  const casesUrl = pathToFileURL(casesPath).href;
   const problems = [];
   const requests = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`failed request: ${r.url()}`));
   page.on('request', (r) => requests.push(r.url()));
-  // The report must not reach out: anything but the file itself is refused, and counted.
-  await context.route('**/*', (route) => (route.request().url() === fileUrl ? route.continue() : route.abort()));
+  // The report must not reach out: anything but its own two files (the report and the case records
+  // it links to) is refused, and counted.
+  await context.route('**/*', (route) => ([fileUrl, casesUrl].includes(route.request().url().split('#')[0])
+    ? route.continue() : route.abort()));
 
   try {
     await page.goto(fileUrl, { waitUntil: 'load' });
@@ -218,31 +221,21 @@ async function inspectReport(browser, name, json, htmlPath) {
     const sampleOutcomes = await rowsOf(page, 'table[data-report="sample"]', 'outcome');
     const sampleIndicators = await rowsOf(page, 'table[data-report="sample"]', 'indicator');
     checkReportRows(`${name}: the sample`, sampleOutcomes, sampleIndicators, json.sample.report);
-    const links = await page.$$eval('table[data-report="sample-cases"] tr[data-case]', (trs) => trs.map((tr) => {
-      const href = tr.querySelector('a[href^="#"]')?.getAttribute('href') ?? '';
-      const target = document.getElementById(decodeURIComponent(href.slice(1)));
-      return { id: tr.dataset.case, href, target: target?.dataset.case ?? null, events: target?.querySelectorAll('tr[data-event]').length ?? 0 };
-    }));
+    // The records are a file of their own: the report holds none, and links each case there.
+    const casesFile = path.basename(casesPath);
+    check(await page.locator('article.case').count() === 0
+      && await page.locator(`a.cases-file[href="${encodeURI(casesFile)}"]`).count() === 1,
+    `${name}: the report holds no case record and links to ${casesFile}`);
+    const links = await page.$$eval('table[data-report="sample-cases"] tr[data-case]', (trs) => trs.map((tr) => ({
+      id: tr.dataset.case, href: tr.querySelector('th a')?.getAttribute('href') ?? '',
+    })));
     check(JSON.stringify(links.map((l) => l.id)) === JSON.stringify(json.sample.cases.map((c) => c.case_id)),
       `${name}: the sample table lists the JSON's ${json.sample.cases.length} cases in order`);
-    const broken = links.filter((l, i) => l.target !== l.id || l.events !== json.sample.cases[i].timeline.length);
-    check(links.length > 0 && broken.length === 0,
-      `${name}: every sampled case links to its record, with every event of its timeline`, JSON.stringify(broken.slice(0, 3)));
-    if (links.length > 0) {
-      await page.locator(`a[href="${links[0].href}"]`).first().click();
-      const top = await page.evaluate((id) => document.querySelector(':target')?.dataset.case === id
-        && Math.abs(document.querySelector(':target').getBoundingClientRect().top) < 5, links[0].id);
-      check(top, `${name}: following a case link scrolls to its record`);
-    }
 
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     check(width <= 1366, `${name}: the report fits a 1366-pixel screen without scrolling sideways`, `${width} px`);
-
-    // Screenshots: the report down to the case records (the records' tables are long), and one record.
     await page.evaluate(() => window.scrollTo(0, 0));
-    const annex = await page.evaluate(() => document.getElementById('cases')?.offsetTop ?? document.body.scrollHeight);
-    await page.screenshot({ path: path.join(args.out, `inspection-${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1366, height: annex } });
-    await page.locator('article.case').first().screenshot({ path: path.join(args.out, `inspection-${name}-case.png`) });
+    await page.screenshot({ path: path.join(args.out, `inspection-${name}.png`), fullPage: true });
 
     await page.emulateMedia({ media: 'print' });
     const print = await page.evaluate(() => ({
@@ -254,6 +247,36 @@ async function inspectReport(browser, name, json, htmlPath) {
     await page.emulateMedia({ media: 'screen' });
 
     if (args.screenshot && name === 'earlier') await documentationPictures(page);
+
+    // The case records' file: every sampled case's record, with every event of its timeline, and a
+    // link back to the sample's table.
+    const records = await context.newPage();
+    await records.goto(casesUrl, { waitUntil: 'load' });
+    const targets = await records.$$eval('article.case', (articles) => articles.map((a) => ({
+      id: a.dataset.case, anchor: a.id, events: a.querySelectorAll('tr[data-event]').length,
+      back: a.querySelector('p.back a')?.getAttribute('href') ?? '',
+    })));
+    const byAnchor = new Map(targets.map((t) => [t.anchor, t]));
+    const broken = links.filter((l, i) => {
+      const [file, anchor] = l.href.split('#');
+      const t = byAnchor.get(decodeURIComponent(anchor ?? ''));
+      return file !== encodeURI(casesFile) || t?.id !== l.id || t.events !== json.sample.cases[i].timeline.length
+        || t.back !== `${encodeURI(path.basename(htmlPath))}#sample-cases`;
+    });
+    check(links.length > 0 && broken.length === 0,
+      `${name}: every sampled case links to its record in ${casesFile}, with every event of its timeline and a way back`,
+      JSON.stringify(broken.slice(0, 3)));
+    await records.locator('article.case').first().screenshot({ path: path.join(args.out, `inspection-${name}-case.png`) });
+    await records.close();
+    if (links.length > 0) {
+      await page.locator(`a[href="${links[0].href}"]`).first().click();
+      await page.waitForURL((url) => url.href.startsWith(casesUrl));
+      const top = await page.evaluate((id) => document.querySelector(':target')?.dataset.case === id
+        && Math.abs(document.querySelector(':target').getBoundingClientRect().top) < 5, links[0].id);
+      check(top, `${name}: following a case link opens its record`);
+    }
+    check(problems.length === 0, `${name}: no console errors, page errors or failed requests in either file`,
+      problems.join('; '));
   } finally {
     await context.close();
   }
@@ -299,7 +322,9 @@ async function main() {
 
   const browser = await launchHeadless(chromium, args.chromium);
   try {
-    for (const run of runs) await inspectReport(browser, run.name, run.json, run.html);
+    for (const run of runs) {
+      await inspectReport(browser, run.name, run.json, run.html, run.html.replace(/\.html$/, '-cases.html'));
+    }
   } finally {
     await browser.close();
   }

@@ -1,11 +1,12 @@
 // The managers' dashboard: outcome tiles, indicators, drill-down, worklist and case timelines for
-// one scope (national, region, delivery unit, team or practitioner), kept live over the engine's
+// one scope (national, region, PDU, team or practitioner), kept live over the engine's
 // event stream. The scope, the open case and the worklist page live in the URL hash, so any view
 // can be bookmarked and reloaded.
 import { ApiError, clearToken, getJson, openStream, query, setToken, token } from './api.js';
 import {
-  LEVELS, OUTCOMES, RATINGS, STATUSES, dueIn, enumLabel, eventLabel, formatDate, formatInstant,
-  indicatorLabel, num, outcomeLabel, pct,
+  LEVELS, RATINGS, STATUSES, STATUS_MEANINGS, dueIn, enumLabel, eventLabel, formatDate,
+  formatInstant, indicatorAction, indicatorLabel, num, outcomeAbbreviation, outcomeLabel, pct,
+  useLabels,
 } from './labels.js';
 import { sparkline } from './sparkline.js';
 
@@ -293,7 +294,7 @@ function setLive(live) {
 
 // ---- outcomes and indicators ----
 
-const outcomeIds = () => state.meta?.outcomes ?? Object.keys(OUTCOMES);
+const outcomeIds = () => (state.meta?.outcomes ?? []).map((o) => o.id);
 
 function thresholds() {
   return { ...DEFAULT_THRESHOLDS, ...(state.meta?.policy?.ratings ?? {}) };
@@ -461,7 +462,7 @@ async function loadBreakdown(gen) {
 function renderBreakdown() {
   const data = state.breakdown;
   const level = LEVELS.find((l) => l.key === data.by) ?? LEVELS[depthOf(state.scope) + 1];
-  document.getElementById('breakdown-h').textContent = `By ${level.label.toLowerCase()}`;
+  document.getElementById('breakdown-h').textContent = `By ${level.word}`;
   // Groups with no counted case have nothing to rank.
   const rows = data.rows.filter((row) => row.report.cases > 0).map((row) => {
     const outcomes = Object.fromEntries(row.report.outcomes.map((o) => [o.id, o]));
@@ -506,9 +507,9 @@ function renderBreakdown() {
   const table = h('table', { class: 'breakdown', testid: 'breakdown-table', 'data-by': data.by },
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col', class: 'num' }, '#'),
-      sortButton('name', level.label, `Sort by ${level.label.toLowerCase()}`),
+      sortButton('name', level.label, `Sort by ${level.word}`),
       sortButton('cases', 'Cases', 'Sort by counted cases'),
-      outcomeIds().map((id) => sortButton(id, OUTCOMES[id]?.short ?? id, outcomeLabel(id))),
+      outcomeIds().map((id) => sortButton(id, outcomeAbbreviation(id), outcomeLabel(id))),
       sortButton('overall', 'Overall', 'Mean of the outcome scores'))),
     h('tbody', {}, rows.map((r, i) => {
       const href = hrefFor({ scope: scopeOf(r.row) });
@@ -612,11 +613,11 @@ function renderWorklist(data, wanted) {
     },
     h('td', {}, h('a', { href: hrefFor({ caseId: it.case_id, status, page }), testid: 'worklist-case' }, it.case_id)),
     roshCell(it),
-    h('td', {}, h('span', { class: 'action', testid: 'worklist-action' }, it.action),
-      h('span', { class: 'muted small' }, ` · ${indicatorLabel(it.indicator)}`)),
+    h('td', { testid: 'worklist-action' }, h('span', { class: 'action' }, it.action || indicatorLabel(it.indicator)),
+      h('br'), h('small', { class: 'muted' }, indicatorLabel(it.indicator))),
     h('td', { class: 'nowrap' }, formatDate(it.due)),
-    h('td', { class: 'nowrap' }, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status),
-      ' ', dueIn(it.days_overdue)),
+    h('td', { class: 'nowrap' }, h('span', { class: `status status-${it.status}`, title: STATUS_MEANINGS[it.status] },
+      STATUSES[it.status] ?? it.status), ' ', dueIn(it.days_overdue)),
     h('td', {}, it.offender_manager || '—')));
   }
   const table = h('table', { class: 'worklist', testid: 'worklist-table' },
@@ -645,7 +646,7 @@ function pager(data, status, page) {
 
 const FIELD_LABELS = {
   includes_rosh: 'covers RoSH', includes_lor: 'covers LoR', offender_manager: 'practitioner',
-  pdu: 'delivery unit', full_analysis_required: 'full analysis needed', risk_increased: 'risk increased',
+  pdu: 'PDU', full_analysis_required: 'full analysis needed', risk_increased: 'risk increased',
   addresses_victim_safety: 'addresses victim safety', victim_contact_required: 'victim contact required',
 };
 
@@ -712,20 +713,27 @@ function renderCase(c) {
   box.dataset.case = c.case_id;
   const a = c.allocation ?? {};
   const allocation = LEVELS.map((l) => a[l.key]).filter(Boolean).join(' › ') || 'not allocated';
+  // One status an item: overdue (missed, still to be done) or missed (past doing), never both.
+  const statusOf = (it) => (it.overdue ? 'OVERDUE' : it.status);
   const items = h('table', { class: 'case-items', testid: 'case-items' },
-    h('thead', {}, h('tr', {}, ['Obligation', 'Due', 'Status', 'Decided', 'Fulfilled by']
+    h('thead', {}, h('tr', {}, ['Obligation', 'Due', 'Status', 'Completed on', 'Fulfilled by']
       .map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, (c.items ?? []).map((it) => h('tr', {
-      testid: 'case-item', 'data-status': it.status, class: it.overdue ? 'overdue' : null,
+    h('tbody', {}, itemsInDateOrder(c.items ?? []).map((it) => h('tr', {
+      testid: 'case-item', 'data-status': it.status, 'data-shown-status': statusOf(it),
+      'data-indicator': it.indicator, 'data-due': it.due, class: it.overdue ? 'overdue' : null,
     },
     h('td', {}, indicatorLabel(it.indicator)),
     h('td', { class: 'nowrap' }, formatDate(it.due)),
-    h('td', {}, h('span', { class: `status status-${it.status}` }, STATUSES[it.status] ?? it.status),
-      it.overdue ? h('span', { class: 'status status-OVERDUE' }, 'overdue') : null),
-    h('td', { class: 'nowrap' }, it.decided_on ? formatDate(it.decided_on) : '—'),
+    h('td', {}, h('span', {
+      class: `status status-${statusOf(it)}`, testid: 'case-item-status', title: STATUS_MEANINGS[statusOf(it)],
+    }, STATUSES[statusOf(it)] ?? statusOf(it))),
+    h('td', { class: 'nowrap' }, it.completed_on ? formatDate(it.completed_on) : '—'),
     h('td', {}, it.fulfilled_by
       ? h('button', { type: 'button', class: 'link', onclick: () => focusEvent(it.fulfilled_by) }, it.fulfilled_by)
       : '—')))));
+  const legend = h('p', { class: 'muted legend', testid: 'case-items-legend' },
+    `${STATUSES.OVERDUE}: ${STATUS_MEANINGS.OVERDUE.toLowerCase()}. `,
+    `${STATUSES.MISSED}: ${STATUS_MEANINGS.MISSED.toLowerCase()}.`);
   const events = h('ol', { class: 'timeline', testid: 'timeline' }, (c.events ?? []).map((ev) => {
     const late = ev.recorded_at && Date.parse(ev.recorded_at) - Date.parse(ev.occurred_at) > 86400000;
     return h('li', {
@@ -734,7 +742,7 @@ function renderCase(c) {
     },
     h('time', { datetime: ev.occurred_at }, formatInstant(ev.occurred_at)),
     h('div', { class: 'ev-body' },
-      h('strong', { class: 'ev-type' }, eventLabel(ev.type)),
+      h('strong', { class: 'ev-type' }, eventLabel(ev.type, ev.payload)),
       h('span', { class: 'ev-meta' }, [ev.source, ev.event_id].filter(Boolean).join(' · '),
         late ? ` · recorded ${formatDate(ev.recorded_at)}` : ''),
       payloadFields(ev)));
@@ -747,11 +755,20 @@ function renderCase(c) {
       formatInstant(c.as_of)),
     h('div', { class: 'case-columns' },
       h('section', { class: 'panel' }, h('h2', {}, `Obligations (${countOf(c.items, c.items_total)})`),
-        c.items?.length ? items : h('p', { class: 'muted' }, 'No obligations yet.'),
+        c.items?.length ? [items, legend] : h('p', { class: 'muted' }, 'No obligations yet.'),
         moreButton(c, 'items', c.items, c.items_total, 'obligations')),
       h('section', { class: 'panel' }, h('h2', {}, `Events (${countOf(c.events, c.events_total)})`),
         c.events?.length ? events : h('p', { class: 'muted' }, 'No events.'),
         moreButton(c, 'events', c.events, c.events_total, 'events'))));
+}
+
+// The items grouped by indicator in report order (the order meta lists them), each indicator's
+// by due date: the engine sends them so, and pages added later keep it.
+function itemsInDateOrder(items) {
+  const rank = new Map((state.meta?.indicators ?? []).map((ind, i) => [ind.id, i]));
+  return items.map((it, i) => ({ it, i })).sort((a, b) => (rank.get(a.it.indicator) ?? 99)
+    - (rank.get(b.it.indicator) ?? 99) || a.it.due.localeCompare(b.it.due) || a.i - b.i)
+    .map(({ it }) => it);
 }
 
 // "12" when all are shown, "1,000 of 200,000" when a long case is shown in part.
@@ -884,6 +901,7 @@ async function start() {
     setLive('offline');
     return;
   }
+  useLabels(state.meta);
   state.principalScope = { ...emptyScope(), ...(state.meta.principal?.scope ?? {}) };
   $('worklist-indicator').append(...state.meta.indicators.map((ind) => h('option', { value: ind.id }, indicatorLabel(ind.id))));
   renderPrincipal();

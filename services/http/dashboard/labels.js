@@ -1,35 +1,15 @@
 // Words and number forms for the dashboard: what managers and inspectors read, keyed by the ids
 // of indicators, outcomes and event types (docs/rules.md in the Casewatch repository).
 
-export const OUTCOMES = {
-  SENTENCING: { label: 'Assisting sentencing', short: 'Sent.' },
-  DELIVERY: { label: 'Delivering the sentence', short: 'Deliv.' },
-  REOFFENDING: { label: 'Reducing reoffending', short: 'Reoff.' },
-  PUBLIC_PROTECTION: { label: 'Protecting the public', short: 'Prot.' },
-  VICTIMS: { label: 'Working with victims', short: 'Victims' },
-};
+// The titles of outcomes and indicators, and what an open item asks for, are the engine's
+// (GET /api/v1/meta, from projections/labels.h): one name for one thing in `casewatch replay
+// --text`, the inspection report and here. useLabels(meta) takes them in before anything renders.
+const titles = { outcomes: new Map(), indicators: new Map() };
 
-export const INDICATORS = {
-  psr_quality: 'Pre-sentence reports cover risk of harm and likelihood of reoffending',
-  prompt_start: 'Supervision started promptly',
-  initial_sentence_plan: 'Initial sentence plan on time',
-  sentence_plan_review: 'Sentence plan reviewed',
-  absence_judged: 'Absences judged promptly',
-  enforcement: 'Enforcement: warning or breach action',
-  initial_assessment: 'Initial assessment (OASys) on time',
-  assessment_review: 'Assessment reviewed',
-  rosh_screening: 'Risk of serious harm screened',
-  rosh_full_analysis: 'Full risk of harm analysis',
-  rmp_initial: 'Risk management plan in place',
-  rmp_review: 'Risk management plan reviewed',
-  risk_response: 'Response when risk increased',
-  home_visit_initial: 'First home visit (high risk or child protection)',
-  home_visit_repeat: 'Repeat home visits',
-  management_oversight: 'Management oversight recorded',
-  safeguarding_checks: 'Safeguarding checks made',
-  victim_contact: 'Victim contact offered',
-  rmp_victim_safety: 'Risk management plans address victim safety',
-};
+export function useLabels(meta) {
+  titles.outcomes = new Map((meta?.outcomes ?? []).map((o) => [o.id, o]));
+  titles.indicators = new Map((meta?.indicators ?? []).map((i) => [i.id, i]));
+}
 
 export const RATINGS = {
   OUTSTANDING: 'Outstanding',
@@ -38,12 +18,13 @@ export const RATINGS = {
   INADEQUATE: 'Inadequate',
 };
 
-// The drill-down levels, top to bottom, named as the API's scope parameters.
+// The drill-down levels, top to bottom, named as the API's scope parameters; `label` starts a
+// line, `word` goes inside one ("By PDU", "Sort by team").
 export const LEVELS = [
-  { key: 'region', label: 'Region', plural: 'regions' },
-  { key: 'pdu', label: 'Delivery unit', plural: 'delivery units' },
-  { key: 'team', label: 'Team', plural: 'teams' },
-  { key: 'offender_manager', label: 'Practitioner', plural: 'practitioners' },
+  { key: 'region', label: 'Region', word: 'region', plural: 'regions' },
+  { key: 'pdu', label: 'PDU', word: 'PDU', plural: 'PDUs' },
+  { key: 'team', label: 'Team', word: 'team', plural: 'teams' },
+  { key: 'offender_manager', label: 'Practitioner', word: 'practitioner', plural: 'practitioners' },
 ];
 
 export const EVENT_TYPES = {
@@ -82,14 +63,47 @@ export const STATUSES = {
   OVERDUE: 'Overdue',
 };
 
+// An item shows one status. Overdue is missed but still to be done (its window is open: on the
+// worklist); missed is past doing.
+export const STATUS_MEANINGS = {
+  OVERDUE: 'Past its due date and still to be done',
+  MISSED: 'Not done by its due date, and no longer to be done',
+  PENDING: 'Not yet due',
+};
+
+export const SAFEGUARDING_CHECKS = {
+  SAFEGUARDING_CHECK_CHILDRENS_SERVICES: 'children’s services',
+  SAFEGUARDING_CHECK_POLICE_DOMESTIC_ABUSE: 'police (domestic abuse)',
+};
+
 const ENUM_PREFIXES = [
   'CASE_TYPE_', 'CLOSURE_REASON_', 'REPORT_TYPE_', 'ASSESSMENT_KIND_', 'ROSH_LEVEL_', 'PLAN_KIND_',
   'REGISTRATION_TYPE_', 'BREACH_KIND_', 'BREACH_REASON_', 'SAFEGUARDING_CHECK_', 'OFFENCE_OUTCOME_',
 ];
 
-export const indicatorLabel = (id) => INDICATORS[id] ?? id;
-export const outcomeLabel = (id) => OUTCOMES[id]?.label ?? id;
-export const eventLabel = (type) => EVENT_TYPES[type] ?? type.replaceAll('_', ' ');
+export const indicatorLabel = (id) => titles.indicators.get(id)?.title ?? id;
+export const outcomeLabel = (id) => titles.outcomes.get(id)?.title ?? id;
+// The breakdown's narrow columns abbreviate the outcome's short title (the full title is the
+// column's tooltip).
+const OUTCOME_ABBREVIATIONS = {
+  SENTENCING: 'Sent.', DELIVERY: 'Deliv.', REOFFENDING: 'Reoff.', PUBLIC_PROTECTION: 'Prot.', VICTIMS: 'Victims',
+};
+export const outcomeAbbreviation = (id) => OUTCOME_ABBREVIATIONS[id]
+  ?? titles.outcomes.get(id)?.short_title ?? id;
+
+// What an open item asks for, as a sentence: 'Book the next home visit' (null when none).
+export function indicatorAction(id) {
+  const action = titles.indicators.get(id)?.action;
+  return action ? action[0].toUpperCase() + action.slice(1) : null;
+}
+
+// An event's type in words; a safeguarding check names the check.
+export function eventLabel(type, payload) {
+  const words = EVENT_TYPES[type] ?? type.replaceAll('_', ' ');
+  const fields = payload?.[type] ?? payload;
+  const check = type === 'safeguarding_check_completed' ? SAFEGUARDING_CHECKS[fields?.kind] : null;
+  return check ? `${words}: ${check}` : words;
+}
 
 // 'ROSH_LEVEL_VERY_HIGH' → 'very high'; RoSH and MAPPA keep their capitals.
 export function enumLabel(value) {

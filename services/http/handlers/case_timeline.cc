@@ -1,9 +1,12 @@
 // GET /api/v1/cases/{id}: one case's timeline — its events in case order (obligation_missed
-// included) and its items — a page at a time. Every access is written to the audit log before
-// the answer; a viewer's case outside its scope is 404, as a case that does not exist.
+// included) and its items, each indicator's by due date — a page at a time. Every access is
+// written to the audit log before the answer; a viewer's case outside its scope is 404, as a case
+// that does not exist.
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "casewatch/events/v1/events.pb.h"
 #include "services/records/case_projection.h"
@@ -119,9 +122,18 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   out.Key("events_total").Uint(total_events.value());
   out.Key("page").Int(events.value().number).Key("page_size").Int(events.value().size);
   out.Key("items").BeginArray();
+  // Each indicator's items by due date (within a rule they are stored in trigger order), so that
+  // a page shows them as staff read a case.
+  std::vector<int> order(static_cast<size_t>(p.items_size()));
+  for (int i = 0; i < p.items_size(); ++i) order[static_cast<size_t>(i)] = i;
+  std::stable_sort(order.begin(), order.end(), [&p](int a, int b) {
+    const store::v1::StoredItem& x = p.items(a);
+    const store::v1::StoredItem& y = p.items(b);
+    return std::pair(x.indicator(), x.due()) < std::pair(y.indicator(), y.due());
+  });
   const int64_t first_item = static_cast<int64_t>(items.value().offset());
   for (int64_t i = first_item; i < p.items_size() && i < first_item + items.value().size; ++i) {
-    const store::v1::StoredItem& item = p.items(static_cast<int>(i));
+    const store::v1::StoredItem& item = p.items(order[static_cast<size_t>(i)]);
     const auto item_status = static_cast<ItemStatus>(item.status());
     out.BeginObject();
     out.Key("indicator").String(InfoOf(static_cast<Indicator>(item.indicator())).id);
@@ -138,6 +150,14 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
       out.Null();
     } else {
       out.String(FormatDate(Date{item.decided_on()}));
+    }
+    // The date the work was done (the fulfilling event's), which for a late item is after the
+    // decision date.
+    out.Key("completed_on");
+    if (item.has_fulfilled_seconds()) {
+      out.String(FormatDate(DateOf(Instant{item.fulfilled_seconds(), item.fulfilled_nanos()})));
+    } else {
+      out.Null();
     }
     out.Key("overdue").Bool(item.overdue()).EndObject();
   }

@@ -1,5 +1,8 @@
 // GET /api/v1/meta: who the caller is, the engine's instant and readiness, the policy's rating
-// bands, and the indicators and outcomes in report order (what the dashboard lays out).
+// bands, and the indicators and outcomes in report order with their titles and, for an indicator
+// whose items can be open, the action an open item asks for (projections/labels.h): what the
+// dashboard lays out, in the words the text and inspection reports use.
+#include "projections/labels.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -22,12 +25,24 @@ HttpResponse HandleMeta(ApiState& state, Call& call) {
   out.Key("rating_requires_improvement").Double(policy.rating_requires_improvement);
   out.EndObject().EndObject();
   out.Key("indicators").BeginArray();
-  for (const IndicatorInfo& info : kIndicators) {
+  for (int i = 0; i < kIndicatorCount; ++i) {
+    const IndicatorInfo& info = kIndicators[i];
+    const auto indicator = static_cast<Indicator>(i);
     out.BeginObject().Key("id").String(info.id).Key("outcome").String(NameOf(info.outcome));
+    out.Key("title").String(TitleOf(indicator)).Key("action");
+    if (ActionOf(indicator).empty()) {
+      out.Null();
+    } else {
+      out.String(ActionOf(indicator));
+    }
     out.EndObject();
   }
   out.EndArray().Key("outcomes").BeginArray();
-  for (int o = 0; o < kOutcomeCount; ++o) out.String(NameOf(static_cast<Outcome>(o)));
+  for (int o = 0; o < kOutcomeCount; ++o) {
+    const auto outcome = static_cast<Outcome>(o);
+    out.BeginObject().Key("id").String(NameOf(outcome)).Key("title").String(TitleOf(outcome));
+    out.Key("short_title").String(ShortTitleOf(outcome)).EndObject();
+  }
   out.EndArray().EndObject();
   return Json(200, out.Take());
 }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "base/csv.h"
+#include "projections/labels.h"
 #include "services/http/handlers/handlers.h"
 #include "services/store/format.h"
 
@@ -15,29 +16,6 @@ namespace {
 
 constexpr int64_t kDefaultPageSize = 50;
 constexpr int64_t kMaxPageSize = 500;
-
-// What is to be done for an open item, in staff's words (table order).
-constexpr std::array<std::string_view, kIndicatorCount> kActions = {
-    "complete the pre-sentence report with risk of harm and likelihood of reoffending",
-    "hold the first appointment",
-    "complete the sentence plan",
-    "review the sentence plan",
-    "decide whether the absence was acceptable",
-    "issue a warning or start breach action",
-    "complete the initial assessment (OASys)",
-    "review the assessment (OASys)",
-    "complete the RoSH screening",
-    "complete the full risk of harm analysis",
-    "write the risk management plan",
-    "review the risk management plan",
-    "respond to the increased risk: review the plan or assessment",
-    "book the home visit",
-    "book the repeat home visit",
-    "record management oversight",
-    "make the safeguarding checks (children's services, police domestic abuse)",
-    "offer victim contact",
-    "address victim safety in the risk management plan",
-};
 
 constexpr std::array<std::pair<std::string_view, RoshLevel>, 5> kRoshNames = {{
     {"none", RoshLevel::kUnspecified},
@@ -127,7 +105,7 @@ HttpResponse Csv(const WorklistPage& work, Date today) {
                                   std::string(RoshName(item.rosh_level).value_or("")),
                                   registrations,
                                   std::string(InfoOf(item.indicator).id),
-                                  std::string(kActions[static_cast<int>(item.indicator)]),
+                                  std::string(ActionOf(item.indicator)),
                                   FormatDate(item.due),
                                   fmt::format("{}", today.days - item.due.days),
                                   item.overdue ? "OVERDUE" : "PENDING",
@@ -198,7 +176,7 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
     out.Key("case_id").String(item.case_id);
     out.Key("indicator").String(InfoOf(item.indicator).id);
     out.Key("outcome").String(NameOf(InfoOf(item.indicator).outcome));
-    out.Key("action").String(kActions[static_cast<int>(item.indicator)]);
+    out.Key("action").String(ActionOf(item.indicator));
     out.Key("due").String(FormatDate(item.due));
     out.Key("status").String(item.overdue ? "OVERDUE" : "PENDING");
     out.Key("group").String(NameOf(item.group));
