@@ -347,6 +347,28 @@ async function main() {
     await page.check('input[name="wl-status"][value="all"]');
     await inPage(() => !location.hash.includes('status=') && document.querySelectorAll('[data-testid="worklist-row"]').length > 0,
       null, 'the whole caseload again');
+    // The period picker: last quarter, beside the quarter before, each the API's period report.
+    await page.selectOption(testid('period'), 'quarter');
+    await inPage(() => location.hash.includes('period=quarter')
+      && document.querySelector('[data-testid="scope-summary"]').textContent.includes('decisions'), null, 'the quarter\'s report');
+    const quarter = await getJson(`/api/v1/report?pdu=${encodeURIComponent(pdu)}&region=${encodeURIComponent(region)}&from=2025-10-01&to=2025-12-31`);
+    const quarterBefore = await getJson(`/api/v1/report?pdu=${encodeURIComponent(pdu)}&region=${encodeURIComponent(region)}&from=2025-07-01&to=2025-09-30`);
+    await inPage((score) => document.querySelector('[data-testid="tile-DELIVERY"]').dataset.score === score,
+      String(quarter.outcomes.find((o) => o.id === 'DELIVERY').score ?? ''), 'the DELIVERY tile to show the quarter\'s score');
+    const tilesNow = await page.locator('[data-testid^="tile-"][data-outcome]').evaluateAll((ts) => ts.map((t) => ({
+      id: t.dataset.outcome, score: t.dataset.score, previous: t.querySelector('[data-testid="tile-delta"]')?.dataset.previous ?? '',
+    })));
+    check(tilesNow.every((t) => t.score === String(quarter.outcomes.find((o) => o.id === t.id).score ?? '')),
+      'each tile shows the last quarter\'s score (Oct–Dec 2025), as the API\'s period report', JSON.stringify(tilesNow));
+    check(tilesNow.every((t) => {
+      const b = quarterBefore.outcomes.find((o) => o.id === t.id).score;
+      const now = quarter.outcomes.find((o) => o.id === t.id).score;
+      return t.previous === (b !== null && now !== null ? String(b) : '');
+    }), 'each tile compares with the quarter before (Jul–Sep 2025)', JSON.stringify(tilesNow));
+    check((await text(testid('period-previous'))).includes('1 Jul 2025'), 'the previous period is named');
+    await shot('period-quarter');
+    await page.selectOption(testid('period'), 'all');
+    await inPage(() => !location.hash.includes('period='), null, 'back to all decisions to date');
     const opened = rows[0];
     await page.locator(testid('worklist-case')).first().click();
     await inPage((id) => !document.querySelector('[data-testid="case-view"]').hidden

@@ -8,6 +8,7 @@ import {
   formatInstant, indicatorAction, indicatorLabel, num, outcomeAbbreviation, outcomeLabel, pct,
   useLabels,
 } from './labels.js';
+import { PERIODS, periodOf } from './period.js';
 import { sparkline } from './sparkline.js';
 
 const PAGE_SIZE = 25;
@@ -48,6 +49,10 @@ const state = {
   breakdown: null,
   sort: { key: 'overall', dir: 'desc' },
   worklist: { status: 'all', indicator: '', rosh: '', page: 1 },
+  // The period picker: 'all' is the live report; otherwise decisions in [from, to] and the
+  // report of the period before (state.previous), fetched, not pushed.
+  period: { kind: 'all', from: '', to: '' },
+  previous: null,
   worklistKey: null,
   caseId: null,
   stream: null,
@@ -74,12 +79,15 @@ function scopeAt(scope, depth) {
 // `status` is the caseload group shown ('all' or one of WORK_GROUPS).
 function hrefFor({
   scope = state.scope, caseId = null, status = 'all', page = 1,
-  indicator = state.worklist.indicator, rosh = state.worklist.rosh,
+  indicator = state.worklist.indicator, rosh = state.worklist.rosh, period = state.period,
 } = {}) {
   const p = new URLSearchParams();
   for (const l of LEVELS) if (scope[l.key]) p.set(l.key, scope[l.key]);
   if (caseId) p.set('case', caseId);
   if (status !== 'all') p.set('status', status);
+  if (period.kind !== 'all') p.set('period', period.kind);
+  if (period.kind === 'custom' && period.from) p.set('from', period.from);
+  if (period.kind === 'custom' && period.to) p.set('to', period.to);
   if (indicator) p.set('indicator', indicator);
   if (rosh) p.set('rosh', rosh);
   if (page > 1) p.set('page', String(page));
@@ -102,7 +110,9 @@ function route() {
     rosh: p.get('rosh') ?? '',
     page: Math.max(1, Number.parseInt(p.get('page'), 10) || 1),
   };
-  const key = JSON.stringify(scope);
+  const kind = Object.hasOwn(PERIODS, p.get('period') ?? '') ? p.get('period') : 'all';
+  state.period = { kind, from: p.get('from') ?? '', to: p.get('to') ?? '' };
+  const key = JSON.stringify([scope, state.period]);
   if (key !== state.scopeKey) {
     state.scope = scope;
     state.scopeKey = key;
@@ -212,14 +222,49 @@ function loadSections(gen) {
     state.notReadyTimer = setTimeout(() => { if (gen === state.generation) loadSections(gen); }, 3000);
     return undefined;
   };
-  api('/api/v1/report', state.scope)
-    .then((report) => { if (gen === state.generation) applyReport(report); })
-    .catch(failed('report'));
+  loadReport(gen).catch(failed('report'));
   api('/api/v1/trend', state.scope)
     .then((trend) => { if (gen === state.generation) { state.trend = trend; renderTrends(); } })
     .catch(failed('trend'));
   loadBreakdown(gen).catch(failed('breakdown'));
   loadWorklist(gen).catch(failed('worklist'));
+}
+
+// The chosen period and the one before, on the engine's date; null for the live report.
+function chosenPeriod() {
+  const today = (state.meta?.as_of ?? '').slice(0, 10);
+  return today ? periodOf(state.period.kind, today, state.period) : null;
+}
+
+async function loadReport(gen) {
+  const period = chosenPeriod();
+  renderPeriodPicker(period);
+  if (!period) {
+    state.previous = null;
+    const report = await api('/api/v1/report', state.scope);
+    if (gen === state.generation) applyReport(report);
+    return;
+  }
+  const [report, previous] = await Promise.all([
+    api('/api/v1/report', { ...state.scope, from: period.from, to: period.to }),
+    api('/api/v1/report', { ...state.scope, from: period.previous.from, to: period.previous.to }),
+  ]);
+  if (gen !== state.generation) return;
+  state.previous = previous;
+  applyReport(report);
+}
+
+function renderPeriodPicker(period) {
+  const select = $('period');
+  if (!select.options.length) {
+    select.append(...Object.entries(PERIODS).map(([k, label]) => h('option', { value: k }, label)));
+  }
+  select.value = state.period.kind;
+  $('period-custom').hidden = state.period.kind !== 'custom';
+  $('period-from').value = state.period.from;
+  $('period-to').value = state.period.to;
+  $('period-previous').textContent = period
+    ? `compared with ${formatDate(period.previous.from)} to ${formatDate(period.previous.to)}` : '';
 }
 
 function applyReport(report) {
@@ -352,6 +397,16 @@ function renderTiles() {
     tile.dataset.rating = o.rating ?? '';
     tile.className = `tile rating-${o.rating ?? 'none'}`;
     $('tile-foot', tile).textContent = `${scored} of ${inds.length} indicator${inds.length === 1 ? '' : 's'} scored`;
+    const before = state.previous?.outcomes.find((p) => p.id === o.id);
+    const delta = tile.querySelector('[data-testid="tile-delta"]') ?? tile.appendChild(h('p', { class: 'tile-delta', testid: 'tile-delta' }));
+    if (before && before.score !== null && o.score !== null) {
+      const points = Math.round((o.score - before.score) * 100);
+      delta.dataset.previous = String(before.score);
+      delta.textContent = `${points > 0 ? '▲' : points < 0 ? '▼' : '='} ${Math.abs(points)} pts on the previous period (${pct(before.score)})`;
+    } else {
+      delta.dataset.previous = '';
+      delta.textContent = state.previous ? 'no score in the previous period' : '';
+    }
   }
 }
 
@@ -812,7 +867,11 @@ function connectStream() {
     const key = JSON.stringify([report.cases, report.indicators]);
     const changed = state.lastReportKey !== null && key !== state.lastReportKey;
     state.lastReportKey = key;
-    applyReport(report);
+    if (state.period.kind === 'all') {
+      applyReport(report);
+    } else {
+      setAsOf(report.as_of);  // a chosen period's report is fetched again below
+    }
     if (changed) scheduleRefresh();
   });
   es.addEventListener('alert', (ev) => {
@@ -858,6 +917,7 @@ function scheduleRefresh() {
     const gen = state.generation;
     loadBreakdown(gen).catch(sectionError('breakdown'));
     loadWorklist(gen).catch(sectionError('worklist'));
+    if (state.period.kind !== 'all') loadReport(gen).catch(sectionError('report'));
   }, 2000);
 }
 
@@ -891,6 +951,14 @@ async function start() {
   $('worklist-indicator').addEventListener('change', (ev) => {
     location.hash = hrefFor({ status: state.worklist.status, indicator: ev.target.value, page: 1 });
   });
+  $('period').addEventListener('change', (ev) => {
+    location.hash = hrefFor({ status: state.worklist.status, period: { ...state.period, kind: ev.target.value } });
+  });
+  for (const end of ['from', 'to']) {
+    $(`period-${end}`).addEventListener('change', (ev) => {
+      location.hash = hrefFor({ status: state.worklist.status, period: { ...state.period, [end]: ev.target.value } });
+    });
+  }
   $('worklist-csv').addEventListener('click', () => downloadWorklistCsv().catch(sectionError('worklist')));
   $('sign-out').addEventListener('click', () => { clearToken(); location.reload(); });
   $('signin').addEventListener('cancel', (ev) => ev.preventDefault()); // nothing works without it
