@@ -21,6 +21,14 @@ std::string ScopeText(const Scope& s) {
   return out.empty() ? "all cases" : out;
 }
 
+// The rating, or when the score rests on fewer cases than the report's min_cases, the mark with
+// the base and the rating it would have.
+std::string RatingText(const OutcomeScore& s) {
+  if (!s.score || !s.rating) return "-";
+  if (!s.too_few_cases) return std::string(NameOf(*s.rating));
+  return fmt::format("too few cases to rate (n={}; would be {})", s.base, NameOf(*s.rating));
+}
+
 }  // namespace
 
 std::string RenderReportText(const Report& r) {
@@ -32,18 +40,28 @@ std::string RenderReportText(const Report& r) {
   out += fmt::format("{:<20} {:>7}  {}\n", "OUTCOME", "SCORE", "RATING");
   for (int o = 0; o < kOutcomeCount; ++o) {
     const OutcomeScore& s = r.outcomes[o];
-    out += fmt::format("{:<20} {:>7}  {}\n", kOutcomeNames[o], Percent(s.score),
-                       s.rating ? NameOf(*s.rating) : "-");
+    out += fmt::format("{:<20} {:>7}  {}\n", kOutcomeNames[o], Percent(s.score), RatingText(s));
   }
   out += fmt::format("\n{:<24} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n", "INDICATOR",
                      "OUTCOME", "SCORE", "CASES MET/ALL", "MET", "LATE", "MISSED", "CANCELLED",
                      "PENDING");
+  bool marked = false;
   for (int i = 0; i < kIndicatorCount; ++i) {
     const IndicatorScore& s = r.indicators[i];
-    out += fmt::format("{:<24} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}\n",
+    const bool mark = s.score && s.too_few_cases;
+    marked = marked || mark;
+    out += fmt::format("{:<24} {:<18} {:>7} {:>15} {:>7} {:>6} {:>7} {:>9} {:>7}{}\n",
                        kIndicators[i].id, NameOf(kIndicators[i].outcome), Percent(s.score),
                        fmt::format("{}/{}", s.met_cases, s.relevant_cases), s.items.met,
-                       s.items.late, s.items.missed, s.items.cancelled, s.items.pending);
+                       s.items.late, s.items.missed, s.items.cancelled, s.items.pending,
+                       mark ? "  too few cases to rate" : "");
+  }
+  for (const OutcomeScore& s : r.outcomes) marked = marked || (s.score && s.too_few_cases);
+  if (marked) {
+    out += fmt::format(
+        "\nToo few cases to rate: a score on fewer than {} relevant cases (--min-cases), which\n"
+        "one case moves by more than {:.0f} points; shown, but not a rating to rely on.\n",
+        r.min_cases, 100.0 / static_cast<double>(r.min_cases));
   }
   return out;
 }
