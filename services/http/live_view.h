@@ -36,10 +36,12 @@ class Snapshot {
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
 
   // The report (docs/rules.md section 10, no period, no case items) for `scope`, rendered once
-  // per snapshot and scope.
-  std::shared_ptr<const std::string> Report(const Policy& policy, const Scope& scope) const;
+  // per snapshot and scope (`min_cases` is the engine's one setting: not part of the key).
+  std::shared_ptr<const std::string> Report(const Policy& policy, int64_t min_cases,
+                                            const Scope& scope) const;
   // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).
-  reports::StoreReport Breakdown(const Policy& policy, const Scope& scope, reports::GroupBy by) const;
+  reports::StoreReport Breakdown(const Policy& policy, int64_t min_cases, const Scope& scope,
+                                 reports::GroupBy by) const;
 
  private:
   mutable Mutex cache_mutex_;
@@ -68,7 +70,8 @@ struct WorklistPage {
 
 class LiveView {
  public:
-  explicit LiveView(Policy policy);
+  // `min_cases`: the reports' small-base threshold (casewatchd --min-cases).
+  explicit LiveView(Policy policy, int64_t min_cases = kDefaultMinCases);
 
   // Loads the stored counts and open items; call before the engine starts writing.
   [[nodiscard]] Result<void> Load(const store::StoreReader& store);
@@ -92,6 +95,7 @@ class LiveView {
   // is catching up (stored events not yet projected: EngineStatus::catching_up).
   bool ready() const;
   const Policy& policy() const { return policy_; }
+  int64_t min_cases() const { return min_cases_; }
 
   // Open items in `scope`, most urgent first (overdue by due date, then pending by due date),
   // entries [offset, offset + limit).
@@ -110,6 +114,7 @@ class LiveView {
   void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);
 
   const Policy policy_;
+  const int64_t min_cases_;
   Mutex listener_mutex_;
   Listener listener_ CW_GUARDED_BY(listener_mutex_);
 
