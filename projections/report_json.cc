@@ -99,7 +99,9 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     out.Key("met").Int(s.items.met).Key("late").Int(s.items.late);
     out.Key("missed").Int(s.items.missed).Key("cancelled").Int(s.items.cancelled);
     out.Key("pending").Int(s.items.pending);
-    out.EndObject().EndObject();
+    out.EndObject();
+    out.Key("too_few_cases").Bool(s.too_few_cases);  // an addition after the normative keys
+    out.EndObject();
   }
   out.EndArray();
   out.Key("outcomes").BeginArray();
@@ -113,6 +115,7 @@ std::string RenderReportJson(const Report& r, const std::vector<CaseItemRow>* ca
     } else {
       out.Null();
     }
+    out.Key("base").Int(s.base).Key("too_few_cases").Bool(s.too_few_cases);  // additions
     out.EndObject();
   }
   out.EndArray();

@@ -88,9 +88,11 @@ Rating RatingFor(double score, const Policy& policy) {
   return Rating::kInadequate;
 }
 
-ReportBuilder::ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope)
+ReportBuilder::ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope,
+                             int64_t min_cases)
     : policy_(policy) {
   report_.as_of = as_of;
+  report_.min_cases = min_cases;
   report_.period = period;
   report_.policy_name = policy.name;
   report_.scope = std::move(scope);
@@ -167,16 +169,20 @@ Report ReportBuilder::Finish() const {
   std::array<int, kOutcomeCount> scored{};
   for (int i = 0; i < kIndicatorCount; ++i) {
     IndicatorScore& s = report.indicators[i];
+    const int o = static_cast<int>(kIndicators[i].outcome);
+    s.too_few_cases = s.relevant_cases < report.min_cases;
+    report.outcomes[o].base = std::max(report.outcomes[o].base, s.relevant_cases);
     if (s.relevant_cases == 0) continue;
     s.score = static_cast<double>(s.met_cases) / static_cast<double>(s.relevant_cases);
-    const int o = static_cast<int>(kIndicators[i].outcome);
     sum[o] += *s.score;  // in table order
     ++scored[o];
   }
   for (int o = 0; o < kOutcomeCount; ++o) {
+    OutcomeScore& outcome = report.outcomes[o];
+    outcome.too_few_cases = outcome.base < report.min_cases;
     if (scored[o] == 0) continue;
-    const double score = sum[o] / scored[o];
-    report.outcomes[o] = OutcomeScore{score, RatingFor(score, policy_)};
+    outcome.score = sum[o] / scored[o];
+    outcome.rating = RatingFor(*outcome.score, policy_);
   }
   return report;
 }

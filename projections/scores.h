@@ -62,16 +62,29 @@ struct ItemCounts {
   int64_t met = 0, late = 0, missed = 0, cancelled = 0, pending = 0;
 };
 
+// A setting of the product, not of the policy: a score resting on fewer relevant cases than this
+// is marked "too few cases to rate" beside it (the report's `too_few_cases`; the score and rating
+// are unchanged). 10, like official statistics' suppression of figures on small bases: on fewer
+// cases one case moves a score by more than 10 points. 0 marks nothing.
+inline constexpr int64_t kDefaultMinCases = 10;
+
 struct IndicatorScore {
   ItemCounts items;
   int64_t relevant_cases = 0;
   int64_t met_cases = 0;
   std::optional<double> score;
+  bool too_few_cases = false;  // relevant_cases < the report's min_cases
 };
 
 struct OutcomeScore {
   std::optional<double> score;
   std::optional<Rating> rating;
+  // The most relevant cases any of the outcome's indicators has: each indicator weighs the same
+  // in the score, and a case relevant to several indicators counts once, so this is a lower
+  // bound on the distinct cases behind the score that the per-indicator counts (all the engine
+  // keeps) give exactly.
+  int64_t base = 0;
+  bool too_few_cases = false;  // base < the report's min_cases
 };
 
 struct Report {
@@ -79,6 +92,7 @@ struct Report {
   Period period;
   std::string policy_name;
   Scope scope;
+  int64_t min_cases = kDefaultMinCases;
   int64_t cases = 0;
   std::array<IndicatorScore, kIndicatorCount> indicators{};
   std::array<OutcomeScore, kOutcomeCount> outcomes{};
@@ -92,14 +106,15 @@ Verdicts VerdictsOf(const CaseEvaluation& evaluation, const Period& period);
 // Accumulates counted cases into a Report. Single-threaded.
 class ReportBuilder {
  public:
-  ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope);
+  ReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope,
+                int64_t min_cases = kDefaultMinCases);
 
   // Adds a counted case if it is in scope; returns whether it was.
   bool Add(const CaseEvaluation& evaluation);
   // Adds cases summed elsewhere (the engine's per-allocation counts, already in scope):
   // `cases` counted cases with these item counts and relevant/met cases (scores are ignored).
   void AddTotals(int64_t cases, const std::array<IndicatorScore, kIndicatorCount>& totals);
-  // Computes the scores; the builder may go on accumulating afterwards.
+  // Computes the scores and the small-base marks; the builder may go on accumulating afterwards.
   Report Finish() const;
 
  private:

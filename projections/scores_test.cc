@@ -15,9 +15,10 @@ using testing::CaseBuilder;
 constexpr int Idx(Indicator i) { return static_cast<int>(i); }
 
 Report ReportOf(const std::vector<CaseHistory>& cases, std::string_view as_of, Period period,
-                Scope scope = {}, const Policy& policy = Policy{}) {
+                Scope scope = {}, const Policy& policy = Policy{},
+                int64_t min_cases = kDefaultMinCases) {
   Evaluator evaluator(policy);
-  ReportBuilder builder(evaluator.policy(), At(as_of), period, std::move(scope));
+  ReportBuilder builder(evaluator.policy(), At(as_of), period, std::move(scope), min_cases);
   for (const CaseHistory& h : cases) {
     if (const CaseEvaluation* e = evaluator.Evaluate(h, At(as_of))) builder.Add(*e);
   }
@@ -174,11 +175,76 @@ TEST(ReportJson, HasEveryIndicatorAndOutcomeInTableOrder) {
     EXPECT_GT(at, last);
     last = at;
   }
+  // The small-base marks come after the normative keys, which are as they were.
   EXPECT_NE(
       json.find(R"({"id":"prompt_start","outcome":"DELIVERY","relevant_cases":2,"met_cases":1,)"
-                R"("score":0.5,"items":{"met":1,"late":1,"missed":0,"cancelled":0,"pending":0}})"),
-      std::string::npos);
-  EXPECT_NE(json.find(R"({"id":"VICTIMS","score":null,"rating":null})"), std::string::npos) << json;
+                R"("score":0.5,"items":{"met":1,"late":1,"missed":0,"cancelled":0,"pending":0},)"
+                R"("too_few_cases":true})"),
+      std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"({"id":"DELIVERY","score":0.5,"rating":"REQUIRES_IMPROVEMENT",)"
+                      R"("base":2,"too_few_cases":true})"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(
+      json.find(R"({"id":"VICTIMS","score":null,"rating":null,"base":0,"too_few_cases":true})"),
+      std::string::npos)
+      << json;
+}
+
+TEST(Scores, SmallBasesAreMarkedAndScoresAndRatingsStayTheSame) {
+  const Period period = MakePeriod({}, {}, At("2013-04-20")).value();
+  const Report marked = ReportOf(TwoTeams(), "2013-04-20", period);  // the default, 10
+  const Report two = ReportOf(TwoTeams(), "2013-04-20", period, {}, Policy{}, 2);
+  const Report none = ReportOf(TwoTeams(), "2013-04-20", period, {}, Policy{}, 0);
+  EXPECT_EQ(marked.min_cases, kDefaultMinCases);
+  EXPECT_EQ(kDefaultMinCases, 10);
+  for (const Report* r : {&marked, &two, &none}) {
+    EXPECT_DOUBLE_EQ(*r->indicators[Idx(Indicator::kPromptStart)].score, 0.5);
+    EXPECT_DOUBLE_EQ(*r->outcomes[0].score, 0.0);
+    EXPECT_EQ(*r->outcomes[0].rating, Rating::kInadequate);
+    EXPECT_EQ(*r->outcomes[1].rating, Rating::kRequiresImprovement);
+    EXPECT_EQ(r->outcomes[0].base, 1);  // SENTENCING: psr_quality on A1 only
+    EXPECT_EQ(r->outcomes[1].base, 2);  // DELIVERY: prompt_start on both
+    EXPECT_EQ(r->outcomes[4].base, 0);  // VICTIMS: nothing relevant
+  }
+  // 10: every score rests on fewer cases.
+  EXPECT_TRUE(marked.indicators[Idx(Indicator::kPromptStart)].too_few_cases);
+  EXPECT_TRUE(marked.outcomes[0].too_few_cases);
+  EXPECT_TRUE(marked.outcomes[1].too_few_cases);
+  // 2: prompt_start's 2 cases are enough, psr_quality's 1 is not; a threshold is "at least".
+  EXPECT_FALSE(two.indicators[Idx(Indicator::kPromptStart)].too_few_cases);
+  EXPECT_TRUE(two.indicators[Idx(Indicator::kPsrQuality)].too_few_cases);
+  EXPECT_TRUE(two.outcomes[0].too_few_cases);
+  EXPECT_FALSE(two.outcomes[1].too_few_cases);
+  EXPECT_TRUE(two.outcomes[4].too_few_cases);  // no case at all is fewer than 2
+  // 0: nothing is marked.
+  for (const IndicatorScore& s : none.indicators) EXPECT_FALSE(s.too_few_cases);
+  for (const OutcomeScore& s : none.outcomes) EXPECT_FALSE(s.too_few_cases);
+}
+
+TEST(Scores, AnOutcomesBaseIsItsLargestIndicatorBaseNotTheSum) {
+  // One case relevant to two DELIVERY indicators (prompt start, initial plan) counts once.
+  const std::vector<CaseHistory> cases = {CaseBuilder("A1")
+                                              .Opened("2013-04-01")
+                                              .Attended("2013-04-02")
+                                              .Build()};
+  const Report r = ReportOf(cases, "2013-06-30", MakePeriod({}, {}, At("2013-06-30")).value(), {},
+                            Policy{}, 2);
+  EXPECT_EQ(r.indicators[Idx(Indicator::kPromptStart)].relevant_cases, 1);
+  EXPECT_EQ(r.indicators[Idx(Indicator::kInitialSentencePlan)].relevant_cases, 1);
+  EXPECT_EQ(r.outcomes[1].base, 1);
+  EXPECT_TRUE(r.outcomes[1].too_few_cases);
+}
+
+TEST(Scores, TotalsFromElsewhereGiveTheSameMarksAsCases) {
+  // The engine adds per-allocation counts (AddTotals): the marks depend on the counts alone.
+  const Period period = MakePeriod({}, {}, At("2013-04-20")).value();
+  const Report from_cases = ReportOf(TwoTeams(), "2013-04-20", period, {}, Policy{}, 2);
+  Policy policy;
+  ReportBuilder builder(policy, At("2013-04-20"), period, Scope{}, 2);
+  builder.AddTotals(from_cases.cases, from_cases.indicators);
+  EXPECT_EQ(RenderReportJson(builder.Finish(), nullptr), RenderReportJson(from_cases, nullptr));
 }
 
 TEST(ReportJson, CaseItemsAreSortedByCaseIndicatorDueAndFulfiller) {

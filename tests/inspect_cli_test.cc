@@ -130,6 +130,7 @@ TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
     EXPECT_EQ(row.at("missed"), Text(indicator["items"]["missed"])) << id;
     EXPECT_EQ(row.at("late"), Text(indicator["items"]["late"])) << id;
     EXPECT_EQ(row.at("pending"), Text(indicator["items"]["pending"])) << id;
+    EXPECT_EQ(row.at("too-few"), Text(indicator["too_few_cases"])) << id;
     if (!indicator["score"].is_null()) {
       EXPECT_DOUBLE_EQ(std::stod(row.at("score")), double(indicator["score"])) << id;
     }
@@ -140,6 +141,8 @@ TEST_F(InspectCli, TheJsonAndHtmlAgreeWithReplay) {
     ASSERT_TRUE(rows.count(id)) << id;
     EXPECT_DOUBLE_EQ(std::stod(rows.at(id).at("score")), double(outcome["score"])) << id;
     EXPECT_EQ(rows.at(id).at("rating"), Text(outcome["rating"])) << id;
+    EXPECT_EQ(rows.at(id).at("base"), Text(outcome["base"])) << id;
+    EXPECT_EQ(rows.at(id).at("too-few"), Text(outcome["too_few_cases"])) << id;
     ++checked;
   }
   EXPECT_EQ(checked, 24);
@@ -221,6 +224,33 @@ TEST_F(InspectCli, CasesHtmlPutsTheRecordsInAFileOfTheirOwnLinkedBothWays) {
                                "none"});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(Occurrences(out.out, "<article class=\"case\""), 3);
+}
+
+TEST_F(InspectCli, MinCasesMarksSmallBasesAsReplayDoes) {
+  // 1,500 cases: at 400, some scores rest on enough cases and some do not.
+  Inspect("few", {"--as-of", kAsOf, "--from", "2023-01-01", "--min-cases", "400"});
+  const std::string replay =
+      Replay({"--as-of", kAsOf, "--from", "2023-01-01", "--min-cases", "400"});
+  simdjson::dom::parser parser;
+  simdjson::dom::element inspection = parser.parse(ReadFileOrEmpty(Path("few.json")));
+  EXPECT_EQ(JsonDifference(replay, Minified(inspection["report"])), "");
+  EXPECT_NE(replay.find("\"too_few_cases\":true"), std::string::npos) << replay;
+  EXPECT_NE(replay.find("\"too_few_cases\":false"), std::string::npos) << replay;
+  const std::string html = ReadFileOrEmpty(Path("few.html"));
+  const auto rows = ScopeRows(html);
+  simdjson::dom::parser replay_parser;
+  simdjson::dom::element expected = replay_parser.parse(replay);
+  bool marked_outcome = false;
+  for (simdjson::dom::element outcome : expected["outcomes"].get_array()) {
+    const std::string id = Str(outcome["id"]);
+    EXPECT_EQ(rows.at(id).at("too-few"), Text(outcome["too_few_cases"])) << id;
+    marked_outcome =
+        marked_outcome || (bool(outcome["too_few_cases"]) && !outcome["score"].is_null());
+  }
+  if (marked_outcome) {
+    EXPECT_NE(html.find(">Too few cases to rate</span>"), std::string::npos);
+  }
+  EXPECT_NE(html.find("fewer than 400 relevant cases"), std::string::npos);
 }
 
 TEST_F(InspectCli, TheSampleIsTheSameForTheSameSeedAndDiffersForAnother) {

@@ -1,5 +1,6 @@
 // `casewatch replay` as a user meets it: flags, stdin, and one clear message for each kind of bad
 // input, with the exit code non-zero only when nothing could be evaluated.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ TEST(ReplayCli, HelpDocumentsEveryFlag) {
   EXPECT_EQ(run.exit_code, 0);
   for (const char* flag :
        {"--events", "--policy", "--as-of", "--from", "--to", "--region", "--pdu", "--team",
-        "--offender-manager", "--case-items", "--format", "--text", "--json-out", "--stats"}) {
+        "--offender-manager", "--case-items", "--format", "--text", "--json-out", "--stats",
+        "--min-cases"}) {
     EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
   }
 }
@@ -218,6 +220,60 @@ TEST(ReplayCli, TextOutputAndJsonFileTogether) {
                                     testing::ReadFileOrEmpty(json.string())),
             "$: missing key \"case_items\"")
       << "the file holds the report without case items";
+}
+
+TEST(ReplayCli, SmallBasesAreMarkedInTheTextAndTheJson) {
+  // Golden 01: two cases; every score rests on one or two of them.
+  const auto text = RunProcess(
+      {CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of", "2013-09-30T23:59:59Z", "--text"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("too few cases to rate (n=1; would be OUTSTANDING)"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("too few cases to rate (n=2; would be INADEQUATE)"), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("fewer than 10 relevant cases (--min-cases)"), std::string::npos)
+      << text.out;
+
+  const auto json = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                "2013-09-30T23:59:59Z", "--min-cases", "2"});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  // The normative keys first, unchanged; the marks after them.
+  EXPECT_NE(json.out.find(R"({"id":"SENTENCING","score":1,"rating":"OUTSTANDING",)"
+                          R"("base":1,"too_few_cases":true})"),
+            std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find(R"({"id":"DELIVERY","score":0.6,"rating":"REQUIRES_IMPROVEMENT",)"
+                          R"("base":2,"too_few_cases":false})"),
+            std::string::npos)
+      << json.out;
+  EXPECT_NE(json.out.find(R"("pending":0},"too_few_cases":false})"), std::string::npos);
+
+  // 2 is enough for every outcome with two cases: no mark on those in the text either.
+  const auto two = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                               "2013-09-30T23:59:59Z", "--min-cases", "2", "--text"});
+  EXPECT_NE(two.out.find("DELIVERY               60.0%  REQUIRES_IMPROVEMENT\n"),
+            std::string::npos)
+      << two.out;
+  // 0 marks nothing.
+  const auto none = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                "2013-09-30T23:59:59Z", "--min-cases", "0", "--text"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_EQ(none.out.find("too few"), std::string::npos) << none.out;
+  EXPECT_NE(none.out.find("  OUTSTANDING\n"), std::string::npos) << none.out;
+}
+
+TEST(ReplayCli, ABadMinCasesIsNamed) {
+  for (const char* bad : {"-1", "ten", "1.5", "", "1000001"}) {
+    const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
+                                 "2013-09-30T23:59:59Z", "--min-cases", bad});
+    EXPECT_EQ(run.exit_code, 2) << bad;
+    EXPECT_EQ(run.out, "") << bad;
+    EXPECT_NE(run.err.find(fmt::format("casewatch replay: --min-cases: '{}' is not a number of "
+                                       "cases from 0 (mark no score) to 1000000",
+                                       bad)),
+              std::string::npos)
+        << run.err;
+  }
 }
 
 }  // namespace

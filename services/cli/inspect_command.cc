@@ -50,6 +50,7 @@ Result<insp::InspectionRequest> RequestOf(const InspectOptions& o) {
   request.period = r.period;
   request.scope = r.scope;
   request.policy = r.policy;
+  request.min_cases = r.min_cases;
   if (!o.compare_as_of.empty()) {
     auto earlier = ParseAsOfFlag(o.compare_as_of);
     if (!earlier) return InvalidArgument("--compare-as-of: " + earlier.error().message);

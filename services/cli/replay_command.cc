@@ -60,7 +60,7 @@ int RunReplay(const ReplayOptions& options) {
 
   const ReportRequest& r = request.value();
   Evaluator evaluator(r.policy);
-  ReportBuilder builder(evaluator.policy(), r.as_of, r.period, r.scope);
+  ReportBuilder builder(evaluator.policy(), r.as_of, r.period, r.scope, r.min_cases);
   std::vector<CaseItemRow> rows;
   KnownAllocations known;  // for a scope that matches no case: what it may have meant
   for (const CaseHistory& history : log.cases()) {

@@ -35,6 +35,7 @@ int RunReport(ReportOptions options) {
   query.to = r.period.to;
   query.scope = r.scope;
   query.case_items = r.case_items;
+  query.min_cases = r.min_cases;
   if (!options.report.policy_file.empty()) query.policy = r.policy;
   auto report = reports::ReportFromStore(*store.value(), query);
   if (!report) return fail(report.error().message);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -72,6 +73,18 @@ Result<Date> ParseDateFlag(std::string_view text) {
                   text));
 }
 
+Result<int64_t> ParseMinCasesFlag(std::string_view text) {
+  constexpr int64_t kMost = 1'000'000;
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || value < 0 ||
+      value > kMost) {
+    return InvalidArgument(
+        fmt::format("'{}' is not a number of cases from 0 (mark no score) to {}", text, kMost));
+  }
+  return value;
+}
+
 void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
   cmd.add_option("--as-of", flags.as_of,
                  "Evaluation time T: an RFC 3339 timestamp (e.g. 2013-09-30T09:30:00Z), or a date "
@@ -94,6 +107,11 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags) {
   cmd.add_flag("--case-items", flags.case_items,
                "Also list every item of every counted case in scope (sorted by case, indicator, "
                "due date)");
+  cmd.add_option("--min-cases", flags.min_cases,
+                 "Mark a score resting on fewer relevant cases than this \"too few cases to "
+                 "rate\" (too_few_cases in the JSON; scores and ratings are unchanged); 0 marks "
+                 "none")
+      ->capture_default_str();
 }
 
 Result<ReportRequest> ReportFlags::Resolve() const {
@@ -123,6 +141,9 @@ Result<ReportRequest> ReportFlags::Resolve() const {
   }
   request.scope = Scope{region, pdu, team, offender_manager};
   request.case_items = case_items;
+  auto min = ParseMinCasesFlag(min_cases);
+  if (!min) return InvalidArgument("--min-cases: " + min.error().message);
+  request.min_cases = min.value();
   return request;
 }
 

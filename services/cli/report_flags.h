@@ -1,6 +1,6 @@
 #pragma once
-// The flags that choose a report (--as-of, --policy, --from, --to, scope, --case-items), shared by
-// every command that prints one, and their checked form.
+// The flags that choose a report (--as-of, --policy, --from, --to, scope, --case-items,
+// --min-cases), shared by every command that prints one, and their checked form.
 
 #include <CLI/CLI.hpp>
 #include <memory>
@@ -20,6 +20,7 @@ struct ReportRequest {
   Period period;
   Scope scope;
   bool case_items = false;
+  int64_t min_cases = kDefaultMinCases;
 };
 
 struct ReportFlags {
@@ -29,6 +30,7 @@ struct ReportFlags {
   std::string to;
   std::optional<std::string> region, pdu, team, offender_manager;
   bool case_items = false;
+  std::string min_cases = std::to_string(kDefaultMinCases);
 
   // Checks the flags and reads the policy file; the error names the bad flag or key.
   [[nodiscard]] Result<ReportRequest> Resolve() const;
@@ -41,6 +43,8 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 [[nodiscard]] Result<Instant> ParseAsOfFlag(std::string_view text);
 // A date flag such as --from/--to: a date YYYY-MM-DD, or an RFC 3339 instant meaning its UTC date.
 [[nodiscard]] Result<Date> ParseDateFlag(std::string_view text);
+// --min-cases: a whole number of cases from 0 (mark nothing) to 1,000,000.
+[[nodiscard]] Result<int64_t> ParseMinCasesFlag(std::string_view text);
 
 // Opens an engine's store in `data` read-only, as a secondary keeping its own files in `scratch`
 // (so it works while the engine runs), and when `flags.as_of` is empty sets it to the instant the

@@ -96,6 +96,12 @@ void AddFlags(CLI::App& app, Flags& flags) {
       ->capture_default_str();
   app.add_option("--history-cache-mib", flags.cache_mib, "Memory for cached case histories")
       ->capture_default_str();
+  app.add_option("--min-cases", flags.min_cases,
+                 "Reports: mark a score resting on fewer relevant cases than this \"too few cases "
+                 "to rate\" (too_few_cases in the JSON; scores and ratings are unchanged); 0 "
+                 "marks none. As casewatch replay/report/inspect --min-cases")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
+      ->capture_default_str();
   app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
   app.add_flag("--read-only", flags.read_only,
                "Serve the store's dashboard and API as they are, with no broker and no engine "

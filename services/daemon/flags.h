@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "projections/scores.h"
 #include "services/kafka/kafka_config.h"
 
 namespace casewatch::daemon {
@@ -34,6 +35,7 @@ struct Flags {
   std::string log_level = "info";
   size_t max_batch = 5000;
   size_t cache_mib = 256;
+  int64_t min_cases = kDefaultMinCases;  // reports: a score on fewer cases is "too few to rate"
   // HTTP
   bool no_http = false;
   bool read_only = false;  // serve the store's dashboard and API only: no broker, no engine

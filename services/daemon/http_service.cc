@@ -36,7 +36,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
                                      : flags.audit_log;
   CW_TRY(audit, http::AuditLog::Open(audit_path));
   service.audit = std::move(audit);
-  service.view = std::make_unique<http::LiveView>(options.engine.policy);
+  service.view = std::make_unique<http::LiveView>(options.engine.policy, flags.min_cases);
   CW_TRY(service.view->Load(store));
   http::LiveView* view = service.view.get();
   if (flags.read_only) {

@@ -70,6 +70,34 @@ TEST(HttpReport, EachScopeLevelIsTheStoresReportForThatScope) {
             h.Expected(Scope{home.region, {}, {}, {}}));
 }
 
+TEST(HttpReport, TheEnginesMinCasesMarksSmallBasesLiveAndFromTheStore) {
+  HarnessOptions options;
+  options.min_cases = 50;  // the simulation's national bases are from about 20 to 120
+  Harness h(options);
+  StoreReportRequest request;
+  request.min_cases = 50;
+  const std::string expected = h.Expected(request);
+  EXPECT_NE(expected, h.Expected(StoreReportRequest{})) << "50 and 10 mark the same: " << expected;
+  EXPECT_NE(expected.find("\"too_few_cases\":false"), std::string::npos) << expected;
+  EXPECT_NE(expected.find("\"too_few_cases\":true"), std::string::npos) << expected;
+  EXPECT_EQ(h.Get("/api/v1/report").body, expected);
+  // From the store (a period) with the same setting.
+  request.from = Date{0};
+  EXPECT_EQ(h.Get("/api/v1/report?from=1970-01-01").body, h.Expected(request));
+  request = StoreReportRequest{};
+  request.min_cases = 50;
+  request.scope = Scope{h.home().region, {}, {}, {}};
+  request.group_by = reports::GroupBy::kPdu;
+  auto breakdown = reports::ReportFromStore(h.store(), request);
+  ASSERT_TRUE(breakdown) << breakdown.error().message;
+  const std::string rows =
+      h.Get("/api/v1/breakdown?region=" + ht::UrlEncode(*h.home().region)).body;
+  for (const reports::GroupReport& group : breakdown.value().groups) {
+    EXPECT_NE(rows.find(group.json), std::string::npos) << group.json;
+  }
+  EXPECT_NE(h.Get("/api/v1/meta").body.find("\"min_cases\":50,"), std::string::npos);
+}
+
 TEST(HttpReport, AsOfInThePastIsAReEvaluationAtThatInstant) {
   Harness h;
   for (int days_back : {45, 200}) {

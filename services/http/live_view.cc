@@ -25,35 +25,38 @@ std::string KeyOf(const store::v1::ScopeCounts& c) {
 
 }  // namespace
 
-std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy,
+std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy, int64_t min_cases,
                                                     const Scope& scope) const {
   const std::string key = CacheKey(scope);
   {
     MutexLock lock(cache_mutex_);
     if (auto found = cache_.find(key); found != cache_.end()) return found->second;
   }
-  auto rendered =
-      std::make_shared<const std::string>(Breakdown(policy, scope, reports::GroupBy::kNone).json);
+  auto rendered = std::make_shared<const std::string>(
+      Breakdown(policy, min_cases, scope, reports::GroupBy::kNone).json);
   MutexLock lock(cache_mutex_);
   if (cache_.size() >= kMaxCachedReports) cache_.clear();
   cache_.emplace(key, rendered);
   return rendered;
 }
 
-reports::StoreReport Snapshot::Breakdown(const Policy& policy, const Scope& scope,
-                                        reports::GroupBy by) const {
+reports::StoreReport Snapshot::Breakdown(const Policy& policy, int64_t min_cases,
+                                         const Scope& scope, reports::GroupBy by) const {
   reports::StoreReport report;
   const Instant at = as_of.value_or(Instant{});
   report.as_of = at;
   report.source = reports::ReportSource::kScopeCounts;
-  reports::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by);
+  reports::GroupedReportBuilder builder(policy, at, Period{std::nullopt, DateOf(at)}, scope, by,
+                                        min_cases);
   for (const auto& counts : scopes) builder.AddCounts(*counts);
   builder.Finish(report, nullptr);  // kNone: report.json
   return report;
 }
 
-LiveView::LiveView(Policy policy)
-    : policy_(std::move(policy)), snapshot_(std::make_shared<const Snapshot>()) {}
+LiveView::LiveView(Policy policy, int64_t min_cases)
+    : policy_(std::move(policy)),
+      min_cases_(min_cases),
+      snapshot_(std::make_shared<const Snapshot>()) {}
 
 Result<void> LiveView::Load(const store::StoreReader& store) {
   auto next = std::make_shared<Snapshot>();

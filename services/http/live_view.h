@@ -38,10 +38,12 @@ class Snapshot {
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
 
   // The report (docs/rules.md section 10, no period, no case items) for `scope`, rendered once
-  // per snapshot and scope.
-  std::shared_ptr<const std::string> Report(const Policy& policy, const Scope& scope) const;
+  // per snapshot and scope (`min_cases` is the engine's one setting: not part of the key).
+  std::shared_ptr<const std::string> Report(const Policy& policy, int64_t min_cases,
+                                            const Scope& scope) const;
   // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).
-  reports::StoreReport Breakdown(const Policy& policy, const Scope& scope, reports::GroupBy by) const;
+  reports::StoreReport Breakdown(const Policy& policy, int64_t min_cases, const Scope& scope,
+                                 reports::GroupBy by) const;
 
  private:
   mutable Mutex cache_mutex_;
@@ -98,7 +100,8 @@ struct WorklistPage {
 
 class LiveView {
  public:
-  explicit LiveView(Policy policy);
+  // `min_cases`: the reports' small-base threshold (casewatchd --min-cases).
+  explicit LiveView(Policy policy, int64_t min_cases = kDefaultMinCases);
 
   // Loads the stored counts and open items; call before the engine starts writing.
   [[nodiscard]] Result<void> Load(const store::StoreReader& store);
@@ -122,6 +125,7 @@ class LiveView {
   // is catching up (stored events not yet projected: EngineStatus::catching_up).
   bool ready() const;
   const Policy& policy() const { return policy_; }
+  int64_t min_cases() const { return min_cases_; }
 
   // Open items matching `query`, by group (WorkGroup order), priority cases first within a
   // group, then by due date; entries [offset, offset + limit).
@@ -142,6 +146,7 @@ class LiveView {
   void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);
 
   const Policy policy_;
+  const int64_t min_cases_;
   Mutex listener_mutex_;
   Listener listener_ CW_GUARDED_BY(listener_mutex_);
 

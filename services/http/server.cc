@@ -422,7 +422,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     // of one write (a deadline sweep can raise thousands at once).
     std::string chunk;
     if (snapshot && snapshot->as_of) {
-      auto report = snapshot->Report(server_.view.policy(), scope_);
+      auto report = snapshot->Report(server_.view.policy(), server_.view.min_cases(), scope_);
       if (!last_report_ || *last_report_ != *report) {
         last_report_ = report;
         chunk += "event: report\ndata: " + *report + "\n\n";

@@ -280,23 +280,28 @@ struct InspectionBuilder::Impl {
       : request(std::move(r)),
         evaluator(request.policy),
         sample_period{std::nullopt, DateOf(request.as_of)},
-        main(evaluator.policy(), request.as_of, request.period, request.scope),
-        sample_report(evaluator.policy(), request.as_of, sample_period, request.scope) {
+        main(evaluator.policy(), request.as_of, request.period, request.scope,
+             request.min_cases),
+        sample_report(evaluator.policy(), request.as_of, sample_period, request.scope,
+                      request.min_cases) {
     for (const Period& month : TrendMonths(request.period, request.months)) {
-      monthly.emplace_back(evaluator.policy(), request.as_of, month, request.scope);
+      monthly.emplace_back(evaluator.policy(), request.as_of, month, request.scope,
+                           request.min_cases);
     }
     if (!request.scope.offender_manager) {
       group_by = reports::GroupBelow(request.scope);
-      groups.emplace(evaluator.policy(), request.as_of, request.period, request.scope, *group_by);
+      groups.emplace(evaluator.policy(), request.as_of, request.period, request.scope, *group_by,
+                     request.min_cases);
     }
     if (request.compare_as_of) {
       earlier.emplace(evaluator.policy(), *request.compare_as_of,
                       ComparisonPeriod(request.period, request.as_of, *request.compare_as_of),
-                      request.scope);
+                      request.scope, request.min_cases);
     }
     if (request.compare_policy) {
       other_evaluator.emplace(*request.compare_policy);
-      other.emplace(other_evaluator->policy(), request.as_of, request.period, request.scope);
+      other.emplace(other_evaluator->policy(), request.as_of, request.period, request.scope,
+                    request.min_cases);
     }
   }
 

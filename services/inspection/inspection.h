@@ -42,6 +42,7 @@ struct InspectionRequest {
   SampleCriteria sample;
   int late_record_days = 5;  // a record is late when recorded more than this after it occurred
   int months = 12;           // months shown in the trend charts (ending with the period's end)
+  int64_t min_cases = kDefaultMinCases;  // a score on fewer relevant cases is "too few to rate"
   std::string source;        // where the history came from, for the annex
 };
 

@@ -205,6 +205,16 @@ std::string Badge(std::optional<Rating> rating) {
                      RatingWord(rating));
 }
 
+// The rating, or for a score resting on too few cases (--min-cases) the mark with the base and
+// the rating it would have had.
+std::string OutcomeBadge(const OutcomeScore& s) {
+  if (!s.score || !s.too_few_cases) return Badge(s.rating);
+  return fmt::format(
+      R"(<span class="badge rating-few">Too few cases to rate</span> )"
+      R"(<span class="muted">(n={}; would be {})</span>)",
+      s.base, RatingWord(s.rating));
+}
+
 // The work each outcome is about, for "Overall, 72% of work to protect the public was done well
 // enough." (its titles are projections/labels.h's).
 constexpr std::array<std::string_view, kOutcomeCount> kOutcomeWork = {
@@ -321,10 +331,11 @@ void OutcomeTable(std::string& out, const Report& report, std::string_view data_
   for (Outcome outcome : kOutcomes) {
     const OutcomeScore& s = report.outcomes[static_cast<int>(outcome)];
     Emit(out,
-         R"(<tr data-outcome="{}" data-score="{}" data-rating="{}"><th scope="row">)"
-         R"(<a href="#{}">{}</a></th><td class="num score">{}</td><td>{}</td>)",
-         NameOf(outcome), Exact(s.score), RatingKey(s.rating), OutcomeAnchor(outcome),
-         Esc(OutcomeHeading(outcome)), Percent(s.score), Badge(s.rating));
+         R"(<tr data-outcome="{}" data-score="{}" data-rating="{}" data-base="{}" )"
+         R"(data-too-few="{}"><th scope="row"><a href="#{}">{}</a></th>)"
+         R"(<td class="num score">{}</td><td>{}</td>)",
+         NameOf(outcome), Exact(s.score), RatingKey(s.rating), s.base, s.too_few_cases,
+         OutcomeAnchor(outcome), Esc(OutcomeHeading(outcome)), Percent(s.score), OutcomeBadge(s));
     for (size_t c = 0; c < comparisons.size(); ++c) {
       DeltaCell(out, c, comparisons[c].outcome_delta[static_cast<int>(outcome)]);
     }
@@ -353,9 +364,11 @@ void IndicatorTable(std::string& out, const Report& report, std::string_view dat
     Emit(out,
          R"(<tr data-indicator="{}" data-relevant="{}" data-met="{}" data-score="{}" )"
          R"(data-met-items="{}" data-late="{}" data-missed="{}" data-cancelled="{}" )"
-         R"(data-pending="{}"><th scope="row">{}</th>)",
+         R"(data-pending="{}" data-too-few="{}"><th scope="row">{}{}</th>)",
          IdOf(indicator), s.relevant_cases, s.met_cases, Exact(s.score), s.items.met, s.items.late,
-         s.items.missed, s.items.cancelled, s.items.pending, Esc(TitleOf(indicator)));
+         s.items.missed, s.items.cancelled, s.items.pending, s.too_few_cases,
+         Esc(TitleOf(indicator)),
+         s.score && s.too_few_cases ? R"( <span class="few">too few cases to rate</span>)" : "");
     for (int64_t n : {s.relevant_cases, s.met_cases}) NumberCell(out, n);
     Emit(out, R"(<td class="num score">{}</td>)", Percent(s.score));
     for (int64_t n :
@@ -789,7 +802,7 @@ void OutcomeSection(Body& body, const Inspection& in, Outcome outcome) {
     Emit(body.html,
          R"(<p class="headline">Overall, {} of work {} was done well enough.</p>)"
          "\n<p>Rating: {}.{}</p>\n",
-         Percent(score.score), kOutcomeWork[o], Badge(score.rating), Extremes(in.report, outcome));
+         Percent(score.score), kOutcomeWork[o], OutcomeBadge(score), Extremes(in.report, outcome));
   } else {
     Emit(body.html,
          R"(<p class="headline">No work {} was decided in the period, so it is not rated.</p>)"
@@ -1156,6 +1169,14 @@ void MethodologySection(Body& body, const Inspection& in) {
       "when all of those were met; the indicator's score is the proportion of relevant cases "
       "done well enough. An outcome's score is the mean of its indicators' scores, and its "
       "rating compares that with the policy's thresholds.</p>\n";
+  Emit(out,
+       "<p>A score resting on fewer than {} relevant cases is marked <em>too few cases to "
+       "rate</em> (the setting <code>--min-cases</code>, not a policy key), as official "
+       "statistics flag figures on small bases: on so few cases one case moves a score a long "
+       "way. An outcome's "
+       "base is the largest number of cases any of its indicators has. The score is still shown, "
+       "and the rating it would have had is given beside the mark.</p>\n",
+       r.min_cases);
   out += "<h3>Dates</h3>\n";
   std::vector<std::pair<std::string, std::string>> dates = {
       {"As of", Esc(FormatInstant(r.as_of))},
@@ -1292,6 +1313,8 @@ td.score { font-weight: 700; }
 .badge.rating-REQUIRES_IMPROVEMENT { background: #fcd6c3; color: #6e3619; }
 .badge.rating-INADEQUATE { background: var(--inadequate); color: #fff; }
 .badge.rating-null { background: #e5e6e7; color: var(--muted); }
+.badge.rating-few { background: #fff; color: var(--muted); border: 1px dashed var(--muted); }
+th .few { font-size: 11px; color: var(--muted); font-style: italic; }
 td.cell.rating-OUTSTANDING, td.cell.rating-GOOD { color: #005a30; }
 td.cell.rating-REQUIRES_IMPROVEMENT { color: #6e3619; }
 td.cell.rating-INADEQUATE { color: var(--inadequate); font-weight: 700; }

@@ -85,12 +85,13 @@ GroupBy GroupBelow(const Scope& scope) {
 }
 
 GroupedReportBuilder::GroupedReportBuilder(const Policy& policy, Instant as_of, Period period,
-                                           Scope scope, GroupBy group_by)
+                                           Scope scope, GroupBy group_by, int64_t min_cases)
     : policy_(policy),
       as_of_(as_of),
       period_(period),
       scope_(std::move(scope)),
-      group_by_(group_by) {}
+      group_by_(group_by),
+      min_cases_(min_cases) {}
 
 GroupedReportBuilder::~GroupedReportBuilder() = default;
 
@@ -112,8 +113,8 @@ ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
     if (levels >= 3) scope.team = key.team;
     if (levels >= 4) scope.offender_manager = key.offender_manager;
     found = groups_
-                .emplace(id, Group{key, std::make_unique<ReportBuilder>(policy_, as_of_, period_,
-                                                                        std::move(scope))})
+                .emplace(id, Group{key, std::make_unique<ReportBuilder>(
+                                    policy_, as_of_, period_, std::move(scope), min_cases_)})
                 .first;
   }
   last_ = found->second.builder.get();
@@ -155,8 +156,9 @@ std::vector<std::pair<Allocation, casewatch::Report>> GroupedReportBuilder::Fini
 casewatch::Report GroupedReportBuilder::FinishScope() const {
   // The scope's report even when no case is in it.
   const auto found = groups_.find(store::ScopeKey("", "", "", ""));
-  return found != groups_.end() ? found->second.builder->Finish()
-                                : ReportBuilder(policy_, as_of_, period_, scope_).Finish();
+  return found != groups_.end()
+             ? found->second.builder->Finish()
+             : ReportBuilder(policy_, as_of_, period_, scope_, min_cases_).Finish();
 }
 
 Result<Policy> StorePolicy(const store::StoreReader& store) {
@@ -196,7 +198,8 @@ Result<StoreReport> ReportFromStore(const store::StoreReader& store, const Store
     policy = std::move(stored_policy);
   }
   CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));
-  GroupedReportBuilder groups(policy, result.as_of, period, request.scope, request.group_by);
+  GroupedReportBuilder groups(policy, result.as_of, period, request.scope, request.group_by,
+                              request.min_cases);
   std::vector<CaseItemRow> rows;
   std::vector<CaseItemRow>* wanted_rows =
       request.case_items && request.group_by == GroupBy::kNone ? &rows : nullptr;

@@ -41,6 +41,7 @@ struct StoreReportRequest {
   bool case_items = false;
   std::optional<Policy> policy;  // nullopt: the policy the engine runs with
   GroupBy group_by = GroupBy::kNone;
+  int64_t min_cases = kDefaultMinCases;  // the small-base mark's threshold (a product setting)
 };
 
 enum class ReportSource { kScopeCounts, kStoredProjections, kStoredTimelines, kReEvaluation };
@@ -63,7 +64,7 @@ struct StoreReport {
 class GroupedReportBuilder {
  public:
   GroupedReportBuilder(const Policy& policy, Instant as_of, Period period, Scope scope,
-                       GroupBy group_by);
+                       GroupBy group_by, int64_t min_cases = kDefaultMinCases);
   ~GroupedReportBuilder();
 
   // The builder of the group `allocation` falls in; nullptr when it is outside the scope.
@@ -87,6 +88,7 @@ class GroupedReportBuilder {
   Period period_;
   Scope scope_;
   GroupBy group_by_;
+  int64_t min_cases_;
   std::map<std::string, Group> groups_;  // by ScopeKey of the group's levels
   ReportBuilder* last_ = nullptr;        // the last group found
 };

@@ -20,6 +20,10 @@ const NEW_CASES = 6;
 const RATING_WORDS = {
   OUTSTANDING: 'Outstanding', GOOD: 'Good', REQUIRES_IMPROVEMENT: 'Requires improvement', INADEQUATE: 'Inadequate',
 };
+// What an outcome's badge says: its rating, or the mark when the score rests on too few cases.
+const TOO_FEW = 'Too few cases to rate';
+const tooFew = (s) => s.too_few_cases === true && s.score !== null;
+const badgeWords = (o) => (tooFew(o) ? TOO_FEW : RATING_WORDS[o.rating] ?? 'Not rated');
 
 // ---- arguments, prerequisites ----
 
@@ -211,8 +215,9 @@ async function main() {
       const tile = testid(`tile-${o.id}`);
       const shown = (await text(`${tile} ${testid('tile-score')}`)).trim();
       const rating = (await text(`${tile} ${testid('tile-rating')}`)).trim();
-      check(shown === pct(o.score) && rating === (RATING_WORDS[o.rating] ?? 'Not rated'),
-        `tile ${o.id} shows ${pct(o.score)} rated ${o.rating}`, `shows "${shown}" rated "${rating}"`);
+      check(shown === pct(o.score) && rating === badgeWords(o),
+        `tile ${o.id} shows ${pct(o.score)} rated ${o.rating}${tooFew(o) ? ' (too few cases)' : ''}`,
+        `shows "${shown}" rated "${rating}"`);
     }
     check(await page.locator(`${testid('indicators')} tbody tr[data-indicator]`).count() === 19,
       'the indicators table has all 19 indicators');
@@ -456,7 +461,42 @@ async function main() {
     check(await page.evaluate(() => window.e2eNotReloaded === true), 'the page was not reloaded');
     await shot('after-update');
 
-    // 5. Print: no navigation chrome.
+    // 5. A small scope: a practitioner's few cases are marked "too few cases to rate", with the base,
+    // instead of rated (the engine's default --min-cases, 10).
+    const practitioners = await getJson(`/api/v1/breakdown?${scopeQuery({ region, pdu, team, by: 'offender_manager' })}`);
+    const small = practitioners.rows.find((r) => r.report.outcomes.some(tooFew));
+    must(small, `a practitioner of ${team} has an outcome scored on fewer than 10 cases`,
+      JSON.stringify(practitioners.rows.map((r) => r.report.outcomes.map((o) => o.base))));
+    const smallScope = { region, pdu, team, offender_manager: small.offender_manager };
+    await page.evaluate((hash) => { location.hash = hash; }, `#${scopeQuery(smallScope)}`);
+    await inPage((n) => document.querySelector('[data-testid="scope-summary"]')?.dataset.cases === String(n),
+      small.report.cases, `the dashboard of practitioner ${small.offender_manager}`);
+    const smallReport = await getJson(`/api/v1/report?${scopeQuery(smallScope)}`);
+    await inPage((b) => document.querySelector('[data-testid="tile-DELIVERY"]')?.dataset.base === String(b),
+      smallReport.outcomes.find((o) => o.id === 'DELIVERY').base, 'the tiles of the small scope');
+    for (const o of smallReport.outcomes) {
+      const tile = testid(`tile-${o.id}`);
+      const rating = (await text(`${tile} ${testid('tile-rating')}`)).trim();
+      const foot = (await text(`${tile} ${testid('tile-foot')}`)).trim();
+      check(rating === badgeWords(o) && (!tooFew(o) || foot.startsWith(`n=${o.base} · would be ${RATING_WORDS[o.rating]}`)),
+        `${small.offender_manager}'s ${o.id} tile says "${badgeWords(o)}"${tooFew(o) ? ` with n=${o.base}` : ''}`,
+        `says "${rating}", foot "${foot}"`);
+    }
+    must(smallReport.outcomes.some(tooFew), 'the small scope has a marked outcome');
+    const markedRows = await page.locator(`${testid('indicators')} tr[data-too-few="1"]`)
+      .evaluateAll((trs) => trs.map((tr) => tr.dataset.indicator));
+    const expectedRows = smallReport.indicators.filter(tooFew).map((i) => i.id);
+    check(sameSet(markedRows, expectedRows), 'the indicator rows on too few cases, and only they, are marked',
+      `${JSON.stringify(markedRows)} vs ${JSON.stringify(expectedRows)}`);
+    const firstMarked = smallReport.indicators.find(tooFew);
+    if (firstMarked) {
+      const cases = (await text(`${testid(`indicator-${firstMarked.id}`)} ${testid('indicator-cases')}`)).trim();
+      check(cases.includes(`/ ${firstMarked.relevant_cases}`) && cases.includes('too few to rate'),
+        `${firstMarked.id} shows its base and the mark`, cases);
+    }
+    await shot('small-scope');
+
+    // 6. Print: no navigation chrome.
     await page.emulateMedia({ media: 'print' });
     check(!(await page.locator(testid('live-status')).isVisible()) && !(await page.locator(testid('alert-feed')).isVisible())
       && await page.locator(testid('tile-DELIVERY')).isVisible(), 'the print layout keeps the tiles and drops the chrome');

@@ -358,6 +358,21 @@ function badge(rating, testid) {
   return h('span', { class: `badge rating-${rating ?? 'none'}`, testid }, RATINGS[rating] ?? 'Not rated');
 }
 
+// A score resting on fewer cases than the engine's --min-cases (the report's too_few_cases): its
+// rating is not shown as one, only mentioned. Scores with no case at all are "Not rated" anyway.
+const tooFew = (s) => s.too_few_cases === true && s.score !== null;
+const TOO_FEW = 'Too few cases to rate';
+
+// An outcome's badge: its rating, or the small-base mark with the rating it would have had.
+function outcomeBadge(o, testid) {
+  if (!tooFew(o)) return badge(o.rating, testid);
+  return h('span', {
+    class: 'badge rating-few', testid,
+    title: `${TOO_FEW}: each of its indicators' scores rests on at most ${num(o.base)} `
+      + `case${o.base === 1 ? '' : 's'} (would be rated ${RATINGS[o.rating] ?? o.rating})`,
+  }, TOO_FEW);
+}
+
 // Sets an element's text and, when it changed from a previous value, flashes it.
 function setText(el, text) {
   if (el.textContent === text) return;
@@ -392,11 +407,16 @@ function renderTiles() {
     setText(score, o.score === null ? 'no relevant cases' : pct(o.score));
     score.classList.toggle('none', o.score === null);
     score.title = o.score === null ? '' : `${(o.score * 100).toFixed(2)}%: the mean of the indicators' scores`;
-    $('tile-rating', tile).replaceWith(badge(o.rating, 'tile-rating'));
+    $('tile-rating', tile).replaceWith(outcomeBadge(o, 'tile-rating'));
+    score.classList.toggle('few', tooFew(o));
     tile.dataset.score = o.score === null ? '' : String(o.score);
     tile.dataset.rating = o.rating ?? '';
-    tile.className = `tile rating-${o.rating ?? 'none'}`;
-    $('tile-foot', tile).textContent = `${scored} of ${inds.length} indicator${inds.length === 1 ? '' : 's'} scored`;
+    tile.dataset.base = String(o.base ?? '');
+    tile.dataset.tooFew = tooFew(o) ? '1' : '';
+    tile.className = `tile rating-${tooFew(o) ? 'few' : o.rating ?? 'none'}`;
+    const foot = `${scored} of ${inds.length} indicator${inds.length === 1 ? '' : 's'} scored`;
+    $('tile-foot', tile).textContent = tooFew(o)
+      ? `n=${num(o.base)} · would be ${RATINGS[o.rating] ?? o.rating} · ${foot}` : foot;
     const before = state.previous?.outcomes.find((p) => p.id === o.id);
     const delta = tile.querySelector('[data-testid="tile-delta"]') ?? tile.appendChild(h('p', { class: 'tile-delta', testid: 'tile-delta' }));
     if (before && before.score !== null && o.score !== null) {
@@ -445,7 +465,13 @@ function renderIndicators() {
     const fill = row.querySelector('.bar-fill');
     fill.style.width = `${Math.round((ind.score ?? 0) * 100)}%`;
     fill.className = `bar-fill rating-${rating ?? 'none'}`;
-    setText($('indicator-cases', row), `${num(ind.met_cases)} / ${num(ind.relevant_cases)}`);
+    const few = tooFew(ind);
+    row.dataset.tooFew = few ? '1' : '';
+    if (few) fill.className = 'bar-fill rating-few';
+    score.classList.toggle('few', few);
+    const cases = $('indicator-cases', row);
+    setText(cases, `${num(ind.met_cases)} / ${num(ind.relevant_cases)}${few ? ' · too few to rate' : ''}`);
+    cases.title = few ? `${TOO_FEW}: ${num(ind.relevant_cases)} relevant case${ind.relevant_cases === 1 ? '' : 's'}` : '';
     for (const k of ITEM_KINDS) {
       const cell = $(`items-${k}`, row);
       setText(cell, num(ind.items[k]));
@@ -455,7 +481,7 @@ function renderIndicators() {
   for (const o of state.report.outcomes) {
     const s = $(`group-score-${o.id}`);
     if (s) s.textContent = o.score === null ? '' : pct(o.score);
-    $(`group-rating-${o.id}`)?.replaceWith(badge(o.rating, `group-rating-${o.id}`));
+    $(`group-rating-${o.id}`)?.replaceWith(outcomeBadge(o, `group-rating-${o.id}`));
   }
 }
 
@@ -577,14 +603,21 @@ function renderBreakdown() {
       h('td', { class: 'num' }, num(r.cases)),
       outcomeIds().map((id) => {
         const o = r.outcomes[id];
+        if (o && tooFew(o)) {
+          return h('td', { class: 'num cell-rating rating-few', 'data-too-few': '1',
+            title: `${TOO_FEW} (n=${num(o.base)}; would be ${RATINGS[o.rating] ?? o.rating})` }, pct(o.score), '*');
+        }
         return h('td', { class: `num cell-rating rating-${o?.rating ?? 'none'}`, title: RATINGS[o?.rating] ?? 'Not rated' },
           pct(o?.score ?? null));
       }),
       h('td', { class: 'num overall' }, pct(r.overall)));
     })));
   const box = $('breakdown');
-  box.replaceChildren(rows.length ? table
-    : h('p', { class: 'muted' }, `No ${level.plural} with cases in this scope yet.`));
+  const marked = rows.some((r) => Object.values(r.outcomes).some(tooFew));
+  box.replaceChildren(...(rows.length ? [table] : [
+    h('p', { class: 'muted' }, `No ${level.plural} with cases in this scope yet.`)]),
+  ...(marked ? [h('p', { class: 'muted note', testid: 'breakdown-few-note' },
+    `* ${TOO_FEW.toLowerCase()}: each indicator score rests on fewer than ${num(state.meta?.min_cases ?? 10)} cases.`)] : []));
 }
 
 // ---- worklist ----

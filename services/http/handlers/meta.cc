@@ -24,6 +24,8 @@ HttpResponse HandleMeta(ApiState& state, Call& call) {
   out.Key("rating_good").Double(policy.rating_good);
   out.Key("rating_requires_improvement").Double(policy.rating_requires_improvement);
   out.EndObject().EndObject();
+  // A setting of the engine, not of the policy: scores on fewer relevant cases are marked.
+  out.Key("min_cases").Int(state.options.view->min_cases());
   out.Key("indicators").BeginArray();
   for (int i = 0; i < kIndicatorCount; ++i) {
     const IndicatorInfo& info = kIndicators[i];

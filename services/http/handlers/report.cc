@@ -27,7 +27,8 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
-    return Json(200, *snapshot->Report(state.options.view->policy(), *scope.scope));
+    return Json(200, *snapshot->Report(state.options.view->policy(),
+                                       state.options.view->min_cases(), *scope.scope));
   }
   reports::StoreReportRequest request;
   request.as_of = q.as_of;
@@ -35,6 +36,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   request.to = q.to;
   request.scope = *scope.scope;
   request.case_items = q.case_items;
+  request.min_cases = state.options.view->min_cases();
   auto report = reports::ReportFromStore(*state.options.store, request);
   if (!report) return ErrorResponse(report.error());
   return Json(200, std::move(report).value().json);
@@ -69,7 +71,8 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
-    report = snapshot->Breakdown(state.options.view->policy(), scope, by);
+    report = snapshot->Breakdown(state.options.view->policy(), state.options.view->min_cases(),
+                                 scope, by);
   } else {
     reports::StoreReportRequest request;
     request.as_of = q.as_of;
@@ -77,6 +80,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     request.to = q.to;
     request.scope = scope;
     request.group_by = by;
+    request.min_cases = state.options.view->min_cases();
     auto stored = reports::ReportFromStore(*state.options.store, request);
     if (!stored) return ErrorResponse(stored.error());
     report = std::move(stored).value();

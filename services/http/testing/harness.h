@@ -136,6 +136,7 @@ struct HarnessOptions {
   bool ready = true;   // tell the live view the engine has caught up
   // When set, the audit log's path is a symbolic link to this (e.g. /dev/full: a full disk).
   std::string audit_link_to;
+  int64_t min_cases = kDefaultMinCases;  // casewatchd --min-cases
   ServerOptions server;
 
   HarnessOptions() {
@@ -161,7 +162,7 @@ class Harness {
     auto store = store::Store::Open(dir_.path() / "store");
     if (!store) Fail("store: " + store.error().message);
     store_ = std::move(store).value();
-    view_ = std::make_unique<LiveView>(Policy{});
+    view_ = std::make_unique<LiveView>(Policy{}, options.min_cases);
     if (auto loaded = view_->Load(*store_); !loaded) Fail("view: " + loaded.error().message);
     engine::EngineOptions engine_options;
     engine_options.on_commit = [this](const engine::CommitInfo& info) {
