@@ -251,7 +251,7 @@ TEST(ReplayCli, SmallBasesAreMarkedInTheTextAndTheJson) {
   // 2 is enough for every outcome with two cases: no mark on those in the text either.
   const auto two = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents, "--as-of",
                                "2013-09-30T23:59:59Z", "--min-cases", "2", "--text"});
-  EXPECT_NE(two.out.find("DELIVERY               60.0%  REQUIRES_IMPROVEMENT\n"),
+  EXPECT_NE(two.out.find("Delivering the sentence    60.0%  REQUIRES_IMPROVEMENT\n"),
             std::string::npos)
       << two.out;
   // 0 marks nothing.
