@@ -45,10 +45,10 @@ done
 BASE="http://127.0.0.1:$PORT"
 enc() { jq -rn --arg v "$1" '$v|@uri'; }
 
-REGION=$(curl -sf "$BASE/api/v1/breakdown" | jq -r '.groups[0].key.region')
-PDU=$(curl -sf "$BASE/api/v1/breakdown?region=$(enc "$REGION")" | jq -r '.groups[0].key.pdu')
+REGION=$(curl -sf "$BASE/api/v1/breakdown" | jq -r '.rows[0].region')
+PDU=$(curl -sf "$BASE/api/v1/breakdown?region=$(enc "$REGION")" | jq -r '.rows[0].pdu')
 TEAM=$(curl -sf "$BASE/api/v1/breakdown?region=$(enc "$REGION")&pdu=$(enc "$PDU")" |
-  jq -r '.groups[0].key.team')
+  jq -r '.rows[0].team')
 AS_OF=$(curl -sf "$BASE/api/v1/meta" | jq -r '.as_of')
 PDU_Q="region=$(enc "$REGION")&pdu=$(enc "$PDU")"
 TEAM_Q="$PDU_Q&team=$(enc "$TEAM")"
@@ -71,6 +71,6 @@ echo "| caseload view, PDU $PDU (page of 25) | $CASES_PDU | $(timed "$BASE/api/v
 echo "| caseload CSV, PDU $PDU (every item) | $CASES_PDU | $(timed "$BASE/api/v1/worklist?$PDU_Q&format=csv" 50) |"
 # A period report: the last full quarter before the store's instant, for the PDU and nationally.
 TO=$(date -u -d "${AS_OF:0:10} -$(( $(date -u -d "${AS_OF:0:10}" +%-d) )) days" +%Y-%m-%d)
-FROM=$(date -u -d "$TO -3 months +1 day" +%Y-%m-%d)
+FROM=$(date -u -d "${TO:0:7}-01 -2 months" +%Y-%m-%d)
 echo "| period report $FROM to $TO, PDU $PDU | — | $(timed "$BASE/api/v1/report?$PDU_Q&from=$FROM&to=$TO" 5) |"
 echo "| period report $FROM to $TO, national | — | $(timed "$BASE/api/v1/report?from=$FROM&to=$TO" 5) |"
