@@ -194,12 +194,14 @@ cat <<EOF
   The API (no token needed: this engine listens on 127.0.0.1 only):
     curl $URL/api/v1/report                    # the oversight report, now
     curl '$URL/api/v1/breakdown?by=region'     # one report per region
-    curl '$URL/api/v1/worklist?status=overdue' # the open items, most overdue first
+    curl '$URL/api/v1/worklist?group=overdue'  # the caseload: what is overdue, high risk first
     curl $URL/api/v1/cases/CASE_ID             # one case's timeline (ids: see the worklist)
     curl -N $URL/api/v1/stream                 # the scores each time they change
     curl $URL/metrics                          # Prometheus metrics
 
   Logs: $OUT/engine.log, $OUT/publish.log
+  Afterwards, to look at this store again (no broker, nothing changes):
+    $ENGINE --read-only --data $OUT/store --no-auth
 EOF
 if [ -n "$RUN_FOR" ]; then
   echo "  Running for $RUN_FOR s (Ctrl-C stops it sooner)."
@@ -217,7 +219,7 @@ progress() {
   printf '%s' "${line%, [0-9]* delivered*}"
 }
 
-trap 'echo; echo "Stopping..."; exit 0' INT TERM
+trap 'echo; echo "Stopping... (to look again: $ENGINE --read-only --data $OUT/store --no-auth)"; exit 0' INT TERM
 started=$SECONDS
 last_status=""
 while [ -z "$RUN_FOR" ] || [ $((SECONDS - started)) -lt "$RUN_FOR" ]; do
