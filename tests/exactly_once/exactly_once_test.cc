@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -289,24 +290,52 @@ TEST(ExactlyOnce, TenKillsDuringIngestPublishEveryAlertAndDeadLetterOnce) {
   const auto data = dir.path() / "killed";
   const auto log = dir.path() / "killed.log";
   const std::vector<std::string> args = EngineArgs(brokers, data, {});
+  // Each life is killed once its store has passed the next of twelve random points of the ingest
+  // (plus up to 100 ms more, so the kill lands anywhere in a batch or a transaction); every fourth
+  // life is killed at a random moment of its start instead, while it recovers. Points of progress,
+  // not times, so a fast or a loaded machine gets the same spread of kills.
   std::mt19937 random(2027);
+  std::vector<uint64_t> points;
+  for (int i = 0; i < 12; ++i) {
+    points.push_back(std::uniform_int_distribution<uint64_t>(records / 50, records * 9 / 10)(random));
+  }
+  std::sort(points.begin(), points.end());
   int kills = 0;
+  int kills_in_ingest = 0;
   std::string progress;
-  for (int attempt = 0; kills < 12 && attempt < 40; ++attempt) {
+  uint64_t consumed = 0;
+  int kills_after_progress = 0;  // lives that had committed some of the ingest when killed
+  for (size_t life = 0; life < points.size() + points.size() / 3 && consumed < records; ++life) {
     ChildProcess engine(args, log.string());
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 2500)(random)));
-    if (!engine.running()) break;
+    const bool at_start = life % 4 == 3;
+    if (at_start) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 800)(random)));
+    } else {
+      // Past the point, and past where the last life left off: each of these lives commits.
+      const uint64_t point = std::max(points[static_cast<size_t>(kills_in_ingest)], consumed + 1);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+      while (engine.running() && std::chrono::steady_clock::now() < deadline &&
+             daemon::testing::ConsumedOffsets(data, dir.path()) < point) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 100)(random)));
+      ++kills_in_ingest;
+    }
+    ASSERT_TRUE(engine.running()) << testing::ReadFileOrEmpty(log.string());
     engine.Signal(SIGKILL);
     ASSERT_EQ(engine.Wait(10), 128 + SIGKILL) << testing::ReadFileOrEmpty(log.string());
     ++kills;
-    const uint64_t consumed = daemon::testing::ConsumedOffsets(data, dir.path());
-    progress += " " + std::to_string(consumed);
-    if (consumed >= records) break;
+    const uint64_t before = consumed;
+    consumed = daemon::testing::ConsumedOffsets(data, dir.path());
+    if (consumed > before) ++kills_after_progress;
+    progress += std::string(at_start ? " (start)" : " ") + std::to_string(consumed);
   }
   std::cout << "killed " << kills << " times; records consumed at each kill:" << progress << " of "
             << records << "\n";
   EXPECT_GE(kills, 10);
+  EXPECT_GE(kills_after_progress, 10) << "kills in the middle of the ingest";
   RunToTheEnd(args, data, log, dir, records);
 
   const Seen alerts = Read(brokers, "case-alerts", Topic::kAlerts);
