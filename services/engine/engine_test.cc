@@ -23,6 +23,7 @@
 #include "casewatch/events/v1/events.pb.h"
 #include "projections/indicators.h"
 #include "projections/report_json.h"
+#include "services/reports/monthly_trend.h"
 #include "services/reports/store_report.h"
 #include "services/engine/testing/simulated_stream.h"
 
@@ -385,6 +386,59 @@ TEST(Engine, RebuildReproducesTheLiveProjections) {
   EXPECT_GE(reported, sim.records.size() * 9 / 10);
   EXPECT_EQ(StoreReportJson(*store, items, ReportSource::kStoredProjections), live);
   EXPECT_EQ(StoreReportJson(*store, {}, ReportSource::kScopeCounts), live_counts);
+}
+
+// The month-by-month trend from the stored projections: each month's point equals the replay of
+// that month's decisions as of its end (the current month: as of the projections' instant), for
+// the whole service and a region, from the history's first month; and the same after a rebuild.
+TEST(Engine, MonthlyTrendEqualsReplayOfEachMonthAlsoAfterARebuild) {
+  TempDir dir;
+  auto sim = Simulate(150, 14, 17);
+  auto store = OpenStore(dir);
+  auto engine = MakeEngine(*store);
+  Feed(*engine, sim.records, 250, sim.end);
+  Scope region;
+  ASSERT_TRUE(store->ScanProjections([&](std::string_view, const store::v1::CaseProjection& p) {
+    if (!region.region && p.counted()) region.region = p.region();
+  }));
+  const reports::Month last = reports::MonthOf(DateOf(sim.end));
+  const auto expect_replay = [&](const std::string& when) {
+    auto trend = reports::MonthlyTrend::Compute(*store);  // from the first case's month
+    ASSERT_TRUE(trend) << trend.error().message;
+    ASSERT_GE(trend.value().months().size(), 14u);
+    EXPECT_EQ(trend.value().months().back(), last);
+    EXPECT_EQ(trend.value().computed_at(), sim.end);
+    int with_decisions = 0;
+    for (const Scope& scope : {Scope{}, region}) {
+      const std::vector<Report> reports = trend.value().For(scope, kDefaultMinCases);
+      for (size_t m = 0; m < reports.size(); ++m) {
+        const reports::Month month = trend.value().months()[m];
+        StoreReportRequest request;
+        request.as_of = std::min(EndOfDay(month.last), sim.end);
+        request.from = month.first;
+        request.to = month.last;
+        request.scope = scope;
+        EXPECT_EQ(RenderReportJson(reports[m], nullptr),
+                  Replay(dir, sim.file_bytes, request, *request.as_of))
+            << when << ": the month of " << FormatDate(month.first);
+        if (reports[m].indicators[0].items.met + reports[m].indicators[0].items.missed > 0) {
+          ++with_decisions;
+        }
+      }
+    }
+    EXPECT_GE(with_decisions, 10) << when;
+  };
+  expect_replay("live");
+  // Asked from a month before the history: those months are there, with no case.
+  auto longer = reports::MonthlyTrend::Compute(*store, reports::MonthsAfter(last, -20));
+  ASSERT_TRUE(longer) << longer.error().message;
+  ASSERT_EQ(longer.value().months().size(), 21u);
+  EXPECT_EQ(longer.value().For(Scope{}, kDefaultMinCases).front().cases, 0);
+  EXPECT_GT(longer.value().For(Scope{}, kDefaultMinCases).back().cases, 100);
+  engine.reset();
+  ASSERT_TRUE(Engine::Rebuild(*store, EngineOptions{}, RebuildRequest{sim.end, "", sim.end},
+                              [](uint64_t) {}));
+  expect_replay("after a rebuild");
 }
 
 TEST(Engine, ADifferentPolicyNeedsARebuild) {

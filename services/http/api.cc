@@ -117,6 +117,10 @@ HttpResponse Dispatch(ApiState& state, const HttpRequest& request, RouteId& rout
 
 Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(options))) {
   if (!state_->options.wall_clock) state_->options.wall_clock = SystemClock;
+  if (state_->options.store != nullptr) {
+    state_->monthly = std::make_unique<MonthlyTrendCache>(*state_->options.store,
+                                                          state_->options.monthly_trend_refresh);
+  }
   for (std::string_view name : kRouteNames) {
     state_->routes.push_back(std::make_unique<RouteMetrics>());
     state_->routes.back()->name = name;

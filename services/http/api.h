@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "services/http/event_publisher.h"
 #include "services/http/http_types.h"
 #include "services/http/live_view.h"
+#include "services/http/monthly_cache.h"
 #include "services/store/store.h"
 
 namespace casewatch::http {
@@ -41,6 +43,9 @@ struct ApiOptions {
   // casewatchd --read-only: a store served as it is, no engine feeding it (GET /api/v1/meta says
   // so, and the dashboard shows it).
   bool read_only = false;
+  // GET /api/v1/trend?interval=month: how old the month-by-month trend may grow, while the engine
+  // writes, before it is recomputed in the background (a new month recomputes it at once).
+  std::chrono::milliseconds monthly_trend_refresh{std::chrono::minutes(10)};
 };
 
 // A route's counters, for /metrics.
@@ -67,6 +72,7 @@ struct ApiState {
   std::vector<std::unique_ptr<RouteMetrics>> routes;  // by RouteId; read by /metrics
   Mutex stats_mutex;
   std::function<ServerStats()> server_stats CW_GUARDED_BY(stats_mutex);
+  std::unique_ptr<MonthlyTrendCache> monthly;  // when there is a store
 };
 
 class Api {

@@ -933,6 +933,67 @@ TEST(HttpTrend, EachDayWithAWriteIsThereWithThatDaysScores) {
   EXPECT_TRUE(TrendDays(empty.body).empty()) << empty.body;
 }
 
+std::map<std::string, TrendDay> TrendMonths(const std::string& body, std::string* last_as_of) {
+  JsonDoc doc(body);
+  std::map<std::string, TrendDay> months;
+  for (simdjson::dom::element d : doc["months"].get_array()) {
+    TrendDay month{int64_t(d["cases"]), {}};
+    for (auto [key, value] : d["indicators"].get_object()) {
+      month.scores["indicator " + std::string(key)] = Score(value);
+    }
+    for (auto [key, value] : d["outcomes"].get_object()) {
+      month.scores["outcome " + std::string(key)] = Score(value);
+    }
+    months.emplace(Str(d["from"]) + "/" + Str(d["to"]) + "/" + Str(d["as_of"]), month);
+    if (last_as_of != nullptr) *last_as_of = Str(d["as_of"]);
+  }
+  return months;
+}
+
+// interval=month: each month's point is the report of that month's decisions as of its end (the
+// current month: as of the engine's instant), for the scope asked; a new month is computed at
+// once, in the background.
+TEST(HttpTrend, EachMonthIsThatMonthsReportAsOfItsEnd) {
+  Harness h;
+  h.OpenCase("C-MONTH-1", h.HomeAllocation());
+  const Scope region{h.home().region, {}, {}, {}};
+  const auto expect_reports = [&](const std::string& query, const std::string& what) {
+    const HttpReply reply = h.Get("/api/v1/trend?interval=month&months=3" + query);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    const auto months = TrendMonths(reply.body, nullptr);
+    EXPECT_EQ(months.size(), 3u) << reply.body;
+    for (const auto& [key, month] : months) {
+      const size_t slash = key.find('/');
+      const size_t second = key.find('/', slash + 1);
+      const std::string target =
+          fmt::format("/api/v1/report?from={}&to={}&as_of={}{}", key.substr(0, slash),
+                      key.substr(slash + 1, second - slash - 1), key.substr(second + 1), query);
+      const HttpReply report = h.Get(target);
+      ASSERT_EQ(report.status, 200) << target << ": " << report.body;
+      ExpectSameScores(month, ScoresOf(report.body), what + ", " + key);
+    }
+  };
+  expect_reports("", "the service");
+  expect_reports("&" + ScopeQuery(region), "a region");
+
+  // Forty days on, in another month: answered at once from the last computation, and the new
+  // month's a moment later.
+  const std::string before = h.Get("/api/v1/trend?interval=month").body;
+  h.AdvanceTo(Instant{h.now().seconds + 40 * 86400, 0});
+  h.OpenCase("C-MONTH-2", h.HomeAllocation());
+  const std::string now_as_of = FormatInstant(h.now());
+  std::string last_as_of;
+  for (int i = 0; i < 200 && last_as_of != now_as_of; ++i) {
+    TrendMonths(h.Get("/api/v1/trend?interval=month").body, &last_as_of);
+    if (last_as_of != now_as_of) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(last_as_of, now_as_of) << before;
+  expect_reports("", "a month later");
+  JsonDoc doc(h.Get("/api/v1/trend?interval=month&months=120").body);
+  EXPECT_EQ(Str(doc["computed_at"]), now_as_of);
+  EXPECT_GE(doc["months"].get_array().size(), 2u);  // from the first case's month
+}
+
 // --- POST /api/v1/events ---
 
 // Every record on `topic` from the beginning, until `count` have arrived (or 30 s passed).
@@ -1366,6 +1427,11 @@ TEST(HttpParameters, MalformedParametersAre400NamingTheParameter) {
       {"/api/v1/trend?from=2021-06-02&to=2021-06-01", "from"},
       {"/api/v1/trend?to=June", "to"},
       {"/api/v1/trend?as_of=2021-06-01T00:00:00Z", "as_of"},
+      {"/api/v1/trend?interval=week", "interval"},
+      {"/api/v1/trend?interval=month&months=0", "months"},
+      {"/api/v1/trend?interval=month&months=121", "months"},
+      {"/api/v1/trend?interval=month&from=2021-06-01", "from"},
+      {"/api/v1/trend?months=3", "months"},
       {"/api/v1/stream?bogus=1", "bogus"},
       {"/api/v1/stream?offender_manager=", "offender_manager"},
       {"/api/v1/cases/C-1?full=1", "full"},

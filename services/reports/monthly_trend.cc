@@ -1,0 +1,136 @@
+#include "services/reports/monthly_trend.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "projections/evaluation.h"
+#include "services/records/case_projection.h"
+#include "services/records/stored_history.h"
+#include "services/reports/store_report.h"
+
+namespace casewatch::reports {
+
+Month MonthOf(Date day) {
+  CivilDate civil = CivilFromDate(day);
+  const Date first = DateFromCivil(CivilDate{civil.year, civil.month, 1});
+  civil = civil.month == 12 ? CivilDate{civil.year + 1, 1, 1} : CivilDate{civil.year, civil.month + 1, 1};
+  return Month{first, DateFromCivil(civil) + -1};
+}
+
+
+namespace {
+
+int MonthIndex(Date day) {
+  const CivilDate civil = CivilFromDate(day);
+  return static_cast<int>(civil.year) * 12 + static_cast<int>(civil.month) - 1;
+}
+
+Month MonthOfIndex(int index) {
+  return MonthOf(DateFromCivil(CivilDate{index / 12, static_cast<uint32_t>(index % 12) + 1, 1}));
+}
+
+}  // namespace
+
+Month MonthsAfter(const Month& month, int count) {
+  return MonthOfIndex(MonthIndex(month.first) + count);
+}
+
+Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
+                                           std::optional<Month> first,
+                                           const std::atomic<bool>* cancel) {
+  MonthlyTrend trend;
+  CW_TRY(projected, store.ProjectionInstant());
+  if (!projected) {
+    return FailedPrecondition("the engine has not projected anything in this store yet");
+  }
+  trend.computed_at_ = *projected;
+  CW_TRY(policy, StorePolicy(store));
+  trend.policy_ = std::move(policy);
+  const int last = MonthIndex(DateOf(trend.computed_at_));
+  int lowest = last - kMaxMonths + 1;
+  if (first) lowest = std::max(lowest, MonthIndex(first->first));
+  if (lowest > last) return InvalidArgument("the trend's first month is after the store's last");
+
+  // Month by month from a case's opening, the case as of the month's end (the last month: as of
+  // the projections' instant), grouped by its whole allocation then.
+  std::vector<std::unique_ptr<GroupedReportBuilder>> builders(last - lowest + 1);
+  std::vector<Instant> ends;
+  for (int index = lowest; index <= last; ++index) {
+    ends.push_back(std::min(EndOfDay(MonthOfIndex(index).last), trend.computed_at_));
+  }
+  int earliest = last;  // the first month with a case open in it
+  const auto builder_for = [&](int index, const Allocation& allocation) {
+    auto& builder = builders[index - lowest];
+    if (!builder) {
+      const Month m = MonthOfIndex(index);
+      builder = std::make_unique<GroupedReportBuilder>(trend.policy_, ends[index - lowest],
+                                                       Period{m.first, m.last}, Scope{},
+                                                       GroupBy::kOffenderManager);
+    }
+    earliest = std::min(earliest, index);
+    return builder->For(allocation);
+  };
+  std::vector<std::string> without_timeline;
+  CW_TRY(store.ScanProjections(
+      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+        if (!projection.counted() || projection.allocations().empty()) return;
+        if (cancel != nullptr && *cancel) return;
+        if (!projection.timeline()) {
+          without_timeline.emplace_back(case_id);
+          return;
+        }
+        const auto& opening = projection.allocations(0);
+        const Instant opened{opening.seconds(), opening.nanos()};
+        for (int index = std::max(lowest, MonthIndex(DateOf(opened))); index <= last; ++index) {
+          if (auto evaluation = records::EvaluationAt(projection, ends[index - lowest])) {
+            builder_for(index, evaluation->allocation)->Add(*evaluation);
+          }
+        }
+      }));
+  if (cancel != nullptr && *cancel) {
+    return Unavailable("the monthly trend's computation was stopped");
+  }
+  Evaluator evaluator(trend.policy_);
+  for (const std::string& case_id : without_timeline) {
+    CW_TRY(history, records::LoadHistory(store, case_id));
+    history->Seal();
+    for (int index = lowest; index <= last; ++index) {
+      if (const CaseEvaluation* evaluation = evaluator.Evaluate(*history, ends[index - lowest])) {
+        builder_for(index, evaluation->allocation)->Add(*evaluation);
+      }
+    }
+  }
+  const int from = first ? lowest : earliest;
+  for (int index = from; index <= last; ++index) {
+    trend.months_.push_back(MonthOfIndex(index));
+    std::vector<Unit>& units = trend.units_.emplace_back();
+    if (!builders[index - lowest]) continue;
+    for (auto& [allocation, report] : builders[index - lowest]->FinishGroups()) {
+      Unit unit{std::move(allocation), report.cases, {}};
+      for (int i = 0; i < kIndicatorCount; ++i) {
+        unit.totals[i].items = report.indicators[i].items;
+        unit.totals[i].relevant_cases = report.indicators[i].relevant_cases;
+        unit.totals[i].met_cases = report.indicators[i].met_cases;
+      }
+      units.push_back(std::move(unit));
+    }
+  }
+  return trend;
+}
+
+std::vector<casewatch::Report> MonthlyTrend::For(const Scope& scope, int64_t min_cases) const {
+  std::vector<casewatch::Report> reports;
+  for (size_t m = 0; m < months_.size(); ++m) {
+    const Instant as_of = std::min(EndOfDay(months_[m].last), computed_at_);
+    ReportBuilder builder(policy_, as_of, Period{months_[m].first, months_[m].last}, scope,
+                          min_cases);
+    for (const Unit& unit : units_[m]) {
+      if (scope.Matches(unit.allocation)) builder.AddTotals(unit.cases, unit.totals);
+    }
+    reports.push_back(builder.Finish());
+  }
+  return reports;
+}
+
+}  // namespace casewatch::reports
