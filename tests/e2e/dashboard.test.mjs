@@ -244,6 +244,29 @@ async function main() {
     check(true, 'the live stream is connected');
     await shot('dashboard');
 
+    // The trend from history: one point a month from the history's first month, each the replay
+    // of that month's decisions as of its end, drawn in the tiles' sparklines.
+    const monthly = await getJson('/api/v1/trend?interval=month&months=12');
+    check(monthly.months.length === 12 && monthly.months.at(-1).month === CLOCK.slice(0, 7),
+      'the monthly trend has twelve months, to the engine\'s month', JSON.stringify(monthly.months.map((m) => m.month)));
+    for (const m of [monthly.months[0], monthly.months[5], monthly.months.at(-2)]) {
+      const replayed = JSON.parse(await run('replay', cw, ['replay', '--events', events, '--as-of', m.as_of,
+        '--from', m.from, '--to', m.to]));
+      const same = replayed.cases === m.cases && replayed.outcomes.every((o) => o.score === m.outcomes[o.id])
+        && replayed.indicators.every((i) => i.score === m.indicators[i.id]);
+      check(same, `the trend's ${m.month} equals casewatch replay --as-of ${m.as_of} --from ${m.from} --to ${m.to}`,
+        `trend ${JSON.stringify(m.outcomes)}\n    replay ${JSON.stringify(Object.fromEntries(replayed.outcomes.map((o) => [o.id, o.score])))}`);
+    }
+    const scored = monthly.months.filter((m) => m.outcomes.DELIVERY !== null);
+    await inPage((n) => document.querySelector('[data-testid="tile-DELIVERY"] [data-testid="tile-trend"] svg')
+      ?.dataset.points === String(n), scored.length, 'the delivery tile\'s monthly sparkline');
+    const sparkTitle = await page.locator(`${testid('tile-DELIVERY')} ${testid('tile-trend')} svg title`).textContent();
+    const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    const monthName = (m) => `${MONTHS[Number(m.month.slice(5)) - 1]} ${m.month.slice(0, 4)}`;
+    check(sparkTitle.includes(`${pct(scored[0].outcomes.DELIVERY)} in ${monthName(scored[0])}`)
+      && sparkTitle.includes(`${pct(scored.at(-1).outcomes.DELIVERY)} in ${monthName(scored.at(-1))}`),
+    'the delivery tile\'s sparkline runs month by month, first to last as the trend gives them', sparkTitle);
+
     // 2. Drill down: national → region → PDU.
     const rowNames = () => page.locator(testid('breakdown-row')).evaluateAll((rows) => rows.map((r) => r.dataset.name));
     const crumbs = async () => (await page.locator(testid('crumb')).allTextContents()).map((t) => t.trim());

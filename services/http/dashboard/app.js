@@ -46,6 +46,7 @@ const state = {
   report: null,
   lastReportKey: null,
   trend: null,
+  trendLoadedAt: 0,
   breakdown: null,
   sort: { key: 'overall', dir: 'desc' },
   worklist: { status: 'all', indicator: '', rosh: '', page: 1 },
@@ -223,9 +224,7 @@ function loadSections(gen) {
     return undefined;
   };
   loadReport(gen).catch(failed('report'));
-  api('/api/v1/trend', state.scope)
-    .then((trend) => { if (gen === state.generation) { state.trend = trend; renderTrends(); } })
-    .catch(failed('trend'));
+  loadTrend(gen).catch(failed('trend'));
   loadBreakdown(gen).catch(failed('breakdown'));
   loadWorklist(gen).catch(failed('worklist'));
 }
@@ -274,7 +273,7 @@ function applyReport(report) {
   renderSummary();
   renderTiles();
   renderIndicators();
-  renderTrends();
+  refreshTrendIfOld(report.as_of);
 }
 
 // ---- header ----
@@ -485,37 +484,56 @@ function renderIndicators() {
   }
 }
 
-// A trend's points for one series, with the live report as the newest point.
-function trendPoints(fromDay, fromReport) {
-  const points = (state.trend?.days ?? []).map((d) => ({ date: d.date, value: fromDay(d) ?? null }));
-  const r = state.report;
-  if (r?.as_of) {
-    const today = { date: r.as_of.slice(0, 10), value: fromReport(r) ?? null };
-    if (points.length && points.at(-1).date === today.date) points[points.length - 1] = today;
-    else if (!points.length || points.at(-1).date < today.date) points.push(today);
+// The month-by-month trend the sparklines draw: each month's own decisions as they stood at its
+// end, from the history (GET /api/v1/trend?interval=month), the current month so far.
+const TREND_MONTHS = 12;
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const monthWords = (month) => `${MONTH_NAMES[Number(month.slice(5, 7)) - 1]} ${month.slice(0, 4)}`;
+
+// A trend's points for one series: one per month, placed at the month's end (or its as_of).
+function trendPoints(fromMonth) {
+  return (state.trend?.months ?? []).map((m) => {
+    const partial = m.as_of.slice(0, 10) < m.to;
+    return {
+      date: partial ? m.as_of.slice(0, 10) : m.to,
+      value: fromMonth(m) ?? null,
+      when: `in ${monthWords(m.month)}${partial ? ' so far' : ''}`,
+      partial,
+    };
+  });
+}
+
+async function loadTrend(gen) {
+  state.trendLoadedAt = Date.now();
+  const trend = await api('/api/v1/trend', { ...state.scope, interval: 'month', months: TREND_MONTHS });
+  if (gen === state.generation) { state.trend = trend; renderTrends(); }
+}
+
+// The server recomputes the months in the background (every few minutes, at once in a new
+// month): asked again when the engine's month has moved on or five minutes have passed.
+function refreshTrendIfOld(asOf) {
+  if (!state.trend || !asOf) return;
+  const newMonth = state.trend.months.at(-1)?.month !== asOf.slice(0, 7);
+  if (newMonth ? Date.now() - state.trendLoadedAt > 5000 : Date.now() - state.trendLoadedAt > 300000) {
+    const gen = state.generation;
+    loadTrend(gen).catch(sectionError('trend'));
   }
-  return points;
 }
 
 function renderTrends() {
-  if (!state.trend && !state.report) return;
-  const range = (points) => ({
-    from: state.trend?.from ?? points[0]?.date,
-    to: [state.trend?.to, points.at(-1)?.date].filter(Boolean).sort().at(-1),
-  });
+  if (!state.trend) return;
+  const range = (points) => ({ from: state.trend.months[0]?.from, to: points.at(-1)?.date });
   for (const id of outcomeIds()) {
     const tile = $(`tile-${id}`);
     if (!tile) continue;
-    const points = trendPoints((d) => d.outcomes?.[id],
-      (r) => r.outcomes.find((o) => o.id === id)?.score);
+    const points = trendPoints((m) => m.outcomes?.[id]);
     $('tile-trend', tile).replaceChildren(
       sparkline(points, { ...range(points), width: 150, height: 28, label: outcomeLabel(id) }));
   }
   for (const ind of state.meta.indicators) {
     const row = $(`indicator-${ind.id}`);
     if (!row) continue;
-    const points = trendPoints((d) => d.indicators?.[ind.id],
-      (r) => r.indicators.find((i) => i.id === ind.id)?.score);
+    const points = trendPoints((m) => m.indicators?.[ind.id]);
     $('indicator-trend', row).replaceChildren(
       sparkline(points, { ...range(points), label: indicatorLabel(ind.id) }));
   }

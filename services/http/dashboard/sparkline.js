@@ -12,7 +12,9 @@ function svgEl(name, attrs) {
 
 const dayNumber = (date) => Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 
-// points: [{date: 'YYYY-MM-DD', value: number|null}] in date order.
+// points: [{date: 'YYYY-MM-DD', value: number|null, when?: 'in Mar 2025', partial?: bool}] in date
+// order; `when` names a point in the title (default: "on <date>"); a partial point (a period not
+// yet over) is drawn apart from the line.
 export function sparkline(points, { from, to, width = 96, height = 22, label = 'Trend' } = {}) {
   const svg = svgEl('svg', {
     class: 'spark', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
@@ -39,16 +41,25 @@ export function sparkline(points, { from, to, width = 96, height = 22, label = '
     if (run.length > 1) svg.append(svgEl('polyline', { points: run.join(' '), class: 'spark-line' }));
     run = [];
   };
+  // A partial point (a month so far) stands apart, hollow: it is not yet comparable.
   for (const p of points) {
-    if (p.value === null || p.value === undefined) flush();
+    if (p.value === null || p.value === undefined || p.partial) flush();
     else run.push(`${x(p.date).toFixed(1)},${y(p.value).toFixed(1)}`);
   }
   flush();
   const last = scored.at(-1);
-  svg.append(svgEl('circle', { cx: x(last.date).toFixed(1), cy: y(last.value).toFixed(1), r: 2, class: 'spark-dot' }));
+  const whole = scored.filter((p) => !p.partial).at(-1);
+  if (whole) {
+    svg.append(svgEl('circle', { cx: x(whole.date).toFixed(1), cy: y(whole.value).toFixed(1), r: 2, class: 'spark-dot' }));
+  }
+  if (last.partial) {
+    svg.append(svgEl('circle', { cx: x(last.date).toFixed(1), cy: y(last.value).toFixed(1), r: 1.8, class: 'spark-partial' }));
+  }
   const pc = (v) => `${Math.round(v * 100)}%`;
+  const when = (p) => p.when ?? `on ${p.date}`;
   title.textContent = scored.length === 1
-    ? `${label}: ${pc(last.value)} on ${last.date}`
-    : `${label}: ${pc(scored[0].value)} on ${scored[0].date} → ${pc(last.value)} on ${last.date}`;
+    ? `${label}: ${pc(last.value)} ${when(last)}`
+    : `${label}: ${pc(scored[0].value)} ${when(scored[0])} → ${pc(last.value)} ${when(last)}`;
+  svg.dataset.points = String(scored.length);
   return svg;
 }
