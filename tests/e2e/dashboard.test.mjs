@@ -394,6 +394,18 @@ async function main() {
       return t.previous === (b !== null && now !== null ? String(b) : '');
     }), 'each tile compares with the quarter before (Jul–Sep 2025)', JSON.stringify(tilesNow));
     check((await text(testid('period-previous'))).includes('1 Jul 2025'), 'the previous period is named');
+    // The breakdown follows the period: each team's scores are the API's for the quarter.
+    const quarterTeams = await getJson(`/api/v1/breakdown?pdu=${encodeURIComponent(pdu)}&region=${encodeURIComponent(region)}&by=team&from=2025-10-01&to=2025-12-31`);
+    await inPage(() => document.getElementById('breakdown-h').textContent.includes('1 Oct 2025'), null,
+      'the breakdown headed with the quarter');
+    const shownTeams = await page.locator(testid('breakdown-row')).evaluateAll((trs) => trs.map((tr) => [tr.dataset.name,
+      tr.querySelector('td[data-outcome="DELIVERY"]')?.dataset.score ?? '']));
+    const apiTeams = quarterTeams.rows.filter((r) => r.report.cases > 0).map((r) => [r.team,
+      String(r.report.outcomes.find((o) => o.id === 'DELIVERY').score ?? '')]);
+    check(shownTeams.length === apiTeams.length && shownTeams.every(([name, score]) =>
+      apiTeams.some(([t, s]) => t === name && s === score)),
+    'the breakdown shows each team\'s score for the quarter, as the API\'s breakdown of the period',
+    `shown ${JSON.stringify(shownTeams)}\n    api ${JSON.stringify(apiTeams)}`);
     await shot('period-quarter');
     await page.selectOption(testid('period'), 'all');
     await inPage(() => !location.hash.includes('period='), null, 'back to all decisions to date');

@@ -552,7 +552,11 @@ async function loadBreakdown(gen) {
     return;
   }
   const by = LEVELS[depth + 1].key;
-  const data = await api('/api/v1/breakdown', { ...state.scope, by });
+  // The chosen period's decisions, as the tiles show them.
+  const period = chosenPeriod();
+  const data = await api('/api/v1/breakdown',
+    { ...state.scope, by, ...(period ? { from: period.from, to: period.to } : {}) });
+  data.period = period;
   if (gen !== state.generation) return;
   state.breakdown = data;
   renderBreakdown();
@@ -561,7 +565,8 @@ async function loadBreakdown(gen) {
 function renderBreakdown() {
   const data = state.breakdown;
   const level = LEVELS.find((l) => l.key === data.by) ?? LEVELS[depthOf(state.scope) + 1];
-  document.getElementById('breakdown-h').textContent = `By ${level.word}`;
+  document.getElementById('breakdown-h').textContent = data.period
+    ? `By ${level.word}, ${formatDate(data.period.from)} to ${formatDate(data.period.to)}` : `By ${level.word}`;
   // Groups with no counted case have nothing to rank.
   const rows = data.rows.filter((row) => row.report.cases > 0).map((row) => {
     const outcomes = Object.fromEntries(row.report.outcomes.map((o) => [o.id, o]));
@@ -622,10 +627,11 @@ function renderBreakdown() {
       outcomeIds().map((id) => {
         const o = r.outcomes[id];
         if (o && tooFew(o)) {
-          return h('td', { class: 'num cell-rating rating-few', 'data-too-few': '1',
+          return h('td', { class: 'num cell-rating rating-few', 'data-too-few': '1', 'data-outcome': id, 'data-score': o.score ?? '',
             title: `${TOO_FEW} (n=${num(o.base)}; would be ${RATINGS[o.rating] ?? o.rating})` }, pct(o.score), '*');
         }
-        return h('td', { class: `num cell-rating rating-${o?.rating ?? 'none'}`, title: RATINGS[o?.rating] ?? 'Not rated' },
+        return h('td', { class: `num cell-rating rating-${o?.rating ?? 'none'}`, title: RATINGS[o?.rating] ?? 'Not rated',
+          'data-outcome': id, 'data-score': o?.score ?? '' },
           pct(o?.score ?? null));
       }),
       h('td', { class: 'num overall' }, pct(r.overall)));
