@@ -86,6 +86,9 @@ struct Item {
   int32_t fulfilled_by = -1;  // position of the fulfilling event, or -1
   int32_t trigger = -1;       // position of the event that created the item
   int32_t window_end = -1;    // position of the event that closed its window, or -1
+  // Which of an indicator's kinds the item is, where it has kinds: a safeguarding_checks item's
+  // SafeguardingCheck (case_event.h). 0 otherwise. Not part of the report; named to staff.
+  uint8_t detail = 0;
 
   bool decided() const { return status != ItemStatus::kPending; }
 };

@@ -5,8 +5,11 @@
 // order.
 
 #include <array>
+#include <cstdint>
+#include <string>
 #include <string_view>
 
+#include "projections/case_event.h"
 #include "projections/indicators.h"
 
 namespace casewatch {
@@ -60,6 +63,39 @@ inline std::string_view ShortTitleOf(Outcome o) {
 inline std::string_view TitleOf(Indicator i) { return kIndicatorLabels[static_cast<int>(i)].title; }
 inline std::string_view ActionOf(Indicator i) {
   return kIndicatorLabels[static_cast<int>(i)].action;
+}
+
+// The kind of an item whose indicator has kinds (Item::detail), in staff's words: a safeguarding
+// check's "children's services" or "police (domestic abuse)"; empty when it has none or it is not
+// known (a projection made before kinds were kept).
+inline std::string_view CheckOf(Indicator i, uint8_t detail) {
+  if (i != Indicator::kSafeguardingChecks) return "";
+  switch (static_cast<SafeguardingCheck>(detail)) {
+    case SafeguardingCheck::kChildrensServices: return "children's services";
+    case SafeguardingCheck::kPoliceDomesticAbuse: return "police (domestic abuse)";
+    default: return "";
+  }
+}
+// The id of that kind for the API ("childrens_services", "police_domestic_abuse"), or empty.
+inline std::string_view CheckIdOf(Indicator i, uint8_t detail) {
+  if (i != Indicator::kSafeguardingChecks) return "";
+  switch (static_cast<SafeguardingCheck>(detail)) {
+    case SafeguardingCheck::kChildrensServices: return "childrens_services";
+    case SafeguardingCheck::kPoliceDomesticAbuse: return "police_domestic_abuse";
+    default: return "";
+  }
+}
+// What to do about an open item, naming its kind: "make the children's services safeguarding
+// check".
+inline std::string ActionOf(Indicator i, uint8_t detail) {
+  switch (i == Indicator::kSafeguardingChecks ? static_cast<SafeguardingCheck>(detail)
+                                              : SafeguardingCheck::kUnspecified) {
+    case SafeguardingCheck::kChildrensServices:
+      return "make the children's services safeguarding check";
+    case SafeguardingCheck::kPoliceDomesticAbuse:
+      return "make the police domestic abuse safeguarding check";
+    default: return std::string(ActionOf(i));
+  }
 }
 
 }  // namespace casewatch

@@ -156,6 +156,7 @@ void SafeguardingChecks(const CaseTimeline& tl, const RuleContext& ctx, Items& o
           tl, o,
           FirstWhere(tl, EventType::kSafeguardingCheckCompleted, tl.AtOrAfter(i), limit,
                      [kind](const CaseEvent& c) { return c.safeguarding_check() == kind; })));
+      out.back().detail = static_cast<uint8_t>(kind);
     }
   }
 }

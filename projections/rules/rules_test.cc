@@ -484,6 +484,30 @@ TEST(SafeguardingChecks, TwoChecksPerActivationTriggeredNoEarlierThanTheOpening)
             (V{"2013-04-15 MET e02 2013-04-01", "2013-04-15 MISSED - 2013-04-16"}));
 }
 
+// Each item says which check it stands for (staff are told which one to make): one children's
+// services and one police check per activation, in that order.
+TEST(SafeguardingChecks, EachItemNamesItsCheck) {
+  auto h = CaseBuilder()
+               .Opened("2013-04-01")
+               .Registered("2013-04-02", RegistrationType::kChildProtection)
+               .Check("2013-04-04", SafeguardingCheck::kPoliceDomesticAbuse)
+               .Build();
+  Evaluator evaluator(Policy{});
+  const CaseEvaluation* evaluation = evaluator.Evaluate(h, testing::At("2013-04-05"));
+  ASSERT_NE(evaluation, nullptr);
+  std::vector<std::pair<SafeguardingCheck, ItemStatus>> checks;
+  for (const Item& item : evaluation->items) {
+    if (item.indicator == Indicator::kSafeguardingChecks) {
+      checks.emplace_back(static_cast<SafeguardingCheck>(item.detail), item.status);
+    } else {
+      EXPECT_EQ(item.detail, 0) << "only safeguarding items have kinds";
+    }
+  }
+  EXPECT_EQ(checks, (std::vector<std::pair<SafeguardingCheck, ItemStatus>>{
+                        {SafeguardingCheck::kChildrensServices, ItemStatus::kPending},
+                        {SafeguardingCheck::kPoliceDomesticAbuse, ItemStatus::kMet}}));
+}
+
 TEST(SafeguardingChecks, ReactivationCreatesNewItems) {
   auto h = CaseBuilder()
                .Opened("2013-04-01")

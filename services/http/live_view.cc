@@ -89,7 +89,8 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
       const auto status = static_cast<ItemStatus>(item.status());
       if (status == ItemStatus::kPending || item.overdue()) {
         work.items.push_back(
-            OpenItem{static_cast<Indicator>(item.indicator()), Date{item.due()}, item.overdue()});
+            OpenItem{static_cast<Indicator>(item.indicator()), Date{item.due()}, item.overdue(),
+                     static_cast<uint8_t>(item.detail())});
       }
     }
   }
@@ -208,7 +209,8 @@ WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
     if (a.priority != b.priority) return a.priority;
     if (a.item.due != b.item.due) return a.item.due < b.item.due;
     if (*a.case_id != *b.case_id) return *a.case_id < *b.case_id;
-    return a.item.indicator < b.item.indicator;
+    if (a.item.indicator != b.item.indicator) return a.item.indicator < b.item.indicator;
+    return a.item.detail < b.item.detail;
   };
   page.total = static_cast<int64_t>(matching.size());
   const size_t begin = std::min(query.offset, matching.size());
@@ -224,7 +226,8 @@ WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
   for (size_t i = begin; i < end; ++i) {
     const Ranked& r = matching[i];
     page.items.push_back(WorkItem{page.case_ids[i - begin], &page.allocations[i - begin],
-                                  r.item.indicator, r.item.due, r.item.overdue, r.group,
+                                  r.item.indicator, r.item.detail, r.item.due, r.item.overdue,
+                                  r.group,
                                   r.work->rosh_level, r.work->registrations, r.priority});
   }
   return page;

@@ -67,6 +67,7 @@ struct WorkItem {
   std::string_view case_id;
   const Allocation* allocation = nullptr;
   Indicator indicator{};
+  uint8_t detail = 0;  // Item::detail: which safeguarding check
   Date due;
   bool overdue = false;
   WorkGroup group = WorkGroup::kLater;
@@ -136,6 +137,7 @@ class LiveView {
     Indicator indicator;
     Date due;
     bool overdue;
+    uint8_t detail;
   };
   struct CaseWork {
     Allocation allocation;

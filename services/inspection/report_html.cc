@@ -1132,7 +1132,11 @@ void CaseRecord(std::string& out, const SampledCase& c, std::string_view report_
     Emit(out,
          R"(<tr data-indicator="{}" data-status="{}"><td>{}</td><td class="nowrap">{}</td>)"
          R"(<td class="st-{}">{}</td><td class="nowrap">{}</td><td><code>{}</code></td></tr>)",
-         IdOf(item.indicator), NameOf(item.status), Esc(TitleOf(item.indicator)),
+         IdOf(item.indicator), NameOf(item.status),
+         CheckOf(item.indicator, item.detail).empty()
+             ? Esc(TitleOf(item.indicator))
+             : Esc(fmt::format("{}: {}", TitleOf(item.indicator),
+                               CheckOf(item.indicator, item.detail))),
          FormatDate(item.due), NameOf(item.status), StatusWord(item.status),
          done != done_on.end() ? FormatDate(done->second) : "–",
          item.fulfilled_by >= 0 ? Esc(row.fulfilled_by) : "");

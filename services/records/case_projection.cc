@@ -90,6 +90,7 @@ std::optional<CaseEvaluation> EvaluationAt(const store::v1::CaseProjection& proj
     const auto indicator = static_cast<Indicator>(stored.indicator());
     Item item{indicator, static_cast<ItemStatus>(stored.status()), Date{stored.due()},
               Date{stored.decided_on()}};
+    item.detail = static_cast<uint8_t>(stored.detail());
     const bool fulfilled_then =
         stored.has_fulfilled_seconds() &&
         !(as_of < Instant{stored.fulfilled_seconds(), stored.fulfilled_nanos()});
@@ -174,6 +175,7 @@ store::v1::CaseProjection ProjectCase(const CaseHistory& history, const CaseEval
         stored->set_window_end_nanos(at(item.window_end).nanos);
       }
       stored->set_indicator(static_cast<uint32_t>(item.indicator));
+      if (item.detail != 0) stored->set_detail(item.detail);
       stored->set_status(static_cast<uint32_t>(item.status));
       stored->set_due(item.due.days);
       if (item.decided()) stored->set_decided_on(item.decided_on.days);
@@ -296,6 +298,7 @@ CaseEvaluation EvaluationOf(const store::v1::CaseProjection& projection) {
               Date{stored.due()}, Date{stored.decided_on()}};
     // Positions mean nothing outside the evaluated history; only "fulfilled or not" survives.
     item.fulfilled_by = stored.fulfilled_by().empty() ? -1 : 0;
+    item.detail = static_cast<uint8_t>(stored.detail());
     evaluation.items.push_back(item);
   }
   return evaluation;

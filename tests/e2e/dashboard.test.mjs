@@ -336,18 +336,26 @@ async function main() {
       'within a group, high-risk, child protection and MAPPA cases come first',
       JSON.stringify(rows.map((r) => [r.group, r.priority])));
     check(rows.every((r) => r.overdue === (r.status === 'Overdue')), 'overdue items, and only they, are highlighted');
-    const actions = new Map(meta.indicators.filter((i) => i.action).map((i) => [i.title, i.action]));
+    const actions = new Map(meta.indicators.filter((i) => i.action)
+      .map((i) => [i.title, [i.action, ...(i.checks ?? []).map((c) => c.action)]]));
     const todo = await page.locator(testid('worklist-action')).evaluateAll((tds) => tds.map((td) => ({
       action: td.firstChild.textContent, title: td.querySelector('small').textContent,
     })));
     check(todo.length === rows.length && todo.every((t) => actions.has(t.title)
-      && t.action.toLowerCase() === actions.get(t.title).toLowerCase()),
+      && actions.get(t.title).some((a) => a.toLowerCase() === t.action.toLowerCase())),
     'each worklist row says what to do in meta\'s words, under the indicator\'s title', JSON.stringify(todo.slice(0, 3)));
     check(rows.every((r) => r.action && /^[a-z]/.test(r.action)), 'each row says what to do in staff\'s words',
       JSON.stringify(rows.slice(0, 3).map((r) => r.action)));
     const headers = await page.locator(testid('worklist-group')).evaluateAll((ths) => ths.map((th) => th.dataset.group));
     check(JSON.stringify(headers) === JSON.stringify([...new Set(rows.map((r) => r.group))]),
       'each group on the page has its heading', JSON.stringify(headers));
+    // Each safeguarding item names its check (children's services or police), in the API and on the page.
+    const safeguarding = await getJson('/api/v1/worklist?indicator=safeguarding_checks&page_size=200');
+    const checks = meta.indicators.find((i) => i.id === 'safeguarding_checks').checks;
+    must(safeguarding.items.length > 0, 'the service has open safeguarding checks to name');
+    check(checks.length === 2 && safeguarding.items.every((it) => checks.some((c) => c.id === it.check && c.action === it.action)),
+      'each open safeguarding check on the caseload names its check, in meta\'s words',
+      JSON.stringify(safeguarding.items.slice(0, 4).map((it) => [it.check, it.action])));
     const apiWork = await getJson(`/api/v1/worklist?pdu=${encodeURIComponent(pdu)}&page_size=25`);
     check(JSON.stringify(rows.map((r) => r.caseId)) === JSON.stringify(apiWork.items.map((i) => i.case_id)),
       'the caseload shows the API\'s items in its order');

@@ -5,7 +5,7 @@
 import { ApiError, clearToken, getJson, openStream, query, setToken, token } from './api.js';
 import {
   LEVELS, RATINGS, STATUSES, STATUS_MEANINGS, dueIn, enumLabel, eventLabel, formatDate,
-  formatInstant, indicatorAction, indicatorLabel, num, outcomeAbbreviation, outcomeLabel, pct,
+  checkLabel, formatInstant, indicatorAction, indicatorLabel, num, outcomeAbbreviation, outcomeLabel, pct,
   useLabels,
 } from './labels.js';
 import { PERIODS, periodOf } from './period.js';
@@ -834,7 +834,7 @@ function renderCase(c) {
       testid: 'case-item', 'data-status': it.status, 'data-shown-status': statusOf(it),
       'data-indicator': it.indicator, 'data-due': it.due, class: it.overdue ? 'overdue' : null,
     },
-    h('td', {}, indicatorLabel(it.indicator)),
+    h('td', {}, indicatorLabel(it.indicator), it.check ? `: ${checkLabel(it.indicator, it.check)}` : ''),
     h('td', { class: 'nowrap' }, formatDate(it.due)),
     h('td', {}, h('span', {
       class: `status status-${statusOf(it)}`, testid: 'case-item-status', title: STATUS_MEANINGS[statusOf(it)],

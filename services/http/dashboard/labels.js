@@ -82,6 +82,9 @@ const ENUM_PREFIXES = [
 ];
 
 export const indicatorLabel = (id) => titles.indicators.get(id)?.title ?? id;
+// The kind of an item, where its indicator has kinds (meta's `checks`): 'children's services'.
+export const checkLabel = (indicator, check) =>
+  titles.indicators.get(indicator)?.checks?.find((c) => c.id === check)?.title ?? check;
 export const outcomeLabel = (id) => titles.outcomes.get(id)?.title ?? id;
 // The breakdown's narrow columns abbreviate the outcome's short title (the full title is the
 // column's tooltip).

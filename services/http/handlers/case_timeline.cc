@@ -10,6 +10,7 @@
 
 #include "casewatch/events/v1/events.pb.h"
 #include "services/records/case_projection.h"
+#include "projections/labels.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -136,7 +137,11 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
     const store::v1::StoredItem& item = p.items(order[static_cast<size_t>(i)]);
     const auto item_status = static_cast<ItemStatus>(item.status());
     out.BeginObject();
-    out.Key("indicator").String(InfoOf(static_cast<Indicator>(item.indicator())).id);
+    const auto indicator = static_cast<Indicator>(item.indicator());
+    out.Key("indicator").String(InfoOf(indicator).id);
+    const std::string_view check = CheckIdOf(indicator, static_cast<uint8_t>(item.detail()));
+    out.Key("check").NullableString(check.empty() ? std::nullopt
+                                                  : std::optional<std::string>(check));
     out.Key("due").String(FormatDate(Date{item.due()}));
     out.Key("status").String(NameOf(item_status));
     out.Key("fulfilled_by");

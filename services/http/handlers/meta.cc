@@ -37,6 +37,16 @@ HttpResponse HandleMeta(ApiState& state, Call& call) {
     } else {
       out.String(ActionOf(indicator));
     }
+    // An indicator whose items come in kinds (safeguarding: one check of each kind) lists them.
+    if (!CheckIdOf(indicator, 1).empty()) {
+      out.Key("checks").BeginArray();
+      for (uint8_t detail = 1; !CheckIdOf(indicator, detail).empty(); ++detail) {
+        out.BeginObject().Key("id").String(CheckIdOf(indicator, detail));
+        out.Key("title").String(CheckOf(indicator, detail));
+        out.Key("action").String(ActionOf(indicator, detail)).EndObject();
+      }
+      out.EndArray();
+    }
     out.EndObject();
   }
   out.EndArray().Key("outcomes").BeginArray();
