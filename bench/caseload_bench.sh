@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The caseload view and period reports on a large store (issue 14): casewatchd --read-only on
-# DIR, requests from curl on loopback, one at a time. Prints a Markdown table for
+# The caseload view, period reports and the monthly trend on a large store (issue 14): casewatchd
+# --read-only on DIR, requests from curl on loopback, one at a time. Prints a Markdown table for
 # docs/benchmarks.md.
 #   bench/caseload_bench.sh --data DIR [--requests 300]
 # DIR is a store made by `build/release/bench/engine_bench scale --cases 250000 --months 60
@@ -74,3 +74,12 @@ TO=$(date -u -d "${AS_OF:0:10} -$(( $(date -u -d "${AS_OF:0:10}" +%-d) )) days" 
 FROM=$(date -u -d "${TO:0:7}-01 -2 months" +%Y-%m-%d)
 echo "| period report $FROM to $TO, PDU $PDU | — | $(timed "$BASE/api/v1/report?$PDU_Q&from=$FROM&to=$TO" 5) |"
 echo "| period report $FROM to $TO, national | — | $(timed "$BASE/api/v1/report?from=$FROM&to=$TO" 5) |"
+# The 12-month trend from history: the first call computes every month from the stored projections
+# (once per casewatchd, then in the background); the rest are sums of per-allocation months.
+FIRST=$(curl -sf -o /dev/null -w '%{time_total}' "$BASE/api/v1/trend?interval=month&months=12" |
+  awk '{ printf "%.0f", $1 * 1000 }')
+MONTHS=$(curl -sf "$BASE/api/v1/trend?interval=month&months=120" | jq '.months | length')
+echo "| monthly trend: the first call, computing all $MONTHS months from the history | — | $FIRST | — | — |"
+echo "| 12-month trend, team $TEAM | — | $(timed "$BASE/api/v1/trend?interval=month&months=12&$TEAM_Q" "$REQUESTS") |"
+echo "| 12-month trend, PDU $PDU | — | $(timed "$BASE/api/v1/trend?interval=month&months=12&$PDU_Q" "$REQUESTS") |"
+echo "| 12-month trend, national | — | $(timed "$BASE/api/v1/trend?interval=month&months=12" "$REQUESTS") |"

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <functional>
 #include <span>
+#include <thread>
 
 #include "services/records/case_projection.h"
 #include "services/records/stored_history.h"
@@ -49,23 +52,62 @@ void Count(std::string_view case_id, const CaseEvaluation& evaluation,
   }
 }
 
+// One worker's share of a scan of the projections: its own builder and case items.
+struct Share {
+  std::unique_ptr<GroupedReportBuilder> groups;
+  std::vector<CaseItemRow> rows;
+  std::vector<std::string> without_timeline;
+  std::vector<const store::v1::StoredItem*> sources;
+};
+
+// Scans the projections with a thread per core (up to four) parsing and counting, each into a
+// share of its own, then merges the shares into `groups` and `rows` (when wanted; they are
+// sorted later). Returns the shares for what else they collected.
+Result<std::vector<Share>> CountInParallel(
+    const store::StoreReader& store, GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows,
+    const std::function<void(Share&, std::string_view, const store::v1::CaseProjection&,
+                             std::vector<CaseItemRow>*)>& count) {
+  const int workers = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::vector<Share> shares(static_cast<size_t>(workers));
+  for (Share& share : shares) share.groups = groups.Like();
+  CW_TRY(store.ScanProjectionsParallel(
+      workers, [&](int worker, std::string_view case_id, const store::v1::CaseProjection& p) {
+        Share& share = shares[static_cast<size_t>(worker)];
+        count(share, case_id, p, rows != nullptr ? &share.rows : nullptr);
+      }));
+  for (Share& share : shares) {
+    groups.Merge(*share.groups);
+    if (rows != nullptr) {
+      rows->insert(rows->end(), std::make_move_iterator(share.rows.begin()),
+                   std::make_move_iterator(share.rows.end()));
+    }
+  }
+  return shares;
+}
+
 // As of an instant before the projections': each case from its projection's instants; a case
 // projected by an older engine (no instants) from its events.
 Result<void> ReportFromTimelines(const store::StoreReader& store, const Policy& policy, Instant as_of,
                                  GroupedReportBuilder& groups, std::vector<CaseItemRow>* rows) {
+  CW_TRY(shares,
+         CountInParallel(store, groups, rows,
+                         [&](Share& share, std::string_view case_id,
+                             const store::v1::CaseProjection& projection,
+                             std::vector<CaseItemRow>* share_rows) {
+                           if (!projection.counted()) return;  // not counted now: not before
+                           if (!projection.timeline()) {
+                             share.without_timeline.emplace_back(case_id);
+                             return;
+                           }
+                           if (auto evaluation = EvaluationAt(projection, as_of, &share.sources)) {
+                             Count(case_id, *evaluation, share.sources, *share.groups, share_rows);
+                           }
+                         }));
   std::vector<std::string> without_timeline;
-  std::vector<const store::v1::StoredItem*> sources;
-  CW_TRY(store.ScanProjections(
-      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
-        if (!projection.counted()) return;  // not counted now: not before either
-        if (!projection.timeline()) {
-          without_timeline.emplace_back(case_id);
-          return;
-        }
-        if (auto evaluation = EvaluationAt(projection, as_of, &sources)) {
-          Count(case_id, *evaluation, sources, groups, rows);
-        }
-      }));
+  for (Share& share : shares) {
+    without_timeline.insert(without_timeline.end(), share.without_timeline.begin(),
+                            share.without_timeline.end());
+  }
   Evaluator evaluator(policy);
   for (const std::string& case_id : without_timeline) {
     CW_TRY(history, LoadHistory(store, case_id));
@@ -105,8 +147,15 @@ ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
   if (levels >= 3) key.team = allocation.team;
   if (levels >= 4) key.offender_manager = allocation.offender_manager;
   const std::string id = store::ScopeKey(key.region, key.pdu, key.team, key.offender_manager);
+  last_ = GroupOf(id, key).builder.get();
+  return last_;
+}
+
+GroupedReportBuilder::Group& GroupedReportBuilder::GroupOf(const std::string& id,
+                                                          const Allocation& key) {
   auto found = groups_.find(id);
   if (found == groups_.end()) {
+    const int levels = static_cast<int>(group_by_);
     Scope scope = scope_;
     if (levels >= 1) scope.region = key.region;
     if (levels >= 2) scope.pdu = key.pdu;
@@ -117,8 +166,19 @@ ReportBuilder* GroupedReportBuilder::For(const Allocation& allocation) {
                                     policy_, as_of_, period_, std::move(scope), min_cases_)})
                 .first;
   }
-  last_ = found->second.builder.get();
-  return last_;
+  return found->second;
+}
+
+std::unique_ptr<GroupedReportBuilder> GroupedReportBuilder::Like() const {
+  return std::make_unique<GroupedReportBuilder>(policy_, as_of_, period_, scope_, group_by_,
+                                                min_cases_);
+}
+
+void GroupedReportBuilder::Merge(const GroupedReportBuilder& other) {
+  for (const auto& [id, group] : other.groups_) {
+    const casewatch::Report report = group.builder->Finish();
+    GroupOf(id, group.key).builder->AddTotals(report.cases, report.indicators);
+  }
 }
 
 void GroupedReportBuilder::AddCounts(const store::v1::ScopeCounts& counts) {
@@ -213,13 +273,19 @@ Result<StoreReport> ReportFromStore(const store::StoreReader& store, const Store
         store.ScanScopes([&](const store::v1::ScopeCounts& counts) { groups.AddCounts(counts); }));
   } else if (stored_view) {
     result.source = ReportSource::kStoredProjections;
-    CW_TRY(store.ScanProjections(
-        [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
-          if (!projection.counted()) return;
-          ReportBuilder* builder = groups.For(AllocationOf(projection));
-          if (builder == nullptr || !builder->Add(EvaluationOf(projection))) return;
-          if (wanted_rows != nullptr) AppendCaseItems(case_id, projection, *wanted_rows);
-        }));
+    CW_TRY(CountInParallel(store, groups, wanted_rows,
+                           [](Share& share, std::string_view case_id,
+                              const store::v1::CaseProjection& projection,
+                              std::vector<CaseItemRow>* share_rows) {
+                             if (!projection.counted()) return;
+                             ReportBuilder* builder = share.groups->For(AllocationOf(projection));
+                             if (builder == nullptr || !builder->Add(EvaluationOf(projection))) {
+                               return;
+                             }
+                             if (share_rows != nullptr) {
+                               AppendCaseItems(case_id, projection, *share_rows);
+                             }
+                           }));
   } else if (!request.policy && projected && result.as_of < *projected) {
     result.source = ReportSource::kStoredTimelines;
     CW_TRY(ReportFromTimelines(store, policy, result.as_of, groups, wanted_rows));

@@ -71,6 +71,11 @@ class GroupedReportBuilder {
   ReportBuilder* For(const Allocation& allocation);
   // Per-allocation counts (a store::v1::ScopeCounts), added to their group when in scope.
   void AddCounts(const store::v1::ScopeCounts& counts);
+  // Adds what `other` (of the same policy, instant, period, scope and split) accumulated: the
+  // builders of a scan shared between threads, one each, are merged at its end.
+  void Merge(const GroupedReportBuilder& other);
+  // An empty builder like this one (for another thread's share of a scan).
+  std::unique_ptr<GroupedReportBuilder> Like() const;
   // Renders the report (kNone, with the case items when given) or the groups' reports.
   void Finish(StoreReport& out, const std::vector<CaseItemRow>* case_items) const;
   // GroupBy::kNone: the scope's report, unrendered.
@@ -89,6 +94,8 @@ class GroupedReportBuilder {
   Scope scope_;
   GroupBy group_by_;
   int64_t min_cases_;
+  Group& GroupOf(const std::string& id, const Allocation& key);
+
   std::map<std::string, Group> groups_;  // by ScopeKey of the group's levels
   ReportBuilder* last_ = nullptr;        // the last group found
 };

@@ -143,6 +143,13 @@ class StoreReader {
       std::string_view case_id) const;
   [[nodiscard]] Result<void> ScanProjections(
       const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit) const;
+  // The same, parsed by `workers` threads (1 to 8) while this one reads: each projection goes to
+  // one worker, which calls visit(worker, case_id, projection), each worker's in key order; calls
+  // with different workers run at once. For scans whose work is per case (reports).
+  [[nodiscard]] Result<void> ScanProjectionsParallel(
+      int workers,
+      const std::function<void(int worker, std::string_view case_id, const v1::CaseProjection&)>&
+          visit) const;
   [[nodiscard]] Result<void> ScanScopes(
       const std::function<void(const v1::ScopeCounts&)>& visit) const;
   // The daily counts of the days in [from, to], day by day, each day's allocations by ScopeKey.

@@ -1,7 +1,12 @@
 // StoreReader: every read of the store, decoded by format.h and checked on the way in.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include "services/store/format.h"
 #include "services/store/internal/store_impl.h"
@@ -200,6 +205,89 @@ Result<void> StoreReader::ScanProjections(
                            return true;
                          }),
                      /*bulk=*/true));
+  return failure;
+}
+
+Result<void> StoreReader::ScanProjectionsParallel(
+    int workers,
+    const std::function<void(int, std::string_view, const v1::CaseProjection&)>& visit) const {
+  workers = std::clamp(workers, 1, 8);
+  // Batches of raw records, read here in key order and dealt to the workers in turn; at most
+  // kInFlight batches wait, so memory stays bounded whatever the store's size.
+  constexpr size_t kBatchRecords = 512;
+  constexpr size_t kInFlight = 16;
+  using Batch = std::vector<std::pair<std::string, std::string>>;
+  struct Worker {
+    std::deque<Batch> queue;
+    std::condition_variable ready;
+  };
+  std::mutex mutex;
+  std::condition_variable room;
+  std::vector<Worker> queues(static_cast<size_t>(workers));
+  size_t waiting = 0;
+  bool done = false;
+  Result<void> failure = Ok();  // the first worker's failure; guarded by mutex
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      Worker& mine = queues[static_cast<size_t>(w)];
+      v1::CaseProjection projection;
+      for (;;) {
+        Batch batch;
+        {
+          std::unique_lock lock(mutex);
+          mine.ready.wait(lock, [&] { return !mine.queue.empty() || done; });
+          if (mine.queue.empty()) return;
+          batch = std::move(mine.queue.front());
+          mine.queue.pop_front();
+          --waiting;
+          room.notify_one();
+          if (!failure) continue;  // drain after a failure
+        }
+        for (const auto& [key, value] : batch) {
+          Result<void> checked = Ok();
+          if (!projection.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+            checked = DataLoss("store: a malformed case projection record");
+          } else {
+            checked = CheckCodes(projection, key);
+          }
+          if (!checked) {
+            std::lock_guard lock(mutex);
+            if (failure) failure = checked.error();
+            break;
+          }
+          visit(w, key, projection);
+        }
+      }
+    });
+  }
+  Batch batch;
+  size_t next = 0;
+  const auto deal = [&] {
+    std::unique_lock lock(mutex);
+    room.wait(lock, [&] { return waiting < kInFlight; });
+    queues[next].queue.push_back(std::move(batch));
+    queues[next].ready.notify_one();
+    ++waiting;
+    next = (next + 1) % queues.size();
+    batch = Batch();
+    return static_cast<bool>(failure);
+  };
+  auto scanned = impl_->Scan(
+      kCases, "", "",
+      [&](std::string_view key, std::string_view value) {
+        batch.emplace_back(std::string(key), std::string(value));
+        return batch.size() < kBatchRecords || deal();
+      },
+      /*bulk=*/true);
+  if (!batch.empty()) deal();
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+    for (Worker& w : queues) w.ready.notify_all();
+  }
+  for (std::thread& t : threads) t.join();
+  CW_TRY(scanned);
   return failure;
 }
 
