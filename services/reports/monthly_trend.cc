@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "projections/evaluation.h"
 #include "services/records/case_projection.h"
@@ -54,37 +56,42 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
 
   // Month by month from a case's opening, the case as of the month's end (the last month: as of
   // the projections' instant), grouped by its whole allocation then.
-  std::vector<std::unique_ptr<GroupedReportBuilder>> builders(last - lowest + 1);
+  // Each worker of the scan counts into builders of its own, merged into the first's at the end.
+  const int workers = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  using Builders = std::vector<std::unique_ptr<GroupedReportBuilder>>;
+  std::vector<Builders> shares(static_cast<size_t>(workers));
+  for (Builders& share : shares) share.resize(static_cast<size_t>(last - lowest + 1));
+  std::vector<int> earliest(static_cast<size_t>(workers), last);  // the first month with a case
+  std::vector<std::vector<std::string>> without_timeline(static_cast<size_t>(workers));
   std::vector<Instant> ends;
   for (int index = lowest; index <= last; ++index) {
     ends.push_back(std::min(EndOfDay(MonthOfIndex(index).last), trend.computed_at_));
   }
-  int earliest = last;  // the first month with a case open in it
-  const auto builder_for = [&](int index, const Allocation& allocation) {
-    auto& builder = builders[index - lowest];
+  const auto builder_for = [&](int worker, int index, const Allocation& allocation) {
+    auto& builder = shares[static_cast<size_t>(worker)][index - lowest];
     if (!builder) {
       const Month m = MonthOfIndex(index);
       builder = std::make_unique<GroupedReportBuilder>(trend.policy_, ends[index - lowest],
                                                        Period{m.first, m.last}, Scope{},
                                                        GroupBy::kOffenderManager);
     }
-    earliest = std::min(earliest, index);
+    int& first_seen = earliest[static_cast<size_t>(worker)];
+    first_seen = std::min(first_seen, index);
     return builder->For(allocation);
   };
-  std::vector<std::string> without_timeline;
-  CW_TRY(store.ScanProjections(
-      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+  CW_TRY(store.ScanProjectionsParallel(
+      workers, [&](int worker, std::string_view case_id, const store::v1::CaseProjection& projection) {
         if (!projection.counted() || projection.allocations().empty()) return;
         if (cancel != nullptr && *cancel) return;
         if (!projection.timeline()) {
-          without_timeline.emplace_back(case_id);
+          without_timeline[static_cast<size_t>(worker)].emplace_back(case_id);
           return;
         }
         const auto& opening = projection.allocations(0);
         const Instant opened{opening.seconds(), opening.nanos()};
         for (int index = std::max(lowest, MonthIndex(DateOf(opened))); index <= last; ++index) {
           if (auto evaluation = records::EvaluationAt(projection, ends[index - lowest])) {
-            builder_for(index, evaluation->allocation)->Add(*evaluation);
+            builder_for(worker, index, evaluation->allocation)->Add(*evaluation);
           }
         }
       }));
@@ -92,16 +99,30 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
     return Unavailable("the monthly trend's computation was stopped");
   }
   Evaluator evaluator(trend.policy_);
-  for (const std::string& case_id : without_timeline) {
-    CW_TRY(history, records::LoadHistory(store, case_id));
-    history->Seal();
-    for (int index = lowest; index <= last; ++index) {
-      if (const CaseEvaluation* evaluation = evaluator.Evaluate(*history, ends[index - lowest])) {
-        builder_for(index, evaluation->allocation)->Add(*evaluation);
+  for (const auto& cases : without_timeline) {
+    for (const std::string& case_id : cases) {
+      CW_TRY(history, records::LoadHistory(store, case_id));
+      history->Seal();
+      for (int index = lowest; index <= last; ++index) {
+        if (const CaseEvaluation* evaluation = evaluator.Evaluate(*history, ends[index - lowest])) {
+          builder_for(0, index, evaluation->allocation)->Add(*evaluation);
+        }
       }
     }
   }
-  const int from = first ? lowest : earliest;
+  Builders& builders = shares[0];
+  for (size_t w = 1; w < shares.size(); ++w) {
+    for (size_t m = 0; m < builders.size(); ++m) {
+      if (!shares[w][m]) continue;
+      if (!builders[m]) {
+        builders[m] = std::move(shares[w][m]);
+      } else {
+        builders[m]->Merge(*shares[w][m]);
+      }
+    }
+  }
+  const int first_month = *std::min_element(earliest.begin(), earliest.end());
+  const int from = first ? lowest : first_month;
   for (int index = from; index <= last; ++index) {
     trend.months_.push_back(MonthOfIndex(index));
     std::vector<Unit>& units = trend.units_.emplace_back();
