@@ -251,6 +251,23 @@ TEST_F(InspectCli, MinCasesMarksSmallBasesAsReplayDoes) {
     EXPECT_NE(html.find(">Too few cases to rate</span>"), std::string::npos);
   }
   EXPECT_NE(html.find("fewer than 400 relevant cases"), std::string::npos);
+  // The CSV carries the same marks (1 or 0) and each outcome's base.
+  const std::string csv = ReadFileOrEmpty(Path("few.csv"));
+  for (simdjson::dom::element outcome : expected["outcomes"].get_array()) {
+    const std::string id = Str(outcome["id"]);
+    const std::string row = "report,,2023-01-01..2023-12-31," + id + ",,,";
+    EXPECT_NE(csv.find(row + "too_few_cases," + (bool(outcome["too_few_cases"]) ? "1" : "0") + "\n"),
+              std::string::npos)
+        << id;
+    EXPECT_NE(csv.find(row + "base," + Text(outcome["base"]) + "\n"), std::string::npos) << id;
+  }
+  for (simdjson::dom::element indicator : expected["indicators"].get_array()) {
+    const std::string id = Str(indicator["id"]);
+    EXPECT_NE(csv.find("report,,2023-01-01..2023-12-31," + Str(indicator["outcome"]) + "," + id +
+                       ",,too_few_cases," + (bool(indicator["too_few_cases"]) ? "1" : "0") + "\n"),
+              std::string::npos)
+        << id;
+  }
 }
 
 TEST_F(InspectCli, TheSampleIsTheSameForTheSameSeedAndDiffersForAnother) {

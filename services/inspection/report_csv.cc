@@ -35,8 +35,8 @@ class Table {
     out_ += '\n';
   }
 
-  // A report's figures: cases, then per indicator its counts and score, per outcome its score
-  // and rating.
+  // A report's figures: cases, then per indicator its counts, score and whether it rests on too
+  // few cases to rate (1 or 0), per outcome its score, rating, base and that mark.
   void AddReport(Row row, const Report& r) {
     Add(row, "cases", fmt::format("{}", r.cases));
     for (int i = 0; i < kIndicatorCount; ++i) {
@@ -52,12 +52,15 @@ class Table {
                                                              {"pending", s.items.pending}};
       for (const auto& [measure, value] : counts) Add(row, measure, fmt::format("{}", value));
       Add(row, "score", Number(s.score));
+      Add(row, "too_few_cases", s.too_few_cases ? "1" : "0");
     }
     row.indicator = {};
     for (int o = 0; o < kOutcomeCount; ++o) {
       row.outcome = kOutcomeNames[o];
       Add(row, "score", Number(r.outcomes[o].score));
       Add(row, "rating", r.outcomes[o].rating ? NameOf(*r.outcomes[o].rating) : "");
+      Add(row, "base", fmt::format("{}", r.outcomes[o].base));
+      Add(row, "too_few_cases", r.outcomes[o].too_few_cases ? "1" : "0");
     }
   }
 
