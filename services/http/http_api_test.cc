@@ -994,6 +994,46 @@ TEST(HttpTrend, EachMonthIsThatMonthsReportAsOfItsEnd) {
   EXPECT_GE(doc["months"].get_array().size(), 2u);  // from the first case's month
 }
 
+// A unit whose cases have all moved away still has its past: a report of an earlier instant or a
+// period names it without a 400, while a name no unit ever had is refused as a typo then too.
+TEST(HttpReport, AUnitWithCasesOnlyInThePastIsReportedForThePast) {
+  Harness h;
+  const Allocation old_home{h.HomeAllocation().region, h.HomeAllocation().pdu, "T-GONE", "om-gone"};
+  h.OpenCase("C-MOVED-1", old_home);
+  const Instant before = h.now();
+  const Date day_before = DateOf(before);
+  h.AdvanceTo(Instant{before.seconds + 2 * 86400, 0});
+  const Instant moved_at{h.now().seconds - 60, 0};
+  h.Apply({EnvelopeBytes(fmt::format(
+              R"({{"eventId":"e-move-1","caseId":"C-MOVED-1","occurredAt":"{}","caseAllocated":)"
+              R"({{"team":"{}","offenderManager":"{}"}}}})",
+              FormatInstant(moved_at), h.HomeAllocation().team,
+              h.HomeAllocation().offender_manager))},
+          Instant{h.now().seconds + 60, 0});
+  const std::string gone = ScopeQuery(Scope{old_home.region, old_home.pdu, old_home.team, {}});
+  // Now: no case is in T-GONE, so the name is refused with the closest.
+  const HttpReply now = h.Get("/api/v1/report?" + gone);
+  EXPECT_EQ(now.status, 400) << now.body;
+  // Then: it had the case.
+  const HttpReply then =
+      h.Get(fmt::format("/api/v1/report?as_of={}&{}", FormatInstant(before), gone));
+  ASSERT_EQ(then.status, 200) << then.body;
+  EXPECT_EQ(ScoresOf(then.body).cases, 1);
+  const HttpReply split = h.Get(fmt::format("/api/v1/breakdown?as_of={}&{}",
+                                            FormatInstant(before), gone));
+  EXPECT_EQ(split.status, 200) << split.body;
+  // A typo is a typo whenever it is asked about.
+  const HttpReply typo = h.Get(fmt::format(
+      "/api/v1/report?as_of={}&{}", FormatInstant(before),
+      ScopeQuery(Scope{old_home.region, old_home.pdu, "T-GNOE", {}})));
+  EXPECT_EQ(typo.status, 400) << typo.body;
+  EXPECT_EQ(ErrorCode(typo), "invalid_parameter");
+  const HttpReply typo_period = h.Get(fmt::format(
+      "/api/v1/report?from={}&{}", FormatDate(day_before),
+      ScopeQuery(Scope{old_home.region, old_home.pdu, "T-GNOE", {}})));
+  EXPECT_EQ(typo_period.status, 400) << typo_period.body;
+}
+
 // --- POST /api/v1/events ---
 
 // Every record on `topic` from the beginning, until `count` have arrived (or 30 s passed).

@@ -43,7 +43,8 @@ Result<void> CheckRequestedScope(const ApiState& state, const Scope& mine, const
 
 }  // namespace
 
-ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested) {
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested,
+                          bool past) {
   std::optional<Scope> narrowed = Narrow(*call.principal, requested);
   if (!narrowed) {
     return {std::nullopt, ErrorResponse(Problem::kOutsideScope,
@@ -52,7 +53,9 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
   }
   if (auto known = CheckRequestedScope(state, call.principal->scope, requested, *narrowed);
       !known) {
-    return {std::nullopt, ErrorResponse(Problem::kInvalidParameter, known.error().message)};
+    HttpResponse refusal = ErrorResponse(Problem::kInvalidParameter, known.error().message);
+    if (!past) return {std::nullopt, std::move(refusal)};
+    return {std::move(narrowed), {}, std::move(refusal)};
   }
   return {std::move(narrowed), {}};
 }

@@ -47,8 +47,14 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 struct ScopeOrAnswer {
   std::optional<Scope> scope;
   HttpResponse answer;
+  // With `past`: the 400 a scope that names no current allocation would get. A report of an
+  // earlier instant or period may name a unit that had cases then and has none now; the handler
+  // answers this only when the report finds no case either.
+  std::optional<HttpResponse> unknown_now;
 };
-ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested);
+// `past`: the request is for an earlier instant or a period (see unknown_now).
+ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& requested,
+                          bool past = false);
 // The same for the call's own scope parameters.
 ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
 

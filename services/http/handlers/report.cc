@@ -20,7 +20,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   auto query = ParseReportQuery(call.params);
   if (!query) return ErrorResponse(query.error());
   const ReportQuery& q = query.value();
-  auto scope = CallerScope(state, call, q.scope);
+  auto scope = CallerScope(state, call, q.scope, /*past=*/!q.live());
   if (!scope.scope) return scope.answer;
   if (q.live()) {
     const auto snapshot = state.options.view->snapshot();
@@ -39,6 +39,8 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   request.min_cases = state.options.view->min_cases();
   auto report = reports::ReportFromStore(*state.options.store, request);
   if (!report) return ErrorResponse(report.error());
+  // A unit with no case now but some then is answered; with none then either, it was a typo.
+  if (scope.unknown_now && report.value().cases == 0) return *scope.unknown_now;
   return Json(200, std::move(report).value().json);
 }
 
@@ -51,7 +53,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   auto query = ParseReportQuery(call.params);
   if (!query) return ErrorResponse(query.error());
   const ReportQuery& q = query.value();
-  auto narrowed = CallerScope(state, call, q.scope);
+  auto narrowed = CallerScope(state, call, q.scope, /*past=*/!q.live());
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
   reports::GroupBy by = reports::GroupBelow(scope);
@@ -83,6 +85,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     request.min_cases = state.options.view->min_cases();
     auto stored = reports::ReportFromStore(*state.options.store, request);
     if (!stored) return ErrorResponse(stored.error());
+    if (narrowed.unknown_now && stored.value().cases == 0) return *narrowed.unknown_now;
     report = std::move(stored).value();
   }
   JsonWriter out;
