@@ -551,9 +551,48 @@ async function main() {
   }
 
   // The engine stops cleanly.
+  const finalReport = await getJson('/api/v1/report');
   engine.child.kill('SIGTERM');
   const [code] = engine.exited ? [engine.exited.code] : await once(engine.child, 'exit');
   check(code === 0, 'casewatchd stops cleanly on SIGTERM', `exit ${code}`);
+
+  // 7. Looking again: the stopped engine's store served read-only, with no broker, in the browser.
+  const readOnly = start('casewatchd-read-only', args.casewatchd, ['--read-only', '--data',
+    path.join(work, 'store'), '--http-port', '0', '--no-auth']);
+  base = (await waitForOutput(readOnly, /http: listening on (http:\/\/[^\s/]+)/, 'the read-only serve\'s port'))[1];
+  const served = await getJson('/api/v1/report');
+  check(JSON.stringify(served) === JSON.stringify(finalReport),
+    'the read-only serve answers the report the engine gave before it stopped');
+  const post = await fetch(`${base}/api/v1/events`, { method: 'POST', body: '{}' });
+  check(post.status === 503, 'the read-only serve refuses new events (503)', `status ${post.status}`);
+  const roBrowser = await launchHeadless(chromium, args.chromium);
+  try {
+    const page = await roBrowser.newPage({ viewport: { width: 1366, height: 768 } });
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => document.querySelector('[data-testid="live-status"]')?.dataset.state === 'readonly'
+      && document.querySelector('[data-testid="tile-DELIVERY"]')?.dataset.score !== undefined, null, { timeout: 15000 })
+      .catch((e) => { throw new Error(`timed out waiting for the read-only dashboard (${e.message.split('\n')[0]})`); });
+    check((await page.locator(testid('live-status')).textContent()).trim() === 'Read-only',
+      'the dashboard says it is read-only');
+    check((await page.locator(testid('scope-summary')).textContent()).includes('read-only'),
+      'the summary says no new events arrive');
+    const tiles = await page.locator('[data-testid^="tile-"][data-outcome]').evaluateAll((ts) => ts.map((t) => [t.dataset.outcome, t.dataset.score]));
+    check(tiles.every(([id, score]) => score === String(finalReport.outcomes.find((o) => o.id === id).score ?? '')),
+      'its tiles are the stopped engine\'s scores', JSON.stringify(tiles));
+    await page.waitForFunction(() => document.querySelector('[data-testid="tile-DELIVERY"] [data-testid="tile-trend"] svg[data-points]'),
+      null, { timeout: 15000 }).catch(() => {});
+    check(await page.locator(`${testid('tile-DELIVERY')} ${testid('tile-trend')} svg[data-points]`).count() === 1,
+      'the monthly trend is drawn from the stored history');
+    await page.screenshot({ path: path.join(args.out, 'read-only.png'), fullPage: true });
+    check(pageErrors.length === 0, 'no script errors in the read-only page', pageErrors.join('; '));
+  } finally {
+    await roBrowser.close();
+  }
+  readOnly.child.kill('SIGTERM');
+  const [roCode] = readOnly.exited ? [readOnly.exited.code] : await once(readOnly.child, 'exit');
+  check(roCode === 0, 'the read-only serve stops cleanly on SIGTERM', `exit ${roCode}`);
 }
 
 function sameSet(a, b) {
