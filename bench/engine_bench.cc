@@ -3,7 +3,7 @@
 //   engine_bench latency [--rate R --seconds S]                 publish->visible, p50/p99
 //   engine_bench rebuild [--cases N --months M]                  projections from the store
 //   engine_bench scale   [--cases N --months M --keep DIR]       RSS with the whole history stored
-//   engine_bench catchup [--cases N --months M --history FILE --live]  backlog into an empty store
+//   engine_bench catchup [--cases N --months M --history FILE --live --batch N]  backlog into an empty store
 // Kafka is librdkafka's mock cluster over TCP in this process; the store a real RocksDB directory.
 #include <fmt/format.h>
 #include <signal.h>
@@ -500,11 +500,11 @@ class HistoryReader {
   std::vector<InputRecord> records_;
 };
 
-// A backlog (a history published at once) consumed into an empty store in batches of 5000 with
-// durable writes and the clock past every event, as an engine started on an empty store, or far
+// A backlog (a history published at once) consumed into an empty store in batches of `batch`
+// records (5000 by default, as casewatchd polls when live) with durable writes and the clock past every event, as an engine started on an empty store, or far
 // behind, meets it: stored first and each case projected once (ApplyDeferred, ProjectPending), or
 // with `live` batch by batch (Apply; slow: use a small history).
-void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live) {
+void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live, size_t batch_size) {
   casewatch::TempDir dir;
   const bool reuse = !history.empty() && std::filesystem::exists(history);
   if (history.empty()) history = dir.path() / "history.bin";
@@ -525,7 +525,7 @@ void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live
   const double cpu_before = CpuSeconds();
   const auto started = Clock::now();
   for (;;) {
-    const std::vector<InputRecord>& batch = reader.Next(5000);
+    const std::vector<InputRecord>& batch = reader.Next(batch_size);
     if (batch.empty()) break;
     records += batch.size();
     OrThrow(live ? engine->Apply(batch, now) : engine->ApplyDeferred(batch, now));
@@ -539,11 +539,11 @@ void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live
   const EngineCounters& c = engine->counters();
   fmt::print(
       "catchup ({}): {} records ({} accepted, {} duplicates, {} rejected) of {} cases, {} months, "
-      "into an empty store, durable batches of 5000: {:.1f} s = {:.0f} records/s; {} {:.1f} s "
+      "into an empty store, durable batches of {}: {:.1f} s = {:.0f} records/s; {} {:.1f} s "
       "({:.0f} records/s), then {} writes projecting {:.1f} s; {} case evaluations, {} "
       "obligation_missed; store {:.2f} GiB; peak RSS {:.0f} MiB; CPU (all threads) {:.1f} s\n",
       live ? "live, Apply" : "stored first, ApplyDeferred + ProjectPending", records, c.accepted,
-      c.duplicates, c.rejected, cases, months, seconds, records / seconds,
+      c.duplicates, c.rejected, cases, months, batch_size, seconds, records / seconds,
       live ? "applying" : "storing", storing, records / storing, writes, projecting,
       c.cases_evaluated, c.missed_obligations, store->ApproximateSizeBytes() / double(1 << 30),
       PeakRssMib(), CpuSeconds() - cpu_before);
@@ -574,6 +574,10 @@ int main(int argc, char** argv) {
   catchup->add_option("--history", history,
                       "History file: made if missing, else reused (same --cases and --months)");
   catchup->add_flag("--live", live, "Apply batch by batch instead (slow: a small history)");
+  size_t batch_size = 5000;
+  catchup->add_option("--batch", batch_size, "Records per durable write")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
   huge->add_option("--cases", cases)->capture_default_str();
   huge->add_option("--months", months)->capture_default_str();
   huge->add_option("--huge-events", huge_events)->capture_default_str();
@@ -595,7 +599,7 @@ int main(int argc, char** argv) {
     if (*rebuild) Rebuild(cases, months);
     if (*scale) Scale(cases, months, keep);
     if (*huge) HugeCaseRun(cases, months, huge_events);
-    if (*catchup) CatchUp(cases, months, history, live);
+    if (*catchup) CatchUp(cases, months, history, live, batch_size);
   } catch (const std::exception& e) {
     fmt::print(stderr, "engine_bench: {}\n", e.what());
     return 1;

@@ -125,6 +125,7 @@ TEST_F(EngineOverKafka, FarBehindItStoresFirstThenProjectsAndSaysItIsCatchingUpU
   RunnerOptions options = testing::FrozenClockOptions(broker.bootstrap_servers(), sim.end);
   broker.Configure(options);
   options.max_batch = 500;
+  options.catch_up_batch = 500;  // many batches, stored one by one
   options.catch_up_lag = 2000;
   options.engine.max_cases_per_write = 50;
   std::atomic<bool> stop{false};

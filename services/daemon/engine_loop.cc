@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "services/daemon/outbox.h"
@@ -151,6 +152,9 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     spdlog::info("catching up: a new store; storing what the topic holds first");
   }
   const int64_t caught_up_at = static_cast<int64_t>(options.max_batch);
+  const size_t catch_up_batch =
+      std::max(options.max_batch,
+               options.catch_up_batch != 0 ? options.catch_up_batch : 10 * options.max_batch);
   auto caught_up = [&](int64_t lag) {
     if (!new_store) return lag >= 0 && lag <= caught_up_at;
     if (!history_end.empty()) return consumer.Behind(history_end) == 0;
@@ -171,7 +175,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   std::vector<InputRecord> records;
   std::vector<int64_t> timestamps;
   while (!stop.load()) {
-    auto polled = consumer.Poll(options.max_batch, options.poll_timeout);
+    auto polled = consumer.Poll(deferring ? catch_up_batch : options.max_batch,
+                                options.poll_timeout);
     if (!polled && polled.error().kind == ErrorKind::kDataLoss) {
       return DataLoss(fmt::format(
           "the brokers ({}) do not hold the records of topic {} that this store has read up to "

@@ -91,7 +91,8 @@ void AddFlags(CLI::App& app, Flags& flags) {
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  app.add_option("--max-batch", flags.max_batch, "Most records applied in one atomic write")
+  app.add_option("--max-batch", flags.max_batch,
+                 "Most records applied in one atomic write (ten times as many while catching up)")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--history-cache-mib", flags.cache_mib, "Memory for cached case histories")
