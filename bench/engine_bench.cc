@@ -3,7 +3,8 @@
 //   engine_bench latency [--rate R --seconds S]                 publish->visible, p50/p99
 //   engine_bench rebuild [--cases N --months M]                  projections from the store
 //   engine_bench scale   [--cases N --months M --keep DIR]       RSS with the whole history stored
-//   engine_bench catchup [--cases N --months M --history FILE --live --batch N]  backlog into an empty store
+//   engine_bench catchup [--cases N --months M --history FILE --live --batch N]
+//                                                                 backlog into an empty store
 // Kafka is librdkafka's mock cluster over TCP in this process; the store a real RocksDB directory.
 #include <fmt/format.h>
 #include <signal.h>
@@ -500,11 +501,13 @@ class HistoryReader {
   std::vector<InputRecord> records_;
 };
 
-// A backlog (a history published at once) consumed into an empty store in batches of `batch`
-// records (5000 by default, as casewatchd polls when live) with durable writes and the clock past every event, as an engine started on an empty store, or far
-// behind, meets it: stored first and each case projected once (ApplyDeferred, ProjectPending), or
-// with `live` batch by batch (Apply; slow: use a small history).
-void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live, size_t batch_size) {
+// A backlog (a history published at once) consumed into an empty store in batches of
+// `batch_size` records (5000 by default, as casewatchd polls when live) with durable writes and
+// the clock past every event, as an engine started on an empty store, or far behind, meets it:
+// stored first and each case projected once (ApplyDeferred, ProjectPending), or with `live`
+// batch by batch (Apply; slow: use a small history).
+void CatchUp(int64_t cases, int months, std::filesystem::path history, bool live,
+             size_t batch_size) {
   casewatch::TempDir dir;
   const bool reuse = !history.empty() && std::filesystem::exists(history);
   if (history.empty()) history = dir.path() / "history.bin";

@@ -59,7 +59,8 @@ TEST(Demo, TheFiguresMoveWithinTheFirstMinute) {
   while (seconds() < 40 && demo.running() && first.empty()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
     if (port.empty()) {
-      port = Field(ReadFileOrEmpty(out + "/engine.log"), R"(http: listening on http://[0-9.]+:([0-9]+))");
+      port = Field(ReadFileOrEmpty(out + "/engine.log"),
+                   R"(http: listening on http://[0-9.]+:([0-9]+))");
     }
     if (!port.empty()) first = Get(port, "/api/v1/report");
   }
@@ -77,7 +78,8 @@ TEST(Demo, TheFiguresMoveWithinTheFirstMinute) {
   const std::string later_as_of = Field(later, R"("as_of":"([^"]+)\")");
   ASSERT_FALSE(first_as_of.empty()) << first;
   // A day every 2 s: 20 s is about ten simulated days.
-  EXPECT_GE(later_as_of.substr(0, 10), first_as_of.substr(0, 10)) << first_as_of << " " << later_as_of;
+  EXPECT_GE(later_as_of.substr(0, 10), first_as_of.substr(0, 10))
+      << first_as_of << " " << later_as_of;
   EXPECT_NE(later_as_of.substr(0, 10), first_as_of.substr(0, 10)) << "the engine's date moved on";
   const std::string first_figures = Field(first, R"(("cases":[0-9]+.*"outcomes":.*))");
   const std::string later_figures = Field(later, R"(("cases":[0-9]+.*"outcomes":.*))");

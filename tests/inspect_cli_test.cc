@@ -256,8 +256,8 @@ TEST_F(InspectCli, MinCasesMarksSmallBasesAsReplayDoes) {
   for (simdjson::dom::element outcome : expected["outcomes"].get_array()) {
     const std::string id = Str(outcome["id"]);
     const std::string row = "report,,2023-01-01..2023-12-31," + id + ",,,";
-    EXPECT_NE(csv.find(row + "too_few_cases," + (bool(outcome["too_few_cases"]) ? "1" : "0") + "\n"),
-              std::string::npos)
+    const std::string mark = bool(outcome["too_few_cases"]) ? "1" : "0";
+    EXPECT_NE(csv.find(row + "too_few_cases," + mark + "\n"), std::string::npos)
         << id;
     EXPECT_NE(csv.find(row + "base," + Text(outcome["base"]) + "\n"), std::string::npos) << id;
   }

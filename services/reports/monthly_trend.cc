@@ -16,10 +16,10 @@ namespace casewatch::reports {
 Month MonthOf(Date day) {
   CivilDate civil = CivilFromDate(day);
   const Date first = DateFromCivil(CivilDate{civil.year, civil.month, 1});
-  civil = civil.month == 12 ? CivilDate{civil.year + 1, 1, 1} : CivilDate{civil.year, civil.month + 1, 1};
+  civil = civil.month == 12 ? CivilDate{civil.year + 1, 1, 1}
+                            : CivilDate{civil.year, civil.month + 1, 1};
   return Month{first, DateFromCivil(civil) + -1};
 }
-
 
 namespace {
 
@@ -55,8 +55,8 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
   if (lowest > last) return InvalidArgument("the trend's first month is after the store's last");
 
   // Month by month from a case's opening, the case as of the month's end (the last month: as of
-  // the projections' instant), grouped by its whole allocation then.
-  // Each worker of the scan counts into builders of its own, merged into the first's at the end.
+  // the projections' instant), grouped by its whole allocation then. Each worker of the scan
+  // counts into builders of its own, merged into the first's at the end.
   const int workers = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
   using Builders = std::vector<std::unique_ptr<GroupedReportBuilder>>;
   std::vector<Builders> shares(static_cast<size_t>(workers));
@@ -80,7 +80,8 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
     return builder->For(allocation);
   };
   CW_TRY(store.ScanProjectionsParallel(
-      workers, [&](int worker, std::string_view case_id, const store::v1::CaseProjection& projection) {
+      workers,
+      [&](int worker, std::string_view case_id, const store::v1::CaseProjection& projection) {
         if (!projection.counted() || projection.allocations().empty()) return;
         if (cancel != nullptr && *cancel) return;
         if (!projection.timeline()) {

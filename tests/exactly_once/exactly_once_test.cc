@@ -297,7 +297,8 @@ TEST(ExactlyOnce, TenKillsDuringIngestPublishEveryAlertAndDeadLetterOnce) {
   std::mt19937 random(2027);
   std::vector<uint64_t> points;
   for (int i = 0; i < 12; ++i) {
-    points.push_back(std::uniform_int_distribution<uint64_t>(records / 50, records * 9 / 10)(random));
+    points.push_back(
+        std::uniform_int_distribution<uint64_t>(records / 50, records * 9 / 10)(random));
   }
   std::sort(points.begin(), points.end());
   int kills = 0;
