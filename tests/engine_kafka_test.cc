@@ -132,10 +132,23 @@ TEST_F(EngineOverKafka, FarBehindItStoresFirstThenProjectsAndSaysItIsCatchingUpU
   std::atomic<bool> saw_catching_up{false};
   std::atomic<bool> done{false};
   std::atomic<uint64_t> most_pending{0};
+  std::atomic<int64_t> most_behind_partition{0};  // the largest one partition's lag seen
+  std::atomic<int> partition_lag_mismatches{0};    // statuses whose partitions do not add up
   Result<void> ran = Ok();
   std::thread engine([&] {
     ran = RunEngine(*store.value(), options, stop, [&](const RunnerStatus& s) {
       if (s.catching_up) saw_catching_up = true;
+      // Each partition's lag, in partition order, adding up to the lag when all are known.
+      int64_t sum = 0;
+      bool known = !s.partitions.empty();
+      for (size_t i = 0; i < s.partitions.size(); ++i) {
+        if (s.partitions[i].partition != static_cast<int32_t>(i)) ++partition_lag_mismatches;
+        if (s.partitions[i].lag < 0) known = false;
+        sum += s.partitions[i].lag;
+        most_behind_partition = std::max<int64_t>(most_behind_partition, s.partitions[i].lag);
+      }
+      if (s.partitions.size() != static_cast<size_t>(kPartitions)) ++partition_lag_mismatches;
+      if (known && sum != s.lag) ++partition_lag_mismatches;
       most_pending = std::max<uint64_t>(most_pending, s.counters.cases_pending);
       const uint64_t applied = s.counters.accepted + s.counters.duplicates + s.counters.rejected;
       if (applied == sim.records.size() && !s.catching_up) done = true;
@@ -151,6 +164,8 @@ TEST_F(EngineOverKafka, FarBehindItStoresFirstThenProjectsAndSaysItIsCatchingUpU
   ASSERT_TRUE(done);
   EXPECT_TRUE(saw_catching_up);
   EXPECT_GT(most_pending, 200u) << "most cases were stored before being projected";
+  EXPECT_EQ(partition_lag_mismatches, 0) << "a lag per partition, adding up to the lag";
+  EXPECT_GT(most_behind_partition, 0) << "some partition was seen behind";
   size_t pending = 0;
   ASSERT_TRUE(store.value()->ScanPendingCases([&](std::string_view) { ++pending; }));
   EXPECT_EQ(pending, 0u);

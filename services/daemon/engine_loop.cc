@@ -163,7 +163,13 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   status.catching_up = deferring || engine->counters().cases_pending > 0;
   auto report = [&] {
     status.counters = engine->counters();
-    status.lag = consumer.Lag();
+    status.partitions.clear();
+    status.lag = 0;
+    for (const kafka::Consumer::PartitionLag& p : consumer.PartitionLags()) {
+      status.partitions.push_back(engine::PartitionStatus{p.partition, p.lag});
+      status.lag = p.lag < 0 || status.lag < 0 ? -1 : status.lag + p.lag;
+    }
+    if (status.partitions.empty()) status.lag = -1;
     status.published = outbox.published();
     status.outbox_pending = outbox.in_flight();
     status.transient_errors = consumer.transient_errors();

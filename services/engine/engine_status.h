@@ -3,15 +3,25 @@
 // the engine's counters and what its feed knows (lag, published records).
 
 #include <cstdint>
+#include <vector>
 
 #include "projections/calendar.h"
 #include "services/engine/engine.h"
 
 namespace casewatch::engine {
 
+// One partition of the events topic the engine reads: how many of its records on the brokers it
+// has not yet applied (-1 unknown).
+struct PartitionStatus {
+  int32_t partition = 0;
+  int64_t lag = -1;
+  bool operator==(const PartitionStatus&) const = default;
+};
+
 struct EngineStatus {
   EngineCounters counters;
   int64_t lag = -1;  // records on the brokers not yet applied; -1 unknown
+  std::vector<PartitionStatus> partitions;  // by partition, those the engine reads
   uint64_t published = 0;
   uint64_t outbox_pending = 0;
   uint64_t transient_errors = 0;

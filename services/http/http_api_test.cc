@@ -1218,8 +1218,21 @@ TEST(HttpOperations, HealthzAlwaysAndReadyzOnceCaughtUp) {
   EXPECT_EQ(Str(JsonDoc(healthy.body)["status"]), "ok");
   HttpReply ready = h.Get("/readyz", "");
   EXPECT_EQ(ready.status, 503) << ready.body;
-  h.ReportStatus(/*lag=*/120);
-  EXPECT_EQ(h.Get("/readyz", "").status, 503);
+  h.ReportStatus(/*lag=*/120, {{0, 100}, {1, 20}, {2, -1}});
+  // Not ready, saying which partitions are behind and by how much.
+  ready = h.Get("/readyz", "");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.body,
+            R"({"status":"catching_up","lag":120,"partitions":[{"partition":0,"lag":100},)"
+            R"({"partition":1,"lag":20},{"partition":2,"lag":-1}]})");
+  const std::string metrics = h.Get("/metrics").body;
+  for (const std::string line :
+       {"casewatch_consumer_partition_lag{partition=\"0\"} 100\n",
+        "casewatch_consumer_partition_lag{partition=\"1\"} 20\n",
+        "casewatch_consumer_partition_lag{partition=\"2\"} -1\n",
+        "# TYPE casewatch_consumer_partition_lag gauge\n"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
+  }
   h.ReportStatus(/*lag=*/0);
   ready = h.Get("/readyz", "");
   EXPECT_EQ(ready.status, 200) << ready.body;

@@ -330,29 +330,45 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
   return batch;
 }
 
-int64_t Consumer::Lag() const {
+namespace {
+
+// The first offset still to read of partition `p`: `next`, or for a partition read from the
+// beginning, the low watermark librdkafka cached (-1 when it has none yet).
+int64_t FirstToRead(rd_kafka_t* client, const std::string& topic, size_t p, int64_t next,
+                    int64_t* high = nullptr) {
+  int64_t low = RD_KAFKA_OFFSET_INVALID;
+  int64_t end = RD_KAFKA_OFFSET_INVALID;
+  const bool known = rd_kafka_get_watermark_offsets(client, topic.c_str(),
+                                                    static_cast<int32_t>(p), &low, &end) == 0;
+  if (high != nullptr) *high = known ? end : RD_KAFKA_OFFSET_INVALID;
+  if (next != kBeginning) return next;
+  return known && low >= 0 ? low : -1;
+}
+
+}  // namespace
+
+std::vector<Consumer::PartitionLag> Consumer::PartitionLags() const {
   std::lock_guard lock(impl_->mutex);
-  int64_t lag = 0;
-  bool any = false;
+  std::vector<PartitionLag> lags;
   for (size_t p = 0; p < impl_->next_offsets.size(); ++p) {
     const int64_t next = impl_->next_offsets[p];
     if (next == kNotAssigned) continue;
-    any = true;
-    int64_t low = RD_KAFKA_OFFSET_INVALID;
     int64_t high = RD_KAFKA_OFFSET_INVALID;
-    if (rd_kafka_get_watermark_offsets(impl_->client.get(), impl_->topic.c_str(),
-                                       static_cast<int32_t>(p), &low, &high) != 0 ||
-        high < 0) {
-      return -1;
-    }
-    int64_t from = next;
-    if (from == kBeginning) {
-      if (low < 0) return -1;
-      from = low;
-    }
-    lag += std::max<int64_t>(0, high - from);
+    const int64_t from = FirstToRead(impl_->client.get(), impl_->topic, p, next, &high);
+    const int64_t lag = high < 0 || from < 0 ? -1 : std::max<int64_t>(0, high - from);
+    lags.push_back(PartitionLag{static_cast<int32_t>(p), lag});
   }
-  return any ? lag : -1;
+  return lags;
+}
+
+int64_t Consumer::Lag() const {
+  const std::vector<PartitionLag> lags = PartitionLags();
+  int64_t lag = 0;
+  for (const PartitionLag& p : lags) {
+    if (p.lag < 0) return -1;
+    lag += p.lag;
+  }
+  return lags.empty() ? -1 : lag;
 }
 
 Result<std::vector<int64_t>> Consumer::EndOffsets(std::chrono::milliseconds timeout) {
@@ -386,16 +402,8 @@ int64_t Consumer::Behind(std::span<const int64_t> targets) const {
     const int64_t next = impl_->next_offsets[p];
     if (next == kNotAssigned || targets[p] < 0) continue;
     if (impl_->at_end.contains(static_cast<int32_t>(p))) continue;
-    int64_t from = next;
-    if (from == kBeginning) {
-      int64_t low = RD_KAFKA_OFFSET_INVALID;
-      int64_t high = RD_KAFKA_OFFSET_INVALID;
-      from = rd_kafka_get_watermark_offsets(impl_->client.get(), impl_->topic.c_str(),
-                                            static_cast<int32_t>(p), &low, &high) == 0 &&
-                     low >= 0
-                 ? low
-                 : 0;
-    }
+    const int64_t from =
+        std::max<int64_t>(0, FirstToRead(impl_->client.get(), impl_->topic, p, next));
     behind += std::max<int64_t>(0, targets[p] - from);
   }
   return behind;

@@ -106,6 +106,12 @@ class Consumer {
   // librdkafka cached from its last fetch responses (no broker round trip); -1 when unknown (no
   // fetch response yet for some partition, or nothing assigned).
   int64_t Lag() const;
+  // The same per assigned partition, in partition order: {partition, lag, -1 when unknown}.
+  struct PartitionLag {
+    int32_t partition;
+    int64_t lag;
+  };
+  std::vector<PartitionLag> PartitionLags() const;
 
   // The end (high watermark) of each assigned partition now, asked of the partitions' leaders:
   // a target for Behind. Indexed by partition id, -1 for a partition not assigned. Unavailable

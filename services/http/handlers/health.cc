@@ -9,7 +9,16 @@ HttpResponse HandleHealthz(ApiState&, Call&) { return Json(200, R"({"status":"ok
 
 HttpResponse HandleReadyz(ApiState& state, Call&) {
   const bool ready = state.options.view->ready();
-  return Json(ready ? 200 : 503, ready ? R"({"status":"ready"})" : R"({"status":"catching_up"})");
+  // Which partitions of the events topic are behind, and by how much (-1 unknown).
+  const engine::EngineStatus status = state.options.view->status();
+  JsonWriter out;
+  out.BeginObject().Key("status").String(ready ? "ready" : "catching_up");
+  out.Key("lag").Int(status.lag).Key("partitions").BeginArray();
+  for (const engine::PartitionStatus& p : status.partitions) {
+    out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag).EndObject();
+  }
+  out.EndArray().EndObject();
+  return Json(ready ? 200 : 503, out.Take());
 }
 
 HttpResponse HandleOpenApi(ApiState&, Call&) {

@@ -1,5 +1,5 @@
-// GET /metrics: Prometheus text — the engine's counters and lag, the HTTP server's connections
-// and streams, and the answers by route and status class.
+// GET /metrics: Prometheus text — the engine's counters and lag (in all and per partition), the
+// HTTP server's connections and streams, and the answers by route and status class.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -34,6 +34,16 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
          status.counters.cases_pending);
   metric("casewatch_consumer_lag", "gauge", "Records on the brokers not yet applied (-1 unknown).",
          status.lag);
+  if (!status.partitions.empty()) {
+    out += "# HELP casewatch_consumer_partition_lag Records of one partition of the events topic "
+           "on the brokers not yet applied (-1 unknown).\n"
+           "# TYPE casewatch_consumer_partition_lag gauge\n";
+    for (const engine::PartitionStatus& p : status.partitions) {
+      fmt::format_to(std::back_inserter(out),
+                     "casewatch_consumer_partition_lag{{partition=\"{}\"}} {}\n", p.partition,
+                     p.lag);
+    }
+  }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
          status.published);
   metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",

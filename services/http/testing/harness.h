@@ -347,10 +347,11 @@ class Harness {
     ADD_FAILURE() << "no obligation of " << case_id << " was missed within 30 days";
     return std::nullopt;
   }
-  void ReportStatus(int64_t lag = 0) {
+  void ReportStatus(int64_t lag = 0, std::vector<engine::PartitionStatus> partitions = {}) {
     engine::EngineStatus status;
     status.counters = engine_->counters();
     status.lag = lag;
+    status.partitions = std::move(partitions);
     status.projection_instant = engine_->projection_instant();
     view_->OnStatus(status);
   }
