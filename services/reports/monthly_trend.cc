@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -124,31 +125,50 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
   }
   const int first_month = *std::min_element(earliest.begin(), earliest.end());
   const int from = first ? lowest : first_month;
+  std::map<std::string, uint32_t> allocation_index;  // by ScopeKey
+  const auto narrow = [](int64_t n) { return static_cast<int32_t>(n); };  // counts of one unit
   for (int index = from; index <= last; ++index) {
     trend.months_.push_back(MonthOfIndex(index));
     std::vector<Unit>& units = trend.units_.emplace_back();
     if (!builders[index - lowest]) continue;
     for (auto& [allocation, report] : builders[index - lowest]->FinishGroups()) {
-      Unit unit{std::move(allocation), report.cases, {}};
+      const std::string key = store::ScopeKey(allocation.region, allocation.pdu, allocation.team,
+                                              allocation.offender_manager);
+      auto [found, added] =
+          allocation_index.emplace(key, static_cast<uint32_t>(trend.allocations_.size()));
+      if (added) trend.allocations_.push_back(std::move(allocation));
+      Unit unit{found->second, narrow(report.cases), {}};
       for (int i = 0; i < kIndicatorCount; ++i) {
-        unit.totals[i].items = report.indicators[i].items;
-        unit.totals[i].relevant_cases = report.indicators[i].relevant_cases;
-        unit.totals[i].met_cases = report.indicators[i].met_cases;
+        const IndicatorScore& s = report.indicators[i];
+        unit.totals[i] = Counts{narrow(s.items.met),       narrow(s.items.late),
+                                narrow(s.items.missed),    narrow(s.items.cancelled),
+                                narrow(s.items.pending),   narrow(s.relevant_cases),
+                                narrow(s.met_cases)};
       }
-      units.push_back(std::move(unit));
+      units.push_back(unit);
     }
   }
   return trend;
 }
 
 std::vector<casewatch::Report> MonthlyTrend::For(const Scope& scope, int64_t min_cases) const {
+  std::vector<bool> in_scope(allocations_.size());
+  for (size_t a = 0; a < allocations_.size(); ++a) in_scope[a] = scope.Matches(allocations_[a]);
   std::vector<casewatch::Report> reports;
+  std::array<IndicatorScore, kIndicatorCount> totals{};
   for (size_t m = 0; m < months_.size(); ++m) {
     const Instant as_of = std::min(EndOfDay(months_[m].last), computed_at_);
     ReportBuilder builder(policy_, as_of, Period{months_[m].first, months_[m].last}, scope,
                           min_cases);
     for (const Unit& unit : units_[m]) {
-      if (scope.Matches(unit.allocation)) builder.AddTotals(unit.cases, unit.totals);
+      if (!in_scope[unit.allocation]) continue;
+      for (int i = 0; i < kIndicatorCount; ++i) {
+        const Counts& c = unit.totals[i];
+        totals[i].items = ItemCounts{c.met, c.late, c.missed, c.cancelled, c.pending};
+        totals[i].relevant_cases = c.relevant_cases;
+        totals[i].met_cases = c.met_cases;
+      }
+      builder.AddTotals(unit.cases, totals);
     }
     reports.push_back(builder.Finish());
   }

@@ -10,7 +10,9 @@
 // nothing the engine recorded while it ran, and comes out the same after a rebuild. A case
 // projected by an older engine (no instants) is evaluated from its events.
 
+#include <array>
 #include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,14 +53,21 @@ class MonthlyTrend {
   std::vector<casewatch::Report> For(const Scope& scope, int64_t min_cases) const;
 
  private:
+  // Kept small: a national service has thousands of practitioners and years of months
+  // (about 0.55 KB per practitioner and month).
+  struct Counts {
+    int32_t met = 0, late = 0, missed = 0, cancelled = 0, pending = 0;
+    int32_t relevant_cases = 0, met_cases = 0;
+  };
   struct Unit {  // one allocation's cases and counts in one month
-    Allocation allocation;
-    int64_t cases = 0;
-    std::array<IndicatorScore, kIndicatorCount> totals{};
+    uint32_t allocation = 0;  // in allocations_
+    int32_t cases = 0;
+    std::array<Counts, kIndicatorCount> totals{};
   };
   Policy policy_;
   Instant computed_at_;
   std::vector<Month> months_;
+  std::vector<Allocation> allocations_;   // each once
   std::vector<std::vector<Unit>> units_;  // by month
 };
 
