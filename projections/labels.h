@@ -6,7 +6,6 @@
 
 #include <array>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "projections/case_event.h"
@@ -65,37 +64,35 @@ inline std::string_view ActionOf(Indicator i) {
   return kIndicatorLabels[static_cast<int>(i)].action;
 }
 
-// The kind of an item whose indicator has kinds (Item::detail), in staff's words: a safeguarding
-// check's "children's services" or "police (domestic abuse)"; empty when it has none or it is not
-// known (a projection made before kinds were kept).
-inline std::string_view CheckOf(Indicator i, uint8_t detail) {
-  if (i != Indicator::kSafeguardingChecks) return "";
-  switch (static_cast<SafeguardingCheck>(detail)) {
-    case SafeguardingCheck::kChildrensServices: return "children's services";
-    case SafeguardingCheck::kPoliceDomesticAbuse: return "police (domestic abuse)";
-    default: return "";
+// The kinds of an indicator whose items have kinds (Item::detail): a safeguarding check's, in
+// SafeguardingCheck order from 1. `id` for the API, `title` and `action` in staff's words.
+struct CheckLabel {
+  std::string_view id;      // "childrens_services"
+  std::string_view title;   // "children's services"
+  std::string_view action;  // "make the children's services safeguarding check"
+};
+inline constexpr std::array<CheckLabel, 2> kSafeguardingCheckLabels = {{
+    {"childrens_services", "children's services",
+     "make the children's services safeguarding check"},
+    {"police_domestic_abuse", "police (domestic abuse)",
+     "make the police domestic abuse safeguarding check"},
+}};
+static_assert(static_cast<int>(SafeguardingCheck::kChildrensServices) == 1 &&
+              static_cast<int>(SafeguardingCheck::kPoliceDomesticAbuse) == 2);
+
+// The label of an item's kind; nullptr when its indicator has no kinds or the kind is not known
+// (a projection made before kinds were kept).
+inline const CheckLabel* CheckLabelOf(Indicator i, uint8_t detail) {
+  if (i != Indicator::kSafeguardingChecks || detail == 0 ||
+      detail > kSafeguardingCheckLabels.size()) {
+    return nullptr;
   }
+  return &kSafeguardingCheckLabels[detail - 1];
 }
-// The id of that kind for the API ("childrens_services", "police_domestic_abuse"), or empty.
-inline std::string_view CheckIdOf(Indicator i, uint8_t detail) {
-  if (i != Indicator::kSafeguardingChecks) return "";
-  switch (static_cast<SafeguardingCheck>(detail)) {
-    case SafeguardingCheck::kChildrensServices: return "childrens_services";
-    case SafeguardingCheck::kPoliceDomesticAbuse: return "police_domestic_abuse";
-    default: return "";
-  }
-}
-// What to do about an open item, naming its kind: "make the children's services safeguarding
-// check".
-inline std::string ActionOf(Indicator i, uint8_t detail) {
-  switch (i == Indicator::kSafeguardingChecks ? static_cast<SafeguardingCheck>(detail)
-                                              : SafeguardingCheck::kUnspecified) {
-    case SafeguardingCheck::kChildrensServices:
-      return "make the children's services safeguarding check";
-    case SafeguardingCheck::kPoliceDomesticAbuse:
-      return "make the police domestic abuse safeguarding check";
-    default: return std::string(ActionOf(i));
-  }
+// What to do about an open item, naming its kind when it has one.
+inline std::string_view ActionOf(Indicator i, uint8_t detail) {
+  const CheckLabel* label = CheckLabelOf(i, detail);
+  return label != nullptr ? label->action : ActionOf(i);
 }
 
 }  // namespace casewatch

@@ -163,13 +163,12 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   status.catching_up = deferring || engine->counters().cases_pending > 0;
   auto report = [&] {
     status.counters = engine->counters();
+    const std::vector<kafka::Consumer::PartitionLag> lags = consumer.PartitionLags();
+    status.lag = kafka::Consumer::TotalLag(lags);
     status.partitions.clear();
-    status.lag = 0;
-    for (const kafka::Consumer::PartitionLag& p : consumer.PartitionLags()) {
+    for (const kafka::Consumer::PartitionLag& p : lags) {
       status.partitions.push_back(engine::PartitionStatus{p.partition, p.lag});
-      status.lag = p.lag < 0 || status.lag < 0 ? -1 : status.lag + p.lag;
     }
-    if (status.partitions.empty()) status.lag = -1;
     status.published = outbox.published();
     status.outbox_pending = outbox.in_flight();
     status.transient_errors = consumer.transient_errors();

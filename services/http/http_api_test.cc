@@ -859,19 +859,22 @@ TrendDay ScoresOf(const std::string& report) {
   return day;
 }
 
+// One point of a trend (a day or a month): its cases and scores, keyed as ScoresOf keys them.
+TrendDay PointOf(simdjson::dom::element point) {
+  TrendDay scores{int64_t(point["cases"]), {}};
+  for (auto [key, value] : point["indicators"].get_object()) {
+    scores.scores["indicator " + std::string(key)] = Score(value);
+  }
+  for (auto [key, value] : point["outcomes"].get_object()) {
+    scores.scores["outcome " + std::string(key)] = Score(value);
+  }
+  return scores;
+}
+
 std::map<std::string, TrendDay> TrendDays(const std::string& body) {
   JsonDoc doc(body);
   std::map<std::string, TrendDay> days;
-  for (simdjson::dom::element d : doc["days"].get_array()) {
-    TrendDay day{int64_t(d["cases"]), {}};
-    for (auto [key, value] : d["indicators"].get_object()) {
-      day.scores["indicator " + std::string(key)] = Score(value);
-    }
-    for (auto [key, value] : d["outcomes"].get_object()) {
-      day.scores["outcome " + std::string(key)] = Score(value);
-    }
-    days.emplace(Str(d["date"]), day);
-  }
+  for (simdjson::dom::element d : doc["days"].get_array()) days.emplace(Str(d["date"]), PointOf(d));
   return days;
 }
 
@@ -937,14 +940,7 @@ std::map<std::string, TrendDay> TrendMonths(const std::string& body, std::string
   JsonDoc doc(body);
   std::map<std::string, TrendDay> months;
   for (simdjson::dom::element d : doc["months"].get_array()) {
-    TrendDay month{int64_t(d["cases"]), {}};
-    for (auto [key, value] : d["indicators"].get_object()) {
-      month.scores["indicator " + std::string(key)] = Score(value);
-    }
-    for (auto [key, value] : d["outcomes"].get_object()) {
-      month.scores["outcome " + std::string(key)] = Score(value);
-    }
-    months.emplace(Str(d["from"]) + "/" + Str(d["to"]) + "/" + Str(d["as_of"]), month);
+    months.emplace(Str(d["from"]) + "/" + Str(d["to"]) + "/" + Str(d["as_of"]), PointOf(d));
     if (last_as_of != nullptr) *last_as_of = Str(d["as_of"]);
   }
   return months;

@@ -1129,14 +1129,13 @@ void CaseRecord(std::string& out, const SampledCase& c, std::string_view report_
   for (const CaseItemRow& row : c.items) {
     const Item& item = row.item;
     const auto done = item.fulfilled_by >= 0 ? done_on.find(row.fulfilled_by) : done_on.end();
+    const CheckLabel* check = CheckLabelOf(item.indicator, item.detail);
     Emit(out,
          R"(<tr data-indicator="{}" data-status="{}"><td>{}</td><td class="nowrap">{}</td>)"
          R"(<td class="st-{}">{}</td><td class="nowrap">{}</td><td><code>{}</code></td></tr>)",
          IdOf(item.indicator), NameOf(item.status),
-         CheckOf(item.indicator, item.detail).empty()
-             ? Esc(TitleOf(item.indicator))
-             : Esc(fmt::format("{}: {}", TitleOf(item.indicator),
-                               CheckOf(item.indicator, item.detail))),
+         check == nullptr ? Esc(TitleOf(item.indicator))
+                          : Esc(fmt::format("{}: {}", TitleOf(item.indicator), check->title)),
          FormatDate(item.due), NameOf(item.status), StatusWord(item.status),
          done != done_on.end() ? FormatDate(done->second) : "–",
          item.fulfilled_by >= 0 ? Esc(row.fulfilled_by) : "");

@@ -361,8 +361,9 @@ std::vector<Consumer::PartitionLag> Consumer::PartitionLags() const {
   return lags;
 }
 
-int64_t Consumer::Lag() const {
-  const std::vector<PartitionLag> lags = PartitionLags();
+int64_t Consumer::Lag() const { return TotalLag(PartitionLags()); }
+
+int64_t Consumer::TotalLag(std::span<const PartitionLag> lags) {
   int64_t lag = 0;
   for (const PartitionLag& p : lags) {
     if (p.lag < 0) return -1;

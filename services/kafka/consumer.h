@@ -112,6 +112,8 @@ class Consumer {
     int64_t lag;
   };
   std::vector<PartitionLag> PartitionLags() const;
+  // Their sum, as Lag gives it: -1 when any is unknown or there are none.
+  static int64_t TotalLag(std::span<const PartitionLag> lags);
 
   // The end (high watermark) of each assigned partition now, asked of the partitions' leaders:
   // a target for Behind. Indexed by partition id, -1 for a partition not assigned. Unavailable

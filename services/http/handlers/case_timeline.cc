@@ -139,9 +139,12 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
     out.BeginObject();
     const auto indicator = static_cast<Indicator>(item.indicator());
     out.Key("indicator").String(InfoOf(indicator).id);
-    const std::string_view check = CheckIdOf(indicator, static_cast<uint8_t>(item.detail()));
-    out.Key("check").NullableString(check.empty() ? std::nullopt
-                                                  : std::optional<std::string>(check));
+    out.Key("check");
+    if (const CheckLabel* check = CheckLabelOf(indicator, static_cast<uint8_t>(item.detail()))) {
+      out.String(check->id);
+    } else {
+      out.Null();
+    }
     out.Key("due").String(FormatDate(Date{item.due()}));
     out.Key("status").String(NameOf(item_status));
     out.Key("fulfilled_by");

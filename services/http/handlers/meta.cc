@@ -38,12 +38,11 @@ HttpResponse HandleMeta(ApiState& state, Call& call) {
       out.String(ActionOf(indicator));
     }
     // An indicator whose items come in kinds (safeguarding: one check of each kind) lists them.
-    if (!CheckIdOf(indicator, 1).empty()) {
+    if (indicator == Indicator::kSafeguardingChecks) {
       out.Key("checks").BeginArray();
-      for (uint8_t detail = 1; !CheckIdOf(indicator, detail).empty(); ++detail) {
-        out.BeginObject().Key("id").String(CheckIdOf(indicator, detail));
-        out.Key("title").String(CheckOf(indicator, detail));
-        out.Key("action").String(ActionOf(indicator, detail)).EndObject();
+      for (const CheckLabel& check : kSafeguardingCheckLabels) {
+        out.BeginObject().Key("id").String(check.id).Key("title").String(check.title);
+        out.Key("action").String(check.action).EndObject();
       }
       out.EndArray();
     }

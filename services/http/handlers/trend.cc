@@ -32,7 +32,7 @@ void WriteScores(JsonWriter& out, const casewatch::Report& report) {
 }
 
 // interval=month: the last `months` months (the current one so far).
-HttpResponse MonthlyTrend(ApiState& state, Call& call, const Scope& scope) {
+HttpResponse MonthlyTrendAnswer(ApiState& state, Call& call, const Scope& scope) {
   if (call.params.Has("from") || call.params.Has("to")) {
     return ErrorResponse(Problem::kInvalidParameter,
                          "interval=month takes months (how many, to the engine's month), not "
@@ -89,7 +89,7 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
   auto narrowed = CallerScope(state, call);
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
-  if (interval == "month") return MonthlyTrend(state, call, scope);
+  if (interval == "month") return MonthlyTrendAnswer(state, call, scope);
   auto from_param = Optional<Date>(call.params, "from", ParseDateParam, "a date YYYY-MM-DD");
   if (!from_param) return ErrorResponse(from_param.error());
   auto to_param = Optional<Date>(call.params, "to", ParseDateParam, "a date YYYY-MM-DD");

@@ -105,7 +105,7 @@ HttpResponse Csv(const WorklistPage& work, Date today) {
                                   std::string(RoshName(item.rosh_level).value_or("")),
                                   registrations,
                                   std::string(InfoOf(item.indicator).id),
-                                  ActionOf(item.indicator, item.detail),
+                                  std::string(ActionOf(item.indicator, item.detail)),
                                   FormatDate(item.due),
                                   fmt::format("{}", today.days - item.due.days),
                                   item.overdue ? "OVERDUE" : "PENDING",
@@ -178,10 +178,12 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
     out.Key("outcome").String(NameOf(InfoOf(item.indicator).outcome));
     out.Key("action").String(ActionOf(item.indicator, item.detail));
     // Which safeguarding check (null for other indicators, or when the store predates kinds).
-    out.Key("check").NullableString(
-        CheckIdOf(item.indicator, item.detail).empty()
-            ? std::nullopt
-            : std::optional<std::string>(CheckIdOf(item.indicator, item.detail)));
+    out.Key("check");
+    if (const CheckLabel* check = CheckLabelOf(item.indicator, item.detail)) {
+      out.String(check->id);
+    } else {
+      out.Null();
+    }
     out.Key("due").String(FormatDate(item.due));
     out.Key("status").String(item.overdue ? "OVERDUE" : "PENDING");
     out.Key("group").String(NameOf(item.group));
