@@ -150,9 +150,13 @@ void Latency(int rate, int seconds) {
   // machine little. librdkafka 2.0.2's idempotent producer spins its broker threads while its 5
   // requests in flight are unanswered (more than a core here, with the brokers slowed by sharing
   // two cores), so this one is not idempotent; the engine ignores a duplicate by its event_id.
+  // One request in flight per broker: a broker reads a connection's next request only once it
+  // has answered the last (with acks=all, once two replicas have the records), so requests sent
+  // behind it only queue there, small. Held back, the records go out together in the next one:
+  // p99 0.5-0.8 s on the real cluster at 10k/s instead of 2-4 s with 100 in flight.
   auto producer = kafka::Producer::Open(kafka::KafkaConfig{
       broker.bootstrap_servers(),
-      {{"linger.ms", "5"}, {"enable.idempotence", "false"}, {"max.in.flight", "100"}}});
+      {{"linger.ms", "5"}, {"enable.idempotence", "false"}, {"max.in.flight", "1"}}});
   if (!producer) throw std::runtime_error(producer.error().message);
   auto store = store::Store::Open(dir.path() / "store");
   if (!store) throw std::runtime_error(store.error().message);
