@@ -246,6 +246,7 @@ void Store::LoadSequences() {
 WriteBatch Store::NewWriteBatch() const { return WriteBatch(&impl_->families); }
 
 Result<void> Store::Write(WriteBatch& batch, bool sync) {
+  WithoutPerfCounters();
   rocksdb::WriteOptions options;
   options.sync = sync;
   const rocksdb::Status status = impl_->db->Write(options, WriteBatchInternal::Batch(batch));

@@ -60,6 +60,7 @@ Result<void> StoreReader::Impl::Scan(
     Family f, std::string_view begin, std::string_view end,
     const std::function<bool(std::string_view, std::string_view)>& visit, bool bulk) const {
   if (family(f) == nullptr) return Ok();
+  WithoutPerfCounters();
   rocksdb::ReadOptions read;
   read.fill_cache = !bulk;
   rocksdb::Slice upper(end.data(), end.size());
@@ -74,6 +75,7 @@ Result<void> StoreReader::Impl::Scan(
 
 Result<std::optional<std::string>> StoreReader::Impl::Get(Family f, std::string_view key) const {
   if (family(f) == nullptr) return std::optional<std::string>();
+  WithoutPerfCounters();
   std::string value;
   const rocksdb::Status status =
       db->Get(rocksdb::ReadOptions(), family(f), rocksdb::Slice(key.data(), key.size()), &value);
@@ -110,6 +112,7 @@ Result<std::vector<std::optional<IdEntry>>> StoreReader::FindIds(
   for (std::string_view id : event_ids) keys.emplace_back(id.data(), id.size());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
+  WithoutPerfCounters();
   impl_->db->MultiGet(rocksdb::ReadOptions(), impl_->family(kIds), keys.size(), keys.data(),
                       values.data(), statuses.data());
   std::vector<std::optional<IdEntry>> found(keys.size());
