@@ -53,6 +53,9 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   }
   app->options_.outbox.transactional_id = flags.transactional_id;
   app->options_.outbox.progress_topic = flags.outbox_progress_topic;
+  app->options_.group = flags.group;
+  app->options_.group_session_timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(flags.group_session_timeout * 1000));
   app->options_.engine.topic = flags.topic;
   app->options_.engine.alerts_topic = flags.alerts_topic;
   app->options_.engine.dead_letter_topic = flags.dead_letter_topic;
@@ -74,6 +77,10 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   CW_TRY(clock, MakeClock(flags.clock, flags.clock_start, flags.clock_speed));
   app->options_.clock = std::move(clock);
   if (flags.read_only) return StartReadOnly(flags, std::move(app));
+  if (!flags.group.empty() && flags.brokers.empty()) {
+    return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "
+                           "(the embedded development broker lives in one process)");
+  }
 
   app->options_.kafka.brokers = flags.brokers;
   if (flags.brokers.empty()) {
@@ -115,6 +122,9 @@ Result<std::unique_ptr<Application>> Application::StartReadOnly(const Flags& fla
   if (flags.no_http) return InvalidArgument("--read-only serves HTTP: leave out --no-http");
   if (!flags.brokers.empty()) {
     return InvalidArgument("--read-only reads no broker: leave out --brokers");
+  }
+  if (!flags.group.empty()) {
+    return InvalidArgument("--read-only joins no group: leave out --group");
   }
   app->read_only_ = true;
   CW_TRY(store, store::Store::Open(flags.data));

@@ -3,10 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 #include "services/daemon/outbox.h"
 #include "services/kafka/consumer.h"
+#include "services/kafka/group.h"
 
 namespace casewatch::daemon {
 namespace {
@@ -108,20 +110,68 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
   return Ok();
 }
 
+// A follower's reader of the derived topic, from the offsets its store holds: the leader's
+// derived events as they are committed.
+Result<kafka::Consumer> FollowDerived(const Engine& engine, const RunnerOptions& options) {
+  CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.derived_topic));
+  CW_TRY(partitions, consumer.Partitions(std::chrono::seconds(30)));
+  CW_TRY(stored, engine.DerivedStartOffsets());
+  std::vector<kafka::PartitionStart> starts;
+  for (int32_t partition : partitions) {
+    kafka::PartitionStart start{partition, kafka::kBeginning};
+    for (const store::OffsetEntry& entry : stored) {
+      if (entry.partition == partition) start.offset = entry.next_offset;
+    }
+    starts.push_back(start);
+  }
+  CW_TRY(consumer.Assign(starts));
+  return consumer;
+}
+
+std::vector<InputRecord> RecordsOf(const kafka::Batch& batch) {
+  std::vector<InputRecord> records;
+  records.reserve(batch.size());
+  for (const kafka::Message& m : batch.messages()) {
+    records.push_back(InputRecord{m.partition, m.offset, m.key, m.value, "kafka"});
+  }
+  return records;
+}
+
 }  // namespace
 
 
 Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::atomic<bool>& stop,
                        const std::function<void(const RunnerStatus&)>& on_status) {
-  // The outbox first: a new store may take over a lost one's outbox numbering, which the engine
-  // then continues.
-  CW_TRY(outbox_publisher,
-         OpenOutboxPublisher(store, options.kafka, options.outbox, options.engine.topic, stop));
+  OutboxOptions outbox_options = options.outbox;
+  outbox_options.derived_topic = options.engine.derived_topic;
+  outbox_options.alerts_topic = options.engine.alerts_topic;
+  // One engine: the outbox first (a new store may take over a lost one's outbox numbering, which
+  // the engine then continues). A group's engine follows until the group makes it the leader.
+  std::unique_ptr<kafka::GroupMember> member;
+  std::unique_ptr<OutboxPublisher> outbox;
+  if (options.group.empty()) {
+    CW_TRY(opened,
+           OpenOutboxPublisher(store, options.kafka, outbox_options, options.engine.topic, stop));
+    outbox = std::move(opened);
+  } else {
+    // The outbox's progress topic has one partition: whoever holds it leads.
+    const kafka::GroupOptions group{options.group, options.outbox.progress_topic,
+                                    options.group_session_timeout};
+    CW_TRY(joined, kafka::GroupMember::Join(options.kafka, group));
+    member = std::move(joined);
+    spdlog::info("group {}: joined (on {}); following until the group makes this engine its leader",
+                 options.group, options.outbox.progress_topic);
+  }
   CW_TRY(engine, Engine::Create(store, options.engine));
+  if (member) engine->Follow();
   CW_TRY(RestoreDerivedEvents(*engine, options, stop));
+  std::optional<kafka::Consumer> derived;  // a follower's: the leader's derived events
+  if (member && !options.engine.derived_topic.empty()) {
+    CW_TRY(following, FollowDerived(*engine, options));
+    derived.emplace(std::move(following));
+  }
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.topic));
   CW_TRY(starts, StartPositions(consumer, *engine, stop));
-  OutboxPublisher& outbox = *outbox_publisher;
   CW_TRY(consumer.Assign(starts));
   for (const kafka::PartitionStart& s : starts) {
     spdlog::info("consuming {} partition {} from {}", options.engine.topic, s.partition,
@@ -130,6 +180,25 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   }
 
   RunnerStatus status;
+  // A follower the group has made its leader: fences the last leader and takes over the outbox
+  // numbering (OutboxOptions::take_over), stores every derived event the last leader published,
+  // then leads (Engine::Lead).
+  auto lead = [&]() -> Result<void> {
+    spdlog::info("group {}: this engine leads: fencing the last leader", options.group);
+    OutboxOptions taking_over = outbox_options;
+    taking_over.take_over = true;
+    CW_TRY(opened,
+           OpenOutboxPublisher(store, options.kafka, taking_over, options.engine.topic, stop));
+    outbox = std::move(opened);
+    derived.reset();
+    CW_TRY(RestoreDerivedEvents(*engine, options, stop));
+    CW_TRY(engine->Lead(options.clock()));
+    ++status.leader_terms;
+    spdlog::info("group {}: leading; every case queued for a sweep ({} per write) that derives "
+                 "what was missed while no engine led",
+                 options.group, Engine::kSweepPerWrite);
+    return Ok();
+  };
   // Far behind, batches are stored first (`deferring`), then the pending cases are projected a
   // bounded write at a time between live batches; a restart with pending cases finishes them. A
   // store that has consumed nothing yet (a new one, rebuilding from the log of record) catches up
@@ -169,8 +238,9 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     for (const kafka::Consumer::PartitionLag& p : lags) {
       status.partitions.push_back(engine::PartitionStatus{p.partition, p.lag});
     }
-    status.published = outbox.published();
-    status.outbox_pending = outbox.in_flight();
+    status.published = outbox ? outbox->published() : 0;
+    status.outbox_pending = outbox ? outbox->in_flight() : 0;
+    if (member) status.role = engine->leading() ? "leader" : "follower";
     status.transient_errors = consumer.transient_errors();
     status.projection_instant = engine->projection_instant();
     if (on_status) on_status(status);
@@ -180,6 +250,23 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   std::vector<InputRecord> records;
   std::vector<int64_t> timestamps;
   while (!stop.load()) {
+    if (member) {
+      if (std::optional<Error> failure = member->Failure()) return *failure;
+      if (member->Leads() && !engine->leading()) {
+        CW_TRY(lead());
+      } else if (!member->Leads() && engine->leading()) {
+        // Frozen, cut off or too slow, the group gave the leadership to another engine, which has
+        // fenced this one's producer. Whatever it derived and did not publish, the new leader
+        // derives; restarted, this engine follows it.
+        if (auto drained = outbox->Drain(std::chrono::seconds(5)); !drained) {
+          spdlog::warn("outbox: {}", drained.error().message);
+        }
+        return FailedPrecondition(fmt::format(
+            "group {}: this engine no longer leads (the group stopped hearing from it for longer "
+            "than its session timeout) and stops; started again, it follows the new leader",
+            options.group));
+      }
+    }
     auto polled = consumer.Poll(deferring ? catch_up_batch : options.max_batch,
                                 options.poll_timeout);
     if (!polled && polled.error().kind == ErrorKind::kDataLoss) {
@@ -204,10 +291,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       spdlog::info("catching up: stored; projecting {} cases", engine->counters().cases_pending);
     }
     if (!batch.empty()) {
-      records.clear();
-      for (const kafka::Message& m : batch.messages()) {
-        records.push_back(InputRecord{m.partition, m.offset, m.key, m.value, "kafka"});
-      }
+      records = RecordsOf(batch);
       CW_TRY(deferring ? engine->ApplyDeferred(records, now) : engine->Apply(records, now));
       if (options.on_applied) {
         timestamps.clear();
@@ -224,7 +308,18 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     } else if (batch.empty() && !deferring) {
       CW_TRY(engine->AdvanceTo(now));
     }
-    CW_TRY(outbox.Pump());
+    if (derived) {
+      CW_TRY(restored, derived->Poll(options.max_batch, std::chrono::milliseconds(0)));
+      if (!restored.empty()) {
+        CW_TRY(engine->RestoreDerived(RecordsOf(restored), now));
+      }
+    }
+    if (engine->sweeping() && !deferring) {
+      CW_TRY(engine->Sweep(now));
+    }
+    if (outbox) {
+      CW_TRY(outbox->Pump());
+    }
     const auto tick = std::chrono::steady_clock::now();
     // Readers (readiness, metrics) see the status after every batch and, idle, a few times a
     // second; the log gets it every status_interval.
@@ -245,7 +340,11 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     }
   }
   spdlog::info("stopping: the last batch is written; publishing the outbox");
-  if (auto drained = outbox.Drain(std::chrono::seconds(5)); !drained) {
+  if (!outbox) {
+    report();
+    return Ok();  // a follower publishes nothing; it leaves the group now
+  }
+  if (auto drained = outbox->Drain(std::chrono::seconds(5)); !drained) {
     spdlog::warn("outbox not fully published ({}); it will be on the next start",
                  drained.error().message);
   }

@@ -39,6 +39,14 @@ struct RunnerOptions {
   // stores a backlog a third faster than 5000. What has arrived is taken, so this bounds a
   // write, it does not wait for one.
   size_t catch_up_batch = 0;
+  // Several engines on one events topic: each joins this Kafka consumer group (kafka::GroupMember,
+  // subscribed to the outbox's progress topic, of one partition; nothing is read through it,
+  // offsets stay in the store). The one the group gives that partition leads: it derives and publishes, exactly once, fencing the last
+  // leader first. The others follow: each applies every record into its own store and serves
+  // reads, derives nothing, publishes nothing, and reads the leader's derived events back from
+  // the derived topic. "" = an engine on its own, which always leads.
+  std::string group;
+  std::chrono::milliseconds group_session_timeout{6000};
   std::chrono::milliseconds poll_timeout{20};
   std::chrono::milliseconds status_interval{10000};
   // Called after each batch is durably applied, with the producer timestamps (ms since the

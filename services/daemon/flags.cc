@@ -74,6 +74,17 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "Exactly once: the compacted topic where each transaction records the last "
                  "outbox record it published (deploy/topics.sh creates it)")
       ->capture_default_str();
+  app.add_option("--group", flags.group,
+                 "Several casewatchd on one events topic, each with its own store: the Kafka "
+                 "consumer group they join. One leads (derives and publishes alerts, exactly "
+                 "once); the others follow into their stores and serve reads, and one of them "
+                 "takes over when the leader stops or is lost (services/daemon/README.md)");
+  app.add_option("--group-session-timeout", flags.group_session_timeout,
+                 "With --group: seconds the group waits for a leader it no longer hears from "
+                 "before another engine leads (6 to 300; the brokers' "
+                 "group.min.session.timeout.ms allows 6 by default)")
+      ->check(CLI::Range(1.0, 300.0))
+      ->capture_default_str();
   app.add_option("--policy", flags.policy,
                  "Policy file (docs/rules.md section 8); a change needs `casewatch rebuild`");
   app.add_option("--clock", flags.clock, "wall, or simulated (with --clock-start/--clock-speed)")

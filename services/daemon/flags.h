@@ -26,6 +26,8 @@ struct Flags {
   std::string outbox_delivery = "auto";
   std::string transactional_id;
   std::string outbox_progress_topic = "casewatchd-outbox-progress";
+  std::string group;
+  double group_session_timeout = 6;
   std::string policy;
   std::string clock = "wall";
   std::string clock_start;

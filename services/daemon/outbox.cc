@@ -40,10 +40,11 @@ Result<std::unique_ptr<OutboxPublisher>> OpenOutboxPublisher(store::Store& store
     }
   }
   if (delivery == OutboxDelivery::kAtLeastOnce) return internal::OpenAtLeastOnce(store, kafka);
-  const std::string transactional_id = options.transactional_id.empty()
-                                           ? DefaultTransactionalId(events_topic)
-                                           : options.transactional_id;
-  return internal::OpenExactlyOnce(store, kafka, transactional_id, options.progress_topic, stop);
+  OutboxOptions exactly_once = options;
+  if (exactly_once.transactional_id.empty()) {
+    exactly_once.transactional_id = DefaultTransactionalId(events_topic);
+  }
+  return internal::OpenExactlyOnce(store, kafka, exactly_once, stop);
 }
 
 }  // namespace casewatch::daemon

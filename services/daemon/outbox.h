@@ -44,6 +44,15 @@ struct OutboxOptions {
   // Exactly once: the producer's transactional.id; empty: DefaultTransactionalId.
   std::string transactional_id;
   std::string progress_topic = "casewatchd-outbox-progress";
+  // Where the engine's derived events and alerts go (EngineOptions): a transaction never ends
+  // between a derived event and the alert that follows it, so the two are published together
+  // or not at all.
+  std::string derived_topic;
+  std::string alerts_topic;
+  // Exactly once: an engine of a group coming to lead, whose store need not be the one that
+  // published last under the transactional.id. Its store takes over the numbering whatever it
+  // holds (TakeOver in outbox_exactly_once.cc) instead of refusing to start.
+  bool take_over = false;
 };
 
 // "casewatchd-" + the events topic: one engine (and one store) per events topic, so the id names
@@ -80,9 +89,10 @@ class OutboxPublisher {
 namespace internal {
 [[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenAtLeastOnce(
     store::Store& store, const kafka::KafkaConfig& kafka);
+// `options.transactional_id` is set (not empty).
 [[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(
-    store::Store& store, const kafka::KafkaConfig& kafka, const std::string& transactional_id,
-    const std::string& progress_topic, const std::atomic<bool>& stop);
+    store::Store& store, const kafka::KafkaConfig& kafka, const OutboxOptions& options,
+    const std::atomic<bool>& stop);
 }  // namespace internal
 
 }  // namespace casewatch::daemon

@@ -5,11 +5,13 @@
 
 #include <charconv>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "base/log_throttle.h"
 #include "services/daemon/outbox.h"
+#include "services/engine/engine.h"
 #include "services/kafka/consumer.h"
 #include "services/kafka/producer.h"
 
@@ -90,12 +92,13 @@ std::optional<Progress> ParseProgress(std::string_view text) {
 // engine adds meanwhile go into the next transaction.
 class ExactlyOnceOutbox final : public OutboxPublisher {
  public:
-  ExactlyOnceOutbox(store::Store& store, Producer producer, std::string transactional_id,
-                    std::string progress_topic, std::optional<Progress> progress)
+  ExactlyOnceOutbox(store::Store& store, Producer producer, const OutboxOptions& options,
+                    std::optional<Progress> progress)
       : store_(store),
         producer_(std::move(producer)),
-        transactional_id_(std::move(transactional_id)),
-        progress_topic_(std::move(progress_topic)),
+        transactional_id_(options.transactional_id),
+        progress_topic_(options.progress_topic),
+        derived_topic_(options.derived_topic),
         progress_(progress),
         next_(FirstUnpublished()) {}
 
@@ -143,7 +146,8 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     if (state_ == State::kCommitting) return Ok();
     std::optional<Error> failed;
     CW_TRY(store_.ScanOutbox(next_, [&](uint64_t sequence, const store::v1::OutboxRecord& r) {
-      if (sending_.size() >= kMaxPerTransaction) {
+      // Full, unless the last record is a derived event: its alert comes with it.
+      if (sending_.size() >= kMaxPerTransaction && !after_derived_) {
         more_ = true;
         return false;
       }
@@ -165,6 +169,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
         return false;
       }
       sending_.push_back(sequence);
+      after_derived_ = !derived_topic_.empty() && r.topic() == derived_topic_;
       last_ = Progress{sequence, Fingerprint(r)};
       next_ = sequence + 1;
       return true;
@@ -194,6 +199,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   // After an abort: the same records go into the next transaction.
   void Rewind() {
     state_ = State::kIdle;
+    after_derived_ = false;
     sending_.clear();
     next_ = FirstUnpublished();
   }
@@ -246,6 +252,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     published_ += sending_.size();
     sending_.clear();
     state_ = State::kIdle;
+    after_derived_ = false;
     return Ok();
   }
 
@@ -253,6 +260,8 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   Producer producer_;
   const std::string transactional_id_;
   const std::string progress_topic_;
+  const std::string derived_topic_;
+  bool after_derived_ = false;        // the open transaction's last record is a derived event
   std::optional<Progress> progress_;  // the last committed
   uint64_t next_;                     // the first outbox sequence not yet in a transaction
   State state_ = State::kIdle;
@@ -290,12 +299,65 @@ Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
   return progress;
 }
 
+// A group's engine coming to lead (OutboxOptions::take_over) on a store that did not publish
+// last: a placeholder stands for the record `progress` names, and what the store's outbox holds
+// is replaced. A follower writes no outbox record, so it holds either nothing or what it wrote
+// when it last led and had not published when it stopped leading (killed, frozen, cut off). Of
+// that, a derived event the derived topic now holds was published, with its alert (one
+// transaction holds both), or derived again by a leader since: it and its alert are dropped.
+// Any other derived event and its alert are published now: no leader since has (the topic would
+// hold it). Its dead letters are dropped: the leaders since published their own.
+Result<void> TakeOver(store::Store& store, const Progress& progress, const OutboxOptions& options,
+                      const kafka::KafkaConfig& kafka) {
+  std::vector<store::v1::OutboxRecord> residue;
+  CW_TRY(store.ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    if (r.published_fingerprint() == 0) residue.push_back(r);
+    return true;
+  }));
+  std::vector<store::v1::OutboxRecord> kept;
+  if (!residue.empty() && !options.derived_topic.empty()) {
+    kafka::KafkaConfig committed = kafka;
+    committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+    std::unordered_set<std::string> on_topic;
+    CW_TRY(kafka::ReadToEnd(committed, options.derived_topic, kProgressReadTimeout,
+                            [&](const kafka::Message& m) {
+                              if (auto id = engine::EventIdOf(m.value)) on_topic.insert(id.value());
+                            }));
+    bool keeping = false;  // the last derived event is kept: so is its alert
+    std::string derived_key;
+    for (store::v1::OutboxRecord& r : residue) {
+      if (r.topic() == options.derived_topic) {
+        auto id = engine::EventIdOf(r.value());
+        keeping = id && on_topic.count(id.value()) == 0;
+        derived_key = r.key();
+        if (keeping) kept.push_back(std::move(r));
+      } else {
+        if (keeping && r.topic() == options.alerts_topic && r.key() == derived_key) {
+          kept.push_back(std::move(r));
+        }
+        keeping = false;
+      }
+    }
+  }
+  store::v1::OutboxRecord placeholder;
+  placeholder.set_published_fingerprint(progress.fingerprint);
+  CW_TRY(store.ReplaceOutbox(progress.sequence, placeholder, kept));
+  spdlog::info(
+      "outbox: this store takes over transactional.id \"{}\" after outbox record {}, published "
+      "by the engine that led before; of the {} records it held unpublished, {} (derived events "
+      "no leader published, and their alerts) are published now",
+      options.transactional_id, progress.sequence, residue.size(), kept.size());
+  return Ok();
+}
+
 // Checks that the store holds the record `progress` names, then deletes the records before it.
 // A new store (an engine started on an empty store, to rebuild from Kafka one that was lost)
 // takes over the numbering instead: a placeholder stands for that record, and its own records
-// follow it.
-Result<void> Reconcile(store::Store& store, const Progress& progress,
-                       const std::string& transactional_id, const std::string& progress_topic) {
+// follow it. So does any store of a group's engine coming to lead (TakeOver).
+Result<void> Reconcile(store::Store& store, const Progress& progress, const OutboxOptions& options,
+                       const kafka::KafkaConfig& kafka) {
+  const std::string& transactional_id = options.transactional_id;
+  const std::string& progress_topic = options.progress_topic;
   if (store.next_event_sequence() == 0 && store.next_outbox_sequence() == 0 &&
       store.next_dead_letter_sequence() == 0) {
     store::v1::OutboxRecord placeholder;
@@ -315,6 +377,9 @@ Result<void> Reconcile(store::Store& store, const Progress& progress,
                             }
                             return false;
                           }));
+  if (found_fingerprint != progress.fingerprint && options.take_over) {
+    return TakeOver(store, progress, options, kafka);
+  }
   if (found_fingerprint != progress.fingerprint) {
     return FailedPrecondition(fmt::format(
         "outbox: the progress topic \"{}\" says transactional.id \"{}\" last published outbox "
@@ -346,9 +411,10 @@ Result<void> Reconcile(store::Store& store, const Progress& progress,
 
 Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
                                                          const kafka::KafkaConfig& kafka,
-                                                         const std::string& transactional_id,
-                                                         const std::string& progress_topic,
+                                                         const OutboxOptions& options,
                                                          const std::atomic<bool>& stop) {
+  const std::string& transactional_id = options.transactional_id;
+  const std::string& progress_topic = options.progress_topic;
   kafka::KafkaConfig transactional = kafka;
   // A transaction is committed at most every kCommitInterval, so records may wait a little longer
   // to be sent in fewer, larger requests: brokers short of CPU spend the time in their request
@@ -367,10 +433,13 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
   }
   // First a check against what is committed so far, so that an engine started on the wrong store
   // stops before it fences the one that publishes; then, once InitTransactions has fenced the
-  // previous process and ended its transaction, the final word.
-  CW_TRY(committed, ReadProgress(kafka, progress_topic, transactional_id));
-  if (committed) {
-    CW_TRY(Reconcile(store, *committed, transactional_id, progress_topic));
+  // previous process and ended its transaction, the final word. (An engine of a group coming to
+  // lead fences the last leader whatever it holds: only the final word.)
+  if (!options.take_over) {
+    CW_TRY(committed, ReadProgress(kafka, progress_topic, transactional_id));
+    if (committed) {
+      CW_TRY(Reconcile(store, *committed, options, kafka));
+    }
   }
   for (int attempt = 1;; ++attempt) {
     auto initialised = producer.InitTransactions(kInitWait);
@@ -381,7 +450,7 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
   }
   CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id));
   if (progress) {
-    CW_TRY(Reconcile(store, *progress, transactional_id, progress_topic));
+    CW_TRY(Reconcile(store, *progress, options, kafka));
   }
   spdlog::info(
       "outbox: exactly once (transactional.id \"{}\", progress on \"{}\"; {}); alert consumers "
@@ -389,8 +458,8 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
       transactional_id, progress_topic,
       progress ? fmt::format("outbox record {} published last", progress->sequence)
                : std::string("nothing published under this id yet"));
-  return std::unique_ptr<OutboxPublisher>(new ExactlyOnceOutbox(
-      store, std::move(producer), transactional_id, progress_topic, progress));
+  return std::unique_ptr<OutboxPublisher>(
+      new ExactlyOnceOutbox(store, std::move(producer), options, progress));
 }
 
 }  // namespace casewatch::daemon::internal

@@ -119,6 +119,12 @@ struct Engine::Impl {
   // Large cases: not before this may one be re-evaluated again while its events keep coming.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> next_large_turn;
   std::set<std::string> pending;  // stored events not yet in the projection (also in the store)
+  // Following (Engine::Follow): nothing derived, nothing in the outbox. `owed`: cases in which an
+  // obligation was seen missed with no derived event recording it yet, derived if this engine
+  // comes to lead. `sweep`: after Lead, every case, re-evaluated a few at a time.
+  bool leading = true;
+  std::set<std::string> owed;
+  std::set<std::string> sweep;
   std::unordered_set<std::string> dirty_scopes;
   std::vector<alerts::v1::ObligationMissedAlert> alerts;  // raised by it
 
@@ -194,6 +200,8 @@ struct Engine::Impl {
     letter.set_received_at_seconds(received_at.seconds);
     letter.set_received_at_nanos(received_at.nanos);
     batch.PutDeadLetter(next_dead_letter_sequence++, letter);
+    ++counters.rejected;
+    if (!leading) return;  // the leader publishes it
 
     // Mirrored to the dead-letter topic as the same record: original bytes, where, and why.
     store::v1::OutboxRecord out;
@@ -201,7 +209,6 @@ struct Engine::Impl {
     out.set_key(std::string(record.key));
     letter.SerializeToString(out.mutable_value());
     batch.PutOutbox(next_outbox_sequence++, out);
-    ++counters.rejected;
   }
 
   // Stores an accepted event and appends it to its case's history.
@@ -317,6 +324,13 @@ struct Engine::Impl {
     CaseProjection projection = ProjectCase(history, evaluation, now);
     std::vector<MissedObligation> missed;
     if (evaluation != nullptr && record_missed) missed = MissedObligations(history, *evaluation);
+    if (!missed.empty() && !leading) {
+      const std::unordered_set<std::string> recorded = MissedEventIds(history);
+      for (const MissedObligation& m : missed) {
+        if (recorded.count(ObligationMissedEventId(case_id, m)) == 0) owed.insert(case_id);
+      }
+      missed.clear();
+    }
     if (!missed.empty()) {
       // Two items can share an id (safeguarding_checks' two kinds, due together from one
       // trigger): one event and one alert for them.
@@ -395,6 +409,22 @@ struct Engine::Impl {
     }
     counters.cases_pending = pending.size();
     return Ok();
+  }
+
+  // Up to `limit` cases of the sweep re-evaluated, deriving what they owe, in one write.
+  Result<void> SweepSome(Instant now, size_t limit) {
+    std::vector<std::string> work;
+    for (auto it = sweep.begin(); it != sweep.end() && work.size() < limit;) {
+      work.push_back(*it);
+      it = sweep.erase(it);
+    }
+    for (const std::string& case_id : work) {
+      dirty_cases.insert(case_id);  // pinned in the cache until written
+      if (pending.erase(case_id) > 0) batch.DeletePendingCase(case_id);
+      CW_TRY(Reproject(case_id, now, /*record_missed=*/true));
+    }
+    counters.cases_pending = pending.size();
+    return Commit(now);
   }
 
   Result<void> Commit(Instant now, bool notify = true) {
@@ -682,6 +712,46 @@ Result<EngineCounters> Engine::Rebuild(store::Store& store, EngineOptions option
   CW_TRY(impl.Commit(now, /*notify=*/false));
   progress(events);
   return impl.counters;
+}
+
+Result<std::string> EventIdOf(std::string_view envelope) {
+  ingest::EnvelopeView view;
+  CW_TRY(ingest::DecodeEnvelope(envelope, view));
+  return std::string(view.event_id);
+}
+
+void Engine::Follow() { impl_->leading = false; }
+
+bool Engine::leading() const { return impl_->leading; }
+
+Result<void> Engine::Lead(Instant now) {
+  Impl& impl = *impl_;
+  if (impl.leading) return Ok();
+  impl.leading = true;
+  impl.next_outbox_sequence = impl.store.next_outbox_sequence();
+  now = std::max(now, impl.as_of);
+  CW_TRY(impl.store.ScanProjections([&](std::string_view case_id, const CaseProjection&) {
+    impl.sweep.emplace(case_id);
+  }));
+  // What it saw missed while following comes first, in this write.
+  const std::set<std::string> owed = std::move(impl.owed);
+  impl.owed.clear();
+  for (const std::string& case_id : owed) {
+    impl.sweep.erase(case_id);
+    impl.dirty_cases.insert(case_id);
+    if (impl.pending.erase(case_id) > 0) impl.batch.DeletePendingCase(case_id);
+    CW_TRY(impl.Reproject(case_id, now, /*record_missed=*/true));
+  }
+  impl.counters.cases_pending = impl.pending.size();
+  return impl.Commit(now);
+}
+
+bool Engine::sweeping() const { return !impl_->sweep.empty(); }
+
+Result<void> Engine::Sweep(Instant now) {
+  Impl& impl = *impl_;
+  if (impl.sweep.empty()) return Ok();
+  return impl.SweepSome(std::max(now, impl.as_of), kSweepPerWrite);
 }
 
 Instant Engine::projection_instant() const { return impl_->as_of; }

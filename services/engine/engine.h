@@ -90,6 +90,9 @@ struct EngineCounters {
   uint64_t cases_pending = 0;  // cases with stored events not yet projected (a gauge)
 };
 
+// The event_id of an envelope as written to the events or derived topic.
+[[nodiscard]] Result<std::string> EventIdOf(std::string_view envelope);
+
 class Engine {
  public:
   // Opens the engine over `store`: loads the per-allocation counts and the deadlines. Fails if
@@ -136,6 +139,24 @@ class Engine {
   [[nodiscard]] static Result<EngineCounters> Rebuild(
       store::Store& store, EngineOptions options, const RebuildRequest& request,
       const std::function<void(uint64_t events)>& progress);
+
+  // Leading and following (several engines on one topic, services/daemon/README.md). An engine
+  // leads from Create: it derives obligation_missed events and writes them, their alerts and
+  // dead letters to the outbox. Follow makes it a follower: it applies the same records, stores
+  // dead letters, and derives nothing and writes no outbox record; its store gets the leader's
+  // derived events from the log of record (RestoreDerived). The cases in which it sees an
+  // obligation missed that no derived event records yet are kept in memory.
+  void Follow();
+  bool leading() const;
+  // A follower leads from now on (the caller has fenced the last leader and restored every
+  // derived event it published): the outbox numbering is taken from the store (the publisher's
+  // takeover), the cases it kept are re-evaluated, deriving what they owe, in one write; then
+  // every case is queued for a sweep (Sweep), which derives anything missed while no engine led.
+  [[nodiscard]] Result<void> Lead(Instant now);
+  // One write re-evaluating up to kSweepPerWrite cases of the sweep; a no-op when none is left.
+  bool sweeping() const;
+  [[nodiscard]] Result<void> Sweep(Instant now);
+  static constexpr size_t kSweepPerWrite = 1000;
 
   Instant projection_instant() const;
   const EngineCounters& counters() const;

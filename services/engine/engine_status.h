@@ -3,6 +3,7 @@
 // the engine's counters and what its feed knows (lag, published records).
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "projections/calendar.h"
@@ -29,6 +30,10 @@ struct EngineStatus {
   // (cases_pending): reports leave out those cases' newest events.
   bool catching_up = false;
   Instant projection_instant;
+  // Several engines on one events topic (casewatchd --group): "leader" or "follower"; empty for
+  // an engine on its own, which always leads.
+  std::string role;
+  uint64_t leader_terms = 0;  // how many times this engine has come to lead since it started
 };
 
 }  // namespace casewatch::engine

@@ -932,5 +932,99 @@ TEST(LogOfRecord, AStoreRebuiltFromTheTopicsHasTheSameDerivedEventsAndRaisesNoAl
       << letters[0].reason();
 }
 
+
+// Several engines on one topic (services/daemon/README.md): the outbox's derived events of a
+// store, by event id.
+std::set<std::string> DerivedIdsInOutbox(const store::Store& store) {
+  std::set<std::string> ids;
+  for (const std::string& value : DerivedTopicRecords(store)) {
+    auto id = EventIdOf(value);
+    EXPECT_TRUE(id);
+    if (id) ids.insert(id.value());
+  }
+  return ids;
+}
+
+std::set<std::string> KeysOf(const std::map<std::string, std::string>& derived) {
+  std::set<std::string> keys;
+  for (const auto& [id, bytes] : derived) keys.insert(id);
+  return keys;
+}
+
+// A follower applies what the leader applies, derives nothing and publishes nothing, and gets the
+// leader's derived events from the derived topic. The leader lost, the follower leads: it derives
+// what the cases it saw owe and sweeps the rest, so that every obligation missed in the end has
+// its derived event and alert, and none the last leader published is derived again.
+TEST(Group, AFollowerLeadsWithoutRepeatingOrMissingAnyDerivedEvent) {
+  TempDir dir;
+  const auto sim = Simulate(150, 12, 9);
+  const std::vector<std::string> records = Scrambled(sim, 23);
+  const std::vector<std::string> first_half(records.begin(), records.begin() + records.size() / 2);
+  const std::vector<std::string> second_half(records.begin() + records.size() / 2, records.end());
+
+  auto leader_store = store::Store::Open(dir.path() / "leader").value();
+  auto follower_store = store::Store::Open(dir.path() / "follower").value();
+  auto leader = MakeEngine(*leader_store);
+  auto follower = MakeEngine(*follower_store);
+  follower->Follow();
+  EXPECT_TRUE(leader->leading());
+  EXPECT_FALSE(follower->leading());
+  Feed(*leader, first_half, 97, sim.end);
+  Feed(*follower, first_half, 97, sim.end);
+  const std::vector<std::string> published_by_leader = DerivedTopicRecords(*leader_store);
+  ASSERT_FALSE(published_by_leader.empty());
+  EXPECT_EQ(follower->counters().missed_obligations, 0u);
+  std::vector<std::string> follower_outbox;
+  ASSERT_TRUE(follower_store->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    follower_outbox.push_back(r.topic());
+    return true;
+  }));
+  EXPECT_TRUE(follower_outbox.empty()) << "a follower wrote to its outbox";
+  // The leader's derived events, read back from the derived topic.
+  ASSERT_TRUE(follower->RestoreDerived(AsPartitionZero(published_by_leader), sim.end));
+  EXPECT_EQ(StateOf(*follower_store).items, StateOf(*leader_store).items);
+
+  // The leader is lost; the rest of the records reach the follower alone, then it leads.
+  leader.reset();
+  Feed(*follower, second_half, 97, sim.end, first_half.size());
+  EXPECT_EQ(follower->counters().missed_obligations, 0u);
+  ASSERT_TRUE(follower->Lead(sim.end));
+  EXPECT_TRUE(follower->leading());
+  int sweeps = 0;
+  while (follower->sweeping()) {
+    ASSERT_TRUE(follower->Sweep(sim.end));
+    ++sweeps;
+  }
+  EXPECT_GE(sweeps, 1);
+
+  // Against one engine given every record at once: the obligations missed in the end.
+  auto reference_store = store::Store::Open(dir.path() / "reference").value();
+  {
+    auto reference = MakeEngine(*reference_store);
+    Feed(*reference, records, records.size(), sim.end);
+  }
+  const StoreState reference = StateOf(*reference_store);
+  const StoreState led = StateOf(*follower_store);
+  EXPECT_EQ(led.items, reference.items);
+  EXPECT_EQ(led.counts, reference.counts);
+  const std::set<std::string> derived = KeysOf(led.derived);
+  for (const std::string& id : KeysOf(reference.derived)) {
+    EXPECT_TRUE(derived.count(id) > 0) << "missed obligation " << id << " never derived";
+  }
+  // Each derived event published once: by the lost leader or by the new one, never by both.
+  const std::set<std::string> by_new_leader = DerivedIdsInOutbox(*follower_store);
+  std::set<std::string> by_old_leader;
+  for (const std::string& value : published_by_leader) {
+    by_old_leader.insert(EventIdOf(value).value());
+  }
+  for (const std::string& id : by_new_leader) {
+    EXPECT_EQ(by_old_leader.count(id), 0u) << id << " published by both leaders";
+  }
+  std::set<std::string> published = by_old_leader;
+  published.insert(by_new_leader.begin(), by_new_leader.end());
+  EXPECT_EQ(published, derived);
+  EXPECT_EQ(led.alerts.size(), by_new_leader.size()) << "an alert for each derived event";
+}
+
 }  // namespace
 }  // namespace casewatch::engine

@@ -260,10 +260,20 @@ Result<void> Store::TakeOverOutbox(uint64_t sequence, const v1::OutboxRecord& pl
     return FailedPrecondition(fmt::format(
         "the store in {} is not new: it cannot take over another store's outbox", directory_.string()));
   }
+  return ReplaceOutbox(sequence, placeholder, {});
+}
+
+Result<void> Store::ReplaceOutbox(uint64_t sequence, const v1::OutboxRecord& placeholder,
+                                  std::span<const v1::OutboxRecord> after) {
   WriteBatch batch = NewWriteBatch();
+  CW_TRY(ScanOutbox(0, [&](uint64_t held, const v1::OutboxRecord&) {
+    batch.DeleteOutbox(held);
+    return true;
+  }));
   batch.PutOutbox(sequence, placeholder);
+  for (size_t i = 0; i < after.size(); ++i) batch.PutOutbox(sequence + 1 + i, after[i]);
   CW_TRY(Write(batch, true));
-  next_outbox_sequence_ = sequence + 1;
+  LoadSequences();
   return Ok();
 }
 

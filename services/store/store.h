@@ -212,8 +212,14 @@ class Store final : public StoreReader {
   [[nodiscard]] Result<void> TakeOverOutbox(uint64_t sequence,
                                             const v1::OutboxRecord& placeholder);
 
+  // Any store taking over the outbox numbering of the engine that published last (an engine of
+  // a group coming to lead): deletes every outbox record it holds, stores `placeholder` at
+  // `sequence` and `after` in order behind it, in one synced write.
+  [[nodiscard]] Result<void> ReplaceOutbox(uint64_t sequence, const v1::OutboxRecord& placeholder,
+                                           std::span<const v1::OutboxRecord> after);
+
   // The next unused sequence numbers (one past the last stored), as of opening (and of
-  // TakeOverOutbox).
+  // TakeOverOutbox and ReplaceOutbox).
   uint64_t next_event_sequence() const { return next_event_sequence_; }
   uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
   uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }

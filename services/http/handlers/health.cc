@@ -13,6 +13,7 @@ HttpResponse HandleReadyz(ApiState& state, Call&) {
   const engine::EngineStatus status = state.options.view->status();
   JsonWriter out;
   out.BeginObject().Key("status").String(ready ? "ready" : "catching_up");
+  if (!status.role.empty()) out.Key("role").String(status.role);
   out.Key("lag").Int(status.lag).Key("partitions").BeginArray();
   for (const engine::PartitionStatus& p : status.partitions) {
     out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag).EndObject();

@@ -44,6 +44,13 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
                      p.lag);
     }
   }
+  if (!status.role.empty()) {
+    metric("casewatch_group_leader", "gauge",
+           "1 while this engine leads its group (derives and publishes), 0 while it follows.",
+           status.role == "leader" ? 1 : 0);
+    metric("casewatch_group_leader_terms_total", "counter",
+           "How many times this engine has come to lead since it started.", status.leader_terms);
+  }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
          status.published);
   metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",

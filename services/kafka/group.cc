@@ -1,0 +1,213 @@
+#include "services/kafka/group.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "services/kafka/internal/client.h"
+
+namespace casewatch::kafka {
+namespace {
+
+constexpr int kPollMs = 100;
+
+}  // namespace
+
+// Owns the librdkafka consumer and the thread that serves it. `mutex` guards `assigned` and
+// `failure`; the consumer belongs to the thread until Close joins it.
+struct GroupMember::Impl {
+  GroupMember* owner = nullptr;
+  GroupOptions options;
+  internal::ClientPtr client;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  bool closed = false;
+
+  mutable std::mutex mutex;
+  std::vector<int32_t> assigned;
+  std::optional<Error> failure;
+
+  void Fail(Error error) {
+    std::lock_guard lock(mutex);
+    if (!failure) {
+      spdlog::error("group {}: {}", options.group, error.message);
+      failure = std::move(error);
+    }
+  }
+
+  // After every change of assignment: what this member holds, and whether it leads.
+  void Refresh(bool lost) {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    std::vector<int32_t> now;
+    if (rd_kafka_assignment(client.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR && raw != nullptr) {
+      internal::PartitionListPtr list(raw);
+      for (int i = 0; i < list->cnt; ++i) {
+        if (options.topic == list->elems[i].topic) now.push_back(list->elems[i].partition);
+      }
+    }
+    std::sort(now.begin(), now.end());
+    const bool leads = std::binary_search(now.begin(), now.end(), 0);
+    {
+      std::lock_guard lock(mutex);
+      assigned = now;
+    }
+    if (leads != owner->leads_.exchange(leads)) {
+      owner->terms_.fetch_add(leads ? 1 : 0);
+      spdlog::info("group {}: this member {} the leadership{}", options.group,
+                   leads ? "holds" : "no longer holds",
+                   lost ? " (the group stopped hearing from it: frozen, cut off or too slow)" : "");
+    }
+  }
+
+  void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+    const bool cooperative =
+        std::strcmp(rd_kafka_rebalance_protocol(client.get()), "COOPERATIVE") == 0;
+    const bool lost = rd_kafka_assignment_lost(client.get()) != 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      // Nothing is read: each partition starts at its end and is paused at once.
+      for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_END;
+      if (cooperative) {
+        if (rd_kafka_error_t* error = rd_kafka_incremental_assign(client.get(), partitions)) {
+          Fail(IoError(fmt::format("cannot take the partitions the group gave: {}",
+                                   rd_kafka_error_string(error))));
+          rd_kafka_error_destroy(error);
+        }
+      } else {
+        rd_kafka_assign(client.get(), partitions);
+      }
+      rd_kafka_pause_partitions(client.get(), partitions);
+    } else {
+      if (cooperative) {
+        if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(client.get(), partitions)) {
+          rd_kafka_error_destroy(error);
+        }
+      } else {
+        rd_kafka_assign(client.get(), nullptr);
+      }
+    }
+    Refresh(lost);
+  }
+
+  static void RebalanceCallback(rd_kafka_t* /*client*/, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    static_cast<Impl*>(opaque)->OnRebalance(err, partitions);
+  }
+
+  void OnError(rd_kafka_resp_err_t err, std::string_view reason) {
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      char text[512] = "";
+      const rd_kafka_resp_err_t cause = rd_kafka_fatal_error(client.get(), text, sizeof(text));
+      Fail(IoError(fmt::format("fatal error: {} ({})", text, rd_kafka_err2name(cause))));
+      return;
+    }
+    if (internal::IsSecurityFailure(err, reason)) {
+      Fail(internal::SecurityFailure(fmt::format("Kafka group member of \"{}\"", options.group),
+                                     err, reason, internal::SecuritySettingsOf(client.get()),
+                                     rd_kafka_version()));
+      return;
+    }
+    if (err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+        err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+      Fail(internal::ToError(
+          err, fmt::format("joining group \"{}\" on topic \"{}\" (the principal needs Read on "
+                           "both: deploy/topics.sh --acl)",
+                           options.group, options.topic)));
+      return;
+    }
+    // Anything else (a broker down, a coordinator moving) librdkafka recovers from by itself.
+    spdlog::debug("group {}: {} ({})", options.group, rd_kafka_err2str(err), reason);
+  }
+
+  static void ErrorCallback(rd_kafka_t* /*client*/, int err, const char* reason, void* opaque) {
+    static_cast<Impl*>(opaque)->OnError(static_cast<rd_kafka_resp_err_t>(err), reason);
+  }
+
+  void Serve() {
+    while (!stopping.load()) {
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(client.get(), kPollMs);
+      if (raw == nullptr) continue;
+      internal::MessagePtr message(raw);
+      if (message->err && message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        OnError(message->err, rd_kafka_message_errstr(message.get()));
+      }
+    }
+  }
+};
+
+GroupMember::GroupMember(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+GroupMember::~GroupMember() { Close(); }
+
+Result<std::unique_ptr<GroupMember>> GroupMember::Join(const KafkaConfig& config,
+                                                       GroupOptions options) {
+  if (options.group.empty()) return InvalidArgument("Kafka group: the group name is empty");
+  if (options.topic.empty()) return InvalidArgument("Kafka group: the topic name is empty");
+  const std::string session = std::to_string(options.session_timeout.count());
+  const std::string heartbeat =
+      std::to_string(std::max<int64_t>(100, options.session_timeout.count() / 6));
+  const Property defaults[] = {
+      {"group.id", options.group},
+      {"partition.assignment.strategy", "cooperative-sticky"},
+      {"session.timeout.ms", session},
+      {"heartbeat.interval.ms", heartbeat},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "latest"},
+  };
+  // The caller's properties (TLS, SASL) apply, but not ones that would change what a member is.
+  KafkaConfig own = config;
+  std::erase_if(own.properties, [](const Property& p) {
+    return p.key == "group.id" || p.key == "partition.assignment.strategy" ||
+           p.key == "group.instance.id" || p.key == "isolation.level";
+  });
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  CW_TRY(conf, internal::MakeConf(own, defaults));
+  rd_kafka_conf_set_opaque(conf.get(), impl.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::RebalanceCallback);
+  rd_kafka_conf_set_error_cb(conf.get(), &Impl::ErrorCallback);
+  CW_TRY(client, internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf)));
+  impl->client = std::move(client);
+  rd_kafka_poll_set_consumer(impl->client.get());
+  internal::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), impl->options.topic.c_str(),
+                                    RD_KAFKA_PARTITION_UA);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(impl->client.get(), topics.get()); err) {
+    return internal::ToError(err, fmt::format("Kafka group \"{}\": subscribing to \"{}\"",
+                                              impl->options.group, impl->options.topic));
+  }
+  Impl* raw = impl.get();
+  std::unique_ptr<GroupMember> member(new GroupMember(std::move(impl)));
+  raw->owner = member.get();
+  raw->thread = std::thread([raw] { raw->Serve(); });
+  return member;
+}
+
+std::vector<int32_t> GroupMember::Assigned() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->assigned;
+}
+
+std::optional<Error> GroupMember::Failure() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->failure;
+}
+
+void GroupMember::Close() {
+  if (!impl_ || impl_->closed) return;
+  impl_->closed = true;
+  impl_->stopping = true;
+  if (impl_->thread.joinable()) impl_->thread.join();
+  // Leaving serves the last revocation through the rebalance callback.
+  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->client.get()); err) {
+    spdlog::warn("group {}: leaving: {}", impl_->options.group, rd_kafka_err2str(err));
+  }
+  leads_ = false;
+  impl_->client.reset();
+}
+
+}  // namespace casewatch::kafka

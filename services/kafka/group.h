@@ -1,0 +1,67 @@
+#pragma once
+// GroupMember: membership of a Kafka consumer group, used to choose one leader among several
+// processes and nothing else. It subscribes to a topic of one partition under the group's name
+// with the cooperative-sticky assignor and reads no record (the partition, when given, is paused
+// at the topic's end; nothing is committed). The member holding partition 0 leads. With one
+// partition there is nothing to balance, so sticky assignment leaves it where it is when members
+// join or leave: the leader changes only when it leaves (Close, a clean stop) or the group
+// coordinator stops hearing from it (session.timeout.ms: killed, frozen, cut off). (With more
+// partitions the assignor would move partition 0 to balance the others.)
+//
+// A thread of its own serves the group (heartbeats, rebalances), so a long batch of the caller's
+// cannot cost it its membership. Leads and Assigned may be called from any thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "services/kafka/kafka_config.h"
+
+namespace casewatch::kafka {
+
+struct GroupOptions {
+  std::string group;  // group.id
+  std::string topic;  // subscribed to: one partition, the leadership
+  // How long the group waits for a member it no longer hears from before it gives that member's
+  // partitions to others: the floor of a failover. The brokers allow 6 s at least by default
+  // (group.min.session.timeout.ms).
+  std::chrono::milliseconds session_timeout{6000};
+};
+
+class GroupMember {
+ public:
+  // Joins in the background; Leads is false until the group has given this member partition 0.
+  [[nodiscard]] static Result<std::unique_ptr<GroupMember>> Join(const KafkaConfig& config,
+                                                                 GroupOptions options);
+  // Leaves the group (Close) and stops the thread.
+  ~GroupMember();
+  GroupMember(const GroupMember&) = delete;
+  GroupMember& operator=(const GroupMember&) = delete;
+
+  bool Leads() const { return leads_.load(); }
+  // The partitions this member holds now, ascending.
+  std::vector<int32_t> Assigned() const;
+  // A fatal error of the membership (a security failure, the group refused): set once, for the
+  // caller to stop on.
+  std::optional<Error> Failure() const;
+  // How many times this member has gained and lost the leadership so far.
+  uint64_t terms() const { return terms_.load(); }
+
+  // Leaves the group now: the others rebalance at once instead of after the session timeout.
+  void Close();
+
+ private:
+  struct Impl;
+  explicit GroupMember(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> leads_{false};
+  std::atomic<uint64_t> terms_{0};
+  friend struct Impl;
+};
+
+}  // namespace casewatch::kafka

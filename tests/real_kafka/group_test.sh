@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# ctest's real_kafka.group: three casewatchd in one group (--group) on a real 3-node Apache Kafka
+# cluster of their own, topics by deploy/topics.sh, each with its own store and HTTP port:
+#   1. exactly one leads (/readyz role), the others follow;
+#   2. mid-ingest the leader is killed (SIGKILL), twice, and once stopped cleanly (SIGTERM, a
+#      rolling restart): each time another engine leads within seconds (the time is printed), and
+#      the stopped one, started again, follows; a client asks every engine's /api/v1/report every
+#      100 ms throughout, and every engine that is running answers;
+#   3. at the end every store's report equals the replay of the same events at three instants,
+#      national and for a region, case items included;
+#   4. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
+#      the alert of one derived event on case-events-derived (also exactly once).
+#
+#   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
+set -euo pipefail
+SRC=$1 CASEWATCH=$2 CASEWATCHD=$3
+WORK=$(mktemp -d /tmp/casewatch-kafka-group.XXXXXX)
+CLUSTER=$WORK/cluster
+CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
+PUBLISH_PID="" POLL_PID=""
+PIDS=("" "" "")
+END=2025-01-01T00:00:00Z
+GROUP=casewatchd-group-test
+
+fail() {
+  echo "FAIL: $*" >&2
+  local n
+  for n in 0 1 2; do
+    [ -f "$WORK/engine$n.log" ] && { echo "--- engine$n.log (last 12 lines)" >&2; tail -12 "$WORK/engine$n.log" >&2; }
+  done
+  exit 1
+}
+cleanup() {
+  local pid
+  for pid in "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}"; do
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  done
+  "$CLUSTER_SH" stop "$CLUSTER" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+step() { echo "$(date +%T) $*"; }
+
+KAFKA=$("$SRC/scripts/kafka/fetch.sh") || fail "the Kafka release cannot be fetched"
+BOOTSTRAP=$("$CLUSTER_SH" start "$CLUSTER") || fail "the cluster did not start"
+BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash "$SRC/deploy/topics.sh" >"$WORK/topics.log" 2>&1 ||
+  fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
+step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
+
+read -r -a PORTS <<<"$(python3 -c '
+import socket
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')"
+
+"$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed 31 --quiet \
+  --out "$WORK/events.ndjson"
+total=$(wc -l <"$WORK/events.ndjson")
+first=$((total * 3 / 4))
+head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
+tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
+rate=$((first / 60 + 1))  # part a over about a minute: the kills land mid-ingest
+
+start_engine() {  # engine $1 (0..2), its store, log and port its own
+  "$CASEWATCHD" --brokers "$BOOTSTRAP" --group "$GROUP" --data "$WORK/store$1" \
+    --http-port "${PORTS[$1]}" --no-auth --clock simulated --clock-start "$END" --clock-speed 0 \
+    >>"$WORK/engine$1.log" 2>&1 &
+  PIDS[$1]=$!
+}
+role_of() {  # engine $1's role as /readyz says ("" while it does not answer)
+  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" 2>/dev/null |
+    grep -o '"role":"[a-z]*"' | cut -d'"' -f4 || true
+}
+leader() {  # the engine that leads, when exactly one running engine says so
+  local n found=""
+  for n in 0 1 2; do
+    [ -n "${PIDS[$n]}" ] || continue
+    if [ "$(role_of "$n")" = leader ]; then
+      [ -z "$found" ] || { echo ""; return; }
+      found=$n
+    fi
+  done
+  echo "$found"
+}
+wait_leader() {  # prints the new leader (not $1) once one leads; fails after $2 s
+  local deadline=$((SECONDS + $2)) l
+  while :; do
+    l=$(leader)
+    if [ -n "$l" ] && [ "$l" != "$1" ]; then echo "$l"; return; fi
+    [ $SECONDS -lt $deadline ] || fail "no engine led within $2 s (besides ${1:-none})"
+    sleep 0.1
+  done
+}
+alive() {
+  local n
+  for n in 0 1 2; do
+    [ -z "${PIDS[$n]}" ] || kill -0 "${PIDS[$n]}" 2>/dev/null || fail "engine $n exited"
+  done
+}
+now_ms() { date +%s%3N; }
+
+for n in 0 1 2; do start_engine $n; done
+first_leader=$(wait_leader "" 90)
+step "three engines in group $GROUP; engine $first_leader leads"
+
+# A client of every engine, every 100 ms: each answer is counted, each refusal by a running
+# engine is a failure (written to poll.failures).
+(
+  while :; do
+    for n in 0 1 2; do
+      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+        "http://127.0.0.1:${PORTS[$n]}/api/v1/report" 2>/dev/null || true)
+      case "$code" in
+        200) echo ok >>"$WORK/poll.ok" ;;
+        000) ;;  # not running (killed, restarting): the others answer
+        *) echo "engine $n answered $code at $(date +%T.%N)" >>"$WORK/poll.failures" ;;
+      esac
+    done
+    sleep 0.1
+  done
+) &
+POLL_PID=$!
+
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate "$rate" --timeout 300 "$WORK/a.ndjson" \
+  >"$WORK/publish-a.log" 2>&1 &
+PUBLISH_PID=$!
+step "publishing $first events at $rate/s"
+
+failover() {  # $1: the signal for the leader; prints the time until another leads
+  local old started new
+  old=$(leader)
+  [ -n "$old" ] || fail "no single leader before the failover"
+  started=$(now_ms)
+  kill "-$1" "${PIDS[$old]}"
+  wait "${PIDS[$old]}" 2>/dev/null || true
+  PIDS[$old]=""
+  new=$(wait_leader "$old" 60)
+  step "SIG$1 to leader engine $old: engine $new leads after $(($(now_ms) - started)) ms"
+  start_engine "$old"
+  local deadline=$((SECONDS + 30))
+  until [ "$(role_of "$old")" = follower ]; do
+    [ $SECONDS -lt $deadline ] || fail "engine $old, started again, does not follow within 30 s"
+    sleep 0.5
+  done
+  [ "$(leader)" = "$new" ] || fail "engine $new no longer the only leader once engine $old rejoined"
+}
+sleep 10
+failover KILL
+sleep 8
+failover KILL
+sleep 8
+failover TERM
+wait "$PUBLISH_PID" || fail "the paced publish failed: $(tail -3 "$WORK/publish-a.log")"
+PUBLISH_PID=""
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/b.ndjson" >"$WORK/publish-b.log" 2>&1 ||
+  fail "publishing part b failed: $(tail -3 "$WORK/publish-b.log")"
+step "all $total events published"
+
+# Every engine caught up: its lag 0 and its consumed records all.
+caught_up() {
+  local n body
+  for n in 0 1 2; do
+    body=$(curl -s --max-time 2 "http://127.0.0.1:${PORTS[$n]}/readyz" || true)
+    [[ $body == *'"status":"ready"'* && $body == *'"lag":0,'* ]] || return 1
+  done
+}
+deadline=$((SECONDS + 180))
+until caught_up; do
+  alive
+  [ $SECONDS -lt $deadline ] || fail "the engines did not all catch up in 180 s"
+  sleep 1
+done
+sleep 12  # the leader's sweep and the followers' derived events
+kill "$POLL_PID"
+POLL_PID=""
+[ ! -s "$WORK/poll.failures" ] || fail "requests failed: $(head -3 "$WORK/poll.failures")"
+step "ok: $(wc -l <"$WORK/poll.ok") reports answered by the running engines every 100 ms, none refused"
+for n in 0 1 2; do
+  kill -TERM "${PIDS[$n]}"
+  code=0
+  wait "${PIDS[$n]}" || code=$?
+  PIDS[$n]=""
+  [ "$code" -eq 0 ] || fail "engine $n exited $code on SIGTERM"
+done
+
+region=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn | head -1 |
+  sed 's/.*"region":"\([^"]*\)"/\1/')
+for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
+  for scope in national region; do
+    flags=(--as-of "$as_of" --case-items)
+    [ "$scope" = region ] && flags+=(--region "$region")
+    "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" 2>/dev/null ||
+      fail "replay ${flags[*]} failed"
+    for n in 0 1 2; do
+      "$CASEWATCH" report --data "$WORK/store$n" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
+        fail "report of engine $n ${flags[*]}: $(cat "$WORK/live.err")"
+      cmp -s "$WORK/live.json" "$WORK/replay.json" ||
+        fail "engine $n differs from replay at $as_of ($scope): $(diff <(tr ',' '\n' <"$WORK/live.json") <(tr ',' '\n' <"$WORK/replay.json") | head -8)"
+    done
+  done
+done
+step "ok: every engine's store equals replay at three instants, national and for $region"
+
+consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
+  java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \
+    --bootstrap-server "$BOOTSTRAP" --topic "$1" --from-beginning --timeout-ms 15000 \
+    --consumer-property isolation.level=read_committed 2>/dev/null |
+    grep -ao "$2" | sort
+}
+consume case-alerts '"event_id":"[^"]*"' | cut -d'"' -f4 >"$WORK/alerts.txt"
+consume case-events-derived 'missed-[0-9a-f]\{16\}' >"$WORK/derived-all.txt"
+alerts=$(wc -l <"$WORK/alerts.txt")
+[ "$alerts" -gt 0 ] || fail "no alert was published"
+dupes=$(uniq -d "$WORK/alerts.txt" | wc -l)
+[ "$dupes" -eq 0 ] || fail "$dupes alerts appear more than once: $(uniq -d "$WORK/alerts.txt" | head -3)"
+uniq "$WORK/derived-all.txt" >"$WORK/derived.txt"
+cmp -s "$WORK/alerts.txt" "$WORK/derived.txt" ||
+  fail "the alerts are not the derived events': $(diff "$WORK/alerts.txt" "$WORK/derived.txt" | head -5)"
+step "ok: $alerts alerts, each exactly once to a read_committed consumer, one per derived event"
+"$CLUSTER_SH" stop "$CLUSTER"
