@@ -116,8 +116,10 @@ topic casewatchd-outbox-progress 1 min.insync.replicas=2 unclean.leader.election
 
 # ACLs, for a cluster with an authorizer (StandardAuthorizer in KRaft) and
 # allow.everyone.if.no.acl.found=false. Adding an ACL that exists is a no-op.
-# - casewatchd reads case-events by assigning partitions itself with offsets from its store:
-#   no consumer group, so no Group ACL. It publishes alerts and dead letters in transactions, so
+# - casewatchd reads case-events by assigning partitions itself with offsets from its store. The
+#   engines of a group (--group NAME, ENGINE_GROUP here, default casewatchd-case-events) join the
+#   consumer group NAME on the progress topic to choose their leader: Read on that group. It
+#   publishes alerts and dead letters in transactions, so
 #   Write and Describe on its TransactionalId; and Read and Write on the progress topic, which it
 #   writes in each transaction and reads back at start. Describe is implied by Read and Write; it
 #   is granted explicitly because the engine lists partitions and their offsets.
@@ -138,6 +140,8 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
     --operation Describe --topic casewatchd-outbox-progress
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
     --transactional-id "${ENGINE_TRANSACTIONAL_ID:-casewatchd-case-events}"
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read \
+    --group "${ENGINE_GROUP:-casewatchd-case-events}"
   for p in ${PUBLISHER_PRINCIPALS:-}; do
     "${acl[@]}" --allow-principal "$p" --operation Write --topic case-events
   done

@@ -261,7 +261,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
         if (auto drained = outbox->Drain(std::chrono::seconds(5)); !drained) {
           spdlog::warn("outbox: {}", drained.error().message);
         }
-        return FailedPrecondition(fmt::format(
+        // Exit 1, not 2: its service manager starts it again.
+        return Unavailable(fmt::format(
             "group {}: this engine no longer leads (the group stopped hearing from it for longer "
             "than its session timeout) and stops; started again, it follows the new leader",
             options.group));
@@ -318,7 +319,14 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       CW_TRY(engine->Sweep(now));
     }
     if (outbox) {
-      CW_TRY(outbox->Pump());
+      Result<void> pumped = outbox->Pump();
+      if (!pumped && member && pumped.error().kind == ErrorKind::kFailedPrecondition) {
+        return Unavailable(fmt::format(
+            "group {}: another engine leads now and has fenced this one's producer ({}); this "
+            "engine stops, and started again it follows",
+            options.group, pumped.error().message));
+      }
+      CW_TRY(std::move(pumped));
     }
     const auto tick = std::chrono::steady_clock::now();
     // Readers (readiness, metrics) see the status after every batch and, idle, a few times a

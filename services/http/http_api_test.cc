@@ -1236,6 +1236,23 @@ TEST(HttpOperations, HealthzAlwaysAndReadyzOnceCaughtUp) {
   // Ready stays ready: lag after catching up is normal work.
   h.ReportStatus(/*lag=*/50);
   EXPECT_EQ(h.Get("/readyz", "").status, 200);
+  EXPECT_EQ(h.Get("/readyz", "").body.find("role"), std::string::npos) << "an engine on its own";
+}
+
+TEST(HttpOperations, AnEngineOfAGroupSaysWhetherItLeads) {
+  Harness h;
+  h.ReportStatus(/*lag=*/0, {{0, 0}}, "follower");
+  HttpReply ready = h.Get("/readyz", "");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body,
+            R"({"status":"ready","role":"follower","lag":0,"partitions":[{"partition":0,"lag":0}]})");
+  std::string metrics = h.Get("/metrics").body;
+  EXPECT_NE(metrics.find("\ncasewatch_group_leader 0\n"), std::string::npos) << metrics;
+  h.ReportStatus(/*lag=*/0, {{0, 0}}, "leader");
+  EXPECT_EQ(Str(JsonDoc(h.Get("/readyz", "").body)["role"]), "leader");
+  metrics = h.Get("/metrics").body;
+  EXPECT_NE(metrics.find("\ncasewatch_group_leader 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\ncasewatch_group_leader_terms_total 1\n"), std::string::npos);
 }
 
 // --- authentication and scopes ---

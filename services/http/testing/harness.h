@@ -347,8 +347,11 @@ class Harness {
     ADD_FAILURE() << "no obligation of " << case_id << " was missed within 30 days";
     return std::nullopt;
   }
-  void ReportStatus(int64_t lag = 0, std::vector<engine::PartitionStatus> partitions = {}) {
+  void ReportStatus(int64_t lag = 0, std::vector<engine::PartitionStatus> partitions = {},
+                    std::string role = {}) {
     engine::EngineStatus status;
+    status.role = std::move(role);
+    status.leader_terms = status.role.empty() ? 0 : 1;
     status.counters = engine_->counters();
     status.lag = lag;
     status.partitions = std::move(partitions);
