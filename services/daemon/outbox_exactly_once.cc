@@ -358,8 +358,8 @@ Result<void> Reconcile(store::Store& store, const Progress& progress, const Outb
                        const kafka::KafkaConfig& kafka) {
   const std::string& transactional_id = options.transactional_id;
   const std::string& progress_topic = options.progress_topic;
-  if (store.next_event_sequence() == 0 && store.next_outbox_sequence() == 0 &&
-      store.next_dead_letter_sequence() == 0) {
+  if (!options.take_over && store.next_event_sequence() == 0 &&
+      store.next_outbox_sequence() == 0 && store.next_dead_letter_sequence() == 0) {
     store::v1::OutboxRecord placeholder;
     placeholder.set_published_fingerprint(progress.fingerprint);
     CW_TRY(store.TakeOverOutbox(progress.sequence, placeholder));

@@ -115,6 +115,25 @@ HttpResponse Dispatch(ApiState& state, const HttpRequest& request, RouteId& rout
 
 }  // namespace
 
+// Every API answer says how far behind the topic the store it came from is (Casewatch-Lag:
+// records not yet applied, -1 unknown; Casewatch-Behind: partition:records for each partition
+// behind) and, for an engine of a group, its role: a reader of a follower, or of any engine
+// catching up, knows the answer is stale and by how much.
+void Api::AddFreshness(HttpResponse& response) const {
+  if (state_->options.view == nullptr) return;
+  const engine::EngineStatus status = state_->options.view->status();
+  if (status.lag < 0 && status.role.empty()) return;  // no engine (read-only)
+  response.headers.emplace_back("Casewatch-Lag", std::to_string(status.lag));
+  std::string behind;
+  for (const engine::PartitionStatus& p : status.partitions) {
+    if (p.lag == 0) continue;
+    fmt::format_to(std::back_inserter(behind), "{}{}:{}", behind.empty() ? "" : ",", p.partition,
+                   p.lag);
+  }
+  if (!behind.empty()) response.headers.emplace_back("Casewatch-Behind", std::move(behind));
+  if (!status.role.empty()) response.headers.emplace_back("Casewatch-Role", status.role);
+}
+
 Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(options))) {
   if (!state_->options.wall_clock) state_->options.wall_clock = SystemClock;
   if (state_->options.store != nullptr) {
@@ -162,6 +181,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   RouteId route = kOtherRoute;
   HttpResponse response = Dispatch(*state_, request, route);
+  if (request.target.starts_with("/api/")) AddFreshness(response);
   RouteMetrics& metrics = *state_->routes[route];
   metrics.by_class[std::clamp(response.status / 100, 1, 5)].fetch_add(1);
   metrics.micros_total.fetch_add(

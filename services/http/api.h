@@ -97,6 +97,7 @@ class Api {
   void set_server_stats(std::function<ServerStats()> stats);
 
  private:
+  void AddFreshness(HttpResponse& response) const;
   std::unique_ptr<ApiState> state_;
 };
 

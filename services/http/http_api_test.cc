@@ -1253,6 +1253,19 @@ TEST(HttpOperations, AnEngineOfAGroupSaysWhetherItLeads) {
   metrics = h.Get("/metrics").body;
   EXPECT_NE(metrics.find("\ncasewatch_group_leader 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("\ncasewatch_group_leader_terms_total 1\n"), std::string::npos);
+  // Every API answer says how fresh it is: the role, the lag, the partitions behind.
+  h.ReportStatus(/*lag=*/35, {{0, 0}, {1, 30}, {2, 5}}, "follower");
+  const HttpReply report = h.Get("/api/v1/report");
+  EXPECT_EQ(report.status, 200);
+  EXPECT_EQ(report.Header("Casewatch-Role"), "follower");
+  EXPECT_EQ(report.Header("Casewatch-Lag"), "35");
+  EXPECT_EQ(report.Header("Casewatch-Behind"), "1:30,2:5");
+  h.ReportStatus(/*lag=*/0, {{0, 0}, {1, 0}, {2, 0}}, "leader");
+  const HttpReply fresh = h.Get("/api/v1/report");
+  EXPECT_EQ(fresh.Header("Casewatch-Lag"), "0");
+  EXPECT_EQ(fresh.Header("Casewatch-Behind"), "");
+  EXPECT_EQ(fresh.Header("Casewatch-Role"), "leader");
+  EXPECT_EQ(h.Get("/healthz", "").Header("Casewatch-Lag"), "") << "API answers only";
 }
 
 // --- authentication and scopes ---

@@ -25,6 +25,7 @@ struct GroupMember::Impl {
   internal::ClientPtr client;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::atomic<bool> synced{false};  // the group has given this member an assignment once
   bool closed = false;
 
   mutable std::mutex mutex;
@@ -67,6 +68,7 @@ struct GroupMember::Impl {
     const bool cooperative =
         std::strcmp(rd_kafka_rebalance_protocol(client.get()), "COOPERATIVE") == 0;
     const bool lost = rd_kafka_assignment_lost(client.get()) != 0;
+    synced = true;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       // Nothing is read: each partition starts at its end and is paused at once.
       for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_END;
@@ -202,9 +204,24 @@ void GroupMember::Close() {
   impl_->closed = true;
   impl_->stopping = true;
   if (impl_->thread.joinable()) impl_->thread.join();
-  // Leaving serves the last revocation through the rebalance callback.
-  if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->client.get()); err) {
-    spdlog::warn("group {}: leaving: {}", impl_->options.group, rd_kafka_err2str(err));
+  // librdkafka 2.0.2 fails an assertion (rd_kafka_sticky_assignor_state_destroy) when a
+  // cooperative-sticky member that has never been given an assignment closes (librdkafka issue
+  // 4312, fixed in 2.3.0; found here by the group test's rolling restart): a member stopped
+  // seconds after it started waits a little for its first one, and without it leaves without
+  // saying so (the group notices after the session timeout; it held nothing).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!impl_->synced && std::chrono::steady_clock::now() < deadline) {
+    if (rd_kafka_message_t* raw = rd_kafka_consumer_poll(impl_->client.get(), kPollMs)) {
+      rd_kafka_message_destroy(raw);
+    }
+  }
+  if (impl_->synced) {
+    // Leaving serves the last revocation through the rebalance callback.
+    if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->client.get()); err) {
+      spdlog::warn("group {}: leaving: {}", impl_->options.group, rd_kafka_err2str(err));
+    }
+  } else {
+    rd_kafka_destroy_flags(impl_->client.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
   leads_ = false;
   impl_->client.reset();

@@ -2,13 +2,19 @@
 # ctest's real_kafka.group: three casewatchd in one group (--group) on a real 3-node Apache Kafka
 # cluster of their own, topics by deploy/topics.sh, each with its own store and HTTP port:
 #   1. exactly one leads (/readyz role), the others follow;
-#   2. mid-ingest the leader is killed (SIGKILL), twice, and once stopped cleanly (SIGTERM, a
-#      rolling restart): each time another engine leads within seconds (the time is printed), and
-#      the stopped one, started again, follows; a client asks every engine's /api/v1/report every
-#      100 ms throughout, and every engine that is running answers;
-#   3. at the end every store's report equals the replay of the same events at three instants,
-#      national and for a region, case items included;
-#   4. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
+#   2. mid-ingest the leader is killed (SIGKILL), twice, and once stopped cleanly (SIGTERM): each
+#      time another engine leads within seconds (the time is printed), and the stopped one,
+#      started again, follows;
+#   3. a follower's store is wiped and it is started again: it rebuilds from the topics and
+#      follows; a fourth engine joins with an empty store; all four are restarted one at a time
+#      (a rolling restart, each waiting for the last's /readyz); then two of them, the leader
+#      among them, are removed;
+#   4. a client asks every engine's /api/v1/report every 100 ms throughout: every engine that is
+#      running answers 200 (or, its store new and nothing projected yet, 503 not_ready), and in
+#      every round at least one answers 200;
+#   5. at the end the remaining stores' reports equal the replay of the same events at three
+#      instants, national and for a region, case items included;
+#   6. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
 #      the alert of one derived event on case-events-derived (also exactly once).
 #
 #   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
@@ -18,14 +24,15 @@ WORK=$(mktemp -d /tmp/casewatch-kafka-group.XXXXXX)
 CLUSTER=$WORK/cluster
 CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
 PUBLISH_PID="" POLL_PID=""
-PIDS=("" "" "")
+PIDS=("" "" "" "")
+ENGINES=(0 1 2 3)
 END=2025-01-01T00:00:00Z
 GROUP=casewatchd-group-test
 
 fail() {
   echo "FAIL: $*" >&2
   local n
-  for n in 0 1 2; do
+  for n in 0 1 2 3; do
     [ -f "$WORK/engine$n.log" ] && { echo "--- engine$n.log (last 12 lines)" >&2; tail -12 "$WORK/engine$n.log" >&2; }
   done
   exit 1
@@ -49,7 +56,7 @@ step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
 
 read -r -a PORTS <<<"$(python3 -c '
 import socket
-s = [socket.socket() for _ in range(3)]
+s = [socket.socket() for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
 
@@ -73,7 +80,7 @@ role_of() {  # engine $1's role as /readyz says ("" while it does not answer)
 }
 leader() {  # the engine that leads, when exactly one running engine says so
   local n found=""
-  for n in 0 1 2; do
+  for n in "${ENGINES[@]}"; do
     [ -n "${PIDS[$n]}" ] || continue
     if [ "$(role_of "$n")" = leader ]; then
       [ -z "$found" ] || { echo ""; return; }
@@ -93,7 +100,7 @@ wait_leader() {  # prints the new leader (not $1) once one leads; fails after $2
 }
 alive() {
   local n
-  for n in 0 1 2; do
+  for n in "${ENGINES[@]}"; do
     [ -z "${PIDS[$n]}" ] || kill -0 "${PIDS[$n]}" 2>/dev/null || fail "engine $n exited"
   done
 }
@@ -103,19 +110,24 @@ for n in 0 1 2; do start_engine $n; done
 first_leader=$(wait_leader "" 90)
 step "three engines in group $GROUP; engine $first_leader leads"
 
-# A client of every engine, every 100 ms: each answer is counted, each refusal by a running
-# engine is a failure (written to poll.failures).
+# A client of every engine, every 100 ms: each answer is counted; a refusal by a running engine,
+# or a round in which no engine answers, is a failure (written to poll.failures).
 (
   while :; do
-    for n in 0 1 2; do
-      code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
+    answered=0
+    for n in 0 1 2 3; do
+      code=$(curl -s -o "$WORK/poll.body" -w '%{http_code}' --max-time 2 \
         "http://127.0.0.1:${PORTS[$n]}/api/v1/report" 2>/dev/null || true)
       case "$code" in
-        200) echo ok >>"$WORK/poll.ok" ;;
-        000) ;;  # not running (killed, restarting): the others answer
+        200) echo ok >>"$WORK/poll.ok"; answered=1 ;;
+        000) ;;  # not running (killed, restarting, not yet added): the others answer
+        # A new store with nothing projected yet says so.
+        503) grep -q '"not_ready"' "$WORK/poll.body" ||
+               echo "engine $n answered 503 at $(date +%T.%N): $(cat "$WORK/poll.body")" >>"$WORK/poll.failures" ;;
         *) echo "engine $n answered $code at $(date +%T.%N)" >>"$WORK/poll.failures" ;;
       esac
     done
+    [ $answered -eq 1 ] || echo "no engine answered at $(date +%T.%N)" >>"$WORK/poll.failures"
     sleep 0.1
   done
 ) &
@@ -152,14 +164,61 @@ sleep 8
 failover TERM
 wait "$PUBLISH_PID" || fail "the paced publish failed: $(tail -3 "$WORK/publish-a.log")"
 PUBLISH_PID=""
+
+stop_engine() {  # SIGTERM; it must exit 0
+  local code=0
+  kill -TERM "${PIDS[$1]}"
+  wait "${PIDS[$1]}" || code=$?
+  PIDS[$1]=""
+  [ "$code" -eq 0 ] || fail "engine $1 exited $code on SIGTERM"
+}
+wait_ready() {  # engine $1's /readyz 200, within $2 s
+  local deadline=$((SECONDS + $2))
+  until curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; do
+    alive
+    [ $SECONDS -lt $deadline ] || fail "engine $1 not ready within $2 s"
+    sleep 0.2
+  done
+}
+wiped=$(( ($(leader) + 1) % 3 ))
+stop_engine "$wiped"
+rm -rf "$WORK/store$wiped"
+start_engine "$wiped"
+wait_ready "$wiped" 120
+[ "$(role_of "$wiped")" = follower ] || fail "engine $wiped, its store wiped, does not follow"
+step "engine $wiped's store wiped: rebuilt from the topics, it follows"
+start_engine 3
+wait_ready 3 120
+[ "$(role_of 3)" = follower ] || fail "the fourth engine does not follow"
+step "a fourth engine joined with an empty store: caught up, it follows"
+for n in 0 1 2 3; do
+  was=$(role_of "$n")
+  stop_engine "$n"
+  start_engine "$n"
+  wait_ready "$n" 120
+  # The leader restarted: the group's rebalance (with the restarted engine joining) and the
+  # fencing take seconds; reads go on meanwhile.
+  wait_leader "" 30 >/dev/null
+  step "engine $n ($was) restarted and ready; engine $(leader) leads"
+done
+step "ok: rolling restart of all four, one at a time"
 "$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/b.ndjson" >"$WORK/publish-b.log" 2>&1 ||
   fail "publishing part b failed: $(tail -3 "$WORK/publish-b.log")"
 step "all $total events published"
 
+gone=$(leader)
+stop_engine "$gone"
+other=$(( (gone + 1) % 4 ))
+stop_engine "$other"
+ENGINES=()
+for n in 0 1 2 3; do [ -n "${PIDS[$n]}" ] && ENGINES+=("$n"); done
+new=$(wait_leader "$gone" 60)
+step "engines $gone (the leader) and $other removed: engine $new leads, ${ENGINES[*]} remain"
+
 # Every engine caught up: its lag 0 and its consumed records all.
 caught_up() {
   local n body
-  for n in 0 1 2; do
+  for n in "${ENGINES[@]}"; do
     body=$(curl -s --max-time 2 "http://127.0.0.1:${PORTS[$n]}/readyz" || true)
     [[ $body == *'"status":"ready"'* && $body == *'"lag":0,'* ]] || return 1
   done
@@ -175,13 +234,7 @@ kill "$POLL_PID"
 POLL_PID=""
 [ ! -s "$WORK/poll.failures" ] || fail "requests failed: $(head -3 "$WORK/poll.failures")"
 step "ok: $(wc -l <"$WORK/poll.ok") reports answered by the running engines every 100 ms, none refused"
-for n in 0 1 2; do
-  kill -TERM "${PIDS[$n]}"
-  code=0
-  wait "${PIDS[$n]}" || code=$?
-  PIDS[$n]=""
-  [ "$code" -eq 0 ] || fail "engine $n exited $code on SIGTERM"
-done
+for n in "${ENGINES[@]}"; do stop_engine "$n"; done
 
 region=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn | head -1 |
   sed 's/.*"region":"\([^"]*\)"/\1/')
@@ -191,7 +244,7 @@ for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
     [ "$scope" = region ] && flags+=(--region "$region")
     "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" 2>/dev/null ||
       fail "replay ${flags[*]} failed"
-    for n in 0 1 2; do
+    for n in "${ENGINES[@]}"; do
       "$CASEWATCH" report --data "$WORK/store$n" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
         fail "report of engine $n ${flags[*]}: $(cat "$WORK/live.err")"
       cmp -s "$WORK/live.json" "$WORK/replay.json" ||
@@ -199,7 +252,7 @@ for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
     done
   done
 done
-step "ok: every engine's store equals replay at three instants, national and for $region"
+step "ok: the stores of engines ${ENGINES[*]} equal replay at three instants, national and for $region"
 
 consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
   java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Several engines in one group (casewatchd --group) on a real 3-node Apache Kafka cluster, all on
+# this machine (release build). Prints the figures of docs/benchmarks.md, "Issue 15":
+#   1. ingest of a pre-published history into new stores: one engine on its own, then three in a
+#      group (each applies every record into its own store);
+#   2. the live report from each of the three (curl, one request at a time);
+#   3. failover: the leader killed (SIGKILL) --kills times while a publisher trickles events, then
+#      stopped cleanly (SIGTERM) --stops times: the time from the signal until another engine's
+#      /readyz says it leads (it has fenced the last leader and leads: alerts flow again).
+#
+#   bench/group_bench.sh [--cases N] [--kills K] [--stops S]   (defaults 4000, 10, 5)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CASES=4000 KILLS=10 STOPS=5
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cases) CASES=$2; shift 2 ;;
+    --kills) KILLS=$2; shift 2 ;;
+    --stops) STOPS=$2; shift 2 ;;
+    *) echo "usage: $0 [--cases N] [--kills K] [--stops S]" >&2; exit 2 ;;
+  esac
+done
+BIN=build/release/services
+CASEWATCH=$BIN/cli/casewatch
+CASEWATCHD=$BIN/daemon/casewatchd
+WORK=build/group-bench
+CLUSTER=$WORK/cluster
+END=2025-01-01T00:00:00Z
+PIDS=("" "" "" "")
+TRICKLE=""
+cleanup() {
+  local pid
+  for pid in "$TRICKLE" "${PIDS[@]}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; done
+  scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+now_ms() { date +%s%3N; }
+say() { echo "$(date +%T) $*" >&2; }
+
+scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
+rm -rf "$WORK"
+mkdir -p "$WORK"
+KAFKA=$(scripts/kafka/fetch.sh)
+BOOTSTRAP=$(scripts/kafka/cluster.sh start "$CLUSTER")
+BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash deploy/topics.sh >"$WORK/topics.log" 2>&1
+read -r -a PORTS <<<"$(python3 -c '
+import socket
+s = [socket.socket() for _ in range(4)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))')"
+
+"$CASEWATCH" simulate --cases "$CASES" --months 24 --start 2023-01-01 --seed 7 --quiet \
+  --out "$WORK/events.ndjson"
+total=$(wc -l <"$WORK/events.ndjson")
+"$CASEWATCH" simulate --cases 2000 --months 24 --start 2023-01-01 --seed 8 --quiet \
+  --out "$WORK/trickle.ndjson"
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/events.ndjson" >"$WORK/publish.log" 2>&1
+say "cluster up, $total events published"
+
+start_engine() {  # engine $1; $2: --group or nothing
+  "$CASEWATCHD" --brokers "$BOOTSTRAP" ${2:+--group bench} --data "$WORK/store$1" \
+    --http-port "${PORTS[$1]}" --no-auth --clock simulated --clock-start "$END" \
+    --clock-speed 0 >>"$WORK/engine$1.log" 2>&1 &
+  PIDS[$1]=$!
+}
+stop_engine() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || true; PIDS[$1]=""; }
+ready() { curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
+role_of() {
+  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" 2>/dev/null |
+    grep -o '"role":"[a-z]*"' | cut -d'"' -f4 || true
+}
+leader() {
+  local n
+  for n in 0 1 2; do
+    [ -n "${PIDS[$n]}" ] && [ "$(role_of "$n")" = leader ] && { echo "$n"; return; }
+  done
+  echo ""
+}
+
+# 1. Ingest: one engine on its own, then three in a group, each from an empty store.
+started=$(now_ms)
+start_engine 3
+until ready 3; do sleep 0.05; done
+one=$(($(now_ms) - started))
+stop_engine 3
+started=$(now_ms)
+for n in 0 1 2; do start_engine "$n" group; done
+for n in 0 1 2; do until ready "$n"; do sleep 0.05; done; done
+three=$(($(now_ms) - started))
+echo "| ingest of $total events into new stores (to /readyz 200) | one engine: $one ms ($((total * 1000 / one)) events/s) | three in a group: $three ms ($((total * 1000 / three)) events/s each, $((3 * total * 1000 / three)) applied in all) |"
+until [ -n "$(leader)" ]; do sleep 0.1; done
+
+# 2. The report from each engine, one request at a time.
+for n in 0 1 2; do
+  for i in $(seq 320); do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
+  done | tail -n 300 | sort -n >"$WORK/report$n.txt"
+  p50=$(awk 'NR==150' "$WORK/report$n.txt") p99=$(awk 'NR==297' "$WORK/report$n.txt")
+  echo "| GET /api/v1/report from engine $n ($(role_of "$n")), 300 requests | p50 $(awk -v x="$p50" 'BEGIN{printf "%.2f", x*1000}') ms | p99 $(awk -v x="$p99" 'BEGIN{printf "%.2f", x*1000}') ms |"
+done
+
+# 3. Failovers, while a publisher trickles events.
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
+  >"$WORK/trickle.log" 2>&1 &
+TRICKLE=$!
+failover() {  # $1: signal; prints the milliseconds until another engine leads
+  local old new started
+  old=$(leader)
+  until [ -n "$old" ]; do sleep 0.1; old=$(leader); done
+  started=$(now_ms)
+  kill "-$1" "${PIDS[$old]}"
+  wait "${PIDS[$old]}" 2>/dev/null || true
+  PIDS[$old]=""
+  while :; do
+    new=$(leader)
+    [ -n "$new" ] && break
+    sleep 0.05
+  done
+  echo $(($(now_ms) - started))
+  start_engine "$old" group
+  until ready "$old" && [ "$(role_of "$old")" = follower ]; do sleep 0.1; done
+  sleep 2
+}
+summary() {  # $1: name, then the times
+  local name=$1
+  shift
+  printf '%s\n' "$@" | sort -n >"$WORK/times.txt"
+  echo "| $name: $# times | p50 $(awk -v n=$# 'NR==int((n+1)/2)' "$WORK/times.txt") ms | max $(tail -1 "$WORK/times.txt") ms | all: $(tr '\n' ' ' <"$WORK/times.txt")|"
+}
+kills=()
+for i in $(seq "$KILLS"); do kills+=("$(failover KILL)"); say "kill $i: ${kills[-1]} ms"; done
+summary "failover after the leader is killed (SIGKILL; session timeout 6 s)" "${kills[@]}"
+stops=()
+for i in $(seq "$STOPS"); do stops+=("$(failover TERM)"); say "stop $i: ${stops[-1]} ms"; done
+summary "handover when the leader stops (SIGTERM)" "${stops[@]}"
+kill "$TRICKLE" 2>/dev/null || true
+TRICKLE=""
+for n in 0 1 2; do stop_engine "$n"; done
