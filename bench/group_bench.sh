@@ -90,7 +90,9 @@ three=$(($(now_ms) - started))
 echo "| ingest of $total events into new stores (to /readyz 200) | one engine: $one ms ($((total * 1000 / one)) events/s) | three in a group: $three ms ($((total * 1000 / three)) events/s each, $((3 * total * 1000 / three)) applied in all) |"
 until [ -n "$(leader)" ]; do sleep 0.1; done
 
-# 2. The report from each engine, one request at a time.
+# 2. The report from each engine, one request at a time, once the leader's derived events have
+# reached the followers (the stores quiet: each new write renders a new report).
+sleep 20
 for n in 0 1 2; do
   for i in $(seq 320); do
     curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
@@ -103,7 +105,7 @@ done
 "$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
   >"$WORK/trickle.log" 2>&1 &
 TRICKLE=$!
-failover() {  # $1: signal; prints the milliseconds until another engine leads
+failover() {  # $1: signal; FAILOVER_MS: the milliseconds until another engine leads
   local old new started
   old=$(leader)
   until [ -n "$old" ]; do sleep 0.1; old=$(leader); done
@@ -116,7 +118,7 @@ failover() {  # $1: signal; prints the milliseconds until another engine leads
     [ -n "$new" ] && break
     sleep 0.05
   done
-  echo $(($(now_ms) - started))
+  FAILOVER_MS=$(($(now_ms) - started))
   start_engine "$old" group
   until ready "$old" && [ "$(role_of "$old")" = follower ]; do sleep 0.1; done
   sleep 2
@@ -128,10 +130,10 @@ summary() {  # $1: name, then the times
   echo "| $name: $# times | p50 $(awk -v n=$# 'NR==int((n+1)/2)' "$WORK/times.txt") ms | max $(tail -1 "$WORK/times.txt") ms | all: $(tr '\n' ' ' <"$WORK/times.txt")|"
 }
 kills=()
-for i in $(seq "$KILLS"); do kills+=("$(failover KILL)"); say "kill $i: ${kills[-1]} ms"; done
+for i in $(seq "$KILLS"); do failover KILL; kills+=("$FAILOVER_MS"); say "kill $i: $FAILOVER_MS ms"; done
 summary "failover after the leader is killed (SIGKILL; session timeout 6 s)" "${kills[@]}"
 stops=()
-for i in $(seq "$STOPS"); do stops+=("$(failover TERM)"); say "stop $i: ${stops[-1]} ms"; done
+for i in $(seq "$STOPS"); do failover TERM; stops+=("$FAILOVER_MS"); say "stop $i: $FAILOVER_MS ms"; done
 summary "handover when the leader stops (SIGTERM)" "${stops[@]}"
 kill "$TRICKLE" 2>/dev/null || true
 TRICKLE=""
