@@ -1,0 +1,216 @@
+// Several engines on one topic (casewatchd --group), the leadership passing back and forth on a
+// real Apache Kafka cluster (the ctest label real_kafka: $CASEWATCH_KAFKA_CLUSTER names it). The
+// engines and their exactly-once outboxes are driven directly, so that the test chooses the
+// moments: a leader with derived events it has not published loses the leadership, a follower
+// leads and derives, then the first leads again. Its unpublished derived events that the second
+// derived again are dropped, the others published; a read_committed consumer sees every alert
+// and every derived event exactly once, and every obligation missed at the end has its alert.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/temp_dir.h"
+#include "services/daemon/outbox.h"
+#include "services/daemon/testing/kafka_harness.h"
+#include "services/engine/engine.h"
+#include "services/engine/testing/simulated_stream.h"
+#include "services/kafka/consumer.h"
+
+namespace casewatch::daemon {
+namespace {
+
+using engine::Engine;
+using engine::InputRecord;
+using testing::TestBroker;
+
+constexpr auto kWait = std::chrono::seconds(60);
+
+struct Group {
+  RunnerOptions runner;
+  OutboxOptions outbox;
+};
+
+Group GroupFor(const TestBroker& broker) {
+  Group s;
+  broker.Configure(s.runner);
+  s.outbox = s.runner.outbox;
+  s.outbox.delivery = OutboxDelivery::kExactlyOnce;
+  s.outbox.transactional_id = "casewatchd-" + broker.topics().events;
+  s.outbox.derived_topic = s.runner.engine.derived_topic;
+  s.outbox.alerts_topic = s.runner.engine.alerts_topic;
+  s.outbox.take_over = true;
+  return s;
+}
+
+std::unique_ptr<Engine> CreateEngine(store::Store& store, const Group& s) {
+  auto engine = Engine::Create(store, s.runner.engine);
+  EXPECT_TRUE(engine) << engine.error().message;
+  return std::move(engine).value();
+}
+
+// Records [from, to) as partition 0, offsets from..to-1, in batches of `batch`.
+void Feed(Engine& engine, const engine::testing::SimulatedStream& sim, size_t from, size_t to,
+          size_t batch_size = 97) {
+  for (size_t at = from; at < to; at += batch_size) {
+    std::vector<InputRecord> batch;
+    for (size_t i = at; i < std::min(to, at + batch_size); ++i) {
+      batch.push_back(InputRecord{0, static_cast<int64_t>(i), sim.keys[i], sim.records[i], "kafka"});
+    }
+    auto applied = engine.Apply(batch, sim.end);
+    ASSERT_TRUE(applied) << applied.error().message;
+  }
+}
+
+// What a read_committed consumer sees on `topic`: each record's key and value.
+std::vector<std::pair<std::string, std::string>> Committed(const Group& s,
+                                                           const std::string& topic) {
+  kafka::KafkaConfig config = s.runner.kafka;
+  config.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+  std::vector<std::pair<std::string, std::string>> seen;
+  auto read = kafka::ReadToEnd(config, topic, kWait, [&](const kafka::Message& m) {
+    seen.emplace_back(std::string(m.key), std::string(m.value));
+  });
+  EXPECT_TRUE(read) << read.error().message;
+  return seen;
+}
+
+// A follower's store takes the derived events published so far (what the daemon's loop reads
+// from the derived topic), from the offsets it holds.
+void RestoreFromTopic(Engine& engine, const Group& s) {
+  auto stored = engine.DerivedStartOffsets();
+  ASSERT_TRUE(stored);
+  std::vector<kafka::PartitionStart> from;
+  for (const store::OffsetEntry& e : stored.value()) from.push_back({e.partition, e.next_offset});
+  kafka::KafkaConfig config = s.runner.kafka;
+  config.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+  struct Held {
+    int32_t partition;
+    int64_t offset;
+    std::string key, value;
+  };
+  std::vector<Held> held;
+  auto read = kafka::ReadToEnd(
+      config, s.runner.engine.derived_topic, kWait,
+      [&](const kafka::Message& m) {
+        held.push_back({m.partition, m.offset, std::string(m.key), std::string(m.value)});
+      },
+      from);
+  ASSERT_TRUE(read) << read.error().message;
+  std::vector<InputRecord> records;
+  for (const Held& h : held) records.push_back({h.partition, h.offset, h.key, h.value, "kafka"});
+  auto restored = engine.RestoreDerived(records, Instant{0, 0});
+  ASSERT_TRUE(restored) << restored.error().message;
+}
+
+// Leads: fences whoever led, takes the outbox over, restores, derives what is owed, sweeps, and
+// publishes everything.
+std::unique_ptr<OutboxPublisher> LeadAndPublish(store::Store& store, Engine& engine,
+                                                const Group& s,
+                                                const engine::testing::SimulatedStream& sim) {
+  std::atomic<bool> stop{false};
+  auto outbox = OpenOutboxPublisher(store, s.runner.kafka, s.outbox, s.runner.engine.topic, stop);
+  EXPECT_TRUE(outbox) << outbox.error().message;
+  if (!outbox) return nullptr;
+  RestoreFromTopic(engine, s);
+  auto led = engine.Lead(sim.end);
+  EXPECT_TRUE(led) << led.error().message;
+  while (engine.sweeping()) EXPECT_TRUE(engine.Sweep(sim.end));
+  auto drained = outbox.value()->Drain(kWait);
+  EXPECT_TRUE(drained) << drained.error().message;
+  return std::move(outbox).value();
+}
+
+TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLeads) {
+  auto started = TestBroker::Start(1);
+  ASSERT_TRUE(started) << started.error().message;
+  const TestBroker& broker = started.value();
+  ASSERT_TRUE(broker.real()) << "needs a real Apache Kafka cluster: transactions and fencing are "
+                                "what it tests (ctest -L real_kafka sets CASEWATCH_KAFKA_CLUSTER)";
+  const Group s = GroupFor(broker);
+  const auto sim = engine::testing::Simulate(200, 12, 41);
+  const size_t n = sim.records.size();
+  TempDir dir;
+  auto store_a = store::Store::Open(dir.path() / "a").value();
+  auto store_b = store::Store::Open(dir.path() / "b").value();
+
+  // A leads through the first third, publishing; B follows.
+  auto a = CreateEngine(*store_a, s);
+  auto b = CreateEngine(*store_b, s);
+  a->Follow();
+  b->Follow();
+  auto outbox_a = LeadAndPublish(*store_a, *a, s, sim);
+  Feed(*a, sim, 0, n / 3);
+  Feed(*b, sim, 0, n / 3);
+  ASSERT_TRUE(outbox_a->Drain(kWait));
+  RestoreFromTopic(*b, s);
+  // The second third: A derives and does not publish (frozen, then cut off); B follows.
+  Feed(*a, sim, n / 3, 2 * n / 3);
+  Feed(*b, sim, n / 3, 2 * n / 3);
+  size_t residue = 0;
+  ASSERT_TRUE(store_a->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    if (r.topic() == s.runner.engine.derived_topic) ++residue;
+    return true;
+  }));
+  ASSERT_GT(residue, 0u) << "the leader left nothing unpublished: nothing to test";
+
+  // B leads: fences A, derives what is owed and publishes.
+  auto outbox_b = LeadAndPublish(*store_b, *b, s, sim);
+  EXPECT_FALSE(outbox_a->Pump() && outbox_a->Drain(std::chrono::seconds(10)))
+      << "the fenced leader still published";
+  outbox_a.reset();
+  a.reset();
+
+  // A restarts, follows, and leads again: its unpublished records are resolved against the
+  // derived topic; then it takes the last third.
+  a = CreateEngine(*store_a, s);
+  a->Follow();
+  outbox_b.reset();
+  b.reset();
+  outbox_a = LeadAndPublish(*store_a, *a, s, sim);
+  Feed(*a, sim, 2 * n / 3, n);
+  ASSERT_TRUE(outbox_a->Drain(kWait));
+
+  // Every alert and every derived event once, the same ones.
+  std::map<std::string, int> derived;
+  for (const auto& [key, value] : Committed(s, s.runner.engine.derived_topic)) {
+    auto id = engine::EventIdOf(value);
+    ASSERT_TRUE(id);
+    ++derived[id.value()];
+  }
+  std::map<std::string, int> alerts;
+  for (const auto& [key, value] : Committed(s, s.runner.engine.alerts_topic)) {
+    const size_t at = value.find("\"event_id\":\"");
+    ASSERT_NE(at, std::string::npos) << value;
+    const size_t begin = at + 12;
+    ++alerts[value.substr(begin, value.find('"', begin) - begin)];
+  }
+  ASSERT_FALSE(alerts.empty());
+  for (const auto& [id, count] : alerts) EXPECT_EQ(count, 1) << "alert " << id;
+  for (const auto& [id, count] : derived) EXPECT_EQ(count, 1) << "derived event " << id;
+  std::set<std::string> alert_ids, derived_ids;
+  for (const auto& [id, count] : alerts) alert_ids.insert(id);
+  for (const auto& [id, count] : derived) derived_ids.insert(id);
+  EXPECT_EQ(alert_ids, derived_ids);
+
+  // Against one engine given every record at once: each obligation missed at the end alerted.
+  auto reference_store = store::Store::Open(dir.path() / "reference").value();
+  auto reference = CreateEngine(*reference_store, s);
+  Feed(*reference, sim, 0, n, n);
+  size_t expected = 0;
+  ASSERT_TRUE(reference_store->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    if (r.topic() != s.runner.engine.derived_topic) return true;
+    ++expected;
+    auto id = engine::EventIdOf(r.value());
+    EXPECT_TRUE(id && alert_ids.count(id.value()) == 1) << "never alerted";
+    return true;
+  }));
+  EXPECT_GT(expected, 0u);
+}
+
+}  // namespace
+}  // namespace casewatch::daemon
