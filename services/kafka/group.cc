@@ -17,8 +17,8 @@ constexpr int kPollMs = 100;
 
 }  // namespace
 
-// Owns the librdkafka consumer and the thread that serves it. `mutex` guards `assigned` and
-// `failure`; the consumer belongs to the thread until Close joins it.
+// Owns the librdkafka consumer and the thread that serves it. `mutex` guards `failure`; the
+// consumer belongs to the thread until Close joins it.
 struct GroupMember::Impl {
   GroupMember* owner = nullptr;
   GroupOptions options;
@@ -28,8 +28,7 @@ struct GroupMember::Impl {
   std::atomic<bool> synced{false};  // the group has given this member an assignment once
   bool closed = false;
 
-  mutable std::mutex mutex;
-  std::vector<int32_t> assigned;
+  mutable std::mutex mutex;  // guards failure
   std::optional<Error> failure;
 
   void Fail(Error error) {
@@ -40,24 +39,17 @@ struct GroupMember::Impl {
     }
   }
 
-  // After every change of assignment: what this member holds, and whether it leads.
+  // After every change of assignment: whether this member holds partition 0, and so leads.
   void Refresh(bool lost) {
     rd_kafka_topic_partition_list_t* raw = nullptr;
-    std::vector<int32_t> now;
+    bool leads = false;
     if (rd_kafka_assignment(client.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR && raw != nullptr) {
       internal::PartitionListPtr list(raw);
       for (int i = 0; i < list->cnt; ++i) {
-        if (options.topic == list->elems[i].topic) now.push_back(list->elems[i].partition);
+        if (options.topic == list->elems[i].topic && list->elems[i].partition == 0) leads = true;
       }
     }
-    std::sort(now.begin(), now.end());
-    const bool leads = std::binary_search(now.begin(), now.end(), 0);
-    {
-      std::lock_guard lock(mutex);
-      assigned = now;
-    }
     if (leads != owner->leads_.exchange(leads)) {
-      owner->terms_.fetch_add(leads ? 1 : 0);
       spdlog::info("group {}: this member {} the leadership{}", options.group,
                    leads ? "holds" : "no longer holds",
                    lost ? " (the group stopped hearing from it: frozen, cut off or too slow)" : "");
@@ -187,11 +179,6 @@ Result<std::unique_ptr<GroupMember>> GroupMember::Join(const KafkaConfig& config
   raw->owner = member.get();
   raw->thread = std::thread([raw] { raw->Serve(); });
   return member;
-}
-
-std::vector<int32_t> GroupMember::Assigned() const {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->assigned;
 }
 
 std::optional<Error> GroupMember::Failure() const {

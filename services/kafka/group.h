@@ -9,15 +9,13 @@
 // partitions the assignor would move partition 0 to balance the others.)
 //
 // A thread of its own serves the group (heartbeats, rebalances), so a long batch of the caller's
-// cannot cost it its membership. Leads and Assigned may be called from any thread.
+// cannot cost it its membership. Leads and Failure may be called from any thread.
 
 #include <atomic>
 #include <chrono>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "base/result.h"
 #include "services/kafka/kafka_config.h"
@@ -44,14 +42,9 @@ class GroupMember {
   GroupMember& operator=(const GroupMember&) = delete;
 
   bool Leads() const { return leads_.load(); }
-  // The partitions this member holds now, ascending.
-  std::vector<int32_t> Assigned() const;
   // A fatal error of the membership (a security failure, the group refused): set once, for the
   // caller to stop on.
   std::optional<Error> Failure() const;
-  // How many times this member has gained and lost the leadership so far.
-  uint64_t terms() const { return terms_.load(); }
-
   // Leaves the group now: the others rebalance at once instead of after the session timeout.
   void Close();
 
@@ -60,7 +53,6 @@ class GroupMember {
   explicit GroupMember(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> leads_{false};
-  std::atomic<uint64_t> terms_{0};
   friend struct Impl;
 };
 
