@@ -19,6 +19,31 @@ using engine::InputRecord;
 // How long a new store waits for the partitions' leaders to say where the topic ends.
 constexpr std::chrono::seconds kEndOffsetsWait{30};
 
+// Where to start reading each of `partitions`: the next offset `stored` holds for it, or the
+// beginning.
+std::vector<kafka::PartitionStart> StartsOf(const std::vector<int32_t>& partitions,
+                                            const std::vector<store::OffsetEntry>& stored) {
+  std::vector<kafka::PartitionStart> starts;
+  for (int32_t partition : partitions) {
+    kafka::PartitionStart start{partition, kafka::kBeginning};
+    for (const store::OffsetEntry& entry : stored) {
+      if (entry.partition == partition) start.offset = entry.next_offset;
+    }
+    starts.push_back(start);
+  }
+  return starts;
+}
+
+// The partitions `stored` names, each from its stored offset (kafka::ReadToEnd reads the others
+// from the beginning).
+std::vector<kafka::PartitionStart> StoredStarts(const std::vector<store::OffsetEntry>& stored) {
+  std::vector<kafka::PartitionStart> starts;
+  for (const store::OffsetEntry& entry : stored) {
+    starts.push_back({entry.partition, entry.next_offset});
+  }
+  return starts;
+}
+
 Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consumer,
                                                           const Engine& engine,
                                                           const std::atomic<bool>& stop) {
@@ -35,15 +60,7 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
   CW_TRY(stored, engine.StartOffsets());
-  std::vector<kafka::PartitionStart> starts;
-  for (int32_t partition : partitions) {
-    kafka::PartitionStart start{partition, kafka::kBeginning};
-    for (const store::OffsetEntry& entry : stored) {
-      if (entry.partition == partition) start.offset = entry.next_offset;
-    }
-    starts.push_back(start);
-  }
-  return starts;
+  return StartsOf(partitions, stored);
 }
 
 // Before the events topic: the derived events on options.engine.derived_topic, from the offsets
@@ -55,8 +72,7 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
   const std::string& topic = options.engine.derived_topic;
   if (topic.empty()) return Ok();
   CW_TRY(stored, engine.DerivedStartOffsets());
-  std::vector<kafka::PartitionStart> from;
-  for (const store::OffsetEntry& entry : stored) from.push_back({entry.partition, entry.next_offset});
+  std::vector<kafka::PartitionStart> from = StoredStarts(stored);
   kafka::KafkaConfig committed = options.kafka;
   committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
   const uint64_t before = engine.counters().derived_restored;
@@ -98,10 +114,7 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
     std::this_thread::sleep_for(std::chrono::seconds(1));
     // Resume after what is stored now.
     CW_TRY(now_stored, engine.DerivedStartOffsets());
-    from.clear();
-    for (const store::OffsetEntry& entry : now_stored) {
-      from.push_back({entry.partition, entry.next_offset});
-    }
+    from = StoredStarts(now_stored);
   }
   const uint64_t restored = engine.counters().derived_restored - before;
   if (restored > 0) {
@@ -116,15 +129,7 @@ Result<kafka::Consumer> FollowDerived(const Engine& engine, const RunnerOptions&
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.derived_topic));
   CW_TRY(partitions, consumer.Partitions(std::chrono::seconds(30)));
   CW_TRY(stored, engine.DerivedStartOffsets());
-  std::vector<kafka::PartitionStart> starts;
-  for (int32_t partition : partitions) {
-    kafka::PartitionStart start{partition, kafka::kBeginning};
-    for (const store::OffsetEntry& entry : stored) {
-      if (entry.partition == partition) start.offset = entry.next_offset;
-    }
-    starts.push_back(start);
-  }
-  CW_TRY(consumer.Assign(starts));
+  CW_TRY(consumer.Assign(StartsOf(partitions, stored)));
   return consumer;
 }
 

@@ -349,6 +349,14 @@ struct Engine::Impl {
     return Ok();
   }
 
+  // Re-evaluates a case in the write being built, deriving what it owes; a pending case is
+  // pending no more.
+  Result<void> ReprojectInThisWrite(const std::string& case_id, Instant now) {
+    dirty_cases.insert(case_id);  // pinned in the cache until written
+    if (pending.erase(case_id) > 0) batch.DeletePendingCase(case_id);
+    return Reproject(case_id, now, /*record_missed=*/true);
+  }
+
   // Every case with new events; then, at most `limit` in all, the cases due by `now` and the
   // pending cases whose turn has come (every pending one when `idle`, none when `defer_pending`:
   // catching up, they wait to be projected once). A large case (more than
@@ -391,10 +399,8 @@ struct Engine::Impl {
     std::sort(work.begin(), work.end());  // deterministic order of derived sequence numbers
     work.erase(std::unique(work.begin(), work.end()), work.end());
     for (const std::string& case_id : work) {
-      dirty_cases.insert(case_id);  // pinned in the cache until written
-      if (pending.erase(case_id) > 0) batch.DeletePendingCase(case_id);
       const auto started = std::chrono::steady_clock::now();
-      CW_TRY(Reproject(case_id, now, /*record_missed=*/true));
+      CW_TRY(ReprojectInThisWrite(case_id, now));
       const CachedCase& entry = cases.at(case_id);
       if (entry.history->events().size() > options.large_case_events) {
         // Its turn comes again after the interval, or after ten times what this one took: a
@@ -419,9 +425,7 @@ struct Engine::Impl {
       it = sweep.erase(it);
     }
     for (const std::string& case_id : work) {
-      dirty_cases.insert(case_id);  // pinned in the cache until written
-      if (pending.erase(case_id) > 0) batch.DeletePendingCase(case_id);
-      CW_TRY(Reproject(case_id, now, /*record_missed=*/true));
+      CW_TRY(ReprojectInThisWrite(case_id, now));
     }
     counters.cases_pending = pending.size();
     return Commit(now);
@@ -738,9 +742,7 @@ Result<void> Engine::Lead(Instant now) {
   impl.owed.clear();
   for (const std::string& case_id : owed) {
     impl.sweep.erase(case_id);
-    impl.dirty_cases.insert(case_id);
-    if (impl.pending.erase(case_id) > 0) impl.batch.DeletePendingCase(case_id);
-    CW_TRY(impl.Reproject(case_id, now, /*record_missed=*/true));
+    CW_TRY(impl.ReprojectInThisWrite(case_id, now));
   }
   impl.counters.cases_pending = impl.pending.size();
   return impl.Commit(now);
