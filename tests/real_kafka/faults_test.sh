@@ -16,6 +16,8 @@
 #   faults_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
 set -euo pipefail
 SRC=$1 CASEWATCH=$2 CASEWATCHD=$3
+# shellcheck source=tests/real_kafka/lib.sh
+source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/casewatch-kafka-faults.XXXXXX)
 CLUSTER=$WORK/cluster
 CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
@@ -38,10 +40,7 @@ cleanup() {
 trap cleanup EXIT
 step() { echo "$(date +%T) $*"; }
 
-KAFKA=$("$SRC/scripts/kafka/fetch.sh") || fail "the Kafka release cannot be fetched"
-BOOTSTRAP=$("$CLUSTER_SH" start "$CLUSTER") || fail "the cluster did not start"
-BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash "$SRC/deploy/topics.sh" >"$WORK/topics.log" 2>&1 ||
-  fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
+start_cluster_with_topics
 step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
 
 "$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed 29 --quiet \
@@ -128,25 +127,8 @@ max_lag=$(grep -o 'status: .* lag=[0-9-]*' "$WORK/engine.log" | grep -o 'lag=[0-
   cut -d= -f2 | sort -n | tail -1)
 [ "${max_lag:-0}" -gt 0 ] || fail "the engine never reported a lag above 0"
 step "ok: the engine ran throughout; largest lag reported $max_lag"
-region=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn | head -1 |
-  sed 's/.*"region":"\([^"]*\)"/\1/')
-compare_with_replay() {
-  local as_of scope flags
-  for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
-    for scope in national region; do
-      flags=(--as-of "$as_of" --case-items)
-      [ "$scope" = region ] && flags+=(--region "$region")
-      "$CASEWATCH" report --data "$WORK/store" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
-        fail "report ${flags[*]}: $(cat "$WORK/live.err")"
-      "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" 2>/dev/null ||
-        fail "replay ${flags[*]} failed"
-      cmp -s "$WORK/live.json" "$WORK/replay.json" ||
-        fail "$1: live differs from replay at $as_of ($scope): $(diff <(tr ',' '\n' <"$WORK/live.json") <(tr ',' '\n' <"$WORK/replay.json") | head -10)"
-    done
-  done
-}
-compare_with_replay "after the faults"
-step "ok: live equals replay at three instants, national and for $region, case items included"
+equal_to_replay "after the faults" 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END" -- "$WORK/store"
+step "ok: live equals replay at three instants, national and for $REGION, case items included"
 
 # 4. The store deleted: rebuilt from the topic, identical.
 kill -TERM "$ENGINE_PID"
@@ -182,6 +164,7 @@ derived_anew=$(status_field missed_obligations)
 alert_offsets >"$WORK/alerts-after.txt"
 cmp -s "$WORK/alerts-before.txt" "$WORK/alerts-after.txt" ||
   fail "the rebuild published alerts: $(diff "$WORK/alerts-before.txt" "$WORK/alerts-after.txt" | head -5)"
-compare_with_replay "after the rebuild from Kafka"
+equal_to_replay "after the rebuild from Kafka" 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END" -- \
+  "$WORK/store"
 step "ok: the store rebuilt from Kafka is identical: report equal, its $restored derived events restored, none derived anew, no alert published again"
 "$CLUSTER_SH" stop "$CLUSTER"

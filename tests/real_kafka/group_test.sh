@@ -20,6 +20,8 @@
 #   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
 set -euo pipefail
 SRC=$1 CASEWATCH=$2 CASEWATCHD=$3
+# shellcheck source=tests/real_kafka/lib.sh
+source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/casewatch-kafka-group.XXXXXX)
 CLUSTER=$WORK/cluster
 CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
@@ -48,10 +50,7 @@ cleanup() {
 trap cleanup EXIT
 step() { echo "$(date +%T) $*"; }
 
-KAFKA=$("$SRC/scripts/kafka/fetch.sh") || fail "the Kafka release cannot be fetched"
-BOOTSTRAP=$("$CLUSTER_SH" start "$CLUSTER") || fail "the cluster did not start"
-BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash "$SRC/deploy/topics.sh" >"$WORK/topics.log" 2>&1 ||
-  fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
+start_cluster_with_topics
 step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
 
 read -r -a PORTS <<<"$(python3 -c '
@@ -236,23 +235,10 @@ POLL_PID=""
 step "ok: $(wc -l <"$WORK/poll.ok") reports answered by the running engines every 100 ms, none refused"
 for n in "${ENGINES[@]}"; do stop_engine "$n"; done
 
-region=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn | head -1 |
-  sed 's/.*"region":"\([^"]*\)"/\1/')
-for as_of in 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END"; do
-  for scope in national region; do
-    flags=(--as-of "$as_of" --case-items)
-    [ "$scope" = region ] && flags+=(--region "$region")
-    "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" 2>/dev/null ||
-      fail "replay ${flags[*]} failed"
-    for n in "${ENGINES[@]}"; do
-      "$CASEWATCH" report --data "$WORK/store$n" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
-        fail "report of engine $n ${flags[*]}: $(cat "$WORK/live.err")"
-      cmp -s "$WORK/live.json" "$WORK/replay.json" ||
-        fail "engine $n differs from replay at $as_of ($scope): $(diff <(tr ',' '\n' <"$WORK/live.json") <(tr ',' '\n' <"$WORK/replay.json") | head -8)"
-    done
-  done
-done
-step "ok: the stores of engines ${ENGINES[*]} equal replay at three instants, national and for $region"
+stores=()
+for n in "${ENGINES[@]}"; do stores+=("$WORK/store$n"); done
+equal_to_replay "at the end" 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END" -- "${stores[@]}"
+step "ok: the stores of engines ${ENGINES[*]} equal replay at three instants, national and for $REGION"
 
 consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
   java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \

@@ -1,0 +1,39 @@
+# Sourced by the real-cluster test scripts here. They set SRC (the source tree), CASEWATCH (the
+# casewatch binary), WORK (a scratch directory holding events.ndjson) and CLUSTER (a cluster
+# directory under WORK), and define fail MESSAGE.
+
+# Starts a 3-node cluster in $CLUSTER and makes the topics with deploy/topics.sh; sets KAFKA (the
+# release) and BOOTSTRAP.
+start_cluster_with_topics() {
+  KAFKA=$("$SRC/scripts/kafka/fetch.sh") || fail "the Kafka release cannot be fetched"
+  BOOTSTRAP=$("$SRC/scripts/kafka/cluster.sh" start "$CLUSTER") || fail "the cluster did not start"
+  BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash "$SRC/deploy/topics.sh" >"$WORK/topics.log" 2>&1 ||
+    fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
+}
+
+# equal_to_replay LABEL AS_OF... -- STORE...
+# Each store's report equals `casewatch replay` of $WORK/events.ndjson at each instant, for the
+# whole service and for the region with the most events (REGION, set for the caller's message),
+# case items included; otherwise fails, naming LABEL, the store and the first differences.
+equal_to_replay() {
+  local label=$1 as_ofs=() as_of scope store flags
+  shift
+  while [ "$1" != -- ]; do as_ofs+=("$1"); shift; done
+  shift
+  REGION=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn |
+    head -1 | sed 's/.*"region":"\([^"]*\)"/\1/')
+  for as_of in "${as_ofs[@]}"; do
+    for scope in national region; do
+      flags=(--as-of "$as_of" --case-items)
+      [ "$scope" = region ] && flags+=(--region "$REGION")
+      "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay.json" \
+        2>/dev/null || fail "replay ${flags[*]} failed"
+      for store in "$@"; do
+        "$CASEWATCH" report --data "$store" "${flags[@]}" >"$WORK/live.json" 2>"$WORK/live.err" ||
+          fail "report of $store ${flags[*]}: $(cat "$WORK/live.err")"
+        cmp -s "$WORK/live.json" "$WORK/replay.json" ||
+          fail "$label: $store differs from replay at $as_of ($scope): $(diff <(tr ',' '\n' <"$WORK/live.json") <(tr ',' '\n' <"$WORK/replay.json") | head -10)"
+      done
+    done
+  done
+}
