@@ -133,13 +133,12 @@ Result<kafka::Consumer> FollowDerived(const Engine& engine, const RunnerOptions&
   return consumer;
 }
 
-std::vector<InputRecord> RecordsOf(const kafka::Batch& batch) {
-  std::vector<InputRecord> records;
-  records.reserve(batch.size());
+// The engine's view of a polled batch, in `records` (cleared first: reused from batch to batch).
+void RecordsOf(const kafka::Batch& batch, std::vector<InputRecord>& records) {
+  records.clear();
   for (const kafka::Message& m : batch.messages()) {
     records.push_back(InputRecord{m.partition, m.offset, m.key, m.value, "kafka"});
   }
-  return records;
 }
 
 }  // namespace
@@ -297,7 +296,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       spdlog::info("catching up: stored; projecting {} cases", engine->counters().cases_pending);
     }
     if (!batch.empty()) {
-      records = RecordsOf(batch);
+      RecordsOf(batch, records);
       CW_TRY(deferring ? engine->ApplyDeferred(records, now) : engine->Apply(records, now));
       if (options.on_applied) {
         timestamps.clear();
@@ -317,7 +316,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     if (derived) {
       CW_TRY(restored, derived->Poll(options.max_batch, std::chrono::milliseconds(0)));
       if (!restored.empty()) {
-        CW_TRY(engine->RestoreDerived(RecordsOf(restored), now));
+        RecordsOf(restored, records);
+        CW_TRY(engine->RestoreDerived(records, now));
       }
     }
     if (engine->sweeping() && !deferring) {

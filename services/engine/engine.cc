@@ -734,9 +734,8 @@ Result<void> Engine::Lead(Instant now) {
   impl.leading = true;
   impl.next_outbox_sequence = impl.store.next_outbox_sequence();
   now = std::max(now, impl.as_of);
-  CW_TRY(impl.store.ScanProjections([&](std::string_view case_id, const CaseProjection&) {
-    impl.sweep.emplace(case_id);
-  }));
+  CW_TRY(impl.store.ScanProjectedCaseIds(
+      [&](std::string_view case_id) { impl.sweep.emplace(case_id); }));
   // What it saw missed while following comes first, in this write.
   const std::set<std::string> owed = std::move(impl.owed);
   impl.owed.clear();

@@ -143,6 +143,9 @@ class StoreReader {
       std::string_view case_id) const;
   [[nodiscard]] Result<void> ScanProjections(
       const std::function<void(std::string_view case_id, const v1::CaseProjection&)>& visit) const;
+  // The id of every case with a projection, in key order; no projection is read.
+  [[nodiscard]] Result<void> ScanProjectedCaseIds(
+      const std::function<void(std::string_view case_id)>& visit) const;
   // The same, parsed by `workers` threads (1 to 8) while this one reads: each projection goes to
   // one worker, which calls visit(worker, case_id, projection), each worker's in key order; calls
   // with different workers run at once. For scans whose work is per case (reports).

@@ -193,6 +193,17 @@ Result<std::optional<v1::CaseProjection>> StoreReader::ReadProjection(
   return std::optional<v1::CaseProjection>(std::move(projection));
 }
 
+Result<void> StoreReader::ScanProjectedCaseIds(
+    const std::function<void(std::string_view)>& visit) const {
+  return impl_->Scan(
+      kCases, "", "",
+      [&](std::string_view key, std::string_view) {
+        visit(key);
+        return true;
+      },
+      /*bulk=*/true);
+}
+
 Result<void> StoreReader::ScanProjections(
     const std::function<void(std::string_view, const v1::CaseProjection&)>& visit) const {
   Result<void> failure = Ok();
