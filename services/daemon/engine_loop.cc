@@ -66,9 +66,11 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
 // Before the events topic: the derived events on options.engine.derived_topic, from the offsets
 // the store holds to the topic's end, handed to Engine::RestoreDerived in batches. A store
 // rebuilt from Kafka gets the lost store's obligation_missed events this way; a store that has
-// them skips them. Waits, saying why, while the topic cannot be read.
+// them skips them. Waits, saying why, while the topic cannot be read. `restoring`: kNews when
+// they are the last leader's latest, which this engine's live readers have not seen.
 Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
-                                  const std::atomic<bool>& stop) {
+                                  const std::atomic<bool>& stop,
+                                  Engine::Restoring restoring = Engine::Restoring::kHistory) {
   const std::string& topic = options.engine.derived_topic;
   if (topic.empty()) return Ok();
   CW_TRY(stored, engine.DerivedStartOffsets());
@@ -90,7 +92,7 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
       for (const Held& h : held) {
         records.push_back(InputRecord{h.partition, h.offset, h.key, h.value, "kafka"});
       }
-      CW_TRY(engine.RestoreDerived(records, options.clock()));
+      CW_TRY(engine.RestoreDerived(records, options.clock(), restoring));
       held.clear();
       return Ok();
     };
@@ -195,7 +197,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
            OpenOutboxPublisher(store, options.kafka, taking_over, options.engine.topic, stop));
     outbox = std::move(opened);
     derived.reset();
-    CW_TRY(RestoreDerivedEvents(*engine, options, stop));
+    CW_TRY(RestoreDerivedEvents(*engine, options, stop, Engine::Restoring::kNews));
     CW_TRY(engine->Lead(options.clock()));
     ++status.leader_terms;
     spdlog::info("group {}: leading; every case queued for a sweep ({} per write) that derives "
@@ -317,7 +319,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       CW_TRY(restored, derived->Poll(options.max_batch, std::chrono::milliseconds(0)));
       if (!restored.empty()) {
         RecordsOf(restored, records);
-        CW_TRY(engine->RestoreDerived(records, now));
+        CW_TRY(engine->RestoreDerived(records, now, Engine::Restoring::kNews));
       }
     }
     if (engine->sweeping() && !deferring) {

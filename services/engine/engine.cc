@@ -55,6 +55,22 @@ std::string ScopeKeyOf(const CaseProjection& p) {
   return store::ScopeKey(p.region(), p.pdu(), p.team(), p.offender_manager());
 }
 
+// The alert for an obligation_missed event, addressed to the case's allocation in `projection`.
+alerts::v1::ObligationMissedAlert AlertOf(const events::v1::Envelope& event,
+                                          const CaseProjection& projection) {
+  alerts::v1::ObligationMissedAlert alert;
+  alert.set_event_id(event.event_id());
+  alert.set_case_id(event.case_id());
+  alert.set_indicator(event.obligation_missed().indicator());
+  alert.set_due(FormatDate(DateOf(Instant{event.obligation_missed().due().seconds(), 0})));
+  *alert.mutable_missed_at() = event.occurred_at();
+  alert.set_region(projection.region());
+  alert.set_pdu(projection.pdu());
+  alert.set_team(projection.team());
+  alert.set_offender_manager(projection.offender_manager());
+  return alert;
+}
+
 bool SameContent(const ingest::ContentFingerprint& a, const std::array<uint64_t, 2>& b) {
   return a.high == b[0] && a.low == b[1];
 }
@@ -285,16 +301,7 @@ struct Engine::Impl {
       batch.PutOutbox(next_outbox_sequence++, derived);
     }
 
-    alerts::v1::ObligationMissedAlert alert;
-    alert.set_event_id(event.event_id());
-    alert.set_case_id(case_id);
-    alert.set_indicator(event.obligation_missed().indicator());
-    alert.set_due(FormatDate(missed.due));
-    *alert.mutable_missed_at() = event.occurred_at();
-    alert.set_region(projection.region());
-    alert.set_pdu(projection.pdu());
-    alert.set_team(projection.team());
-    alert.set_offender_manager(projection.offender_manager());
+    alerts::v1::ObligationMissedAlert alert = AlertOf(event, projection);
     store::v1::OutboxRecord out;
     out.set_topic(options.alerts_topic);
     out.set_key(case_id);
@@ -465,6 +472,26 @@ struct Engine::Impl {
     options.on_commit(info);
   }
 
+  // A follower's alert for a derived event the leader committed (RestoreDerived, kNews): for
+  // on_commit only, addressed to the case's allocation as this store holds it.
+  Result<void> RaiseRestored(std::string_view envelope) {
+    events::v1::Envelope event;
+    if (!event.ParseFromArray(envelope.data(), static_cast<int>(envelope.size()))) {
+      return DataLoss("a derived event that decoded once does not parse");
+    }
+    // Not through CaseFor: a history loaded now would lack the event this write stores.
+    std::optional<CaseProjection> projection;
+    if (auto cached = cases.find(event.case_id());
+        cached != cases.end() && cached->second.projection_loaded) {
+      projection = cached->second.projection;
+    } else {
+      CW_TRY(stored, store.ReadProjection(event.case_id()));
+      projection = std::move(stored);
+    }
+    alerts.push_back(AlertOf(event, projection ? *projection : CaseProjection{}));
+    return Ok();
+  }
+
   // Apply and ApplyDeferred (engine.h).
   Result<void> ApplyBatch(std::span<const InputRecord> records, Instant now, bool deferred);
 
@@ -621,7 +648,8 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   return Ok();
 }
 
-Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instant now) {
+Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instant now,
+                                     Restoring restoring) {
   Impl& impl = *impl_;
   now = std::max(now, impl.as_of);
   struct Candidate {
@@ -654,6 +682,9 @@ Result<void> Engine::RestoreDerived(std::span<const InputRecord> records, Instan
     if (stored[k] || !restored_here.insert(c.view.event_id).second) continue;
     impl.StoreDeferred(c.view, c.record->value, ingest::FingerprintOf(c.view));
     ++impl.counters.derived_restored;
+    if (restoring == Restoring::kNews && impl.options.on_commit) {
+      CW_TRY(impl.RaiseRestored(c.record->value));
+    }
   }
   impl.PutDeferredEvents();
   std::map<int32_t, int64_t> next_offsets;

@@ -120,7 +120,13 @@ class Engine {
   // finds the item already recorded and derives nothing new, so a store rebuilt from Kafka has
   // the same derived events and alerts as the one it replaces. Anything else on that topic is
   // dead-lettered. One atomic write with the topic's next offsets.
-  [[nodiscard]] Result<void> RestoreDerived(std::span<const InputRecord> records, Instant now);
+  // `restoring` says whether they are history (before consuming) or news: a follower reads the
+  // leader's derived events as it commits them, and hands each one it stores to on_commit's
+  // alerts (addressed to the case's allocation in this store), so that the live readers of every
+  // engine of a group see every alert (the outbox gets nothing).
+  enum class Restoring { kHistory, kNews };
+  [[nodiscard]] Result<void> RestoreDerived(std::span<const InputRecord> records, Instant now,
+                                            Restoring restoring = Restoring::kHistory);
 
   // Projects pending cases (and cases due by `now`) in one write of at most
   // options.max_cases_per_write of them; returns how many cases are still pending.

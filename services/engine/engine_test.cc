@@ -1026,5 +1026,76 @@ TEST(Group, AFollowerLeadsWithoutRepeatingOrMissingAnyDerivedEvent) {
   EXPECT_EQ(led.alerts.size(), by_new_leader.size()) << "an alert for each derived event";
 }
 
+// A dashboard on a follower sees the alerts the leader raises: each derived event the follower
+// reads as news is handed to its live readers once, addressed to the case's allocation in the
+// follower's store (the leader's names the allocation when it derived: they differ only for a
+// case reallocated in between); derived events restored as history (at a start) raise nothing.
+TEST(Group, AFollowersLiveReadersSeeEveryAlertTheLeaderRaisesOnce) {
+  TempDir dir;
+  const auto sim = Simulate(120, 12, 31);
+  const std::vector<std::string> records = Scrambled(sim, 7);
+  auto open = [&](const char* name, std::vector<alerts::v1::ObligationMissedAlert>& seen) {
+    EngineOptions options;
+    options.on_commit = [&seen](const CommitInfo& info) {
+      seen.insert(seen.end(), info.alerts.begin(), info.alerts.end());
+    };
+    return std::pair(store::Store::Open(dir.path() / name).value(), options);
+  };
+  auto ids = [](const std::vector<alerts::v1::ObligationMissedAlert>& alerts) {
+    std::multiset<std::string> out;
+    for (const alerts::v1::ObligationMissedAlert& a : alerts) out.insert(a.event_id());
+    return out;
+  };
+  std::vector<alerts::v1::ObligationMissedAlert> leader_saw, follower_saw, restarted_saw;
+  auto [leader_store, leader_options] = open("leader", leader_saw);
+  auto [follower_store, follower_options] = open("follower", follower_saw);
+  auto leader = Engine::Create(*leader_store, leader_options).value();
+  auto follower = Engine::Create(*follower_store, follower_options).value();
+  follower->Follow();
+  // In steps, as the loop runs: a batch of events to both, then the leader's derived events.
+  const size_t step = records.size() / 4;
+  size_t derived_read = 0;
+  size_t checked = 0;
+  for (size_t at = 0; at < records.size(); at += step) {
+    const std::vector<std::string> part(records.begin() + at,
+                                        records.begin() + std::min(records.size(), at + step));
+    Feed(*leader, part, 97, sim.end, at);
+    Feed(*follower, part, 97, sim.end, at);
+    const std::vector<std::string> derived = DerivedTopicRecords(*leader_store);
+    std::vector<InputRecord> news = AsPartitionZero(derived);
+    news.erase(news.begin(), news.begin() + static_cast<std::ptrdiff_t>(derived_read));
+    derived_read = derived.size();
+    ASSERT_TRUE(follower->RestoreDerived(news, sim.end, Engine::Restoring::kNews));
+    EXPECT_EQ(follower_saw.size(), derived_read);
+    for (; checked < follower_saw.size(); ++checked) {
+      const alerts::v1::ObligationMissedAlert& alert = follower_saw[checked];
+      const auto projection = follower_store->ReadProjection(alert.case_id()).value();
+      ASSERT_TRUE(projection.has_value()) << alert.case_id();
+      EXPECT_EQ(alert.team(), projection->team()) << alert.event_id();
+      EXPECT_EQ(alert.offender_manager(), projection->offender_manager()) << alert.event_id();
+    }
+  }
+  ASSERT_FALSE(leader_saw.empty());
+  EXPECT_EQ(ids(follower_saw), ids(leader_saw));
+  std::map<std::string, std::string> due_by_leader;
+  for (const auto& a : leader_saw) due_by_leader[a.event_id()] = a.indicator() + " " + a.due();
+  for (const auto& a : follower_saw) {
+    EXPECT_EQ(a.indicator() + " " + a.due(), due_by_leader[a.event_id()]) << a.event_id();
+  }
+  // Read again as news (a record delivered twice): stored already, raised nothing.
+  ASSERT_TRUE(follower->RestoreDerived(AsPartitionZero(DerivedTopicRecords(*leader_store)),
+                                       sim.end, Engine::Restoring::kNews));
+  EXPECT_EQ(follower_saw.size(), leader_saw.size());
+
+  // A new store restoring the same derived events before it consumes: history, no alert.
+  auto [restarted_store, restarted_options] = open("restarted", restarted_saw);
+  auto restarted = Engine::Create(*restarted_store, restarted_options).value();
+  restarted->Follow();
+  ASSERT_TRUE(restarted->RestoreDerived(AsPartitionZero(DerivedTopicRecords(*leader_store)),
+                                        sim.end));
+  EXPECT_EQ(restarted->counters().derived_restored, leader_saw.size());
+  EXPECT_TRUE(restarted_saw.empty());
+}
+
 }  // namespace
 }  // namespace casewatch::engine
