@@ -15,7 +15,9 @@
 #   5. at the end the remaining stores' reports equal the replay of the same events at three
 #      instants, national and for a region, case items included;
 #   6. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
-#      the alert of one derived event on case-events-derived (also exactly once).
+#      the alert of one derived event on case-events-derived (also exactly once);
+#   7. the live stream (/api/v1/stream) of each engine that runs from part b to the end, leader
+#      or follower, carries every alert raised meanwhile, once, and no other.
 #
 #   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
 set -euo pipefail
@@ -25,7 +27,7 @@ source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/casewatch-kafka-group.XXXXXX)
 CLUSTER=$WORK/cluster
 CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
-PUBLISH_PID="" POLL_PID=""
+PUBLISH_PID="" POLL_PID="" STREAM_PIDS=()
 PIDS=("" "" "" "")
 ENGINES=(0 1 2 3)
 END=2025-01-01T00:00:00Z
@@ -41,7 +43,7 @@ fail() {
 }
 cleanup() {
   local pid
-  for pid in "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}"; do
+  for pid in "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}" "${STREAM_PIDS[@]}"; do
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   done
   "$CLUSTER_SH" stop "$CLUSTER" >/dev/null 2>&1 || true
@@ -72,21 +74,6 @@ start_engine() {  # engine $1 (0..2), its store, log and port its own
     --http-port "${PORTS[$1]}" --no-auth --clock simulated --clock-start "$END" --clock-speed 0 \
     >>"$WORK/engine$1.log" 2>&1 &
   PIDS[$1]=$!
-}
-role_of() {  # engine $1's role as /readyz says ("" while it does not answer)
-  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" 2>/dev/null |
-    grep -o '"role":"[a-z]*"' | cut -d'"' -f4 || true
-}
-leader() {  # the engine that leads, when exactly one running engine says so
-  local n found=""
-  for n in "${ENGINES[@]}"; do
-    [ -n "${PIDS[$n]}" ] || continue
-    if [ "$(role_of "$n")" = leader ]; then
-      [ -z "$found" ] || { echo ""; return; }
-      found=$n
-    fi
-  done
-  echo "$found"
 }
 wait_leader() {  # prints the new leader (not $1) once one leads; fails after $2 s
   local deadline=$((SECONDS + $2)) l
@@ -201,6 +188,21 @@ for n in 0 1 2 3; do
   step "engine $n ($was) restarted and ready; engine $(leader) leads"
 done
 step "ok: rolling restart of all four, one at a time"
+
+consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
+  java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \
+    --bootstrap-server "$BOOTSTRAP" --topic "$1" --from-beginning --timeout-ms 15000 \
+    --consumer-property isolation.level=read_committed 2>/dev/null |
+    grep -ao "$2" | sort
+}
+# Every engine's live stream from here on; then the derived events so far (any derived after
+# this read must reach every stream that stays open).
+for n in 0 1 2 3; do
+  curl -sN "http://127.0.0.1:${PORTS[$n]}/api/v1/stream" >"$WORK/stream$n.txt" 2>/dev/null &
+  STREAM_PIDS+=($!)
+done
+sleep 1
+consume case-events-derived 'missed-[0-9a-f]\{16\}' | uniq >"$WORK/derived-before-b.txt"
 "$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/b.ndjson" >"$WORK/publish-b.log" 2>&1 ||
   fail "publishing part b failed: $(tail -3 "$WORK/publish-b.log")"
 step "all $total events published"
@@ -233,6 +235,8 @@ kill "$POLL_PID"
 POLL_PID=""
 [ ! -s "$WORK/poll.failures" ] || fail "requests failed: $(head -3 "$WORK/poll.failures")"
 step "ok: $(wc -l <"$WORK/poll.ok") reports answered by the running engines every 100 ms, none refused"
+for pid in "${STREAM_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+STREAM_PIDS=()
 for n in "${ENGINES[@]}"; do stop_engine "$n"; done
 
 stores=()
@@ -240,12 +244,6 @@ for n in "${ENGINES[@]}"; do stores+=("$WORK/store$n"); done
 equal_to_replay "at the end" 2023-12-31T23:59:59Z 2024-06-30T23:59:59Z "$END" -- "${stores[@]}"
 step "ok: the stores of engines ${ENGINES[*]} equal replay at three instants, national and for $REGION"
 
-consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
-  java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \
-    --bootstrap-server "$BOOTSTRAP" --topic "$1" --from-beginning --timeout-ms 15000 \
-    --consumer-property isolation.level=read_committed 2>/dev/null |
-    grep -ao "$2" | sort
-}
 consume case-alerts '"event_id":"[^"]*"' | cut -d'"' -f4 >"$WORK/alerts.txt"
 consume case-events-derived 'missed-[0-9a-f]\{16\}' >"$WORK/derived-all.txt"
 alerts=$(wc -l <"$WORK/alerts.txt")
@@ -256,4 +254,19 @@ uniq "$WORK/derived-all.txt" >"$WORK/derived.txt"
 cmp -s "$WORK/alerts.txt" "$WORK/derived.txt" ||
   fail "the alerts are not the derived events': $(diff "$WORK/alerts.txt" "$WORK/derived.txt" | head -5)"
 step "ok: $alerts alerts, each exactly once to a read_committed consumer, one per derived event"
+
+comm -23 "$WORK/derived.txt" "$WORK/derived-before-b.txt" >"$WORK/derived-since.txt"
+since=$(wc -l <"$WORK/derived-since.txt")
+[ "$since" -gt 0 ] || fail "no obligation_missed was derived after part b: the stream check tests nothing"
+for n in "${ENGINES[@]}"; do
+  grep -A1 '^event: alert' "$WORK/stream$n.txt" | grep -o '"event_id":"[^"]*"' | cut -d'"' -f4 |
+    sort >"$WORK/streamed$n.txt"
+  dupes=$(uniq -d "$WORK/streamed$n.txt" | wc -l)
+  [ "$dupes" -eq 0 ] || fail "engine $n's stream repeats $dupes alerts: $(uniq -d "$WORK/streamed$n.txt" | head -3)"
+  unknown=$(comm -23 "$WORK/streamed$n.txt" "$WORK/derived.txt" | head -3)
+  [ -z "$unknown" ] || fail "engine $n's stream has alerts of no derived event: $unknown"
+  missing=$(comm -23 "$WORK/derived-since.txt" "$WORK/streamed$n.txt" | wc -l)
+  [ "$missing" -eq 0 ] || fail "engine $n's stream lacks $missing of the $since alerts raised since part b: $(comm -23 "$WORK/derived-since.txt" "$WORK/streamed$n.txt" | head -3)"
+done
+step "ok: the live streams of engines ${ENGINES[*]} carried each of the $since alerts raised since part b once"
 "$CLUSTER_SH" stop "$CLUSTER"

@@ -1,6 +1,7 @@
-# Sourced by the real-cluster test scripts here. They set SRC (the source tree), CASEWATCH (the
-# casewatch binary), WORK (a scratch directory holding events.ndjson) and CLUSTER (a cluster
-# directory under WORK), and define fail MESSAGE.
+# Sourced by the real-cluster test scripts here and by bench/group_bench.sh. They set SRC (the
+# source tree), CASEWATCH (the casewatch binary), WORK (a scratch directory holding events.ndjson)
+# and CLUSTER (a cluster directory under WORK), and define fail MESSAGE. For role_of and leader:
+# PORTS (engine n's HTTP port), PIDS (its process, "" when stopped) and ENGINES (the numbers).
 
 # Starts a 3-node cluster in $CLUSTER and makes the topics with deploy/topics.sh; sets KAFKA (the
 # release) and BOOTSTRAP.
@@ -36,4 +37,21 @@ equal_to_replay() {
       done
     done
   done
+}
+
+role_of() {  # engine $1's role as /readyz says ("" while it does not answer)
+  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" 2>/dev/null |
+    grep -o '"role":"[a-z]*"' | cut -d'"' -f4 || true
+}
+
+leader() {  # the engine that leads, when exactly one running engine says so
+  local n found=""
+  for n in "${ENGINES[@]}"; do
+    [ -n "${PIDS[$n]}" ] || continue
+    if [ "$(role_of "$n")" = leader ]; then
+      [ -z "$found" ] || { echo ""; return; }
+      found=$n
+    fi
+  done
+  echo "$found"
 }
