@@ -66,11 +66,14 @@ Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consu
 // Before the events topic: the derived events on options.engine.derived_topic, from the offsets
 // the store holds to the topic's end, handed to Engine::RestoreDerived in batches. A store
 // rebuilt from Kafka gets the lost store's obligation_missed events this way; a store that has
-// them skips them. Waits, saying why, while the topic cannot be read. `restoring`: kNews when
-// they are the last leader's latest, which this engine's live readers have not seen.
+// them skips them. Waits, saying why, while the topic cannot be read.
+// `follower`: a follower's reader of the topic, for the follower coming to lead once the last
+// leader is fenced (its open transaction aborted, so the end of what is committed is the topic's
+// end): read through it (connected already: no consumer to start), the rest of what the last
+// leader published is news for this engine's live readers (Engine::Restoring::kNews).
 Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
                                   const std::atomic<bool>& stop,
-                                  Engine::Restoring restoring = Engine::Restoring::kHistory) {
+                                  kafka::Consumer* follower = nullptr) {
   const std::string& topic = options.engine.derived_topic;
   if (topic.empty()) return Ok();
   CW_TRY(stored, engine.DerivedStartOffsets());
@@ -92,18 +95,21 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
       for (const Held& h : held) {
         records.push_back(InputRecord{h.partition, h.offset, h.key, h.value, "kafka"});
       }
-      CW_TRY(engine.RestoreDerived(records, options.clock(), restoring));
+      CW_TRY(engine.RestoreDerived(records, options.clock(),
+                                   follower != nullptr ? Engine::Restoring::kNews
+                                                       : Engine::Restoring::kHistory));
       held.clear();
       return Ok();
     };
-    Result<void> read = kafka::ReadToEnd(
-        committed, topic, std::chrono::minutes(30),
-        [&](const kafka::Message& m) {
-          if (!restored) return;
-          held.push_back(Held{m.partition, m.offset, std::string(m.key), std::string(m.value)});
-          if (held.size() >= options.max_batch) restored = flush();
-        },
-        from);
+    auto visit = [&](const kafka::Message& m) {
+      if (!restored) return;
+      held.push_back(Held{m.partition, m.offset, std::string(m.key), std::string(m.value)});
+      if (held.size() >= options.max_batch) restored = flush();
+    };
+    Result<void> read =
+        follower != nullptr
+            ? kafka::ReadToEnd(*follower, std::chrono::minutes(30), visit, from)
+            : kafka::ReadToEnd(committed, topic, std::chrono::minutes(30), visit, from);
     CW_TRY(restored);
     if (read) {
       CW_TRY(flush());
@@ -155,6 +161,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   // the engine then continues). A group's engine follows until the group makes it the leader.
   std::unique_ptr<kafka::GroupMember> member;
   std::unique_ptr<OutboxPublisher> outbox;
+  std::optional<kafka::Consumer> progress_reader;  // a follower's (OutboxOptions::progress_reader)
   if (options.group.empty()) {
     CW_TRY(opened,
            OpenOutboxPublisher(store, options.kafka, outbox_options, options.engine.topic, stop));
@@ -167,6 +174,22 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     member = std::move(joined);
     spdlog::info("group {}: joined (on {}); following until the group makes this engine its leader",
                  options.group, options.outbox.progress_topic);
+    // Ready while following, not looked for when coming to lead: the delivery, and a reader of
+    // the progress topic with its connections made (a first read to the end).
+    CW_TRY(delivery, ResolveDelivery(options.kafka, outbox_options.delivery, stop));
+    outbox_options.delivery = delivery;
+    if (delivery == OutboxDelivery::kExactlyOnce) {
+      kafka::KafkaConfig committed = options.kafka;
+      committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+      CW_TRY(reader, kafka::Consumer::Open(committed, options.outbox.progress_topic));
+      progress_reader.emplace(std::move(reader));
+      if (auto read = kafka::ReadToEnd(*progress_reader, kEndOffsetsWait, [](const auto&) {});
+          !read) {
+        spdlog::warn("group {}: the outbox progress topic {} cannot be read yet ({}); it is read "
+                     "again when this engine comes to lead",
+                     options.group, options.outbox.progress_topic, read.error().message);
+      }
+    }
   }
   CW_TRY(engine, Engine::Create(store, options.engine));
   if (member) engine->Follow();
@@ -186,23 +209,40 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   }
 
   RunnerStatus status;
+  std::vector<InputRecord> records;  // each batch's, reused
   // A follower the group has made its leader: fences the last leader and takes over the outbox
   // numbering (OutboxOptions::take_over), stores every derived event the last leader published,
   // then leads (Engine::Lead).
   auto lead = [&]() -> Result<void> {
     spdlog::info("group {}: this engine leads: fencing the last leader", options.group);
+    const auto began = std::chrono::steady_clock::now();
+    auto since = [last = began]() mutable {
+      const auto now = std::chrono::steady_clock::now();
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count();
+      last = now;
+      return ms;
+    };
     OutboxOptions taking_over = outbox_options;
     taking_over.take_over = true;
+    taking_over.progress_reader = progress_reader ? &*progress_reader : nullptr;
     CW_TRY(opened,
            OpenOutboxPublisher(store, options.kafka, taking_over, options.engine.topic, stop));
     outbox = std::move(opened);
-    derived.reset();
-    CW_TRY(RestoreDerivedEvents(*engine, options, stop, Engine::Restoring::kNews));
+    progress_reader.reset();
+    const int64_t fenced_ms = since();
+    if (derived) {
+      CW_TRY(RestoreDerivedEvents(*engine, options, stop, &*derived));
+      derived.reset();
+    }
+    const int64_t restored_ms = since();
     CW_TRY(engine->Lead(options.clock()));
+    const int64_t derived_ms = since();
     ++status.leader_terms;
-    spdlog::info("group {}: leading; every case queued for a sweep ({} per write) that derives "
-                 "what was missed while no engine led",
-                 options.group, Engine::kSweepPerWrite);
+    spdlog::info("group {}: leading after {} ms (fencing and the outbox {} ms, the last leader's "
+                 "derived events {} ms, what the remembered cases owe {} ms); every case queued "
+                 "for a sweep ({} per write) that derives what was missed while no engine led",
+                 options.group, fenced_ms + restored_ms + derived_ms, fenced_ms, restored_ms,
+                 derived_ms, Engine::kSweepPerWrite);
     return Ok();
   };
   // Far behind, batches are stored first (`deferring`), then the pending cases are projected a
@@ -253,7 +293,6 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   };
   auto last_status = std::chrono::steady_clock::now();
   auto last_report = last_status;
-  std::vector<InputRecord> records;
   std::vector<int64_t> timestamps;
   while (!stop.load()) {
     if (member) {
@@ -314,6 +353,12 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       }
     } else if (batch.empty() && !deferring) {
       CW_TRY(engine->AdvanceTo(now));
+    }
+    if (progress_reader) {
+      // Read on (the leader's progress, not needed) to keep its connections in use.
+      if (auto read = progress_reader->Poll(1000, std::chrono::milliseconds(0)); !read) {
+        return read.error();
+      }
     }
     if (derived) {
       CW_TRY(restored, derived->Poll(options.max_batch, std::chrono::milliseconds(0)));

@@ -24,21 +24,23 @@ std::string DefaultTransactionalId(std::string_view events_topic) {
   return fmt::format("casewatchd-{}", events_topic);
 }
 
+Result<OutboxDelivery> ResolveDelivery(const kafka::KafkaConfig& kafka, OutboxDelivery delivery,
+                                       const std::atomic<bool>& stop) {
+  if (delivery != OutboxDelivery::kAuto) return delivery;
+  CW_TRY(mock, BrokersAreMockCluster(kafka, stop));
+  if (!mock) return OutboxDelivery::kExactlyOnce;
+  spdlog::info(
+      "outbox: at least once (the brokers are librdkafka's mock cluster, whose transactions are "
+      "not real)");
+  return OutboxDelivery::kAtLeastOnce;
+}
+
 Result<std::unique_ptr<OutboxPublisher>> OpenOutboxPublisher(store::Store& store,
                                                              const kafka::KafkaConfig& kafka,
                                                              const OutboxOptions& options,
                                                              std::string_view events_topic,
                                                              const std::atomic<bool>& stop) {
-  OutboxDelivery delivery = options.delivery;
-  if (delivery == OutboxDelivery::kAuto) {
-    CW_TRY(mock, BrokersAreMockCluster(kafka, stop));
-    delivery = mock ? OutboxDelivery::kAtLeastOnce : OutboxDelivery::kExactlyOnce;
-    if (mock) {
-      spdlog::info(
-          "outbox: at least once (the brokers are librdkafka's mock cluster, whose transactions "
-          "are not real)");
-    }
-  }
+  CW_TRY(delivery, ResolveDelivery(kafka, options.delivery, stop));
   if (delivery == OutboxDelivery::kAtLeastOnce) return internal::OpenAtLeastOnce(store, kafka);
   OutboxOptions exactly_once = options;
   if (exactly_once.transactional_id.empty()) {

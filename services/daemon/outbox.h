@@ -27,6 +27,10 @@
 #include "services/kafka/kafka_config.h"
 #include "services/store/store.h"
 
+namespace casewatch::kafka {
+class Consumer;
+}  // namespace casewatch::kafka
+
 namespace casewatch::daemon {
 
 // Every published record carries its outbox sequence (decimal) in this header: unique per store
@@ -53,6 +57,10 @@ struct OutboxOptions {
   // published last under the transactional.id. Its store takes over the numbering whatever it
   // holds (TakeOver in outbox_exactly_once.cc) instead of refusing to start.
   bool take_over = false;
+  // Exactly once: the progress topic is read through this consumer (open on it, assigned afresh
+  // for each read) rather than a new one. An engine of a group keeps one connected while it
+  // follows, so that coming to lead does not wait for a consumer to connect. Not owned.
+  kafka::Consumer* progress_reader = nullptr;
 };
 
 // "casewatchd-" + the events topic: one engine (and one store) per events topic, so the id names
@@ -77,8 +85,13 @@ class OutboxPublisher {
   virtual uint64_t in_flight() const = 0;  // records sent, not yet known to be published
 };
 
-// The publisher `options.delivery` asks for (kAuto asks the brokers whether they are the mock
-// cluster). Exactly once, this first fences the previous process and deletes from the outbox what
+// `delivery`, kAuto resolved: at least once on librdkafka's mock cluster (asking the brokers),
+// exactly once on any other. `stop` ends waits for the brokers.
+[[nodiscard]] Result<OutboxDelivery> ResolveDelivery(const kafka::KafkaConfig& kafka,
+                                                     OutboxDelivery delivery,
+                                                     const std::atomic<bool>& stop);
+
+// The publisher `options.delivery` asks for (ResolveDelivery). Exactly once, this first fences the previous process and deletes from the outbox what
 // it published; FailedPrecondition when the progress names a record this store does not hold (not
 // the store that published under that transactional.id: the message says what to do). `stop`
 // ends waits for the brokers. `events_topic` gives the default transactional.id.

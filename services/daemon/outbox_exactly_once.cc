@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <functional>
 #include <optional>
 #include <unordered_set>
 #include <utility>
@@ -274,27 +275,33 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   LogThrottle log_throttle_;
 };
 
-// The last committed progress of `transactional_id`, if any.
+// The last committed progress of `transactional_id`, if any: read through `reader` when there is
+// one (OutboxOptions::progress_reader), else through a new consumer.
 Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
                                              const std::string& progress_topic,
-                                             const std::string& transactional_id) {
+                                             const std::string& transactional_id,
+                                             kafka::Consumer* reader) {
   kafka::KafkaConfig committed = kafka;
   committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
   std::optional<Progress> progress;
   std::optional<Error> damaged;
-  CW_TRY(kafka::ReadToEnd(committed, progress_topic, kProgressReadTimeout,
-                          [&](const kafka::Message& m) {
-                            if (m.key != transactional_id) return;
-                            progress = ParseProgress(m.value);
-                            if (!progress) {
-                              damaged = DataLoss(fmt::format(
-                                  "outbox progress topic \"{}\" partition {} offset {}: \"{}\" is "
-                                  "not a progress record (sequence=N fingerprint=HEX)",
-                                  progress_topic, m.partition, m.offset, m.value));
-                            } else {
-                              damaged.reset();
-                            }
-                          }));
+  auto read = [&](const std::function<void(const kafka::Message&)>& visit) {
+    return reader != nullptr
+               ? kafka::ReadToEnd(*reader, kProgressReadTimeout, visit)
+               : kafka::ReadToEnd(committed, progress_topic, kProgressReadTimeout, visit);
+  };
+  CW_TRY(read([&](const kafka::Message& m) {
+    if (m.key != transactional_id) return;
+    progress = ParseProgress(m.value);
+    if (!progress) {
+      damaged = DataLoss(fmt::format(
+          "outbox progress topic \"{}\" partition {} offset {}: \"{}\" is not a progress record "
+          "(sequence=N fingerprint=HEX)",
+          progress_topic, m.partition, m.offset, m.value));
+    } else {
+      damaged.reset();
+    }
+  }));
   if (damaged) return *damaged;
   return progress;
 }
@@ -436,7 +443,8 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
   // previous process and ended its transaction, the final word. (An engine of a group coming to
   // lead fences the last leader whatever it holds: only the final word.)
   if (!options.take_over) {
-    CW_TRY(committed, ReadProgress(kafka, progress_topic, transactional_id));
+    CW_TRY(committed,
+           ReadProgress(kafka, progress_topic, transactional_id, options.progress_reader));
     if (committed) {
       CW_TRY(Reconcile(store, *committed, options, kafka));
     }
@@ -448,7 +456,7 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
     spdlog::warn("outbox: waiting for the transaction coordinator: {} (attempt {})",
                  initialised.error().message, attempt);
   }
-  CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id));
+  CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id, options.progress_reader));
   if (progress) {
     CW_TRY(Reconcile(store, *progress, options, kafka));
   }

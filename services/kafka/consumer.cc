@@ -410,6 +410,13 @@ int64_t Consumer::Behind(std::span<const int64_t> targets) const {
   return behind;
 }
 
+bool Consumer::AtEnd() const {
+  std::lock_guard lock(impl_->mutex);
+  size_t assigned = 0;
+  for (const int64_t next : impl_->next_offsets) assigned += next != kNotAssigned ? 1 : 0;
+  return impl_->at_end.size() >= assigned;
+}
+
 uint64_t Consumer::transient_errors() const {
   return impl_->transient_errors.load(std::memory_order_relaxed);
 }
@@ -420,10 +427,16 @@ Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
                        std::chrono::milliseconds timeout,
                        const std::function<void(const Message&)>& visit,
                        std::span<const PartitionStart> from) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   KafkaConfig reading = config;
   reading.properties.push_back(Property{"enable.partition.eof", "true"});
   CW_TRY(consumer, Consumer::Open(reading, topic));
+  return ReadToEnd(consumer, timeout, visit, from);
+}
+
+Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
+                       const std::function<void(const Message&)>& visit,
+                       std::span<const PartitionStart> from) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   CW_TRY(partitions, consumer.Partitions(timeout));
   std::vector<PartitionStart> starts;
   for (int32_t partition : partitions) {
@@ -434,14 +447,19 @@ Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
     starts.push_back(start);
   }
   CW_TRY(consumer.Assign(starts));
-  while (consumer.impl_->at_end.size() < partitions.size()) {
+  while (!consumer.AtEnd()) {
     if (std::chrono::steady_clock::now() >= deadline) {
+      size_t at_end = 0;
+      {
+        std::lock_guard lock(consumer.impl_->mutex);
+        at_end = consumer.impl_->at_end.size();
+      }
       return Unavailable(fmt::format(
           "reading \"{}\" to its end from {}: {} of its {} partitions reached it within {} ms",
-          topic, config.brokers, consumer.impl_->at_end.size(), partitions.size(),
-          timeout.count()));
+          consumer.topic(), consumer.impl_->brokers, at_end, partitions.size(), timeout.count()));
     }
-    CW_TRY(batch, consumer.Poll(10000, std::chrono::milliseconds(100)));
+    // Short waits: the end is a message too, and a reader waiting for it should not wait longer.
+    CW_TRY(batch, consumer.Poll(10000, std::chrono::milliseconds(10)));
     for (const Message& m : batch.messages()) visit(m);
   }
   return Ok();

@@ -126,13 +126,19 @@ class Consumer {
   // record). On the polling thread.
   int64_t Behind(std::span<const int64_t> targets) const;
 
+  // Whether every assigned partition has reported its end since Assign (read_committed: the end
+  // of what is committed). With no transaction open on the topic, it has then read everything
+  // committed so far, without asking the leaders where each partition ends. On the polling
+  // thread.
+  bool AtEnd() const;
+
   // Transient errors seen by Poll since Open.
   uint64_t transient_errors() const;
 
   const std::string& topic() const;
 
  private:
-  friend Result<void> ReadToEnd(const KafkaConfig&, const std::string&, std::chrono::milliseconds,
+  friend Result<void> ReadToEnd(Consumer&, std::chrono::milliseconds,
                                 const std::function<void(const Message&)>&,
                                 std::span<const PartitionStart>);
   struct Impl;
@@ -148,6 +154,12 @@ class Consumer {
 // reached, or some partition's end is not reached, within `timeout`.
 [[nodiscard]] Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
                                      std::chrono::milliseconds timeout,
+                                     const std::function<void(const Message&)>& visit,
+                                     std::span<const PartitionStart> from = {});
+
+// The same through `consumer`, open on the topic already (its connections made: no new consumer
+// to start), which is assigned afresh: afterwards it stands at the topic's end.
+[[nodiscard]] Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
                                      const std::function<void(const Message&)>& visit,
                                      std::span<const PartitionStart> from = {});
 
