@@ -237,6 +237,30 @@ POLL_PID=""
 step "ok: $(wc -l <"$WORK/poll.ok") reports answered by the running engines every 100 ms, none refused"
 for pid in "${STREAM_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 STREAM_PIDS=()
+# What each running engine answers now (its live view: a follower's as well as the leader's)
+# equals the replay at the answer's as_of, the frozen clock's instant.
+busiest_region
+same_json() { python3 -c 'import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+sys.exit(0 if a == b else 1)' "$1" "$2"; }
+for scope in national region; do
+  flags=(--as-of "$END") query=""
+  if [ "$scope" = region ]; then
+    flags+=(--region "$REGION")
+    query="?region=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$REGION")"
+  fi
+  "$CASEWATCH" replay --events "$WORK/events.ndjson" "${flags[@]}" >"$WORK/replay-now.json" ||
+    fail "replay ${flags[*]} failed"
+  for n in "${ENGINES[@]}"; do
+    curl -sf --max-time 5 "http://127.0.0.1:${PORTS[$n]}/api/v1/report$query" >"$WORK/live$n.json" ||
+      fail "engine $n did not answer /api/v1/report$query"
+    grep -q "\"as_of\":\"$END\"" "$WORK/live$n.json" ||
+      fail "engine $n's report is not as of $END: $(head -c 200 "$WORK/live$n.json")"
+    same_json "$WORK/live$n.json" "$WORK/replay-now.json" ||
+      fail "engine $n ($(role_of "$n")) answers a $scope report that differs from replay at $END: $(diff <(tr ',' '\n' <"$WORK/live$n.json") <(tr ',' '\n' <"$WORK/replay-now.json") | head -10)"
+  done
+done
+step "ok: the live reports of engines ${ENGINES[*]} (leader and follower) equal replay, national and for $REGION"
 for n in "${ENGINES[@]}"; do stop_engine "$n"; done
 
 stores=()

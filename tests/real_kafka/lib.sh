@@ -12,6 +12,12 @@ start_cluster_with_topics() {
     fail "deploy/topics.sh failed: $(tail -5 "$WORK/topics.log")"
 }
 
+# Sets REGION: the region with the most events in $WORK/events.ndjson.
+busiest_region() {
+  REGION=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn |
+    head -1 | sed 's/.*"region":"\([^"]*\)"/\1/')
+}
+
 # equal_to_replay LABEL AS_OF... -- STORE...
 # Each store's report equals `casewatch replay` of $WORK/events.ndjson at each instant, for the
 # whole service and for the region with the most events (REGION, set for the caller's message),
@@ -21,8 +27,7 @@ equal_to_replay() {
   shift
   while [ "$1" != -- ]; do as_ofs+=("$1"); shift; done
   shift
-  REGION=$(grep -o '"region":"[^"]*"' "$WORK/events.ndjson" | sort | uniq -c | sort -rn |
-    head -1 | sed 's/.*"region":"\([^"]*\)"/\1/')
+  busiest_region
   for as_of in "${as_ofs[@]}"; do
     for scope in national region; do
       flags=(--as-of "$as_of" --case-items)
