@@ -91,10 +91,11 @@ class OutboxPublisher {
                                                      OutboxDelivery delivery,
                                                      const std::atomic<bool>& stop);
 
-// The publisher `options.delivery` asks for (ResolveDelivery). Exactly once, this first fences the previous process and deletes from the outbox what
-// it published; FailedPrecondition when the progress names a record this store does not hold (not
-// the store that published under that transactional.id: the message says what to do). `stop`
-// ends waits for the brokers. `events_topic` gives the default transactional.id.
+// The publisher `options.delivery` asks for (ResolveDelivery). Exactly once, this first fences
+// the previous process and deletes from the outbox what it published; FailedPrecondition when
+// the progress names a record this store does not hold (not the store that published under that
+// transactional.id: the message says what to do). `stop` ends waits for the brokers.
+// `events_topic` gives the default transactional.id.
 [[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenOutboxPublisher(
     store::Store& store, const kafka::KafkaConfig& kafka, const OutboxOptions& options,
     std::string_view events_topic, const std::atomic<bool>& stop);

@@ -8,8 +8,9 @@
 // in the outbox, and the next offset of each partition. A crash anywhere leaves the store at a
 // batch boundary; consumption resumes from the stored offsets, and nothing is applied twice.
 //
-// The engine knows nothing of Kafka: the daemon's loop (services/daemon/engine_loop.h) feeds it. Not thread-safe: one thread
-// calls Apply and AdvanceTo. Owns a bounded cache of case histories; the store is the truth.
+// The engine knows nothing of Kafka: the daemon's loop (services/daemon/engine_loop.h) feeds it.
+// Not thread-safe: one thread calls Apply and AdvanceTo. Owns a bounded cache of case histories;
+// the store is the truth.
 
 #include <chrono>
 #include <cstdint>
@@ -141,7 +142,8 @@ class Engine {
   // options.policy, with progress reports (events read so far). First stores a rebuild marker
   // (Store::BeginRebuild) and clears the projections; the last write stores the policy and the
   // projection instant and deletes the marker. Interrupted anywhere, the store is refused by
-  // every opener until a rebuild finishes. The store must be opened for_rebuild; the last write also stores the current format version.
+  // every opener until a rebuild finishes. The store must be opened for_rebuild; the last write
+  // also stores the current format version.
   [[nodiscard]] static Result<EngineCounters> Rebuild(
       store::Store& store, EngineOptions options, const RebuildRequest& request,
       const std::function<void(uint64_t events)>& progress);
