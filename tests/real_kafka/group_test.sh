@@ -12,8 +12,9 @@
 #   4. a client asks every engine's /api/v1/report every 100 ms throughout: every engine that is
 #      running answers 200 (or, its store new and nothing projected yet, 503 not_ready), and in
 #      every round at least one answers 200;
-#   5. at the end the remaining stores' reports equal the replay of the same events at three
-#      instants, national and for a region, case items included;
+#   5. at the end each remaining engine's live report over HTTP (leader and follower) equals the
+#      replay of the same events at its as_of, national and for a region, and their stores'
+#      reports equal it at three instants, case items included;
 #   6. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
 #      the alert of one derived event on case-events-derived (also exactly once);
 #   7. the live stream (/api/v1/stream) of each engine that runs from part b to the end, leader
