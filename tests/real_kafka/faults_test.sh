@@ -31,24 +31,13 @@ fail() {
   done
   exit 1
 }
-cleanup() {
-  [ -n "$PUBLISH_PID" ] && kill -KILL "$PUBLISH_PID" 2>/dev/null
-  [ -n "$ENGINE_PID" ] && kill -KILL "$ENGINE_PID" 2>/dev/null
-  "$CLUSTER_SH" stop "$CLUSTER" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
+cleanup() { stop_everything "$PUBLISH_PID" "$ENGINE_PID"; }
 trap cleanup EXIT
-step() { echo "$(date +%T) $*"; }
 
 start_cluster_with_topics
 step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
 
-"$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed 29 --quiet \
-  --out "$WORK/events.ndjson"
-total=$(wc -l <"$WORK/events.ndjson")
-first=$((total * 3 / 4))
-head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
-tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
+simulate_in_two_parts 29
 # Part a paced over about 75 s, so the faults below land mid-ingest; a delivery timeout of 5 min,
 # as a production publisher would set, so records to a frozen leader wait for the next one.
 rate=$((first / 75 + 1))

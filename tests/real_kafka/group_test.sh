@@ -42,16 +42,8 @@ fail() {
   done
   exit 1
 }
-cleanup() {
-  local pid
-  for pid in "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}" "${STREAM_PIDS[@]}"; do
-    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-  done
-  "$CLUSTER_SH" stop "$CLUSTER" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
+cleanup() { stop_everything "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}" "${STREAM_PIDS[@]}"; }
 trap cleanup EXIT
-step() { echo "$(date +%T) $*"; }
 
 start_cluster_with_topics
 step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
@@ -62,12 +54,7 @@ s = [socket.socket() for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(" ".join(str(x.getsockname()[1]) for x in s))')"
 
-"$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed 31 --quiet \
-  --out "$WORK/events.ndjson"
-total=$(wc -l <"$WORK/events.ndjson")
-first=$((total * 3 / 4))
-head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
-tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
+simulate_in_two_parts 31
 rate=$((first / 60 + 1))  # part a over about a minute: the kills land mid-ingest
 
 start_engine() {  # engine $1 (0..2), its store, log and port its own

@@ -3,6 +3,31 @@
 # and CLUSTER (a cluster directory under WORK), and define fail MESSAGE. For role_of and leader:
 # PORTS (engine n's HTTP port), PIDS (its process, "" when stopped) and ENGINES (the numbers).
 
+step() { echo "$(date +%T) $*"; }
+
+# The scripts' exit trap: kills the processes given (empty ones skipped), stops the cluster in
+# $CLUSTER and removes $WORK.
+stop_everything() {
+  local pid
+  for pid in "$@"; do
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  done
+  "$SRC/scripts/kafka/cluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+
+# simulate_in_two_parts SEED: $WORK/events.ndjson (1,500 cases over 24 months from 2023), its
+# first three quarters in a.ndjson and the rest in b.ndjson; sets total (its lines) and first
+# (a's).
+simulate_in_two_parts() {
+  "$CASEWATCH" simulate --cases 1500 --months 24 --start 2023-01-01 --seed "$1" --quiet \
+    --out "$WORK/events.ndjson" || fail "casewatch simulate failed"
+  total=$(wc -l <"$WORK/events.ndjson")
+  first=$((total * 3 / 4))
+  head -n "$first" "$WORK/events.ndjson" >"$WORK/a.ndjson"
+  tail -n +"$((first + 1))" "$WORK/events.ndjson" >"$WORK/b.ndjson"
+}
+
 # Starts a 3-node cluster in $CLUSTER and makes the topics with deploy/topics.sh; sets KAFKA (the
 # release) and BOOTSTRAP.
 start_cluster_with_topics() {
