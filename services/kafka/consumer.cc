@@ -1,6 +1,7 @@
 #include "services/kafka/consumer.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "base/log_throttle.h"
 #include "services/kafka/internal/client.h"
@@ -68,8 +70,12 @@ struct Consumer::Impl {
   std::vector<rd_kafka_message_t*> scratch;  // Poll's buffer for rd_kafka_consume_batch_queue
   std::set<int32_t> at_end;  // partitions that reported their end (enable.partition.eof=true)
 
+  simdjson::dom::parser stats_parser;
+
   mutable std::mutex mutex;
   std::vector<int64_t> next_offsets;  // by partition id; kNotAssigned when not assigned
+  // By partition id: since when the brokers have not served it (librdkafka's statistics).
+  std::vector<std::optional<std::chrono::system_clock::time_point>> unavailable_since;
 
   ~Impl() {
     queue.reset();
@@ -158,6 +164,48 @@ struct Consumer::Impl {
     return taken;
   }
 
+  // librdkafka's statistics (statistics.interval.ms), on the polling thread: a partition of the
+  // topic is unavailable while it has no leader or its leader's broker is not up (connected).
+  // Statistics that cannot be read change nothing.
+  void OnStatistics(std::string_view json) {
+    simdjson::dom::element root;
+    if (stats_parser.parse(json.data(), json.size()).get(root)) return;
+    std::unordered_set<int64_t> up;
+    simdjson::dom::object broker_stats;
+    if (!root["brokers"].get(broker_stats)) {
+      for (auto [name, broker] : broker_stats) {
+        int64_t id = -1;
+        std::string_view state;
+        if (!broker["nodeid"].get(id) && !broker["state"].get(state) && state == "UP") {
+          up.insert(id);
+        }
+      }
+    }
+    simdjson::dom::object partitions;
+    if (root["topics"][topic]["partitions"].get(partitions)) return;
+    const auto now = std::chrono::system_clock::now();
+    std::lock_guard lock(mutex);
+    unavailable_since.resize(next_offsets.size());
+    for (auto [key, partition] : partitions) {
+      int64_t id = -1;
+      int64_t leader = -1;
+      if (partition["partition"].get(id) || partition["leader"].get(leader)) continue;
+      if (id < 0 || static_cast<size_t>(id) >= next_offsets.size()) continue;
+      std::optional<std::chrono::system_clock::time_point>& since =
+          unavailable_since[static_cast<size_t>(id)];
+      if (leader >= 0 && up.contains(leader)) {
+        since.reset();
+      } else if (!since) {
+        since = now;
+      }
+    }
+  }
+
+  static int OnStatisticsCallback(rd_kafka_t* /*client*/, char* json, size_t size, void* opaque) {
+    static_cast<Impl*>(opaque)->OnStatistics(std::string_view(json, size));
+    return 0;  // librdkafka frees `json`
+  }
+
   static void OnClientError(rd_kafka_t* /*client*/, int err, const char* reason, void* opaque) {
     static_cast<Impl*>(opaque)->OnError(static_cast<rd_kafka_resp_err_t>(err), reason,
                                         /*from_client=*/true);
@@ -178,6 +226,7 @@ Result<Consumer> Consumer::Open(const KafkaConfig& config, std::string topic) {
   if (!conf) return conf.error();
   rd_kafka_conf_set_opaque(conf.value().get(), impl.get());  // Impl is on the heap: it stays put
   rd_kafka_conf_set_error_cb(conf.value().get(), &Impl::OnClientError);
+  rd_kafka_conf_set_stats_cb(conf.value().get(), &Impl::OnStatisticsCallback);
   Result<ClientPtr> client = internal::NewClient(RD_KAFKA_CONSUMER, std::move(conf).value());
   if (!client) return client.error();
   impl->client = std::move(client).value();
@@ -227,6 +276,7 @@ Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
   }
   std::lock_guard lock(impl_->mutex);
   impl_->next_offsets = std::move(next_offsets);
+  impl_->unavailable_since.assign(impl_->next_offsets.size(), std::nullopt);
   return Ok();
 }
 
@@ -356,7 +406,9 @@ std::vector<Consumer::PartitionLag> Consumer::PartitionLags() const {
     int64_t high = RD_KAFKA_OFFSET_INVALID;
     const int64_t from = FirstToRead(impl_->client.get(), impl_->topic, p, next, &high);
     const int64_t lag = high < 0 || from < 0 ? -1 : std::max<int64_t>(0, high - from);
-    lags.push_back(PartitionLag{static_cast<int32_t>(p), lag});
+    lags.push_back(PartitionLag{
+        static_cast<int32_t>(p), lag,
+        p < impl_->unavailable_since.size() ? impl_->unavailable_since[p] : std::nullopt});
   }
   return lags;
 }

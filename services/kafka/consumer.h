@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -107,9 +108,14 @@ class Consumer {
   // fetch response yet for some partition, or nothing assigned).
   int64_t Lag() const;
   // The same per assigned partition, in partition order: {partition, lag, -1 when unknown}.
+  // With statistics.interval.ms set (librdkafka's statistics, served by Poll), also whether the
+  // brokers serve the partition now: unavailable while it has no leader or its leader's broker
+  // cannot be reached, since the first statistics that showed it so (wall clock). The lag of an
+  // unavailable partition is the last known; what was read of it is all there is.
   struct PartitionLag {
     int32_t partition;
     int64_t lag;
+    std::optional<std::chrono::system_clock::time_point> unavailable_since = std::nullopt;
   };
   std::vector<PartitionLag> PartitionLags() const;
   // Their sum, as Lag gives it: -1 when any is unknown or there are none.

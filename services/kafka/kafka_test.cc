@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
@@ -428,6 +429,62 @@ TEST(Resilience, BrokerDownThenUpWhileConsumingLosesNothing) {
   records.insert(records.end(), rest.begin(), rest.end());
   ExpectExactly(records, 0, kCount);
   EXPECT_GT(consumer.transient_errors(), 0u);
+}
+
+// Polls `consumer` until `done` holds of its PartitionLags (true), or 20 s pass (false).
+bool PollUntil(Consumer& consumer,
+               const std::function<bool(const std::vector<Consumer::PartitionLag>&)>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    Result<Batch> batch = consumer.Poll(100, milliseconds(50));
+    EXPECT_TRUE(batch) << batch.error().message;
+    if (done(consumer.PartitionLags())) return true;
+  }
+  return false;
+}
+
+TEST(Resilience, APartitionWhoseLeaderIsDownIsUnavailableUntilItIsBack) {
+  // Three brokers, the leaders of three partitions spread over them: the one taken down leads one
+  // partition (or more); only those are unavailable, from about when it went, and not after.
+  MockCluster cluster = StartCluster("events", 3, /*brokers=*/3);
+  KafkaConfig config = ConsumerConfig(cluster);
+  config.properties.push_back({"statistics.interval.ms", "100"});
+  Consumer consumer = OpenConsumer(config, "events");
+  const PartitionStart starts[] = {{0, kBeginning}, {1, kBeginning}, {2, kBeginning}};
+  ASSERT_TRUE(consumer.Assign(starts));
+  auto unavailable = [](const std::vector<Consumer::PartitionLag>& lags) {
+    std::vector<int32_t> out;
+    for (const Consumer::PartitionLag& p : lags) {
+      if (p.unavailable_since) out.push_back(p.partition);
+    }
+    return out;
+  };
+  // Served: every partition's lag known (0), none unavailable, for a few statistics.
+  ASSERT_TRUE(PollUntil(consumer, [](const auto& lags) { return Consumer::TotalLag(lags) == 0; }));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(consumer.Poll(100, milliseconds(100)));
+  EXPECT_TRUE(unavailable(consumer.PartitionLags()).empty());
+
+  const auto down_at = std::chrono::system_clock::now();
+  cluster.SetBrokerDown(2);
+  ASSERT_TRUE(PollUntil(consumer, [&](const auto& lags) { return !unavailable(lags).empty(); }))
+      << "no partition became unavailable with broker 2 down";
+  const std::vector<Consumer::PartitionLag> lags = consumer.PartitionLags();
+  const std::vector<int32_t> down = unavailable(lags);
+  EXPECT_LT(down.size(), 3u) << "the other brokers' partitions are served";
+  for (const Consumer::PartitionLag& p : lags) {
+    if (!p.unavailable_since) continue;
+    EXPECT_GE(*p.unavailable_since, down_at - seconds(1));
+    EXPECT_LE(*p.unavailable_since, std::chrono::system_clock::now());
+    EXPECT_EQ(p.lag, 0) << "the last known lag stays";
+  }
+  // A second look keeps the first moment.
+  const auto since = *lags[static_cast<size_t>(down.front())].unavailable_since;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(consumer.Poll(100, milliseconds(100)));
+  EXPECT_EQ(consumer.PartitionLags()[static_cast<size_t>(down.front())].unavailable_since, since);
+
+  cluster.SetBrokerUp(2);
+  EXPECT_TRUE(PollUntil(consumer, [&](const auto& now) { return unavailable(now).empty(); }))
+      << "still unavailable with broker 2 back";
 }
 
 TEST(Resilience, ProduceRequestErrorsAreRetriedWithoutLossOrDuplicates) {
