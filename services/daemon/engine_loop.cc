@@ -199,7 +199,11 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     CW_TRY(following, FollowDerived(*engine, options));
     derived.emplace(std::move(following));
   }
-  CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.topic));
+  // librdkafka's statistics each second tell which partitions the brokers do not serve now.
+  kafka::KafkaConfig events_config = options.kafka;
+  events_config.properties.insert(events_config.properties.begin(),
+                                  kafka::Property{"statistics.interval.ms", "1000"});
+  CW_TRY(consumer, kafka::Consumer::Open(events_config, options.engine.topic));
   CW_TRY(starts, StartPositions(consumer, *engine, stop));
   CW_TRY(consumer.Assign(starts));
   for (const kafka::PartitionStart& s : starts) {
@@ -282,7 +286,10 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     status.lag = kafka::Consumer::TotalLag(lags);
     status.partitions.clear();
     for (const kafka::Consumer::PartitionLag& p : lags) {
-      status.partitions.push_back(engine::PartitionStatus{p.partition, p.lag});
+      status.partitions.push_back(engine::PartitionStatus{
+          p.partition, p.lag,
+          p.unavailable_since ? std::optional<Instant>(InstantOf(*p.unavailable_since))
+                              : std::nullopt});
     }
     status.published = outbox ? outbox->published() : 0;
     status.outbox_pending = outbox ? outbox->in_flight() : 0;

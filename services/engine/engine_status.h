@@ -3,6 +3,7 @@
 // the engine's counters and what its feed knows (lag, published records).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,13 @@
 namespace casewatch::engine {
 
 // One partition of the events topic the engine reads: how many of its records on the brokers it
-// has not yet applied (-1 unknown).
+// has not yet applied (-1 unknown), and, while the brokers do not serve it (no leader, or its
+// leader's broker unreachable), since when (wall clock): its lag is then the last known, and its
+// cases are as they stood when it was last read.
 struct PartitionStatus {
   int32_t partition = 0;
   int64_t lag = -1;
+  std::optional<Instant> unavailable_since;
   bool operator==(const PartitionStatus&) const = default;
 };
 

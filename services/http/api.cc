@@ -117,8 +117,10 @@ HttpResponse Dispatch(ApiState& state, const HttpRequest& request, RouteId& rout
 
 // Every API answer says how far behind the topic the store it came from is (Casewatch-Lag:
 // records not yet applied, -1 unknown; Casewatch-Behind: partition:records for each partition
-// behind) and, for an engine of a group, its role: a reader of a follower, or of any engine
-// catching up, knows the answer is stale and by how much.
+// behind), which partitions the brokers do not serve now and since when (Casewatch-Unavailable:
+// "3 since 2026-12-06T04:31:07Z, 7 since ...": their cases are as they were then) and, for an
+// engine of a group, its role: a reader of a follower, or of any engine catching up or cut off
+// from a partition, knows the answer is stale, where and by how much.
 void Api::AddFreshness(HttpResponse& response) const {
   if (state_->options.view == nullptr) return;
   const engine::EngineStatus status = state_->options.view->status();
@@ -131,6 +133,16 @@ void Api::AddFreshness(HttpResponse& response) const {
                    p.lag);
   }
   if (!behind.empty()) response.headers.emplace_back("Casewatch-Behind", std::move(behind));
+  std::string unavailable;
+  for (const engine::PartitionStatus& p : status.partitions) {
+    if (!p.unavailable_since) continue;
+    fmt::format_to(std::back_inserter(unavailable), "{}{} since {}",
+                   unavailable.empty() ? "" : ", ", p.partition,
+                   FormatInstant(*p.unavailable_since));
+  }
+  if (!unavailable.empty()) {
+    response.headers.emplace_back("Casewatch-Unavailable", std::move(unavailable));
+  }
   if (!status.role.empty()) response.headers.emplace_back("Casewatch-Role", status.role);
 }
 

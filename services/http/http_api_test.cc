@@ -1268,6 +1268,36 @@ TEST(HttpOperations, AnEngineOfAGroupSaysWhetherItLeads) {
   EXPECT_EQ(h.Get("/healthz", "").Header("Casewatch-Lag"), "") << "API answers only";
 }
 
+TEST(HttpOperations, APartitionTheBrokersDoNotServeIsNamedInEveryAnswerWithSinceWhen) {
+  Harness h;
+  // Partition 1 unreachable since 04:31:07 (its last known lag 30); partition 2 served, behind.
+  const Instant since{1796531467, 0};  // 2026-12-06T04:31:07Z
+  h.ReportStatus(/*lag=*/35, {{0, 0}, {1, 30, since}, {2, 5}});
+  const HttpReply report = h.Get("/api/v1/report");
+  EXPECT_EQ(report.status, 200) << "the answer stands, saying what it lacks";
+  EXPECT_EQ(report.Header("Casewatch-Unavailable"), "1 since 2026-12-06T04:31:07Z");
+  EXPECT_EQ(report.Header("Casewatch-Behind"), "1:30,2:5");
+  const HttpReply ready = h.Get("/readyz", "");
+  EXPECT_EQ(ready.status, 200) << "still ready: every answer says which partitions are stale";
+  EXPECT_EQ(ready.body,
+            R"({"status":"ready","lag":35,"partitions":[{"partition":0,"lag":0},)"
+            R"({"partition":1,"lag":30,"unavailable_since":"2026-12-06T04:31:07Z"},)"
+            R"({"partition":2,"lag":5}]})");
+  const std::string metrics = h.Get("/metrics").body;
+  for (const std::string line : {"casewatch_consumer_partition_available{partition=\"0\"} 1\n",
+                                 "casewatch_consumer_partition_available{partition=\"1\"} 0\n",
+                                 "casewatch_consumer_partition_available{partition=\"2\"} 1\n"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
+  }
+  EXPECT_EQ(FreshnessJson(h.view().status()),
+            R"({"lag":35,"catching_up":false,"behind":[{"partition":1,"lag":30},)"
+            R"({"partition":2,"lag":5}],"unavailable":[{"partition":1,)"
+            R"("since":"2026-12-06T04:31:07Z","lag":30}]})");
+  // Served again: no header.
+  h.ReportStatus(/*lag=*/0, {{0, 0}, {1, 0}, {2, 0}});
+  EXPECT_EQ(h.Get("/api/v1/report").Header("Casewatch-Unavailable"), "");
+}
+
 // --- authentication and scopes ---
 
 TEST(HttpAuth, AMissingOrUnknownTokenIs401WithWwwAuthenticate) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "services/http/testing/harness.h"
 #include "services/kafka/consumer.h"
@@ -114,6 +115,39 @@ TEST(HttpStream, SendsTheReportThenEachChangeAndTheAlertsInItsScope) {
     EXPECT_EQ(Str(alert["team"]), *h.home().team);
     EXPECT_EQ(Str(alert["event_id"]), home_alert->event_id());
   }
+}
+
+// The stream says how current its figures are: at once, then whenever that changes, without a
+// commit (a partition cut off while nothing is written); the same freshness does not repeat.
+TEST(HttpStream, SaysWhenAPartitionIsCutOffAndWhenItIsBack) {
+  HarnessOptions options;
+  options.server.freshness_interval = std::chrono::milliseconds(20);
+  Harness h(options);
+  h.ReportStatus(/*lag=*/0, {{0, 0}, {1, 0}});
+  EventStreamReader reader(h.port(), "/api/v1/stream",
+                           {{"Authorization", Bearer(kInspectorToken)}});
+  auto freshness = [](const std::vector<EventStreamReader::Event>& events) {
+    std::vector<std::string> sent;
+    for (const auto& e : events) {
+      if (e.type == "freshness") sent.push_back(e.data);
+    }
+    return sent;
+  };
+  const std::string current = R"({"lag":0,"catching_up":false,"behind":[],"unavailable":[]})";
+  ASSERT_TRUE(reader.WaitFor([&](const auto& e) { return !freshness(e).empty(); }));
+  EXPECT_EQ(freshness(reader.events()).front(), current);
+
+  h.ReportStatus(/*lag=*/12, {{0, 0}, {1, 12, Instant{1796531467, 0}}});
+  const std::string cut_off =
+      R"({"lag":12,"catching_up":false,"behind":[{"partition":1,"lag":12}],)"
+      R"("unavailable":[{"partition":1,"since":"2026-12-06T04:31:07Z","lag":12}]})";
+  ASSERT_TRUE(reader.WaitFor([&](const auto& e) { return freshness(e).back() == cut_off; }))
+      << freshness(reader.events()).back();
+  h.ReportStatus(/*lag=*/0, {{0, 0}, {1, 0}});
+  ASSERT_TRUE(reader.WaitFor([&](const auto& e) { return freshness(e).back() == current; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // ten looks, nothing new
+  EXPECT_EQ(freshness(reader.events()),
+            (std::vector<std::string>{current, cut_off, current}));
 }
 
 // A deadline sweep can raise many alerts in one write (every case opened on one day misses its

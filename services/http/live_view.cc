@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/json_writer.h"
+
 #include "services/records/case_projection.h"
 #include "services/store/format.h"
 
@@ -231,6 +233,26 @@ WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
                                   r.work->rosh_level, r.work->registrations, r.priority});
   }
   return page;
+}
+
+std::string FreshnessJson(const engine::EngineStatus& status) {
+  JsonWriter out;
+  out.BeginObject().Key("lag").Int(status.lag).Key("catching_up").Bool(status.catching_up);
+  if (!status.role.empty()) out.Key("role").String(status.role);
+  out.Key("behind").BeginArray();
+  for (const engine::PartitionStatus& p : status.partitions) {
+    if (p.lag == 0) continue;
+    out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag).EndObject();
+  }
+  out.EndArray().Key("unavailable").BeginArray();
+  for (const engine::PartitionStatus& p : status.partitions) {
+    if (!p.unavailable_since) continue;
+    out.BeginObject().Key("partition").Int(p.partition);
+    out.Key("since").String(FormatInstant(*p.unavailable_since)).Key("lag").Int(p.lag);
+    out.EndObject();
+  }
+  out.EndArray().EndObject();
+  return out.Take();
 }
 
 }  // namespace casewatch::http

@@ -99,6 +99,12 @@ struct WorklistPage {
   std::vector<Allocation> allocations;
 };
 
+// How current the answers are, for a reader (the stream's freshness events): the records not
+// yet applied, and the partitions behind and those the brokers do not serve (since when):
+// {"lag":35,"catching_up":false,"role":"follower","behind":[{"partition":1,"lag":30},...],
+//  "unavailable":[{"partition":3,"since":"2026-12-06T04:31:07Z","lag":0}]}. "role" only in a group.
+std::string FreshnessJson(const engine::EngineStatus& status);
+
 class LiveView {
  public:
   // `min_cases`: the reports' small-base threshold (casewatchd --min-cases).

@@ -399,6 +399,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     SendUpdate(server_.view.snapshot(), nullptr);
     keepalive_.emplace(stream_.get_executor());
     Keepalive();
+    freshness_timer_.emplace(stream_.get_executor());
+    SendFreshness();
     // Reads only to notice the client leaving.
     beast::get_lowest_layer(stream_).async_read_some(
         asio::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
@@ -412,6 +414,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
       if (ec || self->closed_) return;
       self->Queue(": keepalive\n\n");
       self->Keepalive();
+    });
+  }
+
+  // The engine's freshness (FreshnessJson) when it has changed since the last sent, looked at
+  // every freshness_interval: a dashboard says when its figures are behind or cut off from a
+  // partition, and when they are current again, with or without new commits.
+  void SendFreshness() {
+    if (closed_) return;
+    std::string freshness = FreshnessJson(server_.view.status());
+    if (freshness != last_freshness_) {
+      Queue("event: freshness\ndata: " + freshness + "\n\n");
+      last_freshness_ = std::move(freshness);
+    }
+    freshness_timer_->expires_after(server_.options.freshness_interval);
+    freshness_timer_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (!ec) self->SendFreshness();
     });
   }
 
@@ -457,6 +475,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     if (closed_) return;
     closed_ = true;
     if (keepalive_) keepalive_->cancel();
+    if (freshness_timer_) freshness_timer_->cancel();
     beast::error_code ignored;
     beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
     beast::get_lowest_layer(stream_).close();
@@ -477,6 +496,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
   std::shared_ptr<const std::string> last_report_;
   std::deque<std::string> outbox_;
   std::optional<asio::steady_timer> keepalive_;
+  std::optional<asio::steady_timer> freshness_timer_;
+  std::string last_freshness_;
   std::array<char, 256> discard_{};
 };
 

@@ -36,6 +36,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{60};
   std::chrono::milliseconds stream_interval{250};  // the most often a stream sends scores
   std::chrono::seconds keepalive{15};
+  // How often a stream looks at the engine's freshness (lag, partitions behind or unavailable)
+  // and sends it when it has changed.
+  std::chrono::milliseconds freshness_interval{1000};
 };
 
 class Server {

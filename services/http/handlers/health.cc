@@ -9,14 +9,20 @@ HttpResponse HandleHealthz(ApiState&, Call&) { return Json(200, R"({"status":"ok
 
 HttpResponse HandleReadyz(ApiState& state, Call&) {
   const bool ready = state.options.view->ready();
-  // Which partitions of the events topic are behind, and by how much (-1 unknown).
+  // Which partitions of the events topic are behind, and by how much (-1 unknown), and which the
+  // brokers do not serve now, since when. An engine cut off from a partition stays ready: every
+  // answer says which partitions are stale (Casewatch-Unavailable).
   const engine::EngineStatus status = state.options.view->status();
   JsonWriter out;
   out.BeginObject().Key("status").String(ready ? "ready" : "catching_up");
   if (!status.role.empty()) out.Key("role").String(status.role);
   out.Key("lag").Int(status.lag).Key("partitions").BeginArray();
   for (const engine::PartitionStatus& p : status.partitions) {
-    out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag).EndObject();
+    out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag);
+    if (p.unavailable_since) {
+      out.Key("unavailable_since").String(FormatInstant(*p.unavailable_since));
+    }
+    out.EndObject();
   }
   out.EndArray().EndObject();
   return Json(ready ? 200 : 503, out.Take());

@@ -43,6 +43,15 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
                      "casewatch_consumer_partition_lag{{partition=\"{}\"}} {}\n", p.partition,
                      p.lag);
     }
+    out += "# HELP casewatch_consumer_partition_available 1 while the brokers serve the "
+           "partition, 0 while it has no leader or its leader cannot be reached (its lag is then "
+           "the last known).\n"
+           "# TYPE casewatch_consumer_partition_available gauge\n";
+    for (const engine::PartitionStatus& p : status.partitions) {
+      fmt::format_to(std::back_inserter(out),
+                     "casewatch_consumer_partition_available{{partition=\"{}\"}} {}\n",
+                     p.partition, p.unavailable_since ? 0 : 1);
+    }
   }
   if (!status.role.empty()) {
     metric("casewatch_group_leader", "gauge",
