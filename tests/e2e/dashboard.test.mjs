@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // End-to-end test of the dashboard: a development broker, casewatchd with its HTTP API, simulated
 // events published over Kafka, and the dashboard driven in headless Chromium — tiles, drill-down,
-// a case's timeline, and a live update over the event stream without a reload.
+// a case's timeline, a live update over the event stream without a reload, and the broker lost
+// (killed): the page says which partitions are unreachable, since when, and every API answer too.
 //
 //   node dashboard.test.mjs --casewatch BIN --casewatchd BIN --out DIR [--keep]
 //
@@ -544,6 +545,26 @@ async function main() {
     check(!(await page.locator(testid('live-status')).isVisible()) && !(await page.locator(testid('alert-feed')).isVisible())
       && await page.locator(testid('tile-DELIVERY')).isVisible(), 'the print layout keeps the tiles and drops the chrome');
     await shot('print');
+    await page.emulateMedia({ media: 'screen' });
+
+    // 7. The broker lost: the figures stay, and the page says they are as they stood when each
+    // partition was last read, naming the partitions; every API answer says the same.
+    check(await page.locator(testid('freshness')).isHidden(), 'nothing said of freshness while the broker serves');
+    broker.child.kill('SIGKILL');
+    await inPage(() => document.querySelector('[data-testid="freshness"]')?.dataset.state === 'unavailable',
+      null, 'the page to say the partitions are unreachable', 30000)
+      .catch((e) => check(false, e.message));
+    const said = (await text(testid('freshness'))).trim();
+    const why = await page.locator(testid('freshness')).getAttribute('title');
+    check(/^Partitions 0, 1, 2, 3 unreachable since \d+ \w+ \d{4}, \d\d:\d\d UTC$/.test(said)
+      && why.includes('as they stood when last read'),
+    'the page names the unreachable partitions and since when, and what that means', `${said} (${why})`);
+    const cutOff = await fetch(`${base}/api/v1/report`);
+    check(cutOff.ok && /^0 since \S+Z, 1 since \S+Z, 2 since \S+Z, 3 since \S+Z$/
+      .test(cutOff.headers.get('casewatch-unavailable') ?? ''),
+    'the report still answers, naming every partition unreachable (Casewatch-Unavailable)',
+    `${cutOff.status} ${cutOff.headers.get('casewatch-unavailable')}`);
+    await shot('broker-lost');
 
     check(pageErrors.length === 0, 'no script errors in the page', pageErrors.join('; '));
   } finally {
@@ -556,7 +577,7 @@ async function main() {
   const [code] = engine.exited ? [engine.exited.code] : await once(engine.child, 'exit');
   check(code === 0, 'casewatchd stops cleanly on SIGTERM', `exit ${code}`);
 
-  // 7. Looking again: the stopped engine's store served read-only, with no broker, in the browser.
+  // 8. Looking again: the stopped engine's store served read-only, with no broker, in the browser.
   const readOnly = start('casewatchd-read-only', args.casewatchd, ['--read-only', '--data',
     path.join(work, 'store'), '--http-port', '0', '--no-auth']);
   base = (await waitForOutput(readOnly, /http: listening on (http:\/\/[^\s/]+)/, 'the read-only serve\'s port'))[1];

@@ -336,6 +336,35 @@ function setLive(live) {
   el.textContent = text[live];
 }
 
+// How current the figures are (the stream's freshness events): said only when a reader must know
+// — some partitions of the case-events topic not reachable (their cases as they stood then), or
+// the engine catching up a backlog. Ordinary lag while events flow is not news.
+function setFreshness(f) {
+  const el = $('freshness');
+  const cut = f?.unavailable ?? [];
+  if (cut.length > 0) {
+    const since = cut.map((p) => p.since).sort()[0];
+    const which = cut.map((p) => p.partition).join(', ');
+    el.dataset.state = 'unavailable';
+    el.textContent = `${cut.length === 1 ? 'Partition' : 'Partitions'} ${which} unreachable since ` +
+      formatInstant(since);
+    el.title = 'The brokers do not serve these partitions of the case events now: their cases are ' +
+      'shown as they stood when last read, and new events for them wait.';
+  } else if (f?.catching_up && f.lag !== 0) {
+    el.dataset.state = 'catching-up';
+    el.title = 'The engine is storing a backlog of events; these figures leave them out until it has.';
+    el.textContent = f.lag > 0 ? `Catching up: ${num(f.lag)} events not yet in these figures`
+      : 'Catching up: recent events not yet in these figures';
+  } else {
+    el.hidden = true;
+    delete el.dataset.state;
+    el.textContent = '';
+    el.removeAttribute('title');
+    return;
+  }
+  el.hidden = false;
+}
+
 // ---- outcomes and indicators ----
 
 const outcomeIds = () => (state.meta?.outcomes ?? []).map((o) => o.id);
@@ -935,6 +964,9 @@ function connectStream() {
     if (!current()) return;
     const alert = parse(ev.data);
     if (alert) addAlert(alert);
+  });
+  es.addEventListener('freshness', (ev) => {
+    if (current()) setFreshness(parse(ev.data));
   });
   es.onerror = () => {
     if (!current()) return;
