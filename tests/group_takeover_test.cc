@@ -5,6 +5,9 @@
 // leads and derives, then the first leads again. Its unpublished derived events that the second
 // derived again are dropped, the others published; a read_committed consumer sees every alert
 // and every derived event exactly once, and every obligation missed at the end has its alert.
+// Bad records among the events make dead letters: each new leader takes over some behind and
+// some ahead of what the last one published, and each bad record's dead letter is published
+// exactly once all the same.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -43,6 +46,8 @@ Group GroupFor(const TestBroker& broker) {
   s.outbox.transactional_id = "casewatchd-" + broker.topics().events;
   s.outbox.derived_topic = s.runner.engine.derived_topic;
   s.outbox.alerts_topic = s.runner.engine.alerts_topic;
+  s.outbox.dead_letter_topic = s.runner.engine.dead_letter_topic;
+  s.outbox.events_topic = s.runner.engine.topic;
   s.outbox.take_over = true;
   return s;
 }
@@ -132,13 +137,27 @@ TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLe
   ASSERT_TRUE(broker.real()) << "needs a real Apache Kafka cluster: transactions and fencing are "
                                 "what it tests (ctest -L real_kafka sets CASEWATCH_KAFKA_CLUSTER)";
   const Group s = GroupFor(broker);
-  const auto sim = engine::testing::Simulate(200, 12, 41);
+  // The simulated events with a bad record (not an envelope) after every 37th.
+  const auto simulated = engine::testing::Simulate(200, 12, 41);
+  engine::testing::SimulatedStream sim;
+  sim.end = simulated.end;
+  std::set<int64_t> bad;  // their offsets
+  for (size_t i = 0; i < simulated.records.size(); ++i) {
+    sim.records.push_back(simulated.records[i]);
+    sim.keys.push_back(simulated.keys[i]);
+    if (i % 37 == 36) {
+      bad.insert(static_cast<int64_t>(sim.records.size()));
+      sim.records.push_back("not an envelope " + std::to_string(i));
+      sim.keys.push_back("bad-" + std::to_string(i));
+    }
+  }
   const size_t n = sim.records.size();
   TempDir dir;
   auto store_a = store::Store::Open(dir.path() / "a").value();
   auto store_b = store::Store::Open(dir.path() / "b").value();
 
-  // A leads through the first third, publishing; B follows.
+  // A leads through the first third, publishing; B follows, then falls behind while A publishes
+  // up to the half.
   auto a = CreateEngine(*store_a, s);
   auto b = CreateEngine(*store_b, s);
   a->Follow();
@@ -146,11 +165,13 @@ TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLe
   auto outbox_a = LeadAndPublish(*store_a, *a, s, sim);
   Feed(*a, sim, 0, n / 3);
   Feed(*b, sim, 0, n / 3);
+  Feed(*a, sim, n / 3, n / 2);
   ASSERT_TRUE(outbox_a->Drain(kWait));
   RestoreFromTopic(*b, s);
-  // The second third: A derives and does not publish (frozen, then cut off); B follows.
-  Feed(*a, sim, n / 3, 2 * n / 3);
-  Feed(*b, sim, n / 3, 2 * n / 3);
+  // To two thirds: A derives and does not publish (frozen, then cut off); B follows past the
+  // half (dead letters A did not publish), not as far as A.
+  Feed(*a, sim, n / 2, 2 * n / 3);
+  Feed(*b, sim, n / 3, 7 * n / 12);
   size_t residue = 0;
   ASSERT_TRUE(store_a->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
     if (r.topic() == s.runner.engine.derived_topic) ++residue;
@@ -158,15 +179,17 @@ TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLe
   }));
   ASSERT_GT(residue, 0u) << "the leader left nothing unpublished: nothing to test";
 
-  // B leads: fences A, derives what is owed and publishes.
+  // B leads: fences A, derives what is owed and publishes, and goes on to five sixths.
   auto outbox_b = LeadAndPublish(*store_b, *b, s, sim);
   EXPECT_FALSE(outbox_a->Pump() && outbox_a->Drain(std::chrono::seconds(10)))
       << "the fenced leader still published";
   outbox_a.reset();
   a.reset();
+  Feed(*b, sim, 7 * n / 12, 5 * n / 6);
+  ASSERT_TRUE(outbox_b->Drain(kWait));
 
-  // A restarts, follows, and leads again: its unpublished records are resolved against the
-  // derived topic; then it takes the last third.
+  // A restarts, follows, and leads again, behind B: its unpublished records are resolved against
+  // the derived topic; then it takes the rest, from two thirds.
   a = CreateEngine(*store_a, s);
   a->Follow();
   outbox_b.reset();
@@ -174,6 +197,19 @@ TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLe
   outbox_a = LeadAndPublish(*store_a, *a, s, sim);
   Feed(*a, sim, 2 * n / 3, n);
   ASSERT_TRUE(outbox_a->Drain(kWait));
+
+  // Every bad record's dead letter once.
+  std::map<int64_t, int> letters;
+  for (const auto& [key, value] : Committed(s, s.runner.engine.dead_letter_topic)) {
+    store::v1::DeadLetter letter;
+    ASSERT_TRUE(letter.ParseFromString(value));
+    EXPECT_EQ(letter.topic(), s.runner.engine.topic);
+    ++letters[letter.offset()];
+  }
+  for (const int64_t offset : bad) {
+    EXPECT_EQ(letters[offset], 1) << "the dead letter of the bad record at offset " << offset;
+  }
+  EXPECT_EQ(letters.size(), bad.size());
 
   // Every alert and every derived event once, the same ones.
   std::map<std::string, int> derived;

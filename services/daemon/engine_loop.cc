@@ -157,6 +157,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   OutboxOptions outbox_options = options.outbox;
   outbox_options.derived_topic = options.engine.derived_topic;
   outbox_options.alerts_topic = options.engine.alerts_topic;
+  outbox_options.dead_letter_topic = options.engine.dead_letter_topic;
+  outbox_options.events_topic = options.engine.topic;
   // One engine: the outbox first (a new store may take over a lost one's outbox numbering, which
   // the engine then continues). A group's engine follows until the group makes it the leader.
   std::unique_ptr<kafka::GroupMember> member;

@@ -6,7 +6,9 @@
 // - exactly once (for consumers with isolation.level=read_committed): a transactional producer
 //   sends outbox records in transactions, each ending with a progress record on a compacted
 //   topic (key: the transactional.id; value: the highest outbox sequence in the transaction and a
-//   fingerprint of that record). A restart fences the previous process and ends its open
+//   fingerprint of that record, and for each partition of the events topic the offset of the
+//   last record whose dead letter has been published). A restart fences the previous process and
+//   ends its open
 //   transaction (InitTransactions), reads the last committed progress, checks that this store
 //   holds the record it names, and deletes the records up to it: what was committed is never
 //   sent again, what was not is sent in a new transaction. The record the progress names stays
@@ -53,6 +55,13 @@ struct OutboxOptions {
   // or not at all.
   std::string derived_topic;
   std::string alerts_topic;
+  // Exactly once: dead letters of records of `events_topic` are published once whichever store
+  // publishes them. The progress carries, per partition, the offset of the last record whose
+  // dead letter was published; one at or below it is dropped, not sent again (an engine coming
+  // to lead behind the last one, a new store rebuilding from the topic). An engine coming to
+  // lead publishes the dead letters it stored while following that are above it.
+  std::string dead_letter_topic;
+  std::string events_topic;
   // Exactly once: an engine of a group coming to lead, whose store need not be the one that
   // published last under the transactional.id. Its store takes over the numbering whatever it
   // holds (TakeOver in outbox_exactly_once.cc) instead of refusing to start.

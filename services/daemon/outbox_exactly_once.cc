@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <functional>
+#include <map>
 #include <optional>
 #include <unordered_set>
 #include <utility>
@@ -37,11 +38,17 @@ constexpr std::chrono::milliseconds kCommitWait{10000};
 constexpr std::chrono::milliseconds kProgressReadTimeout{60000};
 constexpr std::chrono::milliseconds kInitWait{30000};
 
+// Per partition of the events topic, the offset of the last record whose dead letter has been
+// published under the transactional.id (by any store).
+using DeadLetterMarks = std::map<int32_t, int64_t>;
+
 // The outbox record a progress record names, and a fingerprint of that record's contents (FNV-1a,
-// 64 bits, over topic, key and value) to recognise it in the store.
+// 64 bits, over topic, key and value) to recognise it in the store; and the dead-letter marks as
+// of that record (nullopt: a progress record written before they were kept).
 struct Progress {
   uint64_t sequence = 0;
   uint64_t fingerprint = 0;
+  std::optional<DeadLetterMarks> dead_letters;
 };
 
 uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
@@ -62,10 +69,42 @@ uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
   return hash;
 }
 
-// The progress record's value, e.g. "sequence=1041 fingerprint=9f1c0e2a7b3d4c5e". Part of the
-// contract with earlier processes: parsed by every later one.
+// The progress record's value, e.g. "sequence=1041 fingerprint=9f1c0e2a7b3d4c5e
+// dead_letters=0:5512,7:90" (partition:offset; "-" for none). Part of the contract with earlier
+// processes: parsed by every later one (those before the dead letters' marks stop at them).
 std::string FormatProgress(const Progress& progress) {
-  return fmt::format("sequence={} fingerprint={:016x}", progress.sequence, progress.fingerprint);
+  std::string text =
+      fmt::format("sequence={} fingerprint={:016x}", progress.sequence, progress.fingerprint);
+  if (!progress.dead_letters) return text;
+  text += " dead_letters=";
+  if (progress.dead_letters->empty()) text += "-";
+  for (const auto& [partition, offset] : *progress.dead_letters) {
+    fmt::format_to(std::back_inserter(text), "{}{}:{}", text.back() == '=' ? "" : ",", partition,
+                   offset);
+  }
+  return text;
+}
+
+// "0:5512,7:90" or "-".
+std::optional<DeadLetterMarks> ParseDeadLetterMarks(std::string_view text) {
+  DeadLetterMarks marks;
+  if (text == "-") return marks;
+  while (true) {
+    int32_t partition = 0;
+    int64_t offset = 0;
+    auto [colon, partition_error] =
+        std::from_chars(text.data(), text.data() + text.size(), partition);
+    if (partition_error != std::errc() || colon == text.data() + text.size() || *colon != ':') {
+      return std::nullopt;
+    }
+    auto [end, offset_error] = std::from_chars(colon + 1, text.data() + text.size(), offset);
+    if (offset_error != std::errc() || !marks.emplace(partition, offset).second) {
+      return std::nullopt;
+    }
+    if (end == text.data() + text.size()) return marks;
+    if (*end != ',') return std::nullopt;
+    text.remove_prefix(static_cast<size_t>(end + 1 - text.data()));
+  }
 }
 
 std::optional<Progress> ParseProgress(std::string_view text) {
@@ -82,7 +121,13 @@ std::optional<Progress> ParseProgress(std::string_view text) {
   text.remove_prefix(kFingerprint.size());
   auto [end, fingerprint_error] =
       std::from_chars(text.data(), text.data() + text.size(), progress.fingerprint, 16);
-  if (fingerprint_error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  if (fingerprint_error != std::errc()) return std::nullopt;
+  text.remove_prefix(static_cast<size_t>(end - text.data()));
+  if (text.empty()) return progress;
+  constexpr std::string_view kDeadLetters = " dead_letters=";
+  if (!text.starts_with(kDeadLetters)) return std::nullopt;
+  progress.dead_letters = ParseDeadLetterMarks(text.substr(kDeadLetters.size()));
+  if (!progress.dead_letters) return std::nullopt;
   return progress;
 }
 
@@ -100,8 +145,13 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
         transactional_id_(options.transactional_id),
         progress_topic_(options.progress_topic),
         derived_topic_(options.derived_topic),
+        dead_letter_topic_(options.dead_letter_topic),
+        events_topic_(options.events_topic),
         progress_(progress),
-        next_(FirstUnpublished()) {}
+        next_(FirstUnpublished()) {
+    if (progress_ && progress_->dead_letters) marks_ = *progress_->dead_letters;
+    committed_marks_ = marks_;
+  }
 
   Result<void> Pump() override { return Pump(/*commit_now=*/false); }
 
@@ -131,6 +181,19 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
 
   uint64_t FirstUnpublished() const { return progress_ ? progress_->sequence + 1 : 0; }
 
+  // The events topic's partition and offset of the record a dead letter in the outbox stands
+  // for; nullopt for any other outbox record (and a dead letter of an HTTP request).
+  std::optional<std::pair<int32_t, int64_t>> DeadLetterSource(
+      const store::v1::OutboxRecord& r) const {
+    if (dead_letter_topic_.empty() || r.topic() != dead_letter_topic_) return std::nullopt;
+    store::v1::DeadLetter letter;
+    if (!letter.ParseFromString(r.value()) || letter.source() != "kafka" ||
+        letter.topic() != events_topic_) {
+      return std::nullopt;
+    }
+    return std::pair{letter.partition(), letter.offset()};
+  }
+
   Result<void> Pump(bool commit_now) {
     CW_TRY(Fill());
     if (state_ == State::kIdle) return Ok();
@@ -152,6 +215,16 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
         more_ = true;
         return false;
       }
+      const auto source = DeadLetterSource(r);
+      if (source) {
+        const auto mark = marks_.find(source->first);
+        if (mark != marks_.end() && source->second <= mark->second) {
+          // Published already, by the store that published last: deleted with the next commit.
+          dropped_.push_back(sequence);
+          next_ = sequence + 1;
+          return true;
+        }
+      }
       if (state_ == State::kIdle) {
         if (auto begun = producer_.BeginTransaction(); !begun) {
           failed = begun.error();
@@ -171,7 +244,8 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
       }
       sending_.push_back(sequence);
       after_derived_ = !derived_topic_.empty() && r.topic() == derived_topic_;
-      last_ = Progress{sequence, Fingerprint(r)};
+      last_ = Progress{sequence, Fingerprint(r), std::nullopt};
+      if (source) marks_[source->first] = source->second;
       next_ = sequence + 1;
       return true;
     }));
@@ -202,11 +276,14 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     state_ = State::kIdle;
     after_derived_ = false;
     sending_.clear();
+    dropped_.clear();
+    marks_ = committed_marks_;
     next_ = FirstUnpublished();
   }
 
   Result<void> Commit(bool wait_for_delivery) {
     if (state_ == State::kOpen) {
+      last_.dead_letters = marks_;
       auto produced =
           producer_.Produce(progress_topic_, transactional_id_, FormatProgress(last_));
       if (!produced) return Abandon(produced.error());
@@ -247,11 +324,14 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     store::WriteBatch batch = store_.NewWriteBatch();
     if (progress_) batch.DeleteOutbox(progress_->sequence);
     for (size_t i = 0; i + 1 < sending_.size(); ++i) batch.DeleteOutbox(sending_[i]);
+    for (uint64_t sequence : dropped_) batch.DeleteOutbox(sequence);
     // Not synced: a delete lost in a crash is done again at the next start, from the progress.
     CW_TRY(store_.Write(batch, false));
     progress_ = last_;
+    committed_marks_ = marks_;
     published_ += sending_.size();
     sending_.clear();
+    dropped_.clear();
     state_ = State::kIdle;
     after_derived_ = false;
     return Ok();
@@ -262,7 +342,12 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   const std::string transactional_id_;
   const std::string progress_topic_;
   const std::string derived_topic_;
-  bool after_derived_ = false;        // the open transaction's last record is a derived event
+  const std::string dead_letter_topic_;
+  const std::string events_topic_;
+  DeadLetterMarks marks_;            // with the open transaction's dead letters
+  DeadLetterMarks committed_marks_;  // as the last committed progress says
+  std::vector<uint64_t> dropped_;    // dead letters published already, not sent: to delete
+  bool after_derived_ = false;       // the open transaction's last record is a derived event
   std::optional<Progress> progress_;  // the last committed
   uint64_t next_;                     // the first outbox sequence not yet in a transaction
   State state_ = State::kIdle;
@@ -313,7 +398,10 @@ Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
 // that, a derived event the derived topic now holds was published, with its alert (one
 // transaction holds both), or derived again by a leader since: it and its alert are dropped.
 // Any other derived event and its alert are published now: no leader since has (the topic would
-// hold it). Its dead letters are dropped: the leaders since published their own.
+// hold it). Its dead letters are dropped; instead every dead letter the store holds of a record
+// of the events topic above the progress's mark for its partition (stored while following, or
+// while leading and not published) is published now, in the order stored: the last leader had
+// not published it. (A progress record from before the marks were kept: none is, as before.)
 Result<void> TakeOver(store::Store& store, const Progress& progress, const OutboxOptions& options,
                       const kafka::KafkaConfig& kafka) {
   std::vector<store::v1::OutboxRecord> residue;
@@ -346,14 +434,30 @@ Result<void> TakeOver(store::Store& store, const Progress& progress, const Outbo
       }
     }
   }
+  const size_t derived_kept = kept.size();
+  if (progress.dead_letters && !options.dead_letter_topic.empty()) {
+    const DeadLetterMarks& marks = *progress.dead_letters;
+    CW_TRY(store.ScanDeadLetters([&](uint64_t, const store::v1::DeadLetter& letter) {
+      if (letter.source() != "kafka" || letter.topic() != options.events_topic) return;
+      const auto mark = marks.find(letter.partition());
+      if (mark != marks.end() && letter.offset() <= mark->second) return;
+      store::v1::OutboxRecord& out = kept.emplace_back();
+      out.set_topic(options.dead_letter_topic);
+      out.set_key(letter.key());
+      letter.SerializeToString(out.mutable_value());
+    }));
+  }
   store::v1::OutboxRecord placeholder;
   placeholder.set_published_fingerprint(progress.fingerprint);
   CW_TRY(store.ReplaceOutbox(progress.sequence, placeholder, kept));
   spdlog::info(
       "outbox: this store takes over transactional.id \"{}\" after outbox record {}, published "
       "by the engine that led before; of the {} records it held unpublished, {} (derived events "
-      "no leader published, and their alerts) are published now",
-      options.transactional_id, progress.sequence, residue.size(), kept.size());
+      "no leader published, and their alerts) are published now, and {} dead letters of records "
+      "the last leader had not dead-lettered in public{}",
+      options.transactional_id, progress.sequence, residue.size(), derived_kept,
+      kept.size() - derived_kept,
+      progress.dead_letters ? "" : " (its progress keeps no dead-letter marks: none is)");
   return Ok();
 }
 
