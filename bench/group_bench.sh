@@ -61,11 +61,7 @@ fi
 KAFKA=$(scripts/kafka/fetch.sh)
 BOOTSTRAP=$(scripts/kafka/cluster.sh start "$CLUSTER")
 BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash deploy/topics.sh >"$WORK/topics.log" 2>&1
-read -r -a PORTS <<<"$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+read -r -a PORTS <<<"$(free_ports 4)"
 
 "$CASEWATCH" simulate --cases "$CASES" --months 24 --start 2023-01-01 --seed 7 --quiet \
   --out "$WORK/events.ndjson"

@@ -3,7 +3,9 @@
 # deploy/topics.sh, while the cluster fails under it:
 #   1. mid-ingest, the leader of a busy partition of case-events is killed (SIGKILL) and comes back;
 #      then another broker is frozen (SIGSTOP) for 30 s and thawed; the publisher keeps going;
-#   2. the whole cluster is stopped and started again, and more events are published;
+#   2. the whole cluster is stopped and started again, and more events are published; while it
+#      is down, the engine says (its /readyz, and the Casewatch-Unavailable header of its report,
+#      which still answers) that every partition is unreachable, and once it is back, that none is;
 #   3. throughout, the engine never exits and reports its lag; at the end its report equals the
 #      replay of the same events at three instants, for the whole service and one region, case
 #      items included: nothing lost, nothing counted twice;
@@ -42,9 +44,10 @@ simulate_in_two_parts 29
 # as a production publisher would set, so records to a frozen leader wait for the next one.
 rate=$((first / 75 + 1))
 
+PORT=$(free_ports 1)
 start_engine() {
-  "$CASEWATCHD" --no-http --brokers "$BOOTSTRAP" --data "$WORK/store" --clock simulated \
-    --clock-start "$END" --clock-speed 0 >>"$WORK/engine.log" 2>&1 &
+  "$CASEWATCHD" --http-port "$PORT" --no-auth --brokers "$BOOTSTRAP" --data "$WORK/store" \
+    --clock simulated --clock-start "$END" --clock-speed 0 >>"$WORK/engine.log" 2>&1 &
   ENGINE_PID=$!
 }
 alive() { kill -0 "$ENGINE_PID" 2>/dev/null || fail "casewatchd exited"; }
@@ -71,6 +74,9 @@ leader_of() {  # the node leading partition $1 of case-events
 sleep_alive() {  # sleeps $1 s, checking every second that the engine is running
   local i
   for ((i = 0; i < $1; i++)); do alive; sleep 1; done
+}
+unreachable() {  # how many partitions the engine's /readyz says the brokers do not serve
+  curl -s --max-time 2 "http://127.0.0.1:$PORT/readyz" | grep -o '"unavailable_since"' | wc -l
 }
 
 start_engine
@@ -102,13 +108,32 @@ step "ok: all $first events of part a consumed through a leader kill and a froze
 # 2. The whole cluster stopped and started again; the engine waits, then takes part b.
 "$CLUSTER_SH" stop "$CLUSTER"
 step "cluster stopped"
-sleep_alive 15
+partitions=$(curl -s --max-time 2 "http://127.0.0.1:$PORT/readyz" | grep -o '"partition":' | wc -l)
+[ "$partitions" -gt 0 ] || fail "/readyz lists no partition"
+for ((i = 0; i < 15; i++)); do
+  alive
+  [ "$(unreachable)" -eq "$partitions" ] && break
+  sleep 1
+done
+[ "$(unreachable)" -eq "$partitions" ] ||
+  fail "15 s after the cluster stopped, /readyz names $(unreachable) of $partitions partitions unreachable"
+headers=$(curl -s -D - -o "$WORK/cut-off.json" --max-time 5 "http://127.0.0.1:$PORT/api/v1/report")
+grep -q '^HTTP/1.1 200' <<<"$headers" || fail "the report is refused with the cluster down: $headers"
+named=$(grep -i '^Casewatch-Unavailable:' <<<"$headers" | grep -o '[0-9]* since' | wc -l)
+[ "$named" -eq "$partitions" ] ||
+  fail "the report names $named of $partitions partitions unreachable: $(grep -i unavailable <<<"$headers")"
+step "ok: with the cluster down, /readyz and the report's Casewatch-Unavailable name all $partitions partitions"
+sleep_alive 5
 "$CLUSTER_SH" start "$CLUSTER" >/dev/null || fail "the cluster did not start again"
 step "cluster started again"
 "$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/b.ndjson" >"$WORK/publish-b.log" 2>&1 ||
   fail "publishing part b failed: $(tail -3 "$WORK/publish-b.log")"
 wait_consumed "$total" 180
 step "ok: after the whole cluster's restart, all $total events consumed"
+[ "$(unreachable)" -eq 0 ] || fail "the cluster is back, but /readyz names $(unreachable) partitions unreachable"
+curl -s -D - -o /dev/null --max-time 5 "http://127.0.0.1:$PORT/api/v1/report" |
+  grep -qi '^Casewatch-Unavailable:' && fail "the cluster is back, but the report names partitions unreachable"
+step "ok: the cluster back, no partition named unreachable"
 
 # 3. The engine never exited, reported lag, and equals the replay.
 alive

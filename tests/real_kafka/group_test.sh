@@ -48,11 +48,7 @@ trap cleanup EXIT
 start_cluster_with_topics
 step "cluster up ($BOOTSTRAP), topics made by deploy/topics.sh"
 
-read -r -a PORTS <<<"$(python3 -c '
-import socket
-s = [socket.socket() for _ in range(4)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(" ".join(str(x.getsockname()[1]) for x in s))')"
+read -r -a PORTS <<<"$(free_ports 4)"
 
 simulate_in_two_parts 31
 rate=$((first / 60 + 1))  # part a over about a minute: the kills land mid-ingest

@@ -16,6 +16,15 @@ stop_everything() {
   rm -rf "$WORK"
 }
 
+# free_ports N: N TCP ports on 127.0.0.1 free now, on one line.
+free_ports() {
+  python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+
 # simulate_in_two_parts SEED: $WORK/events.ndjson (1,500 cases over 24 months from 2023), its
 # first three quarters in a.ndjson and the rest in b.ndjson; sets total (its lines) and first
 # (a's).
