@@ -21,7 +21,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -110,6 +112,25 @@ class OutboxPublisher {
     std::string_view events_topic, const std::atomic<bool>& stop);
 
 namespace internal {
+// Per partition of the events topic, the offset of the last record whose dead letter has been
+// published under the transactional.id (by any store).
+using DeadLetterMarks = std::map<int32_t, int64_t>;
+
+// A progress record (exactly once): the outbox record it names, a fingerprint of that record's
+// contents (FNV-1a, 64 bits, over topic, key and value) to recognise it in the store, and the
+// dead-letter marks as of that record (nullopt: written by a version that kept none).
+struct ProgressRecord {
+  uint64_t sequence = 0;
+  uint64_t fingerprint = 0;
+  std::optional<DeadLetterMarks> dead_letters;
+  bool operator==(const ProgressRecord&) const = default;
+};
+// Its value on the progress topic: "sequence=1041 fingerprint=9f1c0e2a7b3d4c5e
+// dead_letters=0:5512,7:90" ("-" for no marks yet). Parsed by every later version: fields it does
+// not know (" name=value") are skipped; nullopt for anything else.
+std::string FormatProgress(const ProgressRecord& progress);
+std::optional<ProgressRecord> ParseProgress(std::string_view text);
+
 [[nodiscard]] Result<std::unique_ptr<OutboxPublisher>> OpenAtLeastOnce(
     store::Store& store, const kafka::KafkaConfig& kafka);
 // `options.transactional_id` is set (not empty).

@@ -18,61 +18,10 @@
 #include "services/kafka/producer.h"
 
 namespace casewatch::daemon::internal {
-namespace {
 
-using kafka::Producer;
-
-// Most outbox records in one transaction: a catch-up's backlog goes out in several.
-constexpr size_t kMaxPerTransaction = 5000;
-// How long a transaction stays open for more records before it is committed: a commit costs the
-// engine's loop a round of requests to the coordinator and the partitions (tens of ms), so the
-// records of several batches share one; this bounds how long an alert waits.
-constexpr std::chrono::milliseconds kCommitInterval{200};
-constexpr int kOutboxLingerMs = 50;  // well inside kCommitInterval
-// A Pump does not wait for records to be delivered: publishing never holds up applying. It begins
-// the commit only once every record of the transaction is acknowledged (librdkafka 2.0.2 turns a
-// commit that times out while still delivering into an abort, and then into an assertion
-// failure), so the commit waits only for the coordinator's answer. Deliveries unfinished for
-// longer than kCommitWait are worth a warning; Drain, at a stop, waits up to kCommitWait.
-constexpr std::chrono::milliseconds kCommitWait{10000};
-constexpr std::chrono::milliseconds kProgressReadTimeout{60000};
-constexpr std::chrono::milliseconds kInitWait{30000};
-
-// Per partition of the events topic, the offset of the last record whose dead letter has been
-// published under the transactional.id (by any store).
-using DeadLetterMarks = std::map<int32_t, int64_t>;
-
-// The outbox record a progress record names, and a fingerprint of that record's contents (FNV-1a,
-// 64 bits, over topic, key and value) to recognise it in the store; and the dead-letter marks as
-// of that record (nullopt: a progress record written before they were kept).
-struct Progress {
-  uint64_t sequence = 0;
-  uint64_t fingerprint = 0;
-  std::optional<DeadLetterMarks> dead_letters;
-};
-
-uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
-  // A new store's placeholder for the record its predecessor published last (TakeOverOutbox).
-  if (record.published_fingerprint() != 0) return record.published_fingerprint();
-  uint64_t hash = 14695981039346656037ULL;
-  auto mix = [&hash](std::string_view bytes) {
-    for (const char c : bytes) {
-      hash ^= static_cast<unsigned char>(c);
-      hash *= 1099511628211ULL;
-    }
-    hash ^= 0xff;  // a separator no byte of a field can stand for
-    hash *= 1099511628211ULL;
-  };
-  mix(record.topic());
-  mix(record.key());
-  mix(record.value());
-  return hash;
-}
-
-// The progress record's value, e.g. "sequence=1041 fingerprint=9f1c0e2a7b3d4c5e
-// dead_letters=0:5512,7:90" (partition:offset; "-" for none). Part of the contract with earlier
-// processes: parsed by every later one (those before the dead letters' marks stop at them).
-std::string FormatProgress(const Progress& progress) {
+// Part of the contract with other versions (outbox.h): versions before the dead letters' marks
+// read up to the fingerprint and refuse the rest.
+std::string FormatProgress(const ProgressRecord& progress) {
   std::string text =
       fmt::format("sequence={} fingerprint={:016x}", progress.sequence, progress.fingerprint);
   if (!progress.dead_letters) return text;
@@ -85,7 +34,9 @@ std::string FormatProgress(const Progress& progress) {
   return text;
 }
 
-// "0:5512,7:90" or "-".
+namespace {
+
+// "0:5512,7:90" or "-" (none yet).
 std::optional<DeadLetterMarks> ParseDeadLetterMarks(std::string_view text) {
   DeadLetterMarks marks;
   if (text == "-") return marks;
@@ -107,12 +58,14 @@ std::optional<DeadLetterMarks> ParseDeadLetterMarks(std::string_view text) {
   }
 }
 
-std::optional<Progress> ParseProgress(std::string_view text) {
+}  // namespace
+
+std::optional<ProgressRecord> ParseProgress(std::string_view text) {
   constexpr std::string_view kSequence = "sequence=";
   constexpr std::string_view kFingerprint = " fingerprint=";
   if (!text.starts_with(kSequence)) return std::nullopt;
   text.remove_prefix(kSequence.size());
-  Progress progress;
+  ProgressRecord progress;
   auto [after_sequence, sequence_error] =
       std::from_chars(text.data(), text.data() + text.size(), progress.sequence);
   if (sequence_error != std::errc()) return std::nullopt;
@@ -123,12 +76,61 @@ std::optional<Progress> ParseProgress(std::string_view text) {
       std::from_chars(text.data(), text.data() + text.size(), progress.fingerprint, 16);
   if (fingerprint_error != std::errc()) return std::nullopt;
   text.remove_prefix(static_cast<size_t>(end - text.data()));
-  if (text.empty()) return progress;
-  constexpr std::string_view kDeadLetters = " dead_letters=";
-  if (!text.starts_with(kDeadLetters)) return std::nullopt;
-  progress.dead_letters = ParseDeadLetterMarks(text.substr(kDeadLetters.size()));
-  if (!progress.dead_letters) return std::nullopt;
+  // Then " name=value" fields: dead_letters, and any a later version adds (skipped, so that an
+  // engine of this version can follow, and come to lead after, one of a later version).
+  while (!text.empty()) {
+    if (text.front() != ' ') return std::nullopt;
+    text.remove_prefix(1);
+    const std::string_view field = text.substr(0, text.find(' '));
+    text.remove_prefix(field.size());
+    const size_t equals = field.find('=');
+    if (equals == std::string_view::npos || equals == 0) return std::nullopt;
+    if (field.substr(0, equals) == "dead_letters") {
+      progress.dead_letters = ParseDeadLetterMarks(field.substr(equals + 1));
+      if (!progress.dead_letters) return std::nullopt;
+    }
+  }
   return progress;
+}
+
+namespace {
+
+using kafka::Producer;
+
+// Most outbox records in one transaction: a catch-up's backlog goes out in several.
+constexpr size_t kMaxPerTransaction = 5000;
+// How long a transaction stays open for more records before it is committed: a commit costs the
+// engine's loop a round of requests to the coordinator and the partitions (tens of ms), so the
+// records of several batches share one; this bounds how long an alert waits.
+constexpr std::chrono::milliseconds kCommitInterval{200};
+constexpr int kOutboxLingerMs = 50;  // well inside kCommitInterval
+// A Pump does not wait for records to be delivered: publishing never holds up applying. It begins
+// the commit only once every record of the transaction is acknowledged (librdkafka 2.0.2 turns a
+// commit that times out while still delivering into an abort, and then into an assertion
+// failure), so the commit waits only for the coordinator's answer. Deliveries unfinished for
+// longer than kCommitWait are worth a warning; Drain, at a stop, waits up to kCommitWait.
+constexpr std::chrono::milliseconds kCommitWait{10000};
+constexpr std::chrono::milliseconds kProgressReadTimeout{60000};
+constexpr std::chrono::milliseconds kInitWait{30000};
+
+using Progress = ProgressRecord;
+
+uint64_t Fingerprint(const store::v1::OutboxRecord& record) {
+  // A new store's placeholder for the record its predecessor published last (TakeOverOutbox).
+  if (record.published_fingerprint() != 0) return record.published_fingerprint();
+  uint64_t hash = 14695981039346656037ULL;
+  auto mix = [&hash](std::string_view bytes) {
+    for (const char c : bytes) {
+      hash ^= static_cast<unsigned char>(c);
+      hash *= 1099511628211ULL;
+    }
+    hash ^= 0xff;  // a separator no byte of a field can stand for
+    hash *= 1099511628211ULL;
+  };
+  mix(record.topic());
+  mix(record.key());
+  mix(record.value());
+  return hash;
 }
 
 // Owns the transactional producer. Single-threaded (the engine's loop). At most one transaction
