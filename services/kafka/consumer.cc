@@ -165,8 +165,9 @@ struct Consumer::Impl {
   }
 
   // librdkafka's statistics (statistics.interval.ms), on the polling thread: a partition of the
-  // topic is unavailable while it has no leader or its leader's broker is not up (connected).
-  // Statistics that cannot be read change nothing.
+  // topic is unavailable while it has no leader or its leader's broker is not up (connected:
+  // UP, or UPDATE and REAUTH, which are states of a connection in use). Statistics that cannot
+  // be read change nothing.
   void OnStatistics(std::string_view json) {
     simdjson::dom::element root;
     if (stats_parser.parse(json.data(), json.size()).get(root)) return;
@@ -176,7 +177,8 @@ struct Consumer::Impl {
       for (auto [name, broker] : broker_stats) {
         int64_t id = -1;
         std::string_view state;
-        if (!broker["nodeid"].get(id) && !broker["state"].get(state) && state == "UP") {
+        if (!broker["nodeid"].get(id) && !broker["state"].get(state) &&
+            (state == "UP" || state == "UPDATE" || state == "REAUTH")) {
           up.insert(id);
         }
       }

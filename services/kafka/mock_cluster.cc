@@ -107,6 +107,14 @@ void MockCluster::SetBrokerDown(int32_t broker_id) {
                fmt::format("broker {} down", broker_id));
 }
 
+void MockCluster::SetPartitionLeader(std::string_view topic, int32_t partition,
+                                     int32_t broker_id) {
+  const std::string name(topic);
+  impl_->Check(
+      rd_kafka_mock_partition_set_leader(impl_->cluster.get(), name.c_str(), partition, broker_id),
+      fmt::format("{} partition {} led by broker {}", topic, partition, broker_id));
+}
+
 void MockCluster::SetBrokerUp(int32_t broker_id) {
   impl_->Check(rd_kafka_mock_broker_set_up(impl_->cluster.get(), broker_id),
                fmt::format("broker {} up", broker_id));

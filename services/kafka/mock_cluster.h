@@ -62,6 +62,10 @@ class MockCluster {
   void SetBrokerDown(int32_t broker_id);
   void SetBrokerUp(int32_t broker_id);
 
+  // Makes `broker_id` the leader of one partition of `topic` (-1: no leader); clients learn it
+  // from their next metadata request.
+  void SetPartitionLeader(std::string_view topic, int32_t partition, int32_t broker_id);
+
   // Delays every answer of a broker by `rtt` (0 to stop).
   void SetBrokerRtt(int32_t broker_id, std::chrono::milliseconds rtt);
 
