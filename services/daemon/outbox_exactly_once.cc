@@ -329,6 +329,11 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     for (uint64_t sequence : dropped_) batch.DeleteOutbox(sequence);
     // Not synced: a delete lost in a crash is done again at the next start, from the progress.
     CW_TRY(store_.Write(batch, false));
+    if (!dropped_.empty()) {
+      spdlog::info("outbox: {} dead letters not sent: their records were dead-lettered in public "
+                   "already, by the engine that published before this one",
+                   dropped_.size());
+    }
     progress_ = last_;
     committed_marks_ = marks_;
     published_ += sending_.size();

@@ -18,7 +18,10 @@
 #   6. every alert appears exactly once to a read_committed consumer of case-alerts, and each is
 #      the alert of one derived event on case-events-derived (also exactly once);
 #   7. the live stream (/api/v1/stream) of each engine that runs from part b to the end, leader
-#      or follower, carries every alert raised meanwhile, once, and no other.
+#      or follower, carries every alert raised meanwhile, once, and no other;
+#   8. conflicting copies of early events (their event_id, other content), published slowly
+#      through the kills of part a, are rejected: the dead letter of each appears exactly once to
+#      a read_committed consumer of case-events-dlq, whichever engine led when it was read.
 #
 #   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
 set -euo pipefail
@@ -28,7 +31,7 @@ source "$(dirname "$0")/lib.sh"
 WORK=$(mktemp -d /tmp/casewatch-kafka-group.XXXXXX)
 CLUSTER=$WORK/cluster
 CLUSTER_SH=$SRC/scripts/kafka/cluster.sh
-PUBLISH_PID="" POLL_PID="" STREAM_PIDS=()
+PUBLISH_PID="" CONFLICTS_PID="" POLL_PID="" STREAM_PIDS=()
 PIDS=("" "" "" "")
 ENGINES=(0 1 2 3)
 END=2025-01-01T00:00:00Z
@@ -42,7 +45,9 @@ fail() {
   done
   exit 1
 }
-cleanup() { stop_everything "$PUBLISH_PID" "$POLL_PID" "${PIDS[@]}" "${STREAM_PIDS[@]}"; }
+cleanup() {
+  stop_everything "$PUBLISH_PID" "$CONFLICTS_PID" "$POLL_PID" "${PIDS[@]}" "${STREAM_PIDS[@]}"
+}
 trap cleanup EXIT
 
 start_cluster_with_topics
@@ -107,6 +112,15 @@ POLL_PID=$!
   >"$WORK/publish-a.log" 2>&1 &
 PUBLISH_PID=$!
 step "publishing $first events at $rate/s"
+# Conflicting copies of the first 240 events (another actor; one per event_id: the simulation
+# repeats some events, as a redelivering source would), 4 a second from 5 s in: long after their
+# originals (read first, so accepted), and through the kills below.
+CONFLICTS=240
+awk -F'"' -v max="$CONFLICTS" '!seen[$4]++ { print; if (++n == max) exit }' "$WORK/a.ndjson" |
+  sed 's/"actor":"[^"]*"/"actor":"a-conflicting-copy"/' >"$WORK/conflicts.ndjson"
+(sleep 5 && exec "$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 4 --timeout 300 \
+  "$WORK/conflicts.ndjson") >"$WORK/publish-conflicts.log" 2>&1 &
+CONFLICTS_PID=$!
 
 failover() {  # $1: the signal for the leader; prints the time until another leads
   local old started new
@@ -134,6 +148,9 @@ sleep 8
 failover TERM
 wait "$PUBLISH_PID" || fail "the paced publish failed: $(tail -3 "$WORK/publish-a.log")"
 PUBLISH_PID=""
+wait "$CONFLICTS_PID" ||
+  fail "publishing the conflicting copies failed: $(tail -3 "$WORK/publish-conflicts.log")"
+CONFLICTS_PID=""
 
 stop_engine() {  # SIGTERM; it must exit 0
   local code=0
@@ -262,6 +279,16 @@ uniq "$WORK/derived-all.txt" >"$WORK/derived.txt"
 cmp -s "$WORK/alerts.txt" "$WORK/derived.txt" ||
   fail "the alerts are not the derived events': $(diff "$WORK/alerts.txt" "$WORK/derived.txt" | head -5)"
 step "ok: $alerts alerts, each exactly once to a read_committed consumer, one per derived event"
+
+# The DLQ's records are DeadLetter protobufs; the reason names the event_id.
+consume case-events-dlq 'event_id "[^"]*" was already accepted' | cut -d'"' -f2 >"$WORK/letters.txt"
+cut -d'"' -f4 "$WORK/conflicts.ndjson" | sort >"$WORK/conflicts.txt"
+dupes=$(uniq -d "$WORK/letters.txt" | wc -l)
+[ "$dupes" -eq 0 ] ||
+  fail "$dupes dead letters appear more than once: $(uniq -d "$WORK/letters.txt" | head -3)"
+cmp -s "$WORK/letters.txt" "$WORK/conflicts.txt" ||
+  fail "the dead letters are not one per conflicting copy: $(diff "$WORK/letters.txt" "$WORK/conflicts.txt" | head -5)"
+step "ok: each of the $CONFLICTS conflicting copies dead-lettered exactly once through the kills"
 
 comm -23 "$WORK/derived.txt" "$WORK/derived-before-b.txt" >"$WORK/derived-since.txt"
 since=$(wc -l <"$WORK/derived-since.txt")

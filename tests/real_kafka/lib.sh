@@ -6,14 +6,19 @@
 step() { echo "$(date +%T) $*"; }
 
 # The scripts' exit trap: kills the processes given (empty ones skipped), stops the cluster in
-# $CLUSTER and removes $WORK.
+# $CLUSTER and removes $WORK (kept, and named, when CASEWATCH_KEEP_WORK is set: for a look at the
+# logs after a failure).
 stop_everything() {
   local pid
   for pid in "$@"; do
     [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   done
   "$SRC/scripts/kafka/cluster.sh" stop "$CLUSTER" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  if [ -n "${CASEWATCH_KEEP_WORK:-}" ]; then
+    echo "kept $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
 }
 
 # free_ports N: N TCP ports on 127.0.0.1 free now, on one line.
