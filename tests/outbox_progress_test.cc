@@ -39,7 +39,8 @@ TEST(OutboxProgress, AnythingElseIsNotAProgressRecord) {
         "sequence=1 fingerprint=ff =3", "sequence=1 fingerprint=ffdead_letters=1:2",
         "sequence=1 fingerprint=ff dead_letters=", "sequence=1 fingerprint=ff dead_letters=1",
         "sequence=1 fingerprint=ff dead_letters=1:", "sequence=1 fingerprint=ff dead_letters=1:2,",
-        "sequence=1 fingerprint=ff dead_letters=1:2,1:3", "sequence=1 fingerprint=ff dead_letters=a:2"}) {
+        "sequence=1 fingerprint=ff dead_letters=1:2,1:3",
+        "sequence=1 fingerprint=ff dead_letters=a:2"}) {
     EXPECT_FALSE(ParseProgress(text)) << '"' << text << '"';
   }
 }

@@ -8,12 +8,11 @@
 //   topic (key: the transactional.id; value: the highest outbox sequence in the transaction and a
 //   fingerprint of that record, and for each partition of the events topic the offset of the
 //   last record whose dead letter has been published). A restart fences the previous process and
-//   ends its open
-//   transaction (InitTransactions), reads the last committed progress, checks that this store
-//   holds the record it names, and deletes the records up to it: what was committed is never
-//   sent again, what was not is sent in a new transaction. The record the progress names stays
-//   in the store until a later one is published, so the store's outbox sequence never goes back
-//   below it (the store numbers new records after the highest one it holds).
+//   ends its open transaction (InitTransactions), reads the last committed progress, checks that
+//   this store holds the record it names, and deletes the records up to it: what was committed
+//   is never sent again, what was not is sent in a new transaction. The record the progress
+//   names stays in the store until a later one is published, so the store's outbox sequence
+//   never goes back below it (the store numbers new records after the highest one it holds).
 // - at least once: an idempotent producer; a record is deleted once acknowledged, so a crash
 //   between the acknowledgement and the delete sends it again. For librdkafka's mock cluster
 //   (development broker, fast tests), whose transactions are not real.

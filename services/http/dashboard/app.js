@@ -346,13 +346,14 @@ function setFreshness(f) {
     const since = cut.map((p) => p.since).sort()[0];
     const which = cut.map((p) => p.partition).join(', ');
     el.dataset.state = 'unavailable';
-    el.textContent = `${cut.length === 1 ? 'Partition' : 'Partitions'} ${which} unreachable since ` +
-      formatInstant(since);
-    el.title = 'The brokers do not serve these partitions of the case events now: their cases are ' +
-      'shown as they stood when last read, and new events for them wait.';
+    const noun = cut.length === 1 ? 'Partition' : 'Partitions';
+    el.textContent = `${noun} ${which} unreachable since ${formatInstant(since)}`;
+    el.title = 'The brokers do not serve these partitions of the case events now: their cases '
+      + 'are shown as they stood when last read, and new events for them wait.';
   } else if (f?.catching_up && f.lag !== 0) {
     el.dataset.state = 'catching-up';
-    el.title = 'The engine is storing a backlog of events; these figures leave them out until it has.';
+    el.title = 'The engine is storing a backlog of events; these figures leave them out until '
+      + 'it has.';
     el.textContent = f.lag > 0 ? `Catching up: ${num(f.lag)} events not yet in these figures`
       : 'Catching up: recent events not yet in these figures';
   } else {
