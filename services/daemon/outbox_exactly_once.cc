@@ -150,10 +150,8 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
         dead_letter_topic_(options.dead_letter_topic),
         events_topic_(options.events_topic),
         progress_(progress),
-        next_(FirstUnpublished()) {
-    if (progress_ && progress_->dead_letters) marks_ = *progress_->dead_letters;
-    committed_marks_ = marks_;
-  }
+        next_(FirstUnpublished()),
+        marks_(CommittedMarks()) {}
 
   Result<void> Pump() override { return Pump(/*commit_now=*/false); }
 
@@ -182,6 +180,10 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   };
 
   uint64_t FirstUnpublished() const { return progress_ ? progress_->sequence + 1 : 0; }
+  // The dead-letter marks as the last committed progress has them (none: nothing published).
+  DeadLetterMarks CommittedMarks() const {
+    return progress_ && progress_->dead_letters ? *progress_->dead_letters : DeadLetterMarks{};
+  }
 
   // The events topic's partition and offset of the record a dead letter in the outbox stands
   // for; nullopt for any other outbox record (and a dead letter of an HTTP request).
@@ -279,7 +281,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
     after_derived_ = false;
     sending_.clear();
     dropped_.clear();
-    marks_ = committed_marks_;
+    marks_ = CommittedMarks();
     next_ = FirstUnpublished();
   }
 
@@ -334,8 +336,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
                    "already, by the engine that published before this one",
                    dropped_.size());
     }
-    progress_ = last_;
-    committed_marks_ = marks_;
+    progress_ = last_;  // with marks_
     published_ += sending_.size();
     sending_.clear();
     dropped_.clear();
@@ -351,12 +352,11 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   const std::string derived_topic_;
   const std::string dead_letter_topic_;
   const std::string events_topic_;
-  DeadLetterMarks marks_;            // with the open transaction's dead letters
-  DeadLetterMarks committed_marks_;  // as the last committed progress says
-  std::vector<uint64_t> dropped_;    // dead letters published already, not sent: to delete
-  bool after_derived_ = false;       // the open transaction's last record is a derived event
+  std::vector<uint64_t> dropped_;  // dead letters published already, not sent: to delete
+  bool after_derived_ = false;     // the open transaction's last record is a derived event
   std::optional<Progress> progress_;  // the last committed
   uint64_t next_;                     // the first outbox sequence not yet in a transaction
+  DeadLetterMarks marks_;             // CommittedMarks() and the open transaction's dead letters
   State state_ = State::kIdle;
   std::chrono::steady_clock::time_point committing_since_;
   std::chrono::steady_clock::time_point opened_at_;
