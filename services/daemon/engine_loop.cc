@@ -230,6 +230,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     };
     OutboxOptions taking_over = outbox_options;
     taking_over.take_over = true;
+    std::vector<std::string> published_now;
+    taking_over.published_at_takeover = &published_now;
     taking_over.progress_reader = progress_reader ? &*progress_reader : nullptr;
     CW_TRY(opened,
            OpenOutboxPublisher(store, options.kafka, taking_over, options.engine.topic, stop));
@@ -241,7 +243,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       derived.reset();
     }
     const int64_t restored_ms = since();
-    CW_TRY(engine->Lead(options.clock()));
+    CW_TRY(engine->Lead(options.clock(), published_now));
     const int64_t derived_ms = since();
     ++status.leader_terms;
     spdlog::info("group {}: leading after {} ms (fencing and the outbox {} ms, the last leader's "

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "services/kafka/kafka_config.h"
@@ -67,6 +68,10 @@ struct OutboxOptions {
   // published last under the transactional.id. Its store takes over the numbering whatever it
   // holds (TakeOver in outbox_exactly_once.cc) instead of refusing to start.
   bool take_over = false;
+  // Taking over: where TakeOver puts the derived events (envelopes) it publishes because the
+  // store holds them and no leader published them (it derived them when it last led). Their
+  // alerts are news to this engine's live readers (Engine::Lead). Not owned; may be null.
+  std::vector<std::string>* published_at_takeover = nullptr;
   // Exactly once: the progress topic is read through this consumer (open on it, assigned afresh
   // for each read) rather than a new one. An engine of a group keeps one connected while it
   // follows, so that coming to lead does not wait for a consumer to connect. Not owned.

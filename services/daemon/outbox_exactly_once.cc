@@ -432,6 +432,9 @@ Result<void> TakeOver(store::Store& store, const Progress& progress, const Outbo
         auto id = engine::EventIdOf(r.value());
         keeping = id && on_topic.count(id.value()) == 0;
         derived_key = r.key();
+        if (keeping && options.published_at_takeover != nullptr) {
+          options.published_at_takeover->push_back(r.value());
+        }
         if (keeping) kept.push_back(std::move(r));
       } else {
         if (keeping && r.topic() == options.alerts_topic && r.key() == derived_key) {
@@ -570,6 +573,12 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
   CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id, options.progress_reader));
   if (progress) {
     CW_TRY(Reconcile(store, *progress, options, kafka));
+  } else if (options.take_over && options.published_at_takeover != nullptr) {
+    // Nothing published under the id yet: what this store holds is all published now.
+    CW_TRY(store.ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+      if (r.topic() == options.derived_topic) options.published_at_takeover->push_back(r.value());
+      return true;
+    }));
   }
   spdlog::info(
       "outbox: exactly once (transactional.id \"{}\", progress on \"{}\"; {}); alert consumers "

@@ -759,9 +759,14 @@ void Engine::Follow() { impl_->leading = false; }
 
 bool Engine::leading() const { return impl_->leading; }
 
-Result<void> Engine::Lead(Instant now) {
+Result<void> Engine::Lead(Instant now, std::span<const std::string> published_now) {
   Impl& impl = *impl_;
   if (impl.leading) return Ok();
+  if (impl.options.on_commit) {
+    for (const std::string& envelope : published_now) {
+      CW_TRY(impl.RaiseRestored(envelope));
+    }
+  }
   impl.leading = true;
   impl.next_outbox_sequence = impl.store.next_outbox_sequence();
   now = std::max(now, impl.as_of);

@@ -160,7 +160,10 @@ class Engine {
   // derived event it published): the outbox numbering is taken from the store (the publisher's
   // takeover), the cases it kept are re-evaluated, deriving what they owe, in one write; then
   // every case is queued for a sweep (Sweep), which derives anything missed while no engine led.
-  [[nodiscard]] Result<void> Lead(Instant now);
+  // `published_now`: derived events (envelopes) this store holds that no leader had published,
+  // which the publisher's takeover publishes now; their alerts go to on_commit with this write,
+  // news to this engine's live readers as they are to the followers'.
+  [[nodiscard]] Result<void> Lead(Instant now, std::span<const std::string> published_now = {});
   // One write re-evaluating up to kSweepPerWrite cases of the sweep; a no-op when none is left.
   bool sweeping() const;
   [[nodiscard]] Result<void> Sweep(Instant now);
