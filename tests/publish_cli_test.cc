@@ -233,6 +233,72 @@ TEST_F(PublishToKafka, BinaryRecordsArriveWithTheirOwnBytesAndStdinIsSniffed) {
   EXPECT_EQ(got, values);
 }
 
+// `casewatch replay --brokers` reads the topic (the log of record) as `replay --events` reads a
+// file; --offsets (a live answer's Casewatch-Offsets) keeps only the records below them.
+TEST_F(PublishToKafka, ReplayOfTheTopicIsReplayOfItsEventsAndOffsetsBoundIt) {
+  TempFile events("simulated.ndjson", "");
+  const auto simulated =
+      RunProcess({CASEWATCH_BIN, "simulate", "--cases", "80", "--start", "2013-01-01", "--months",
+                  "12", "--seed", "3", "--out", events.path()});
+  ASSERT_EQ(simulated.exit_code, 0) << simulated.err;
+  const auto published = RunProcess(
+      {CASEWATCH_BIN, "publish", "--brokers", address(), "--topic", topic(), events.path()});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  const std::vector<std::string> as_of = {"--as-of", "2014-01-01"};
+  auto replay = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {CASEWATCH_BIN, "replay"});
+    args.insert(args.end(), as_of.begin(), as_of.end());
+    return RunProcess(args);
+  };
+  const auto from_file = replay({"--events", events.path()});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  const auto from_topic = replay({"--brokers", address(), "--topic", topic()});
+  ASSERT_EQ(from_topic.exit_code, 0) << from_topic.err;
+  EXPECT_EQ(from_topic.out, from_file.out);
+
+  // The first half of each partition, as a file and as offsets.
+  std::map<int32_t, std::vector<std::string>> values;
+  ASSERT_TRUE(kafka::ReadToEnd({address(), {}}, topic(), std::chrono::seconds(30),
+                               [&](const kafka::Message& m) {
+                                 values[m.partition].emplace_back(m.value);
+                               }));
+  ASSERT_EQ(values.size(), 2u) << "the events are all in one partition: --offsets goes untested";
+  std::string half_file;
+  std::string offsets;
+  for (const auto& [partition, records] : values) {
+    const size_t half = records.size() / 2;
+    for (size_t i = 0; i < half; ++i) {
+      pb::Envelope envelope;
+      ASSERT_TRUE(envelope.ParseFromString(records[i]));
+      ingest::AppendDelimited(envelope, half_file);
+    }
+    offsets += fmt::format("{}{}:{}", offsets.empty() ? "" : ",", partition, half);
+  }
+  TempFile half_events("half.bin", half_file);
+  const auto half_from_file = replay({"--events", half_events.path()});
+  ASSERT_EQ(half_from_file.exit_code, 0) << half_from_file.err;
+  const auto half_from_topic =
+      replay({"--brokers", address(), "--topic", topic(), "--offsets", offsets});
+  ASSERT_EQ(half_from_topic.exit_code, 0) << half_from_topic.err;
+  EXPECT_EQ(half_from_topic.out, half_from_file.out);
+  EXPECT_NE(half_from_topic.out, from_topic.out) << "half the events made the same report";
+
+  // Offsets the topic has not reached, and offsets that do not parse: refused, named.
+  const auto beyond = replay({"--brokers", address(), "--topic", topic(), "--offsets",
+                              fmt::format("0:{}", values[0].size() + 5)});
+  EXPECT_EQ(beyond.exit_code, 2);
+  EXPECT_NE(beyond.err.find(fmt::format("partition 0 ends at offset {}, before {}",
+                                        values[0].size(), values[0].size() + 5)),
+            std::string::npos)
+      << beyond.err;
+  for (const std::string bad : {"0-5", "0:5,0:6", "x:1", "0:-1", ""}) {
+    const auto refused = replay({"--brokers", address(), "--topic", topic(), "--offsets", bad});
+    EXPECT_EQ(refused.exit_code, 2) << bad;
+    EXPECT_NE(refused.err.find("--offsets: "), std::string::npos) << bad << ": " << refused.err;
+    EXPECT_EQ(refused.out, "") << bad;
+  }
+}
+
 TEST(PublishCli, RateSetsThePace) {
   DevBroker broker({"--port", "0"});
   std::string lines;

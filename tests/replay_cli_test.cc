@@ -35,7 +35,7 @@ TEST(ReplayCli, HelpDocumentsEveryFlag) {
   for (const char* flag :
        {"--events", "--policy", "--as-of", "--from", "--to", "--region", "--pdu", "--team",
         "--offender-manager", "--case-items", "--format", "--text", "--json-out", "--stats",
-        "--min-cases"}) {
+        "--min-cases", "--brokers", "--topic", "--kafka-config", "--offsets"}) {
     EXPECT_NE(run.out.find(flag), std::string::npos) << flag;
   }
 }
@@ -133,6 +133,22 @@ TEST(ReplayCli, MissingRequiredFlagsAreNamed) {
   const auto run = RunProcess({CASEWATCH_BIN, "replay", "--events", kEvents});
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.err.find("--as-of"), std::string::npos) << run.err;
+}
+
+TEST(ReplayCli, AFileOrTheBrokersIsNeededNotBoth) {
+  const auto neither = RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2013-09-30"});
+  EXPECT_EQ(neither.exit_code, 2);
+  EXPECT_NE(neither.err.find("--events FILE or --brokers HOSTS is required"), std::string::npos)
+      << neither.err;
+  const auto both = RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2013-09-30", "--events",
+                                kEvents, "--brokers", "127.0.0.1:1"});
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.err.find("--events excludes --brokers"), std::string::npos) << both.err;
+  const auto offsets_alone =
+      RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2013-09-30", "--offsets", "0:1"});
+  EXPECT_NE(offsets_alone.exit_code, 0);
+  EXPECT_NE(offsets_alone.err.find("--offsets requires --brokers"), std::string::npos)
+      << offsets_alone.err;
 }
 
 TEST(ReplayCli, StdinIsReadAndItsFormatSniffed) {

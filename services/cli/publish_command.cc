@@ -20,11 +20,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -131,19 +129,10 @@ uint64_t FileSize(const std::string& path) {
   return static_cast<uint64_t>(info.st_size);
 }
 
-Result<std::vector<kafka::Property>> ReadProperties(const std::string& path) {
-  if (path.empty()) return std::vector<kafka::Property>{};
-  std::ifstream in(path);
-  if (!in) return IoError(fmt::format("cannot read Kafka properties file \"{}\"", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return kafka::ParseProperties(text.str(), path);
-}
-
 // The producer, once the brokers have answered for the topic (failing fast, naming the problem,
 // rather than after the delivery timeout).
 Result<kafka::Producer> OpenProducer(const PublishOptions& options) {
-  CW_TRY(properties, ReadProperties(options.kafka_config));
+  CW_TRY(properties, kafka::ReadPropertiesFile(options.kafka_config));
   kafka::KafkaConfig config{options.brokers, std::move(properties)};
   // Before the caller's properties, so that a properties file may still override it.
   config.properties.insert(config.properties.begin(),

@@ -2,9 +2,13 @@
 #include <fmt/format.h>
 #include <sys/resource.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "projections/report_json.h"
@@ -12,6 +16,10 @@
 #include "services/cli/commands.h"
 #include "services/cli/report_flags.h"
 #include "services/ingest/event_file.h"
+#include "services/ingest/validation.h"
+#include "services/ingest/wire_decoder.h"
+#include "services/kafka/consumer.h"
+#include "services/kafka/kafka_config.h"
 
 namespace casewatch::cli {
 namespace {
@@ -19,6 +27,11 @@ namespace {
 struct ReplayOptions {
   std::string events;
   std::string format = "auto";
+  // Instead of a file: the events topic as the brokers hold it.
+  std::string brokers;
+  std::string topic = "case-events";
+  std::string kafka_config;
+  std::optional<std::string> offsets;  // "P:O,...": only the records below O of each named
   bool stats = false;
   bool text = false;
   std::string json_out;
@@ -31,6 +44,96 @@ long PeakRssKib() {
   return usage.ru_maxrss;
 }
 
+// --offsets: "0:5459,1:4708" (a live answer's Casewatch-Offsets): partition -> first offset left
+// out. Partitions not named contribute nothing.
+Result<std::map<int32_t, int64_t>> ParseOffsets(const std::string& text) {
+  std::map<int32_t, int64_t> bounds;
+  for (std::string_view rest = text; !rest.empty();) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    const size_t colon = item.find(':');
+    int32_t partition = -1;
+    int64_t offset = -1;
+    const auto parse = [](std::string_view digits, auto& value) {
+      const auto [end, error] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      return error == std::errc() && end == digits.data() + digits.size() && value >= 0;
+    };
+    if (colon == std::string_view::npos || !parse(item.substr(0, colon), partition) ||
+        !parse(item.substr(colon + 1), offset) || !bounds.emplace(partition, offset).second) {
+      return InvalidArgument(fmt::format(
+          "--offsets: \"{}\" is not PARTITION:OFFSET (each partition once, e.g. 0:5459,1:4708)",
+          item));
+    }
+  }
+  if (bounds.empty()) return InvalidArgument("--offsets: no PARTITION:OFFSET given (e.g. 0:5459)");
+  return bounds;
+}
+
+// The events of options.topic as the brokers hold them (the log of record), in offset order
+// within each partition; with --offsets, only the records below each named partition's offset.
+// Each is validated as the engine validates what it consumes (derived events are the engine's
+// own, not a publisher's), the record's timestamp standing for when the engine received it.
+Result<ingest::LoadSummary> LoadTopic(const ReplayOptions& options, ingest::EventLog& log) {
+  std::optional<std::map<int32_t, int64_t>> bounds;
+  if (options.offsets) {
+    CW_TRY(parsed, ParseOffsets(*options.offsets));
+    bounds = std::move(parsed);
+  }
+  CW_TRY(properties, kafka::ReadPropertiesFile(options.kafka_config));
+  const kafka::KafkaConfig config{options.brokers, std::move(properties)};
+  ingest::LoadSummary summary;
+  std::map<int32_t, uint16_t> sources;  // per partition, for conflict messages
+  std::map<int32_t, int64_t> reached;   // per partition, the offset after the last record read
+  CW_TRY(kafka::ReadToEnd(config, options.topic, std::chrono::minutes(10),
+                          [&](const kafka::Message& m) {
+    reached[m.partition] = m.offset + 1;
+    if (bounds) {
+      const auto bound = bounds->find(m.partition);
+      if (bound == bounds->end() || m.offset >= bound->second) return;
+    }
+    auto [source, added] = sources.try_emplace(m.partition, 0);
+    if (added) {
+      source->second = log.AddSource(fmt::format("{} partition {} offset", options.topic,
+                                                 m.partition));
+    }
+    const auto reject = [&](const std::string& reason) {
+      ++summary.rejected;
+      fmt::print(stderr, "{} partition {} offset {}: {}\n", options.topic, m.partition,
+                 m.offset, reason);
+    };
+    ingest::EnvelopeView view;
+    Result<void> valid = ingest::DecodeEnvelope(m.value, view);
+    if (valid) {
+      const Instant received = m.timestamp_ms >= 0
+                                   ? Instant{m.timestamp_ms / 1000, 0}
+                                   : InstantOf(std::chrono::system_clock::now());
+      valid = ingest::ValidateEnvelope(view, ingest::ValidationOptions::Live(received));
+    }
+    if (!valid) return reject(valid.error().message);
+    auto accepted = log.Accept(view, ingest::Origin{source->second,
+                                                    static_cast<uint64_t>(m.offset)});
+    if (!accepted) return reject(accepted.error().message);
+    if (accepted.value() == ingest::Acceptance::kDuplicate) {
+      ++summary.duplicates;
+    } else {
+      ++summary.accepted;
+    }
+  }));
+  if (bounds) {
+    for (const auto& [partition, bound] : *bounds) {
+      if (reached[partition] < bound) {
+        return FailedPrecondition(fmt::format(
+            "--offsets: topic {} partition {} ends at offset {}, before {}: the brokers do not "
+            "hold what was asked for (another cluster, or another topic?)",
+            options.topic, partition, reached[partition], bound));
+      }
+    }
+  }
+  return summary;
+}
+
 int RunReplay(const ReplayOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   auto request = options.report.Resolve();
@@ -40,12 +143,14 @@ int RunReplay(const ReplayOptions& options) {
   }
 
   ingest::EventLog log;
-  const std::string& path = options.events;
+  const std::string path =
+      options.brokers.empty() ? options.events : fmt::format("topic {}", options.topic);
   auto on_problem = [&](const ingest::Problem& problem) {
     fmt::print(stderr, "{}:{}: {}\n", path == "-" ? "<stdin>" : path, problem.line, problem.reason);
   };
   Result<ingest::LoadSummary> loaded =
-      options.format == "auto"
+      !options.brokers.empty() ? LoadTopic(options, log)
+      : options.format == "auto"
           ? ingest::LoadEventFile(path, log, on_problem)
           : ingest::LoadEventFile(path,
                                   options.format == "ndjson" ? ingest::FileFormat::kNdjson
@@ -126,19 +231,42 @@ void AddReplayCommand(CLI::App& root, int& exit_code) {
       "replay",
       "Replay an event file and print the oversight report (docs/rules.md section 10) as JSON on "
       "stdout. Bad lines are reported on stderr with their line number and skipped.");
-  cmd->add_option("--events", options->events,
-                  "Event file: .ndjson/.jsonl is JSON lines, anything else the binary form "
-                  "(length-delimited Envelopes); - reads stdin")
-      ->required();
+  CLI::Option* events =
+      cmd->add_option("--events", options->events,
+                      "Event file: .ndjson/.jsonl is JSON lines, anything else the binary form "
+                      "(length-delimited Envelopes); - reads stdin");
   cmd->add_option("--format", options->format, "Input format, overriding the file name")
       ->check(CLI::IsMember({"auto", "ndjson", "binary"}));
+  CLI::Option* brokers =
+      cmd->add_option("--brokers", options->brokers,
+                      "Instead of a file, the events topic as these Kafka brokers hold it (the "
+                      "log of record), e.g. 127.0.0.1:9092");
+  events->excludes(brokers);
+  cmd->add_option("--topic", options->topic, "With --brokers: the events topic (default "
+                                             "case-events)")
+      ->needs(brokers);
+  cmd->add_option("--kafka-config", options->kafka_config,
+                  "With --brokers: a properties file of librdkafka settings (security, ...)")
+      ->needs(brokers);
+  cmd->add_option("--offsets", options->offsets,
+                  "With --brokers: only the records below these offsets, PARTITION:OFFSET,... "
+                  "(a live answer's Casewatch-Offsets header: the records its counts reflect); "
+                  "partitions not named contribute none")
+      ->needs(brokers);
   AddReportFlags(*cmd, options->report);
   cmd->add_flag("--text", options->text, "Print a plain-text summary instead of the JSON");
   cmd->add_option("--json-out", options->json_out,
                   "Write the JSON report to this file (stdout then shows only --text, if given)");
   cmd->add_flag("--stats", options->stats,
                 "Print timing, events/s and peak memory to stderr (for benchmarks)");
-  cmd->callback([options, &exit_code] { exit_code = RunReplay(*options); });
+  cmd->callback([options, &exit_code] {
+    if (options->events.empty() && options->brokers.empty()) {
+      fmt::print(stderr, "casewatch replay: --events FILE or --brokers HOSTS is required\n");
+      exit_code = 2;
+      return;
+    }
+    exit_code = RunReplay(*options);
+  });
 }
 
 }  // namespace casewatch::cli

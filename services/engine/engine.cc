@@ -135,6 +135,10 @@ struct Engine::Impl {
   // Large cases: not before this may one be re-evaluated again while its events keep coming.
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> next_large_turn;
   std::set<std::string> pending;  // stored events not yet in the projection (also in the store)
+  // options.topic's next offset per partition, as stored (CommitInfo::consumed); `staged`: this
+  // write's, in `consumed` once it is durable.
+  std::map<int32_t, int64_t> consumed;
+  std::map<int32_t, int64_t> staged_offsets;
   // Following (Engine::Follow): nothing derived, nothing in the outbox. `owed`: cases in which an
   // obligation was seen missed with no derived event recording it yet, derived if this engine
   // comes to lead. `sweep`: after Lead, every case, re-evaluated a few at a time.
@@ -451,6 +455,8 @@ struct Engine::Impl {
     }
     batch.PutProjectionInstant(now);
     CW_TRY(store.Write(batch, options.sync_writes));
+    for (const auto& [partition, next] : staged_offsets) consumed[partition] = next;
+    staged_offsets.clear();
     as_of = now;
     if (notify && options.on_commit) Notify();
     alerts.clear();
@@ -469,6 +475,8 @@ struct Engine::Impl {
       if (entry.projection) info.cases.emplace_back(case_id, &*entry.projection);
     }
     info.alerts = alerts;
+    info.consumed = &consumed;
+    info.cases_pending = pending.size();
     options.on_commit(info);
   }
 
@@ -542,6 +550,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(store::Store& store, EngineOption
   // Large cases whose last events were stored but not yet projected: first in line.
   CW_TRY(store.ScanPendingCases([&](std::string_view case_id) { i.pending.emplace(case_id); }));
   i.counters.cases_pending = i.pending.size();
+  CW_TRY(consumed, store.Offsets(i.options.topic));
+  for (const store::OffsetEntry& e : consumed) i.consumed[e.partition] = e.next_offset;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -640,6 +650,7 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   }
   for (const auto& [partition, next] : next_offsets) {
     impl.batch.PutOffset(impl.options.topic, partition, next);
+    impl.staged_offsets[partition] = next;
   }
   CW_TRY(impl.ReprojectDirtyAndDue(now, impl.options.max_cases_per_write, /*idle=*/false,
                                    /*defer_pending=*/deferred));

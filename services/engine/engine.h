@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,6 +39,13 @@ struct CommitInfo {
   std::vector<const store::v1::ScopeCounts*> scopes;  // the allocations whose counts changed
   std::vector<std::pair<std::string_view, const store::v1::CaseProjection*>> cases;  // re-projected
   std::span<const alerts::v1::ObligationMissedAlert> alerts;  // raised by this write
+  // What the store now reflects: per partition of options.topic, the offset after the last
+  // record consumed (every record below it is applied, none above). Of a store that has consumed
+  // nothing from Kafka (events from files or HTTP only), empty.
+  const std::map<int32_t, int64_t>* consumed = nullptr;
+  // Cases with stored events not yet in their projection (catching up, a large case between its
+  // turns): while any is, the counts lag the offsets above.
+  uint64_t cases_pending = 0;
 };
 
 struct EngineOptions {

@@ -43,6 +43,44 @@ TEST(HttpReport, WithoutParametersItIsTheStoresReport) {
   EXPECT_EQ(reply.body, expected);
 }
 
+// A live answer names the records its counts reflect (each partition's offset after the last
+// applied), and says how many cases are not yet counted while a backlog is stored first.
+TEST(HttpReport, ALiveAnswerNamesTheRecordsItsCountsReflect) {
+  Harness h;
+  const size_t n = Simulation().records.size();
+  const std::string all = fmt::format("0:{}", n);
+  EXPECT_EQ(h.Get("/api/v1/report").Header("Casewatch-Offsets"), all);
+  EXPECT_EQ(h.Get("/api/v1/breakdown").Header("Casewatch-Offsets"), all);
+  EXPECT_EQ(h.Get("/api/v1/report").Header("Casewatch-Pending"), "");
+  EXPECT_EQ(h.Get("/api/v1/report?as_of=2013-06-30").Header("Casewatch-Offsets"), "")
+      << "a re-evaluation from the store is of the store as a whole";
+
+  // Two new cases on partition 3, stored and not yet projected (catching up).
+  std::vector<std::string> values;
+  std::vector<engine::InputRecord> batch;
+  for (int i = 0; i < 2; ++i) {
+    values.push_back(EnvelopeBytes(EnvelopeJson(fmt::format("offsets-{}", i),
+                                                fmt::format("OFFSETS-{}", i), h.now(),
+                                                h.HomeAllocation())));
+  }
+  for (int i = 0; i < 2; ++i) {
+    batch.push_back(engine::InputRecord{3, 40 + i, fmt::format("OFFSETS-{}", i), values[i]});
+  }
+  ASSERT_TRUE(h.engine().ApplyDeferred(batch, h.now()));
+  const std::string with_3 = fmt::format("0:{},3:42", n);
+  HttpReply report = h.Get("/api/v1/report");
+  EXPECT_EQ(report.Header("Casewatch-Offsets"), with_3);
+  EXPECT_EQ(report.Header("Casewatch-Pending"), "2") << "stored, not yet counted";
+  EXPECT_EQ(h.Get("/api/v1/breakdown").Header("Casewatch-Pending"), "2");
+  auto left = h.engine().ProjectPending(h.now());
+  ASSERT_TRUE(left);
+  EXPECT_EQ(left.value(), 0u);
+  report = h.Get("/api/v1/report");
+  EXPECT_EQ(report.Header("Casewatch-Offsets"), with_3);
+  EXPECT_EQ(report.Header("Casewatch-Pending"), "");
+  EXPECT_EQ(report.body, h.Expected(StoreReportRequest{}));
+}
+
 TEST(HttpReport, EachScopeLevelIsTheStoresReportForThatScope) {
   Harness h;
   const Scope& home = h.home();

@@ -115,6 +115,8 @@ void LiveView::OnCommit(const engine::CommitInfo& info) {
     MutexLock lock(snapshot_mutex_);
     next->version = snapshot_->version + 1;
     next->as_of = info.as_of;
+    if (info.consumed != nullptr) next->consumed = *info.consumed;
+    next->cases_pending = info.cases_pending;
     next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
     for (const store::v1::ScopeCounts* counts : info.scopes) {
       auto copy = std::make_shared<const store::v1::ScopeCounts>(*counts);

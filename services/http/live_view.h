@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,11 @@ class Snapshot {
   uint64_t version = 0;
   std::optional<Instant> as_of;  // nullopt: the engine has projected nothing yet
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
+  // The records the counts reflect: per partition of the events topic, the offset after the
+  // last one applied (engine::CommitInfo::consumed); empty before the engine's first write. While
+  // `cases_pending` is not 0 some cases' newest events are stored but not yet counted.
+  std::map<int32_t, int64_t> consumed;
+  uint64_t cases_pending = 0;
 
   // The report (docs/rules.md section 10, no period, no case items) for `scope`, rendered once
   // per snapshot and scope (`min_cases` is the engine's one setting: not part of the key).

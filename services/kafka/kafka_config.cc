@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "services/kafka/internal/client.h"
 
 namespace casewatch::kafka {
@@ -16,6 +19,15 @@ std::string_view Trim(std::string_view text) {
 }
 
 }  // namespace
+
+Result<std::vector<Property>> ReadPropertiesFile(const std::string& path) {
+  if (path.empty()) return std::vector<Property>{};
+  std::ifstream in(path);
+  if (!in) return IoError(fmt::format("cannot read Kafka properties file \"{}\"", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseProperties(text.str(), path);
+}
 
 Result<std::vector<Property>> ParseProperties(std::string_view text, std::string_view file_name) {
   std::vector<Property> properties;

@@ -23,6 +23,8 @@ struct Property {
 //   "kafka.properties:3: unknown Kafka property \"sasl.mechanisms \"".
 [[nodiscard]] Result<std::vector<Property>> ParseProperties(std::string_view text,
                                                             std::string_view file_name);
+// The properties file at `path` (ParseProperties); none for "". kIo when it cannot be read.
+[[nodiscard]] Result<std::vector<Property>> ReadPropertiesFile(const std::string& path);
 
 struct KafkaConfig {
   std::string brokers;               // bootstrap.servers, e.g. "127.0.0.1:9092"

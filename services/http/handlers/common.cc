@@ -1,3 +1,7 @@
+#include <fmt/format.h>
+
+#include <iterator>
+
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -16,6 +20,20 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant) {
     out.String(FormatInstant(*instant));
   } else {
     out.Null();
+  }
+}
+
+void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
+  if (!snapshot.consumed.empty()) {
+    std::string offsets;
+    for (const auto& [partition, next] : snapshot.consumed) {
+      fmt::format_to(std::back_inserter(offsets), "{}{}:{}", offsets.empty() ? "" : ",",
+                     partition, next);
+    }
+    response.headers.emplace_back("Casewatch-Offsets", std::move(offsets));
+  }
+  if (snapshot.cases_pending > 0) {
+    response.headers.emplace_back("Casewatch-Pending", std::to_string(snapshot.cases_pending));
   }
 }
 

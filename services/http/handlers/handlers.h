@@ -40,6 +40,11 @@ HttpResponse HandleMetrics(ApiState& state, Call& call);
 void WriteScope(JsonWriter& out, const Scope& scope);
 // An instant in RFC 3339, or null.
 void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
+// What a live answer's counts reflect, from the snapshot it was made from: Casewatch-Offsets
+// ("0:5459,1:4708,...": per partition of the events topic, the offset after the last record
+// applied; replaying exactly the records below them gives the same answer) and, while some cases'
+// newest events are stored but not yet counted, Casewatch-Pending (how many such cases).
+void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot);
 
 // The request's scope: its filters parsed and narrowed to the caller's; the answer otherwise
 // (400 for a malformed filter or one that names no allocation any case has, with the closest

@@ -27,8 +27,11 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
-    return Json(200, *snapshot->Report(state.options.view->policy(),
-                                       state.options.view->min_cases(), *scope.scope));
+    HttpResponse answer = Json(200, *snapshot->Report(state.options.view->policy(),
+                                                      state.options.view->min_cases(),
+                                                      *scope.scope));
+    AddSnapshotHeaders(answer, *snapshot);
+    return answer;
   }
   reports::StoreReportRequest request;
   request.as_of = q.as_of;
@@ -68,8 +71,9 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     by = static_cast<reports::GroupBy>(found - reports::kGroupByNames.begin());
   }
   reports::StoreReport report;
+  std::shared_ptr<const Snapshot> snapshot;  // live
   if (q.live()) {
-    const auto snapshot = state.options.view->snapshot();
+    snapshot = state.options.view->snapshot();
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
@@ -108,7 +112,9 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     out.EndObject();
   }
   out.EndArray().EndObject();
-  return Json(200, out.Take());
+  HttpResponse answer = Json(200, out.Take());
+  if (snapshot) AddSnapshotHeaders(answer, *snapshot);
+  return answer;
 }
 
 }  // namespace casewatch::http
