@@ -37,7 +37,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   CW_TRY(audit, http::AuditLog::Open(audit_path));
   service.audit = std::move(audit);
   service.view = std::make_unique<http::LiveView>(options.engine.policy, flags.min_cases);
-  CW_TRY(service.view->Load(store));
+  CW_TRY(service.view->Load(store, options.engine.topic));
   http::LiveView* view = service.view.get();
   if (flags.read_only) {
     // Nothing will change: the store is as up to date as it will be.

@@ -40,8 +40,8 @@ struct CommitInfo {
   std::vector<std::pair<std::string_view, const store::v1::CaseProjection*>> cases;  // re-projected
   std::span<const alerts::v1::ObligationMissedAlert> alerts;  // raised by this write
   // What the store now reflects: per partition of options.topic, the offset after the last
-  // record consumed (every record below it is applied, none above). Of a store that has consumed
-  // nothing from Kafka (events from files or HTTP only), empty.
+  // record consumed (every record below it is applied, none above); a partition not in it has
+  // none of its records applied (empty until the store's first record).
   const std::map<int32_t, int64_t>* consumed = nullptr;
   // Cases with stored events not yet in their projection (catching up, a large case between its
   // turns): while any is, the counts lag the offsets above.

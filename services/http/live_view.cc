@@ -60,10 +60,15 @@ LiveView::LiveView(Policy policy, int64_t min_cases)
       min_cases_(min_cases),
       snapshot_(std::make_shared<const Snapshot>()) {}
 
-Result<void> LiveView::Load(const store::StoreReader& store) {
+Result<void> LiveView::Load(const store::StoreReader& store, std::string_view events_topic) {
   auto next = std::make_shared<Snapshot>();
   CW_TRY(as_of, store.ProjectionInstant());
   next->as_of = as_of;
+  if (!events_topic.empty()) {
+    CW_TRY(offsets, store.Offsets(events_topic));
+    for (const store::OffsetEntry& e : offsets) next->consumed[e.partition] = e.next_offset;
+  }
+  CW_TRY(store.ScanPendingCases([&](std::string_view) { ++next->cases_pending; }));
   std::unordered_map<std::string, size_t> index;
   CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
     index.emplace(KeyOf(counts), next->scopes.size());

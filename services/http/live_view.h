@@ -117,7 +117,9 @@ class LiveView {
   explicit LiveView(Policy policy, int64_t min_cases = kDefaultMinCases);
 
   // Loads the stored counts and open items; call before the engine starts writing.
-  [[nodiscard]] Result<void> Load(const store::StoreReader& store);
+  // `events_topic`: the topic whose stored offsets the counts reflect (Snapshot::consumed).
+  [[nodiscard]] Result<void> Load(const store::StoreReader& store,
+                                  std::string_view events_topic = {});
 
   // Engine thread: a durable write's changes; the runner's status.
   void OnCommit(const engine::CommitInfo& info);

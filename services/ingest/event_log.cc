@@ -53,7 +53,6 @@ struct EventLog::Impl {
     const uint64_t position = origin & kMaxPosition;
     const std::string& name = source < sources.size() ? sources[source] : sources[0];
     if (name.empty()) return "origin unknown";
-    if (position == 0) return name;
     return fmt::format("{} {}", name, position);
   }
 };

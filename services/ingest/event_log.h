@@ -22,10 +22,11 @@
 namespace casewatch::ingest {
 
 // Where an event came from, for conflict messages: a source from EventLog::AddSource (e.g.
-// "events.ndjson line") and a position in it (e.g. 12). Source 0 is "unknown".
+// "events.ndjson line") and a position in it (e.g. 12; a Kafka offset may be 0). Source 0 is
+// "unknown".
 struct Origin {
   uint16_t source = 0;
-  uint64_t position = 0;  // 0 = unknown
+  uint64_t position = 0;
 };
 
 enum class Acceptance {

@@ -11,7 +11,10 @@
 #      among them, are removed;
 #   4. a client asks every engine's /api/v1/report every 100 ms throughout: every engine that is
 #      running answers 200 (or, its store new and nothing projected yet, 503 not_ready), and in
-#      every round at least one answers 200;
+#      every round at least one answers 200; each 200 names the records it reflects
+#      (Casewatch-Offsets) or says it has cases not yet counted (Casewatch-Pending), and a sample
+#      of the first kind, spread over the run, each equals `casewatch replay --brokers --offsets`
+#      of exactly those records;
 #   5. at the end each remaining engine's live report over HTTP (leader and follower) equals the
 #      replay of the same events at its as_of, national and for a region, and their stores'
 #      reports equal it at three instants, case items included;
@@ -86,15 +89,32 @@ first_leader=$(wait_leader "" 90)
 step "three engines in group $GROUP; engine $first_leader leads"
 
 # A client of every engine, every 100 ms: each answer is counted; a refusal by a running engine,
-# or a round in which no engine answers, is a failure (written to poll.failures).
+# or a round in which no engine answers, is a failure (written to poll.failures). Each answer
+# names the records its counts reflect (Casewatch-Offsets), or says it has cases not yet counted
+# (Casewatch-Pending); the first kind are kept (answers/, poll.answers) to be checked against a
+# replay of exactly those records.
+mkdir -p "$WORK/answers"
+touch "$WORK/poll.pending" "$WORK/poll.answers"
 (
+  asked=0
   while :; do
     answered=0
     for n in 0 1 2 3; do
-      code=$(curl -s -o "$WORK/poll.body" -w '%{http_code}' --max-time 2 \
+      asked=$((asked + 1))
+      code=$(curl -s -D "$WORK/poll.head" -o "$WORK/poll.body" -w '%{http_code}' --max-time 2 \
         "http://127.0.0.1:${PORTS[$n]}/api/v1/report" 2>/dev/null || true)
       case "$code" in
-        200) echo ok >>"$WORK/poll.ok"; answered=1 ;;
+        200) echo ok >>"$WORK/poll.ok"; answered=1
+             offsets=$(tr -d '\r' <"$WORK/poll.head" | sed -n 's/^casewatch-offsets: //Ip')
+             if grep -qi '^casewatch-pending: ' "$WORK/poll.head"; then
+               echo "$n" >>"$WORK/poll.pending"
+             elif [ -n "$offsets" ]; then
+               cp "$WORK/poll.body" "$WORK/answers/$asked.json"
+               echo "$asked $n $offsets" >>"$WORK/poll.answers"
+             elif ! grep -q '"cases":0,' "$WORK/poll.body"; then
+               # No offsets: no record of the events topic reflected, so no case counted.
+               echo "engine $n counted cases without naming their records at $(date +%T.%N): $(head -c 200 "$WORK/poll.body")" >>"$WORK/poll.failures"
+             fi ;;
         000) ;;  # not running (killed, restarting, not yet added): the others answer
         # A new store with nothing projected yet says so.
         503) grep -q '"not_ready"' "$WORK/poll.body" ||
@@ -304,4 +324,20 @@ for n in "${ENGINES[@]}"; do
   [ "$missing" -eq 0 ] || fail "engine $n's stream lacks $missing of the $since alerts raised since part b: $(comm -23 "$WORK/derived-since.txt" "$WORK/streamed$n.txt" | head -3)"
 done
 step "ok: the live streams of engines ${ENGINES[*]} carried each of the $since alerts raised since part b once"
+
+# Answers polled throughout, each with its own offsets (a sample of 10, spread over the run, of
+# those whose offsets differ): each equals the replay of exactly the records below them.
+distinct=$(sort -u -k3,3 "$WORK/poll.answers" | sort -n >"$WORK/poll.distinct"; wc -l <"$WORK/poll.distinct")
+[ "$distinct" -ge 10 ] || fail "only $distinct distinct offsets among the polled answers"
+checked=0
+while read -r asked n offsets; do
+  as_of=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["as_of"])' "$WORK/answers/$asked.json")
+  "$CASEWATCH" replay --brokers "$BOOTSTRAP" --topic case-events --offsets "$offsets" \
+    --as-of "$as_of" >"$WORK/replay-offsets.json" 2>"$WORK/replay-offsets.log" ||
+    fail "replay --offsets $offsets failed: $(tail -3 "$WORK/replay-offsets.log")"
+  same_json "$WORK/answers/$asked.json" "$WORK/replay-offsets.json" ||
+    fail "engine $n's answer at $offsets differs from the replay of those records: $(diff <(tr ',' '\n' <"$WORK/answers/$asked.json") <(tr ',' '\n' <"$WORK/replay-offsets.json") | head -10)"
+  checked=$((checked + 1))
+done < <(awk -v n="$distinct" 'NR == 1 || NR == n || (NR - 1) % int(n / 9) == 0' "$WORK/poll.distinct" | head -10)
+step "ok: of $(wc -l <"$WORK/poll.ok") answers, $(wc -l <"$WORK/poll.answers") named their offsets ($distinct distinct; $checked checked, each equal to the replay of exactly those records) and $(wc -l <"$WORK/poll.pending") said they had cases not yet counted"
 "$CLUSTER_SH" stop "$CLUSTER"

@@ -42,8 +42,9 @@ void WriteScope(JsonWriter& out, const Scope& scope);
 void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 // What a live answer's counts reflect, from the snapshot it was made from: Casewatch-Offsets
 // ("0:5459,1:4708,...": per partition of the events topic, the offset after the last record
-// applied; replaying exactly the records below them gives the same answer) and, while some cases'
-// newest events are stored but not yet counted, Casewatch-Pending (how many such cases).
+// applied; replaying exactly the records below them gives the same answer; a partition not named,
+// or no header at all, reflects none of its records) and, while some cases' newest events are
+// stored but not yet counted, Casewatch-Pending (how many such cases).
 void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot);
 
 // The request's scope: its filters parsed and narrowed to the caller's; the answer otherwise
