@@ -24,7 +24,9 @@
 #include "casewatch/events/v1/events.pb.h"
 #include "services/daemon/testing/kafka_harness.h"
 #include "services/ingest/binary_envelope.h"
+#include "services/kafka/admin.h"
 #include "services/kafka/consumer.h"
+#include "services/kafka/producer.h"
 #include "tests/support/process.h"
 
 extern char** environ;
@@ -174,7 +176,6 @@ class PublishToKafka : public ::testing::Test {
   std::string address() const { return broker_->bootstrap_servers(); }
   const std::string& topic() const { return broker_->topics().events; }
 
- private:
   std::optional<daemon::testing::TestBroker> broker_;
 };
 
@@ -297,6 +298,65 @@ TEST_F(PublishToKafka, ReplayOfTheTopicIsReplayOfItsEventsAndOffsetsBoundIt) {
     EXPECT_NE(refused.err.find("--offsets: "), std::string::npos) << bad << ": " << refused.err;
     EXPECT_EQ(refused.out, "") << bad;
   }
+}
+
+// A partition whose early records the brokers no longer hold (retention, or records deleted):
+// a replay of the topic warns that its history is shorter; a replay bounded by a live answer's
+// offsets, which reflect those records, is refused.
+TEST_F(PublishToKafka, ReplayNamesAPartitionWhoseEarlyRecordsAreGone) {
+  // 100 records of 64 KiB under one key, so in one partition. The mock cluster keeps only the
+  // last ~5 MiB of a partition; a real cluster's records below offset 50 are deleted.
+  auto opened = kafka::Producer::Open({address(), {}});
+  ASSERT_TRUE(opened) << opened.error().message;
+  kafka::Producer& producer = opened.value();
+  // Each a warning on case C1, with 64 KiB in a field no reader knows (and so skips).
+  std::string unknown_field = "\xc2\x3e";  // field 1000, length-delimited
+  unknown_field += "\x80\x80\x04";        // 65536
+  unknown_field += std::string(64 * 1024, 'x');
+  for (int i = 0; i < 100; ++i) {
+    pb::Envelope warning;
+    warning.set_event_id(fmt::format("w-{}", i));
+    warning.set_case_id("C1");
+    warning.mutable_occurred_at()->set_seconds(1364947200 + i);  // 2013-04-03
+    warning.mutable_warning_issued();
+    ASSERT_TRUE(producer.Produce(topic(), "C1", warning.SerializeAsString() + unknown_field));
+    producer.Poll(std::chrono::milliseconds(0));
+  }
+  ASSERT_TRUE(producer.Flush(std::chrono::seconds(30)));
+  ASSERT_EQ(producer.failed(), 0u);
+  int32_t partition = -1;
+  ASSERT_TRUE(kafka::ReadToEnd({address(), {}}, topic(), std::chrono::seconds(30),
+                               [&](const kafka::Message& m) { partition = m.partition; }));
+  ASSERT_GE(partition, 0);
+  if (broker_->real()) {
+    const auto deleted = kafka::DeleteRecordsBefore({address(), {}}, topic(), partition, 50,
+                                                    std::chrono::seconds(30));
+    ASSERT_TRUE(deleted) << deleted.error().message;
+  }
+  int64_t first = -1;
+  ASSERT_TRUE(kafka::ReadToEnd({address(), {}}, topic(), std::chrono::seconds(30),
+                               [&](const kafka::Message& m) {
+                                 if (first < 0) first = m.offset;
+                               }));
+  ASSERT_GT(first, 0) << "the partition still begins at offset 0: nothing to test";
+
+  const auto whole = RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2014-01-01", "--brokers",
+                                 address(), "--topic", topic()});
+  EXPECT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_NE(whole.err.find(fmt::format("warning: topic {} partition {} begins at offset {}: the "
+                                       "records before it are not on the brokers any more",
+                                       topic(), partition, first)),
+            std::string::npos)
+      << whole.err;
+  const auto bounded =
+      RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2014-01-01", "--brokers", address(),
+                  "--topic", topic(), "--offsets", fmt::format("{}:100", partition)});
+  EXPECT_EQ(bounded.exit_code, 2);
+  EXPECT_EQ(bounded.out, "");
+  EXPECT_NE(bounded.err.find(fmt::format("--offsets: topic {} partition {} begins at offset {}",
+                                         topic(), partition, first)),
+            std::string::npos)
+      << bounded.err;
 }
 
 TEST(PublishCli, RateSetsThePace) {

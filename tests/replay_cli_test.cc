@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -149,6 +150,18 @@ TEST(ReplayCli, AFileOrTheBrokersIsNeededNotBoth) {
   EXPECT_NE(offsets_alone.exit_code, 0);
   EXPECT_NE(offsets_alone.err.find("--offsets requires --brokers"), std::string::npos)
       << offsets_alone.err;
+}
+
+// Brokers that do not answer: said within seconds, not after the read's own timeout.
+TEST(ReplayCli, BrokersThatDoNotAnswerAreNamed) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto run =
+      RunProcess({CASEWATCH_BIN, "replay", "--as-of", "2013-09-30", "--brokers", "127.0.0.1:1"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.out, "");
+  EXPECT_NE(run.err.find("the Kafka brokers 127.0.0.1:1 did not answer"), std::string::npos)
+      << run.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
 }
 
 TEST(ReplayCli, StdinIsReadAndItsFormatSniffed) {

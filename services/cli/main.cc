@@ -1,6 +1,8 @@
 // casewatch: the command-line tools (replay, simulate, ...). Each subcommand lives in its own
 // file; see commands.h.
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <optional>
@@ -77,6 +79,9 @@ std::optional<std::string> UnknownArgumentMessage(const CLI::App& root) {
 // Exit status: the command's own (0, or 2 for input to change, 1 for a failed environment), 0
 // for --help and --version, 2 for a command line CLI11 refuses.
 int main(int argc, char** argv) {
+  // Logs (the Kafka client's warnings, say) to stderr: stdout is the command's output, a report
+  // that may be piped on.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("casewatch"));
   CLI::App app{"casewatch: event-sourced oversight of probation case work"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show the help of every subcommand");

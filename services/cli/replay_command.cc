@@ -82,12 +82,19 @@ Result<ingest::LoadSummary> LoadTopic(const ReplayOptions& options, ingest::Even
     bounds = std::move(parsed);
   }
   CW_TRY(properties, kafka::ReadPropertiesFile(options.kafka_config));
-  const kafka::KafkaConfig config{options.brokers, std::move(properties)};
+  kafka::KafkaConfig config{options.brokers, std::move(properties)};
+  config.properties.insert(config.properties.begin(),
+                           kafka::Property{"enable.partition.eof", "true"});
+  CW_TRY(consumer, kafka::Consumer::Open(config, options.topic));
+  // Brokers that cannot be reached, or no such topic: said within seconds, not after the read's
+  // own timeout.
+  CW_TRY(consumer.Partitions(std::chrono::seconds(10)));
   ingest::LoadSummary summary;
   std::map<int32_t, uint16_t> sources;  // per partition, for conflict messages
   std::map<int32_t, int64_t> reached;   // per partition, the offset after the last record read
-  CW_TRY(kafka::ReadToEnd(config, options.topic, std::chrono::minutes(10),
-                          [&](const kafka::Message& m) {
+  std::map<int32_t, int64_t> earliest;  // per partition, the first record's offset
+  CW_TRY(kafka::ReadToEnd(consumer, std::chrono::hours(1), [&](const kafka::Message& m) {
+    earliest.try_emplace(m.partition, m.offset);
     reached[m.partition] = m.offset + 1;
     if (bounds) {
       const auto bound = bounds->find(m.partition);
@@ -121,6 +128,22 @@ Result<ingest::LoadSummary> LoadTopic(const ReplayOptions& options, ingest::Even
       ++summary.accepted;
     }
   }));
+  // The events topic is kept for ever; records the brokers no longer hold make a shorter history.
+  for (const auto& [partition, first] : earliest) {
+    if (first == 0) continue;
+    if (bounds) {
+      const auto bound = bounds->find(partition);
+      if (bound == bounds->end() || bound->second == 0) continue;  // none of its records wanted
+      return FailedPrecondition(fmt::format(
+          "--offsets: topic {} partition {} begins at offset {}: the records before it are not "
+          "on the brokers any more (retention?), so what the answer reflects cannot be replayed",
+          options.topic, partition, first));
+    }
+    fmt::print(stderr,
+               "casewatch replay: warning: topic {} partition {} begins at offset {}: the records "
+               "before it are not on the brokers any more (retention?) and not in this replay\n",
+               options.topic, partition, first);
+  }
   if (bounds) {
     for (const auto& [partition, bound] : *bounds) {
       if (reached[partition] < bound) {

@@ -24,6 +24,32 @@ struct EventDeleter {
 };
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
+// Sends one admin request (`send`, given the options and the queue for its answer) and waits for
+// the answer: the event, or an error naming `what` when it failed or did not come.
+template <typename Send>
+Result<EventPtr> Call(rd_kafka_t* client, rd_kafka_admin_op_t op, const std::string& brokers,
+                      const char* what, std::chrono::milliseconds timeout, Send send) {
+  AdminOptionsPtr options(rd_kafka_AdminOptions_new(client, op));
+  char reason[512] = "";
+  if (rd_kafka_AdminOptions_set_operation_timeout(options.get(), internal::TimeoutMs(timeout),
+                                                  reason, sizeof(reason)) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return InvalidArgument(fmt::format("{}: {}", what, reason));
+  }
+  internal::QueuePtr queue(rd_kafka_queue_new(client));
+  send(options.get(), queue.get());
+  // The answer, or the request's own timeout (librdkafka's request.timeout.ms), comes back as
+  // one event; the extra second only covers delivering it.
+  EventPtr event(rd_kafka_queue_poll(queue.get(),
+                                     internal::TimeoutMs(timeout + std::chrono::seconds(1))));
+  if (!event) return Unavailable(fmt::format("{}: no answer from {}", what, brokers));
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return internal::ToError(rd_kafka_event_error(event.get()),
+                             fmt::format("{} on {}", what, brokers));
+  }
+  return event;
+}
+
 }  // namespace
 
 Result<void> CreateTopics(const KafkaConfig& config, const std::vector<NewTopic>& topics,
@@ -48,25 +74,11 @@ Result<void> CreateTopics(const KafkaConfig& config, const std::vector<NewTopic>
     owned.push_back(std::move(request));
   }
 
-  AdminOptionsPtr options(rd_kafka_AdminOptions_new(client.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
-  char reason[512] = "";
-  if (rd_kafka_AdminOptions_set_operation_timeout(options.get(), internal::TimeoutMs(timeout),
-                                                  reason, sizeof(reason)) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return InvalidArgument(fmt::format("create topics: {}", reason));
-  }
-  internal::QueuePtr queue(rd_kafka_queue_new(client.get()));
-  rd_kafka_CreateTopics(client.get(), requests.data(), requests.size(), options.get(),
-                        queue.get());
-  // The answer, or the request's own timeout (librdkafka's request.timeout.ms), comes back as
-  // one event; the extra second only covers delivering it.
-  EventPtr event(rd_kafka_queue_poll(queue.get(),
-                                     internal::TimeoutMs(timeout + std::chrono::seconds(1))));
-  if (!event) return Unavailable(fmt::format("create topics: no answer from {}", config.brokers));
-  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return internal::ToError(rd_kafka_event_error(event.get()),
-                             fmt::format("create topics on {}", config.brokers));
-  }
+  CW_TRY(event, Call(client.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS, config.brokers, "create topics",
+                     timeout, [&](rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+                       rd_kafka_CreateTopics(client.get(), requests.data(), requests.size(),
+                                             options, queue);
+                     }));
   const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
   size_t count = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
@@ -78,6 +90,35 @@ Result<void> CreateTopics(const KafkaConfig& config, const std::vector<NewTopic>
                                               rd_kafka_topic_result_name(results[i]),
                                               detail != nullptr ? ": " : "",
                                               detail != nullptr ? detail : ""));
+  }
+  return Ok();
+}
+
+Result<void> DeleteRecordsBefore(const KafkaConfig& config, const std::string& topic,
+                                 int32_t partition, int64_t offset,
+                                 std::chrono::milliseconds timeout) {
+  CW_TRY(conf, internal::MakeConf(config, {}));
+  CW_TRY(client, internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
+  const std::unique_ptr<rd_kafka_topic_partition_list_t,
+                        decltype(&rd_kafka_topic_partition_list_destroy)>
+      before(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  rd_kafka_topic_partition_list_add(before.get(), topic.c_str(), partition)->offset = offset;
+  const std::unique_ptr<rd_kafka_DeleteRecords_t, decltype(&rd_kafka_DeleteRecords_destroy)>
+      request(rd_kafka_DeleteRecords_new(before.get()), &rd_kafka_DeleteRecords_destroy);
+  rd_kafka_DeleteRecords_t* requests[] = {request.get()};
+  CW_TRY(event, Call(client.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS, config.brokers,
+                     "delete records", timeout,
+                     [&](rd_kafka_AdminOptions_t* options, rd_kafka_queue_t* queue) {
+                       rd_kafka_DeleteRecords(client.get(), requests, 1, options, queue);
+                     }));
+  const rd_kafka_topic_partition_list_t* result =
+      rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event.get()));
+  for (int i = 0; result != nullptr && i < result->cnt; ++i) {
+    if (result->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return internal::ToError(result->elems[i].err,
+                               fmt::format("delete records of {} [{}] before {}", topic,
+                                           result->elems[i].partition, offset));
+    }
   }
   return Ok();
 }

@@ -1,8 +1,10 @@
 #pragma once
-// Topic administration through the Kafka protocol (CreateTopics): for tests and benchmarks that
-// need topics of their own on a real cluster. Production topics are made by deploy/topics.sh.
+// Topic administration through the Kafka protocol (CreateTopics, DeleteRecords): for tests and
+// benchmarks that need topics of their own, or a topic whose early records are gone, on a real
+// cluster. Production topics are made by deploy/topics.sh.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,11 @@ struct NewTopic {
 [[nodiscard]] Result<void> CreateTopics(const KafkaConfig& config,
                                         const std::vector<NewTopic>& topics,
                                         std::chrono::milliseconds timeout);
+
+// Deletes the records of `topic` partition `partition` below `offset`, as retention would: the
+// partition then begins at `offset`. (librdkafka's mock cluster does not implement it.)
+[[nodiscard]] Result<void> DeleteRecordsBefore(const KafkaConfig& config, const std::string& topic,
+                                               int32_t partition, int64_t offset,
+                                               std::chrono::milliseconds timeout);
 
 }  // namespace casewatch::kafka
