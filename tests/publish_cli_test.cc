@@ -292,6 +292,13 @@ TEST_F(PublishToKafka, ReplayOfTheTopicIsReplayOfItsEventsAndOffsetsBoundIt) {
                                         values[0].size(), values[0].size() + 5)),
             std::string::npos)
       << beyond.err;
+  const auto no_such_partition =
+      replay({"--brokers", address(), "--topic", topic(), "--offsets", "0:1,7:1"});
+  EXPECT_EQ(no_such_partition.exit_code, 2);
+  EXPECT_NE(no_such_partition.err.find(
+                fmt::format("--offsets: topic {} has no partition 7 (it has 2)", topic())),
+            std::string::npos)
+      << no_such_partition.err;
   for (const std::string bad : {"0-5", "0:5,0:6", "x:1", "0:-1", ""}) {
     const auto refused = replay({"--brokers", address(), "--topic", topic(), "--offsets", bad});
     EXPECT_EQ(refused.exit_code, 2) << bad;

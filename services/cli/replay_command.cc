@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -88,7 +89,13 @@ Result<ingest::LoadSummary> LoadTopic(const ReplayOptions& options, ingest::Even
   CW_TRY(consumer, kafka::Consumer::Open(config, options.topic));
   // Brokers that cannot be reached, or no such topic: said within seconds, not after the read's
   // own timeout.
-  CW_TRY(consumer.Partitions(std::chrono::seconds(10)));
+  CW_TRY(partitions, consumer.Partitions(std::chrono::seconds(10)));
+  for (const auto& [partition, bound] : bounds.value_or(std::map<int32_t, int64_t>{})) {
+    if (std::find(partitions.begin(), partitions.end(), partition) == partitions.end()) {
+      return InvalidArgument(fmt::format("--offsets: topic {} has no partition {} (it has {})",
+                                         options.topic, partition, partitions.size()));
+    }
+  }
   ingest::LoadSummary summary;
   std::map<int32_t, uint16_t> sources;  // per partition, for conflict messages
   std::map<int32_t, int64_t> reached;   // per partition, the offset after the last record read

@@ -4,9 +4,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <string_view>
+#include <thread>
 
 #include "services/kafka/admin.h"
 #include "services/kafka/consumer.h"
@@ -53,19 +56,25 @@ Result<TestBroker> TestBroker::Start(int partitions) {
                                    {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
   const kafka::KafkaConfig config{broker.bootstrap_, {}};
   CW_TRY(kafka::CreateTopics(config, topics, std::chrono::seconds(30)));
-  // The controller has made them; wait until the brokers' metadata shows every partition (a
-  // publisher asking too soon is told the topic does not exist).
-  for (const kafka::NewTopic& topic : topics) {
-    CW_TRY(consumer, kafka::Consumer::Open(config, topic.name));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (true) {
-      auto found = consumer.Partitions(std::chrono::seconds(5));
-      if (found && found.value().size() == static_cast<size_t>(topic.partitions)) break;
-      if (std::chrono::steady_clock::now() > deadline) {
-        return Unavailable(fmt::format("topic {} made on {} but not visible within 30 s",
-                                       topic.name, broker.bootstrap_));
+  // The controller has made them; wait until every broker's metadata shows every partition (a
+  // publisher asking a broker that has not caught up is told the topic does not exist). Each
+  // broker is asked alone, as the one address a client is given.
+  std::string_view addresses = broker.bootstrap_;
+  while (!addresses.empty()) {
+    const std::string address(addresses.substr(0, addresses.find(',')));
+    addresses.remove_prefix(std::min(addresses.size(), address.size() + 1));
+    for (const kafka::NewTopic& topic : topics) {
+      CW_TRY(consumer, kafka::Consumer::Open({address, {}}, topic.name));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (true) {
+        auto found = consumer.Partitions(std::chrono::seconds(5));
+        if (found && found.value().size() == static_cast<size_t>(topic.partitions)) break;
+        if (std::chrono::steady_clock::now() > deadline) {
+          return Unavailable(fmt::format("topic {} made on {} but not visible from {} within 30 s",
+                                         topic.name, broker.bootstrap_, address));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
   return broker;
