@@ -99,9 +99,7 @@ Result<void> DeleteRecordsBefore(const KafkaConfig& config, const std::string& t
                                  std::chrono::milliseconds timeout) {
   CW_TRY(conf, internal::MakeConf(config, {}));
   CW_TRY(client, internal::NewClient(RD_KAFKA_PRODUCER, std::move(conf)));
-  const std::unique_ptr<rd_kafka_topic_partition_list_t,
-                        decltype(&rd_kafka_topic_partition_list_destroy)>
-      before(rd_kafka_topic_partition_list_new(1), &rd_kafka_topic_partition_list_destroy);
+  const internal::PartitionListPtr before(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(before.get(), topic.c_str(), partition)->offset = offset;
   const std::unique_ptr<rd_kafka_DeleteRecords_t, decltype(&rd_kafka_DeleteRecords_destroy)>
       request(rd_kafka_DeleteRecords_new(before.get()), &rd_kafka_DeleteRecords_destroy);
