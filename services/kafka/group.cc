@@ -28,8 +28,9 @@ struct GroupMember::Impl {
   std::atomic<bool> synced{false};  // the group has given this member an assignment once
   bool closed = false;
 
-  mutable std::mutex mutex;  // guards failure
+  mutable std::mutex mutex;  // guards failure and held
   std::optional<Error> failure;
+  std::vector<int32_t> held;  // ascending
 
   void Fail(Error error) {
     std::lock_guard lock(mutex);
@@ -39,15 +40,22 @@ struct GroupMember::Impl {
     }
   }
 
-  // After every change of assignment: whether this member holds partition 0, and so leads.
+  // After every change of assignment: the partitions this member holds, and whether partition 0
+  // is among them, so that it leads.
   void Refresh(bool lost) {
     rd_kafka_topic_partition_list_t* raw = nullptr;
-    bool leads = false;
+    std::vector<int32_t> now;
     if (rd_kafka_assignment(client.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR && raw != nullptr) {
       internal::PartitionListPtr list(raw);
       for (int i = 0; i < list->cnt; ++i) {
-        if (options.topic == list->elems[i].topic && list->elems[i].partition == 0) leads = true;
+        if (options.topic == list->elems[i].topic) now.push_back(list->elems[i].partition);
       }
+    }
+    std::sort(now.begin(), now.end());
+    const bool leads = !now.empty() && now.front() == 0;
+    {
+      std::lock_guard lock(mutex);
+      held = std::move(now);
     }
     if (leads != owner->leads_.exchange(leads)) {
       spdlog::info("group {}: this member {} the leadership{}", options.group,
@@ -181,6 +189,11 @@ Result<std::unique_ptr<GroupMember>> GroupMember::Join(const KafkaConfig& config
   return member;
 }
 
+std::vector<int32_t> GroupMember::Held() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->held;
+}
+
 std::optional<Error> GroupMember::Failure() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->failure;
@@ -211,6 +224,10 @@ void GroupMember::Close() {
     rd_kafka_destroy_flags(impl_->client.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
   leads_ = false;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->held.clear();
+  }
   impl_->client.reset();
 }
 

@@ -1,21 +1,24 @@
 #pragma once
-// GroupMember: membership of a Kafka consumer group, used to choose one leader among several
-// processes and nothing else. It subscribes to a topic of one partition under the group's name
-// with the cooperative-sticky assignor and reads no record (the partition, when given, is paused
-// at the topic's end; nothing is committed). The member holding partition 0 leads. With one
-// partition there is nothing to balance, so sticky assignment leaves it where it is when members
-// join or leave: the leader changes only when it leaves (Close, a clean stop) or the group
-// coordinator stops hearing from it (session.timeout.ms: killed, frozen, cut off). (With more
-// partitions the assignor would move partition 0 to balance the others.)
+// GroupMember: membership of a Kafka consumer group, used to share roles out among several
+// processes and nothing else. It subscribes to a topic under the group's name with the
+// cooperative-sticky assignor and reads no record (each partition it is given is paused at the
+// topic's end; nothing is committed). Each partition of the topic is a role, held by one member
+// at a time (Held). The member holding partition 0 leads (Leads). With one partition there is
+// nothing to balance, so sticky assignment leaves it where it is when members join or leave: the
+// leader changes only when it leaves (Close, a clean stop) or the group coordinator stops hearing
+// from it (session.timeout.ms: killed, frozen, cut off). With N partitions the assignor spreads
+// them evenly and, when members join or leave, moves only what it must (docs/partitioned-group.md
+// plans a task per partition on this).
 //
 // A thread of its own serves the group (heartbeats, rebalances), so a long batch of the caller's
-// cannot cost it its membership. Leads and Failure may be called from any thread.
+// cannot cost it its membership. Leads, Held and Failure may be called from any thread.
 
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "services/kafka/kafka_config.h"
@@ -42,6 +45,9 @@ class GroupMember {
   GroupMember& operator=(const GroupMember&) = delete;
 
   bool Leads() const { return leads_.load(); }
+  // The partitions of the topic the group has given this member, ascending; empty before the
+  // first assignment and after Close.
+  std::vector<int32_t> Held() const;
   // A fatal error of the membership (a security failure, the group refused): set once, for the
   // caller to stop on.
   std::optional<Error> Failure() const;
