@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_set>
 
 #include "base/log_throttle.h"
@@ -45,7 +45,7 @@ const Property kConsumerDefaults[] = {
     {"group.id", "casewatchd"},
     {"enable.auto.commit", "false"},
     {"enable.auto.offset.store", "false"},
-    {"enable.partition.eof", "true"},  // Poll notes where (end_reported_at), returns no record
+    {"enable.partition.eof", "true"},  // Poll notes it (at_end) and returns no record for it
     {"auto.offset.reset", "error"},
     {"fetch.wait.max.ms", "10"},
     {"isolation.level", "read_committed"},
@@ -68,10 +68,7 @@ struct Consumer::Impl {
   std::atomic<uint64_t> transient_errors{0};
   LogThrottle log_throttle;
   std::vector<rd_kafka_message_t*> scratch;  // Poll's buffer for rd_kafka_consume_batch_queue
-  // Per partition, the offset at which it last reported its end (read_committed: its last stable
-  // offset then, which is below the high watermark while a transaction is open or its markers
-  // are still being written).
-  std::map<int32_t, int64_t> end_reported_at;
+  std::set<int32_t> at_end;  // partitions that reported their end (enable.partition.eof=true)
 
   simdjson::dom::parser stats_parser;
 
@@ -275,7 +272,7 @@ Result<void> Consumer::Assign(std::span<const PartitionStart> starts) {
   }
   impl_->assigned = true;
   if (!impl_->leaders_known && !starts.empty()) impl_->LoadLeaders();
-  impl_->end_reported_at.clear();
+  impl_->at_end.clear();
   if (rd_kafka_resp_err_t err = rd_kafka_assign(impl_->client.get(), list.get()); err) {
     return internal::ToError(err, fmt::format("Kafka consumer of \"{}\": assign", impl_->topic));
   }
@@ -308,7 +305,7 @@ Result<Batch> Consumer::Poll(size_t max_messages, std::chrono::milliseconds time
       MessagePtr message(raw[i]);
       if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-          impl.end_reported_at[message->partition] = message->offset;
+          impl.at_end.insert(message->partition);
         } else {
           impl.OnError(message->err,
                        message->rkt != nullptr ? fmt::format("partition {} offset {}",
@@ -459,13 +456,19 @@ int64_t Consumer::Behind(std::span<const int64_t> targets) const {
   for (size_t p = 0; p < impl_->next_offsets.size() && p < targets.size(); ++p) {
     const int64_t next = impl_->next_offsets[p];
     if (next == kNotAssigned || targets[p] < 0) continue;
-    const auto end = impl_->end_reported_at.find(static_cast<int32_t>(p));
-    if (end != impl_->end_reported_at.end() && end->second >= targets[p]) continue;
+    if (impl_->at_end.contains(static_cast<int32_t>(p))) continue;
     const int64_t from =
         std::max<int64_t>(0, FirstToRead(impl_->client.get(), impl_->topic, p, next));
     behind += std::max<int64_t>(0, targets[p] - from);
   }
   return behind;
+}
+
+bool Consumer::AtEnd() const {
+  std::lock_guard lock(impl_->mutex);
+  size_t assigned = 0;
+  for (const int64_t next : impl_->next_offsets) assigned += next != kNotAssigned ? 1 : 0;
+  return impl_->at_end.size() >= assigned;
 }
 
 uint64_t Consumer::transient_errors() const {
@@ -498,35 +501,16 @@ Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
     starts.push_back(start);
   }
   CW_TRY(consumer.Assign(starts));
-  // The end of a partition is its high watermark as the read goes: the one the brokers gave with
-  // the first fetch that reached its end. Reading read_committed, a partition reports its end at
-  // its last stable offset, which stays below that while a transaction is open or while the
-  // markers of one just committed are still being written (a commit returns before they are): an
-  // end reported there is not the end, or a reader would miss what was committed last. (The
-  // brokers' ListOffsets answers a read_committed client with the last stable offset too.)
-  std::map<int32_t, int64_t> targets;
-  auto reached = [&] {
-    size_t count = 0;
-    for (const auto& [partition, at] : consumer.impl_->end_reported_at) {
-      auto [target, first] = targets.try_emplace(partition, 0);
-      if (first) {
-        int64_t low = 0;
-        // Cached from that fetch (or a later one): no request.
-        rd_kafka_get_watermark_offsets(consumer.impl_->client.get(), consumer.topic().c_str(),
-                                       partition, &low, &target->second);
-      }
-      if (at >= target->second) ++count;
-    }
-    return count;
-  };
-  while (reached() < partitions.size()) {
+  while (!consumer.AtEnd()) {
     if (std::chrono::steady_clock::now() >= deadline) {
+      size_t at_end = 0;
+      {
+        std::lock_guard lock(consumer.impl_->mutex);
+        at_end = consumer.impl_->at_end.size();
+      }
       return Unavailable(fmt::format(
-          "reading \"{}\" to its end from {}: {} of its {} partitions reached it within {} ms "
-          "(read_committed: a transaction left open on the topic holds its end back until the "
-          "brokers abort it, after the producer's transaction.timeout.ms)",
-          consumer.topic(), consumer.impl_->brokers, reached(), partitions.size(),
-          timeout.count()));
+          "reading \"{}\" to its end from {}: {} of its {} partitions reached it within {} ms",
+          consumer.topic(), consumer.impl_->brokers, at_end, partitions.size(), timeout.count()));
     }
     // Short waits: the end is a message too, and a reader waiting for it should not wait longer.
     CW_TRY(batch, consumer.Poll(10000, std::chrono::milliseconds(10)));

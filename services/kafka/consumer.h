@@ -70,12 +70,12 @@ struct PartitionStart {
 //
 // Defaults (each may be overridden through KafkaConfig::properties): group.id=casewatchd (needed
 // by librdkafka for assign(); no group is joined and nothing is committed, so a broker refusing
-// the group is only a warning), enable.auto.commit=false, enable.auto.offset.store=false,
-// enable.partition.eof=true (where each partition ends: Behind, ReadToEnd), fetch.wait.max.ms=10
-// (low latency), auto.offset.reset=error (an offset the broker no longer has is an Error from
-// Poll, never a silent jump), isolation.level=read_committed (librdkafka's default, made
-// explicit: records of transactions not committed, or aborted, are never returned, and a
-// partition is read only up to its last stable offset, before the first transaction still open).
+// the group is only a warning), enable.auto.commit=false,
+// enable.auto.offset.store=false, enable.partition.eof=false, fetch.wait.max.ms=10 (low latency),
+// auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
+// silent jump), isolation.level=read_committed (librdkafka's default, made explicit: records of
+// transactions not committed, or aborted, are never returned, and a partition is read only up to
+// its last stable offset, before the first transaction still open).
 class Consumer {
  public:
   [[nodiscard]] static Result<Consumer> Open(const KafkaConfig& config, std::string topic);
@@ -128,9 +128,15 @@ class Consumer {
 
   // How many records are still to be read before every assigned partition reaches `targets`
   // (from EndOffsets): a partition counts as there once its next offset is at its target, or once
-  // it has reported its end at or beyond the target since Assign (past a transaction's commit
-  // marker, which is not a record). On the polling thread.
+  // it has reported its end since Assign (past a transaction's commit marker, which is not a
+  // record). On the polling thread.
   int64_t Behind(std::span<const int64_t> targets) const;
+
+  // Whether every assigned partition has reported its end since Assign (read_committed: the end
+  // of what is committed). With no transaction open on the topic, it has then read everything
+  // committed so far, without asking the leaders where each partition ends. On the polling
+  // thread.
+  bool AtEnd() const;
 
   // Transient errors seen by Poll since Open.
   uint64_t transient_errors() const;
@@ -147,11 +153,8 @@ class Consumer {
 };
 
 // Reads every partition of `topic` from its beginning (or from `from`, for the partitions it
-// names) to its end as it is when the read starts (its high watermark), calling `visit` for each
-// record, in offset order within a partition. With read_committed (unless `config` says
-// otherwise) that is every record committed by then, aborted ones left out: it waits for a
-// transaction open then to end, and for the markers of one just committed to be written, rather
-// than stop short at the last stable offset.
+// names) to its end as it is when reached (with read_committed, unless `config` says otherwise:
+// its last stable offset), calling `visit` for each record, in offset order within a partition.
 // For small topics read whole: the outbox's progress records, the engine's derived events, a
 // test's view of what was published. Unavailable when the brokers or the topic cannot be
 // reached, or some partition's end is not reached, within `timeout`.
