@@ -84,8 +84,7 @@ Result<ingest::LoadSummary> LoadTopic(const ReplayOptions& options, ingest::Even
   }
   CW_TRY(properties, kafka::ReadPropertiesFile(options.kafka_config));
   kafka::KafkaConfig config{options.brokers, std::move(properties)};
-  config.properties.insert(config.properties.begin(),
-                           kafka::Property{"enable.partition.eof", "true"});
+  config.properties.push_back(kafka::Property{"enable.partition.eof", "true"});  // ReadToEnd's
   CW_TRY(consumer, kafka::Consumer::Open(config, options.topic));
   // Brokers that cannot be reached, or no such topic: said within seconds, not after the read's
   // own timeout.

@@ -70,9 +70,9 @@ struct PartitionStart {
 //
 // Defaults (each may be overridden through KafkaConfig::properties): group.id=casewatchd (needed
 // by librdkafka for assign(); no group is joined and nothing is committed, so a broker refusing
-// the group is only a warning), enable.auto.commit=false,
-// enable.auto.offset.store=false, enable.partition.eof=false, fetch.wait.max.ms=10 (low latency),
-// auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
+// the group is only a warning), enable.auto.commit=false, enable.auto.offset.store=false,
+// enable.partition.eof=true (where each partition ends: AtEnd, Behind), fetch.wait.max.ms=10 (low
+// latency), auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
 // silent jump), isolation.level=read_committed (librdkafka's default, made explicit: records of
 // transactions not committed, or aborted, are never returned, and a partition is read only up to
 // its last stable offset, before the first transaction still open).
@@ -155,6 +155,9 @@ class Consumer {
 // Reads every partition of `topic` from its beginning (or from `from`, for the partitions it
 // names) to its end as it is when reached (with read_committed, unless `config` says otherwise:
 // its last stable offset), calling `visit` for each record, in offset order within a partition.
+// Deliberately not to the high watermark: a read before fencing (the outbox's first look at its
+// progress, a restart's restore) must not wait for the transaction a killed process left open,
+// which only the caller's InitTransactions, or the brokers' transaction timeout, ends.
 // For small topics read whole: the outbox's progress records, the engine's derived events, a
 // test's view of what was published. Unavailable when the brokers or the topic cannot be
 // reached, or some partition's end is not reached, within `timeout`.
