@@ -72,10 +72,10 @@ struct PartitionStart {
 // by librdkafka for assign(); no group is joined and nothing is committed, so a broker refusing
 // the group is only a warning), enable.auto.commit=false, enable.auto.offset.store=false,
 // enable.partition.eof=true (where each partition ends: AtEnd, Behind), fetch.wait.max.ms=10 (low
-// latency), auto.offset.reset=error (an offset the broker no longer has is an Error from Poll, never a
-// silent jump), isolation.level=read_committed (librdkafka's default, made explicit: records of
-// transactions not committed, or aborted, are never returned, and a partition is read only up to
-// its last stable offset, before the first transaction still open).
+// latency), auto.offset.reset=error (an offset the broker no longer has is an Error from Poll,
+// never a silent jump), isolation.level=read_committed (librdkafka's default, made explicit:
+// records of transactions not committed, or aborted, are never returned, and a partition is read
+// only up to its last stable offset, before the first transaction still open).
 class Consumer {
  public:
   [[nodiscard]] static Result<Consumer> Open(const KafkaConfig& config, std::string topic);
