@@ -175,7 +175,9 @@ class PublishToKafka : public ::testing::Test {
   }
   std::string address() const { return broker_->bootstrap_servers(); }
   const std::string& topic() const { return broker_->topics().events; }
+  bool real() const { return broker_->real(); }
 
+ private:
   std::optional<daemon::testing::TestBroker> broker_;
 };
 
@@ -335,7 +337,7 @@ TEST_F(PublishToKafka, ReplayNamesAPartitionWhoseEarlyRecordsAreGone) {
   ASSERT_TRUE(kafka::ReadToEnd({address(), {}}, topic(), std::chrono::seconds(30),
                                [&](const kafka::Message& m) { partition = m.partition; }));
   ASSERT_GE(partition, 0);
-  if (broker_->real()) {
+  if (real()) {
     const auto deleted = kafka::DeleteRecordsBefore({address(), {}}, topic(), partition, 50,
                                                     std::chrono::seconds(30));
     ASSERT_TRUE(deleted) << deleted.error().message;
