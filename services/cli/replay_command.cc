@@ -3,7 +3,6 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -12,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/partition_offsets.h"
 #include "projections/report_json.h"
 #include "projections/report_text.h"
 #include "services/cli/commands.h"
@@ -47,28 +47,12 @@ long PeakRssKib() {
 
 // --offsets: "0:5459,1:4708" (a live answer's Casewatch-Offsets): partition -> first offset left
 // out. Partitions not named contribute nothing.
-Result<std::map<int32_t, int64_t>> ParseOffsets(const std::string& text) {
-  std::map<int32_t, int64_t> bounds;
-  for (std::string_view rest = text; !rest.empty();) {
-    const size_t comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    const size_t colon = item.find(':');
-    int32_t partition = -1;
-    int64_t offset = -1;
-    const auto parse = [](std::string_view digits, auto& value) {
-      const auto [end, error] =
-          std::from_chars(digits.data(), digits.data() + digits.size(), value);
-      return error == std::errc() && end == digits.data() + digits.size() && value >= 0;
-    };
-    if (colon == std::string_view::npos || !parse(item.substr(0, colon), partition) ||
-        !parse(item.substr(colon + 1), offset) || !bounds.emplace(partition, offset).second) {
-      return InvalidArgument(fmt::format(
-          "--offsets: \"{}\" is not PARTITION:OFFSET (each partition once, e.g. 0:5459,1:4708)",
-          item));
-    }
+Result<PartitionOffsets> ParseOffsets(const std::string& text) {
+  auto bounds = ParsePartitionOffsets(text);
+  if (!bounds) return InvalidArgument("--offsets: " + bounds.error().message);
+  if (bounds.value().empty()) {
+    return InvalidArgument("--offsets: no PARTITION:OFFSET given (e.g. 0:5459)");
   }
-  if (bounds.empty()) return InvalidArgument("--offsets: no PARTITION:OFFSET given (e.g. 0:5459)");
   return bounds;
 }
 

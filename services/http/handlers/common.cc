@@ -1,7 +1,4 @@
-#include <fmt/format.h>
-
-#include <iterator>
-
+#include "base/partition_offsets.h"
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -25,12 +22,7 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant) {
 
 void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   if (!snapshot.consumed.empty()) {
-    std::string offsets;
-    for (const auto& [partition, next] : snapshot.consumed) {
-      fmt::format_to(std::back_inserter(offsets), "{}{}:{}", offsets.empty() ? "" : ",",
-                     partition, next);
-    }
-    response.headers.emplace_back("Casewatch-Offsets", std::move(offsets));
+    response.headers.emplace_back("Casewatch-Offsets", FormatPartitionOffsets(snapshot.consumed));
   }
   if (snapshot.cases_pending > 0) {
     response.headers.emplace_back("Casewatch-Pending", std::to_string(snapshot.cases_pending));
