@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Creates the topics casewatchd expects (three for events, alerts and dead letters, and the
-# progress topic of its exactly-once outbox), with the settings it expects, on the cluster at
-# $BOOTSTRAP; with ENGINE_PRINCIPAL set, also grants the ACLs of a secured cluster.
+# Creates the topics casewatchd expects (three for events, alerts and dead letters, the progress
+# topic of its exactly-once outbox, and the directory of a group of engines), with the settings
+# it expects, on the cluster at $BOOTSTRAP; with ENGINE_PRINCIPAL set, also grants the ACLs of a
+# secured cluster.
 #
 #   BOOTSTRAP=kafka-1:9092 deploy/topics.sh
 #   BOOTSTRAP=kafka-1.example.org:9094 COMMAND_CONFIG=/etc/kafka/admin.properties \
@@ -114,6 +115,14 @@ topic case-events-dlq 3 "${common[@]}" retention.ms=$((90 * DAY_MS)) max.message
 topic casewatchd-outbox-progress 1 min.insync.replicas=2 unclean.leader.election.enable=false \
   cleanup.policy=compact segment.ms=3600000 max.message.bytes=1048576
 
+# casewatchd-group-directory: the engines of a group (casewatchd --group) each write a record
+# about themselves here every 2 s, keyed by where they serve HTTP (--advertise-url), and read it
+# whole, so that any engine lists the group (GET /api/v1/group). A clean stop writes a tombstone.
+# - compacted, one partition, as the progress topic: one small record per engine matters.
+#   delete.retention.ms of a day keeps a tombstone long enough for any engine to read it.
+topic casewatchd-group-directory 1 min.insync.replicas=2 unclean.leader.election.enable=false \
+  cleanup.policy=compact segment.ms=3600000 delete.retention.ms=$DAY_MS max.message.bytes=1048576
+
 # ACLs, for a cluster with an authorizer (StandardAuthorizer in KRaft) and
 # allow.everyone.if.no.acl.found=false. Adding an ACL that exists is a no-op.
 # - casewatchd reads case-events by assigning partitions itself with offsets from its store. The
@@ -138,6 +147,9 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
     --operation Describe --topic case-events-derived
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic casewatchd-outbox-progress
+  # A group's engines write and read their directory.
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic casewatchd-group-directory
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
     --transactional-id "${ENGINE_TRANSACTIONAL_ID:-casewatchd-case-events}"
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read \

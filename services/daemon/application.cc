@@ -77,6 +77,10 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   CW_TRY(clock, MakeClock(flags.clock, flags.clock_start, flags.clock_speed));
   app->options_.clock = std::move(clock);
   if (flags.read_only) return StartReadOnly(flags, std::move(app));
+  if (flags.no_http && !flags.advertise_url.empty()) {
+    return InvalidArgument("--advertise-url names where this engine serves HTTP: leave out "
+                           "--no-http");
+  }
   if (!flags.group.empty() && flags.brokers.empty()) {
     return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "
                            "(the embedded development broker lives in one process)");

@@ -85,6 +85,14 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "group.min.session.timeout.ms allows 6 by default)")
       ->check(CLI::Range(1.0, 300.0))
       ->capture_default_str();
+  app.add_option("--group-directory-topic", flags.group_directory_topic,
+                 "With --group: the compacted topic where the group's engines say who and where "
+                 "they are, every 2 s (GET /api/v1/group; deploy/topics.sh creates it)")
+      ->capture_default_str();
+  app.add_option("--advertise-url", flags.advertise_url,
+                 "With --group: where the other engines and clients reach this engine's HTTP API, "
+                 "its name in the group (default http://HOST:PORT, HOST the --http-address, or "
+                 "this machine's host name when that is 0.0.0.0; https with --tls-cert)");
   app.add_option("--policy", flags.policy,
                  "Policy file (docs/rules.md section 8); a change needs `casewatch rebuild`");
   app.add_option("--clock", flags.clock, "wall, or simulated (with --clock-start/--clock-speed)")

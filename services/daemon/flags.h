@@ -28,6 +28,8 @@ struct Flags {
   std::string outbox_progress_topic = "casewatchd-outbox-progress";
   std::string group;
   double group_session_timeout = 6;
+  std::string group_directory_topic = "casewatchd-group-directory";
+  std::string advertise_url;  // "": http(s)://HOST:PORT, HOST the --http-address or the host name
   std::string policy;
   std::string clock = "wall";
   std::string clock_start;

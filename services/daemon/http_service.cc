@@ -1,6 +1,8 @@
 #include "services/daemon/http_service.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -11,7 +13,38 @@ namespace casewatch::daemon {
 HttpService::~HttpService() {
   server.reset();  // no request is answered once the rest goes
   api.reset();
+  directory_started = nullptr;
+  directory.reset();
 }
+
+namespace {
+
+// --advertise-url, checked, or the default: where this engine's server is reached.
+Result<std::string> AdvertisedUrl(const Flags& flags, bool tls, const std::string& address,
+                                  uint16_t port) {
+  if (!flags.advertise_url.empty()) {
+    const std::string& url = flags.advertise_url;
+    const bool scheme = url.starts_with("http://") || url.starts_with("https://");
+    if (!scheme || url.size() <= url.find("//") + 2 ||
+        url.find_first_of(" \t\"\\") != std::string::npos) {
+      return InvalidArgument(fmt::format(
+          "--advertise-url {}: expected http://HOST:PORT or https://HOST:PORT, no spaces or "
+          "quotes",
+          url));
+    }
+    return url;
+  }
+  std::string host = address;
+  if (host == "0.0.0.0" || host == "::") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "localhost";
+  } else if (host.find(':') != std::string::npos) {
+    host = "[" + host + "]";
+  }
+  return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+}
+
+}  // namespace
 
 Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOptions& options,
                        HttpService& service) {
@@ -62,6 +95,13 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   api.clock = options.clock;
   api.wall_clock = WallClock;
   api.read_only = flags.read_only;
+  if (!flags.group.empty()) {
+    api.group = flags.group;
+    api.group_view = [&service] {
+      const GroupDirectory* directory = service.directory_started.load();
+      return directory != nullptr ? directory->View() : http::GroupView{};
+    };
+  }
   service.api = std::make_unique<http::Api>(std::move(api));
 
   http::ServerOptions server;
@@ -84,6 +124,24 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
       service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
       service.server->port(), service.server->max_connections(),
       service.server->max_connections_per_address());
+  if (flags.group.empty()) {
+    if (!flags.advertise_url.empty()) {
+      return InvalidArgument("--advertise-url names an engine of a group: give --group too");
+    }
+    return Ok();
+  }
+  CW_TRY(url, AdvertisedUrl(flags, service.server->tls(), address, service.server->port()));
+  DirectoryOptions directory;
+  directory.topic = flags.group_directory_topic;
+  directory.url = url;
+  directory.session_timeout = options.group_session_timeout;
+  CW_TRY(joined, GroupDirectory::Start(options.kafka, std::move(directory), [view] {
+           return SelfOf(view->status(), *view->snapshot());
+         }));
+  service.directory = std::move(joined);
+  service.directory_started = service.directory.get();
+  spdlog::info("group {}: this engine is {} in the group's directory {}", flags.group, url,
+               flags.group_directory_topic);
   return Ok();
 }
 

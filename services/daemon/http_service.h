@@ -3,12 +3,14 @@
 // tokens, the audit log, the API, its server, and the producer POST /api/v1/events publishes
 // with.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
 #include "base/result.h"
 #include "services/daemon/engine_loop.h"
 #include "services/daemon/flags.h"
+#include "services/daemon/group_directory.h"
 #include "services/daemon/kafka_event_publisher.h"
 #include "services/http/api.h"
 #include "services/http/server.h"
@@ -32,6 +34,11 @@ struct HttpService {
   std::unique_ptr<KafkaEventPublisher> publisher;
   std::unique_ptr<http::Api> api;
   std::unique_ptr<http::Server> server;
+  // An engine of a group: its directory, started once the server has its port (the API reads it
+  // through `directory_started`, set once it runs). Destroyed last: leaving the directory is the
+  // last thing a clean stop does.
+  std::unique_ptr<GroupDirectory> directory;
+  std::atomic<const GroupDirectory*> directory_started{nullptr};
 };
 
 // Starts serving HTTP as the flags say, over `store`; sets options.engine.on_commit to feed the

@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,30 @@
 #include "services/store/store.h"
 
 namespace casewatch::http {
+
+// One engine of the group (casewatchd --group) as the group's directory last heard of it.
+struct GroupPeer {
+  std::string url;   // where it serves HTTP (casewatchd --advertise-url): its name in the group
+  bool self = false;  // the engine answering
+  // Heard from within the group's session timeout; otherwise silent since `heard` (killed, cut
+  // off, frozen, or stopped by a crash).
+  bool live = false;
+  std::string role;  // "leader", "follower", or "starting" before its engine has run
+  Instant heard;     // when it last wrote its record
+  Instant started;   // when it started
+  int64_t lag = -1;  // records of the events topic it had not yet applied; -1 unknown
+  bool catching_up = false;
+  std::optional<Instant> as_of;  // its counts' instant; nullopt: nothing projected yet
+  std::map<int32_t, int64_t> offsets;  // per partition, the offset after the last it applied
+};
+
+// The group as this engine's read of its directory shows it.
+struct GroupView {
+  std::vector<GroupPeer> engines;  // by url; this engine always among them
+  // Why the directory cannot be read now ("" while it is read): the engines are then this one
+  // and those last heard of.
+  std::string problem;
+};
 
 struct ApiOptions {
   const store::StoreReader* store = nullptr;
@@ -46,6 +72,10 @@ struct ApiOptions {
   // GET /api/v1/trend?interval=month: how old the month-by-month trend may grow, while the engine
   // writes, before it is recomputed in the background (a new month recomputes it at once).
   std::chrono::milliseconds monthly_trend_refresh{std::chrono::minutes(10)};
+  // Several engines on one events topic (casewatchd --group): the group's name, and the engines
+  // its directory knows, this one included (GET /api/v1/group, /metrics). "": on its own.
+  std::string group;
+  std::function<GroupView()> group_view;
 };
 
 // A route's counters, for /metrics.

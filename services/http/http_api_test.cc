@@ -1306,6 +1306,65 @@ TEST(HttpOperations, AnEngineOfAGroupSaysWhetherItLeads) {
   EXPECT_EQ(h.Get("/healthz", "").Header("Casewatch-Lag"), "") << "API answers only";
 }
 
+TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThem) {
+  HarnessOptions options;
+  options.group = "national";
+  options.group_view = [] {
+    GroupView view;
+    GroupPeer self;
+    self.url = "http://a.test:8080";
+    self.self = true;
+    self.live = true;
+    self.role = "leader";
+    self.heard = Instant{1796531467, 0};  // 2026-12-06T04:31:07Z
+    self.started = Instant{1796531000, 0};
+    self.lag = 0;
+    self.as_of = Instant{1796531460, 0};
+    self.offsets = {{0, 5459}, {1, 4708}};
+    GroupPeer silent;
+    silent.url = "http://b.test:8080";
+    silent.role = "follower";
+    silent.heard = Instant{1796531400, 0};
+    silent.started = Instant{1796531000, 0};
+    silent.lag = 12;
+    silent.catching_up = true;
+    view.engines = {self, silent};
+    return view;
+  };
+  Harness h(options);
+  const HttpReply group = h.Get("/api/v1/group");
+  EXPECT_EQ(group.status, 200) << group.body;
+  EXPECT_EQ(group.body,
+            R"({"group":"national","engines":[)"
+            R"({"url":"http://a.test:8080","self":true,"live":true,"role":"leader",)"
+            R"("heard":"2026-12-06T04:31:07Z","started":"2026-12-06T04:23:20Z","lag":0,)"
+            R"("catching_up":false,"as_of":"2026-12-06T04:31:00Z",)"
+            R"("offsets":{"0":5459,"1":4708}},)"
+            R"({"url":"http://b.test:8080","self":false,"live":false,"role":"follower",)"
+            R"("heard":"2026-12-06T04:30:00Z","started":"2026-12-06T04:23:20Z","lag":12,)"
+            R"("catching_up":true,"as_of":null,"offsets":{}}],"problem":null})");
+  EXPECT_EQ(h.Get("/api/v1/group", kPublisherToken).status, 200) << "any caller, as /metrics";
+  EXPECT_EQ(h.Get("/api/v1/group", "").status, 401);
+  EXPECT_EQ(h.Get("/api/v1/group?engine=a").status, 400);
+  const std::string metrics = h.Get("/metrics").body;
+  for (const std::string line :
+       {"\ncasewatch_group_engines_live 1\n", "\ncasewatch_group_engines_silent 1\n",
+        "\ncasewatch_group_engine_lag{engine=\"http://a.test:8080\",role=\"leader\",live=\"1\"} "
+        "0\n",
+        "\ncasewatch_group_engine_lag{engine=\"http://b.test:8080\",role=\"follower\",live=\"0\"} "
+        "12\n"}) {
+    EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
+  }
+}
+
+TEST(HttpOperations, AnEngineOnItsOwnHasNoGroupToList) {
+  Harness h;
+  const HttpReply group = h.Get("/api/v1/group");
+  EXPECT_EQ(group.status, 200);
+  EXPECT_EQ(group.body, R"({"group":null,"engines":[],"problem":null})");
+  EXPECT_EQ(h.Get("/metrics").body.find("casewatch_group_engines"), std::string::npos);
+}
+
 TEST(HttpOperations, APartitionTheBrokersDoNotServeIsNamedInEveryAnswerWithSinceWhen) {
   Harness h;
   // Partition 1 unreachable since 04:31:07 (its last known lag 30); partition 2 served, behind.

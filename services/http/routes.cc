@@ -22,6 +22,7 @@ constexpr Route kRoutes[] = {
     {"/api/v1/trend", "GET", Access::kReader, kTrendRoute, Always, HandleTrend},
     {"/api/v1/stream", "GET", Access::kReader, kStreamRoute, nullptr, HandleStream},
     {"/api/v1/meta", "GET", Access::kCaller, kMetaRoute, nullptr, HandleMeta},
+    {"/api/v1/group", "GET", Access::kCaller, kGroupRoute, nullptr, HandleGroup},
     {"/api/v1/events", "POST", Access::kPublisher, kEventsRoute, Always, HandlePostEvents},
     {"/metrics", "GET", Access::kCaller, kMetricsRoute, nullptr, HandleMetrics},
 };

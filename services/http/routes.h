@@ -13,7 +13,7 @@ namespace casewatch::http {
 
 enum class Access {
   kPublic,     // no token: health, the OpenAPI document, the dashboard's files
-  kCaller,     // any valid token (/metrics, /api/v1/meta)
+  kCaller,     // any valid token (/metrics, /api/v1/meta, /api/v1/group)
   kReader,     // a viewer or an inspector
   kPublisher,  // a publisher (or --no-auth)
 };
@@ -28,6 +28,7 @@ enum RouteId : size_t {
   kTrendRoute,
   kStreamRoute,
   kMetaRoute,
+  kGroupRoute,
   kEventsRoute,
   kMetricsRoute,
   kHealthRoute,
@@ -36,8 +37,8 @@ enum RouteId : size_t {
   kRouteCount,
 };
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "report", "breakdown", "worklist", "case",   "trend",  "stream",
-    "meta",   "events",    "metrics",  "health", "static", "other"};
+    "report", "breakdown", "worklist", "case",   "trend",  "stream", "meta",
+    "group",  "events",    "metrics",  "health", "static", "other"};
 
 struct Route {
   std::string_view path;    // exact, or a prefix when it ends with '/'

@@ -210,18 +210,19 @@ Result<void> Producer::Produce(std::string_view topic, std::string_view key, std
                           h.value.data(), static_cast<ssize_t>(h.value.size()));
     }
   }
+  char* const payload = value.empty() ? nullptr : const_cast<char*>(value.data());
   const rd_kafka_resp_err_t err =
       record_headers
           ? rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_VALUE(payload, value.size()),
                               RD_KAFKA_V_HEADERS(record_headers.get()),
                               RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END)
           : rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                               RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_VALUE(payload, value.size()),
                               RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)record_headers.release();
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

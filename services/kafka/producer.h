@@ -46,7 +46,8 @@ class Producer {
   };
 
   // Queues one record (key, value and headers are copied). Unavailable when the local queue is
-  // full: Poll to serve delivery reports, then retry. An empty key is sent as a null key.
+  // full: Poll to serve delivery reports, then retry. An empty key is sent as a null key, an
+  // empty value as a null value (a tombstone, on a compacted topic).
   [[nodiscard]] Result<void> Produce(std::string_view topic, std::string_view key,
                                      std::string_view value, DeliveryCallback on_delivery = {},
                                      std::span<const Header> headers = {});

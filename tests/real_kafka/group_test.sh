@@ -24,7 +24,10 @@
 #      or follower, carries every alert raised meanwhile, once, and no other;
 #   8. conflicting copies of early events (their event_id, other content), published slowly
 #      through the kills of part a, are rejected: the dead letter of each appears exactly once to
-#      a read_committed consumer of case-events-dlq, whichever engine led when it was read.
+#      a read_committed consumer of case-events-dlq, whichever engine led when it was read;
+#   9. every engine's /api/v1/group lists the running engines, live, and which one leads: at the
+#      start, after each failover (a killed leader listed silent, a stopped one gone), after the
+#      rolling restart and after the removals.
 #
 #   group_test.sh SOURCE_DIR CASEWATCH_BIN CASEWATCHD_BIN
 set -euo pipefail
@@ -61,9 +64,10 @@ read -r -a PORTS <<<"$(free_ports 4)"
 simulate_in_two_parts 31
 rate=$((first / 60 + 1))  # part a over about a minute: the kills land mid-ingest
 
+url_of() { echo "http://127.0.0.1:${PORTS[$1]}"; }
 start_engine() {  # engine $1 (0..2), its store, log and port its own
   "$CASEWATCHD" --brokers "$BOOTSTRAP" --group "$GROUP" --data "$WORK/store$1" \
-    --http-port "${PORTS[$1]}" --no-auth --clock simulated --clock-start "$END" --clock-speed 0 \
+    --http-port "${PORTS[$1]}" --advertise-url "$(url_of "$1")" --no-auth --clock simulated --clock-start "$END" --clock-speed 0 \
     >>"$WORK/engine$1.log" 2>&1 &
   PIDS[$1]=$!
 }
@@ -84,9 +88,42 @@ alive() {
 }
 now_ms() { date +%s%3N; }
 
+# The group as engine $1's /api/v1/group lists it: "URL LIVE ROLE" lines, sorted.
+group_seen_by() {
+  curl -s --max-time 2 "http://127.0.0.1:${PORTS[$1]}/api/v1/group" 2>/dev/null |
+    python3 -c 'import json, sys
+for e in json.load(sys.stdin)["engines"]: print(e["url"], int(e["live"]), e["role"])' \
+      2>/dev/null | sort || true
+}
+# The running engines, live, engine $1 leading, and the lines given after it; sorted.
+group_expected() {
+  local lead=$1 n
+  shift
+  {
+    for n in 0 1 2 3; do
+      [ -n "${PIDS[$n]}" ] || continue
+      echo "$(url_of "$n") 1 $([ "$n" = "$lead" ] && echo leader || echo follower)"
+    done
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } | sort
+}
+# Waits up to 20 s until engine $1 lists the group as $2.
+wait_group() {
+  local deadline=$((SECONDS + 20)) seen
+  while :; do
+    seen=$(group_seen_by "$1")
+    [ "$seen" = "$2" ] && return
+    [ $SECONDS -lt $deadline ] ||
+      fail "engine $1 lists the group as [$(tr '\n' ';' <<<"$seen")], not [$(tr '\n' ';' <<<"$2")]"
+    sleep 0.3
+  done
+}
+
 for n in 0 1 2; do start_engine $n; done
 first_leader=$(wait_leader "" 90)
 step "three engines in group $GROUP; engine $first_leader leads"
+for n in 0 1 2; do wait_group "$n" "$(group_expected "$first_leader")"; done
+step "ok: each engine's /api/v1/group lists the three, live, engine $first_leader leading"
 
 # A client of every engine, every 100 ms: each answer is counted; a refusal by a running engine,
 # or a round in which no engine answers, is a failure (written to poll.failures). Each answer
@@ -152,6 +189,14 @@ failover() {  # $1: the signal for the leader; prints the time until another lea
   PIDS[$old]=""
   new=$(wait_leader "$old" 60)
   step "SIG$1 to leader engine $old: engine $new leads after $(($(now_ms) - started)) ms"
+  # Killed, it is listed silent (its last word: it led); stopped cleanly, it has left the list.
+  if [ "$1" = KILL ]; then
+    wait_group "$new" "$(group_expected "$new" "$(url_of "$old") 0 leader")"
+    step "ok: engine $new lists engine $old silent, its last word that it led"
+  else
+    wait_group "$new" "$(group_expected "$new")"
+    step "ok: engine $new no longer lists engine $old, which left the directory"
+  fi
   start_engine "$old"
   local deadline=$((SECONDS + 30))
   until [ "$(role_of "$old")" = follower ]; do
@@ -209,6 +254,8 @@ for n in 0 1 2 3; do
   step "engine $n ($was) restarted and ready; engine $(leader) leads"
 done
 step "ok: rolling restart of all four, one at a time"
+for n in 0 1 2 3; do wait_group "$n" "$(group_expected "$(leader)")"; done
+step "ok: each of the four lists the four, live, engine $(leader) leading"
 
 consume() {  # event ids of topic $1 as a read_committed consumer sees them, one per line
   java -Xmx256m -cp "$KAFKA/libs/*" org.apache.kafka.tools.consumer.ConsoleConsumer \
@@ -236,6 +283,8 @@ ENGINES=()
 for n in 0 1 2 3; do [ -n "${PIDS[$n]}" ] && ENGINES+=("$n"); done
 new=$(wait_leader "$gone" 60)
 step "engines $gone (the leader) and $other removed: engine $new leads, ${ENGINES[*]} remain"
+for n in "${ENGINES[@]}"; do wait_group "$n" "$(group_expected "$new")"; done
+step "ok: engines ${ENGINES[*]} list only themselves, engine $new leading"
 
 # Every engine caught up: its lag 0 and its consumed records all.
 caught_up() {

@@ -29,6 +29,7 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   const char* dir = std::getenv(kRealClusterVariable);
   if (dir == nullptr || *dir == '\0') {
     CW_TRY(cluster, StartCluster(partitions));
+    CW_TRY(cluster.CreateTopic(broker.directory_topic_, 1));
     broker.bootstrap_ = cluster.bootstrap_servers();
     broker.mock_.emplace(std::move(cluster));
     return broker;
@@ -53,6 +54,10 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   // The outbox's progress (exactly once): compacted, one partition, as deploy/topics.sh makes it.
   broker.progress_topic_ = prefix + "outbox-progress";
   topics.push_back(kafka::NewTopic{broker.progress_topic_, 1, 3,
+                                   {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
+  // The group's directory: compacted, one partition, as deploy/topics.sh makes it.
+  broker.directory_topic_ = prefix + "group-directory";
+  topics.push_back(kafka::NewTopic{broker.directory_topic_, 1, 3,
                                    {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
   const kafka::KafkaConfig config{broker.bootstrap_, {}};
   CW_TRY(kafka::CreateTopics(config, topics, std::chrono::seconds(30)));
@@ -99,6 +104,8 @@ std::vector<std::string> TestBroker::DaemonFlags() const {
     flags.push_back("--outbox-progress-topic");
     flags.push_back(progress_topic_);
   }
+  flags.push_back("--group-directory-topic");
+  flags.push_back(directory_topic_);
   return flags;
 }
 

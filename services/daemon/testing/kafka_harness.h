@@ -47,6 +47,8 @@ class TestBroker {
 
   const std::string& bootstrap_servers() const { return bootstrap_; }
   const TopicNames& topics() const { return topics_; }
+  // The group's directory (casewatchd --group-directory-topic): one partition, compacted.
+  const std::string& directory_topic() const { return directory_topic_; }
   bool real() const { return !mock_.has_value(); }
   // The mock cluster, for its injected faults; only when !real().
   kafka::MockCluster& mock() { return *mock_; }
@@ -65,6 +67,7 @@ class TestBroker {
   std::filesystem::path cluster_dir_;
   TopicNames topics_;
   std::string progress_topic_;  // a real cluster's: the outbox's progress (exactly once)
+  std::string directory_topic_ = "casewatchd-group-directory";
 };
 
 // Queues records [from, to) keyed by case to `topic`, waiting whenever the local queue is full.

@@ -31,6 +31,7 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& call);
 HttpResponse HandleTrend(ApiState& state, Call& call);
 HttpResponse HandleStream(ApiState& state, Call& call);
 HttpResponse HandleMeta(ApiState& state, Call& call);
+HttpResponse HandleGroup(ApiState& state, Call& call);
 HttpResponse HandlePostEvents(ApiState& state, Call& call);
 HttpResponse HandleMetrics(ApiState& state, Call& call);
 

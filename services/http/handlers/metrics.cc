@@ -60,6 +60,26 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
     metric("casewatch_group_leader_terms_total", "counter",
            "How many times this engine has come to lead since it started.", status.leader_terms);
   }
+  if (state.options.group_view) {
+    // The group as its directory knows it: an alert on live < the engines deployed catches a
+    // lost engine from any other one.
+    const std::vector<GroupPeer> peers = state.options.group_view().engines;
+    metric("casewatch_group_engines_live", "gauge",
+           "Engines of the group heard from within the session timeout, this one included.",
+           std::count_if(peers.begin(), peers.end(), [](const GroupPeer& p) { return p.live; }));
+    metric("casewatch_group_engines_silent", "gauge",
+           "Engines of the group not heard from within the session timeout (killed, cut off or "
+           "frozen; a clean stop leaves the directory).",
+           std::count_if(peers.begin(), peers.end(), [](const GroupPeer& p) { return !p.live; }));
+    out += "# HELP casewatch_group_engine_lag Records of the events topic an engine of the group "
+           "had not applied when it last wrote to the directory (-1 unknown).\n"
+           "# TYPE casewatch_group_engine_lag gauge\n";
+    for (const GroupPeer& p : peers) {
+      fmt::format_to(std::back_inserter(out),
+                     "casewatch_group_engine_lag{{engine=\"{}\",role=\"{}\",live=\"{}\"}} {}\n",
+                     p.url, p.role, p.live ? 1 : 0, p.lag);
+    }
+  }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
          status.published);
   metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",

@@ -137,6 +137,9 @@ struct HarnessOptions {
   // When set, the audit log's path is a symbolic link to this (e.g. /dev/full: a full disk).
   std::string audit_link_to;
   int64_t min_cases = kDefaultMinCases;  // casewatchd --min-cases
+  // An engine of a group (casewatchd --group): its name, and what its directory says.
+  std::string group;
+  std::function<GroupView()> group_view;
   ServerOptions server;
 
   HarnessOptions() {
@@ -229,6 +232,8 @@ class Harness {
     }
     LiveView* view = view_.get();
     api.clock = [view] { return view->snapshot()->as_of.value_or(Instant{}); };
+    api.group = options.group;
+    api.group_view = options.group_view;
     api_ = std::make_unique<Api>(std::move(api));
     auto server = Server::Start(options.server, *api_, *view_);
     if (!server) Fail("server: " + server.error().message);
