@@ -1349,6 +1349,7 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
   const std::string metrics = h.Get("/metrics").body;
   for (const std::string line :
        {"\ncasewatch_group_engines_live 1\n", "\ncasewatch_group_engines_silent 1\n",
+        "\ncasewatch_group_leaders_live 1\n",
         "\ncasewatch_group_engine_lag{engine=\"http://a.test:8080\",role=\"leader\",live=\"1\"} "
         "0\n",
         "\ncasewatch_group_engine_lag{engine=\"http://b.test:8080\",role=\"follower\",live=\"0\"} "

@@ -71,6 +71,11 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
            "Engines of the group not heard from within the session timeout (killed, cut off or "
            "frozen; a clean stop leaves the directory).",
            std::count_if(peers.begin(), peers.end(), [](const GroupPeer& p) { return !p.live; }));
+    metric("casewatch_group_leaders_live", "gauge",
+           "Live engines of the group saying they lead: 1 in a healthy group; 0 for longer than "
+           "a failover, or 2 for longer than a session timeout, wants a look.",
+           std::count_if(peers.begin(), peers.end(),
+                         [](const GroupPeer& p) { return p.live && p.role == "leader"; }));
     out += "# HELP casewatch_group_engine_lag Records of the events topic an engine of the group "
            "had not applied when it last wrote to the directory (-1 unknown).\n"
            "# TYPE casewatch_group_engine_lag gauge\n";
