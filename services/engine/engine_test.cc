@@ -13,9 +13,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
+#include <span>
+#include <string>
 #include <thread>
 
 #include "base/temp_dir.h"
@@ -169,6 +172,109 @@ TEST(Engine, PastReportsFromProjectionInstantsEqualReplayAtAnyInstant) {
               Replay(dir, sim.file_bytes, past, at))
         << "as of " << FormatInstant(at);
   }
+}
+
+// Partitions shared out (docs/partitioned-group.md): the cases split by key among three stores,
+// each fed its partition by an engine of its own, report together (ReportFromStores) exactly what
+// one store of all the cases reports: as of their instant, before and after it, for a period, a
+// scope, a breakdown and with case items; and, one store ahead of the others, as of the earliest.
+TEST(Engine, StoresOfDisjointCasesReportTogetherAsOneStoreOfAllTheirCases) {
+  constexpr size_t kParts = 3;
+  const auto sim = Simulate(150, 12, 7);
+  TempDir whole_dir;
+  auto whole = OpenStore(whole_dir);
+  auto whole_engine = MakeEngine(*whole);
+  Feed(*whole_engine, sim.records, 97, sim.end);
+
+  std::vector<TempDir> dirs(kParts);
+  std::vector<std::unique_ptr<store::Store>> parts;
+  std::vector<std::unique_ptr<Engine>> engines;
+  std::vector<std::vector<InputRecord>> fed(kParts);
+  for (size_t i = 0; i < sim.records.size(); ++i) {
+    const size_t p = std::hash<std::string>{}(sim.keys[i]) % kParts;
+    fed[p].push_back(InputRecord{static_cast<int32_t>(p), static_cast<int64_t>(fed[p].size()),
+                                 sim.keys[i], sim.records[i]});
+  }
+  std::vector<const store::StoreReader*> readers;
+  for (size_t p = 0; p < kParts; ++p) {
+    ASSERT_FALSE(fed[p].empty()) << "partition " << p << " got no case";
+    parts.push_back(OpenStore(dirs[p]));
+    engines.push_back(MakeEngine(*parts.back()));
+    for (size_t at = 0; at < fed[p].size(); at += 97) {
+      const std::span<const InputRecord> all(fed[p]);
+      ASSERT_TRUE(engines.back()->Apply(all.subspan(at, std::min<size_t>(97, all.size() - at)),
+                                        sim.end));
+    }
+    readers.push_back(parts.back().get());
+  }
+
+  // The parts' report and the whole store's, which must be equal; the parts' source.
+  const auto compare = [&](const StoreReportRequest& request, ReportSource source) {
+    auto together = reports::ReportFromStores(readers, request);
+    auto alone = ReportFromStore(*whole, request);
+    ASSERT_TRUE(together) << together.error().message;
+    ASSERT_TRUE(alone) << alone.error().message;
+    EXPECT_EQ(together.value().source, source);
+    EXPECT_EQ(together.value().as_of, alone.value().as_of);
+    EXPECT_EQ(together.value().cases, alone.value().cases);
+    EXPECT_EQ(together.value().json, alone.value().json);
+    ASSERT_EQ(together.value().groups.size(), alone.value().groups.size());
+    for (size_t g = 0; g < alone.value().groups.size(); ++g) {
+      EXPECT_EQ(together.value().groups[g].key, alone.value().groups[g].key);
+      EXPECT_EQ(together.value().groups[g].json, alone.value().groups[g].json);
+    }
+  };
+  StoreReportRequest now;
+  compare(now, ReportSource::kScopeCounts);
+  ASSERT_EQ(ReportFromStore(*whole, now).value().json.find("\"cases\":0,"), std::string::npos);
+  StoreReportRequest items;
+  items.case_items = true;
+  compare(items, ReportSource::kStoredProjections);
+  StoreReportRequest scoped;
+  scoped.from = DateOf(sim.end) + -120;
+  ASSERT_TRUE(whole->ScanProjections([&](std::string_view, const store::v1::CaseProjection& p) {
+    if (!scoped.scope.region && p.counted()) scoped.scope.region = p.region();
+  }));
+  compare(scoped, ReportSource::kStoredProjections);
+  StoreReportRequest breakdown;
+  breakdown.group_by = reports::GroupBy::kTeam;
+  compare(breakdown, ReportSource::kScopeCounts);
+  StoreReportRequest before;
+  before.as_of = Instant{sim.end.seconds - 45 * 86400, 0};
+  compare(before, ReportSource::kStoredTimelines);
+  StoreReportRequest after;
+  after.as_of = Instant{sim.end.seconds + 45 * 86400, 0};
+  compare(after, ReportSource::kReEvaluation);
+
+  // One part's engine ahead by two days: the parts answer as of the earliest instant, the one
+  // ahead from its timelines, equal to the whole store as it stands.
+  ASSERT_TRUE(engines[1]->AdvanceTo(Instant{sim.end.seconds + 2 * 86400, 0}));
+  compare(now, ReportSource::kStoredTimelines);
+
+  // A copy of the parts' cases is not added to them: its partitions are theirs.
+  std::vector<const store::StoreReader*> with_copy = readers;
+  with_copy.push_back(whole.get());
+  auto copied = reports::ReportFromStores(with_copy, now);
+  ASSERT_FALSE(copied);
+  EXPECT_NE(copied.error().message.find("counted twice"), std::string::npos)
+      << copied.error().message;
+
+  // A part projected under another policy cannot be added up with the rest.
+  TempDir other_dir;
+  auto other = OpenStore(other_dir);
+  EngineOptions stricter;
+  stricter.policy_text = R"({"home_visit_initial_wd": 5})";
+  stricter.policy = ParsePolicy(stricter.policy_text).value();
+  auto other_engine = Engine::Create(*other, stricter);
+  ASSERT_TRUE(other_engine) << other_engine.error().message;
+  std::vector<InputRecord> partition_3 = fed[0];
+  for (InputRecord& record : partition_3) record.partition = 3;
+  ASSERT_TRUE(other_engine.value()->Apply(partition_3, sim.end));
+  readers.push_back(other.get());
+  auto refused = reports::ReportFromStores(readers, now);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("different policies"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST(Engine, RedeliveredBatchesAfterARestartAreAppliedOnce) {

@@ -240,39 +240,29 @@ Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& sco
   return CheckScopeIsKnown(scope, known.list());
 }
 
-Result<StoreReport> ReportFromStore(const store::StoreReader& store, const StoreReportRequest& request) {
-  CW_TRY(projected, store.ProjectionInstant());
-  // The stored projections answer for their own instant under the engine's policy.
-  const bool stored_view =
-      (!request.as_of || (projected && *request.as_of == *projected)) && !request.policy;
-  if (!request.as_of && !projected) {
-    return FailedPrecondition("the engine has not projected anything in this store yet");
-  }
-  StoreReport result;
-  result.as_of = request.as_of ? *request.as_of : *projected;
-  Policy policy;
-  if (request.policy) {
-    policy = *request.policy;
-  } else {
-    CW_TRY(stored_policy, StorePolicy(store));
-    policy = std::move(stored_policy);
-  }
-  CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));
-  GroupedReportBuilder groups(policy, result.as_of, period, request.scope, request.group_by,
-                              request.min_cases);
-  std::vector<CaseItemRow> rows;
-  std::vector<CaseItemRow>* wanted_rows =
-      request.case_items && request.group_by == GroupBy::kNone ? &rows : nullptr;
+Result<StoreReport> ReportFromStore(const store::StoreReader& store,
+                                    const StoreReportRequest& request) {
+  const store::StoreReader* const stores[] = {&store};
+  return ReportFromStores(stores, request);
+}
 
-  // Every item decided by T was decided on date(T) or before: a period to date(T) or later,
-  // from any time, is the counts' own.
-  const bool whole_period = !request.from && (!request.to || *request.to >= DateOf(result.as_of));
+namespace {
+
+// What one store adds to a report as of `as_of`, from the cheapest source that answers for it
+// (`projected`: the store's projection instant); which source that was.
+Result<ReportSource> CountStore(const store::StoreReader& store,
+                                const std::optional<Instant>& projected,
+                                const StoreReportRequest& request, const Policy& policy,
+                                Instant as_of, bool whole_period, GroupedReportBuilder& groups,
+                                std::vector<CaseItemRow>* wanted_rows) {
+  // The stored projections answer for their own instant under the engine's policy.
+  const bool stored_view = !request.policy && projected && as_of == *projected;
   if (stored_view && whole_period && wanted_rows == nullptr) {
-    result.source = ReportSource::kScopeCounts;
     CW_TRY(
         store.ScanScopes([&](const store::v1::ScopeCounts& counts) { groups.AddCounts(counts); }));
-  } else if (stored_view) {
-    result.source = ReportSource::kStoredProjections;
+    return ReportSource::kScopeCounts;
+  }
+  if (stored_view) {
     CW_TRY(CountInParallel(store, groups, wanted_rows,
                            [](Share& share, std::string_view case_id,
                               const store::v1::CaseProjection& projection,
@@ -286,13 +276,92 @@ Result<StoreReport> ReportFromStore(const store::StoreReader& store, const Store
                                AppendCaseItems(case_id, projection, *share_rows);
                              }
                            }));
-  } else if (!request.policy && projected && result.as_of < *projected) {
-    result.source = ReportSource::kStoredTimelines;
-    CW_TRY(ReportFromTimelines(store, policy, result.as_of, groups, wanted_rows));
+    return ReportSource::kStoredProjections;
+  }
+  if (!request.policy && projected && as_of < *projected) {
+    CW_TRY(ReportFromTimelines(store, policy, as_of, groups, wanted_rows));
+    return ReportSource::kStoredTimelines;
+  }
+  Evaluator evaluator(policy);
+  CW_TRY(ReEvaluate(store, evaluator, as_of, groups, wanted_rows));
+  return ReportSource::kReEvaluation;
+}
+
+// The policy all of `stores` were projected under (the same text, "" for the defaults).
+Result<Policy> CommonPolicy(std::span<const store::StoreReader* const> stores) {
+  CW_TRY(first, stores.front()->Policy());
+  for (const store::StoreReader* store : stores.subspan(1)) {
+    CW_TRY(text, store->Policy());
+    if (text.value_or("") != first.value_or("")) {
+      return FailedPrecondition(
+          "the stores were projected under different policies: rebuild each under the same one "
+          "(casewatch rebuild --data DIR --policy FILE)");
+    }
+  }
+  return StorePolicy(*stores.front());
+}
+
+// Refuses stores two of which hold records of one partition of `topic`.
+Result<void> CheckPartitionsDisjoint(std::span<const store::StoreReader* const> stores,
+                                     std::string_view topic) {
+  std::map<int32_t, size_t> holder;  // partition -> the first store holding it
+  for (size_t i = 0; i < stores.size(); ++i) {
+    CW_TRY(offsets, stores[i]->Offsets(topic));
+    for (const store::OffsetEntry& entry : offsets) {
+      if (auto [it, first] = holder.emplace(entry.partition, i); !first) {
+        return FailedPrecondition(fmt::format(
+            "stores {} and {} both hold records of partition {} of {}: their cases would be "
+            "counted twice (a report adds stores of different partitions, not copies)",
+            it->second + 1, i + 1, entry.partition, topic));
+      }
+    }
+  }
+  return Ok();
+}
+
+}  // namespace
+
+Result<StoreReport> ReportFromStores(std::span<const store::StoreReader* const> stores,
+                                     const StoreReportRequest& request,
+                                     std::string_view events_topic) {
+  if (stores.empty()) return InvalidArgument("a report needs a store to read");
+  if (stores.size() > 1) {
+    CW_TRY(CheckPartitionsDisjoint(stores, events_topic));
+  }
+  std::vector<std::optional<Instant>> projected;
+  std::optional<Instant> earliest;
+  for (const store::StoreReader* store : stores) {
+    CW_TRY(instant, store->ProjectionInstant());
+    projected.push_back(instant);
+    if (instant && (!earliest || *instant < *earliest)) earliest = instant;
+  }
+  if (!request.as_of && !earliest) {
+    return FailedPrecondition("the engine has not projected anything in this store yet");
+  }
+  StoreReport result;
+  result.as_of = request.as_of ? *request.as_of : *earliest;
+  Policy policy;
+  if (request.policy) {
+    policy = *request.policy;
   } else {
-    result.source = ReportSource::kReEvaluation;
-    Evaluator evaluator(policy);
-    CW_TRY(ReEvaluate(store, evaluator, result.as_of, groups, wanted_rows));
+    CW_TRY(stored_policy, CommonPolicy(stores));
+    policy = std::move(stored_policy);
+  }
+  CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));
+  GroupedReportBuilder groups(policy, result.as_of, period, request.scope, request.group_by,
+                              request.min_cases);
+  std::vector<CaseItemRow> rows;
+  std::vector<CaseItemRow>* wanted_rows =
+      request.case_items && request.group_by == GroupBy::kNone ? &rows : nullptr;
+
+  // Every item decided by T was decided on date(T) or before: a period to date(T) or later,
+  // from any time, is the counts' own.
+  const bool whole_period = !request.from && (!request.to || *request.to >= DateOf(result.as_of));
+  result.source = ReportSource::kScopeCounts;
+  for (size_t i = 0; i < stores.size(); ++i) {
+    CW_TRY(source, CountStore(*stores[i], projected[i], request, policy, result.as_of,
+                              whole_period, groups, wanted_rows));
+    result.source = std::max(result.source, source);
   }
   if (wanted_rows != nullptr) SortCaseItems(rows);
   groups.Finish(result, wanted_rows);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,7 @@ struct StoreReportRequest {
   int64_t min_cases = kDefaultMinCases;  // the small-base mark's threshold (a product setting)
 };
 
+// From the cheapest to the costliest.
 enum class ReportSource { kScopeCounts, kStoredProjections, kStoredTimelines, kReEvaluation };
 
 // One group of a breakdown: its allocation levels (those below the split are empty) and report.
@@ -109,5 +111,17 @@ class GroupedReportBuilder {
 
 [[nodiscard]] Result<StoreReport> ReportFromStore(const store::StoreReader& store,
                                                   const StoreReportRequest& request);
+
+// The same from several stores whose cases are disjoint: the tasks of an engine whose partitions
+// are shared out, one store per partition (docs/partitioned-group.md). Each store answers from
+// its own best source at the instant asked (its counts at its own instant, its projections'
+// timelines before it, its events after it), and the report adds what they give: equal to one
+// store holding all their cases. Without `as_of`: the earliest of their projection instants.
+// Refused (FailedPrecondition) when their projections were made under different policies, or
+// when two of them hold records of the same partition of `events_topic` (full copies, say: their
+// cases would be counted twice). `source` is the costliest any store needed.
+[[nodiscard]] Result<StoreReport> ReportFromStores(
+    std::span<const store::StoreReader* const> stores, const StoreReportRequest& request,
+    std::string_view events_topic = "case-events");
 
 }  // namespace casewatch::reports
