@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -14,6 +17,16 @@ namespace casewatch::kafka {
 namespace {
 
 constexpr int kPollMs = 100;
+
+// Whether `client` holds any partition now.
+bool Assigned(rd_kafka_t* client) {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(client, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) {
+    return false;
+  }
+  internal::PartitionListPtr list(raw);
+  return list->cnt > 0;
+}
 
 }  // namespace
 
@@ -27,6 +40,9 @@ struct GroupMember::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> synced{false};  // the group has given this member an assignment once
   bool closed = false;
+  // Leaving did not finish in time: the client, and this (its callbacks' opaque), are left
+  // behind rather than destroyed under a close still running.
+  bool abandoned = false;
 
   mutable std::mutex mutex;  // guards failure and held
   std::optional<Error> failure;
@@ -65,8 +81,10 @@ struct GroupMember::Impl {
   }
 
   void OnRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
-    const bool cooperative =
-        std::strcmp(rd_kafka_rebalance_protocol(client.get()), "COOPERATIVE") == 0;
+    // The member's assignor is always cooperative-sticky (Join): the protocol is not asked of
+    // librdkafka, whose rd_kafka_rebalance_protocol can hang when called from this callback
+    // while the consumer closes (librdkafka issue 4041).
+    constexpr bool cooperative = true;
     const bool lost = rd_kafka_assignment_lost(client.get()) != 0;
     synced = true;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
@@ -142,7 +160,10 @@ struct GroupMember::Impl {
 
 GroupMember::GroupMember(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-GroupMember::~GroupMember() { Close(); }
+GroupMember::~GroupMember() {
+  Close();
+  if (impl_ && impl_->abandoned) (void)impl_.release();
+}
 
 Result<std::unique_ptr<GroupMember>> GroupMember::Join(const KafkaConfig& config,
                                                        GroupOptions options) {
@@ -204,20 +225,53 @@ void GroupMember::Close() {
   impl_->closed = true;
   impl_->stopping = true;
   if (impl_->thread.joinable()) impl_->thread.join();
-  // librdkafka 2.0.2 fails an assertion (rd_kafka_sticky_assignor_state_destroy) when a
-  // cooperative-sticky member that has never been given an assignment closes (librdkafka issue
-  // 4312, fixed in 2.3.0; found here by the group test's rolling restart): a member stopped
-  // seconds after it started waits a little for its first one, and without it leaves without
-  // saying so (the group notices after the session timeout; it held nothing).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!impl_->synced && std::chrono::steady_clock::now() < deadline) {
-    if (rd_kafka_message_t* raw = rd_kafka_consumer_poll(impl_->client.get(), kPollMs)) {
-      rd_kafka_message_destroy(raw);
+  rd_kafka_t* client = impl_->client.get();
+  const auto poll_until = [&](const std::function<bool()>& done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (rd_kafka_message_t* raw = rd_kafka_consumer_poll(client, kPollMs)) {
+        rd_kafka_message_destroy(raw);
+      }
     }
-  }
-  if (impl_->synced) {
-    // Leaving serves the last revocation through the rebalance callback.
-    if (rd_kafka_resp_err_t err = rd_kafka_consumer_close(impl_->client.get()); err) {
+    return done();
+  };
+  const auto synced = [this] { return impl_->synced.load(); };
+  // librdkafka 2.0.2 fails an assertion (rd_kafka_sticky_assignor_state_destroy), destroying
+  // the client, when a cooperative-sticky member has joined (the group chose its assignor) but
+  // has not yet been given an assignment (librdkafka issue 4312, fixed in 2.3.0; found here by
+  // the group test's rolling restart and group_member_test's churn). A member stopped before its
+  // first assignment waits for it: 5 s, then, if it has joined, up to 30 s more while the
+  // others' rebalances go on. One that never joined is destroyed without a word (the group
+  // notices after the session timeout; it held nothing). One that joined and still has nothing
+  // after that is left behind, not destroyed: the process is stopping.
+  if (!poll_until(synced, std::chrono::seconds(5)) &&
+      std::strcmp(rd_kafka_rebalance_protocol(client), "NONE") != 0 &&
+      !poll_until(synced, std::chrono::seconds(30))) {
+    spdlog::warn("group {}: no assignment came within 35 s of stopping; leaving the group to "
+                 "notice after the session timeout",
+                 impl_->options.group);
+    (void)impl_->client.release();
+    impl_->abandoned = true;
+  } else if (impl_->synced) {
+    // librdkafka 2.0.2 can hang for ever in rd_kafka_consumer_close when an incremental
+    // assignment arrives while it closes (librdkafka issue 4527, fixed in 2.4.0). So the member
+    // leaves first: unsubscribing revokes what it holds through the rebalance callback, served
+    // here until nothing is assigned; only then is it closed, with nothing left to assign. The
+    // close is still given at most 10 s: past that it is left behind (its thread and client, as
+    // the process is stopping), not waited on for ever.
+    rd_kafka_unsubscribe(client);
+    poll_until([client] { return !Assigned(client); }, std::chrono::seconds(5));
+    auto closing = std::make_shared<std::promise<rd_kafka_resp_err_t>>();
+    std::future<rd_kafka_resp_err_t> closed = closing->get_future();
+    std::thread([client, closing] { closing->set_value(rd_kafka_consumer_close(client)); })
+        .detach();
+    if (closed.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      spdlog::warn("group {}: leaving the group did not finish within 10 s; the others will "
+                   "notice after the session timeout",
+                   impl_->options.group);
+      (void)impl_->client.release();  // still in use by the close: never destroyed
+      impl_->abandoned = true;
+    } else if (rd_kafka_resp_err_t err = closed.get(); err) {
       spdlog::warn("group {}: leaving: {}", impl_->options.group, rd_kafka_err2str(err));
     }
   } else {
