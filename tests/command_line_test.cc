@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/process.h"
 
@@ -101,6 +104,30 @@ TEST(CommandLine, TheDaemonNamesAnUnknownConfigSettingWithTheNearestOne) {
   EXPECT_EQ(run.err, "casewatchd: " + config.string() +
                          ":2: unknown setting \"brokres\", did you mean \"brokers\"?\n");
   std::filesystem::remove(config);
+}
+
+TEST(CommandLine, TheDaemonRefusesAnAdvertisedUrlItCannotUse) {
+  const std::string data = std::string(::testing::TempDir()) + "/advertise-" +
+                           std::to_string(getpid());
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--advertise-url", "http://a:8080"}, "give --group too"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--advertise-url", "http://a:8080",
+        "--no-http"},
+       "leave out --no-http"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--advertise-url", "a:8080"},
+       "--advertise-url a:8080: expected http://HOST:PORT"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--advertise-url", "http://a b:8080"},
+       "no spaces or quotes"},
+  };
+  for (const auto& [flags, message] : cases) {
+    std::vector<std::string> args = {CASEWATCHD_BIN, "--data", data, "--no-auth"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const auto run = RunProcess(args);
+    EXPECT_EQ(run.exit_code, 2) << flags.back();
+    // casewatchd logs, its errors included, to stdout (services/daemon/logging.h).
+    EXPECT_NE(run.out.find(message), std::string::npos) << run.out << run.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(data)) << "refused before anything was opened";
 }
 
 }  // namespace

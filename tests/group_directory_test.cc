@@ -70,6 +70,7 @@ TEST(GroupDirectoryRecord, ANewerEnginesFieldsAreSkippedABadOneIsNamed) {
   EXPECT_NE(bad.error().message.find("http://b:8080: lag=many"), std::string::npos)
       << bad.error().message;
   EXPECT_FALSE(DecodeDirectoryRecord("http://b:8080", "lag=0", Instant{}));  // no role
+  EXPECT_FALSE(DecodeDirectoryRecord("http://b:8080", "role=lead\"er", Instant{}));
 }
 
 std::unique_ptr<GroupDirectory> Start(const TestBroker& broker, const std::string& url,

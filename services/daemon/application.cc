@@ -77,9 +77,15 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   CW_TRY(clock, MakeClock(flags.clock, flags.clock_start, flags.clock_speed));
   app->options_.clock = std::move(clock);
   if (flags.read_only) return StartReadOnly(flags, std::move(app));
-  if (flags.no_http && !flags.advertise_url.empty()) {
-    return InvalidArgument("--advertise-url names where this engine serves HTTP: leave out "
-                           "--no-http");
+  if (!flags.advertise_url.empty()) {
+    if (flags.group.empty()) {
+      return InvalidArgument("--advertise-url names an engine of a group: give --group too");
+    }
+    if (flags.no_http) {
+      return InvalidArgument("--advertise-url names where this engine serves HTTP: leave out "
+                             "--no-http");
+    }
+    CW_TRY(CheckAdvertiseUrl(flags.advertise_url));
   }
   if (!flags.group.empty() && flags.brokers.empty()) {
     return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "

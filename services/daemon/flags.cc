@@ -29,6 +29,19 @@ std::vector<std::string> SettingNames(const CLI::App& app) {
 
 }  // namespace
 
+Result<void> CheckAdvertiseUrl(const std::string& url) {
+  const size_t slashes = url.find("://");
+  const bool scheme = url.starts_with("http://") || url.starts_with("https://");
+  if (!scheme || url.size() <= slashes + 3 ||
+      url.find_first_of(" \t\r\n\"\\") != std::string::npos) {
+    return InvalidArgument(fmt::format(
+        "--advertise-url {}: expected http://HOST:PORT or https://HOST:PORT, with no spaces or "
+        "quotes",
+        url));
+  }
+  return Ok();
+}
+
 Result<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError(fmt::format("{} {}: cannot be read", what, path));

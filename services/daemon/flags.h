@@ -69,6 +69,10 @@ void AddFlags(CLI::App& app, Flags& flags);
 // with the flags it was probably meant to be), or nullopt when there is none.
 std::optional<std::string> UnknownFlagMessage(const CLI::App& app);
 
+// --advertise-url as given: http:// or https:// and a host, with no spaces or quotes (it names
+// the engine in its group's directory and in /metrics labels).
+[[nodiscard]] Result<void> CheckAdvertiseUrl(const std::string& url);
+
 // Reads a whole (small) file; the error names `what` (the flag) and the path.
 [[nodiscard]] Result<std::string> ReadFile(const std::string& path, std::string_view what);
 

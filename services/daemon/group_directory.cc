@@ -72,6 +72,9 @@ Result<http::GroupPeer> DecodeDirectoryRecord(std::string_view key, std::string_
                                          name, text, why));
     };
     if (name == "role") {
+      const bool word = !text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") ==
+                                             std::string_view::npos;
+      if (!word) return bad("not a role (lower-case letters)");
       engine.role = std::string(text);
     } else if (name == "started" || (name == "as_of" && text != "-")) {
       auto instant = ParseInstant(text);

@@ -19,21 +19,11 @@ HttpService::~HttpService() {
 
 namespace {
 
-// --advertise-url, checked, or the default: where this engine's server is reached.
-Result<std::string> AdvertisedUrl(const Flags& flags, bool tls, const std::string& address,
-                                  uint16_t port) {
-  if (!flags.advertise_url.empty()) {
-    const std::string& url = flags.advertise_url;
-    const bool scheme = url.starts_with("http://") || url.starts_with("https://");
-    if (!scheme || url.size() <= url.find("//") + 2 ||
-        url.find_first_of(" \t\"\\") != std::string::npos) {
-      return InvalidArgument(fmt::format(
-          "--advertise-url {}: expected http://HOST:PORT or https://HOST:PORT, no spaces or "
-          "quotes",
-          url));
-    }
-    return url;
-  }
+// --advertise-url (checked by Application::Start), or the default: where this engine's server is
+// reached.
+std::string AdvertisedUrl(const Flags& flags, bool tls, const std::string& address,
+                          uint16_t port) {
+  if (!flags.advertise_url.empty()) return flags.advertise_url;
   std::string host = address;
   if (host == "0.0.0.0" || host == "::") {
     char name[256] = {};
@@ -124,13 +114,9 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
       service.server->tls() ? "https" : "http", host == "0.0.0.0" ? "127.0.0.1" : host,
       service.server->port(), service.server->max_connections(),
       service.server->max_connections_per_address());
-  if (flags.group.empty()) {
-    if (!flags.advertise_url.empty()) {
-      return InvalidArgument("--advertise-url names an engine of a group: give --group too");
-    }
-    return Ok();
-  }
-  CW_TRY(url, AdvertisedUrl(flags, service.server->tls(), address, service.server->port()));
+  if (flags.group.empty()) return Ok();
+  const std::string url =
+      AdvertisedUrl(flags, service.server->tls(), address, service.server->port());
   DirectoryOptions directory;
   directory.topic = flags.group_directory_topic;
   directory.url = url;

@@ -1309,7 +1309,8 @@ TEST(HttpOperations, AnEngineOfAGroupSaysWhetherItLeads) {
 TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThem) {
   HarnessOptions options;
   options.group = "national";
-  options.group_view = [] {
+  auto with_untidy = std::make_shared<bool>(false);
+  options.group_view = [with_untidy] {
     GroupView view;
     GroupPeer self;
     self.url = "http://a.test:8080";
@@ -1323,12 +1324,16 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
     self.offsets = {{0, 5459}, {1, 4708}};
     GroupPeer silent;
     silent.url = "http://b.test:8080";
+    GroupPeer untidy;  // what another engine wrote is escaped in /metrics
+    untidy.url = "http://c.test:8080/\"x\\";
+    untidy.role = "follower";
     silent.role = "follower";
     silent.heard = Instant{1796531400, 0};
     silent.started = Instant{1796531000, 0};
     silent.lag = 12;
     silent.catching_up = true;
     view.engines = {self, silent};
+    if (*with_untidy) view.engines.push_back(untidy);
     return view;
   };
   Harness h(options);
@@ -1356,6 +1361,12 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
         "12\n"}) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;
   }
+  *with_untidy = true;
+  const std::string escaped = h.Get("/metrics").body;
+  EXPECT_NE(escaped.find("\ncasewatch_group_engine_lag{engine=\"http://c.test:8080/\\\"x\\\\\","
+                         "role=\"follower\",live=\"0\"} -1\n"),
+            std::string::npos)
+      << escaped;
 }
 
 TEST(HttpOperations, AnEngineOnItsOwnHasNoGroupToList) {

@@ -79,10 +79,27 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
     out += "# HELP casewatch_group_engine_lag Records of the events topic an engine of the group "
            "had not applied when it last wrote to the directory (-1 unknown).\n"
            "# TYPE casewatch_group_engine_lag gauge\n";
+    // Label values as the exposition format escapes them: what another engine wrote is not
+    // trusted to be tidy.
+    const auto label = [](std::string_view value) {
+      std::string escaped;
+      for (char c : value) {
+        if (c == '\\') {
+          escaped += "\\\\";
+        } else if (c == '"') {
+          escaped += "\\\"";
+        } else if (c == '\n') {
+          escaped += "\\n";
+        } else {
+          escaped += c;
+        }
+      }
+      return escaped;
+    };
     for (const GroupPeer& p : peers) {
       fmt::format_to(std::back_inserter(out),
                      "casewatch_group_engine_lag{{engine=\"{}\",role=\"{}\",live=\"{}\"}} {}\n",
-                     p.url, p.role, p.live ? 1 : 0, p.lag);
+                     label(p.url), label(p.role), p.live ? 1 : 0, p.lag);
     }
   }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
