@@ -67,7 +67,8 @@ rate=$((first / 60 + 1))  # part a over about a minute: the kills land mid-inges
 url_of() { echo "http://127.0.0.1:${PORTS[$1]}"; }
 start_engine() {  # engine $1 (0..2), its store, log and port its own
   "$CASEWATCHD" --brokers "$BOOTSTRAP" --group "$GROUP" --data "$WORK/store$1" \
-    --http-port "${PORTS[$1]}" --advertise-url "$(url_of "$1")" --no-auth --clock simulated --clock-start "$END" --clock-speed 0 \
+    --http-port "${PORTS[$1]}" --advertise-url "$(url_of "$1")" --no-auth \
+    --clock simulated --clock-start "$END" --clock-speed 0 \
     >>"$WORK/engine$1.log" 2>&1 &
   PIDS[$1]=$!
 }
