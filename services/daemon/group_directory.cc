@@ -96,8 +96,9 @@ Result<http::GroupPeer> DecodeDirectoryRecord(std::string_view key, std::string_
       engine.offsets = std::move(offsets).value();
     }
   }
-  if (engine.role.empty()) return InvalidArgument(fmt::format(
-      "the group directory's record of {} has no role", key));
+  if (engine.role.empty()) {
+    return InvalidArgument(fmt::format("the group directory's record of {} has no role", key));
+  }
   return engine;
 }
 
