@@ -53,12 +53,23 @@ class Daemon {
       const std::string text = ReadFileOrEmpty(log_.string());
       if (std::regex_search(text, match, std::regex(R"(listening on http://127\.0\.0\.1:(\d+))"))) {
         port_ = static_cast<uint16_t>(std::stoi(match[1]));
-        return;
+        break;
       }
       if (!process_->running()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    ADD_FAILURE() << "casewatchd did not start serving:\n" << ReadFileOrEmpty(log_.string());
+    if (port_ == 0) {
+      ADD_FAILURE() << "casewatchd did not start serving:\n" << ReadFileOrEmpty(log_.string());
+      return;
+    }
+    // Ready: its engine has connected to its broker and caught up. A flood before that would
+    // leave the engine's Kafka clients without descriptors, retrying, and their work would be
+    // counted as the accept loop's (it was, once, on a loaded machine).
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (ReadyzAnswers200()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "casewatchd did not become ready:\n" << ReadFileOrEmpty(log_.string());
   }
   ~Daemon() {
     process_->Signal(SIGTERM);
@@ -66,6 +77,12 @@ class Daemon {
   }
 
   uint16_t port() const { return port_; }
+  bool ReadyzAnswers200() const {
+    return ht::RawExchange(port_,
+                           "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                           std::chrono::milliseconds(1000), "127.0.0.1")
+        .starts_with("HTTP/1.1 200");
+  }
   std::string log() const { return ReadFileOrEmpty(log_.string()); }
   // User plus system CPU time so far, in seconds.
   double CpuSeconds() const {
