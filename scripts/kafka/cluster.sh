@@ -230,13 +230,19 @@ brokers_up() {  # how many brokers the cluster reports
     2>/dev/null | grep -c '(id: [0-9]* rack' || true
 }
 
+# Waits until every broker is up. Returns 3 when a node exited because another process took one
+# of its ports between configure choosing it and the node binding it (another cluster starting
+# beside this one, say); fails for anything else.
 wait_ready() {
   local nodes deadline=$((SECONDS + 180)) n
   nodes=$(<"$DIR/nodes")
   while [ "$(brokers_up)" -lt "$nodes" ]; do
     for ((n = 1; n <= nodes; n++)); do
-      node_pid "$n" >/dev/null || fail "node $n exited while starting; its log ($DIR/node$n):" \
-        "$(tail -5 "$DIR/node$n/server.log" "$DIR/node$n/stdout.log" 2>/dev/null)"
+      node_pid "$n" >/dev/null && continue
+      grep -q 'BindException: Address already in use' "$DIR/node$n/server.log" 2>/dev/null &&
+        return 3
+      fail "node $n exited while starting; its log ($DIR/node$n):" \
+        "$(tail -n 5 "$DIR/node$n/server.log" "$DIR/node$n/stdout.log" 2>/dev/null)"
     done
     [ $SECONDS -lt $deadline ] || fail "the cluster in $DIR was not up within 180 s"
     sleep 1
@@ -244,13 +250,30 @@ wait_ready() {
 }
 
 start() {
-  [ -f "$DIR/nodes" ] || configure
-  local nodes n
-  nodes=$(<"$DIR/nodes")
-  for ((n = 1; n <= nodes; n++)); do start_node "$n"; done
-  wait_ready
-  echo "kafka cluster: $nodes brokers up in $DIR (Apache Kafka $(basename "$KAFKA" | sed 's/kafka-//'))" >&2
-  cat "$DIR/bootstrap"
+  local nodes n attempt fresh=0 ready
+  for attempt in 1 2 3; do
+    if [ ! -f "$DIR/nodes" ]; then
+      configure
+      fresh=1
+    fi
+    nodes=$(<"$DIR/nodes")
+    for ((n = 1; n <= nodes; n++)); do start_node "$n"; done
+    ready=0
+    wait_ready || ready=$?
+    if [ $ready -eq 0 ]; then
+      echo "kafka cluster: $nodes brokers up in $DIR (Apache Kafka $(basename "$KAFKA" | sed 's/kafka-//'))" >&2
+      cat "$DIR/bootstrap"
+      return 0
+    fi
+    # A port taken under a node: a new cluster is made again on new ports; an existing one keeps
+    # the ports its storage was formatted with, so it cannot be moved.
+    [ $fresh -eq 1 ] || fail "a port of the cluster in $DIR is taken by another process"
+    echo "kafka cluster: a port chosen for $DIR was taken before its node bound it; making the" \
+         "cluster again on new ports (attempt $attempt of 3)" >&2
+    stop
+    rm -rf "$DIR"/node* "$DIR/nodes" "$DIR/bootstrap" "$DIR/secure"
+  done
+  fail "the cluster in $DIR could not bind its ports in 3 attempts"
 }
 
 stop_nodes() {  # stops the given nodes together: SIGTERM, then SIGKILL after 60 s
