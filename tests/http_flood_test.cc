@@ -64,7 +64,7 @@ class Daemon {
     }
     // Ready: its engine has connected to its broker and caught up. A flood before that would
     // leave the engine's Kafka clients without descriptors, retrying, and their work would be
-    // counted as the accept loop's (it was, once, on a loaded machine).
+    // counted as the accept loop's (the likely cause of one failure on a loaded machine).
     while (std::chrono::steady_clock::now() < deadline) {
       if (ReadyzAnswers200()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
