@@ -28,12 +28,7 @@ std::string InstantOrDash(const std::optional<Instant>& instant) {
 // When a record was written: its timestamp, or (a record without one) when it was read.
 Instant HeardAt(int64_t timestamp_ms) {
   if (timestamp_ms < 0) return InstantOf(std::chrono::system_clock::now());
-  return Instant{timestamp_ms / 1000, static_cast<int32_t>((timestamp_ms % 1000) * 1000000)};
-}
-
-std::chrono::system_clock::time_point TimePointOf(const Instant& instant) {
-  return std::chrono::system_clock::time_point(std::chrono::seconds(instant.seconds) +
-                                               std::chrono::nanoseconds(instant.nanos));
+  return InstantOf(std::chrono::system_clock::time_point(std::chrono::milliseconds(timestamp_ms)));
 }
 
 }  // namespace
@@ -163,10 +158,10 @@ struct GroupDirectory::Impl {
   }
 
   void Write(const std::string& value) {
-    const std::string url = options.url;
-    auto produced = producer->Produce(options.topic, url, value, [this](Result<void> delivered) {
+    const auto on_delivery = [this](Result<void> delivered) {
       SetWriteProblem(delivered ? "" : WriteProblem(delivered.error()));
-    });
+    };
+    auto produced = producer->Produce(options.topic, options.url, value, on_delivery);
     if (!produced) SetWriteProblem(WriteProblem(produced.error()));
   }
 
@@ -262,16 +257,17 @@ http::GroupView GroupDirectory::View() const {
   http::GroupView view;
   view.engines.push_back(impl_->Self());
   const auto now = std::chrono::system_clock::now();
+  const Instant live_since = InstantOf(now - impl_->options.session_timeout);
+  const Instant forgotten_before = InstantOf(now - impl_->options.forget_after);
   MutexLock lock(impl_->mutex);
   view.problem = impl_->read_problem;
   if (!impl_->write_problem.empty()) {
     view.problem += (view.problem.empty() ? "" : "; ") + impl_->write_problem;
   }
   for (const auto& [url, engine] : impl_->others) {
-    const auto silent_for = now - TimePointOf(engine.heard);
-    if (silent_for > impl_->options.forget_after) continue;
+    if (engine.heard < forgotten_before) continue;
     view.engines.push_back(engine);
-    view.engines.back().live = silent_for <= impl_->options.session_timeout;
+    view.engines.back().live = engine.heard >= live_since;
   }
   std::sort(view.engines.begin(), view.engines.end(),
             [](const http::GroupPeer& a, const http::GroupPeer& b) { return a.url < b.url; });

@@ -18,16 +18,6 @@ namespace {
 
 constexpr int kPollMs = 100;
 
-// Whether `client` holds any partition now.
-bool Assigned(rd_kafka_t* client) {
-  rd_kafka_topic_partition_list_t* raw = nullptr;
-  if (rd_kafka_assignment(client, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || raw == nullptr) {
-    return false;
-  }
-  internal::PartitionListPtr list(raw);
-  return list->cnt > 0;
-}
-
 }  // namespace
 
 // Owns the librdkafka consumer and the thread that serves it. `mutex` guards `failure`; the
@@ -260,7 +250,7 @@ void GroupMember::Close() {
     // close is still given at most 10 s: past that it is left behind (its thread and client, as
     // the process is stopping), not waited on for ever.
     rd_kafka_unsubscribe(client);
-    poll_until([client] { return !Assigned(client); }, std::chrono::seconds(5));
+    poll_until([this] { return Held().empty(); }, std::chrono::seconds(5));
     auto closing = std::make_shared<std::promise<rd_kafka_resp_err_t>>();
     std::future<rd_kafka_resp_err_t> closed = closing->get_future();
     std::thread([client, closing] { closing->set_value(rd_kafka_consumer_close(client)); })
