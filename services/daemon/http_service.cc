@@ -75,7 +75,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   }
 
   http::ApiOptions api;
-  api.store = &store;
+  api.stores = {&store};
   api.view = view;
   api.tokens = service.tokens ? &*service.tokens : nullptr;
   api.audit = service.audit.get();

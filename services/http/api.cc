@@ -148,8 +148,8 @@ void Api::AddFreshness(HttpResponse& response) const {
 
 Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(options))) {
   if (!state_->options.wall_clock) state_->options.wall_clock = SystemClock;
-  if (state_->options.store != nullptr) {
-    state_->monthly = std::make_unique<MonthlyTrendCache>(*state_->options.store,
+  if (!state_->options.stores.empty()) {
+    state_->monthly = std::make_unique<MonthlyTrendCache>(state_->options.stores,
                                                           state_->options.monthly_trend_refresh);
   }
   for (std::string_view name : kRouteNames) {

@@ -54,7 +54,10 @@ struct GroupView {
 };
 
 struct ApiOptions {
-  const store::StoreReader* store = nullptr;
+  // The engine's store; several when its partitions are shared out among tasks, one store each,
+  // whose cases are disjoint (docs/partitioned-group.md): every answer is then theirs together,
+  // as one store of all their cases would give it. Empty: no store (the stream alone).
+  std::vector<const store::StoreReader*> stores;
   LiveView* view = nullptr;
   const TokenRegistry* tokens = nullptr;  // nullptr: auth off (--no-auth)
   AuditLog* audit = nullptr;

@@ -25,6 +25,12 @@ std::string KeyOf(const store::v1::ScopeCounts& c) {
   return store::ScopeKey(c.region(), c.pdu(), c.team(), c.offender_manager());
 }
 
+// An allocation's counts in one task.
+std::string TaskKey(size_t task, std::string key) {
+  key.insert(0, std::to_string(task) + ":");
+  return key;
+}
+
 }  // namespace
 
 std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy, int64_t min_cases,
@@ -61,32 +67,62 @@ LiveView::LiveView(Policy policy, int64_t min_cases)
       snapshot_(std::make_shared<const Snapshot>()) {}
 
 Result<void> LiveView::Load(const store::StoreReader& store, std::string_view events_topic) {
+  const store::StoreReader* const stores[] = {&store};
+  return Load(stores, events_topic);
+}
+
+Result<void> LiveView::Load(std::span<const store::StoreReader* const> stores,
+                            std::string_view events_topic) {
+  if (stores.empty()) return InvalidArgument("the live view needs a store to load");
   auto next = std::make_shared<Snapshot>();
-  CW_TRY(as_of, store.ProjectionInstant());
-  next->as_of = as_of;
-  if (!events_topic.empty()) {
-    CW_TRY(offsets, store.Offsets(events_topic));
-    for (const store::OffsetEntry& e : offsets) next->consumed[e.partition] = e.next_offset;
-  }
-  CW_TRY(store.ScanPendingCases([&](std::string_view) { ++next->cases_pending; }));
+  std::vector<Task> tasks(stores.size());
   std::unordered_map<std::string, size_t> index;
-  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-    index.emplace(KeyOf(counts), next->scopes.size());
-    next->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
-  }));
   {
     WriterLock lock(work_mutex_);
     work_.clear();
   }
-  CW_TRY(store.ScanProjections(
-      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
-        SetCase(case_id, projection);
-      }));
+  for (size_t t = 0; t < stores.size(); ++t) {
+    const store::StoreReader& store = *stores[t];
+    Task& task = tasks[t];
+    CW_TRY(as_of, store.ProjectionInstant());
+    task.as_of = as_of;
+    if (!events_topic.empty()) {
+      CW_TRY(offsets, store.Offsets(events_topic));
+      for (const store::OffsetEntry& e : offsets) task.consumed[e.partition] = e.next_offset;
+    }
+    CW_TRY(store.ScanPendingCases([&](std::string_view) { ++task.pending; }));
+    CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+      index.emplace(TaskKey(t, KeyOf(counts)), next->scopes.size());
+      next->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+    }));
+    CW_TRY(store.ScanProjections(
+        [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+          SetCase(case_id, projection);
+        }));
+  }
   MutexLock lock(snapshot_mutex_);
   next->version = snapshot_->version + 1;
+  tasks_ = std::move(tasks);
+  SumTasks(*next);
   snapshot_ = std::move(next);
   scope_index_ = std::move(index);
   return Ok();
+}
+
+void LiveView::SumTasks(Snapshot& snapshot) const {
+  snapshot.as_of.reset();
+  snapshot.consumed.clear();
+  snapshot.cases_pending = 0;
+  snapshot.one_instant = true;
+  for (const Task& task : tasks_) {
+    // A task that has projected nothing holds no counted case (as in reports::ReportFromStores).
+    if (task.as_of) {
+      if (snapshot.as_of && *snapshot.as_of != *task.as_of) snapshot.one_instant = false;
+      if (!snapshot.as_of || *task.as_of < *snapshot.as_of) snapshot.as_of = task.as_of;
+    }
+    snapshot.consumed.insert(task.consumed.begin(), task.consumed.end());
+    snapshot.cases_pending += task.pending;
+  }
 }
 
 void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection& projection) {
@@ -112,20 +148,24 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
   work_.insert_or_assign(std::string(case_id), std::move(work));
 }
 
-void LiveView::OnCommit(const engine::CommitInfo& info) {
+void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
   for (const auto& [case_id, projection] : info.cases) SetCase(case_id, *projection);
   std::shared_ptr<const Snapshot> published;
   {
     auto next = std::make_shared<Snapshot>();
     MutexLock lock(snapshot_mutex_);
+    if (task >= tasks_.size()) tasks_.resize(task + 1);
+    Task& committed = tasks_[task];
+    committed.as_of = info.as_of;
+    if (info.consumed != nullptr) committed.consumed = *info.consumed;
+    committed.pending = info.cases_pending;
     next->version = snapshot_->version + 1;
-    next->as_of = info.as_of;
-    if (info.consumed != nullptr) next->consumed = *info.consumed;
-    next->cases_pending = info.cases_pending;
+    SumTasks(*next);
     next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
     for (const store::v1::ScopeCounts* counts : info.scopes) {
       auto copy = std::make_shared<const store::v1::ScopeCounts>(*counts);
-      const auto [slot, added] = scope_index_.emplace(KeyOf(*counts), next->scopes.size());
+      const auto [slot, added] =
+          scope_index_.emplace(TaskKey(task, KeyOf(*counts)), next->scopes.size());
       if (added) {
         next->scopes.push_back(std::move(copy));
       } else {

@@ -32,10 +32,18 @@ namespace casewatch::http {
 
 // The counts of every allocation as of one engine write. Immutable once published, except for
 // its cache of rendered reports.
+//
+// With several tasks (an engine whose partitions are shared out, each task a store and engine of
+// its own: docs/partitioned-group.md), their cases are disjoint and their counts add: `scopes`
+// holds each task's allocations (one allocation may be there once per task), `consumed` every
+// task's partitions, `cases_pending` their sum, and `as_of` the earliest of their instants.
 class Snapshot {
  public:
   uint64_t version = 0;
   std::optional<Instant> as_of;  // nullopt: the engine has projected nothing yet
+  // Every task's counts are as of `as_of`. False while one has written at a later instant: the
+  // counts then mix instants, and a report is read from the stores as of `as_of` instead.
+  bool one_instant = true;
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
   // The records the counts reflect: per partition of the events topic, the offset after the
   // last one applied (engine::CommitInfo::consumed); empty before the engine's first write. While
@@ -120,9 +128,13 @@ class LiveView {
   // `events_topic`: the topic whose stored offsets the counts reflect (Snapshot::consumed).
   [[nodiscard]] Result<void> Load(const store::StoreReader& store,
                                   std::string_view events_topic = {});
+  // The same from the stores of several tasks (task N is stores[N]): their cases disjoint.
+  [[nodiscard]] Result<void> Load(std::span<const store::StoreReader* const> stores,
+                                  std::string_view events_topic = {});
 
-  // Engine thread: a durable write's changes; the runner's status.
-  void OnCommit(const engine::CommitInfo& info);
+  // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
+  // status. Commits of different tasks may come from different threads.
+  void OnCommit(const engine::CommitInfo& info, size_t task = 0);
   void OnStatus(const engine::EngineStatus& status);
 
   // Called on the engine's thread after each commit with the new snapshot and the alerts raised
@@ -159,7 +171,15 @@ class LiveView {
     uint32_t registrations = 0;
     std::vector<OpenItem> items;
   };
+  // What one task's engine last wrote.
+  struct Task {
+    std::optional<Instant> as_of;
+    std::map<int32_t, int64_t> consumed;
+    uint64_t pending = 0;
+  };
   void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);
+  // The tasks' instant, offsets and pending cases, into `snapshot`.
+  void SumTasks(Snapshot& snapshot) const CW_REQUIRES(snapshot_mutex_);
 
   const Policy policy_;
   const int64_t min_cases_;
@@ -168,7 +188,8 @@ class LiveView {
 
   mutable Mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_ CW_GUARDED_BY(snapshot_mutex_);
-  // ScopeKey -> position in the snapshot's scopes.
+  std::vector<Task> tasks_ CW_GUARDED_BY(snapshot_mutex_);  // by task number
+  // Task number and ScopeKey (TaskKey) -> position in the snapshot's scopes.
   std::unordered_map<std::string, size_t> scope_index_ CW_GUARDED_BY(snapshot_mutex_);
 
   mutable SharedMutex work_mutex_;

@@ -1,10 +1,12 @@
 #include "services/http/monthly_cache.h"
 
+#include "services/reports/store_report.h"
+
 namespace casewatch::http {
 
-MonthlyTrendCache::MonthlyTrendCache(const store::StoreReader& store,
+MonthlyTrendCache::MonthlyTrendCache(std::vector<const store::StoreReader*> stores,
                                      std::chrono::milliseconds refresh)
-    : store_(store), refresh_(refresh) {}
+    : stores_(std::move(stores)), refresh_(refresh) {}
 
 MonthlyTrendCache::~MonthlyTrendCache() {
   stopping_ = true;
@@ -28,13 +30,13 @@ Result<std::shared_ptr<const reports::MonthlyTrend>> MonthlyTrendCache::Get() {
       MutexLock lock(mutex_);
       if (current_) return current_;  // another call computed it meanwhile
     }
-    CW_TRY(trend, reports::MonthlyTrend::Compute(store_, std::nullopt, &stopping_));
+    CW_TRY(trend, reports::MonthlyTrend::Compute(stores_, std::nullopt, &stopping_));
     MutexLock lock(mutex_);
     current_ = std::make_shared<const reports::MonthlyTrend>(std::move(trend));
     computed_ = std::chrono::steady_clock::now();
     return current_;
   }
-  CW_TRY(projected, store_.ProjectionInstant());
+  CW_TRY(projected, reports::EarliestProjectionInstant(stores_));
   const bool moved = projected && *projected != current->computed_at();
   const bool other_month =
       projected && reports::MonthOf(DateOf(*projected)) != current->months().back();
@@ -52,7 +54,7 @@ void MonthlyTrendCache::Refresh() {
   std::shared_ptr<const reports::MonthlyTrend> trend;
   {
     MutexLock computing(compute_mutex_);
-    if (auto computed = reports::MonthlyTrend::Compute(store_, std::nullopt, &stopping_);
+    if (auto computed = reports::MonthlyTrend::Compute(stores_, std::nullopt, &stopping_);
         computed && !stopping_) {
       trend = std::make_shared<const reports::MonthlyTrend>(std::move(computed).value());
     }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "base/mutex.h"
 #include "base/result.h"
@@ -20,7 +21,9 @@ namespace casewatch::http {
 
 class MonthlyTrendCache {
  public:
-  MonthlyTrendCache(const store::StoreReader& store, std::chrono::milliseconds refresh);
+  // `stores`: the engine's store, or its tasks' (reports::MonthlyTrend::Compute).
+  MonthlyTrendCache(std::vector<const store::StoreReader*> stores,
+                    std::chrono::milliseconds refresh);
   ~MonthlyTrendCache();  // waits for a recomputation under way (cut short)
 
   [[nodiscard]] Result<std::shared_ptr<const reports::MonthlyTrend>> Get();
@@ -28,7 +31,7 @@ class MonthlyTrendCache {
  private:
   void Refresh();
 
-  const store::StoreReader& store_;
+  const std::vector<const store::StoreReader*> stores_;
   const std::chrono::milliseconds refresh_;
   std::atomic<bool> stopping_{false};
   Mutex compute_mutex_;  // one computation at a time

@@ -42,13 +42,20 @@ Month MonthsAfter(const Month& month, int count) {
 Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
                                            std::optional<Month> first,
                                            const std::atomic<bool>* cancel) {
+  const store::StoreReader* const stores[] = {&store};
+  return Compute(stores, first, cancel);
+}
+
+Result<MonthlyTrend> MonthlyTrend::Compute(std::span<const store::StoreReader* const> stores,
+                                           std::optional<Month> first,
+                                           const std::atomic<bool>* cancel) {
   MonthlyTrend trend;
-  CW_TRY(projected, store.ProjectionInstant());
+  CW_TRY(projected, EarliestProjectionInstant(stores));
   if (!projected) {
     return FailedPrecondition("the engine has not projected anything in this store yet");
   }
   trend.computed_at_ = *projected;
-  CW_TRY(policy, StorePolicy(store));
+  CW_TRY(policy, StoresPolicy(stores));
   trend.policy_ = std::move(policy);
   const int last = MonthIndex(DateOf(trend.computed_at_));
   int lowest = last - kMaxMonths + 1;
@@ -63,7 +70,9 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
   std::vector<Builders> shares(static_cast<size_t>(workers));
   for (Builders& share : shares) share.resize(static_cast<size_t>(last - lowest + 1));
   std::vector<int> earliest(static_cast<size_t>(workers), last);  // the first month with a case
-  std::vector<std::vector<std::string>> without_timeline(static_cast<size_t>(workers));
+  // Cases projected by an older engine: (store, case id), by worker.
+  std::vector<std::vector<std::pair<size_t, std::string>>> without_timeline(
+      static_cast<size_t>(workers));
   std::vector<Instant> ends;
   for (int index = lowest; index <= last; ++index) {
     ends.push_back(std::min(EndOfDay(MonthOfIndex(index).last), trend.computed_at_));
@@ -80,30 +89,32 @@ Result<MonthlyTrend> MonthlyTrend::Compute(const store::StoreReader& store,
     first_seen = std::min(first_seen, index);
     return builder->For(allocation);
   };
-  CW_TRY(store.ScanProjectionsParallel(
-      workers,
-      [&](int worker, std::string_view case_id, const store::v1::CaseProjection& projection) {
-        if (!projection.counted() || projection.allocations().empty()) return;
-        if (cancel != nullptr && *cancel) return;
-        if (!projection.timeline()) {
-          without_timeline[static_cast<size_t>(worker)].emplace_back(case_id);
-          return;
-        }
-        const auto& opening = projection.allocations(0);
-        const Instant opened{opening.seconds(), opening.nanos()};
-        for (int index = std::max(lowest, MonthIndex(DateOf(opened))); index <= last; ++index) {
-          if (auto evaluation = records::EvaluationAt(projection, ends[index - lowest])) {
-            builder_for(worker, index, evaluation->allocation)->Add(*evaluation);
+  for (size_t s = 0; s < stores.size(); ++s) {
+    CW_TRY(stores[s]->ScanProjectionsParallel(
+        workers,
+        [&](int worker, std::string_view case_id, const store::v1::CaseProjection& projection) {
+          if (!projection.counted() || projection.allocations().empty()) return;
+          if (cancel != nullptr && *cancel) return;
+          if (!projection.timeline()) {
+            without_timeline[static_cast<size_t>(worker)].emplace_back(s, case_id);
+            return;
           }
-        }
-      }));
+          const auto& opening = projection.allocations(0);
+          const Instant opened{opening.seconds(), opening.nanos()};
+          for (int index = std::max(lowest, MonthIndex(DateOf(opened))); index <= last; ++index) {
+            if (auto evaluation = records::EvaluationAt(projection, ends[index - lowest])) {
+              builder_for(worker, index, evaluation->allocation)->Add(*evaluation);
+            }
+          }
+        }));
+  }
   if (cancel != nullptr && *cancel) {
     return Unavailable("the monthly trend's computation was stopped");
   }
   Evaluator evaluator(trend.policy_);
   for (const auto& cases : without_timeline) {
-    for (const std::string& case_id : cases) {
-      CW_TRY(history, records::LoadHistory(store, case_id));
+    for (const auto& [s, case_id] : cases) {
+      CW_TRY(history, records::LoadHistory(*stores[s], case_id));
       history->Seal();
       for (int index = lowest; index <= last; ++index) {
         if (const CaseEvaluation* evaluation = evaluator.Evaluate(*history, ends[index - lowest])) {

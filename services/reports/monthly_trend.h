@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class MonthlyTrend {
   [[nodiscard]] static Result<MonthlyTrend> Compute(const store::StoreReader& store,
                                                     std::optional<Month> first = std::nullopt,
                                                     const std::atomic<bool>* cancel = nullptr);
+  // The same over several stores of disjoint cases (an engine's tasks: ReportFromStores), as of
+  // the earliest of their projection instants; refused when their policies differ.
+  [[nodiscard]] static Result<MonthlyTrend> Compute(
+      std::span<const store::StoreReader* const> stores, std::optional<Month> first = std::nullopt,
+      const std::atomic<bool>* cancel = nullptr);
 
   // The months computed, in order, and the store's projection instant they were computed at.
   const std::vector<Month>& months() const { return months_; }

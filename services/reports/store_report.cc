@@ -240,6 +240,80 @@ Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& sco
   return CheckScopeIsKnown(scope, known.list());
 }
 
+Result<Policy> StoresPolicy(std::span<const store::StoreReader* const> stores) {
+  if (stores.empty()) return Policy{};
+  CW_TRY(first, stores.front()->Policy());
+  for (const store::StoreReader* store : stores.subspan(1)) {
+    CW_TRY(text, store->Policy());
+    if (text.value_or("") != first.value_or("")) {
+      return FailedPrecondition(
+          "the stores were projected under different policies: rebuild each under the same one "
+          "(casewatch rebuild --data DIR --policy FILE)");
+    }
+  }
+  return StorePolicy(*stores.front());
+}
+
+Result<std::optional<Instant>> EarliestProjectionInstant(
+    std::span<const store::StoreReader* const> stores) {
+  std::optional<Instant> earliest;
+  for (const store::StoreReader* store : stores) {
+    CW_TRY(instant, store->ProjectionInstant());
+    if (instant && (!earliest || *instant < *earliest)) earliest = instant;
+  }
+  return earliest;
+}
+
+Result<void> ForEachDayOfStores(
+    std::span<const store::StoreReader* const> stores, Date from, Date to,
+    const std::function<void(Date, std::span<const store::v1::ScopeCounts>)>& visit) {
+  if (to < from) return Ok();
+  if (stores.size() == 1) {  // nothing to carry: each day as it was written
+    std::vector<store::v1::ScopeCounts> day_counts;
+    std::optional<Date> current;
+    CW_TRY(stores.front()->ScanDaily(from, to, [&](Date day, const store::v1::ScopeCounts& c) {
+      if (current && *current != day) {
+        visit(*current, day_counts);
+        day_counts.clear();
+      }
+      current = day;
+      day_counts.push_back(c);
+    }));
+    if (current) visit(*current, day_counts);
+    return Ok();
+  }
+  // Each store's counts of its last write so far (from before `from` at first), then the day's.
+  std::vector<std::vector<store::v1::ScopeCounts>> standing(stores.size());
+  const auto read_day = [](const store::StoreReader& store, Date day,
+                           std::vector<store::v1::ScopeCounts>& into) -> Result<void> {
+    into.clear();
+    return store.ScanDaily(day, day,
+                           [&](Date, const store::v1::ScopeCounts& c) { into.push_back(c); });
+  };
+  for (size_t s = 0; s < stores.size(); ++s) {
+    CW_TRY(before, stores[s]->LastDailyBefore(from));
+    if (before) {
+      CW_TRY(read_day(*stores[s], *before, standing[s]));
+    }
+  }
+  std::vector<store::v1::ScopeCounts> all;
+  std::vector<store::v1::ScopeCounts> written;
+  for (Date day = from; day <= to; day = day + 1) {
+    bool any = false;
+    for (size_t s = 0; s < stores.size(); ++s) {
+      CW_TRY(read_day(*stores[s], day, written));
+      if (written.empty()) continue;
+      standing[s].swap(written);
+      any = true;
+    }
+    if (!any) continue;
+    all.clear();
+    for (const auto& counts : standing) all.insert(all.end(), counts.begin(), counts.end());
+    visit(day, all);
+  }
+  return Ok();
+}
+
 Result<StoreReport> ReportFromStore(const store::StoreReader& store,
                                     const StoreReportRequest& request) {
   const store::StoreReader* const stores[] = {&store};
@@ -287,20 +361,6 @@ Result<ReportSource> CountStore(const store::StoreReader& store,
   return ReportSource::kReEvaluation;
 }
 
-// The policy all of `stores` were projected under (the same text, "" for the defaults).
-Result<Policy> CommonPolicy(std::span<const store::StoreReader* const> stores) {
-  CW_TRY(first, stores.front()->Policy());
-  for (const store::StoreReader* store : stores.subspan(1)) {
-    CW_TRY(text, store->Policy());
-    if (text.value_or("") != first.value_or("")) {
-      return FailedPrecondition(
-          "the stores were projected under different policies: rebuild each under the same one "
-          "(casewatch rebuild --data DIR --policy FILE)");
-    }
-  }
-  return StorePolicy(*stores.front());
-}
-
 // Refuses stores two of which hold records of one partition of `topic`.
 Result<void> CheckPartitionsDisjoint(std::span<const store::StoreReader* const> stores,
                                      std::string_view topic) {
@@ -329,12 +389,11 @@ Result<StoreReport> ReportFromStores(std::span<const store::StoreReader* const> 
     CW_TRY(CheckPartitionsDisjoint(stores, events_topic));
   }
   std::vector<std::optional<Instant>> projected;
-  std::optional<Instant> earliest;
   for (const store::StoreReader* store : stores) {
     CW_TRY(instant, store->ProjectionInstant());
     projected.push_back(instant);
-    if (instant && (!earliest || *instant < *earliest)) earliest = instant;
   }
+  CW_TRY(earliest, EarliestProjectionInstant(stores));
   if (!request.as_of && !earliest) {
     return FailedPrecondition("the engine has not projected anything in this store yet");
   }
@@ -344,7 +403,7 @@ Result<StoreReport> ReportFromStores(std::span<const store::StoreReader* const> 
   if (request.policy) {
     policy = *request.policy;
   } else {
-    CW_TRY(stored_policy, CommonPolicy(stores));
+    CW_TRY(stored_policy, StoresPolicy(stores));
     policy = std::move(stored_policy);
   }
   CW_TRY(period, MakePeriod(request.from, request.to, result.as_of));

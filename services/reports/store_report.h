@@ -104,6 +104,22 @@ class GroupedReportBuilder {
 
 // The policy the store's projections were made under.
 [[nodiscard]] Result<Policy> StorePolicy(const store::StoreReader& store);
+// The policy all of `stores` were projected under; refused (FailedPrecondition, naming `casewatch
+// rebuild`) when they differ.
+[[nodiscard]] Result<Policy> StoresPolicy(std::span<const store::StoreReader* const> stores);
+// The earliest of the stores' projection instants: the instant all of them have reached. A store
+// that has projected nothing holds no counted case and is passed over; nullopt when none has.
+[[nodiscard]] Result<std::optional<Instant>> EarliestProjectionInstant(
+    std::span<const store::StoreReader* const> stores);
+
+// The daily counts (store::StoreReader::ScanDaily) of several stores of disjoint cases, day by day
+// from `from` to `to`: on each day any of them recorded, every store's counts of its last write
+// on or before that day (`visit` gets them all, store by store). A store that did not write that
+// day stands as it last wrote, as one store's counts stand between its writes. Days none of them
+// recorded are skipped.
+[[nodiscard]] Result<void> ForEachDayOfStores(
+    std::span<const store::StoreReader* const> stores, Date from, Date to,
+    const std::function<void(Date, std::span<const store::v1::ScopeCounts>)>& visit);
 
 // CheckScopeIsKnown against the allocations of the store's cases (its per-allocation counts):
 // for a scope in which a report found no case, whether it was a typo.

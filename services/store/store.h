@@ -158,6 +158,8 @@ class StoreReader {
   // The daily counts of the days in [from, to], day by day, each day's allocations by ScopeKey.
   [[nodiscard]] Result<void> ScanDaily(
       Date from, Date to, const std::function<void(Date, const v1::ScopeCounts&)>& visit) const;
+  // The last day before `day` with daily counts; nullopt when there is none.
+  [[nodiscard]] Result<std::optional<Date>> LastDailyBefore(Date day) const;
   [[nodiscard]] Result<void> ScanDeadLetters(
       const std::function<void(uint64_t sequence, const v1::DeadLetter&)>& visit) const;
   // Outbox records from `from_sequence` on, in order, until `visit` returns false.

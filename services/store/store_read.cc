@@ -338,6 +338,20 @@ Result<void> StoreReader::ScanDaily(
   return failure;
 }
 
+Result<std::optional<Date>> StoreReader::LastDailyBefore(Date day) const {
+  if (impl_->family(kDaily) == nullptr) return std::optional<Date>();
+  WithoutPerfCounters();
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->family(kDaily)));
+  // Every key of `day` is longer than its DayKey, so sorts after it: the last key at or before
+  // the DayKey is of an earlier day.
+  const std::string key = DayKey(day);
+  it->SeekForPrev(rocksdb::Slice(key));
+  if (!it->status().ok()) return FromStatus(it->status(), "reading");
+  if (!it->Valid()) return std::optional<Date>();
+  return std::optional<Date>(DayOfKey(View(it->key())));
+}
+
 Result<void> StoreReader::ScanDeadLetters(
     const std::function<void(uint64_t, const v1::DeadLetter&)>& visit) const {
   Result<void> failure = Ok();

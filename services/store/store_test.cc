@@ -5,6 +5,7 @@
 #include <rocksdb/db.h>
 
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -441,6 +442,17 @@ TEST(Store, DailyCountsComeBackByDayThenAllocationWithinTheRange) {
   }));
   EXPECT_EQ(seen, (std::vector<std::pair<int32_t, int64_t>>{{-3, 1}, {20454, 3}, {20454, 2},
                                                             {20455, 4}}));
+  // The last day with counts before a day: what a day without a write carries forward.
+  const auto last_before = [&](int32_t day) {
+    auto found = store->LastDailyBefore(Date{day});
+    EXPECT_TRUE(found) << found.error().message;
+    return found.value() ? found.value()->days : std::numeric_limits<int32_t>::min();
+  };
+  EXPECT_EQ(last_before(20455), 20454);
+  EXPECT_EQ(last_before(20456), 20455);
+  EXPECT_EQ(last_before(30000), 20456);
+  EXPECT_EQ(last_before(20454), -3);
+  EXPECT_EQ(last_before(-3), std::numeric_limits<int32_t>::min());
   ASSERT_TRUE(store->BeginRebuild(v1::RebuildMarker()));
   seen.clear();
   ASSERT_TRUE(store->ScanDaily(Date{-10}, Date{30000}, [&](Date day, const v1::ScopeCounts& c) {

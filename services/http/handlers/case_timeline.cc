@@ -47,9 +47,17 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
                          kMaxTimelinePage);
   if (!items) return ErrorResponse(items.error());
   const std::string id = *decoded;
-  auto read_projection = options.store->ReadProjection(id);
-  if (!read_projection) return ErrorResponse(read_projection.error());
-  const std::optional<store::v1::CaseProjection>& projection = read_projection.value();
+  // A case is in one store: with several tasks, the one whose projection it has.
+  const store::StoreReader* holder = nullptr;
+  std::optional<store::v1::CaseProjection> projection;
+  for (const store::StoreReader* store : options.stores) {
+    auto read_projection = store->ReadProjection(id);
+    if (!read_projection) return ErrorResponse(read_projection.error());
+    if (!read_projection.value()) continue;
+    holder = store;
+    projection = std::move(read_projection).value();
+    break;
+  }
   // Only a viewer has a scope: the others see every case.
   const bool visible = projection && MaySee(*c.principal, records::AllocationOf(*projection));
   const int status = visible ? 200 : 404;
@@ -79,7 +87,7 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   Result<void> failure = Ok();
   google::protobuf::util::JsonPrintOptions json;
   json.preserve_proto_field_names = true;
-  auto total_events = options.store->ReadCasePage(
+  auto total_events = holder->ReadCasePage(
       id, events.value().offset(), static_cast<uint64_t>(events.value().size),
       [&](std::string_view bytes) {
         events::v1::Envelope envelope;

@@ -78,20 +78,26 @@ HttpResponse HandlePostEvents(ApiState& state, Call& c) {
     ids.push_back(line.event_id);
     valid.push_back(&line);
   }
-  if (options.store != nullptr && !ids.empty()) {
-    auto stored = options.store->FindIds(ids);
-    if (!stored) return ErrorResponse(stored.error());
-    for (size_t i = 0; i < valid.size(); ++i) {
-      const std::optional<store::IdEntry>& entry = stored.value()[i];
-      if (!entry) continue;
-      const bool same = entry->content[0] == valid[i]->content.high &&
-                        entry->content[1] == valid[i]->content.low;
-      valid[i]->outcome = same ? Outcome::kDuplicate : Outcome::kConflict;
-      if (!same) {
-        valid[i]->error = fmt::format(
-            "event_id \"{}\" was already accepted with different content (stored event #{})",
-            valid[i]->event_id, entry->sequence);
-      }
+  // An id is unique across all cases: with several tasks, it may be in any of their stores.
+  std::vector<std::optional<store::IdEntry>> stored(ids.size());
+  for (const store::StoreReader* store : options.stores) {
+    if (ids.empty()) break;
+    auto found = store->FindIds(ids);
+    if (!found) return ErrorResponse(found.error());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (!stored[i]) stored[i] = found.value()[i];
+    }
+  }
+  for (size_t i = 0; i < valid.size(); ++i) {
+    const std::optional<store::IdEntry>& entry = stored[i];
+    if (!entry) continue;
+    const bool same = entry->content[0] == valid[i]->content.high &&
+                      entry->content[1] == valid[i]->content.low;
+    valid[i]->outcome = same ? Outcome::kDuplicate : Outcome::kConflict;
+    if (!same) {
+      valid[i]->error = fmt::format(
+          "event_id \"{}\" was already accepted with different content (stored event #{})",
+          valid[i]->event_id, entry->sequence);
     }
   }
   std::unordered_map<std::string_view, const Line*> first_here;

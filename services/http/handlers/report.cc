@@ -22,25 +22,29 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   const ReportQuery& q = query.value();
   auto scope = CallerScope(state, call, q.scope, /*past=*/!q.live());
   if (!scope.scope) return scope.answer;
+  std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
     const auto snapshot = state.options.view->snapshot();
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
-    HttpResponse answer = Json(200, *snapshot->Report(state.options.view->policy(),
-                                                      state.options.view->min_cases(),
-                                                      *scope.scope));
-    AddSnapshotHeaders(answer, *snapshot);
-    return answer;
+    if (snapshot->one_instant) {
+      HttpResponse answer = Json(200, *snapshot->Report(state.options.view->policy(),
+                                                        state.options.view->min_cases(),
+                                                        *scope.scope));
+      AddSnapshotHeaders(answer, *snapshot);
+      return answer;
+    }
+    as_of = snapshot->as_of;  // a task ahead: all of them as of the earliest, from the stores
   }
   reports::StoreReportRequest request;
-  request.as_of = q.as_of;
+  request.as_of = as_of;
   request.from = q.from;
   request.to = q.to;
   request.scope = *scope.scope;
   request.case_items = q.case_items;
   request.min_cases = state.options.view->min_cases();
-  auto report = reports::ReportFromStore(*state.options.store, request);
+  auto report = reports::ReportFromStores(state.options.stores, request, state.options.topic);
   if (!report) return ErrorResponse(report.error());
   // A unit with no case now but some then is answered; with none then either, it was a typo.
   if (scope.unknown_now && report.value().cases == 0) return *scope.unknown_now;
@@ -72,22 +76,26 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   }
   reports::StoreReport report;
   std::shared_ptr<const Snapshot> snapshot;  // live
+  std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
     snapshot = state.options.view->snapshot();
     if (!snapshot->as_of) {
       return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
     }
+    if (!snapshot->one_instant) as_of = snapshot->as_of;  // as in HandleReport
+  }
+  if (snapshot && snapshot->one_instant) {
     report = snapshot->Breakdown(state.options.view->policy(), state.options.view->min_cases(),
                                  scope, by);
   } else {
     reports::StoreReportRequest request;
-    request.as_of = q.as_of;
+    request.as_of = as_of;
     request.from = q.from;
     request.to = q.to;
     request.scope = scope;
     request.group_by = by;
     request.min_cases = state.options.view->min_cases();
-    auto stored = reports::ReportFromStore(*state.options.store, request);
+    auto stored = reports::ReportFromStores(state.options.stores, request, state.options.topic);
     if (!stored) return ErrorResponse(stored.error());
     if (narrowed.unknown_now && stored.value().cases == 0) return *narrowed.unknown_now;
     report = std::move(stored).value();

@@ -1,6 +1,7 @@
 // GET /api/v1/trend: a scope's scores per indicator and outcome over time. interval=day (the
 // default): each day's scores to date, from the counts the engine recorded at each day's last
-// write (the store's daily family: from the day the engine first ran). interval=month: each
+// write (the store's daily family: from the day the engine first ran; with several tasks, each
+// task's counts of its last write on or before the day). interval=month: each
 // month's own decisions as they stood at its end, computed from the history itself
 // (reports::MonthlyTrend, kept by MonthlyTrendCache): complete from the first case, the same after
 // a rebuild, each month equal to the replay of that month.
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 
 #include "services/reports/monthly_trend.h"
 #include "services/reports/store_report.h"
@@ -109,29 +111,18 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
   WriteScope(out, scope);
   out.Key("from").String(FormatDate(from)).Key("to").String(FormatDate(to));
   out.Key("days").BeginArray();
-  std::optional<Date> current;
-  std::unique_ptr<reports::GroupedReportBuilder> builder;
-  const auto flush = [&] {
-    if (!builder) return;
-    const casewatch::Report report = builder->FinishScope();
-    out.BeginObject().Key("date").String(FormatDate(*current));
-    WriteScores(out, report);
-    out.EndObject();
-    builder.reset();
-  };
-  auto scanned = state.options.store->ScanDaily(
-      from, to, [&](Date day, const store::v1::ScopeCounts& counts) {
-        if (!current || *current != day) {
-          flush();
-          current = day;
-          const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
-          builder = std::make_unique<reports::GroupedReportBuilder>(
-              policy, start, Period{std::nullopt, day}, scope, reports::GroupBy::kNone);
-        }
-        builder->AddCounts(counts);
+  auto scanned = reports::ForEachDayOfStores(
+      state.options.stores, from, to,
+      [&](Date day, std::span<const store::v1::ScopeCounts> day_counts) {
+        const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
+        reports::GroupedReportBuilder builder(policy, start, Period{std::nullopt, day}, scope,
+                                              reports::GroupBy::kNone);
+        for (const store::v1::ScopeCounts& counts : day_counts) builder.AddCounts(counts);
+        out.BeginObject().Key("date").String(FormatDate(day));
+        WriteScores(out, builder.FinishScope());
+        out.EndObject();
       });
   if (!scanned) return ErrorResponse(scanned.error());
-  flush();
   out.EndArray().EndObject();
   return Json(200, out.Take());
 }

@@ -140,6 +140,10 @@ struct HarnessOptions {
   // An engine of a group (casewatchd --group): its name, and what its directory says.
   std::string group;
   std::function<GroupView()> group_view;
+  // The service's partitions shared out among this many tasks, each a store and engine of its
+  // own (docs/partitioned-group.md): the simulation's cases split among them by key, task N fed
+  // partition N. 1: one store of everything, as casewatchd runs today.
+  size_t tasks = 1;
   ServerOptions server;
 
   HarnessOptions() {
@@ -162,26 +166,39 @@ class Harness {
       if (!broker) Fail("kafka: " + broker.error().message);
       broker_.emplace(std::move(broker).value());
     }
-    auto store = store::Store::Open(dir_.path() / "store");
-    if (!store) Fail("store: " + store.error().message);
-    store_ = std::move(store).value();
+    for (size_t t = 0; t < std::max<size_t>(options.tasks, 1); ++t) {
+      auto store = store::Store::Open(dir_.path() / (t == 0 ? "store" : fmt::format("task-{}", t)));
+      if (!store) Fail("store: " + store.error().message);
+      stores_.push_back(std::move(store).value());
+      readers_.push_back(stores_.back().get());
+    }
+    store_ = stores_.front().get();
     view_ = std::make_unique<LiveView>(Policy{}, options.min_cases);
-    if (auto loaded = view_->Load(*store_); !loaded) Fail("view: " + loaded.error().message);
-    engine::EngineOptions engine_options;
-    engine_options.on_commit = [this](const engine::CommitInfo& info) {
-      alerts_.insert(alerts_.end(), info.alerts.begin(), info.alerts.end());
-      view_->OnCommit(info);
-    };
-    auto engine = engine::Engine::Create(*store_, engine_options);
-    if (!engine) Fail("engine: " + engine.error().message);
-    engine_ = std::move(engine).value();
+    if (auto loaded = view_->Load(readers_); !loaded) Fail("view: " + loaded.error().message);
+    for (size_t t = 0; t < stores_.size(); ++t) {
+      engine::EngineOptions engine_options;
+      engine_options.on_commit = [this, t](const engine::CommitInfo& info) {
+        alerts_.insert(alerts_.end(), info.alerts.begin(), info.alerts.end());
+        view_->OnCommit(info, t);
+      };
+      auto engine = engine::Engine::Create(*stores_[t], engine_options);
+      if (!engine) Fail("engine: " + engine.error().message);
+      engines_.push_back(std::move(engine).value());
+    }
+    engine_ = engines_.front().get();
+    std::vector<int64_t>& offsets = next_offsets_;
+    offsets.resize(stores_.size());
     for (size_t at = 0; at < sim.records.size(); at += 500) {
-      std::vector<engine::InputRecord> batch;
+      std::vector<std::vector<engine::InputRecord>> batches(stores_.size());
       for (size_t i = at; i < std::min(sim.records.size(), at + 500); ++i) {
-        batch.push_back(engine::InputRecord{0, next_offset_++, sim.keys[i], sim.records[i]});
+        const size_t t = std::hash<std::string>{}(sim.keys[i]) % stores_.size();
+        batches[t].push_back(engine::InputRecord{static_cast<int32_t>(t), offsets[t]++,
+                                                 sim.keys[i], sim.records[i]});
       }
-      if (auto applied = engine_->Apply(batch, sim.end); !applied) {
-        Fail("apply: " + applied.error().message);
+      for (size_t t = 0; t < stores_.size(); ++t) {
+        if (auto applied = engines_[t]->Apply(batches[t], sim.end); !applied) {
+          Fail("apply: " + applied.error().message);
+        }
       }
     }
     if (options.ready) ReportStatus();
@@ -217,7 +234,7 @@ class Harness {
     audit_ = std::move(audit).value();
 
     ApiOptions api;
-    api.store = store_.get();
+    api.stores = readers_;
     api.view = view_.get();
     api.tokens = &tokens_;
     api.audit = audit_.get();
@@ -241,7 +258,9 @@ class Harness {
   }
 
   uint16_t port() const { return server_->port(); }
-  store::Store& store() { return *store_; }
+  store::Store& store() { return *store_; }  // task 0's
+  // Every task's store (one unless HarnessOptions::tasks).
+  const std::vector<const store::StoreReader*>& stores() const { return readers_; }
   LiveView& view() { return *view_; }
   engine::Engine& engine() { return *engine_; }
   const std::string& brokers() const { return broker_->bootstrap_servers(); }
@@ -308,7 +327,7 @@ class Harness {
 
   // The store's report (the `casewatch replay` form) for `request`.
   std::string Expected(const StoreReportRequest& request) const {
-    auto report = reports::ReportFromStore(*store_, request);
+    auto report = reports::ReportFromStores(readers_, request);
     EXPECT_TRUE(report) << report.error().message;
     return report ? report.value().json : std::string();
   }
@@ -318,19 +337,29 @@ class Harness {
     return Expected(request);
   }
 
-  // Applies records (as the next offsets of partition 0) with the clock at `now`.
-  void Apply(const std::vector<std::string>& records, Instant now) {
+  // Applies records (as the next offsets of partition 0, task 0's) with the clock at `now`; with
+  // `task`, as that task's (its partition's next offsets), the other tasks' clocks left as they
+  // are.
+  void Apply(const std::vector<std::string>& records, Instant now, size_t task = 0) {
     std::vector<engine::InputRecord> batch;
     for (const std::string& record : records) {
-      batch.push_back(engine::InputRecord{0, next_offset_++, "key", record});
+      batch.push_back(
+          engine::InputRecord{static_cast<int32_t>(task), next_offsets_[task]++, "key", record});
     }
-    auto applied = engine_->Apply(batch, now);
+    auto applied = engines_[task]->Apply(batch, now);
     ASSERT_TRUE(applied) << applied.error().message;
     ReportStatus();
   }
-  void AdvanceTo(Instant now) {
-    auto advanced = engine_->AdvanceTo(now);
+  // One task's engine's clock moved on alone (the others' left behind).
+  void AdvanceTask(size_t task, Instant now) {
+    auto advanced = engines_[task]->AdvanceTo(now);
     ASSERT_TRUE(advanced) << advanced.error().message;
+  }
+  void AdvanceTo(Instant now) {  // every task's engine, one after another
+    for (auto& engine : engines_) {
+      auto advanced = engine->AdvanceTo(now);
+      ASSERT_TRUE(advanced) << advanced.error().message;
+    }
     ReportStatus();
   }
   // Opens a community order for `case_id`, an hour before the clock, which moves on an hour.
@@ -367,12 +396,16 @@ class Harness {
   // Counted cases by allocation: (case id, allocation) in case id order.
   std::vector<std::pair<std::string, Allocation>> CountedCases() const {
     std::vector<std::pair<std::string, Allocation>> cases;
-    EXPECT_TRUE(
-        store_->ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
-          if (p.counted()) {
-            cases.emplace_back(std::string(case_id), records::AllocationOf(p));
-          }
-        }));
+    for (const store::StoreReader* store : readers_) {
+      EXPECT_TRUE(
+          store->ScanProjections([&](std::string_view case_id, const store::v1::CaseProjection& p) {
+            if (p.counted()) {
+              cases.emplace_back(std::string(case_id), records::AllocationOf(p));
+            }
+          }));
+    }
+    std::sort(cases.begin(), cases.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     return cases;
   }
 
@@ -385,11 +418,13 @@ class Harness {
   void DiscoverOrganisation() {
     std::map<std::string, int64_t> cases_by_key;
     std::vector<store::v1::ScopeCounts> all;
-    if (auto scanned = store_->ScanScopes([&](const store::v1::ScopeCounts& c) {
-          if (c.cases() > 0) all.push_back(c);
-        });
-        !scanned) {
-      Fail("scan scopes: " + scanned.error().message);
+    for (const store::StoreReader* store : readers_) {
+      if (auto scanned = store->ScanScopes([&](const store::v1::ScopeCounts& c) {
+            if (c.cases() > 0) all.push_back(c);
+          });
+          !scanned) {
+        Fail("scan scopes: " + scanned.error().message);
+      }
     }
     if (all.empty()) Fail("the simulation left no counted cases");
     // The allocation with the most cases, for scopes with something in them.
@@ -408,11 +443,14 @@ class Harness {
 
   TempDir dir_;
   std::optional<daemon::testing::TestBroker> broker_;
-  std::unique_ptr<store::Store> store_;
+  std::vector<std::unique_ptr<store::Store>> stores_;  // by task
+  std::vector<const store::StoreReader*> readers_;
+  store::Store* store_ = nullptr;  // task 0's
   std::unique_ptr<LiveView> view_;
   std::vector<alerts::v1::ObligationMissedAlert> alerts_;
-  std::unique_ptr<engine::Engine> engine_;
-  int64_t next_offset_ = 0;
+  std::vector<std::unique_ptr<engine::Engine>> engines_;
+  engine::Engine* engine_ = nullptr;  // task 0's
+  std::vector<int64_t> next_offsets_;  // by task
   Scope home_;
   std::string other_region_;
   Allocation other_allocation_;

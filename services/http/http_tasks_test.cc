@@ -1,0 +1,195 @@
+// The API over the stores of several tasks (docs/partitioned-group.md): an engine whose
+// partitions are shared out keeps one store per partition, whose cases are disjoint. Every read
+// must answer as one store of all their cases does; these tests run the same simulation into one
+// store and into three, and compare the answers.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "base/partition_offsets.h"
+#include "services/http/testing/harness.h"
+
+namespace casewatch::http {
+namespace {
+
+using testing::Harness;
+using testing::HttpReply;
+using testing::HarnessOptions;
+using testing::JsonDoc;
+using testing::ScopeQuery;
+using testing::Str;
+using testing::kPublisherToken;
+
+constexpr size_t kTasks = 3;
+
+HarnessOptions Split() {
+  HarnessOptions options;
+  options.tasks = kTasks;
+  return options;
+}
+
+// Every read endpoint's answers, by target: reports now, in the past, in the future, for a period,
+// a scope and with case items; breakdowns; the day-by-day and the monthly trend; the worklist;
+// some case timelines and a case there is not; the engine's description.
+std::vector<std::string> Targets(Harness& h, Instant now) {
+  const Scope region{h.home().region, {}, {}, {}};
+  const std::string before = FormatInstant(Instant{now.seconds - 45 * 86400, 0});
+  const std::string after = FormatInstant(Instant{now.seconds + 10 * 86400, 0});
+  std::vector<std::string> targets = {
+      "/api/v1/report",
+      "/api/v1/report?" + ScopeQuery(region),
+      "/api/v1/report?" + ScopeQuery(h.home()),
+      "/api/v1/report?case_items=true&" + ScopeQuery(region),
+      "/api/v1/report?as_of=" + before,
+      "/api/v1/report?as_of=" + after,
+      fmt::format("/api/v1/report?from={}&to={}", FormatDate(DateOf(now) + -120),
+                  FormatDate(DateOf(now) + -30)),
+      "/api/v1/breakdown",
+      "/api/v1/breakdown?by=team",
+      "/api/v1/breakdown?by=offender_manager&" + ScopeQuery(region),
+      "/api/v1/breakdown?by=pdu&as_of=" + before,
+      fmt::format("/api/v1/trend?from={}", FormatDate(DateOf(now) + -10)),
+      "/api/v1/trend?" + ScopeQuery(region),
+      "/api/v1/trend?interval=month&months=24",
+      "/api/v1/trend?interval=month&months=6&" + ScopeQuery(region),
+      "/api/v1/worklist?page_size=500",
+      "/api/v1/worklist?format=csv",
+      "/api/v1/worklist?status=overdue&" + ScopeQuery(region),
+      "/api/v1/cases/no-such-case",
+      "/api/v1/meta",
+  };
+  const auto cases = h.CountedCases();
+  for (size_t i = 0; i < cases.size(); i += cases.size() / 6 + 1) {
+    targets.push_back("/api/v1/cases/" + cases[i].first);
+  }
+  return targets;
+}
+
+void ExpectSameAnswers(Harness& split, Harness& whole, const std::string& when) {
+  ASSERT_EQ(split.CountedCases(), whole.CountedCases()) << when;
+  for (const std::string& target : Targets(whole, whole.now())) {
+    const HttpReply expected = whole.Get(target);
+    EXPECT_EQ(expected.status, target.ends_with("no-such-case") ? 404 : 200)
+        << target << "\n" << expected.body;
+    const HttpReply got = split.Get(target);
+    EXPECT_EQ(got.status, expected.status) << when << ": " << target << "\n" << got.body;
+    EXPECT_EQ(got.body, expected.body) << when << ": " << target;
+  }
+}
+
+// The cases the split puts in each task: all three have some, or the test shows nothing.
+void ExpectEveryTaskHoldsCases(const Harness& split) {
+  ASSERT_EQ(split.stores().size(), kTasks);
+  for (size_t t = 0; t < kTasks; ++t) {
+    int64_t cases = 0;
+    ASSERT_TRUE(split.stores()[t]->ScanScopes(
+        [&](const store::v1::ScopeCounts& counts) { cases += counts.cases(); }));
+    EXPECT_GT(cases, 0) << "task " << t << " holds no counted case";
+  }
+}
+
+TEST(HttpTasks, EveryReadOverTaskStoresEqualsOneStoreOfAllTheirCases) {
+  Harness whole;
+  Harness split(Split());
+  ExpectEveryTaskHoldsCases(split);
+  ExpectSameAnswers(split, whole, "as fed");
+
+  // The counts name every task's partition, each at the records it was fed.
+  const HttpReply report = split.Get("/api/v1/report");
+  ASSERT_EQ(report.status, 200);
+  auto offsets = ParsePartitionOffsets(report.headers.at("casewatch-offsets"));
+  ASSERT_TRUE(offsets) << report.headers.at("casewatch-offsets");
+  ASSERT_EQ(offsets.value().size(), kTasks);
+  int64_t records = 0;
+  for (const auto& [partition, next] : offsets.value()) records += next;
+  EXPECT_EQ(records, static_cast<int64_t>(testing::Simulation().records.size()));
+
+  // Days on which every task wrote: each day's trend point is theirs together.
+  for (int day = 1; day <= 3; ++day) {
+    const Instant next{whole.now().seconds + 86400, 0};
+    whole.AdvanceTo(next);
+    split.AdvanceTo(next);
+  }
+  ExpectSameAnswers(split, whole, "three days on");
+  const HttpReply trend = split.Get("/api/v1/trend");
+  JsonDoc doc(trend.body);
+  EXPECT_EQ(doc["days"].get_array().size(), 4u) << trend.body;
+}
+
+// Tasks are meant to move their clocks together; when one is ahead, an answer of the live counts
+// would mix instants. It is read from the stores as of the earliest instant instead, and the day
+// the others did not write carries their counts forward rather than dropping their cases.
+TEST(HttpTasks, ATaskAheadIsReadAsOfTheEarliestAndTheOthersCountsCarryOverADayTheyDidNotWrite) {
+  Harness whole;
+  Harness split(Split());
+  const Instant start = whole.now();
+  const std::string live_then = whole.Get("/api/v1/report").body;
+  const std::string breakdown_then = whole.Get("/api/v1/breakdown?by=team").body;
+  const std::string trend_then = whole.Get("/api/v1/trend").body;
+
+  constexpr int kAhead = 21;  // days: long enough for task 1's counts to change
+  split.AdvanceTask(1, Instant{start.seconds + kAhead * 86400, 0});
+  EXPECT_EQ(split.Get("/api/v1/report").body, live_then);
+  EXPECT_EQ(split.Get("/api/v1/breakdown?by=team").body, breakdown_then);
+  EXPECT_FALSE(split.view().snapshot()->one_instant);
+  EXPECT_EQ(split.view().snapshot()->as_of, start);
+
+  // Task 1's counts as it stands differ from its counts then: had the live counts been added up
+  // as they are, the report would not be the one of that instant.
+  reports::StoreReportRequest ahead;
+  ahead.as_of = Instant{start.seconds + kAhead * 86400, 0};
+  const store::StoreReader* const task_1[] = {split.stores()[1]};
+  auto task_1_ahead = reports::ReportFromStores(task_1, ahead);
+  ahead.as_of = start;
+  auto task_1_then = reports::ReportFromStores(task_1, ahead);
+  ASSERT_TRUE(task_1_ahead && task_1_then);
+  ASSERT_NE(task_1_ahead.value().json.substr(task_1_ahead.value().json.find("\"cases\"")),
+            task_1_then.value().json.substr(task_1_then.value().json.find("\"cases\"")));
+
+  // Task 1 wrote days on; tasks 0 and 2 did not: that day is theirs as they last stood.
+  const HttpReply trend = split.Get(
+      fmt::format("/api/v1/trend?to={}", FormatDate(DateOf(start) + kAhead)));
+  ASSERT_EQ(trend.status, 200) << trend.body;
+  JsonDoc then(trend_then);
+  JsonDoc now(trend.body);
+  ASSERT_EQ(then["days"].get_array().size(), 1u) << trend_then;
+  ASSERT_EQ(now["days"].get_array().size(), 2u) << trend.body;
+  const int64_t cases_then = int64_t(then["days"].at(0)["cases"]);
+  EXPECT_EQ(Str(now["days"].at(1)["date"]), FormatDate(DateOf(start) + kAhead));
+  EXPECT_EQ(int64_t(now["days"].at(1)["cases"]), cases_then)
+      << "the tasks that did not write on the day are counted as they last stood";
+
+  // Once the others catch up, the live counts answer again, equal to one store's.
+  const Instant later{start.seconds + kAhead * 86400, 0};
+  whole.AdvanceTo(later);
+  split.AdvanceTo(later);
+  EXPECT_TRUE(split.view().snapshot()->one_instant);
+  ExpectSameAnswers(split, whole, "caught up");
+}
+
+// An event id is unique across cases, whichever task's store holds it: one sent again is a
+// duplicate, one sent again with other content a conflict, wherever the first was stored.
+TEST(HttpTasks, AnIdAnotherTasksStoreHoldsIsADuplicateOrAConflict) {
+  HarnessOptions options = Split();
+  options.kafka = true;
+  Harness h(options);
+  const Instant now = h.now();
+  const Instant opened{now.seconds - 7200, 0};
+  const std::string stored = testing::EnvelopeJson("e-task-2", "C-TASK-2", opened,
+                                                   h.HomeAllocation());
+  h.Apply({testing::EnvelopeBytes(stored)}, now, 2);
+  const std::string other = testing::EnvelopeJson("e-task-2", "C-ELSEWHERE",
+                                                  Instant{opened.seconds + 60, 0},
+                                                  h.HomeAllocation());
+  const HttpReply reply = h.Post("/api/v1/events", stored + "\n" + other + "\n", kPublisherToken);
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  JsonDoc doc(reply.body);
+  EXPECT_EQ(int64_t(doc["accepted"]), 0) << reply.body;
+  EXPECT_EQ(int64_t(doc["duplicates"]), 1) << reply.body;
+  EXPECT_EQ(int64_t(doc["conflicts"]), 1) << reply.body;
+}
+
+}  // namespace
+}  // namespace casewatch::http
