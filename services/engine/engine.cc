@@ -1,4 +1,5 @@
 #include "services/engine/engine.h"
+#include "services/engine/id_claims.h"
 #include "services/engine/id_filter.h"
 
 #include <fmt/format.h>
@@ -74,6 +75,18 @@ alerts::v1::ObligationMissedAlert AlertOf(const events::v1::Envelope& event,
 bool SameContent(const ingest::ContentFingerprint& a, const std::array<uint64_t, 2>& b) {
   return a.high == b[0] && a.low == b[1];
 }
+
+// Releases a task's id claims when the write that made them is over (durable or failed).
+struct ReleaseClaims {
+  IdClaims* claims;
+  size_t task;
+  ReleaseClaims(IdClaims* c, size_t t) : claims(c), task(t) {}
+  ReleaseClaims(const ReleaseClaims&) = delete;
+  ReleaseClaims& operator=(const ReleaseClaims&) = delete;
+  ~ReleaseClaims() {
+    if (claims != nullptr) claims->Release(task);
+  }
+};
 
 // The ids of the case's obligation_missed events: one pass, then each lookup is a hash (a case
 // with many missed obligations made one pass per obligation quadratic).
@@ -603,6 +616,23 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   ids.reserve(candidates.size());
   for (const Candidate& c : candidates) ids.push_back(c.view.event_id);
   CW_TRY(stored, impl.FindStoredIds(ids));
+  // Ids new to this store may be another task's (options.id_claims): claimed until the write.
+  std::unordered_map<std::string_view, HeldElsewhere> elsewhere;
+  ReleaseClaims release{impl.options.id_claims, impl.options.task};
+  if (impl.options.id_claims != nullptr) {
+    std::vector<std::string_view> new_ids;
+    std::vector<std::array<uint64_t, 2>> contents;
+    std::unordered_set<std::string_view> asked;
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      if (stored[k] || !asked.insert(ids[k]).second) continue;
+      new_ids.push_back(ids[k]);
+      contents.push_back({candidates[k].content.high, candidates[k].content.low});
+    }
+    CW_TRY(held, impl.options.id_claims->Claim(impl.options.task, new_ids, contents));
+    for (size_t j = 0; j < new_ids.size(); ++j) {
+      if (held[j]) elsewhere.emplace(new_ids[j], std::move(*held[j]));
+    }
+  }
 
   std::unordered_map<std::string_view, const Candidate*> accepted_here;
   for (size_t k = 0; k < candidates.size(); ++k) {
@@ -617,6 +647,9 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
     } else if (stored[k]) {
       same = SameContent(c.content, stored[k]->content);
       first_copy = fmt::format("stored event #{}", stored[k]->sequence);
+    } else if (auto other = elsewhere.find(id); other != elsewhere.end()) {
+      same = SameContent(c.content, other->second.content);
+      first_copy = other->second.first_copy;
     } else {
       accepted_here.emplace(id, &c);
       std::string_view bytes = c.record->value;

@@ -30,6 +30,8 @@
 
 namespace casewatch::engine {
 
+class IdClaims;  // id_claims.h
+
 enum class AlertFormat { kJson, kProtobuf };
 
 // What one durable write changed, for readers in the same process (the HTTP API's live view).
@@ -71,6 +73,12 @@ struct EngineOptions {
   std::chrono::milliseconds large_case_interval{1000};
   // Called on the engine's thread after each durable write (not during Rebuild).
   std::function<void(const CommitInfo&)> on_commit;
+  // One of several tasks of a process, each an engine over a store of its own partitions
+  // (docs/partitioned-group.md): the ids every task holds, and this engine's task number. An id
+  // new to this store but held by another task is a duplicate or a conflict, as in one store.
+  // nullptr: the engine's store holds every case.
+  IdClaims* id_claims = nullptr;
+  size_t task = 0;
 };
 
 // One consumed record; views valid during the call.

@@ -2,6 +2,7 @@
 // tests/engine_kafka_test.cc): live results equal a replay of the same events, at-least-once
 // delivery is applied exactly once, bad input is contained, deadlines raise alerts once.
 #include "services/engine/engine.h"
+#include "services/engine/id_claims.h"
 #include "services/engine/id_filter.h"
 
 #include <fmt/format.h>
@@ -374,6 +375,179 @@ std::string Envelope(std::string_view json) {
   events::v1::Envelope envelope;
   EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(json), &envelope).ok());
   return envelope.SerializeAsString();
+}
+
+// A case opened with `event_id`, an hour before `at`.
+std::string Opening(std::string_view event_id, std::string_view case_id, Instant at) {
+  return Envelope(fmt::format(
+      R"({{"eventId":"{}","caseId":"{}","occurredAt":"{}","caseOpened":{{"caseType":)"
+      R"("CASE_TYPE_COMMUNITY_ORDER","region":"North","pdu":"P1","team":"T1",)"
+      R"("offenderManager":"OM1"}}}})",
+      event_id, case_id, FormatInstant(Instant{at.seconds - 3600, 0})));
+}
+
+// The tasks of one process (docs/partitioned-group.md), their cases split by key, each its own
+// store and engine, sharing IdClaims.
+struct Tasks {
+  explicit Tasks(size_t count) : dirs(count) {
+    for (size_t t = 0; t < count; ++t) {
+      stores.push_back(OpenStore(dirs[t]));
+      readers.push_back(stores.back().get());
+    }
+    claims = std::make_unique<IdClaims>(readers);
+    for (size_t t = 0; t < count; ++t) {
+      EngineOptions options;
+      options.id_claims = claims.get();
+      options.task = t;
+      auto engine = Engine::Create(*stores[t], options);
+      EXPECT_TRUE(engine) << engine.error().message;
+      engines.push_back(std::move(engine).value());
+    }
+  }
+  size_t TaskOf(std::string_view key) const {
+    return std::hash<std::string_view>{}(key) % stores.size();
+  }
+  // Each task applies its share of `records` (key, value), as its partition's next offsets.
+  void Apply(const std::vector<std::pair<std::string, std::string>>& records, Instant now) {
+    std::vector<std::vector<InputRecord>> batches(stores.size());
+    for (const auto& [key, value] : records) {
+      const size_t t = TaskOf(key);
+      batches[t].push_back(InputRecord{static_cast<int32_t>(t), next[t]++, key, value});
+    }
+    for (size_t t = 0; t < stores.size(); ++t) {
+      ASSERT_TRUE(engines[t]->Apply(batches[t], now));
+    }
+  }
+  EngineCounters Counters() const {
+    EngineCounters sum;
+    for (const auto& engine : engines) {
+      sum.accepted += engine->counters().accepted;
+      sum.duplicates += engine->counters().duplicates;
+      sum.rejected += engine->counters().rejected;
+    }
+    return sum;
+  }
+
+  std::vector<TempDir> dirs;
+  std::vector<std::unique_ptr<store::Store>> stores;
+  std::vector<const store::StoreReader*> readers;
+  std::unique_ptr<IdClaims> claims;
+  std::vector<std::unique_ptr<Engine>> engines;
+  std::map<size_t, int64_t> next;
+};
+
+// An event_id is unique across all cases, and a case in another partition is another task's:
+// an id one task accepted, sent again for a case of another task, is a conflict there too, and
+// the tasks together accept, ignore and reject exactly what one store of all the cases does.
+TEST(Engine, TasksOfOneProcessTreatAnIdAnotherTaskHoldsAsOneStoreWould) {
+  const auto sim = Simulate(60, 6, 11);
+  Tasks tasks(3);
+  TempDir whole_dir;
+  auto whole = OpenStore(whole_dir);
+  auto whole_engine = MakeEngine(*whole);
+  int64_t whole_next = 0;
+  const auto apply_both = [&](const std::vector<std::pair<std::string, std::string>>& records) {
+    std::vector<InputRecord> batch;
+    for (const auto& [key, value] : records) {
+      batch.push_back(InputRecord{0, whole_next++, key, value});
+    }
+    ASSERT_TRUE(whole_engine->Apply(batch, sim.end));
+    tasks.Apply(records, sim.end);
+  };
+  std::vector<std::pair<std::string, std::string>> simulated;
+  for (size_t i = 0; i < sim.records.size(); ++i) {
+    simulated.emplace_back(sim.keys[i], sim.records[i]);
+  }
+  apply_both(simulated);
+
+  // Cases X-k, each opened with id shared-k; then cases Y-k of other tasks sent with the same
+  // ids (conflicts), X-k's openings sent again (duplicates) and a case with an id of the
+  // simulation's (a conflict with a stored event of whichever task holds it).
+  std::vector<std::pair<std::string, std::string>> first;
+  std::vector<std::pair<std::string, std::string>> again;
+  for (int k = 0; k < 12; ++k) {
+    const std::string x = fmt::format("X-{}", k);
+    std::string y;
+    for (int n = 0; y.empty() || tasks.TaskOf(y) == tasks.TaskOf(x); ++n) {
+      y = fmt::format("Y-{}-{}", k, n);
+    }
+    const std::string id = fmt::format("shared-{}", k);
+    first.emplace_back(x, Opening(id, x, sim.end));
+    again.emplace_back(y, Opening(id, y, sim.end));
+    again.push_back(first.back());
+  }
+  auto simulated_id = EventIdOf(sim.records.front());
+  ASSERT_TRUE(simulated_id);
+  std::string z;
+  for (int n = 0; z.empty() || tasks.TaskOf(z) == tasks.TaskOf(sim.keys.front()); ++n) {
+    z = fmt::format("Z-{}", n);
+  }
+  again.emplace_back(z, Opening(simulated_id.value(), z, sim.end));
+  apply_both(first);
+  apply_both(again);
+
+  const EngineCounters split = tasks.Counters();
+  EXPECT_EQ(split.accepted, whole_engine->counters().accepted);
+  EXPECT_EQ(split.duplicates, whole_engine->counters().duplicates);
+  EXPECT_EQ(split.rejected, whole_engine->counters().rejected);
+  EXPECT_GE(split.rejected, 13u);
+  StoreReportRequest now;
+  now.case_items = true;
+  auto together = reports::ReportFromStores(tasks.readers, now);
+  ASSERT_TRUE(together) << together.error().message;
+  EXPECT_EQ(together.value().json, StoreReportJson(*whole, now, ReportSource::kStoredProjections));
+  // Each conflict's dead letter names the other task's first copy.
+  int naming_the_task = 0;
+  for (const auto& store : tasks.stores) {
+    ASSERT_TRUE(store->ScanDeadLetters([&](uint64_t, const store::v1::DeadLetter& letter) {
+      if (letter.reason().find("already accepted with different content (first copy: task ") !=
+          std::string::npos) {
+        ++naming_the_task;
+      }
+    }));
+  }
+  EXPECT_EQ(naming_the_task, 13);
+}
+
+// Two tasks racing to accept the same new ids for cases of their own: each id is accepted once,
+// by one of them, and is a conflict at the other, however their writes interleave.
+TEST(Engine, TasksRacingForOneNewIdAcceptItOnce) {
+  Tasks tasks(2);
+  const Instant now{1767225600, 0};
+  constexpr int kBatches = 150;
+  constexpr int kPerBatch = 4;
+  const auto race = [&](size_t t) {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<std::string> values;
+      std::vector<InputRecord> batch;
+      values.reserve(kPerBatch);
+      for (int i = 0; i < kPerBatch; ++i) {
+        const int n = b * kPerBatch + i;
+        values.push_back(Opening(fmt::format("race-{}", n), fmt::format("T{}-{}", t, n), now));
+      }
+      for (int i = 0; i < kPerBatch; ++i) {
+        batch.push_back(InputRecord{static_cast<int32_t>(t), b * kPerBatch + i, "key", values[i]});
+      }
+      ASSERT_TRUE(tasks.engines[t]->Apply(batch, now));
+    }
+  };
+  std::thread other(race, 1);
+  race(0);
+  other.join();
+  const EngineCounters sum = tasks.Counters();
+  EXPECT_EQ(sum.accepted, static_cast<uint64_t>(kBatches * kPerBatch));
+  EXPECT_EQ(sum.rejected, static_cast<uint64_t>(kBatches * kPerBatch));
+  // Every id in exactly one store.
+  std::vector<std::string> ids;
+  for (int n = 0; n < kBatches * kPerBatch; ++n) ids.push_back(fmt::format("race-{}", n));
+  const std::vector<std::string_view> views(ids.begin(), ids.end());
+  std::vector<int> holders(ids.size());
+  for (const auto& store : tasks.stores) {
+    auto found = store->FindIds(views);
+    ASSERT_TRUE(found);
+    for (size_t k = 0; k < ids.size(); ++k) holders[k] += found.value()[k] ? 1 : 0;
+  }
+  EXPECT_EQ(std::count(holders.begin(), holders.end(), 1), kBatches * kPerBatch);
 }
 
 TEST(Engine, AnObligationPassingItsDueDateIsRecordedAndAlertedOnce) {
