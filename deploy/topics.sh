@@ -150,8 +150,10 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
   # A group's engines write and read their directory.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic casewatchd-group-directory
+  # Prefixed: casewatchd --tasks gives each task the id followed by -p<partition>.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
-    --transactional-id "${ENGINE_TRANSACTIONAL_ID:-casewatchd-case-events}"
+    --transactional-id "${ENGINE_TRANSACTIONAL_ID:-casewatchd-case-events}" \
+    --resource-pattern-type prefixed
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read \
     --group "${ENGINE_GROUP:-casewatchd-case-events}"
   for p in ${PUBLISHER_PRINCIPALS:-}; do

@@ -6,13 +6,18 @@
 
 #include <cerrno>
 #include <chrono>
-#include <thread>
 #include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "base/mutex.h"
 
 #include "services/daemon/clock.h"
 
 namespace casewatch::daemon {
 namespace {
+
+constexpr std::string_view kTasksDirectory = "tasks";  // --tasks: DATA/tasks/p<N>
 
 // RocksDB's files, the Kafka clients and HTTP connections all take descriptors: use all the
 // (hard) limit allows rather than the shell's usual soft 1024.
@@ -87,6 +92,10 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     }
     CW_TRY(CheckAdvertiseUrl(flags.advertise_url));
   }
+  if (flags.tasks && !flags.group.empty()) {
+    return InvalidArgument("--tasks with --group is not built yet: the tasks of a group's engines "
+                           "do not yet share the partitions out (docs/partitioned-group.md)");
+  }
   if (!flags.group.empty() && flags.brokers.empty()) {
     return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "
                            "(the embedded development broker lives in one process)");
@@ -114,6 +123,26 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
         app->options_.kafka.brokers, app->options_.kafka.brokers);
   }
 
+  if (flags.tasks) {
+    CW_TRY(app->OpenTasks(flags));
+    if (!flags.no_http) {
+      std::vector<const store::StoreReader*> readers;
+      for (const auto& store : app->task_stores_) readers.push_back(store.get());
+      CW_TRY(StartHttp(flags, readers, app->options_, app->http_));
+      http::LiveView* view = app->http_.view.get();
+      for (size_t t = 0; t < app->task_options_.size(); ++t) {
+        app->task_options_[t].engine.on_commit = [view, t](const engine::CommitInfo& info) {
+          view->OnCommit(info, t);
+        };
+      }
+    }
+    return app;
+  }
+  if (std::filesystem::exists(std::filesystem::path(flags.data) / kTasksDirectory)) {
+    return FailedPrecondition(fmt::format(
+        "{} holds the stores of tasks, one per partition (casewatchd --tasks): start with --tasks",
+        flags.data));
+  }
   CW_TRY(store, store::Store::Open(flags.data));
   app->store_ = std::move(store);
   for (const std::string& warning : app->store_->recovery_warnings()) {
@@ -122,14 +151,110 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   spdlog::info("casewatchd: store {}, brokers {}, topic {}", flags.data, app->options_.kafka.brokers,
                flags.topic);
   if (!flags.no_http) {
-    CW_TRY(StartHttp(flags, *app->store_, app->options_, app->http_));
+    CW_TRY(StartHttp(flags, {app->store_.get()}, app->options_, app->http_));
   }
   return app;
+}
+
+Result<void> Application::OpenTasks(const Flags& flags) {
+  const std::filesystem::path data(flags.data);
+  if (std::filesystem::exists(data / "CURRENT")) {
+    return FailedPrecondition(fmt::format(
+        "--tasks: {} holds one store of the whole events topic, and the tasks keep a store per "
+        "partition in {}: give --tasks a new --data directory (each task builds its store from "
+        "the events topic), or leave out --tasks",
+        flags.data, (data / kTasksDirectory).string()));
+  }
+  CW_TRY(producer, kafka::Producer::Open(options_.kafka));
+  CW_TRY(partitions, producer.Partitions(flags.topic, std::chrono::seconds(30)));
+  if (!flags.derived_topic.empty()) {
+    CW_TRY(derived, producer.Partitions(flags.derived_topic, std::chrono::seconds(30)));
+    if (derived.size() < partitions.size()) {
+      return InvalidArgument(fmt::format(
+          "--tasks: the derived-events topic {} has {} partitions, fewer than the {} of {}: each "
+          "task sends its derived events to its own partition. Give it as many (kafka-topics.sh "
+          "--alter --topic {} --partitions {})",
+          flags.derived_topic, derived.size(), partitions.size(), flags.topic,
+          flags.derived_topic, partitions.size()));
+    }
+  }
+  const std::string transactional_id = flags.transactional_id.empty()
+                                           ? DefaultTransactionalId(flags.topic)
+                                           : flags.transactional_id;
+  std::error_code made;
+  std::filesystem::create_directories(data / kTasksDirectory, made);
+  if (made) {
+    return IoError(fmt::format("--tasks: cannot make {}: {}", (data / kTasksDirectory).string(),
+                               made.message()));
+  }
+  std::vector<const store::StoreReader*> readers;
+  for (int32_t partition : partitions) {
+    const std::filesystem::path dir = data / kTasksDirectory / fmt::format("p{}", partition);
+    CW_TRY(store, store::Store::Open(dir));
+    for (const std::string& warning : store->recovery_warnings()) {
+      spdlog::critical("task {}: {}", partition, warning);
+    }
+    readers.push_back(store.get());
+    task_stores_.push_back(std::move(store));
+  }
+  id_claims_ = std::make_unique<engine::IdClaims>(readers);
+  // The tasks' clock moves in whole seconds and each task writes at every step (write_each_tick),
+  // so that they stand at one instant nearly always and their counts add up as of it.
+  const std::function<Instant()> clock = options_.clock;
+  for (size_t t = 0; t < partitions.size(); ++t) {
+    RunnerOptions task = options_;
+    task.partition = partitions[t];
+    task.write_each_tick = true;
+    task.clock = [clock] { return Instant{clock().seconds, 0}; };
+    task.engine.id_claims = id_claims_.get();
+    task.engine.task = t;
+    task.engine.derived_partition = partitions[t];
+    task.outbox.transactional_id = fmt::format("{}-p{}", transactional_id, partitions[t]);
+    task_options_.push_back(std::move(task));
+  }
+  spdlog::info("casewatchd: {} tasks, one per partition of {}, stores in {}, brokers {}",
+               partitions.size(), flags.topic, (data / kTasksDirectory).string(),
+               options_.kafka.brokers);
+  return Ok();
+}
+
+Result<void> Application::RunTasks(const std::atomic<bool>& stop) {
+  std::atomic<bool> stopping{false};
+  Mutex mutex;
+  std::optional<Error> failure;
+  http::LiveView* view = http_.view.get();
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < task_stores_.size(); ++t) {
+    threads.emplace_back([&, t] {
+      auto ran = RunEngine(*task_stores_[t], task_options_[t], stopping,
+                           [view, t](const RunnerStatus& status) {
+                             if (view != nullptr) view->OnStatus(status, t);
+                           });
+      if (!ran) {
+        MutexLock lock(mutex);
+        if (!failure) {
+          failure = Error{ran.error().kind, fmt::format("task {} (partition {}): {}", t,
+                                                        task_options_[t].partition,
+                                                        ran.error().message)};
+        }
+        stopping = true;  // one task failing stops them all: a service manager restarts them
+      }
+    });
+  }
+  while (!stop.load() && !stopping.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  stopping = true;
+  for (std::thread& thread : threads) thread.join();
+  MutexLock lock(mutex);
+  if (failure) return *failure;
+  return Ok();
 }
 
 Result<std::unique_ptr<Application>> Application::StartReadOnly(const Flags& flags,
                                                                 std::unique_ptr<Application> app) {
   if (flags.no_http) return InvalidArgument("--read-only serves HTTP: leave out --no-http");
+  if (flags.tasks) return InvalidArgument("--read-only serves one store: leave out --tasks");
   if (!flags.brokers.empty()) {
     return InvalidArgument("--read-only reads no broker: leave out --brokers");
   }
@@ -147,7 +272,7 @@ Result<std::unique_ptr<Application>> Application::StartReadOnly(const Flags& fla
     return FailedPrecondition(fmt::format(
         "--read-only: the store {} has nothing projected yet: there is nothing to show", flags.data));
   }
-  CW_TRY(StartHttp(flags, *app->store_, app->options_, app->http_));
+  CW_TRY(StartHttp(flags, {app->store_.get()}, app->options_, app->http_));
   spdlog::info("casewatchd: serving store {} read-only, as of {} (no broker, no engine: nothing "
                "in it changes)",
                flags.data, FormatInstant(*projected));
@@ -162,6 +287,11 @@ Result<void> Application::Run(const std::atomic<bool>& stop) {
     while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     http_.server.reset();
     return Ok();
+  }
+  if (!task_stores_.empty()) {
+    auto ran = RunTasks(stop);
+    http_.server.reset();  // the engines have stopped: close the connections before the stores
+    return ran;
   }
   auto ran = RunEngine(*store_, options_, stop, [view](const RunnerStatus& status) {
     if (view != nullptr) view->OnStatus(status);

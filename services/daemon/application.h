@@ -14,6 +14,7 @@
 #include "services/daemon/engine_loop.h"
 #include "services/daemon/flags.h"
 #include "services/daemon/http_service.h"
+#include "services/engine/id_claims.h"
 #include "services/kafka/mock_cluster.h"
 #include "services/store/store.h"
 
@@ -36,11 +37,20 @@ class Application {
   [[nodiscard]] static Result<std::unique_ptr<Application>> StartReadOnly(
       const Flags& flags, std::unique_ptr<Application> app);
 
+  // --tasks: a store per partition of the events topic, the runner options of each task.
+  [[nodiscard]] Result<void> OpenTasks(const Flags& flags);
+  // Runs every task's engine on a thread of its own until `stop` or one fails.
+  [[nodiscard]] Result<void> RunTasks(const std::atomic<bool>& stop);
+
   bool read_only_ = false;
   RunnerOptions options_;
   std::optional<kafka::MockCluster> embedded_;  // no brokers configured: development only
   std::unique_ptr<store::Store> store_;
-  HttpService http_;  // declared after the store: destroyed before it
+  // --tasks: task N's store and runner options (options_ is then every task's template).
+  std::vector<std::unique_ptr<store::Store>> task_stores_;
+  std::vector<RunnerOptions> task_options_;
+  std::unique_ptr<engine::IdClaims> id_claims_;
+  HttpService http_;  // declared after the stores: destroyed before them
 };
 
 }  // namespace casewatch::daemon

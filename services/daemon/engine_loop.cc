@@ -46,10 +46,18 @@ std::vector<kafka::PartitionStart> StoredStarts(const std::vector<store::OffsetE
 
 Result<std::vector<kafka::PartitionStart>> StartPositions(kafka::Consumer& consumer,
                                                           const Engine& engine,
-                                                          const std::atomic<bool>& stop) {
+                                                          const std::atomic<bool>& stop,
+                                                          int32_t only = -1) {
   std::vector<int32_t> partitions;
   for (int attempt = 0;; ++attempt) {
     auto found = consumer.Partitions(std::chrono::seconds(5));
+    if (found && only >= 0) {
+      if (std::find(found.value().begin(), found.value().end(), only) == found.value().end()) {
+        return InvalidArgument(
+            fmt::format("topic {} has no partition {}", consumer.topic(), only));
+      }
+      found.value() = {only};
+    }
     if (found) {
       partitions = std::move(found).value();
       break;
@@ -102,7 +110,8 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
       return Ok();
     };
     auto visit = [&](const kafka::Message& m) {
-      if (!restored) return;
+      // A task's derived events are on its own partition (EngineOptions::derived_partition).
+      if (!restored || (options.partition >= 0 && m.partition != options.partition)) return;
       held.push_back(Held{m.partition, m.offset, std::string(m.key), std::string(m.value)});
       if (held.size() >= options.max_batch) restored = flush();
     };
@@ -206,7 +215,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   events_config.properties.insert(events_config.properties.begin(),
                                   kafka::Property{"statistics.interval.ms", "1000"});
   CW_TRY(consumer, kafka::Consumer::Open(events_config, options.engine.topic));
-  CW_TRY(starts, StartPositions(consumer, *engine, stop));
+  CW_TRY(starts, StartPositions(consumer, *engine, stop, options.partition));
   CW_TRY(consumer.Assign(starts));
   for (const kafka::PartitionStart& s : starts) {
     spdlog::info("consuming {} partition {} from {}", options.engine.topic, s.partition,
@@ -364,6 +373,9 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
       }
     } else if (batch.empty() && !deferring) {
       CW_TRY(engine->AdvanceTo(now));
+      if (options.write_each_tick && engine->projection_instant() < now) {
+        CW_TRY(engine->ProjectPending(now));  // writes at `now` even when nothing changed
+      }
     }
     if (progress_reader) {
       // Read on (the leader's progress, not needed) to keep its connections in use.

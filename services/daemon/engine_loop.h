@@ -47,6 +47,14 @@ struct RunnerOptions {
   // the derived topic. "" = an engine on its own, which always leads.
   std::string group;
   std::chrono::milliseconds group_session_timeout{6000};
+  // One task of an engine whose partitions are shared out (casewatchd --tasks): the partition of
+  // the events topic it consumes and of the derived topic it restores from (its engine sends its
+  // derived events there: EngineOptions::derived_partition). -1: every partition.
+  int32_t partition = -1;
+  // A task writes whenever `clock` has moved on since its last write, idle or not, so that the
+  // tasks of a process stand at one instant (their clock moves in steps: Application gives them
+  // one in whole seconds) and their counts add up as of it.
+  bool write_each_tick = false;
   std::chrono::milliseconds poll_timeout{20};
   std::chrono::milliseconds status_interval{10000};
   // Called after each batch is durably applied, with the producer timestamps (ms since the

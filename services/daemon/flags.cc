@@ -135,6 +135,10 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "marks none. As casewatch replay/report/inspect --min-cases")
       ->check(CLI::Range(int64_t{0}, int64_t{1000000}))
       ->capture_default_str();
+  app.add_flag("--tasks", flags.tasks,
+               "One engine per partition of the events topic, each with a store of its own "
+               "(DATA/tasks/p<N>) and its own transactional id, in this process; answers add "
+               "them up");
   app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
   app.add_flag("--read-only", flags.read_only,
                "Serve the store's dashboard and API as they are, with no broker and no engine "

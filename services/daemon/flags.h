@@ -27,6 +27,9 @@ struct Flags {
   std::string transactional_id;
   std::string outbox_progress_topic = "casewatchd-outbox-progress";
   std::string group;
+  // One engine per partition of the events topic, each a task with a store of its own
+  // (DATA/tasks/p<N>), in this process (docs/partitioned-group.md).
+  bool tasks = false;
   double group_session_timeout = 6;
   std::string group_directory_topic = "casewatchd-group-directory";
   std::string advertise_url;  // "": http(s)://HOST:PORT, HOST the --http-address or the host name

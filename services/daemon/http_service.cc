@@ -36,8 +36,8 @@ std::string AdvertisedUrl(const Flags& flags, bool tls, const std::string& addre
 
 }  // namespace
 
-Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOptions& options,
-                       HttpService& service) {
+Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreReader*>& stores,
+                       RunnerOptions& options, HttpService& service) {
   std::string address = flags.http_address;
   if (flags.no_auth) {
     if (address != "0.0.0.0" && address != "127.0.0.1" && address != "::1") {
@@ -60,7 +60,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   CW_TRY(audit, http::AuditLog::Open(audit_path));
   service.audit = std::move(audit);
   service.view = std::make_unique<http::LiveView>(options.engine.policy, flags.min_cases);
-  CW_TRY(service.view->Load(store, options.engine.topic));
+  CW_TRY(service.view->Load(stores, options.engine.topic));
   http::LiveView* view = service.view.get();
   if (flags.read_only) {
     // Nothing will change: the store is as up to date as it will be.
@@ -75,7 +75,7 @@ Result<void> StartHttp(const Flags& flags, const store::Store& store, RunnerOpti
   }
 
   http::ApiOptions api;
-  api.stores = {&store};
+  api.stores = stores;
   api.view = view;
   api.tokens = service.tokens ? &*service.tokens : nullptr;
   api.audit = service.audit.get();

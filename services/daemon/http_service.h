@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "base/result.h"
 #include "services/daemon/engine_loop.h"
@@ -41,9 +42,12 @@ struct HttpService {
   std::atomic<const GroupDirectory*> directory_started{nullptr};
 };
 
-// Starts serving HTTP as the flags say, over `store`; sets options.engine.on_commit to feed the
-// live view. Errors are InvalidArgument for settings that cannot work.
-[[nodiscard]] Result<void> StartHttp(const Flags& flags, const store::Store& store,
+// Starts serving HTTP as the flags say, over `stores` (the engine's store, or its tasks': task N's
+// is stores[N]); sets options.engine.on_commit to feed the live view (task 0's: a task's engine
+// gives its number to LiveView::OnCommit). Errors are InvalidArgument for settings that cannot
+// work.
+[[nodiscard]] Result<void> StartHttp(const Flags& flags,
+                                     const std::vector<const store::StoreReader*>& stores,
                                      RunnerOptions& options, HttpService& service);
 
 }  // namespace casewatch::daemon

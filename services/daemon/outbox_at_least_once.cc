@@ -47,8 +47,9 @@ class AtLeastOnceOutbox final : public OutboxPublisher {
                          HeldBackNote(held_back));
           }
         };
-        auto produced = producer_.Produce(r.topic(), r.key(), r.value(), std::move(on_delivery),
-                                          std::span(&header, 1));
+        auto produced = producer_.Produce(
+            r.topic(), r.key(), r.value(), std::move(on_delivery), std::span(&header, 1),
+            r.has_partition() ? r.partition() : kafka::Producer::kAnyPartition);
         if (!produced) {
           if (!IsRetryable(produced.error())) queued = produced.error();
           return false;  // queue full: the rest next time

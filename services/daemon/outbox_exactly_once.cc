@@ -239,8 +239,9 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
       }
       const std::string sequence_text = std::to_string(sequence);
       const Producer::Header header{kOutboxSequenceHeader, sequence_text};
-      auto produced =
-          producer_.Produce(r.topic(), r.key(), r.value(), {}, std::span(&header, 1));
+      auto produced = producer_.Produce(r.topic(), r.key(), r.value(), {}, std::span(&header, 1),
+                                        r.has_partition() ? r.partition()
+                                                          : Producer::kAnyPartition);
       if (!produced) {
         if (!IsRetryable(produced.error())) failed = produced.error();
         more_ = true;  // or a full queue: the rest next time

@@ -315,6 +315,7 @@ struct Engine::Impl {
       derived.set_topic(options.derived_topic);
       derived.set_key(case_id);
       derived.set_value(bytes);
+      if (options.derived_partition >= 0) derived.set_partition(options.derived_partition);
       batch.PutOutbox(next_outbox_sequence++, derived);
     }
 

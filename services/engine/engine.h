@@ -79,6 +79,10 @@ struct EngineOptions {
   // nullptr: the engine's store holds every case.
   IdClaims* id_claims = nullptr;
   size_t task = 0;
+  // A task's engine: the partition of derived_topic its derived events go to (its own partition
+  // of the events topic, so that a store rebuilt for the task restores its own from there). -1:
+  // by the case's key.
+  int32_t derived_partition = -1;
 };
 
 // One consumed record; views valid during the call.

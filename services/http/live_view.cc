@@ -100,6 +100,11 @@ Result<void> LiveView::Load(std::span<const store::StoreReader* const> stores,
           SetCase(case_id, projection);
         }));
   }
+  {
+    MutexLock lock(status_mutex_);  // ready once every task has caught up
+    task_statuses_.resize(std::max(task_statuses_.size(), stores.size()));
+    task_ready_.resize(task_statuses_.size(), false);
+  }
   MutexLock lock(snapshot_mutex_);
   next->version = snapshot_->version + 1;
   tasks_ = std::move(tasks);
@@ -179,10 +184,45 @@ void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
   if (listener_) listener_(std::move(published), info.alerts);
 }
 
-void LiveView::OnStatus(const engine::EngineStatus& status) {
+void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {
   MutexLock lock(status_mutex_);
-  status_ = status;
-  if (status.lag == 0) ready_ = true;
+  if (task >= task_statuses_.size()) {
+    task_statuses_.resize(task + 1);
+    task_ready_.resize(task + 1, false);
+  }
+  task_statuses_[task] = status;
+  if (status.lag == 0) task_ready_[task] = true;
+  ready_ = std::all_of(task_ready_.begin(), task_ready_.end(), [](bool r) { return r; });
+  if (task_statuses_.size() == 1) {
+    status_ = status;
+    return;
+  }
+  engine::EngineStatus sum = task_statuses_.front();
+  sum.partitions.clear();
+  sum.counters = {};
+  sum.lag = 0;
+  sum.published = sum.outbox_pending = sum.transient_errors = 0;
+  sum.catching_up = false;
+  for (const engine::EngineStatus& s : task_statuses_) {
+    sum.counters.accepted += s.counters.accepted;
+    sum.counters.duplicates += s.counters.duplicates;
+    sum.counters.rejected += s.counters.rejected;
+    sum.counters.missed_obligations += s.counters.missed_obligations;
+    sum.counters.batches += s.counters.batches;
+    sum.counters.cases_evaluated += s.counters.cases_evaluated;
+    sum.counters.derived_restored += s.counters.derived_restored;
+    sum.counters.cases_pending += s.counters.cases_pending;
+    sum.lag = sum.lag < 0 || s.lag < 0 ? -1 : sum.lag + s.lag;
+    sum.partitions.insert(sum.partitions.end(), s.partitions.begin(), s.partitions.end());
+    sum.published += s.published;
+    sum.outbox_pending += s.outbox_pending;
+    sum.transient_errors += s.transient_errors;
+    sum.catching_up = sum.catching_up || s.catching_up;
+    sum.projection_instant = std::min(sum.projection_instant, s.projection_instant);
+  }
+  std::sort(sum.partitions.begin(), sum.partitions.end(),
+            [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  status_ = std::move(sum);
 }
 
 std::shared_ptr<const Snapshot> LiveView::snapshot() const {

@@ -135,7 +135,10 @@ class LiveView {
   // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
   // status. Commits of different tasks may come from different threads.
   void OnCommit(const engine::CommitInfo& info, size_t task = 0);
-  void OnStatus(const engine::EngineStatus& status);
+  // Several tasks: status() is theirs together (counters, lag and published records added, every
+  // task's partitions, catching up while any is, the earliest instant); ready once every task
+  // has reported lag 0.
+  void OnStatus(const engine::EngineStatus& status, size_t task = 0);
 
   // Called on the engine's thread after each commit with the new snapshot and the alerts raised
   // by it. Keep it short (hand the work to another thread). Set before the engine starts.
@@ -196,7 +199,9 @@ class LiveView {
   std::unordered_map<std::string, CaseWork> work_ CW_GUARDED_BY(work_mutex_);  // open items
 
   mutable Mutex status_mutex_;
-  engine::EngineStatus status_ CW_GUARDED_BY(status_mutex_);
+  engine::EngineStatus status_ CW_GUARDED_BY(status_mutex_);  // every task's together
+  std::vector<engine::EngineStatus> task_statuses_ CW_GUARDED_BY(status_mutex_);
+  std::vector<bool> task_ready_ CW_GUARDED_BY(status_mutex_);
   bool ready_ CW_GUARDED_BY(status_mutex_) = false;
 };
 

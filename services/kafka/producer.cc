@@ -194,7 +194,8 @@ Result<Producer> Producer::Open(const KafkaConfig& config) {
 }
 
 Result<void> Producer::Produce(std::string_view topic, std::string_view key, std::string_view value,
-                               DeliveryCallback on_delivery, std::span<const Header> headers) {
+                               DeliveryCallback on_delivery, std::span<const Header> headers,
+                               int32_t partition) {
   Impl& impl = *impl_;
   if (impl.fatal) return *impl.fatal;
   Result<rd_kafka_topic_t*> handle = impl.Topic(topic);
@@ -215,12 +216,14 @@ Result<void> Producer::Produce(std::string_view topic, std::string_view key, std
       record_headers
           ? rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
                               RD_KAFKA_V_VALUE(payload, value.size()),
                               RD_KAFKA_V_HEADERS(record_headers.get()),
                               RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END)
           : rd_kafka_producev(impl.client.get(), RD_KAFKA_V_RKT(handle.value()),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_PARTITION(partition),
                               RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
                               RD_KAFKA_V_VALUE(payload, value.size()),
                               RD_KAFKA_V_OPAQUE(callback.get()), RD_KAFKA_V_END);

@@ -44,13 +44,16 @@ class Producer {
     std::string_view name;
     std::string_view value;
   };
+  static constexpr int32_t kAnyPartition = -1;  // the partitioner's choice, by key
 
-  // Queues one record (key, value and headers are copied). Unavailable when the local queue is
-  // full: Poll to serve delivery reports, then retry. An empty key is sent as a null key, an
-  // empty value as a null value (a tombstone, on a compacted topic).
+  // Queues one record (key, value and headers are copied) for `partition` of the topic, or the
+  // one the partitioner picks by key. Unavailable when the local queue is full: Poll to serve
+  // delivery reports, then retry. An empty key is sent as a null key, an empty value as a null
+  // value (a tombstone, on a compacted topic).
   [[nodiscard]] Result<void> Produce(std::string_view topic, std::string_view key,
                                      std::string_view value, DeliveryCallback on_delivery = {},
-                                     std::span<const Header> headers = {});
+                                     std::span<const Header> headers = {},
+                                     int32_t partition = kAnyPartition);
 
   // Serves delivery reports (running their callbacks), waiting up to `timeout` for the first.
   void Poll(std::chrono::milliseconds timeout);

@@ -7,7 +7,8 @@
 #   1. deploy/topics.sh, as the admin, makes the topics and grants the engine's and a
 #      publisher's ACLs;
 #   2. the publisher (User:delius) publishes a small simulated history, the engine
-#      (User:casewatch-engine) consumes it and its report equals the replay;
+#      (User:casewatch-engine) consumes it and its report equals the replay; so does
+#      casewatchd --tasks, a transactional id per task;
 #   3. a wrong password is refused by publish and by casewatchd: one error line naming the
 #      authentication failure, the user and the mechanism, a non-zero exit, within seconds;
 #   4. brokers whose certificate the client's CA did not sign are refused likewise, the error
@@ -128,6 +129,39 @@ alerts=$("$KAFKA/bin/kafka-get-offsets.sh" --bootstrap-server "$BOOTSTRAP" \
   awk -F: '{sum += $3} END {print sum + 0}')
 [ "$alerts" -gt 0 ] || fail "no alert reached case-alerts (the engine's Write ACL?)"
 echo "ok: the engine stopped cleanly; its $alerts alerts are on case-alerts"
+
+# 2b. casewatchd --tasks: a task per partition, each with its own transactional id
+# (casewatchd-case-events-p<N>, under the engine's prefixed ACL). Together they report the replay.
+PORT=$(python3 -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+"$CASEWATCHD" --config "$WORK/casewatchd.conf" --tasks --no-auth --http-port "$PORT" \
+  --data "$WORK/store-tasks" --clock simulated --clock-start "$END" --clock-speed 0 \
+  >"$WORK/tasks.log" 2>&1 &
+ENGINE_PID=$!
+deadline=$((SECONDS + 120))
+until curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do
+  kill -0 "$ENGINE_PID" 2>/dev/null ||
+    fail "casewatchd --tasks exited: $(tail -5 "$WORK/tasks.log")"
+  [ $SECONDS -lt $deadline ] ||
+    fail "casewatchd --tasks not ready in 120 s: $(tail -5 "$WORK/tasks.log")"
+  sleep 0.5
+done
+curl -sf "http://127.0.0.1:$PORT/api/v1/report?as_of=$END&case_items=true" >"$WORK/tasks.json" ||
+  fail "casewatchd --tasks: no report"
+cmp -s "$WORK/tasks.json" "$WORK/replay.json" || fail "casewatchd --tasks differs from the replay"
+kill -TERM "$ENGINE_PID"
+status=0
+wait "$ENGINE_PID" || status=$?
+ENGINE_PID=""
+[ "$status" -eq 0 ] ||
+  fail "casewatchd --tasks exited $status on SIGTERM: $(tail -5 "$WORK/tasks.log")"
+if grep -qi "authoriz" "$WORK/tasks.log"; then
+  fail "a task was not authorised: $(grep -m1 -i "authoriz" "$WORK/tasks.log")"
+fi
+echo "ok: casewatchd --tasks, a transactional id per task, reports the replay"
 
 # refused NAME PATTERN...: runs the command after `--`, which must exit non-zero within
 # PROMPT_SECONDS with exactly one line of error output (publish: stderr; casewatchd: its log lines

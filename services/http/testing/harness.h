@@ -391,6 +391,13 @@ class Harness {
     status.partitions = std::move(partitions);
     status.projection_instant = engine_->projection_instant();
     view_->OnStatus(status);
+    for (size_t t = 1; t < engines_.size(); ++t) {  // the other tasks: caught up
+      engine::EngineStatus task;
+      task.counters = engines_[t]->counters();
+      task.lag = 0;
+      task.projection_instant = engines_[t]->projection_instant();
+      view_->OnStatus(task, t);
+    }
   }
 
   // Counted cases by allocation: (case id, allocation) in case id order.

@@ -1,0 +1,288 @@
+// casewatchd --tasks: one engine per partition of the events topic, each a task with a store of
+// its own (DATA/tasks/p<N>), its own transactional id and its derived events on its own partition,
+// in one process (docs/partitioned-group.md, step 1). Against librdkafka's mock cluster, or with
+// $CASEWATCH_KAFKA_CLUSTER set (the ctest label real_kafka) the real cluster, exactly once.
+//
+// What must hold: together the tasks answer as the replay of the whole topic; killed with
+// SIGKILL at random points and restarted, they still do, counting nothing twice; every derived
+// event is on its case's partition, once.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <random>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/partition_offsets.h"
+#include "base/temp_dir.h"
+#include "casewatch/events/v1/events.pb.h"
+#include "services/daemon/testing/kafka_harness.h"
+#include "services/engine/testing/simulated_stream.h"
+#include "services/http/testing/http_client.h"
+#include "services/kafka/consumer.h"
+#include "services/reports/store_report.h"
+#include "tests/support/process.h"
+
+namespace casewatch::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+namespace ht = http::testing;
+using casewatch::TempDir;
+using casewatch::testing::ChildProcess;
+using casewatch::testing::ReadFileOrEmpty;
+using casewatch::testing::RunProcess;
+using engine::testing::Replay;
+using engine::testing::Simulate;
+using engine::testing::SimulatedStream;
+using testing::TestBroker;
+
+constexpr int kPartitions = 3;
+
+std::vector<std::string> TasksArgs(const TestBroker& broker, const fs::path& data, Instant frozen,
+                                   int max_batch = 50) {
+  std::vector<std::string> args = {CASEWATCHD_BIN, "--tasks",       "--data",
+                                   data.string(),  "--no-auth",     "--http-port",
+                                   "0",            "--clock",       "simulated",
+                                   "--clock-start", FormatInstant(frozen), "--clock-speed",
+                                   "0",            "--max-batch",   std::to_string(max_batch)};
+  for (std::string& flag : broker.DaemonFlags()) args.push_back(std::move(flag));
+  return args;
+}
+
+// The HTTP port casewatchd printed in `log`; nullopt if it ended or did not within 60 s.
+std::optional<uint16_t> WaitForPort(ChildProcess& process, const fs::path& log) {
+  const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::smatch match;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = ReadFileOrEmpty(log.string());
+    if (std::regex_search(text, match, listening)) {
+      return static_cast<uint16_t>(std::stoi(match[1].str()));
+    }
+    if (!process.running()) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return std::nullopt;
+}
+
+ht::HttpReply Get(uint16_t port, const std::string& target) {
+  ht::HttpCall call;
+  call.target = target;
+  return ht::Fetch(port, call);
+}
+
+// Records the live counts reflect (the sum of Casewatch-Offsets), or -1.
+int64_t Reflected(const ht::HttpReply& reply) {
+  const auto header = reply.headers.find("casewatch-offsets");
+  if (reply.status != 200 || header == reply.headers.end()) return -1;
+  auto offsets = ParsePartitionOffsets(header->second);
+  if (!offsets) return -1;
+  int64_t total = 0;
+  for (const auto& [partition, next] : offsets.value()) total += next;
+  return total;
+}
+
+// Waits until the live report reflects `records` records; the report, or "" after 120 s.
+std::string WaitForReport(uint16_t port, size_t records) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const ht::HttpReply reply = Get(port, "/api/v1/report");
+    if (Reflected(reply) == static_cast<int64_t>(records)) return reply.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+// Every record of `topic` (read_committed), by partition: (key, value).
+std::map<int32_t, std::vector<std::pair<std::string, std::string>>> ReadAll(
+    const TestBroker& broker, const std::string& topic) {
+  std::map<int32_t, std::vector<std::pair<std::string, std::string>>> records;
+  kafka::KafkaConfig config{broker.bootstrap_servers(),
+                            {kafka::Property{"isolation.level", "read_committed"}}};
+  auto read = kafka::ReadToEnd(config, topic, std::chrono::seconds(60),
+                               [&](const kafka::Message& m) {
+                                 records[m.partition].emplace_back(std::string(m.key),
+                                                                   std::string(m.value));
+                               });
+  EXPECT_TRUE(read) << read.error().message;
+  return records;
+}
+
+class CasewatchdTasks : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = TestBroker::Start(kPartitions);
+    ASSERT_TRUE(started) << started.error().message;
+    broker_.emplace(std::move(started).value());
+  }
+  const TestBroker& broker() const { return *broker_; }
+
+  // The derived events: each on the partition its case's events are on, each id once.
+  void ExpectEachDerivedEventOnItsCasesPartitionOnce() {
+    std::map<std::string, int32_t> partition_of;  // case (the events' key) -> partition
+    for (const auto& [partition, records] : ReadAll(broker(), broker().topics().events)) {
+      for (const auto& [key, value] : records) partition_of[key] = partition;
+    }
+    std::set<std::string> ids;
+    size_t derived = 0;
+    for (const auto& [partition, records] : ReadAll(broker(), broker().topics().derived)) {
+      for (const auto& [key, value] : records) {
+        ++derived;
+        ASSERT_TRUE(partition_of.count(key) > 0) << "a derived event of no case: " << key;
+        EXPECT_EQ(partition, partition_of.at(key)) << key;
+        events::v1::Envelope envelope;
+        ASSERT_TRUE(envelope.ParseFromString(value));
+        ids.insert(envelope.event_id());
+      }
+    }
+    EXPECT_GT(derived, 0u) << "the simulation should miss some obligations";
+    // At least once on the mock cluster (no real transactions); exactly once on a real one.
+    if (broker().real()) {
+      EXPECT_EQ(ids.size(), derived);
+    }
+  }
+
+ private:
+  std::optional<TestBroker> broker_;
+};
+
+TEST_F(CasewatchdTasks, EachPartitionIsATaskAndTogetherTheyAnswerAsTheReplay) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(400, 12, 31);
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
+                               broker().topics().events));
+  const fs::path data = dir.path() / "data";
+  const fs::path log = dir.path() / "tasks.log";
+  reports::StoreReportRequest items;
+  items.case_items = true;
+  reports::StoreReportRequest past;
+  past.as_of = Instant{sim.end.seconds - 60 * 86400, 0};
+  std::string report;
+  {
+    ChildProcess engine(TasksArgs(broker(), data, sim.end), log.string());
+    const auto port = WaitForPort(engine, log);
+    ASSERT_TRUE(port) << ReadFileOrEmpty(log.string());
+    report = WaitForReport(*port, sim.records.size());
+    ASSERT_FALSE(report.empty()) << ReadFileOrEmpty(log.string());
+    EXPECT_EQ(report, Replay(dir, sim.file_bytes, {}, sim.end));
+    EXPECT_EQ(Get(*port, "/api/v1/report?case_items=true").body,
+              Replay(dir, sim.file_bytes, items, sim.end));
+    EXPECT_EQ(Get(*port, "/api/v1/report?as_of=" + FormatInstant(*past.as_of)).body,
+              Replay(dir, sim.file_bytes, past, *past.as_of));
+    EXPECT_EQ(Get(*port, "/readyz").status, 200);
+    const ht::HttpReply metrics = Get(*port, "/metrics");
+    for (int p = 0; p < kPartitions; ++p) {
+      const std::string lag =
+          fmt::format("casewatch_consumer_partition_lag{{partition=\"{}\"}} 0", p);
+      EXPECT_NE(metrics.body.find(lag), std::string::npos) << metrics.body;
+    }
+    engine.Signal(SIGTERM);
+    ASSERT_EQ(engine.Wait(30), 0) << ReadFileOrEmpty(log.string());
+  }
+  for (int p = 0; p < kPartitions; ++p) {
+    EXPECT_TRUE(fs::exists(data / "tasks" / fmt::format("p{}", p) / "CURRENT")) << p;
+    // Each task's store holds its own partition's offsets, and no other's.
+    auto store = store::StoreReader::OpenSecondary(data / "tasks" / fmt::format("p{}", p),
+                                                   dir.path() / fmt::format("secondary-{}", p));
+    ASSERT_TRUE(store) << store.error().message;
+    auto offsets = store.value()->Offsets(broker().topics().events);
+    ASSERT_TRUE(offsets);
+    for (const store::OffsetEntry& entry : offsets.value()) EXPECT_EQ(entry.partition, p);
+  }
+  ExpectEachDerivedEventOnItsCasesPartitionOnce();
+
+  // Started again, each task resumes from its store: the same answer.
+  const fs::path again_log = dir.path() / "again.log";
+  ChildProcess again(TasksArgs(broker(), data, sim.end), again_log.string());
+  const auto port = WaitForPort(again, again_log);
+  ASSERT_TRUE(port) << ReadFileOrEmpty(again_log.string());
+  EXPECT_EQ(WaitForReport(*port, sim.records.size()), report);
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(30), 0) << ReadFileOrEmpty(again_log.string());
+}
+
+TEST_F(CasewatchdTasks, KilledAtRandomPointsTheTasksResumeAndCountNothingTwice) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(3000, 12, 47);
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
+                               broker().topics().events));
+  const fs::path data = dir.path() / "data";
+  std::mt19937 random(2027);
+  const auto consumed = [&] {
+    uint64_t total = 0;
+    for (int p = 0; p < kPartitions; ++p) {
+      total += testing::ConsumedOffsets(data / "tasks" / fmt::format("p{}", p), dir.path(),
+                                        broker().topics().events);
+    }
+    return total;
+  };
+  int kills = 0;  // in the middle of the stream
+  for (int attempt = 0; attempt < 12 && consumed() < sim.records.size(); ++attempt) {
+    const fs::path log = dir.path() / fmt::format("killed-{}.log", attempt);
+    ChildProcess engine(TasksArgs(broker(), data, sim.end, 20), log.string());
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(100, 500)(random)));
+    engine.Signal(SIGKILL);
+    EXPECT_EQ(engine.Wait(10), 128 + SIGKILL) << ReadFileOrEmpty(log.string());
+    const uint64_t now = consumed();
+    if (now > 0 && now < sim.records.size()) ++kills;
+  }
+  EXPECT_GE(kills, 3) << "the stream should outlast several kills";
+  const fs::path log = dir.path() / "last.log";
+  ChildProcess engine(TasksArgs(broker(), data, sim.end), log.string());
+  const auto port = WaitForPort(engine, log);
+  ASSERT_TRUE(port) << ReadFileOrEmpty(log.string());
+  const std::string report = WaitForReport(*port, sim.records.size());
+  EXPECT_EQ(report, Replay(dir, sim.file_bytes, {}, sim.end)) << ReadFileOrEmpty(log.string());
+  reports::StoreReportRequest items;
+  items.case_items = true;
+  EXPECT_EQ(Get(*port, "/api/v1/report?case_items=true").body,
+            Replay(dir, sim.file_bytes, items, sim.end));
+  engine.Signal(SIGTERM);
+  EXPECT_EQ(engine.Wait(30), 0) << ReadFileOrEmpty(log.string());
+  ExpectEachDerivedEventOnItsCasesPartitionOnce();
+}
+
+// A store of the whole topic is not taken for tasks' stores, nor tasks' stores for one store:
+// each refusal says what to do.
+TEST_F(CasewatchdTasks, AStoreOfTheOtherLayoutIsRefusedSayingWhatToDo) {
+  TempDir dir;
+  const fs::path data = dir.path() / "data";
+  const Instant now{1767225600, 0};
+  {
+    // One store of the whole topic, made by casewatchd without --tasks.
+    std::vector<std::string> args = TasksArgs(broker(), data, now);
+    args.erase(args.begin() + 1);  // --tasks
+    ChildProcess engine(args, (dir.path() / "whole.log").string());
+    ASSERT_TRUE(WaitForPort(engine, dir.path() / "whole.log"))
+        << ReadFileOrEmpty((dir.path() / "whole.log").string());
+    engine.Signal(SIGTERM);
+    ASSERT_EQ(engine.Wait(30), 0);
+  }
+  auto refused = RunProcess(TasksArgs(broker(), data, now));
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE((refused.out + refused.err).find("holds one store of the whole events topic"),
+            std::string::npos)
+      << refused.out << refused.err;
+
+  const fs::path tasks = dir.path() / "tasks-data";
+  fs::create_directories(tasks / "tasks" / "p0");
+  std::vector<std::string> whole = TasksArgs(broker(), tasks, now);
+  whole.erase(whole.begin() + 1);
+  auto not_tasks = RunProcess(whole);
+  EXPECT_EQ(not_tasks.exit_code, 2) << not_tasks.out << not_tasks.err;
+  EXPECT_NE((not_tasks.out + not_tasks.err).find("start with --tasks"), std::string::npos)
+      << not_tasks.out << not_tasks.err;
+}
+
+}  // namespace
+}  // namespace casewatch::daemon
