@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
@@ -249,6 +250,137 @@ TEST_F(CasewatchdTasks, KilledAtRandomPointsTheTasksResumeAndCountNothingTwice) 
             Replay(dir, sim.file_bytes, items, sim.end));
   engine.Signal(SIGTERM);
   EXPECT_EQ(engine.Wait(30), 0) << ReadFileOrEmpty(log.string());
+  ExpectEachDerivedEventOnItsCasesPartitionOnce();
+}
+
+// What an engine's live report says it holds, from its headers: the partitions it leaves out
+// (Casewatch-Missing) and the offsets its counts reflect (Casewatch-Offsets).
+struct Holding {
+  std::string body;
+  std::string missing;  // "" when none
+  std::string offsets;
+  int64_t records = -1;
+};
+
+Holding HoldingOf(uint16_t port) {
+  const ht::HttpReply reply = Get(port, "/api/v1/report");
+  Holding holding;
+  if (reply.status != 200) return holding;
+  holding.body = reply.body;
+  if (auto m = reply.headers.find("casewatch-missing"); m != reply.headers.end()) {
+    holding.missing = m->second;
+  }
+  if (auto o = reply.headers.find("casewatch-offsets"); o != reply.headers.end()) {
+    holding.offsets = o->second;
+  }
+  holding.records = Reflected(reply);
+  return holding;
+}
+
+// Waits until `ready` holds of the engine's answer (60 s); the last answer.
+Holding WaitFor(uint16_t port, const std::function<bool(const Holding&)>& ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  Holding holding;
+  while (std::chrono::steady_clock::now() < deadline) {
+    holding = HoldingOf(port);
+    if (holding.records >= 0 && ready(holding)) return holding;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return holding;
+}
+
+// The replay of exactly the records an answer names (casewatch replay --brokers --offsets).
+std::string ReplayOf(const TestBroker& broker, const std::string& offsets, Instant as_of) {
+  auto replay = RunProcess({CASEWATCH_BIN, "replay", "--brokers", broker.bootstrap_servers(),
+                            "--topic", broker.topics().events, "--offsets", offsets, "--as-of",
+                            FormatInstant(as_of)});
+  EXPECT_EQ(replay.exit_code, 0) << replay.err;
+  return replay.out;
+}
+
+// Two engines with --tasks in one group share the partitions out: each runs the tasks of the
+// partitions the group gives it, names the others as missing, and answers exactly the replay of
+// the records it says it holds. When one is killed the other takes its tasks over, catches them
+// up and answers for the whole topic; the killed one restarts and takes its share again.
+TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachAnswerIsTheReplayOfWhatItNames) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(400, 12, 53);
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
+                               broker().topics().events));
+  const std::vector<std::string> group = {"--group", "tasks-" + broker().topics().events};
+  const auto args = [&](const std::string& name) {
+    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
+    a.insert(a.end(), group.begin(), group.end());
+    return a;
+  };
+  const std::string whole = Replay(dir, sim.file_bytes, {}, sim.end);
+  const auto all = [&](const Holding& h) {
+    return h.missing.empty() && h.records == static_cast<int64_t>(sim.records.size());
+  };
+
+  const fs::path a_log = dir.path() / "a.log";
+  ChildProcess a(args("a"), a_log.string());
+  const auto a_port = WaitForPort(a, a_log);
+  ASSERT_TRUE(a_port) << ReadFileOrEmpty(a_log.string());
+  Holding alone = WaitFor(*a_port, all);
+  ASSERT_TRUE(all(alone)) << alone.missing << " " << alone.records << ReadFileOrEmpty(a_log.string());
+  EXPECT_EQ(alone.body, whole);
+
+  // A second engine joins: the partitions are shared out, each engine naming the other's.
+  std::optional<ChildProcess> b;
+  const fs::path b_log = dir.path() / "b.log";
+  b.emplace(args("b"), b_log.string());
+  const auto b_port = WaitForPort(*b, b_log);
+  ASSERT_TRUE(b_port) << ReadFileOrEmpty(b_log.string());
+  const auto shared = [](const Holding& h) { return !h.missing.empty(); };
+  Holding a_part = WaitFor(*a_port, shared);
+  Holding b_part = WaitFor(*b_port, [&](const Holding& h) {
+    return !h.missing.empty() && h.offsets.size() > 0;
+  });
+  ASSERT_FALSE(a_part.missing.empty())
+      << ReadFileOrEmpty(a_log.string()) << "\n---\n" << ReadFileOrEmpty(b_log.string());
+  ASSERT_FALSE(b_part.missing.empty())
+      << ReadFileOrEmpty(a_log.string()) << "\n---\n" << ReadFileOrEmpty(b_log.string());
+  // Settled: each names as missing what the other holds.
+  a_part = WaitFor(*a_port, [&](const Holding& h) {
+    b_part = HoldingOf(*b_port);
+    auto mine = ParsePartitionOffsets(h.offsets);
+    auto theirs = ParsePartitionOffsets(b_part.offsets);
+    return mine && theirs && mine.value().size() + theirs.value().size() == kPartitions &&
+           h.records + b_part.records == static_cast<int64_t>(sim.records.size());
+  });
+  EXPECT_EQ(a_part.records + b_part.records, static_cast<int64_t>(sim.records.size()))
+      << a_part.offsets << " / " << b_part.offsets;
+  EXPECT_EQ(a_part.body, ReplayOf(broker(), a_part.offsets, sim.end)) << a_part.offsets;
+  EXPECT_EQ(b_part.body, ReplayOf(broker(), b_part.offsets, sim.end)) << b_part.offsets;
+
+  // Killed, its tasks go to the other engine, which catches them up from its own old copies.
+  b->Signal(SIGKILL);
+  EXPECT_EQ(b->Wait(10), 128 + SIGKILL);
+  b.reset();
+  Holding after_kill = WaitFor(*a_port, all);
+  ASSERT_TRUE(all(after_kill)) << after_kill.missing << " " << after_kill.records
+                               << ReadFileOrEmpty(a_log.string());
+  EXPECT_EQ(after_kill.body, whole);
+
+  // Restarted on its store, it takes its share again.
+  const fs::path again_log = dir.path() / "b-again.log";
+  b.emplace(args("b"), again_log.string());
+  const auto again_port = WaitForPort(*b, again_log);
+  ASSERT_TRUE(again_port) << ReadFileOrEmpty(again_log.string());
+  Holding b_again = WaitFor(*again_port, [&](const Holding& h) {
+    auto mine = ParsePartitionOffsets(h.offsets);
+    return !h.missing.empty() && mine && !mine.value().empty();
+  });
+  EXPECT_EQ(b_again.body, ReplayOf(broker(), b_again.offsets, sim.end)) << b_again.offsets;
+
+  b->Signal(SIGTERM);
+  EXPECT_EQ(b->Wait(60), 0) << ReadFileOrEmpty(again_log.string());
+  // The one left takes everything back once the other has left.
+  Holding last = WaitFor(*a_port, all);
+  EXPECT_EQ(last.body, whole) << last.missing;
+  a.Signal(SIGTERM);
+  EXPECT_EQ(a.Wait(60), 0) << ReadFileOrEmpty(a_log.string());
   ExpectEachDerivedEventOnItsCasesPartitionOnce();
 }
 

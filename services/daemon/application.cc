@@ -13,6 +13,7 @@
 #include "base/mutex.h"
 
 #include "services/daemon/clock.h"
+#include "services/kafka/group.h"
 
 namespace casewatch::daemon {
 namespace {
@@ -92,10 +93,6 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     }
     CW_TRY(CheckAdvertiseUrl(flags.advertise_url));
   }
-  if (flags.tasks && !flags.group.empty()) {
-    return InvalidArgument("--tasks with --group is not built yet: the tasks of a group's engines "
-                           "do not yet share the partitions out (docs/partitioned-group.md)");
-  }
   if (!flags.group.empty() && flags.brokers.empty()) {
     return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "
                            "(the embedded development broker lives in one process)");
@@ -134,6 +131,8 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
         app->task_options_[t].engine.on_commit = [view, t](const engine::CommitInfo& info) {
           view->OnCommit(info, t);
         };
+        // In a group a task is served once the group gives it to this engine (RunGroupTasks).
+        if (!flags.group.empty()) view->StopServing(t);
       }
     }
     return app;
@@ -189,6 +188,10 @@ Result<void> Application::OpenTasks(const Flags& flags) {
   }
   std::vector<const store::StoreReader*> readers;
   for (int32_t partition : partitions) {
+    if (partition != static_cast<int32_t>(readers.size())) {
+      return IoError(fmt::format("--tasks: the brokers list the partitions of {} out of order",
+                                 flags.topic));
+    }
     const std::filesystem::path dir = data / kTasksDirectory / fmt::format("p{}", partition);
     CW_TRY(store, store::Store::Open(dir));
     for (const std::string& warning : store->recovery_warnings()) {
@@ -210,11 +213,131 @@ Result<void> Application::OpenTasks(const Flags& flags) {
     task.engine.task = t;
     task.engine.derived_partition = partitions[t];
     task.outbox.transactional_id = fmt::format("{}-p{}", transactional_id, partitions[t]);
+    // In a group a task moves between engines: whichever store published last under its id,
+    // this one takes over the numbering (and publishes what no owner did).
+    task.outbox.take_over = !flags.group.empty();
+    task.group.clear();  // the group shares the tasks out (RunGroupTasks); each task leads
     task_options_.push_back(std::move(task));
   }
-  spdlog::info("casewatchd: {} tasks, one per partition of {}, stores in {}, brokers {}",
+  spdlog::info("casewatchd: {} tasks, one per partition of {}, stores in {}, brokers {}{}",
                partitions.size(), flags.topic, (data / kTasksDirectory).string(),
-               options_.kafka.brokers);
+               options_.kafka.brokers,
+               flags.group.empty() ? std::string()
+                                   : fmt::format("; group {} shares them out", flags.group));
+  return Ok();
+}
+
+Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
+  // A task's runner, while this engine holds its partition.
+  struct Running {
+    std::atomic<bool> stop{false};
+    std::atomic<bool> done{false};
+    Result<void> result = Ok();  // once done
+    std::thread thread;
+  };
+  http::LiveView* view = http_.view.get();
+  Mutex mutex;  // `running`: the loop below and the group's revocations
+  std::vector<std::unique_ptr<Running>> running(task_stores_.size());
+  // A task whose runner stopped by itself while this engine still held it starts again after a
+  // second (fenced by an engine that held it before the group's last change reached this one).
+  std::vector<std::chrono::steady_clock::time_point> not_before(task_stores_.size());
+  // Taken away by the group and not given back since: not started again even while Held, which
+  // the group updates a moment after the revocation, still lists it.
+  std::vector<bool> revoked(task_stores_.size(), false);
+  // With `mutex` held: stops the task's runner (it finishes its batch, writes, publishes its
+  // outbox) and stops serving it. The group gives it to another engine once this returns.
+  const auto stop_task = [&](size_t t) {
+    if (!running[t]) return;
+    running[t]->stop = true;
+    running[t]->thread.join();
+    running[t].reset();
+    if (view != nullptr) view->StopServing(t);
+    spdlog::info("group {}: task {} stopped here", options_.group, t);
+  };
+  kafka::GroupOptions group{options_.group, options_.engine.topic, options_.group_session_timeout};
+  group.on_revoke = [&](std::span<const int32_t> partitions) {
+    MutexLock lock(mutex);
+    for (int32_t p : partitions) {
+      if (p < 0 || static_cast<size_t>(p) >= running.size()) continue;
+      revoked[static_cast<size_t>(p)] = true;
+      stop_task(static_cast<size_t>(p));
+    }
+  };
+  group.on_assign = [&](std::span<const int32_t> partitions) {
+    MutexLock lock(mutex);
+    for (int32_t p : partitions) {
+      if (p >= 0 && static_cast<size_t>(p) < revoked.size()) {
+        revoked[static_cast<size_t>(p)] = false;
+      }
+    }
+  };
+  CW_TRY(member, kafka::GroupMember::Join(options_.kafka, group));
+  spdlog::info("group {}: joined on {}; each partition the group gives this engine is a task it "
+               "runs",
+               options_.group, options_.engine.topic);
+  std::optional<Error> failure;
+  while (!stop.load() && !failure) {
+    if (std::optional<Error> failed = member->Failure()) {
+      failure = *failed;
+      break;
+    }
+    const std::vector<int32_t> held = member->Held();
+    {
+      MutexLock lock(mutex);
+      for (int32_t p : held) {
+        const auto t = static_cast<size_t>(p);
+        if (t >= running.size() || running[t] || revoked[t]) continue;
+        if (std::chrono::steady_clock::now() < not_before[t]) continue;
+        if (view != nullptr) {
+          if (auto loaded = view->LoadTask(t, *task_stores_[t], options_.engine.topic); !loaded) {
+            failure = loaded.error();
+            break;
+          }
+        }
+        auto task = std::make_unique<Running>();
+        Running* raw = task.get();
+        task->thread = std::thread([this, raw, t, view] {
+          raw->result = RunEngine(*task_stores_[t], task_options_[t], raw->stop,
+                                  [view, t](const RunnerStatus& status) {
+                                    if (view != nullptr) view->OnStatus(status, t);
+                                  });
+          raw->done = true;
+        });
+        running[t] = std::move(task);
+        spdlog::info("group {}: task {} (partition {}) runs here", options_.group, t, p);
+      }
+      for (size_t t = 0; t < running.size(); ++t) {
+        if (!running[t] || !running[t]->done) continue;
+        running[t]->thread.join();
+        const Result<void> result = running[t]->result;
+        running[t].reset();
+        if (view != nullptr) view->StopServing(t);
+        if (result) continue;
+        // Fenced: another engine was given the task and has taken its producer over first.
+        if (result.error().kind == ErrorKind::kFailedPrecondition ||
+            result.error().kind == ErrorKind::kUnavailable) {
+          not_before[t] = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+          spdlog::warn("group {}: task {} stopped here: {}", options_.group, t,
+                       result.error().message);
+          continue;
+        }
+        failure = Error{result.error().kind,
+                        fmt::format("task {}: {}", t, result.error().message)};
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  {
+    // Every task at once (each publishes its outbox), then the group is left: the others take
+    // the partitions at once rather than after the session timeout.
+    MutexLock lock(mutex);
+    for (auto& task : running) {
+      if (task) task->stop = true;
+    }
+    for (size_t t = 0; t < running.size(); ++t) stop_task(t);
+  }
+  member->Close();
+  if (failure) return *failure;
   return Ok();
 }
 
@@ -289,7 +412,7 @@ Result<void> Application::Run(const std::atomic<bool>& stop) {
     return Ok();
   }
   if (!task_stores_.empty()) {
-    auto ran = RunTasks(stop);
+    auto ran = options_.group.empty() ? RunTasks(stop) : RunGroupTasks(stop);
     http_.server.reset();  // the engines have stopped: close the connections before the stores
     return ran;
   }

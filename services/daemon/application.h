@@ -41,6 +41,9 @@ class Application {
   [[nodiscard]] Result<void> OpenTasks(const Flags& flags);
   // Runs every task's engine on a thread of its own until `stop` or one fails.
   [[nodiscard]] Result<void> RunTasks(const std::atomic<bool>& stop);
+  // --tasks --group: joins the group on the events topic and runs a task's engine while the
+  // group gives this engine its partition (the others' partitions are missing from the answers).
+  [[nodiscard]] Result<void> RunGroupTasks(const std::atomic<bool>& stop);
 
   bool read_only_ = false;
   RunnerOptions options_;

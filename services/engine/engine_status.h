@@ -38,6 +38,9 @@ struct EngineStatus {
   // an engine on its own, which always leads.
   std::string role;
   uint64_t leader_terms = 0;  // how many times this engine has come to lead since it started
+  // Partitions of the events topic this engine's tasks do not serve (casewatchd --tasks --group:
+  // another engine holds them): answers leave their cases out and say so.
+  std::vector<int32_t> missing;
 };
 
 }  // namespace casewatch::engine

@@ -119,12 +119,15 @@ HttpResponse Dispatch(ApiState& state, const HttpRequest& request, RouteId& rout
 // records not yet applied, -1 unknown; Casewatch-Behind: partition:records for each partition
 // behind), which partitions the brokers do not serve now and since when (Casewatch-Unavailable:
 // "3 since 2026-12-06T04:31:07Z, 7 since ...": their cases are as they were then) and, for an
-// engine of a group, its role: a reader of a follower, or of any engine catching up or cut off
-// from a partition, knows the answer is stale, where and by how much.
+// engine of a group, its role, and which partitions no task of this engine serves
+// (Casewatch-Missing: "3,7", their cases left out): a reader of a follower, or of any engine
+// catching up or cut off from a partition, knows the answer is stale or partial, where and by how
+// much.
 void Api::AddFreshness(HttpResponse& response) const {
   if (state_->options.view == nullptr) return;
   const engine::EngineStatus status = state_->options.view->status();
-  if (status.lag < 0 && status.role.empty()) return;  // no engine (read-only)
+  // No engine (read-only).
+  if (status.lag < 0 && status.role.empty() && status.missing.empty()) return;
   response.headers.emplace_back("Casewatch-Lag", std::to_string(status.lag));
   std::string behind;
   for (const engine::PartitionStatus& p : status.partitions) {
@@ -144,13 +147,21 @@ void Api::AddFreshness(HttpResponse& response) const {
     response.headers.emplace_back("Casewatch-Unavailable", std::move(unavailable));
   }
   if (!status.role.empty()) response.headers.emplace_back("Casewatch-Role", status.role);
+  if (!status.missing.empty()) {
+    std::string missing;
+    for (int32_t partition : status.missing) {
+      fmt::format_to(std::back_inserter(missing), "{}{}", missing.empty() ? "" : ",", partition);
+    }
+    response.headers.emplace_back("Casewatch-Missing", std::move(missing));
+  }
 }
 
 Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(options))) {
   if (!state_->options.wall_clock) state_->options.wall_clock = SystemClock;
   if (!state_->options.stores.empty()) {
-    state_->monthly = std::make_unique<MonthlyTrendCache>(state_->options.stores,
-                                                          state_->options.monthly_trend_refresh);
+    ApiState* state = state_.get();
+    state_->monthly = std::make_unique<MonthlyTrendCache>(
+        [state] { return ServingStores(*state); }, state_->options.monthly_trend_refresh);
   }
   for (std::string_view name : kRouteNames) {
     state_->routes.push_back(std::make_unique<RouteMetrics>());

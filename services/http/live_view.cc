@@ -74,44 +74,91 @@ Result<void> LiveView::Load(const store::StoreReader& store, std::string_view ev
 Result<void> LiveView::Load(std::span<const store::StoreReader* const> stores,
                             std::string_view events_topic) {
   if (stores.empty()) return InvalidArgument("the live view needs a store to load");
-  auto next = std::make_shared<Snapshot>();
-  std::vector<Task> tasks(stores.size());
-  std::unordered_map<std::string, size_t> index;
-  {
-    WriterLock lock(work_mutex_);
-    work_.clear();
-  }
   for (size_t t = 0; t < stores.size(); ++t) {
-    const store::StoreReader& store = *stores[t];
-    Task& task = tasks[t];
-    CW_TRY(as_of, store.ProjectionInstant());
-    task.as_of = as_of;
-    if (!events_topic.empty()) {
-      CW_TRY(offsets, store.Offsets(events_topic));
-      for (const store::OffsetEntry& e : offsets) task.consumed[e.partition] = e.next_offset;
-    }
-    CW_TRY(store.ScanPendingCases([&](std::string_view) { ++task.pending; }));
-    CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-      index.emplace(TaskKey(t, KeyOf(counts)), next->scopes.size());
-      next->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
-    }));
-    CW_TRY(store.ScanProjections(
-        [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
-          SetCase(case_id, projection);
-        }));
+    CW_TRY(LoadTask(t, *stores[t], events_topic));
   }
+  return Ok();
+}
+
+Result<void> LiveView::LoadTask(size_t t, const store::StoreReader& store,
+                                std::string_view events_topic) {
+  Task task;
+  task.serving = true;
+  CW_TRY(as_of, store.ProjectionInstant());
+  task.as_of = as_of;
+  if (!events_topic.empty()) {
+    CW_TRY(offsets, store.Offsets(events_topic));
+    for (const store::OffsetEntry& e : offsets) task.consumed[e.partition] = e.next_offset;
+  }
+  CW_TRY(store.ScanPendingCases([&](std::string_view) { ++task.pending; }));
+  std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
+  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+    scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+  }));
+  DropWork(t);
+  CW_TRY(store.ScanProjections(
+      [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
+        SetCase(case_id, projection, t);
+      }));
   {
-    MutexLock lock(status_mutex_);  // ready once every task has caught up
-    task_statuses_.resize(std::max(task_statuses_.size(), stores.size()));
-    task_ready_.resize(task_statuses_.size(), false);
+    MutexLock lock(status_mutex_);  // ready once the task has caught up
+    if (t >= task_statuses_.size()) {
+      task_statuses_.resize(t + 1);
+      task_ready_.resize(t + 1, false);
+      task_serving_.resize(t + 1, false);
+    }
+    task_statuses_[t] = engine::EngineStatus{};
+    task_ready_[t] = false;
+    task_serving_[t] = true;
+    MergeStatuses();
   }
   MutexLock lock(snapshot_mutex_);
+  if (t >= tasks_.size()) tasks_.resize(t + 1);
+  tasks_[t] = std::move(task);
+  ReplaceTaskScopes(t, std::move(scopes));
+  return Ok();
+}
+
+void LiveView::StopServing(size_t t) {
+  DropWork(t);
+  {
+    MutexLock lock(status_mutex_);
+    if (t < task_serving_.size()) {
+      task_statuses_[t] = engine::EngineStatus{};
+      task_ready_[t] = false;
+      task_serving_[t] = false;
+      MergeStatuses();
+    }
+  }
+  MutexLock lock(snapshot_mutex_);
+  if (t >= tasks_.size()) tasks_.resize(t + 1);
+  tasks_[t] = Task{};
+  ReplaceTaskScopes(t, {});
+}
+
+void LiveView::ReplaceTaskScopes(size_t t,
+                                 std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes) {
+  auto next = std::make_shared<Snapshot>();
   next->version = snapshot_->version + 1;
-  tasks_ = std::move(tasks);
+  const std::string prefix = TaskKey(t, "");
+  std::unordered_map<std::string, size_t> index;
+  for (const auto& [key, position] : scope_index_) {
+    if (key.starts_with(prefix)) continue;
+    index.emplace(key, next->scopes.size());
+    next->scopes.push_back(snapshot_->scopes[position]);
+  }
+  for (auto& counts : scopes) {
+    index.emplace(TaskKey(t, KeyOf(*counts)), next->scopes.size());
+    next->scopes.push_back(std::move(counts));
+  }
   SumTasks(*next);
   snapshot_ = std::move(next);
   scope_index_ = std::move(index);
-  return Ok();
+}
+
+void LiveView::DropWork(size_t t) {
+  WriterLock lock(work_mutex_);
+  std::erase_if(work_, [t](const auto& entry) { return entry.second.task == t; });
 }
 
 void LiveView::SumTasks(Snapshot& snapshot) const {
@@ -119,7 +166,13 @@ void LiveView::SumTasks(Snapshot& snapshot) const {
   snapshot.consumed.clear();
   snapshot.cases_pending = 0;
   snapshot.one_instant = true;
-  for (const Task& task : tasks_) {
+  snapshot.missing.clear();
+  for (size_t t = 0; t < tasks_.size(); ++t) {
+    const Task& task = tasks_[t];
+    if (!task.serving) {
+      snapshot.missing.push_back(static_cast<int32_t>(t));
+      continue;
+    }
     // A task that has projected nothing holds no counted case (as in reports::ReportFromStores).
     if (task.as_of) {
       if (snapshot.as_of && *snapshot.as_of != *task.as_of) snapshot.one_instant = false;
@@ -130,8 +183,10 @@ void LiveView::SumTasks(Snapshot& snapshot) const {
   }
 }
 
-void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection& projection) {
+void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection& projection,
+                       size_t task) {
   CaseWork work;
+  work.task = task;
   if (projection.counted()) {
     for (const store::v1::StoredItem& item : projection.items()) {
       const auto status = static_cast<ItemStatus>(item.status());
@@ -154,12 +209,15 @@ void LiveView::SetCase(std::string_view case_id, const store::v1::CaseProjection
 }
 
 void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
-  for (const auto& [case_id, projection] : info.cases) SetCase(case_id, *projection);
+  for (const auto& [case_id, projection] : info.cases) SetCase(case_id, *projection, task);
   std::shared_ptr<const Snapshot> published;
   {
     auto next = std::make_shared<Snapshot>();
     MutexLock lock(snapshot_mutex_);
-    if (task >= tasks_.size()) tasks_.resize(task + 1);
+    if (task >= tasks_.size()) {
+      tasks_.resize(task + 1);
+      tasks_[task].serving = true;  // a task fed without Load (tests)
+    }
     Task& committed = tasks_[task];
     committed.as_of = info.as_of;
     if (info.consumed != nullptr) committed.consumed = *info.consumed;
@@ -189,21 +247,44 @@ void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {
   if (task >= task_statuses_.size()) {
     task_statuses_.resize(task + 1);
     task_ready_.resize(task + 1, false);
+    task_serving_.resize(task + 1, true);  // a task fed without Load (tests)
   }
+  if (!task_serving_[task]) return;  // a runner stopping after its task was taken away
   task_statuses_[task] = status;
   if (status.lag == 0) task_ready_[task] = true;
-  ready_ = std::all_of(task_ready_.begin(), task_ready_.end(), [](bool r) { return r; });
+  MergeStatuses();
+}
+
+void LiveView::MergeStatuses() {
+  bool any = false;
+  bool all_ready = true;
+  std::vector<int32_t> missing;
+  for (size_t t = 0; t < task_serving_.size(); ++t) {
+    if (!task_serving_[t]) {
+      missing.push_back(static_cast<int32_t>(t));
+      continue;
+    }
+    any = true;
+    all_ready = all_ready && task_ready_[t];
+  }
+  ready_ = any && all_ready;
   if (task_statuses_.size() == 1) {
-    status_ = status;
+    status_ = task_statuses_.front();
+    status_.missing = std::move(missing);
     return;
   }
-  engine::EngineStatus sum = task_statuses_.front();
-  sum.partitions.clear();
-  sum.counters = {};
+  engine::EngineStatus sum;
   sum.lag = 0;
-  sum.published = sum.outbox_pending = sum.transient_errors = 0;
-  sum.catching_up = false;
-  for (const engine::EngineStatus& s : task_statuses_) {
+  bool first = true;
+  for (size_t t = 0; t < task_statuses_.size(); ++t) {
+    if (!task_serving_[t]) continue;
+    const engine::EngineStatus& s = task_statuses_[t];
+    if (first) {
+      sum.role = s.role;
+      sum.leader_terms = s.leader_terms;
+      sum.projection_instant = s.projection_instant;
+      first = false;
+    }
     sum.counters.accepted += s.counters.accepted;
     sum.counters.duplicates += s.counters.duplicates;
     sum.counters.rejected += s.counters.rejected;
@@ -220,8 +301,10 @@ void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {
     sum.catching_up = sum.catching_up || s.catching_up;
     sum.projection_instant = std::min(sum.projection_instant, s.projection_instant);
   }
+  if (first) sum.lag = -1;  // no task served here
   std::sort(sum.partitions.begin(), sum.partitions.end(),
             [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  sum.missing = std::move(missing);
   status_ = std::move(sum);
 }
 
@@ -338,7 +421,13 @@ std::string FreshnessJson(const engine::EngineStatus& status) {
     out.Key("since").String(FormatInstant(*p.unavailable_since)).Key("lag").Int(p.lag);
     out.EndObject();
   }
-  out.EndArray().EndObject();
+  out.EndArray();
+  if (!status.missing.empty()) {
+    out.Key("missing").BeginArray();
+    for (int32_t partition : status.missing) out.Int(partition);
+    out.EndArray();
+  }
+  out.EndObject();
   return out.Take();
 }
 

@@ -44,6 +44,9 @@ class Snapshot {
   // Every task's counts are as of `as_of`. False while one has written at a later instant: the
   // counts then mix instants, and a report is read from the stores as of `as_of` instead.
   bool one_instant = true;
+  // Partitions of the events topic no task here serves (another engine of the group holds them):
+  // their cases are not in these counts.
+  std::vector<int32_t> missing;
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
   // The records the counts reflect: per partition of the events topic, the offset after the
   // last one applied (engine::CommitInfo::consumed); empty before the engine's first write. While
@@ -116,7 +119,9 @@ struct WorklistPage {
 // How current the answers are, for a reader (the stream's freshness events): the records not
 // yet applied, and the partitions behind and those the brokers do not serve (since when):
 // {"lag":35,"catching_up":false,"role":"follower","behind":[{"partition":1,"lag":30},...],
-//  "unavailable":[{"partition":3,"since":"2026-12-06T04:31:07Z","lag":0}]}. "role" only in a group.
+//  "unavailable":[{"partition":3,"since":"2026-12-06T04:31:07Z","lag":0}]}. "role" only in a group;
+// "missing":[1,4] only when some partitions are served by other engines (casewatchd --tasks
+// --group).
 std::string FreshnessJson(const engine::EngineStatus& status);
 
 class LiveView {
@@ -131,13 +136,21 @@ class LiveView {
   // The same from the stores of several tasks (task N is stores[N]): their cases disjoint.
   [[nodiscard]] Result<void> Load(std::span<const store::StoreReader* const> stores,
                                   std::string_view events_topic = {});
+  // Task N (partition N of the events topic) is served here again, from `store` as it stands:
+  // its counts, offsets and open items replace whatever was there. Before its engine starts.
+  [[nodiscard]] Result<void> LoadTask(size_t task, const store::StoreReader& store,
+                                      std::string_view events_topic = {});
+  // Task N is no longer served here (the group gave it to another engine): its counts and open
+  // items leave the answers, and every answer names its partition as missing
+  // (Snapshot::missing, EngineStatus::missing) until LoadTask.
+  void StopServing(size_t task);
 
   // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
   // status. Commits of different tasks may come from different threads.
   void OnCommit(const engine::CommitInfo& info, size_t task = 0);
   // Several tasks: status() is theirs together (counters, lag and published records added, every
-  // task's partitions, catching up while any is, the earliest instant); ready once every task
-  // has reported lag 0.
+  // task's partitions, catching up while any is, the earliest instant) and names the partitions
+  // no task here serves (missing); ready once every task served here has reported lag 0.
   void OnStatus(const engine::EngineStatus& status, size_t task = 0);
 
   // Called on the engine's thread after each commit with the new snapshot and the alerts raised
@@ -169,6 +182,7 @@ class LiveView {
     uint8_t detail;
   };
   struct CaseWork {
+    size_t task = 0;
     Allocation allocation;
     RoshLevel rosh_level = RoshLevel::kUnspecified;
     uint32_t registrations = 0;
@@ -176,13 +190,21 @@ class LiveView {
   };
   // What one task's engine last wrote.
   struct Task {
+    bool serving = false;  // its counts are in the answers
     std::optional<Instant> as_of;
     std::map<int32_t, int64_t> consumed;
     uint64_t pending = 0;
   };
-  void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection);
-  // The tasks' instant, offsets and pending cases, into `snapshot`.
+  void SetCase(std::string_view case_id, const store::v1::CaseProjection& projection,
+               size_t task);
+  void DropWork(size_t task);  // the task's cases' open items
+  // Publishes a snapshot in which task `t`'s counts are `scopes`.
+  void ReplaceTaskScopes(size_t t, std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes)
+      CW_REQUIRES(snapshot_mutex_);
+  // The serving tasks' instant, offsets and pending cases, and the others' partitions, into
+  // `snapshot`.
   void SumTasks(Snapshot& snapshot) const CW_REQUIRES(snapshot_mutex_);
+  void MergeStatuses() CW_REQUIRES(status_mutex_);
 
   const Policy policy_;
   const int64_t min_cases_;
@@ -202,6 +224,7 @@ class LiveView {
   engine::EngineStatus status_ CW_GUARDED_BY(status_mutex_);  // every task's together
   std::vector<engine::EngineStatus> task_statuses_ CW_GUARDED_BY(status_mutex_);
   std::vector<bool> task_ready_ CW_GUARDED_BY(status_mutex_);
+  std::vector<bool> task_serving_ CW_GUARDED_BY(status_mutex_);
   bool ready_ CW_GUARDED_BY(status_mutex_) = false;
 };
 

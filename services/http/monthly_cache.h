@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -21,17 +22,19 @@ namespace casewatch::http {
 
 class MonthlyTrendCache {
  public:
-  // `stores`: the engine's store, or its tasks' (reports::MonthlyTrend::Compute).
-  MonthlyTrendCache(std::vector<const store::StoreReader*> stores,
-                    std::chrono::milliseconds refresh);
+  // `stores`: the engine's store, or the stores of the tasks it serves now
+  // (reports::MonthlyTrend::Compute); when they change, the trend is computed again at once.
+  using Stores = std::function<std::vector<const store::StoreReader*>()>;
+  MonthlyTrendCache(Stores stores, std::chrono::milliseconds refresh);
   ~MonthlyTrendCache();  // waits for a recomputation under way (cut short)
 
   [[nodiscard]] Result<std::shared_ptr<const reports::MonthlyTrend>> Get();
 
  private:
-  void Refresh();
+  void Refresh(std::vector<const store::StoreReader*> stores);
 
-  const std::vector<const store::StoreReader*> stores_;
+  const Stores stores_;
+  std::vector<const store::StoreReader*> computed_over_ CW_GUARDED_BY(mutex_);
   const std::chrono::milliseconds refresh_;
   std::atomic<bool> stopping_{false};
   Mutex compute_mutex_;  // one computation at a time

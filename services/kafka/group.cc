@@ -90,7 +90,25 @@ struct GroupMember::Impl {
         rd_kafka_assign(client.get(), partitions);
       }
       rd_kafka_pause_partitions(client.get(), partitions);
+      if (options.on_assign) {
+        std::vector<int32_t> assigned;
+        for (int i = 0; i < partitions->cnt; ++i) {
+          if (options.topic == partitions->elems[i].topic) {
+            assigned.push_back(partitions->elems[i].partition);
+          }
+        }
+        if (!assigned.empty()) options.on_assign(assigned);
+      }
     } else {
+      if (options.on_revoke) {
+        std::vector<int32_t> revoked;
+        for (int i = 0; i < partitions->cnt; ++i) {
+          if (options.topic == partitions->elems[i].topic) {
+            revoked.push_back(partitions->elems[i].partition);
+          }
+        }
+        if (!revoked.empty()) options.on_revoke(revoked);
+      }
       if (cooperative) {
         if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(client.get(), partitions)) {
           rd_kafka_error_destroy(error);

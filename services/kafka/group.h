@@ -15,8 +15,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,14 @@ struct GroupOptions {
   // partitions to others: the floor of a failover. The brokers allow 6 s at least by default
   // (group.min.session.timeout.ms).
   std::chrono::milliseconds session_timeout{6000};
+  // Called on the member's thread with the partitions the group takes from this member, before
+  // it gives them up (cooperative: only those that move; also when the group stopped hearing from
+  // this member and the partitions are lost). The group waits while it runs: a holder finishes
+  // and stops its work on them here, so that the next holder never overlaps it. Optional.
+  std::function<void(std::span<const int32_t> partitions)> on_revoke;
+  // Called on the member's thread with the partitions the group gives this member, as it takes
+  // them (Held may lag behind both callbacks by a moment). Optional.
+  std::function<void(std::span<const int32_t> partitions)> on_assign;
 };
 
 class GroupMember {

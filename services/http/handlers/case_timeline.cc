@@ -50,7 +50,7 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   // A case is in one store: with several tasks, the one whose projection it has.
   const store::StoreReader* holder = nullptr;
   std::optional<store::v1::CaseProjection> projection;
-  for (const store::StoreReader* store : options.stores) {
+  for (const store::StoreReader* store : ServingStores(state)) {
     auto read_projection = store->ReadProjection(id);
     if (!read_projection) return ErrorResponse(read_projection.error());
     if (!read_projection.value()) continue;

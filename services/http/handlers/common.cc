@@ -1,4 +1,7 @@
 #include "base/partition_offsets.h"
+
+#include <algorithm>
+
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
@@ -27,6 +30,21 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   if (snapshot.cases_pending > 0) {
     response.headers.emplace_back("Casewatch-Pending", std::to_string(snapshot.cases_pending));
   }
+}
+
+std::vector<const store::StoreReader*> ServingStores(const ApiState& state) {
+  const std::vector<const store::StoreReader*>& all = state.options.stores;
+  if (state.options.view == nullptr) return all;
+  const auto snapshot = state.options.view->snapshot();
+  if (snapshot->missing.empty()) return all;
+  std::vector<const store::StoreReader*> serving;
+  for (size_t t = 0; t < all.size(); ++t) {
+    if (std::find(snapshot->missing.begin(), snapshot->missing.end(), static_cast<int32_t>(t)) ==
+        snapshot->missing.end()) {
+      serving.push_back(all[t]);
+    }
+  }
+  return serving;
 }
 
 namespace {

@@ -48,6 +48,10 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 // stored but not yet counted, Casewatch-Pending (how many such cases).
 void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot);
 
+// The stores whose cases the answers hold: every task's, but those of tasks another engine of
+// the group serves now (Snapshot::missing), whose stores here are not kept current.
+std::vector<const store::StoreReader*> ServingStores(const ApiState& state);
+
 // The request's scope: its filters parsed and narrowed to the caller's; the answer otherwise
 // (400 for a malformed filter or one that names no allocation any case has, with the closest
 // names, once the engine has projected; 403 outside_scope for one beyond the caller's scope).

@@ -24,7 +24,14 @@ HttpResponse HandleReadyz(ApiState& state, Call&) {
     }
     out.EndObject();
   }
-  out.EndArray().EndObject();
+  out.EndArray();
+  // Partitions another engine of the group serves (casewatchd --tasks --group).
+  if (!status.missing.empty()) {
+    out.Key("missing").BeginArray();
+    for (int32_t partition : status.missing) out.Int(partition);
+    out.EndArray();
+  }
+  out.EndObject();
   return Json(ready ? 200 : 503, out.Take());
 }
 

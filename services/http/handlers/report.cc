@@ -44,7 +44,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   request.scope = *scope.scope;
   request.case_items = q.case_items;
   request.min_cases = state.options.view->min_cases();
-  auto report = reports::ReportFromStores(state.options.stores, request, state.options.topic);
+  auto report = reports::ReportFromStores(ServingStores(state), request, state.options.topic);
   if (!report) return ErrorResponse(report.error());
   // A unit with no case now but some then is answered; with none then either, it was a typo.
   if (scope.unknown_now && report.value().cases == 0) return *scope.unknown_now;
@@ -95,7 +95,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
     request.scope = scope;
     request.group_by = by;
     request.min_cases = state.options.view->min_cases();
-    auto stored = reports::ReportFromStores(state.options.stores, request, state.options.topic);
+    auto stored = reports::ReportFromStores(ServingStores(state), request, state.options.topic);
     if (!stored) return ErrorResponse(stored.error());
     if (narrowed.unknown_now && stored.value().cases == 0) return *narrowed.unknown_now;
     report = std::move(stored).value();

@@ -112,7 +112,7 @@ HttpResponse HandleTrend(ApiState& state, Call& call) {
   out.Key("from").String(FormatDate(from)).Key("to").String(FormatDate(to));
   out.Key("days").BeginArray();
   auto scanned = reports::ForEachDayOfStores(
-      state.options.stores, from, to,
+      ServingStores(state), from, to,
       [&](Date day, std::span<const store::v1::ScopeCounts> day_counts) {
         const Instant start{static_cast<int64_t>(day.days) * 86400, 0};
         reports::GroupedReportBuilder builder(policy, start, Period{std::nullopt, day}, scope,
