@@ -200,7 +200,8 @@ Result<void> Application::OpenTasks(const Flags& flags) {
     readers.push_back(store.get());
     task_stores_.push_back(std::move(store));
   }
-  id_claims_ = std::make_unique<engine::IdClaims>(readers);
+  CW_TRY(claims, engine::IdClaims::Open(readers));  // reads every task's ids once
+  id_claims_ = std::move(claims);
   // The tasks' clock moves in whole seconds and each task writes at every step (write_each_tick),
   // so that they stand at one instant nearly always and their counts add up as of it.
   const std::function<Instant()> clock = options_.clock;

@@ -507,6 +507,21 @@ TEST(Engine, TasksOfOneProcessTreatAnIdAnotherTaskHoldsAsOneStoreWould) {
     }));
   }
   EXPECT_EQ(naming_the_task, 13);
+
+  // Opened again over the stores as they are (a restart), the claims know every stored id: one
+  // of another task's is held there, a new one is not.
+  auto reopened = IdClaims::Open(tasks.readers);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  const size_t holder = tasks.TaskOf(sim.keys.front());
+  const size_t asker = (holder + 1) % tasks.readers.size();
+  const std::string_view asked[] = {simulated_id.value(), "never-sent"};
+  const std::array<uint64_t, 2> contents[] = {{1, 2}, {3, 4}};
+  auto held = reopened.value()->Claim(asker, asked, contents);
+  ASSERT_TRUE(held) << held.error().message;
+  ASSERT_TRUE(held.value()[0]);
+  EXPECT_EQ(held.value()[0]->task, holder);
+  EXPECT_FALSE(held.value()[1]);
+  reopened.value()->Release(asker);
 }
 
 // Two tasks racing to accept the same new ids for cases of their own: each id is accepted once,

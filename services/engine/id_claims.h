@@ -8,12 +8,16 @@
 // the first copy were in the engine's own store. Claims last until the claiming write is durable
 // (Release): the store answers for its ids from then on.
 //
-// Claims are checked and made under one lock, so two tasks racing for one new id cannot both
-// accept it. Thread-safe.
+// The other tasks' stores are looked up outside the lock (tasks look up at once); the claims are
+// checked and made under it, with the ids released while a look-up was under way, so two tasks
+// racing for one new id cannot both accept it. Thread-safe.
 
 #include <array>
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +26,7 @@
 
 #include "base/mutex.h"
 #include "base/result.h"
+#include "services/engine/id_filter.h"
 #include "services/store/store.h"
 
 namespace casewatch::engine {
@@ -35,8 +40,11 @@ struct HeldElsewhere {
 
 class IdClaims {
  public:
-  // Task N's store is stores[N].
-  explicit IdClaims(std::vector<const store::StoreReader*> stores);
+  // Task N's store is stores[N]. Reads every store's ids once (into a Bloom filter per task, so
+  // that an id new to every task, nearly all of them, needs no look-up in the other stores).
+  [[nodiscard]] static Result<std::unique_ptr<IdClaims>> Open(
+      std::vector<const store::StoreReader*> stores);
+  explicit IdClaims(std::vector<const store::StoreReader*> stores);  // empty filters: new stores
 
   size_t tasks() const { return stores_.size(); }
 
@@ -54,11 +62,25 @@ class IdClaims {
   struct Claimed {
     size_t task;
     std::array<uint64_t, 2> content;
+    uint64_t released;  // released_count_ when released (released_ only)
   };
+  void Prune() CW_REQUIRES(mutex_);
+
   const std::vector<const store::StoreReader*> stores_;
+  // Per task, the ids its store may hold: every id it held when opened, and every one it
+  // accepted since (added at Release, before the claims go).
+  SharedMutex filters_mutex_;
+  std::vector<IdFilter> filters_ CW_GUARDED_BY(filters_mutex_);
   Mutex mutex_;
   std::unordered_map<std::string, Claimed> claims_ CW_GUARDED_BY(mutex_);
   std::vector<std::vector<std::string>> by_task_ CW_GUARDED_BY(mutex_);  // the ids each claimed
+  // The stores are looked up without the lock. An id released (durable) while a look-up was
+  // under way may have been missed by it: kept here until no look-up that began before its
+  // release is left.
+  uint64_t released_count_ CW_GUARDED_BY(mutex_) = 0;  // Release calls so far
+  std::multiset<uint64_t> looking_ CW_GUARDED_BY(mutex_);  // released_count_ as each began
+  std::unordered_map<std::string, Claimed> released_ CW_GUARDED_BY(mutex_);
+  std::deque<std::pair<uint64_t, std::string>> released_order_ CW_GUARDED_BY(mutex_);
 };
 
 }  // namespace casewatch::engine

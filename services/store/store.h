@@ -121,6 +121,8 @@ class StoreReader {
   // The id entries of `event_ids`, in the same order (nullopt: never accepted).
   [[nodiscard]] Result<std::vector<std::optional<IdEntry>>> FindIds(
       std::span<const std::string_view> event_ids) const;
+  // Every event id the store holds (its id index), in key order.
+  [[nodiscard]] Result<void> ScanIds(const std::function<void(std::string_view)>& visit) const;
 
   using EnvelopeVisitor = std::function<void(std::string_view envelope)>;
   // One case's events in case order.

@@ -338,6 +338,16 @@ Result<void> StoreReader::ScanDaily(
   return failure;
 }
 
+Result<void> StoreReader::ScanIds(const std::function<void(std::string_view)>& visit) const {
+  return impl_->Scan(
+      kIds, "", "",
+      [&](std::string_view key, std::string_view) {
+        visit(key);
+        return true;
+      },
+      /*bulk=*/true);
+}
+
 Result<std::optional<Date>> StoreReader::LastDailyBefore(Date day) const {
   if (impl_->family(kDaily) == nullptr) return std::optional<Date>();
   WithoutPerfCounters();

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# casewatchd --tasks (a task per partition of the events topic, each with its own store) on a
+# real 3-node Apache Kafka cluster, all on this machine (release build). Prints the figures of
+# docs/benchmarks.md, "Issue 15: a task per partition":
+#   1. ingest of a pre-published history into new stores, to /readyz 200: one engine with one
+#      store, then one engine with --tasks (deploy/topics.sh's 12 partitions: 12 tasks);
+#   2. three engines with --tasks --group sharing the partitions out: the time until every
+#      partition is served and every engine is ready, and the live report from each (its own
+#      partitions; the others named in Casewatch-Missing);
+#   3. takeover without a standby: one of the three killed (SIGKILL) --kills times while a
+#      publisher trickles events. Measured from the signal: until the two left serve every
+#      partition again (each partition in one of their Casewatch-Offsets), and until both are
+#      ready again (the partitions they took caught up). The killed one then restarts on its store
+#      and takes its share back.
+#
+#   bench/tasks_bench.sh [--cases N] [--kills K]   (defaults 4000 cases, 5 kills)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CASES=4000 KILLS=5
+usage() {
+  echo "usage: $0 [--cases N] [--kills K]" >&2
+  exit 2
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --cases) CASES=$2; shift 2 ;;
+    --kills) KILLS=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+BIN=build/release/services
+CASEWATCH=$BIN/cli/casewatch
+CASEWATCHD=$BIN/daemon/casewatchd
+WORK=build/tasks-bench
+CLUSTER=$WORK/cluster
+END=2025-01-01T00:00:00Z
+PARTITIONS=12  # deploy/topics.sh
+PIDS=("" "" "" "" "")
+SRC=.
+# shellcheck source=../tests/real_kafka/lib.sh
+source tests/real_kafka/lib.sh
+TRICKLE=""
+cleanup() {
+  local pid
+  for pid in "$TRICKLE" "${PIDS[@]}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; done
+  scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+now_ms() { date +%s%3N; }
+say() { echo "$(date +%T) $*" >&2; }
+
+scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
+rm -rf "$WORK"
+mkdir -p "$CLUSTER"
+KAFKA=$(scripts/kafka/fetch.sh)
+BOOTSTRAP=$(scripts/kafka/cluster.sh start "$CLUSTER")
+BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash deploy/topics.sh >"$WORK/topics.log" 2>&1
+read -r -a PORTS <<<"$(free_ports 5)"
+
+"$CASEWATCH" simulate --cases "$CASES" --months 24 --start 2023-01-01 --seed 7 --quiet \
+  --out "$WORK/events.ndjson"
+total=$(wc -l <"$WORK/events.ndjson")
+"$CASEWATCH" simulate --cases 2000 --months 24 --start 2023-01-01 --seed 8 --quiet \
+  --out "$WORK/trickle.ndjson"
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/events.ndjson" >"$WORK/publish.log" 2>&1
+say "cluster up, $total events published"
+
+start_engine() {  # engine $1, then its flags
+  local n=$1
+  shift
+  "$CASEWATCHD" --brokers "$BOOTSTRAP" "$@" --data "$WORK/store$n" --http-port "${PORTS[$n]}" \
+    --no-auth --clock simulated --clock-start "$END" --clock-speed 0 >>"$WORK/engine$n.log" 2>&1 &
+  PIDS[$n]=$!
+}
+stop_engine() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || true; PIDS[$1]=""; }
+ready() { curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
+held() {  # the partitions engine $1's live counts hold (its Casewatch-Offsets), one per line
+  curl -s --max-time 1 -D - -o /dev/null "http://127.0.0.1:${PORTS[$1]}/api/v1/report" |
+    tr -d '\r' | sed -n 's/^[Cc]asewatch-[Oo]ffsets: //p' | tr ',' '\n' | cut -d: -f1
+}
+served() {  # how many partitions engines "$@" hold between them
+  local n
+  for n in "$@"; do held "$n"; done | sort -u | grep -c . || true
+}
+timed_ready() {  # starts engine $1 with flags "${@:2}"; READY_MS: the ms until /readyz is 200
+  local started
+  started=$(now_ms)
+  start_engine "$@"
+  until ready "$1"; do sleep 0.05; done
+  READY_MS=$(($(now_ms) - started))
+}
+
+# 1. Ingest: one store, then a task per partition, each from new stores.
+timed_ready 3
+one=$READY_MS
+stop_engine 3
+timed_ready 4 --tasks
+tasks=$READY_MS
+stop_engine 4
+echo "| ingest of $total events into new stores (to /readyz 200) | one engine, one store: $one ms ($((total * 1000 / one)) events/s) | one engine, $PARTITIONS tasks (--tasks): $tasks ms ($((total * 1000 / tasks)) events/s) |"
+
+# 2. Three engines sharing the partitions out.
+GROUP=(--tasks --group bench-tasks)
+started=$(now_ms)
+for n in 0 1 2; do start_engine "$n" "${GROUP[@]}"; done
+until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; do sleep 0.1; done
+three=$(($(now_ms) - started))
+echo "| three engines with --tasks --group, new stores: every partition served and every engine ready | $three ms | each applies only its share: $((total * 1000 / three)) events/s in all |"
+sleep 5
+for n in 0 1 2; do
+  for i in $(seq 320); do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
+  done | tail -n 300 | sort -n >"$WORK/report$n.txt"
+  p50=$(awk 'NR==150' "$WORK/report$n.txt") p99=$(awk 'NR==297' "$WORK/report$n.txt")
+  echo "| GET /api/v1/report from engine $n ($(held "$n" | wc -l) of $PARTITIONS partitions), 300 requests | p50 $(awk -v x="$p50" 'BEGIN{printf "%.2f", x*1000}') ms | p99 $(awk -v x="$p99" 'BEGIN{printf "%.2f", x*1000}') ms |"
+done
+
+# 3. Takeovers without a standby, while a publisher trickles events.
+"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
+  >"$WORK/trickle.log" 2>&1 &
+TRICKLE=$!
+served_ms=() ready_ms=()
+for i in $(seq "$KILLS"); do
+  victim=$((i % 3))
+  others=()
+  for n in 0 1 2; do [ "$n" -ne "$victim" ] && others+=("$n"); done
+  moved=$(held "$victim" | wc -l)
+  started=$(now_ms)
+  kill -KILL "${PIDS[$victim]}"
+  wait "${PIDS[$victim]}" 2>/dev/null || true
+  PIDS[$victim]=""
+  until [ "$(served "${others[@]}")" -eq "$PARTITIONS" ]; do sleep 0.05; done
+  served_ms+=($(($(now_ms) - started)))
+  until ready "${others[0]}" && ready "${others[1]}"; do sleep 0.05; done
+  ready_ms+=($(($(now_ms) - started)))
+  say "kill $i (engine $victim, $moved partitions): served again after ${served_ms[-1]} ms, ready after ${ready_ms[-1]} ms"
+  start_engine "$victim" "${GROUP[@]}"
+  until [ "$(held "$victim" | wc -l)" -gt 0 ] && ready "$victim" &&
+    [ "$(served 0 1 2)" -eq "$PARTITIONS" ]; do sleep 0.1; done
+  sleep 2
+done
+summary() {  # $1: name, then the times
+  local name=$1
+  shift
+  printf '%s\n' "$@" | sort -n >"$WORK/times.txt"
+  echo "| $name: $# times | p50 $(awk -v n=$# 'NR==int((n+1)/2)' "$WORK/times.txt") ms | max $(tail -1 "$WORK/times.txt") ms | all: $(tr '\n' ' ' <"$WORK/times.txt")|"
+}
+summary "a third of the partitions served again after their engine is killed (SIGKILL; session timeout 6 s)" "${served_ms[@]}"
+summary "the same, until the engines that took them are caught up (/readyz 200)" "${ready_ms[@]}"
+kill "$TRICKLE" 2>/dev/null || true
+TRICKLE=""
+for n in 0 1 2; do stop_engine "$n"; done
