@@ -323,7 +323,8 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachAnswerIsTheReplayOfWh
   const auto a_port = WaitForPort(a, a_log);
   ASSERT_TRUE(a_port) << ReadFileOrEmpty(a_log.string());
   Holding alone = WaitFor(*a_port, all);
-  ASSERT_TRUE(all(alone)) << alone.missing << " " << alone.records << ReadFileOrEmpty(a_log.string());
+  ASSERT_TRUE(all(alone)) << alone.missing << " " << alone.records
+                          << ReadFileOrEmpty(a_log.string());
   EXPECT_EQ(alone.body, whole);
 
   // A second engine joins: the partitions are shared out, each engine naming the other's.

@@ -136,8 +136,7 @@ void LiveView::StopServing(size_t t) {
   ReplaceTaskScopes(t, {});
 }
 
-void LiveView::ReplaceTaskScopes(size_t t,
-                                 std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes) {
+void LiveView::ReplaceTaskScopes(size_t t, std::vector<CountsPtr> scopes) {
   auto next = std::make_shared<Snapshot>();
   next->version = snapshot_->version + 1;
   const std::string prefix = TaskKey(t, "");

@@ -199,8 +199,8 @@ class LiveView {
                size_t task);
   void DropWork(size_t task);  // the task's cases' open items
   // Publishes a snapshot in which task `t`'s counts are `scopes`.
-  void ReplaceTaskScopes(size_t t, std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes)
-      CW_REQUIRES(snapshot_mutex_);
+  using CountsPtr = std::shared_ptr<const store::v1::ScopeCounts>;
+  void ReplaceTaskScopes(size_t t, std::vector<CountsPtr> scopes) CW_REQUIRES(snapshot_mutex_);
   // The serving tasks' instant, offsets and pending cases, and the others' partitions, into
   // `snapshot`.
   void SumTasks(Snapshot& snapshot) const CW_REQUIRES(snapshot_mutex_);
