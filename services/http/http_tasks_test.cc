@@ -169,6 +169,46 @@ TEST(HttpTasks, ATaskAheadIsReadAsOfTheEarliestAndTheOthersCountsCarryOverADayTh
   ExpectSameAnswers(split, whole, "caught up");
 }
 
+// A task another engine of the group was given is no longer served here: every answer leaves
+// its cases out and names its partition, until the task is loaded here again.
+TEST(HttpTasks, ATaskServedElsewhereIsLeftOutAndNamedUntilItIsLoadedAgain) {
+  Harness whole;
+  Harness split(Split());
+  split.view().StopServing(1);
+  const HttpReply report = split.Get("/api/v1/report");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.headers.at("casewatch-missing"), "1");
+  const store::StoreReader* const served[] = {split.stores()[0], split.stores()[2]};
+  auto expected = reports::ReportFromStores(served, reports::StoreReportRequest{});
+  ASSERT_TRUE(expected) << expected.error().message;
+  EXPECT_EQ(report.body, expected.value().json);
+  auto offsets = ParsePartitionOffsets(report.headers.at("casewatch-offsets"));
+  ASSERT_TRUE(offsets);
+  EXPECT_EQ(offsets.value().count(1), 0u) << report.headers.at("casewatch-offsets");
+  // A past report and a case of task 1 come from the tasks served here only.
+  const std::string past = "/api/v1/report?as_of=" +
+                           FormatInstant(Instant{split.now().seconds - 30 * 86400, 0});
+  reports::StoreReportRequest then;
+  then.as_of = Instant{split.now().seconds - 30 * 86400, 0};
+  EXPECT_EQ(split.Get(past).body, reports::ReportFromStores(served, then).value().json);
+  std::string task_1_case;
+  ASSERT_TRUE(split.stores()[1]->ScanProjections(
+      [&](std::string_view id, const store::v1::CaseProjection& p) {
+        if (task_1_case.empty() && p.counted()) task_1_case = std::string(id);
+      }));
+  EXPECT_EQ(split.Get("/api/v1/cases/" + task_1_case).status, 404);
+  const HttpReply worklist = split.Get("/api/v1/worklist?format=csv");
+  EXPECT_EQ(worklist.body.find(task_1_case + ","), std::string::npos);
+  const HttpReply readyz = split.Get("/readyz");
+  EXPECT_NE(readyz.body.find("\"missing\":[1]"), std::string::npos) << readyz.body;
+
+  // Loaded here again (the group gave it back): the answers are the whole service's again.
+  ASSERT_TRUE(split.view().LoadTask(1, *split.stores()[1]));
+  split.ReportStatus();
+  EXPECT_EQ(split.Get("/api/v1/report").headers.count("casewatch-missing"), 0u);
+  ExpectSameAnswers(split, whole, "task 1 loaded again");
+}
+
 // An event id is unique across cases, whichever task's store holds it: one sent again is a
 // duplicate, one sent again with other content a conflict, wherever the first was stored.
 TEST(HttpTasks, AnIdAnotherTasksStoreHoldsIsADuplicateOrAConflict) {
