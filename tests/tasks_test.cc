@@ -201,6 +201,16 @@ TEST_F(CasewatchdTasks, EachPartitionIsATaskAndTogetherTheyAnswerAsTheReplay) {
   }
   ExpectEachDerivedEventOnItsCasesPartitionOnce();
 
+  // casewatch report reads the tasks' stores together; a command that reads one store refuses
+  // the directory, naming what to give it.
+  auto cli_report = RunProcess({CASEWATCH_BIN, "report", "--data", data.string(), "--case-items"});
+  EXPECT_EQ(cli_report.exit_code, 0) << cli_report.err;
+  EXPECT_EQ(cli_report.out, Replay(dir, sim.file_bytes, items, sim.end));
+  auto inspected = RunProcess({CASEWATCH_BIN, "inspect", "--data", data.string()});
+  EXPECT_EQ(inspected.exit_code, 2) << inspected.out << inspected.err;
+  EXPECT_NE(inspected.err.find("holds the stores of tasks"), std::string::npos) << inspected.err;
+  EXPECT_NE(inspected.err.find("/tasks/p<N>"), std::string::npos) << inspected.err;
+
   // Started again, each task resumes from its store: the same answer.
   const fs::path again_log = dir.path() / "again.log";
   ChildProcess again(TasksArgs(broker(), data, sim.end), again_log.string());

@@ -1,9 +1,11 @@
 // casewatch report --data DIR: the report (docs/rules.md section 10) from an engine's store, in
 // exactly the replay format; also while the engine runs (the store is opened as a secondary).
+// DIR may hold the stores of tasks (casewatchd --tasks): the report is then theirs together.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
@@ -24,8 +26,10 @@ int RunReport(ReportOptions options) {
     return 2;
   };
   TempDir scratch;  // the secondary's own files, removed afterwards
-  auto store = OpenStoreForReport(options.data, scratch, options.report);
-  if (!store) return fail(store.error().message);
+  auto opened = OpenStoresForReport(options.data, scratch, options.report);
+  if (!opened) return fail(opened.error().message);
+  std::vector<const store::StoreReader*> stores;
+  for (const auto& store : opened.value()) stores.push_back(store.get());
   auto request = options.report.Resolve();
   if (!request) return fail(request.error().message);
   const ReportRequest& r = request.value();
@@ -37,10 +41,10 @@ int RunReport(ReportOptions options) {
   query.case_items = r.case_items;
   query.min_cases = r.min_cases;
   if (!options.report.policy_file.empty()) query.policy = r.policy;
-  auto report = reports::ReportFromStore(*store.value(), query);
+  auto report = reports::ReportFromStores(stores, query);
   if (!report) return fail(report.error().message);
-  if (report.value().cases == 0) {
-    if (auto known = reports::CheckScopeInStore(*store.value(), r.scope); !known) {
+  if (report.value().cases == 0 && stores.size() == 1) {
+    if (auto known = reports::CheckScopeInStore(*stores.front(), r.scope); !known) {
       return fail(known.error().message);
     }
   }

@@ -5,8 +5,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "services/reports/store_report.h"
 
 namespace casewatch::cli {
 
@@ -27,10 +30,60 @@ Result<void> WriteFile(const std::string& path, std::string_view contents) {
   return Ok();
 }
 
+namespace {
+
+// casewatchd --tasks's layout: no store in DATA itself, one per partition in DATA/tasks/p<N>.
+bool HoldsTasks(const std::string& data) {
+  const std::filesystem::path dir(data);
+  return !std::filesystem::exists(dir / "CURRENT") && std::filesystem::is_directory(dir / "tasks");
+}
+
+}  // namespace
+
+Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
+    const std::string& data, const TempDir& scratch, ReportFlags& flags) {
+  std::vector<std::unique_ptr<store::StoreReader>> stores;
+  if (!HoldsTasks(data)) {
+    CW_TRY(store, OpenStoreForReport(data, scratch, flags));
+    stores.push_back(std::move(store));
+    return stores;
+  }
+  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
+  for (int partition = 0;; ++partition) {
+    const std::filesystem::path dir =
+        std::filesystem::path(data) / "tasks" / fmt::format("p{}", partition);
+    if (!std::filesystem::exists(dir)) break;
+    CW_TRY(store, store::StoreReader::OpenSecondary(
+                      dir, scratch.path() / fmt::format("p{}", partition)));
+    stores.push_back(std::move(store));
+  }
+  if (stores.empty()) {
+    return NotFound(fmt::format("{}/tasks holds no task's store (p0, p1, ...)", data));
+  }
+  if (flags.as_of.empty()) {
+    std::vector<const store::StoreReader*> readers;
+    for (const auto& store : stores) readers.push_back(store.get());
+    CW_TRY(projected, reports::EarliestProjectionInstant(readers));
+    if (!projected) {
+      return InvalidArgument("the engine has not applied anything to these stores yet; give "
+                             "--as-of");
+    }
+    flags.as_of = FormatInstant(*projected);
+  }
+  return stores;
+}
+
 Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
                                                          const TempDir& scratch,
                                                          ReportFlags& flags) {
   if (scratch.path().empty()) return IoError("cannot create a temporary directory");
+  if (HoldsTasks(data)) {
+    return FailedPrecondition(fmt::format(
+        "{} holds the stores of tasks, one per partition (casewatchd --tasks), and this command "
+        "reads one store: give it {}/tasks/p<N> for one partition's cases; `casewatch report "
+        "--data {}` and casewatchd's API answer for all of them",
+        data, data, data));
+  }
   CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
   if (flags.as_of.empty()) {
     CW_TRY(projected, store->ProjectionInstant());

@@ -53,6 +53,13 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
                                                                        const TempDir& scratch,
                                                                        ReportFlags& flags);
 
+// The same for `casewatch report`, which also reads the stores of tasks (casewatchd --tasks keeps
+// one per partition in DATA/tasks/p<N>): every task's store, or the one store; `flags.as_of`
+// defaults to the earliest of their instants. For the commands that read one store only,
+// OpenStoreForReport refuses a tasks directory, naming this and the API.
+[[nodiscard]] Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
+    const std::string& data, const TempDir& scratch, ReportFlags& flags);
+
 // Reads and checks a policy file; the error names the path and the bad key.
 [[nodiscard]] Result<Policy> ReadPolicyFile(const std::string& path);
 
