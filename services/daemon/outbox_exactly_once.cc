@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -529,6 +530,56 @@ Result<void> Reconcile(store::Store& store, const Progress& progress, const Outb
   return Ok();
 }
 
+// The store's lowest outbox sequence; nullopt when its outbox is empty.
+Result<std::optional<uint64_t>> LowestOutboxSequence(const store::Store& store) {
+  std::optional<uint64_t> lowest;
+  CW_TRY(store.ScanOutbox(0, [&](uint64_t sequence, const store::v1::OutboxRecord&) {
+    lowest = sequence;
+    return false;
+  }));
+  return lowest;
+}
+
+// ReadProgress, then Reconcile; the progress read, if any. Several producers write the progress
+// topic (the tasks of casewatchd --tasks, each under its own id), and a read_committed reader
+// stops at the first transaction still open: one that a stopped engine's task left (ended when
+// that task's id starts again, or by the brokers' transaction timeout) or another task's under
+// way. Its read can then be older than this id's last progress. A store whose outbox has moved
+// past the progress read is that case, not a wrong store. Before fencing (`early`), the check is
+// left to the one after: the transactions left open end as the other tasks fence their own.
+// After it, the read is repeated for up to kStaleProgressWait before the store is refused.
+constexpr std::chrono::seconds kStaleProgressWait{90};
+Result<std::optional<Progress>> ReadAndReconcile(store::Store& store,
+                                                 const kafka::KafkaConfig& kafka,
+                                                 const OutboxOptions& options,
+                                                 const std::atomic<bool>& stop, bool early) {
+  const auto deadline = std::chrono::steady_clock::now() + kStaleProgressWait;
+  for (bool said = false;; said = true) {
+    CW_TRY(progress, ReadProgress(kafka, options.progress_topic, options.transactional_id,
+                                  options.progress_reader));
+    if (!progress) return progress;
+    // The store keeps the record the progress names (or a placeholder for it) and deletes only
+    // those before it: an outbox that begins after it was read from a stale progress.
+    CW_TRY(lowest, LowestOutboxSequence(store));
+    if (lowest && *lowest > progress->sequence) {
+      if (early) return std::optional<Progress>();
+      if (!stop && std::chrono::steady_clock::now() < deadline) {
+        if (!said) {
+          spdlog::warn("outbox: the progress of transactional.id \"{}\" read ({}) is older than "
+                       "this store's outbox ({}): a transaction left open on {} holds it back; "
+                       "reading it again for up to {} s",
+                       options.transactional_id, progress->sequence, *lowest,
+                       options.progress_topic, kStaleProgressWait.count());
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        continue;
+      }
+    }
+    CW_TRY(Reconcile(store, *progress, options, kafka));
+    return progress;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
@@ -558,11 +609,7 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
   // previous process and ended its transaction, the final word. (An engine of a group coming to
   // lead fences the last leader whatever it holds: only the final word.)
   if (!options.take_over) {
-    CW_TRY(committed,
-           ReadProgress(kafka, progress_topic, transactional_id, options.progress_reader));
-    if (committed) {
-      CW_TRY(Reconcile(store, *committed, options, kafka));
-    }
+    CW_TRY(ReadAndReconcile(store, kafka, options, stop, /*early=*/true));
   }
   for (int attempt = 1;; ++attempt) {
     auto initialised = producer.InitTransactions(kInitWait);
@@ -571,9 +618,9 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
     spdlog::warn("outbox: waiting for the transaction coordinator: {} (attempt {})",
                  initialised.error().message, attempt);
   }
-  CW_TRY(progress, ReadProgress(kafka, progress_topic, transactional_id, options.progress_reader));
+  CW_TRY(progress, ReadAndReconcile(store, kafka, options, stop, /*early=*/false));
   if (progress) {
-    CW_TRY(Reconcile(store, *progress, options, kafka));
+    // Reconciled.
   } else if (options.take_over && options.published_at_takeover != nullptr) {
     // Nothing published under the id yet: what this store holds is all published now.
     CW_TRY(store.ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
