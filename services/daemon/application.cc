@@ -297,11 +297,8 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
         }
         auto task = std::make_unique<Running>();
         Running* raw = task.get();
-        task->thread = std::thread([this, raw, t, view] {
-          raw->result = RunEngine(*task_stores_[t], task_options_[t], raw->stop,
-                                  [view, t](const RunnerStatus& status) {
-                                    if (view != nullptr) view->OnStatus(status, t);
-                                  });
+        task->thread = std::thread([this, raw, t] {
+          raw->result = RunTask(t, raw->stop);
           raw->done = true;
         });
         running[t] = std::move(task);
@@ -342,18 +339,22 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
   return Ok();
 }
 
+Result<void> Application::RunTask(size_t t, const std::atomic<bool>& stop) {
+  http::LiveView* view = http_.view.get();
+  return RunEngine(*task_stores_[t], task_options_[t], stop,
+                   [view, t](const RunnerStatus& status) {
+                     if (view != nullptr) view->OnStatus(status, t);
+                   });
+}
+
 Result<void> Application::RunTasks(const std::atomic<bool>& stop) {
   std::atomic<bool> stopping{false};
   Mutex mutex;
   std::optional<Error> failure;
-  http::LiveView* view = http_.view.get();
   std::vector<std::thread> threads;
   for (size_t t = 0; t < task_stores_.size(); ++t) {
     threads.emplace_back([&, t] {
-      auto ran = RunEngine(*task_stores_[t], task_options_[t], stopping,
-                           [view, t](const RunnerStatus& status) {
-                             if (view != nullptr) view->OnStatus(status, t);
-                           });
+      auto ran = RunTask(t, stopping);
       if (!ran) {
         MutexLock lock(mutex);
         if (!failure) {

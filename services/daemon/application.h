@@ -39,6 +39,8 @@ class Application {
 
   // --tasks: a store per partition of the events topic, the runner options of each task.
   [[nodiscard]] Result<void> OpenTasks(const Flags& flags);
+  // Runs task `t`'s engine on the calling thread until `stop`, its status to the live view.
+  [[nodiscard]] Result<void> RunTask(size_t t, const std::atomic<bool>& stop);
   // Runs every task's engine on a thread of its own until `stop` or one fails.
   [[nodiscard]] Result<void> RunTasks(const std::atomic<bool>& stop);
   // --tasks --group: joins the group on the events topic and runs a task's engine while the

@@ -421,13 +421,16 @@ std::string FreshnessJson(const engine::EngineStatus& status) {
     out.EndObject();
   }
   out.EndArray();
-  if (!status.missing.empty()) {
-    out.Key("missing").BeginArray();
-    for (int32_t partition : status.missing) out.Int(partition);
-    out.EndArray();
-  }
+  WriteMissing(out, status);
   out.EndObject();
   return out.Take();
+}
+
+void WriteMissing(JsonWriter& out, const engine::EngineStatus& status) {
+  if (status.missing.empty()) return;
+  out.Key("missing").BeginArray();
+  for (int32_t partition : status.missing) out.Int(partition);
+  out.EndArray();
 }
 
 }  // namespace casewatch::http

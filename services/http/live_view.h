@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/json_writer.h"
 #include "base/mutex.h"
 #include "base/result.h"
 #include "casewatch/alerts/v1/alert.pb.h"
@@ -123,6 +124,8 @@ struct WorklistPage {
 // "missing":[1,4] only when some partitions are served by other engines (casewatchd --tasks
 // --group).
 std::string FreshnessJson(const engine::EngineStatus& status);
+// "missing":[1,4], the partitions other engines hold, when there are any (EngineStatus::missing).
+void WriteMissing(JsonWriter& out, const engine::EngineStatus& status);
 
 class LiveView {
  public:

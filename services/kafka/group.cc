@@ -18,6 +18,16 @@ namespace {
 
 constexpr int kPollMs = 100;
 
+// The partitions of `topic` in `list`, in list order.
+std::vector<int32_t> PartitionsOf(const std::string& topic,
+                                  const rd_kafka_topic_partition_list_t& list) {
+  std::vector<int32_t> partitions;
+  for (int i = 0; i < list.cnt; ++i) {
+    if (topic == list.elems[i].topic) partitions.push_back(list.elems[i].partition);
+  }
+  return partitions;
+}
+
 }  // namespace
 
 // Owns the librdkafka consumer and the thread that serves it. `mutex` guards `failure`; the
@@ -53,9 +63,7 @@ struct GroupMember::Impl {
     std::vector<int32_t> now;
     if (rd_kafka_assignment(client.get(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR && raw != nullptr) {
       internal::PartitionListPtr list(raw);
-      for (int i = 0; i < list->cnt; ++i) {
-        if (options.topic == list->elems[i].topic) now.push_back(list->elems[i].partition);
-      }
+      now = PartitionsOf(options.topic, *list);
     }
     std::sort(now.begin(), now.end());
     const bool leads = !now.empty() && now.front() == 0;
@@ -91,22 +99,12 @@ struct GroupMember::Impl {
       }
       rd_kafka_pause_partitions(client.get(), partitions);
       if (options.on_assign) {
-        std::vector<int32_t> assigned;
-        for (int i = 0; i < partitions->cnt; ++i) {
-          if (options.topic == partitions->elems[i].topic) {
-            assigned.push_back(partitions->elems[i].partition);
-          }
-        }
+        const std::vector<int32_t> assigned = PartitionsOf(options.topic, *partitions);
         if (!assigned.empty()) options.on_assign(assigned);
       }
     } else {
       if (options.on_revoke) {
-        std::vector<int32_t> revoked;
-        for (int i = 0; i < partitions->cnt; ++i) {
-          if (options.topic == partitions->elems[i].topic) {
-            revoked.push_back(partitions->elems[i].partition);
-          }
-        }
+        const std::vector<int32_t> revoked = PartitionsOf(options.topic, *partitions);
         if (!revoked.empty()) options.on_revoke(revoked);
       }
       if (cooperative) {

@@ -254,14 +254,33 @@ Result<Policy> StoresPolicy(std::span<const store::StoreReader* const> stores) {
   return StorePolicy(*stores.front());
 }
 
-Result<std::optional<Instant>> EarliestProjectionInstant(
+namespace {
+
+// Each store's projection instant, in order.
+Result<std::vector<std::optional<Instant>>> ProjectionInstants(
     std::span<const store::StoreReader* const> stores) {
-  std::optional<Instant> earliest;
+  std::vector<std::optional<Instant>> instants;
   for (const store::StoreReader* store : stores) {
     CW_TRY(instant, store->ProjectionInstant());
+    instants.push_back(instant);
+  }
+  return instants;
+}
+
+std::optional<Instant> EarliestOf(const std::vector<std::optional<Instant>>& instants) {
+  std::optional<Instant> earliest;
+  for (const std::optional<Instant>& instant : instants) {
     if (instant && (!earliest || *instant < *earliest)) earliest = instant;
   }
   return earliest;
+}
+
+}  // namespace
+
+Result<std::optional<Instant>> EarliestProjectionInstant(
+    std::span<const store::StoreReader* const> stores) {
+  CW_TRY(instants, ProjectionInstants(stores));
+  return EarliestOf(instants);
 }
 
 Result<void> ForEachDayOfStores(
@@ -388,12 +407,8 @@ Result<StoreReport> ReportFromStores(std::span<const store::StoreReader* const> 
   if (stores.size() > 1) {
     CW_TRY(CheckPartitionsDisjoint(stores, events_topic));
   }
-  std::vector<std::optional<Instant>> projected;
-  for (const store::StoreReader* store : stores) {
-    CW_TRY(instant, store->ProjectionInstant());
-    projected.push_back(instant);
-  }
-  CW_TRY(earliest, EarliestProjectionInstant(stores));
+  CW_TRY(projected, ProjectionInstants(stores));
+  const std::optional<Instant> earliest = EarliestOf(projected);
   if (!request.as_of && !earliest) {
     return FailedPrecondition("the engine has not projected anything in this store yet");
   }

@@ -25,12 +25,7 @@ HttpResponse HandleReadyz(ApiState& state, Call&) {
     out.EndObject();
   }
   out.EndArray();
-  // Partitions another engine of the group serves (casewatchd --tasks --group).
-  if (!status.missing.empty()) {
-    out.Key("missing").BeginArray();
-    for (int32_t partition : status.missing) out.Int(partition);
-    out.EndArray();
-  }
+  WriteMissing(out, status);  // partitions another engine of the group serves
   out.EndObject();
   return Json(ready ? 200 : 503, out.Take());
 }
