@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -101,6 +102,15 @@ std::string WaitForReport(uint16_t port, size_t records) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return "";
+}
+
+// Events the engine has accepted since it started (casewatch_events_accepted_total), or -1.
+int64_t Accepted(uint16_t port) {
+  const ht::HttpReply reply = Get(port, "/metrics");
+  static const std::regex accepted(R"(\ncasewatch_events_accepted_total (\d+)\n)");
+  std::smatch match;
+  if (reply.status != 200 || !std::regex_search(reply.body, match, accepted)) return -1;
+  return std::stoll(match[1].str());
 }
 
 // Every record of `topic` (read_committed), by partition: (key, value).
@@ -236,20 +246,26 @@ TEST_F(CasewatchdTasks, KilledAtRandomPointsTheTasksResumeAndCountNothingTwice) 
     }
     return total;
   };
+  // Each run is killed once it has accepted a random share of what is left, read from its
+  // /metrics while it runs: a kill lands in the middle of the stream however fast the machine.
   int kills = 0;  // in the middle of the stream
-  // On a loaded machine starting takes longer: a kill that found nothing new applied waits
-  // twice as long the next time.
-  int longest_ms = 500;
   uint64_t before = 0;
-  for (int attempt = 0; attempt < 16 && before < sim.records.size(); ++attempt) {
+  for (int attempt = 0; attempt < 16 && kills < 4 && before < sim.records.size(); ++attempt) {
     const fs::path log = dir.path() / fmt::format("killed-{}.log", attempt);
     ChildProcess engine(TasksArgs(broker(), data, sim.end, 20), log.string());
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<int>(longest_ms / 5, longest_ms)(random)));
+    const auto port = WaitForPort(engine, log);
+    ASSERT_TRUE(port) << ReadFileOrEmpty(log.string());
+    const uint64_t left = sim.records.size() - before;
+    const int64_t target = std::uniform_int_distribution<int64_t>(
+        std::max<int64_t>(1, left / 10), std::max<int64_t>(1, left / 3))(random);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (engine.running() && Accepted(*port) < target &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     engine.Signal(SIGKILL);
     EXPECT_EQ(engine.Wait(10), 128 + SIGKILL) << ReadFileOrEmpty(log.string());
     const uint64_t now = consumed();
-    if (now == before) longest_ms *= 2;
     if (now > before && now < sim.records.size()) ++kills;
     before = now;
   }
