@@ -115,6 +115,14 @@ topic case-events-dlq 3 "${common[@]}" retention.ms=$((90 * DAY_MS)) max.message
 topic casewatchd-outbox-progress 1 min.insync.replicas=2 unclean.leader.election.enable=false \
   cleanup.policy=compact segment.ms=3600000 max.message.bytes=1048576
 
+# casewatchd-tasks-progress: the same for casewatchd --tasks, a partition per partition of
+# case-events: task N records its progress on partition N (--tasks-progress-topic). A reader
+# stops at the first transaction still open on what it reads, and the tasks run, die and move
+# between engines apart: on one shared partition, one task's transaction left open would hold back
+# the others' reads of their progress.
+topic casewatchd-tasks-progress 12 min.insync.replicas=2 unclean.leader.election.enable=false \
+  cleanup.policy=compact segment.ms=3600000 max.message.bytes=1048576
+
 # casewatchd-group-directory: the engines of a group (casewatchd --group) each write a record
 # about themselves here every 2 s, keyed by where they serve HTTP (--advertise-url), and read it
 # whole, so that any engine lists the group (GET /api/v1/group). A clean stop writes a tombstone.
@@ -129,8 +137,8 @@ topic casewatchd-group-directory 1 min.insync.replicas=2 unclean.leader.election
 #   engines of a group (--group NAME, ENGINE_GROUP here, default casewatchd-case-events) join the
 #   consumer group NAME on the progress topic to choose their leader: Read on that group. It
 #   publishes alerts and dead letters in transactions, so
-#   Write and Describe on its TransactionalId; and Read and Write on the progress topic, which it
-#   writes in each transaction and reads back at start. Describe is implied by Read and Write; it
+#   Write and Describe on its TransactionalId; and Read and Write on the progress topics, which
+#   it writes in each transaction and reads back at start. Describe is implied by Read and Write; it
 #   is granted explicitly because the engine lists partitions and their offsets.
 # - publishers need Write on case-events and nothing else.
 if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
@@ -145,8 +153,10 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
   # Write to publish its derived events, Read to restore them into a rebuilt store.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic case-events-derived
-  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
-    --operation Describe --topic casewatchd-outbox-progress
+  for t in casewatchd-outbox-progress casewatchd-tasks-progress; do
+    "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+      --operation Describe --topic "$t"
+  done
   # A group's engines write and read their directory.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic casewatchd-group-directory

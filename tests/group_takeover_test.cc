@@ -9,6 +9,10 @@
 // Bad records among the events make dead letters: each new leader takes over some behind and
 // some ahead of what the last one published, and each bad record's dead letter is published
 // exactly once all the same.
+//
+// The tasks of casewatchd --tasks, each with its own transactional.id, keep their progress on a
+// partition each: a transaction another task left open (its process killed, its partition not
+// yet taken up again) does not hold back a task's read of its own progress.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -24,6 +28,7 @@
 #include "services/engine/engine.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/kafka/consumer.h"
+#include "services/kafka/producer.h"
 
 namespace casewatch::daemon {
 namespace {
@@ -267,6 +272,87 @@ TEST(GroupTakeover, AnExLeadersUnpublishedDerivedEventsArePublishedOnceWhoeverLe
     return true;
   }));
   EXPECT_GT(expected, 0u);
+}
+
+TEST(TaskProgress, ATransactionAnotherTaskLeftOpenDoesNotHoldBackATasksProgress) {
+  auto started = TestBroker::Start(3);
+  ASSERT_TRUE(started) << started.error().message;
+  const TestBroker& broker = started.value();
+  ASSERT_TRUE(broker.real()) << "needs a real Apache Kafka cluster: open transactions are what it "
+                                "tests (ctest -L real_kafka sets CASEWATCH_KAFKA_CLUSTER)";
+  Group s = GroupFor(broker);  // as casewatchd --tasks sets task 1's outbox up
+  const std::string tasks_id = "casewatchd-" + broker.topics().events + "-p";
+  s.outbox.take_over = false;
+  s.outbox.transactional_id = tasks_id + "1";
+  s.outbox.progress_topic = broker.tasks_progress_topic();
+  s.outbox.progress_partition = 1;
+  const auto sim = engine::testing::Simulate(200, 12, 43);
+  const size_t n = sim.records.size();
+  TempDir dir;
+  auto store = store::Store::Open(dir.path() / "p1").value();
+  auto engine = CreateEngine(*store, s);
+  std::atomic<bool> stop{false};
+  auto outbox =
+      OpenOutboxPublisher(*store, s.runner.kafka, s.outbox, s.runner.engine.topic, stop);
+  ASSERT_TRUE(outbox) << outbox.error().message;
+  Feed(*engine, sim, 0, n / 2);
+  ASSERT_TRUE(outbox.value()->Drain(kWait));
+  const uint64_t first = outbox.value()->published();
+  ASSERT_GT(first, 0u) << "nothing to publish: nothing to test";
+
+  // Task 0's process dies in a transaction: it stays open (until the brokers' timeout, or until
+  // task 0 starts again somewhere).
+  kafka::KafkaConfig config = s.runner.kafka;
+  config.properties.push_back(kafka::Property{"transactional.id", tasks_id + "0"});
+  config.properties.push_back(kafka::Property{"transaction.timeout.ms", "600000"});
+  auto task0 = kafka::Producer::Open(config);
+  ASSERT_TRUE(task0) << task0.error().message;
+  ASSERT_TRUE(task0.value().InitTransactions(kWait));
+  ASSERT_TRUE(task0.value().BeginTransaction());
+  ASSERT_TRUE(task0.value().Produce(s.outbox.progress_topic, tasks_id + "0",
+                                    "sequence=7 fingerprint=0", {}, {}, 0));
+  ASSERT_TRUE(task0.value().Flush(kWait));
+  // What it holds back: a record committed after it on its partition is not read.
+  auto other = kafka::Producer::Open(s.runner.kafka);
+  ASSERT_TRUE(other);
+  ASSERT_TRUE(other.value().Produce(s.outbox.progress_topic, "after", "x", {}, {}, 0));
+  ASSERT_TRUE(other.value().Flush(kWait));
+  kafka::KafkaConfig committed = s.runner.kafka;
+  committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
+  bool after_read = false;
+  ASSERT_TRUE(kafka::ReadPartitionToEnd(committed, s.outbox.progress_topic, 0, kWait,
+                                        [&](const kafka::Message& m) {
+                                          if (m.key == "after") after_read = true;
+                                        }));
+  EXPECT_FALSE(after_read) << "the open transaction should hold the partition's readers back";
+
+  // Task 1 publishes on, then its process is killed and it starts again: it reads its last
+  // progress, deletes what that says is published, and publishes nothing again.
+  Feed(*engine, sim, n / 2, n);
+  ASSERT_TRUE(outbox.value()->Drain(kWait));
+  const uint64_t second = outbox.value()->published();
+  ASSERT_GT(second, first) << "nothing published after the open transaction: nothing to test";
+  outbox.value().reset();
+  const auto restarted_at = std::chrono::steady_clock::now();
+  auto again = OpenOutboxPublisher(*store, s.runner.kafka, s.outbox, s.runner.engine.topic, stop);
+  const auto took = std::chrono::steady_clock::now() - restarted_at;
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_LT(took, std::chrono::seconds(20)) << "the start waited for a stale read to pass";
+  ASSERT_TRUE(again.value()->Drain(kWait));
+  EXPECT_EQ(again.value()->published(), 0u) << "published again what was published";
+  size_t held = 0;  // the record the progress names stays
+  ASSERT_TRUE(store->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord&) {
+    ++held;
+    return true;
+  }));
+  EXPECT_EQ(held, 1u);
+  std::map<std::string, int> derived;
+  for (const auto& [key, value] : Committed(s, s.runner.engine.derived_topic)) {
+    ++derived[engine::EventIdOf(value).value()];
+  }
+  EXPECT_FALSE(derived.empty());
+  for (const auto& [id, count] : derived) EXPECT_EQ(count, 1) << "derived event " << id;
+  EXPECT_TRUE(task0.value().AbortTransaction(kWait));
 }
 
 }  // namespace

@@ -214,6 +214,8 @@ Result<void> Application::OpenTasks(const Flags& flags) {
     task.engine.task = t;
     task.engine.derived_partition = partitions[t];
     task.outbox.transactional_id = fmt::format("{}-p{}", transactional_id, partitions[t]);
+    task.outbox.progress_topic = flags.tasks_progress_topic;
+    task.outbox.progress_partition = partitions[t];  // no other task's transaction holds it back
     // In a group a task moves between engines: whichever store published last under its id,
     // this one takes over the numbering (and publishes what no owner did).
     task.outbox.take_over = !flags.group.empty();

@@ -87,6 +87,11 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "Exactly once: the compacted topic where each transaction records the last "
                  "outbox record it published (deploy/topics.sh creates it)")
       ->capture_default_str();
+  app.add_option("--tasks-progress-topic", flags.tasks_progress_topic,
+                 "--tasks, exactly once: the compacted topic where task N records its progress, "
+                 "on partition N, apart from the other tasks' (as many partitions as the events "
+                 "topic; deploy/topics.sh creates it)")
+      ->capture_default_str();
   app.add_option("--group", flags.group,
                  "Several casewatchd on one events topic, each with its own store: the Kafka "
                  "consumer group they join. One leads (derives and publishes alerts, exactly "

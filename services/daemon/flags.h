@@ -26,6 +26,8 @@ struct Flags {
   std::string outbox_delivery = "auto";
   std::string transactional_id;
   std::string outbox_progress_topic = "casewatchd-outbox-progress";
+  // --tasks, exactly once: task N's progress goes to partition N of this topic.
+  std::string tasks_progress_topic = "casewatchd-tasks-progress";
   std::string group;
   // One engine per partition of the events topic, each a task with a store of its own
   // (DATA/tasks/p<N>), in this process (docs/partitioned-group.md).

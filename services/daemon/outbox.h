@@ -52,6 +52,13 @@ struct OutboxOptions {
   // Exactly once: the producer's transactional.id; empty: DefaultTransactionalId.
   std::string transactional_id;
   std::string progress_topic = "casewatchd-outbox-progress";
+  // Exactly once: the partition of the progress topic this id's progress goes to and is read
+  // from, or -1: any (by key), read across the whole topic (one engine, a full-copy group, whose
+  // progress topic has one partition). Task N of casewatchd --tasks keeps its own on partition N
+  // of a topic of the tasks (--tasks-progress-topic), so that a read_committed read of it stops
+  // only at the task's own open transaction, which InitTransactions ends, never at another
+  // task's: the tasks run, die and move between engines apart.
+  int32_t progress_partition = -1;
   // Where the engine's derived events and alerts go (EngineOptions): a transaction never ends
   // between a derived event and the alert that follows it, so the two are published together
   // or not at all.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <map>
@@ -147,6 +148,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
         producer_(std::move(producer)),
         transactional_id_(options.transactional_id),
         progress_topic_(options.progress_topic),
+        progress_partition_(options.progress_partition),
         derived_topic_(options.derived_topic),
         dead_letter_topic_(options.dead_letter_topic),
         events_topic_(options.events_topic),
@@ -290,8 +292,8 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   Result<void> Commit(bool wait_for_delivery) {
     if (state_ == State::kOpen) {
       last_.dead_letters = marks_;
-      auto produced =
-          producer_.Produce(progress_topic_, transactional_id_, FormatProgress(last_));
+      auto produced = producer_.Produce(progress_topic_, transactional_id_, FormatProgress(last_),
+                                        {}, {}, progress_partition_);
       if (!produced) return Abandon(produced.error());
       state_ = State::kCommitting;
       committing_since_ = std::chrono::steady_clock::now();
@@ -351,6 +353,7 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   Producer producer_;
   const std::string transactional_id_;
   const std::string progress_topic_;
+  const int32_t progress_partition_;
   const std::string derived_topic_;
   const std::string dead_letter_topic_;
   const std::string events_topic_;
@@ -369,33 +372,40 @@ class ExactlyOnceOutbox final : public OutboxPublisher {
   LogThrottle log_throttle_;
 };
 
-// The last committed progress of `transactional_id`, if any: read through `reader` when there is
-// one (OutboxOptions::progress_reader), else through a new consumer.
+// The last committed progress of `options.transactional_id` on its partition of the progress
+// topic (OutboxOptions::progress_partition), if any: read through `options.progress_reader` when
+// there is one, else through a new consumer.
 Result<std::optional<Progress>> ReadProgress(const kafka::KafkaConfig& kafka,
-                                             const std::string& progress_topic,
-                                             const std::string& transactional_id,
-                                             kafka::Consumer* reader) {
+                                             const OutboxOptions& options) {
   kafka::KafkaConfig committed = kafka;
   committed.properties.push_back(kafka::Property{"isolation.level", "read_committed"});
   std::optional<Progress> progress;
   std::optional<Error> damaged;
-  auto read = [&](const std::function<void(const kafka::Message&)>& visit) {
-    return reader != nullptr
-               ? kafka::ReadToEnd(*reader, kProgressReadTimeout, visit)
-               : kafka::ReadToEnd(committed, progress_topic, kProgressReadTimeout, visit);
-  };
-  CW_TRY(read([&](const kafka::Message& m) {
-    if (m.key != transactional_id) return;
+  const auto visit = [&](const kafka::Message& m) {
+    if (m.key != options.transactional_id) return;
     progress = ParseProgress(m.value);
     if (!progress) {
       damaged = DataLoss(fmt::format(
           "outbox progress topic \"{}\" partition {} offset {}: \"{}\" is not a progress record "
           "(sequence=N fingerprint=HEX)",
-          progress_topic, m.partition, m.offset, m.value));
+          options.progress_topic, m.partition, m.offset, m.value));
     } else {
       damaged.reset();
     }
-  }));
+  };
+  kafka::Consumer* reader = options.progress_reader;
+  if (options.progress_partition < 0) {
+    CW_TRY(reader != nullptr
+               ? kafka::ReadToEnd(*reader, kProgressReadTimeout, visit)
+               : kafka::ReadToEnd(committed, options.progress_topic, kProgressReadTimeout, visit));
+  } else {
+    CW_TRY(reader != nullptr
+               ? kafka::ReadPartitionToEnd(*reader, options.progress_partition,
+                                           kProgressReadTimeout, visit)
+               : kafka::ReadPartitionToEnd(committed, options.progress_topic,
+                                           options.progress_partition, kProgressReadTimeout,
+                                           visit));
+  }
   if (damaged) return *damaged;
   return progress;
 }
@@ -540,14 +550,14 @@ Result<std::optional<uint64_t>> LowestOutboxSequence(const store::Store& store) 
   return lowest;
 }
 
-// ReadProgress, then Reconcile; the progress read, if any. Several producers write the progress
-// topic (the tasks of casewatchd --tasks, each under its own id), and a read_committed reader
-// stops at the first transaction still open: one that a stopped engine's task left (ended when
-// that task's id starts again, or by the brokers' transaction timeout) or another task's under
-// way. Its read can then be older than this id's last progress. A store whose outbox has moved
-// past the progress read is that case, not a wrong store. Before fencing (`early`), the check is
-// left to the one after: the transactions left open end as the other tasks fence their own.
-// After it, the read is repeated for up to kStaleProgressWait before the store is refused.
+// ReadProgress, then Reconcile; the progress read, if any. A read_committed reader stops at the
+// first transaction still open on the partition it reads. Before fencing (`early`) that may be
+// this id's own, left by the process it replaces: a store whose outbox has moved past the
+// progress read is that case, not a wrong store, and the check is left to the one after fencing.
+// After fencing, only another writer of the partitions read can hold it back: another engine
+// sharing the progress topic (another events topic's) with a transaction under way, or one its
+// process left open. The read is then repeated for up to kStaleProgressWait before the store is
+// refused.
 constexpr std::chrono::seconds kStaleProgressWait{90};
 Result<std::optional<Progress>> ReadAndReconcile(store::Store& store,
                                                  const kafka::KafkaConfig& kafka,
@@ -555,8 +565,7 @@ Result<std::optional<Progress>> ReadAndReconcile(store::Store& store,
                                                  const std::atomic<bool>& stop, bool early) {
   const auto deadline = std::chrono::steady_clock::now() + kStaleProgressWait;
   for (bool said = false;; said = true) {
-    CW_TRY(progress, ReadProgress(kafka, options.progress_topic, options.transactional_id,
-                                  options.progress_reader));
+    CW_TRY(progress, ReadProgress(kafka, options));
     if (!progress) return progress;
     // The store keeps the record the progress names (or a placeholder for it) and deletes only
     // those before it: an outbox that begins after it was read from a stale progress.
@@ -597,12 +606,22 @@ Result<std::unique_ptr<OutboxPublisher>> OpenExactlyOnce(store::Store& store,
                                   kafka::Property{"linger.ms", std::to_string(kOutboxLingerMs)});
   transactional.properties.push_back(kafka::Property{"transactional.id", transactional_id});
   CW_TRY(producer, Producer::Open(transactional));
-  if (auto partitions = producer.Partitions(progress_topic, std::chrono::seconds(10));
-      !partitions) {
+  auto partitions = producer.Partitions(progress_topic, std::chrono::seconds(10));
+  if (!partitions) {
     return FailedPrecondition(fmt::format(
         "outbox: exactly-once delivery needs its progress topic: {} (deploy/topics.sh creates "
         "it; --outbox-progress-topic names it; --outbox-delivery at-least-once needs none)",
         partitions.error().message));
+  }
+  if (options.progress_partition >= 0 &&
+      std::find(partitions.value().begin(), partitions.value().end(),
+                options.progress_partition) == partitions.value().end()) {
+    return FailedPrecondition(fmt::format(
+        "outbox: transactional.id \"{}\" keeps its progress on partition {} of {}, which has {} "
+        "partitions: each task of --tasks keeps its own. Give that topic as many partitions as "
+        "the events topic (kafka-topics.sh --alter --topic {} --partitions N)",
+        transactional_id, options.progress_partition, progress_topic, partitions.value().size(),
+        progress_topic));
   }
   // First a check against what is committed so far, so that an engine started on the wrong store
   // stops before it fences the one that publishes; then, once InitTransactions has fenced the

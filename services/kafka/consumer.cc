@@ -487,19 +487,21 @@ Result<void> ReadToEnd(const KafkaConfig& config, const std::string& topic,
   return ReadToEnd(consumer, timeout, visit, from);
 }
 
-Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
-                       const std::function<void(const Message&)>& visit,
-                       std::span<const PartitionStart> from) {
+namespace {
+// What is left of `timeout` since `started`, never below nothing.
+std::chrono::milliseconds Remaining(std::chrono::steady_clock::time_point started,
+                                    std::chrono::milliseconds timeout) {
+  const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  return std::max(std::chrono::milliseconds(0), timeout - spent);
+}
+}  // namespace
+
+// Assigns `starts` and reads them to their ends (ReadToEnd), within `timeout`.
+Result<void> ReadAssignedToEnd(Consumer& consumer, std::span<const PartitionStart> starts,
+                               std::chrono::milliseconds timeout,
+                               const std::function<void(const Message&)>& visit) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  CW_TRY(partitions, consumer.Partitions(timeout));
-  std::vector<PartitionStart> starts;
-  for (int32_t partition : partitions) {
-    PartitionStart start{partition, kBeginning};
-    for (const PartitionStart& given : from) {
-      if (given.partition == partition) start.offset = given.offset;
-    }
-    starts.push_back(start);
-  }
   CW_TRY(consumer.Assign(starts));
   while (!consumer.AtEnd()) {
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -509,14 +511,52 @@ Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
         at_end = consumer.impl_->at_end.size();
       }
       return Unavailable(fmt::format(
-          "reading \"{}\" to its end from {}: {} of its {} partitions reached it within {} ms",
-          consumer.topic(), consumer.impl_->brokers, at_end, partitions.size(), timeout.count()));
+          "reading \"{}\" to its end from {}: {} of the {} partitions read reached it within {} ms",
+          consumer.topic(), consumer.impl_->brokers, at_end, starts.size(), timeout.count()));
     }
     // Short waits: the end is a message too, and a reader waiting for it should not wait longer.
     CW_TRY(batch, consumer.Poll(10000, std::chrono::milliseconds(10)));
     for (const Message& m : batch.messages()) visit(m);
   }
   return Ok();
+}
+
+Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
+                       const std::function<void(const Message&)>& visit,
+                       std::span<const PartitionStart> from) {
+  const auto started = std::chrono::steady_clock::now();
+  CW_TRY(partitions, consumer.Partitions(timeout));
+  std::vector<PartitionStart> starts;
+  for (int32_t partition : partitions) {
+    PartitionStart start{partition, kBeginning};
+    for (const PartitionStart& given : from) {
+      if (given.partition == partition) start.offset = given.offset;
+    }
+    starts.push_back(start);
+  }
+  return ReadAssignedToEnd(consumer, starts, Remaining(started, timeout), visit);
+}
+
+Result<void> ReadPartitionToEnd(const KafkaConfig& config, const std::string& topic,
+                                int32_t partition, std::chrono::milliseconds timeout,
+                                const std::function<void(const Message&)>& visit) {
+  KafkaConfig reading = config;
+  reading.properties.push_back(Property{"enable.partition.eof", "true"});
+  CW_TRY(consumer, Consumer::Open(reading, topic));
+  return ReadPartitionToEnd(consumer, partition, timeout, visit);
+}
+
+Result<void> ReadPartitionToEnd(Consumer& consumer, int32_t partition,
+                                std::chrono::milliseconds timeout,
+                                const std::function<void(const Message&)>& visit) {
+  const auto started = std::chrono::steady_clock::now();
+  CW_TRY(partitions, consumer.Partitions(timeout));
+  if (std::find(partitions.begin(), partitions.end(), partition) == partitions.end()) {
+    return Unavailable(fmt::format("\"{}\" has no partition {} (it has {})", consumer.topic(),
+                                   partition, partitions.size()));
+  }
+  const PartitionStart start{partition, kBeginning};
+  return ReadAssignedToEnd(consumer, std::span(&start, 1), Remaining(started, timeout), visit);
 }
 
 }  // namespace casewatch::kafka

@@ -144,9 +144,9 @@ class Consumer {
   const std::string& topic() const;
 
  private:
-  friend Result<void> ReadToEnd(Consumer&, std::chrono::milliseconds,
-                                const std::function<void(const Message&)>&,
-                                std::span<const PartitionStart>);
+  friend Result<void> ReadAssignedToEnd(Consumer&, std::span<const PartitionStart>,
+                                        std::chrono::milliseconds,
+                                        const std::function<void(const Message&)>&);
   struct Impl;
   explicit Consumer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
@@ -171,5 +171,15 @@ class Consumer {
 [[nodiscard]] Result<void> ReadToEnd(Consumer& consumer, std::chrono::milliseconds timeout,
                                      const std::function<void(const Message&)>& visit,
                                      std::span<const PartitionStart> from = {});
+
+// ReadToEnd of one partition only, from its beginning: a reader of a partition that one writer
+// owns (a task's outbox progress) is not held back by the transactions others leave open on the
+// topic's other partitions. Unavailable also when the topic has no such partition.
+[[nodiscard]] Result<void> ReadPartitionToEnd(const KafkaConfig& config, const std::string& topic,
+                                              int32_t partition, std::chrono::milliseconds timeout,
+                                              const std::function<void(const Message&)>& visit);
+[[nodiscard]] Result<void> ReadPartitionToEnd(Consumer& consumer, int32_t partition,
+                                              std::chrono::milliseconds timeout,
+                                              const std::function<void(const Message&)>& visit);
 
 }  // namespace casewatch::kafka

@@ -55,6 +55,11 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   broker.progress_topic_ = prefix + "outbox-progress";
   topics.push_back(kafka::NewTopic{broker.progress_topic_, 1, 3,
                                    {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
+  // The progress of casewatchd --tasks (exactly once): compacted, a partition per task, as
+  // deploy/topics.sh makes it.
+  broker.tasks_progress_topic_ = prefix + "tasks-progress";
+  topics.push_back(kafka::NewTopic{broker.tasks_progress_topic_, partitions, 3,
+                                   {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
   // The group's directory: compacted, one partition, as deploy/topics.sh makes it.
   broker.directory_topic_ = prefix + "group-directory";
   topics.push_back(kafka::NewTopic{broker.directory_topic_, 1, 3,
@@ -103,6 +108,8 @@ std::vector<std::string> TestBroker::DaemonFlags() const {
   if (!mock_) {
     flags.push_back("--outbox-progress-topic");
     flags.push_back(progress_topic_);
+    flags.push_back("--tasks-progress-topic");
+    flags.push_back(tasks_progress_topic_);
   }
   flags.push_back("--group-directory-topic");
   flags.push_back(directory_topic_);

@@ -49,6 +49,9 @@ class TestBroker {
   const TopicNames& topics() const { return topics_; }
   // The group's directory (casewatchd --group-directory-topic): one partition, compacted.
   const std::string& directory_topic() const { return directory_topic_; }
+  // A real cluster's progress topic of casewatchd --tasks (--tasks-progress-topic): a partition
+  // per partition of the events topic, compacted.
+  const std::string& tasks_progress_topic() const { return tasks_progress_topic_; }
   bool real() const { return !mock_.has_value(); }
   // The mock cluster, for its injected faults; only when !real().
   kafka::MockCluster& mock() { return *mock_; }
@@ -67,6 +70,7 @@ class TestBroker {
   std::filesystem::path cluster_dir_;
   TopicNames topics_;
   std::string progress_topic_;  // a real cluster's: the outbox's progress (exactly once)
+  std::string tasks_progress_topic_;  // and the progress of casewatchd --tasks
   std::string directory_topic_ = "casewatchd-group-directory";
 };
 
