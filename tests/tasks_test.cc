@@ -5,16 +5,26 @@
 //
 // What must hold: together the tasks answer as the replay of the whole topic; killed with
 // SIGKILL at random points and restarted, they still do, counting nothing twice; every derived
-// event is on its case's partition, once.
+// event is on its case's partition, once. Engines sharing the tasks out (--tasks --group) each
+// answer exactly the replay of the records they name, through kills, a wiped store, engines
+// joining and leaving, and a rolling restart.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <regex>
@@ -130,8 +140,9 @@ std::map<int32_t, std::vector<std::pair<std::string, std::string>>> ReadAll(
 
 class CasewatchdTasks : public ::testing::Test {
  protected:
+  virtual int partitions() const { return kPartitions; }
   void SetUp() override {
-    auto started = TestBroker::Start(kPartitions);
+    auto started = TestBroker::Start(partitions());
     ASSERT_TRUE(started) << started.error().message;
     broker_.emplace(std::move(started).value());
   }
@@ -159,6 +170,18 @@ class CasewatchdTasks : public ::testing::Test {
     // At least once on the mock cluster (no real transactions); exactly once on a real one.
     if (broker().real()) {
       EXPECT_EQ(ids.size(), derived);
+      std::set<std::string> alerted;  // each alert's event_id, once
+      size_t alerts = 0;
+      for (const auto& [partition, records] : ReadAll(broker(), broker().topics().alerts)) {
+        for (const auto& [key, value] : records) {
+          ++alerts;
+          const size_t at = value.find("\"event_id\":\"");
+          ASSERT_NE(at, std::string::npos) << value;
+          alerted.insert(value.substr(at + 12, value.find('"', at + 12) - at - 12));
+        }
+      }
+      EXPECT_EQ(alerted.size(), alerts) << "an alert published twice";
+      EXPECT_EQ(alerted, ids) << "a derived event without its alert, or an alert without one";
     }
   }
 
@@ -414,6 +437,261 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachAnswerIsTheReplayOfWh
   EXPECT_EQ(last.body, whole) << last.missing;
   a.Signal(SIGTERM);
   EXPECT_EQ(a.Wait(60), 0) << ReadFileOrEmpty(a_log.string());
+  ExpectEachDerivedEventOnItsCasesPartitionOnce();
+}
+
+// A port free now (bound, then released) for an engine to listen on, so that a restarted engine
+// is polled where it was.
+uint16_t FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof(address);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    ADD_FAILURE() << "no free port";
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Every record of the events topic by partition, in offset order from 0 (published by one
+// idempotent producer, without transactions: no gaps).
+std::map<int32_t, std::vector<std::string>> EventsByPartition(const TestBroker& broker) {
+  std::map<int32_t, std::vector<std::string>> events;
+  for (auto& [partition, records] : ReadAll(broker, broker.topics().events)) {
+    for (auto& [key, value] : records) events[partition].push_back(std::move(value));
+  }
+  return events;
+}
+
+// A report's "cases" (its count of cases), as text.
+std::string CasesOf(const std::string& report) {
+  const size_t at = report.find("\"cases\":");
+  return at == std::string::npos ? "no" : report.substr(at + 8, report.find(',', at) - at - 8);
+}
+
+// The replay, as of `as_of`, of the records `offsets` names ("0:120,3:88": each partition's
+// records before its offset), in process.
+std::string ReplayOfOffsets(const TempDir& dir,
+                            const std::map<int32_t, std::vector<std::string>>& events,
+                            const std::string& offsets, Instant as_of) {
+  auto parsed = ParsePartitionOffsets(offsets);
+  if (!parsed) return "unreadable offsets " + offsets;
+  std::string file;
+  for (const auto& [partition, next] : parsed.value()) {
+    const auto found = events.find(partition);
+    const size_t count = static_cast<size_t>(next);
+    if (found == events.end() || found->second.size() < count) return "offsets past the end";
+    for (size_t i = 0; i < count; ++i) {
+      const std::string& record = found->second[i];
+      for (uint64_t length = record.size(); ; length >>= 7) {  // the varint length prefix
+        file.push_back(static_cast<char>((length & 0x7f) | (length >= 0x80 ? 0x80 : 0)));
+        if (length < 0x80) break;
+      }
+      file += record;
+    }
+  }
+  return Replay(dir, file, {}, as_of);
+}
+
+// The acceptance run of several engines, short of reads routed between them (each engine answers
+// for the partitions it holds and names the rest as missing): six partitions, engines A, B and C
+// in one group, and a client polling every engine's live report every 100 ms throughout:
+//   - B is killed with SIGKILL during ingest, and restarted on its store;
+//   - C's store is wiped, and C restarted;
+//   - D joins, then A and B leave;
+//   - A comes back, then A, C and D are restarted one at a time.
+// Every answer the client gets equals the replay of exactly the records it names (its
+// Casewatch-Offsets), and names the partitions it leaves out (Casewatch-Missing); every request
+// to an engine that was up before and after it is answered 200; after each step the engines
+// between them hold every partition once, each with every record; every derived event and alert
+// is published once.
+class CasewatchdTasksSix : public CasewatchdTasks {
+ protected:
+  int partitions() const override { return 6; }
+};
+
+TEST_F(CasewatchdTasksSix, AClientPollingEveryEngineGetsExactAnswersThroughKillsWipesAndRestarts) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(600, 12, 59);
+  const size_t total = sim.records.size();
+  const std::string group = "tasks-" + broker().topics().events;
+  constexpr int kEngines = 4;  // A, B, C, D
+  const std::vector<std::string> names = {"a", "b", "c", "d"};
+  std::vector<uint16_t> ports;
+  for (int e = 0; e < kEngines; ++e) ports.push_back(FreePort());
+  std::vector<std::optional<ChildProcess>> engines(kEngines);
+  std::atomic<unsigned> up{0};  // bit e: engine e serves HTTP, and is not being stopped
+  std::array<std::atomic<int>, kEngines> life{};  // engine e's starts so far
+  int started = 0;
+  const auto start = [&](int e) {
+    std::vector<std::string> args = TasksArgs(broker(), dir.path() / names[e], sim.end);
+    *(std::find(args.begin(), args.end(), "--http-port") + 1) = std::to_string(ports[e]);
+    args.insert(args.end(), {"--group", group});
+    const fs::path log = dir.path() / fmt::format("{}-{}.log", names[e], started++);
+    engines[e].emplace(args, log.string());
+    ++life[e];
+    ASSERT_TRUE(WaitForPort(*engines[e], log)) << ReadFileOrEmpty(log.string());
+    up |= 1u << e;
+  };
+  const auto stop = [&](int e, int signal) {
+    up &= ~(1u << e);
+    engines[e]->Signal(signal);
+    EXPECT_EQ(engines[e]->Wait(60), signal == SIGKILL ? 128 + SIGKILL : 0) << names[e];
+    engines[e].reset();
+  };
+
+  // The client.
+  struct Answer {
+    int engine;
+    int life;
+    int status;
+    std::string error, body, offsets, missing, pending;
+  };
+  std::mutex answers_mutex;
+  std::vector<Answer> answers;
+  std::atomic<bool> polling{true};
+  std::thread client([&] {
+    while (polling) {
+      for (int e = 0; e < kEngines; ++e) {
+        const bool before = (up >> e) & 1u;
+        const int life_before = life[e];
+        ht::HttpCall call;
+        call.target = "/api/v1/report";
+        const ht::HttpReply reply = ht::Fetch(ports[e], call, false, std::chrono::seconds(10));
+        // Stopped or started around the request: not counted.
+        if (!before || !((up >> e) & 1u) || life[e] != life_before) continue;
+        std::lock_guard lock(answers_mutex);
+        answers.push_back(Answer{e, life_before, reply.status, reply.error, reply.body,
+                                 reply.Header("casewatch-offsets"),
+                                 reply.Header("casewatch-missing"),
+                                 reply.Header("casewatch-pending")});
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+
+  // Until the running engines between them hold every partition once, each with all `published`
+  // of its records; false after 90 s.
+  const auto settled = [&](size_t published) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::map<int32_t, int> holders;
+      int64_t records = 0;
+      for (int e = 0; e < kEngines; ++e) {
+        if (!((up >> e) & 1u)) continue;
+        const Holding h = HoldingOf(ports[e]);
+        auto offsets = ParsePartitionOffsets(h.offsets);
+        if (h.records < 0 || !offsets) continue;
+        for (const auto& [partition, next] : offsets.value()) ++holders[partition];
+        records += h.records;
+      }
+      bool once = holders.size() == 6;
+      for (const auto& [partition, count] : holders) once = once && count == 1;
+      if (once && records == static_cast<int64_t>(published)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  const auto publish = [&](size_t from, size_t to) {
+    ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, from, to,
+                                 broker().topics().events));
+  };
+
+  publish(0, total / 3);
+  for (int e : {0, 1, 2}) start(e);
+  EXPECT_TRUE(settled(total / 3)) << "A, B and C";
+  // B is killed during ingest; A and C take its partitions over; B comes back on its store.
+  publish(total / 3, total / 2);
+  stop(1, SIGKILL);
+  const auto killed_at = std::chrono::steady_clock::now();
+  publish(total / 2, 2 * total / 3);
+  EXPECT_TRUE(settled(2 * total / 3)) << "after B was killed";
+  std::printf("B's partitions served again and caught up %.1f s after it was killed\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count());
+  start(1);
+  EXPECT_TRUE(settled(2 * total / 3)) << "B back";
+  // C's store is wiped: it builds its tasks again from the events topic.
+  stop(2, SIGTERM);
+  fs::remove_all(dir.path() / "c");
+  start(2);
+  publish(2 * total / 3, total);
+  EXPECT_TRUE(settled(total)) << "C wiped";
+  // D joins; then A and B leave.
+  start(3);
+  EXPECT_TRUE(settled(total)) << "D joined";
+  stop(0, SIGTERM);
+  stop(1, SIGTERM);
+  EXPECT_TRUE(settled(total)) << "A and B left";
+  // A comes back; then A, C and D are restarted one at a time.
+  start(0);
+  EXPECT_TRUE(settled(total)) << "A back";
+  for (int e : {0, 2, 3}) {
+    stop(e, SIGTERM);
+    start(e);
+    EXPECT_TRUE(settled(total)) << names[e] << " restarted";
+  }
+  polling = false;
+  client.join();
+
+  // Every answer: the replay of what it names. A request to an engine up before and after it is
+  // answered 200, but for the engine's first moments, before it has projected anything: then
+  // 503 not_ready, as /readyz says (what a load balancer asks).
+  const auto events = EventsByPartition(broker());
+  std::map<std::string, std::string> replays;  // by offsets
+  std::set<std::pair<int, int>> answered;        // (engine, life) that have answered 200
+  size_t partial = 0, not_ready = 0, behind = 0, wrong = 0;
+  for (const Answer& answer : answers) {
+    if (answer.status == 503 && answer.body.find("not_ready") != std::string::npos &&
+        answered.count({answer.engine, answer.life}) == 0) {
+      ++not_ready;
+      continue;
+    }
+    ASSERT_EQ(answer.status, 200) << names[answer.engine] << ": " << answer.error << answer.body;
+    answered.insert({answer.engine, answer.life});
+    // Cases whose newest events are stored but not yet counted (a task catching up stores first,
+    // then counts): the answer says it is behind its offsets (Casewatch-Pending).
+    if (!answer.pending.empty()) {
+      ++behind;
+    } else {
+      auto [at, added] = replays.emplace(answer.offsets, "");
+      if (added) at->second = ReplayOfOffsets(dir, events, answer.offsets, sim.end);
+      if (answer.body != at->second && ++wrong <= 10) {  // the first few, briefly
+        ADD_FAILURE() << "engine " << names[answer.engine] << " (start " << answer.life
+                      << "), answer " << (&answer - answers.data()) << ", at " << answer.offsets
+                      << " missing " << answer.missing << ": " << CasesOf(answer.body)
+                      << " cases; the replay of what it names: " << CasesOf(at->second);
+      }
+    }
+    auto held = ParsePartitionOffsets(answer.offsets);
+    ASSERT_TRUE(held) << answer.offsets;
+    std::set<int32_t> named;  // held or missing: every partition, once
+    for (const auto& [partition, next] : held.value()) named.insert(partition);
+    size_t missing = 0;
+    if (!answer.missing.empty()) {
+      for (std::string_view rest = answer.missing; !rest.empty();) {
+        const std::string item(rest.substr(0, rest.find(',')));
+        rest.remove_prefix(std::min(rest.size(), item.size() + 1));
+        named.insert(std::stoi(item));
+        ++missing;
+      }
+      ++partial;
+    }
+    EXPECT_EQ(named.size(), 6u) << answer.offsets << " missing " << answer.missing;
+    EXPECT_EQ(held.value().size() + missing, 6u) << answer.offsets << " missing " << answer.missing;
+  }
+  EXPECT_EQ(wrong, 0u) << "answers that are not the replay of what they name";
+  EXPECT_GT(answers.size(), 100u);
+  EXPECT_GT(partial, 0u) << "no answer left a partition out: the engines never shared them";
+  std::printf("%zu answers: %zu naming missing partitions, %zu saying they are behind their "
+              "offsets (Casewatch-Pending), %zu not ready (engines just started); %zu distinct "
+              "answers equal to the replay of what they name\n",
+              answers.size(), partial, behind, not_ready, replays.size());
+  for (int e = 0; e < kEngines; ++e) {
+    if (engines[e]) stop(e, SIGTERM);
+  }
   ExpectEachDerivedEventOnItsCasesPartitionOnce();
 }
 

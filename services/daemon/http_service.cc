@@ -60,7 +60,7 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
   CW_TRY(audit, http::AuditLog::Open(audit_path));
   service.audit = std::move(audit);
   service.view = std::make_unique<http::LiveView>(options.engine.policy, flags.min_cases);
-  CW_TRY(service.view->Load(stores, options.engine.topic));
+  CW_TRY(service.view->Load(stores, options.engine.topic, flags.tasks));
   http::LiveView* view = service.view.get();
   if (flags.read_only) {
     // Nothing will change: the store is as up to date as it will be.

@@ -72,8 +72,12 @@ Result<void> LiveView::Load(const store::StoreReader& store, std::string_view ev
 }
 
 Result<void> LiveView::Load(std::span<const store::StoreReader* const> stores,
-                            std::string_view events_topic) {
+                            std::string_view events_topic, bool partitions) {
   if (stores.empty()) return InvalidArgument("the live view needs a store to load");
+  {
+    MutexLock lock(snapshot_mutex_);
+    partitions_ = partitions;
+  }
   for (size_t t = 0; t < stores.size(); ++t) {
     CW_TRY(LoadTask(t, *stores[t], events_topic));
   }
@@ -178,6 +182,7 @@ void LiveView::SumTasks(Snapshot& snapshot) const {
       if (!snapshot.as_of || *task.as_of < *snapshot.as_of) snapshot.as_of = task.as_of;
     }
     snapshot.consumed.insert(task.consumed.begin(), task.consumed.end());
+    if (partitions_) snapshot.consumed.emplace(static_cast<int32_t>(t), 0);  // none consumed yet
     snapshot.cases_pending += task.pending;
   }
 }

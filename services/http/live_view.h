@@ -50,7 +50,8 @@ class Snapshot {
   std::vector<int32_t> missing;
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
   // The records the counts reflect: per partition of the events topic, the offset after the
-  // last one applied (engine::CommitInfo::consumed); empty before the engine's first write. While
+  // last one applied (engine::CommitInfo::consumed); empty before the engine's first write (but
+  // for tasks that are partitions, Load: a task served here is named at 0 until then). While
   // `cases_pending` is not 0 some cases' newest events are stored but not yet counted.
   std::map<int32_t, int64_t> consumed;
   uint64_t cases_pending = 0;
@@ -136,9 +137,12 @@ class LiveView {
   // `events_topic`: the topic whose stored offsets the counts reflect (Snapshot::consumed).
   [[nodiscard]] Result<void> Load(const store::StoreReader& store,
                                   std::string_view events_topic = {});
-  // The same from the stores of several tasks (task N is stores[N]): their cases disjoint.
+  // The same from the stores of several tasks (task N is stores[N]): their cases disjoint. With
+  // `partitions` (casewatchd --tasks), task N is partition N of the events topic, and a task
+  // served here is named in Snapshot::consumed even before it has consumed anything (at offset
+  // 0): every answer then names every partition, held or missing.
   [[nodiscard]] Result<void> Load(std::span<const store::StoreReader* const> stores,
-                                  std::string_view events_topic = {});
+                                  std::string_view events_topic = {}, bool partitions = false);
   // Task N (partition N of the events topic) is served here again, from `store` as it stands:
   // its counts, offsets and open items replace whatever was there. Before its engine starts.
   [[nodiscard]] Result<void> LoadTask(size_t task, const store::StoreReader& store,
@@ -217,6 +221,7 @@ class LiveView {
   mutable Mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_ CW_GUARDED_BY(snapshot_mutex_);
   std::vector<Task> tasks_ CW_GUARDED_BY(snapshot_mutex_);  // by task number
+  bool partitions_ CW_GUARDED_BY(snapshot_mutex_) = false;  // task N is partition N (Load)
   // Task number and ScopeKey (TaskKey) -> position in the snapshot's scopes.
   std::unordered_map<std::string, size_t> scope_index_ CW_GUARDED_BY(snapshot_mutex_);
 

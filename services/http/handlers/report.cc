@@ -3,6 +3,7 @@
 // they come from the live view's snapshot; for another instant, a period or case items, from the
 // store.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 
@@ -10,6 +11,23 @@
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
+namespace {
+
+// 503 before the live view has counts: the engine has projected nothing yet, or (an engine of a
+// group sharing the partitions out) has projected nothing of what it serves, the rest being
+// another engine's.
+HttpResponse NotProjectedYet(const Snapshot& snapshot) {
+  if (snapshot.missing.empty()) {
+    return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
+  }
+  return ErrorResponse(
+      Problem::kNotReady,
+      fmt::format("this engine has not projected anything of the partitions it serves yet; "
+                  "partitions {} are served by other engines of its group (Casewatch-Missing)",
+                  fmt::join(snapshot.missing, ",")));
+}
+
+}  // namespace
 
 HttpResponse HandleReport(ApiState& state, Call& call) {
   if (auto known = call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "as_of",
@@ -25,9 +43,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
     const auto snapshot = state.options.view->snapshot();
-    if (!snapshot->as_of) {
-      return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
-    }
+    if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (snapshot->one_instant) {
       HttpResponse answer = Json(200, *snapshot->Report(state.options.view->policy(),
                                                         state.options.view->min_cases(),
@@ -79,9 +95,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
     snapshot = state.options.view->snapshot();
-    if (!snapshot->as_of) {
-      return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
-    }
+    if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (!snapshot->one_instant) as_of = snapshot->as_of;  // as in HandleReport
   }
   if (snapshot && snapshot->one_instant) {
