@@ -31,45 +31,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$SESSION" =~ ^[1-9][0-9]*$ ]] || { echo "--session-timeout: whole seconds, at least 1" >&2; usage; }
-BIN=build/release/services
-CASEWATCH=$BIN/cli/casewatch
-CASEWATCHD=$BIN/daemon/casewatchd
 WORK=build/group-bench
-CLUSTER=$WORK/cluster
-END=2025-01-01T00:00:00Z
 PIDS=("" "" "" "")
 ENGINES=(0 1 2)  # in the group; engine 3 runs alone
-SRC=.
-# shellcheck source=../tests/real_kafka/lib.sh
-source tests/real_kafka/lib.sh
-TRICKLE=""
-cleanup() {
-  local pid
-  for pid in "$TRICKLE" "${PIDS[@]}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; done
-  scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-now_ms() { date +%s%3N; }
-say() { echo "$(date +%T) $*" >&2; }
-
-scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
-rm -rf "$WORK"
-mkdir -p "$CLUSTER"
-if [ "$SESSION" -lt 6 ]; then
-  echo "group.min.session.timeout.ms=$((SESSION * 1000))" >"$CLUSTER/extra.properties"
-fi
-KAFKA=$(scripts/kafka/fetch.sh)
-BOOTSTRAP=$(scripts/kafka/cluster.sh start "$CLUSTER")
-BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash deploy/topics.sh >"$WORK/topics.log" 2>&1
-read -r -a PORTS <<<"$(free_ports 4)"
-
-"$CASEWATCH" simulate --cases "$CASES" --months 24 --start 2023-01-01 --seed 7 --quiet \
-  --out "$WORK/events.ndjson"
-total=$(wc -l <"$WORK/events.ndjson")
-"$CASEWATCH" simulate --cases 2000 --months 24 --start 2023-01-01 --seed 8 --quiet \
-  --out "$WORK/trickle.ndjson"
-"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/events.ndjson" >"$WORK/publish.log" 2>&1
-say "cluster up, $total events published"
+if [ "$SESSION" -lt 6 ]; then EXTRA_PROPERTIES="group.min.session.timeout.ms=$((SESSION * 1000))"; fi
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_cluster_up 4
+bench_history
 
 start_engine() {  # engine $1; $2: --group or nothing
   "$CASEWATCHD" --brokers "$BOOTSTRAP" ${2:+--group bench --group-session-timeout $SESSION} \
@@ -78,8 +47,6 @@ start_engine() {  # engine $1; $2: --group or nothing
     --clock-speed 0 >>"$WORK/engine$1.log" 2>&1 &
   PIDS[$1]=$!
 }
-stop_engine() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || true; PIDS[$1]=""; }
-ready() { curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
 
 # 1. Ingest: one engine on its own (an engine with no copy of the history, catching up before it
 # serves), then three in a group, each from an empty store.

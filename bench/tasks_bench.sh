@@ -28,42 +28,13 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-BIN=build/release/services
-CASEWATCH=$BIN/cli/casewatch
-CASEWATCHD=$BIN/daemon/casewatchd
 WORK=build/tasks-bench
-CLUSTER=$WORK/cluster
-END=2025-01-01T00:00:00Z
 PARTITIONS=12  # deploy/topics.sh
 PIDS=("" "" "" "" "")
-SRC=.
-# shellcheck source=../tests/real_kafka/lib.sh
-source tests/real_kafka/lib.sh
-TRICKLE=""
-cleanup() {
-  local pid
-  for pid in "$TRICKLE" "${PIDS[@]}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; done
-  scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-now_ms() { date +%s%3N; }
-say() { echo "$(date +%T) $*" >&2; }
-
-scripts/kafka/cluster.sh stop "$CLUSTER" >/dev/null 2>&1 || true
-rm -rf "$WORK"
-mkdir -p "$CLUSTER"
-KAFKA=$(scripts/kafka/fetch.sh)
-BOOTSTRAP=$(scripts/kafka/cluster.sh start "$CLUSTER")
-BOOTSTRAP=$BOOTSTRAP KAFKA_BIN=$KAFKA/bin bash deploy/topics.sh >"$WORK/topics.log" 2>&1
-read -r -a PORTS <<<"$(free_ports 5)"
-
-"$CASEWATCH" simulate --cases "$CASES" --months 24 --start 2023-01-01 --seed 7 --quiet \
-  --out "$WORK/events.ndjson"
-total=$(wc -l <"$WORK/events.ndjson")
-"$CASEWATCH" simulate --cases 2000 --months 24 --start 2023-01-01 --seed 8 --quiet \
-  --out "$WORK/trickle.ndjson"
-"$CASEWATCH" publish --brokers "$BOOTSTRAP" "$WORK/events.ndjson" >"$WORK/publish.log" 2>&1
-say "cluster up, $total events published"
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_cluster_up 5
+bench_history
 
 start_engine() {  # engine $1, then its flags
   local n=$1
@@ -72,8 +43,6 @@ start_engine() {  # engine $1, then its flags
     --no-auth --clock simulated --clock-start "$END" --clock-speed 0 >>"$WORK/engine$n.log" 2>&1 &
   PIDS[$n]=$!
 }
-stop_engine() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || true; PIDS[$1]=""; }
-ready() { curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
 held() {  # the partitions engine $1's live counts hold (its Casewatch-Offsets), one per line
   curl -s --max-time 1 -D - -o /dev/null "http://127.0.0.1:${PORTS[$1]}/api/v1/report" |
     tr -d '\r' | sed -n 's/^[Cc]asewatch-[Oo]ffsets: //p' | tr ',' '\n' | cut -d: -f1

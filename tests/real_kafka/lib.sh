@@ -1,4 +1,4 @@
-# Sourced by the real-cluster test scripts here and by bench/group_bench.sh. They set SRC (the
+# Sourced by the real-cluster test scripts here and by bench/lib.sh. They set SRC (the
 # source tree), CASEWATCH (the casewatch binary), WORK (a scratch directory holding events.ndjson)
 # and CLUSTER (a cluster directory under WORK), and define fail MESSAGE. For role_of and leader:
 # PORTS (engine n's HTTP port), PIDS (its process, "" when stopped) and ENGINES (the numbers).
