@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <tuple>
+#include <vector>
 
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
@@ -107,15 +108,20 @@ Result<insp::Inspection> Run(InspectOptions o, insp::Progress& progress) {
     }
     return insp::InspectEventFile(o.events, format, std::move(request), progress);
   }
-  TempDir scratch;  // the secondary's own files, removed afterwards
-  CW_TRY(store, OpenStoreForReport(o.data, scratch, o.report));
+  TempDir scratch;  // the secondaries' own files, removed afterwards
+  CW_TRY(stores, OpenStoresForReport(o.data, scratch, o.report));
+  std::vector<const store::StoreReader*> readers;
+  for (const auto& store : stores) readers.push_back(store.get());
   CW_TRY(request, RequestOf(o));
   if (o.report.policy_file.empty()) {
-    CW_TRY(policy, reports::StorePolicy(*store));
+    CW_TRY(policy, reports::StoresPolicy(readers));
     request.policy = std::move(policy);
   }
-  request.source = fmt::format("engine store {}", o.data);
-  return insp::InspectStore(*store, std::move(request), progress);
+  request.source = readers.size() == 1
+                       ? fmt::format("engine store {}", o.data)
+                       : fmt::format("engine stores {} ({} tasks, a store per partition)", o.data,
+                                     readers.size());
+  return insp::InspectStores(readers, std::move(request), progress);
 }
 
 // Writes one output; "-" is stdout.

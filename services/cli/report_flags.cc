@@ -38,6 +38,22 @@ bool HoldsTasks(const std::string& data) {
   return !std::filesystem::exists(dir / "CURRENT") && std::filesystem::is_directory(dir / "tasks");
 }
 
+// One store (OpenStoresForReport).
+Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
+                                                               const TempDir& scratch,
+                                                               ReportFlags& flags) {
+  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
+  CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
+  if (flags.as_of.empty()) {
+    CW_TRY(projected, store->ProjectionInstant());
+    if (!projected) {
+      return InvalidArgument("the engine has not applied anything to this store yet; give --as-of");
+    }
+    flags.as_of = FormatInstant(*projected);
+  }
+  return std::move(store);
+}
+
 }  // namespace
 
 Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
@@ -71,28 +87,6 @@ Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
     flags.as_of = FormatInstant(*projected);
   }
   return stores;
-}
-
-Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
-                                                         const TempDir& scratch,
-                                                         ReportFlags& flags) {
-  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
-  if (HoldsTasks(data)) {
-    return FailedPrecondition(fmt::format(
-        "{} holds the stores of tasks, one per partition (casewatchd --tasks), and this command "
-        "reads one store: give it {}/tasks/p<N> for one partition's cases; `casewatch report "
-        "--data {}` and casewatchd's API answer for all of them",
-        data, data, data));
-  }
-  CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
-  if (flags.as_of.empty()) {
-    CW_TRY(projected, store->ProjectionInstant());
-    if (!projected) {
-      return InvalidArgument("the engine has not applied anything to this store yet; give --as-of");
-    }
-    flags.as_of = FormatInstant(*projected);
-  }
-  return std::move(store);
 }
 
 Result<Policy> ReadPolicyFile(const std::string& path) {

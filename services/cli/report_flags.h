@@ -46,17 +46,10 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 // --min-cases: a whole number of cases from 0 (mark nothing) to 1,000,000.
 [[nodiscard]] Result<int64_t> ParseMinCasesFlag(std::string_view text);
 
-// Opens an engine's store in `data` read-only, as a secondary keeping its own files in `scratch`
-// (so it works while the engine runs), and when `flags.as_of` is empty sets it to the instant the
-// store's projections are at.
-[[nodiscard]] Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
-                                                                       const TempDir& scratch,
-                                                                       ReportFlags& flags);
-
-// The same for `casewatch report`, which also reads the stores of tasks (casewatchd --tasks keeps
-// one per partition in DATA/tasks/p<N>): every task's store, or the one store; `flags.as_of`
-// defaults to the earliest of their instants. For the commands that read one store only,
-// OpenStoreForReport refuses a tasks directory, naming this and the API.
+// Opens an engine's stores in `data` read-only, as secondaries keeping their own files in
+// `scratch` (so it works while the engine runs): its one store, or the stores of its tasks
+// (casewatchd --tasks keeps one per partition in DATA/tasks/p<N>). When `flags.as_of` is empty
+// sets it to the instant their projections are at (the earliest of the tasks').
 [[nodiscard]] Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
     const std::string& data, const TempDir& scratch, ReportFlags& flags);
 

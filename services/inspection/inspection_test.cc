@@ -4,15 +4,21 @@
 // gives the same inspection as the event file.
 #include "services/inspection/inspection.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
+#include <memory>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "base/temp_dir.h"
 #include "casewatch/events/v1/events.pb.h"
 #include "services/engine/engine.h"
+#include "services/engine/id_claims.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/inspection/report_json.h"
 #include "services/inspection/source.h"
@@ -389,7 +395,8 @@ TEST(Inspection, AnEnginesStoreGivesTheSameInspectionAsItsEventFile) {
   request.compare_policy = StrictHomeVisits();
   Inspection from_file = InspectFile(dir, request);
   Progress quiet(Progress::Mode::kNone);
-  auto from_store = InspectStore(*store.value(), request, quiet);
+  const store::StoreReader* const stores[] = {store.value().get()};
+  auto from_store = InspectStores(stores, request, quiet);
   ASSERT_TRUE(from_store) << from_store.error().message;
   Inspection& in = from_store.value();
   EXPECT_FALSE(in.quality.duplicates_counted);  // the engine drops them on arrival
@@ -397,6 +404,41 @@ TEST(Inspection, AnEnginesStoreGivesTheSameInspectionAsItsEventFile) {
   in.quality.duplicates = from_file.quality.duplicates;
   in.request.source = from_file.request.source;
   EXPECT_EQ(RenderInspectionJson(in), RenderInspectionJson(from_file));
+
+  // The same records shared out by case among three tasks (casewatchd --tasks: a store and an
+  // engine each, event ids checked across them), inspected together: the same inspection.
+  constexpr size_t kTasks = 3;
+  std::vector<std::unique_ptr<store::Store>> tasks;
+  std::vector<const store::StoreReader*> readers;
+  for (size_t t = 0; t < kTasks; ++t) {
+    auto opened = store::Store::Open(dir.path() / fmt::format("task-{}", t));
+    ASSERT_TRUE(opened) << opened.error().message;
+    tasks.push_back(std::move(opened).value());
+    readers.push_back(tasks.back().get());
+  }
+  engine::IdClaims claims(readers);
+  std::vector<std::vector<engine::InputRecord>> shares(kTasks);
+  for (size_t i = 0; i < sim.records.size(); ++i) {
+    const size_t t = std::hash<std::string>{}(sim.keys[i]) % kTasks;
+    shares[t].push_back(engine::InputRecord{static_cast<int32_t>(t),
+                                            static_cast<int64_t>(shares[t].size()), sim.keys[i],
+                                            sim.records[i]});
+  }
+  for (size_t t = 0; t < kTasks; ++t) {
+    engine::EngineOptions options;
+    options.id_claims = &claims;
+    options.task = t;
+    auto engine = engine::Engine::Create(*tasks[t], options);
+    ASSERT_TRUE(engine) << engine.error().message;
+    ASSERT_FALSE(shares[t].empty()) << "task " << t << " holds no case: nothing to show";
+    ASSERT_TRUE(engine.value()->Apply(shares[t], sim.end));
+  }
+  auto from_tasks = InspectStores(readers, request, quiet);
+  ASSERT_TRUE(from_tasks) << from_tasks.error().message;
+  from_tasks.value().quality.duplicates_counted = true;
+  from_tasks.value().quality.duplicates = from_file.quality.duplicates;
+  from_tasks.value().request.source = from_file.request.source;
+  EXPECT_EQ(RenderInspectionJson(from_tasks.value()), RenderInspectionJson(from_file));
 }
 
 TEST(Inspection, PeriodsOfComparisonsAndTrendsFollowTheInspections) {

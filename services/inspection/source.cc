@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <unordered_map>
+
 #include "services/records/stored_history.h"
 #include "services/ingest/event_log.h"
 
@@ -56,35 +59,43 @@ Result<Inspection> InspectEventFile(const std::string& path,
   return builder.Finish();
 }
 
-Result<Inspection> InspectStore(const store::StoreReader& store, InspectionRequest request,
-                                Progress& progress) {
+Result<Inspection> InspectStores(std::span<const store::StoreReader* const> stores,
+                                 InspectionRequest request, Progress& progress) {
   InspectionBuilder builder(std::move(request));
-  CW_TRY(store.ScanDeadLetters([&](uint64_t, const store::v1::DeadLetter& letter) {
-    builder.AddRejection(letter.reason());
-  }));
   // The cases the engine counts now: a close estimate of the cases stored, for the bar.
   uint64_t estimate = 0;
-  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-    estimate += static_cast<uint64_t>(counts.cases());
-  }));
+  for (const store::StoreReader* store : stores) {
+    CW_TRY(store->ScanDeadLetters([&](uint64_t, const store::v1::DeadLetter& letter) {
+      builder.AddRejection(letter.reason());
+    }));
+    CW_TRY(store->ScanScopes([&](const store::v1::ScopeCounts& counts) {
+      estimate += static_cast<uint64_t>(counts.cases());
+    }));
+  }
   progress.Stage("evaluating cases", estimate, "cases");
   int64_t events = 0;
   uint64_t done = 0;
-  CW_TRY(records::ForEachHistory(
-      store,
-      [&](CaseHistory& history) -> Result<void> {
-        builder.AddCase(history);
-        progress.Update(++done);
-        return Ok();
-      },
-      [&](const ingest::EnvelopeView& event) {
-        if (AddRecord(builder, event)) ++events;
-      }));
+  std::unordered_map<std::string, const store::StoreReader*> holder;  // with several stores
+  for (const store::StoreReader* store : stores) {
+    CW_TRY(records::ForEachHistory(
+        *store,
+        [&](CaseHistory& history) -> Result<void> {
+          builder.AddCase(history);
+          if (stores.size() > 1) holder.emplace(history.case_id(), store);
+          progress.Update(++done);
+          return Ok();
+        },
+        [&](const ingest::EnvelopeView& event) {
+          if (AddRecord(builder, event)) ++events;
+        }));
+  }
   builder.AddIntake(events, 0);
   const std::vector<std::string> drawn = builder.DrawSample();
   progress.Stage("judging the sample", drawn.size(), "cases");
   done = 0;
   for (const std::string& case_id : drawn) {
+    const auto found = holder.find(case_id);
+    const store::StoreReader& store = found == holder.end() ? *stores.front() : *found->second;
     CW_TRY(history, records::LoadHistory(store, case_id));
     history->Seal();
     builder.AddSampledCase(*history);

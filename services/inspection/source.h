@@ -1,9 +1,10 @@
 #pragma once
 // Running an inspection over a history: an event file (loaded whole, validated and de-duplicated
-// as `casewatch replay` loads it) or an engine's store (read case by case; safe on a secondary
+// as `casewatch replay` loads it) or an engine's stores (read case by case; safe on secondaries
 // while the engine writes). Both make the same two passes: every case, then the cases drawn.
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "base/result.h"
@@ -18,7 +19,9 @@ namespace casewatch::inspection {
                                                   std::optional<ingest::FileFormat> format,
                                                   InspectionRequest request, Progress& progress);
 
-[[nodiscard]] Result<Inspection> InspectStore(const store::StoreReader& store, InspectionRequest request,
-                                              Progress& progress);
+// `stores`: one engine's store, or the stores of its tasks (casewatchd --tasks: a store per
+// partition, their cases disjoint), inspected as one store of all their cases.
+[[nodiscard]] Result<Inspection> InspectStores(std::span<const store::StoreReader* const> stores,
+                                               InspectionRequest request, Progress& progress);
 
 }  // namespace casewatch::inspection
