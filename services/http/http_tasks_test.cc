@@ -5,10 +5,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/partition_offsets.h"
+#include "base/temp_dir.h"
 #include "services/http/testing/harness.h"
 
 namespace casewatch::http {
@@ -207,6 +210,30 @@ TEST(HttpTasks, ATaskServedElsewhereIsLeftOutAndNamedUntilItIsLoadedAgain) {
   split.ReportStatus();
   EXPECT_EQ(split.Get("/api/v1/report").headers.count("casewatch-missing"), 0u);
   ExpectSameAnswers(split, whole, "task 1 loaded again");
+}
+
+// casewatchd --tasks (Load with `partitions`): task N is partition N, and every answer names every
+// partition, held or missing. A task served with nothing consumed yet (a new or wiped store) is
+// named at offset 0, not left out of both; one engine's store with nothing consumed names none.
+TEST(HttpTasks, ATaskServedWithNothingConsumedYetIsNamedAtOffsetZero) {
+  TempDir dir;
+  std::vector<std::unique_ptr<store::Store>> stores;
+  std::vector<const store::StoreReader*> readers;
+  for (int t = 0; t < 3; ++t) {
+    auto opened = store::Store::Open(dir.path() / fmt::format("p{}", t));
+    ASSERT_TRUE(opened) << opened.error().message;
+    stores.push_back(std::move(opened).value());
+    readers.push_back(stores.back().get());
+  }
+  LiveView tasks(Policy{});
+  ASSERT_TRUE(tasks.Load(readers, "case-events", /*partitions=*/true));
+  EXPECT_EQ(tasks.snapshot()->consumed, (std::map<int32_t, int64_t>{{0, 0}, {1, 0}, {2, 0}}));
+  tasks.StopServing(1);
+  EXPECT_EQ(tasks.snapshot()->consumed, (std::map<int32_t, int64_t>{{0, 0}, {2, 0}}));
+  EXPECT_EQ(tasks.snapshot()->missing, std::vector<int32_t>{1});
+  LiveView one(Policy{});
+  ASSERT_TRUE(one.Load(*readers[0], "case-events"));
+  EXPECT_TRUE(one.snapshot()->consumed.empty());
 }
 
 // An event id is unique across cases, whichever task's store holds it: one sent again is a
