@@ -34,7 +34,9 @@ done
 WORK=build/group-bench
 PIDS=("" "" "" "")
 ENGINES=(0 1 2)  # in the group; engine 3 runs alone
-if [ "$SESSION" -lt 6 ]; then EXTRA_PROPERTIES="group.min.session.timeout.ms=$((SESSION * 1000))"; fi
+if [ "$SESSION" -lt 6 ]; then
+  EXTRA_PROPERTIES="group.min.session.timeout.ms=$((SESSION * 1000))"
+fi
 # shellcheck source=lib.sh
 source bench/lib.sh
 bench_cluster_up 4
