@@ -147,12 +147,13 @@ void Api::AddFreshness(HttpResponse& response) const {
     response.headers.emplace_back("Casewatch-Unavailable", std::move(unavailable));
   }
   if (!status.role.empty()) response.headers.emplace_back("Casewatch-Role", status.role);
-  if (!status.missing.empty()) {
-    std::string missing;
-    for (int32_t partition : status.missing) {
-      fmt::format_to(std::back_inserter(missing), "{}{}", missing.empty() ? "" : ",", partition);
-    }
-    response.headers.emplace_back("Casewatch-Missing", std::move(missing));
+  // An answer of the live counts names them from its own snapshot (AddSnapshotHeaders); any other
+  // from the snapshot whose missing tasks ServingStores left out, nearly always the one now.
+  const bool named = std::any_of(response.headers.begin(), response.headers.end(),
+                                 [](const auto& h) { return h.first == "Casewatch-Missing"; });
+  const auto snapshot = state_->options.view->snapshot();
+  if (!named && !snapshot->missing.empty()) {
+    response.headers.emplace_back("Casewatch-Missing", FormatMissing(snapshot->missing));
   }
 }
 

@@ -1,6 +1,11 @@
 #include "base/partition_offsets.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "services/http/handlers/handlers.h"
 
@@ -30,6 +35,17 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   if (snapshot.cases_pending > 0) {
     response.headers.emplace_back("Casewatch-Pending", std::to_string(snapshot.cases_pending));
   }
+  if (!snapshot.missing.empty()) {
+    response.headers.emplace_back("Casewatch-Missing", FormatMissing(snapshot.missing));
+  }
+}
+
+std::string FormatMissing(const std::vector<int32_t>& partitions) {
+  std::string text;
+  for (int32_t partition : partitions) {
+    fmt::format_to(std::back_inserter(text), "{}{}", text.empty() ? "" : ",", partition);
+  }
+  return text;
 }
 
 std::vector<const store::StoreReader*> ServingStores(const ApiState& state) {

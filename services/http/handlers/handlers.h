@@ -45,8 +45,12 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 // ("0:5459,1:4708,...": per partition of the events topic, the offset after the last record
 // applied; replaying exactly the records below them gives the same answer; a partition not named,
 // or no header at all, reflects none of its records) and, while some cases' newest events are
-// stored but not yet counted, Casewatch-Pending (how many such cases).
+// stored but not yet counted, Casewatch-Pending (how many such cases). And Casewatch-Missing (the
+// partitions another engine of the group serves) from the same snapshot: a partition is named
+// once, held or missing, even while a task moves (Api::AddFreshness then adds none).
 void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot);
+// "3,7".
+std::string FormatMissing(const std::vector<int32_t>& partitions);
 
 // The stores whose cases the answers hold: every task's, but those of tasks another engine of
 // the group serves now (Snapshot::missing), whose stores here are not kept current.
