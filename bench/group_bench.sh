@@ -76,17 +76,11 @@ until [ -n "$(leader)" ]; do sleep 0.1; done
 [ -n "$FAILOVER_ONLY" ] || sleep 20
 for n in 0 1 2; do
   [ -n "$FAILOVER_ONLY" ] && break
-  for i in $(seq 320); do
-    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
-  done | tail -n 300 | sort -n >"$WORK/report$n.txt"
-  p50=$(awk 'NR==150' "$WORK/report$n.txt") p99=$(awk 'NR==297' "$WORK/report$n.txt")
-  echo "| GET /api/v1/report from engine $n ($(role_of "$n")), 300 requests | p50 $(awk -v x="$p50" 'BEGIN{printf "%.2f", x*1000}') ms | p99 $(awk -v x="$p99" 'BEGIN{printf "%.2f", x*1000}') ms |"
+  report_timings "$n" "$(role_of "$n")"
 done
 
 # 3. Failovers, while a publisher trickles events.
-"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
-  >"$WORK/trickle.log" 2>&1 &
-TRICKLE=$!
+start_trickle
 failover() {  # $1: signal; FAILOVER_MS: the milliseconds until another engine leads
   local old new started
   old=$(leader)

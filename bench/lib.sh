@@ -7,6 +7,9 @@
 #                        in PORTS; BOOTSTRAP: the brokers
 #   bench_history        the history (CASES cases, published: $total events) and a second one to
 #                        trickle in ($WORK/trickle.ndjson)
+#   report_timings N WHAT  320 GET /api/v1/report from engine N, one at a time: the row of the
+#                        last 300's p50 and p99, WHAT saying which engine it is
+#   start_trickle        the trickle published at 300 events/s in the background (TRICKLE)
 #   stop_engine N, ready N, now_ms, say
 BIN=build/release/services
 CASEWATCH=$BIN/cli/casewatch
@@ -49,3 +52,18 @@ bench_history() {
 
 stop_engine() { kill -TERM "${PIDS[$1]}"; wait "${PIDS[$1]}" || true; PIDS[$1]=""; }
 ready() { curl -sf --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" >/dev/null 2>&1; }
+
+report_timings() {
+  local n=$1 what=$2 i p50 p99
+  for i in $(seq 320); do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
+  done | tail -n 300 | sort -n >"$WORK/report$n.txt"
+  p50=$(awk 'NR==150' "$WORK/report$n.txt") p99=$(awk 'NR==297' "$WORK/report$n.txt")
+  echo "| GET /api/v1/report from engine $n ($what), 300 requests | p50 $(awk -v x="$p50" 'BEGIN{printf "%.2f", x*1000}') ms | p99 $(awk -v x="$p99" 'BEGIN{printf "%.2f", x*1000}') ms |"
+}
+
+start_trickle() {
+  "$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
+    >"$WORK/trickle.log" 2>&1 &
+  TRICKLE=$!
+}

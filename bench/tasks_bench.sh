@@ -76,18 +76,10 @@ until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; 
 three=$(($(now_ms) - started))
 echo "| three engines with --tasks --group, new stores: every partition served and every engine ready | $three ms | each applies only its share: $((total * 1000 / three)) events/s in all |"
 sleep 5
-for n in 0 1 2; do
-  for i in $(seq 320); do
-    curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[$n]}/api/v1/report"
-  done | tail -n 300 | sort -n >"$WORK/report$n.txt"
-  p50=$(awk 'NR==150' "$WORK/report$n.txt") p99=$(awk 'NR==297' "$WORK/report$n.txt")
-  echo "| GET /api/v1/report from engine $n ($(held "$n" | wc -l) of $PARTITIONS partitions), 300 requests | p50 $(awk -v x="$p50" 'BEGIN{printf "%.2f", x*1000}') ms | p99 $(awk -v x="$p99" 'BEGIN{printf "%.2f", x*1000}') ms |"
-done
+for n in 0 1 2; do report_timings "$n" "$(held "$n" | wc -l) of $PARTITIONS partitions"; done
 
 # 3. Takeovers without a standby, while a publisher trickles events.
-"$CASEWATCH" publish --brokers "$BOOTSTRAP" --rate 300 "$WORK/trickle.ndjson" \
-  >"$WORK/trickle.log" 2>&1 &
-TRICKLE=$!
+start_trickle
 served_ms=() ready_ms=()
 for i in $(seq "$KILLS"); do
   victim=$((i % 3))
