@@ -40,6 +40,7 @@
 #include "services/daemon/testing/kafka_harness.h"
 #include "services/engine/testing/simulated_stream.h"
 #include "services/http/testing/http_client.h"
+#include "services/ingest/binary_envelope.h"
 #include "services/kafka/consumer.h"
 #include "services/reports/store_report.h"
 #include "tests/support/process.h"
@@ -497,14 +498,7 @@ std::string ReplayOfOffsets(const TempDir& dir,
     const auto found = events.find(partition);
     const size_t count = static_cast<size_t>(next);
     if (found == events.end() || found->second.size() < count) return "offsets past the end";
-    for (size_t i = 0; i < count; ++i) {
-      const std::string& record = found->second[i];
-      for (uint64_t length = record.size(); ; length >>= 7) {  // the varint length prefix
-        file.push_back(static_cast<char>((length & 0x7f) | (length >= 0x80 ? 0x80 : 0)));
-        if (length < 0x80) break;
-      }
-      file += record;
-    }
+    for (size_t i = 0; i < count; ++i) ingest::AppendDelimited(found->second[i], file);
   }
   return Replay(dir, file, {}, as_of);
 }

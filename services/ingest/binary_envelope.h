@@ -11,5 +11,7 @@ namespace casewatch::ingest {
 
 // Appends `envelope` to `out` in the delimited form (varint length prefix, then the message).
 void AppendDelimited(const events::v1::Envelope& envelope, std::string& out);
+// The same for an Envelope already serialized (a record as read from Kafka), as it is.
+void AppendDelimited(std::string_view envelope, std::string& out);
 
 }  // namespace casewatch::ingest

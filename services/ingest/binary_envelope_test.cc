@@ -38,16 +38,19 @@ TEST(DecodeEnvelope, InvalidUtf8InAStringIsRejected) {
 
 TEST(AppendDelimited, MatchesProtobufsDelimitedFormat) {
   std::string ours;
+  std::string from_bytes;  // the same envelopes, serialized first
   std::string theirs;
   {
     google::protobuf::io::StringOutputStream stream(&theirs);
     for (int i = 0; i < 3; ++i) {
       const pb::Envelope e = RoshEvent("e-" + std::to_string(i));
       AppendDelimited(e, ours);
+      AppendDelimited(e.SerializeAsString(), from_bytes);
       ASSERT_TRUE(google::protobuf::util::SerializeDelimitedToZeroCopyStream(e, &stream));
     }
   }
   EXPECT_EQ(ours, theirs);
+  EXPECT_EQ(from_bytes, theirs);
 }
 
 }  // namespace
