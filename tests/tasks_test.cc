@@ -30,6 +30,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -157,6 +158,7 @@ class CasewatchdTasks : public ::testing::Test {
       for (const auto& [key, value] : records) partition_of[key] = partition;
     }
     std::set<std::string> ids;
+    std::map<std::string, int32_t> derived_partition;  // derived event id -> its partition
     size_t derived = 0;
     for (const auto& [partition, records] : ReadAll(broker(), broker().topics().derived)) {
       for (const auto& [key, value] : records) {
@@ -166,6 +168,7 @@ class CasewatchdTasks : public ::testing::Test {
         events::v1::Envelope envelope;
         ASSERT_TRUE(envelope.ParseFromString(value));
         ids.insert(envelope.event_id());
+        derived_partition[envelope.event_id()] = partition;
       }
     }
     EXPECT_GT(derived, 0u) << "the simulation should miss some obligations";
@@ -183,7 +186,20 @@ class CasewatchdTasks : public ::testing::Test {
         }
       }
       EXPECT_EQ(alerted.size(), alerts) << "an alert published twice";
-      EXPECT_EQ(alerted, ids) << "a derived event without its alert, or an alert without one";
+      std::string unalerted;  // derived events without their alert, with their partition
+      for (const std::string& id : ids) {
+        if (alerted.count(id) == 0) {
+          unalerted += fmt::format(" {} (partition {})", id, derived_partition.at(id));
+        }
+      }
+      std::string underived;  // alerts without their derived event
+      for (const std::string& id : alerted) {
+        if (ids.count(id) == 0) underived += " " + id;
+      }
+      EXPECT_TRUE(unalerted.empty() && underived.empty())
+          << ids.size() << " derived events and " << alerted.size()
+          << " alerts; derived events without their alert:" << unalerted
+          << "; alerts without their derived event:" << underived;
     }
   }
 
@@ -700,6 +716,17 @@ TEST_F(CasewatchdTasksSix, AClientPollingEveryEngineGetsExactAnswersThroughKills
     if (engines[e]) stop(e, SIGTERM);
   }
   ExpectEachDerivedEventOnItsCasesPartitionOnce();
+  if (HasFailure()) {  // what each engine said about its outboxes, to tell what went wrong
+    for (const auto& entry : fs::directory_iterator(dir.path())) {
+      if (entry.path().extension() != ".log") continue;
+      std::istringstream text(ReadFileOrEmpty(entry.path().string()));
+      for (std::string line; std::getline(text, line);) {
+        if (line.find("outbox") != std::string::npos || line.find("task") != std::string::npos) {
+          std::printf("%s: %s\n", entry.path().filename().c_str(), line.c_str());
+        }
+      }
+    }
+  }
 }
 
 // A store of the whole topic is not taken for tasks' stores, nor tasks' stores for one store:

@@ -623,6 +623,56 @@ TEST(Engine, AnObligationPassingItsDueDateIsRecordedAndAlertedOnce) {
   EXPECT_EQ(static_cast<uint64_t>(alerts), missed + engine->counters().missed_obligations);
 }
 
+// A group's task leaves an engine process and comes back while the process keeps its store
+// open: the engine started again numbers its events and outbox records on from the last one the
+// engine before it wrote. Numbered from where the store stood when it was opened, it wrote over
+// the arrivals and the unpublished alerts of the first.
+TEST(Engine, AnEngineStartedAgainOnAStoreLeftOpenWritesOverNothingTheOneBeforeItWrote) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const auto opening = [](const char* id, const char* case_id, const char* at) {
+    return Envelope(fmt::format(
+        R"({{"eventId":"{}","caseId":"{}","occurredAt":"{}",
+            "caseOpened":{{"caseType":"CASE_TYPE_COMMUNITY_ORDER","region":"North East",
+            "pdu":"Sunderland","team":"SUN-2","offenderManager":"om-117"}}}})",
+        id, case_id, at));
+  };
+  uint64_t missed = 0;
+  {  // The first engine: C-1 opened, its prompt start missed.
+    auto engine = MakeEngine(*store);
+    Feed(*engine, {opening("e-1", "C-1", "2024-03-04T10:00:00Z")}, 1,
+         ParseInstant("2024-03-04T10:00:00Z").value());
+    ASSERT_TRUE(engine->AdvanceTo(ParseInstant("2024-03-12T00:00:00Z").value()));
+    missed += engine->counters().missed_obligations;
+  }
+  {  // The second, on the same open store: C-2 opened a week later, its prompt start missed.
+    auto engine = MakeEngine(*store);
+    Feed(*engine, {opening("e-2", "C-2", "2024-03-11T10:00:00Z")}, 1,
+         ParseInstant("2024-03-12T00:00:00Z").value(), /*first_offset=*/1);
+    ASSERT_TRUE(engine->AdvanceTo(ParseInstant("2024-03-19T00:00:00Z").value()));
+    missed += engine->counters().missed_obligations;
+  }
+  ASSERT_GE(missed, 2u);
+  size_t in_cases = 0, arrivals = 0;
+  ASSERT_TRUE(store->ScanCases([](std::string_view) {}, [&](std::string_view) { ++in_cases; }));
+  ASSERT_TRUE(store->ScanArrivals(0, [&](uint64_t, std::string_view) {
+    ++arrivals;
+    return true;
+  }));
+  EXPECT_EQ(in_cases, 2 + missed) << "two openings and the obligation_missed events";
+  EXPECT_EQ(arrivals, in_cases) << "an arrival written over";
+  std::set<std::string> alerted;  // each case's alerts, by case and indicator
+  ASSERT_TRUE(store->ScanOutbox(0, [&](uint64_t, const store::v1::OutboxRecord& r) {
+    if (r.topic() != "case-alerts") return true;
+    alerts::v1::ObligationMissedAlert alert;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.value(), &alert).ok()) << r.value();
+    alerted.insert(alert.case_id() + " " + alert.indicator());
+    return true;
+  }));
+  EXPECT_EQ(alerted.size(), missed) << "an unpublished alert written over";
+  EXPECT_TRUE(alerted.count("C-1 prompt_start") == 1 && alerted.count("C-2 prompt_start") == 1);
+}
+
 TEST(Engine, ALargeCaseWaitsItsTurnWhileItsEventsAreStoredAndCatchesUpExactly) {
   // Every case counts as large here, and its turn comes once an hour: after the first batch
   // re-evaluates them, the next batches only store their events and mark them pending.

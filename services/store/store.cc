@@ -193,7 +193,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::filesystem::path& dir, Sto
   impl->db.reset(db);
   std::unique_ptr<Store> store(new Store(std::move(impl), dir));
   store->recovery_warnings_ = std::move(warnings);
-  store->LoadSequences();
   CW_TRY(store->CheckServable(options.for_rebuild));
   if (store->impl_->Empty(kMeta) && store->impl_->Empty(kEvents)) {
     WriteBatch batch = store->NewWriteBatch();  // a new store: its format from the start
@@ -237,11 +236,9 @@ Result<std::unique_ptr<StoreReader>> StoreReader::OpenSecondary(
   return store;
 }
 
-void Store::LoadSequences() {
-  next_event_sequence_ = impl_->NextSequence(kArrivals);
-  next_dead_letter_sequence_ = impl_->NextSequence(kDeadLetters);
-  next_outbox_sequence_ = impl_->NextSequence(kOutbox);
-}
+uint64_t Store::next_event_sequence() const { return impl_->NextSequence(kArrivals); }
+uint64_t Store::next_dead_letter_sequence() const { return impl_->NextSequence(kDeadLetters); }
+uint64_t Store::next_outbox_sequence() const { return impl_->NextSequence(kOutbox); }
 
 WriteBatch Store::NewWriteBatch() const { return WriteBatch(&impl_->families); }
 
@@ -256,7 +253,8 @@ Result<void> Store::Write(WriteBatch& batch, bool sync) {
 }
 
 Result<void> Store::TakeOverOutbox(uint64_t sequence, const v1::OutboxRecord& placeholder) {
-  if (next_event_sequence_ != 0 || next_outbox_sequence_ != 0 || next_dead_letter_sequence_ != 0) {
+  if (next_event_sequence() != 0 || next_outbox_sequence() != 0 ||
+      next_dead_letter_sequence() != 0) {
     return FailedPrecondition(fmt::format(
         "the store in {} is not new: it cannot take over another store's outbox", directory_.string()));
   }
@@ -273,7 +271,6 @@ Result<void> Store::ReplaceOutbox(uint64_t sequence, const v1::OutboxRecord& pla
   batch.PutOutbox(sequence, placeholder);
   for (size_t i = 0; i < after.size(); ++i) batch.PutOutbox(sequence + 1 + i, after[i]);
   CW_TRY(Write(batch, true));
-  LoadSequences();
   return Ok();
 }
 

@@ -225,11 +225,12 @@ class Store final : public StoreReader {
   [[nodiscard]] Result<void> ReplaceOutbox(uint64_t sequence, const v1::OutboxRecord& placeholder,
                                            std::span<const v1::OutboxRecord> after);
 
-  // The next unused sequence numbers (one past the last stored), as of opening (and of
-  // TakeOverOutbox and ReplaceOutbox).
-  uint64_t next_event_sequence() const { return next_event_sequence_; }
-  uint64_t next_dead_letter_sequence() const { return next_dead_letter_sequence_; }
-  uint64_t next_outbox_sequence() const { return next_outbox_sequence_; }
+  // The next unused sequence numbers (one past the last stored), read from the store when asked.
+  // A store stays open while engines come and go on it (a group's task that leaves this process
+  // and comes back): each engine numbers on from what the one before it wrote, never over it.
+  uint64_t next_event_sequence() const;
+  uint64_t next_dead_letter_sequence() const;
+  uint64_t next_outbox_sequence() const;
 
   // The first step of a rebuild: stores `marker` (synced), then deletes every projection (cases,
   // scopes, daily counts, projection instant; the daily counts were made under the old policy).
@@ -244,12 +245,8 @@ class Store final : public StoreReader {
 
  private:
   Store(std::unique_ptr<Impl> impl, std::filesystem::path directory);
-  void LoadSequences();
 
   std::vector<std::string> recovery_warnings_;
-  uint64_t next_event_sequence_ = 0;
-  uint64_t next_dead_letter_sequence_ = 0;
-  uint64_t next_outbox_sequence_ = 0;
 };
 
 // The refusal of a store whose rebuild did not finish: what happened and the command (with the

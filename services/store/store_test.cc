@@ -119,6 +119,9 @@ TEST(Store, IdsOffsetsAndSequencesSurviveReopening) {
     batch.PutDeadLetter(0, letter);
     batch.PutProjectionInstant(Instant{1700000000, 5});
     ASSERT_TRUE(store->Write(batch, true));
+    // Read when asked, not as of opening: what the next writer numbers on from.
+    EXPECT_EQ(store->next_event_sequence(), 2u);
+    EXPECT_EQ(store->next_dead_letter_sequence(), 1u);
   }
   auto store = OpenOrDie(dir.path());
   EXPECT_EQ(store->next_event_sequence(), 2u);
