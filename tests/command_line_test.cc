@@ -118,6 +118,10 @@ TEST(CommandLine, TheDaemonRefusesAnAdvertisedUrlItCannotUse) {
        "--advertise-url a:8080: expected http://HOST:PORT"},
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--advertise-url", "http://a b:8080"},
        "no spaces or quotes"},
+      {{"--peer-token-file", "/nonexistent/token"}, "give --tasks --group too"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--peer-token-file",
+        "/nonexistent/token"},
+       "under --no-auth the engines of a group ask each other without one"},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args = {CASEWATCHD_BIN, "--data", data, "--no-auth"};

@@ -93,6 +93,14 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     }
     CW_TRY(CheckAdvertiseUrl(flags.advertise_url));
   }
+  if (!flags.peer_token_file.empty() && (flags.group.empty() || !flags.tasks)) {
+    return InvalidArgument("--peer-token-file is what an engine of a group presents to the "
+                           "others for their partitions' counts: give --tasks --group too");
+  }
+  if (!flags.peer_token_file.empty() && flags.no_auth) {
+    return InvalidArgument("--peer-token-file is for engines with --tokens; under --no-auth the "
+                           "engines of a group ask each other without one");
+  }
   if (!flags.group.empty() && flags.brokers.empty()) {
     return InvalidArgument("--group needs --brokers: the engines of a group share a Kafka cluster "
                            "(the embedded development broker lives in one process)");

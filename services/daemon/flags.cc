@@ -159,6 +159,10 @@ void AddFlags(CLI::App& app, Flags& flags) {
   app.add_option("--tokens", flags.tokens,
                  "Access tokens file (JSON, SHA-256 of each token with its role and scope; make "
                  "entries with `casewatch token add`)");
+  app.add_option("--peer-token-file", flags.peer_token_file,
+                 "With --tasks --group: a file holding the access token (an inspector's, in the "
+                 "other engines' --tokens file) this engine presents to the others to add their "
+                 "partitions' counts to its live reports; not needed with --no-auth");
   app.add_option("--tls-cert", flags.tls_cert, "TLS certificate chain (PEM): serve HTTPS");
   app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM)");
   app.add_option("--audit-log", flags.audit_log,

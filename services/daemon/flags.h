@@ -52,6 +52,9 @@ struct Flags {
   std::string http_address = "0.0.0.0";
   bool no_auth = false;
   std::string tokens;
+  // With --tasks --group: a file holding the token this engine presents to the others to ask for
+  // their counts (an inspector's, in their --tokens file). "": under --no-auth, none is needed.
+  std::string peer_token_file;
   std::string tls_cert;
   std::string tls_key;
   std::string audit_log;

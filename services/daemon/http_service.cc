@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "services/daemon/clock.h"
+#include "services/http/peer_client.h"
 
 namespace casewatch::daemon {
 
@@ -32,6 +33,39 @@ std::string AdvertisedUrl(const Flags& flags, bool tls, const std::string& addre
     host = "[" + host + "]";
   }
   return fmt::format("{}://{}:{}", tls ? "https" : "http", host, port);
+}
+
+// How long a live answer waits for another engine's counts before naming its partitions missing.
+constexpr std::chrono::milliseconds kPeerTimeout{500};
+
+// --peer-token-file's token, checked against this engine's own tokens: the others hold the same
+// file, so a token this engine does not take as an inspector's they would refuse too. nullopt
+// (with a warning) when none is given: live answers then leave the others' partitions out.
+Result<std::optional<std::string>> PeerToken(const Flags& flags,
+                                             const http::TokenRegistry* tokens) {
+  if (flags.peer_token_file.empty()) {
+    if (tokens != nullptr) {
+      spdlog::warn("http: no --peer-token-file: live reports leave out (and name, "
+                   "Casewatch-Missing) the partitions the group's other engines hold");
+    }
+    return std::optional<std::string>();
+  }
+  // Application::Start refuses --peer-token-file with --no-auth.
+  if (tokens == nullptr) return InvalidArgument("--peer-token-file without --tokens");
+  CW_TRY(text, ReadFile(flags.peer_token_file, "--peer-token-file"));
+  const size_t end = text.find_last_not_of(" \t\r\n");
+  const std::string token = end == std::string::npos ? std::string() : text.substr(0, end + 1);
+  const http::Principal* holder = tokens->Find(token);
+  if (holder == nullptr || holder->role != http::Role::kInspector) {
+    return InvalidArgument(fmt::format(
+        "--peer-token-file {}: {}; the engines of a group present an inspector's token to each "
+        "other (`casewatch token add --role inspector --name peers`, in the --tokens file of "
+        "every engine)",
+        flags.peer_token_file,
+        holder == nullptr ? "the token is not in --tokens " + flags.tokens
+                          : "the token is a " + std::string(http::NameOf(holder->role)) + "'s"));
+  }
+  return std::optional<std::string>(token);
 }
 
 }  // namespace
@@ -91,6 +125,16 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
       const GroupDirectory* directory = service.directory_started.load();
       return directory != nullptr ? directory->View() : http::GroupView{};
     };
+  }
+  if (!flags.group.empty() && flags.tasks) {
+    CW_TRY(token, PeerToken(flags, service.tokens ? &*service.tokens : nullptr));
+    if (token || flags.no_auth) {
+      api.peer_counts = [&service, token = token.value_or("")](std::span<const int32_t> missing) {
+        const GroupDirectory* directory = service.directory_started.load();
+        if (directory == nullptr) return std::vector<http::PeerAnswer>{};
+        return http::AskPeers(directory->View(), missing, token, kPeerTimeout);
+      };
+    }
   }
   service.api = std::make_unique<http::Api>(std::move(api));
 

@@ -120,9 +120,10 @@ HttpResponse Dispatch(ApiState& state, const HttpRequest& request, RouteId& rout
 // behind), which partitions the brokers do not serve now and since when (Casewatch-Unavailable:
 // "3 since 2026-12-06T04:31:07Z, 7 since ...": their cases are as they were then) and, for an
 // engine of a group, its role, and which partitions no task of this engine serves
-// (Casewatch-Missing: "3,7", their cases left out): a reader of a follower, or of any engine
-// catching up or cut off from a partition, knows the answer is stale or partial, where and by how
-// much.
+// (Casewatch-Missing: "3,7", their cases left out; a live report or breakdown that added the
+// counts of the engines holding them names those in Casewatch-Peers instead): a reader of a
+// follower, or of any engine catching up or cut off from a partition, knows the answer is stale
+// or partial, where and by how much.
 void Api::AddFreshness(HttpResponse& response) const {
   if (state_->options.view == nullptr) return;
   const engine::EngineStatus status = state_->options.view->status();
@@ -147,10 +148,16 @@ void Api::AddFreshness(HttpResponse& response) const {
     response.headers.emplace_back("Casewatch-Unavailable", std::move(unavailable));
   }
   if (!status.role.empty()) response.headers.emplace_back("Casewatch-Role", status.role);
-  // An answer of the live counts names them from its own snapshot (AddSnapshotHeaders); any other
-  // from the snapshot whose missing tasks ServingStores left out, nearly always the one now.
-  const bool named = std::any_of(response.headers.begin(), response.headers.end(),
-                                 [](const auto& h) { return h.first == "Casewatch-Missing"; });
+  // An answer of the live counts names them from its own snapshot (AddSnapshotHeaders: its
+  // Casewatch-Offsets, and Casewatch-Missing when it misses any), never from a later one: a
+  // partition that moved away since would be named both held and missing. Any other answer
+  // names them from the snapshot whose missing tasks ServingStores left out, nearly always the
+  // one now.
+  const bool named =
+      std::any_of(response.headers.begin(), response.headers.end(), [](const auto& h) {
+        return h.first == "Casewatch-Missing" || h.first == "Casewatch-Peers" ||
+               h.first == "Casewatch-Offsets";
+      });
   const auto snapshot = state_->options.view->snapshot();
   if (!named && !snapshot->missing.empty()) {
     response.headers.emplace_back("Casewatch-Missing", FormatMissing(snapshot->missing));
@@ -176,6 +183,12 @@ bool Api::Blocking(const HttpRequest& request) const {
   const std::string_view target = request.target;
   const Route* route = FindRoute(target.substr(0, target.find('?')));
   if (route == nullptr || route->blocking == nullptr) return false;
+  // A live answer that asks the group's other engines for their counts waits for them.
+  if ((route->id == kReportRoute || route->id == kBreakdownRoute) &&
+      state_->options.peer_counts && state_->options.view != nullptr &&
+      !state_->options.view->snapshot()->missing.empty()) {
+    return true;
+  }
   auto params = Params::Parse(QueryOf(target));
   return params && route->blocking(params.value());  // a malformed query: a 400, at once
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,11 @@ struct ApiOptions {
   // its directory knows, this one included (GET /api/v1/group, /metrics). "": on its own.
   std::string group;
   std::function<GroupView()> group_view;
+  // The counts of the engines of the group that hold partitions this one misses (casewatchd
+  // --tasks --group), asked for the partitions in `missing`: live reports and breakdowns add them
+  // (WithPeers) and name them (Casewatch-Peers). Unset: those partitions are left out and named
+  // (Casewatch-Missing).
+  std::function<std::vector<PeerAnswer>(std::span<const int32_t> missing)> peer_counts;
 };
 
 // A route's counters, for /metrics.

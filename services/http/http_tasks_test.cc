@@ -212,6 +212,67 @@ TEST(HttpTasks, ATaskServedElsewhereIsLeftOutAndNamedUntilItIsLoadedAgain) {
   ExpectSameAnswers(split, whole, "task 1 loaded again");
 }
 
+// An engine of a group asks the engines holding the partitions it misses for their counts
+// (GET /internal/v1/counts, PeerCounts) and adds them: its live report and breakdown are then
+// the whole service's, name every partition's offset and the peers they came from. A peer at
+// another instant, or holding a partition the engine holds too (a task moving), is not added.
+TEST(HttpTasks, AnEngineAddsThePeersCountsOfThePartitionsItMissesAndAnswersForTheWhole) {
+  Harness whole;
+  Harness peer(Split());  // serves task 1
+  peer.view().StopServing(0);
+  peer.view().StopServing(2);
+  Harness overlapping(Split());  // serves tasks 1 and 2
+  overlapping.view().StopServing(0);
+  std::vector<PeerAnswer> answers;
+  HarnessOptions options = Split();
+  options.peer_counts = [&answers](std::span<const int32_t> missing) {
+    EXPECT_EQ(std::vector<int32_t>(missing.begin(), missing.end()), std::vector<int32_t>{1});
+    return answers;
+  };
+  Harness split(options);
+  split.view().StopServing(1);
+  // The peer's counts as it serves them.
+  const HttpReply served = peer.Get("/internal/v1/counts");
+  ASSERT_EQ(served.status, 200) << served.body;
+  store::v1::PeerCounts counts;
+  ASSERT_TRUE(counts.ParseFromString(served.body));
+  EXPECT_EQ(counts.consumed().size(), 1u);
+  EXPECT_EQ(counts.consumed().count(1), 1u);
+
+  answers = {PeerAnswer{"http://b", counts}};
+  const HttpReply report = split.Get("/api/v1/report");
+  ASSERT_EQ(report.status, 200) << report.body;
+  EXPECT_EQ(report.body, whole.Get("/api/v1/report").body);
+  EXPECT_EQ(report.headers.count("casewatch-missing"), 0u);
+  EXPECT_EQ(report.headers.at("casewatch-peers"), "http://b");
+  auto offsets = ParsePartitionOffsets(report.headers.at("casewatch-offsets"));
+  ASSERT_TRUE(offsets);
+  EXPECT_EQ(offsets.value().size(), kTasks) << report.headers.at("casewatch-offsets");
+  EXPECT_EQ(split.Get("/api/v1/breakdown?by=team").body,
+            whole.Get("/api/v1/breakdown?by=team").body);
+  // A unit's report too: its cases in the peer's partition are counted.
+  EXPECT_EQ(split.Get("/api/v1/report?" + ScopeQuery(whole.home())).body,
+            whole.Get("/api/v1/report?" + ScopeQuery(whole.home())).body);
+
+  // At another instant: left out, and the partition named missing.
+  store::v1::PeerCounts later = counts;
+  later.set_as_of_seconds(later.as_of_seconds() + 1);
+  answers = {PeerAnswer{"http://b", later}};
+  const HttpReply stale = split.Get("/api/v1/report");
+  EXPECT_EQ(stale.headers.at("casewatch-missing"), "1");
+  EXPECT_EQ(stale.headers.count("casewatch-peers"), 0u);
+  // Holding a partition this engine holds too: left out, not counted twice.
+  const HttpReply both = overlapping.Get("/internal/v1/counts");
+  ASSERT_TRUE(counts.ParseFromString(both.body));
+  answers = {PeerAnswer{"http://c", counts}};
+  EXPECT_EQ(split.Get("/api/v1/report").headers.at("casewatch-missing"), "1");
+
+  // Only a token that sees everything reads a peer's counts.
+  EXPECT_EQ(peer.Get("/internal/v1/counts", testing::kViewerToken).status, 403);
+  EXPECT_EQ(peer.Get("/internal/v1/counts", kPublisherToken).status, 403);
+  EXPECT_EQ(peer.Get("/internal/v1/counts", "").status, 401);
+}
+
 // casewatchd --tasks (Load with `partitions`): task N is partition N, and every answer names every
 // partition, held or missing. A task served with nothing consumed yet (a new or wiped store) is
 // named at offset 0, not left out of both; one engine's store with nothing consumed names none.

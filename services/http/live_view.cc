@@ -1,6 +1,7 @@
 #include "services/http/live_view.h"
 
 #include <algorithm>
+#include <set>
 
 #include "base/json_writer.h"
 
@@ -59,6 +60,66 @@ reports::StoreReport Snapshot::Breakdown(const Policy& policy, int64_t min_cases
   for (const auto& counts : scopes) builder.AddCounts(*counts);
   builder.Finish(report, nullptr);  // kNone: report.json
   return report;
+}
+
+store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot) {
+  store::v1::PeerCounts out;
+  if (snapshot.as_of) {
+    out.set_as_of_seconds(snapshot.as_of->seconds);
+    out.set_as_of_nanos(snapshot.as_of->nanos);
+  }
+  out.set_one_instant(snapshot.one_instant);
+  for (const auto& [partition, next] : snapshot.consumed) {
+    (*out.mutable_consumed())[partition] = next;
+  }
+  out.set_cases_pending(snapshot.cases_pending);
+  for (const auto& counts : snapshot.scopes) *out.add_scopes() = *counts;
+  return out;
+}
+
+std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
+                                          std::span<const PeerAnswer> peers,
+                                          std::vector<std::string>& added) {
+  auto merged = std::make_shared<Snapshot>();
+  merged->version = local.version;
+  merged->as_of = local.as_of;
+  merged->one_instant = local.one_instant;
+  merged->scopes = local.scopes;
+  merged->consumed = local.consumed;
+  merged->cases_pending = local.cases_pending;
+  std::set<int32_t> missing(local.missing.begin(), local.missing.end());
+  for (const PeerAnswer& peer : peers) {
+    const store::v1::PeerCounts& c = peer.counts;
+    const Instant at{c.as_of_seconds(), c.as_of_nanos()};
+    if (!local.as_of || !local.one_instant || !c.one_instant() || at != *local.as_of ||
+        c.consumed().empty()) {
+      continue;
+    }
+    const bool only_missing = std::all_of(c.consumed().begin(), c.consumed().end(),
+                                          [&](const auto& p) { return missing.count(p.first); });
+    if (!only_missing) continue;  // moving, or another peer's: counted twice
+    for (const auto& [partition, next] : c.consumed()) {
+      merged->consumed[partition] = next;
+      missing.erase(partition);
+    }
+    merged->cases_pending += c.cases_pending();
+    for (const store::v1::ScopeCounts& counts : c.scopes()) {
+      merged->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+    }
+    added.push_back(peer.url);
+  }
+  merged->missing.assign(missing.begin(), missing.end());
+  return merged;
+}
+
+int64_t CasesIn(const Snapshot& snapshot, const Scope& scope) {
+  int64_t cases = 0;
+  for (const auto& counts : snapshot.scopes) {
+    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
+                                counts->offender_manager()};
+    if (scope.Matches(allocation)) cases += counts->cases();
+  }
+  return cases;
 }
 
 LiveView::LiveView(Policy policy, int64_t min_cases)

@@ -70,6 +70,27 @@ class Snapshot {
       CW_GUARDED_BY(cache_mutex_);
 };
 
+// The snapshot's counts as its engine gives them to a peer of its group (GET
+// /internal/v1/counts): its own partitions only, never what it merged from others.
+store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot);
+
+// One peer's counts, and the peer (its url in the group's directory).
+struct PeerAnswer {
+  std::string url;
+  store::v1::PeerCounts counts;
+};
+
+// `local` with the counts of those of `peers` that can be added to it: at its instant (each at
+// one instant), holding nothing but partitions `local` misses and no peer before them holds. Their
+// partitions leave `missing` and join `consumed`; `added` gets their urls. The cases are
+// disjoint, so the counts add: the answer is what one engine holding all those partitions gives.
+std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
+                                          std::span<const PeerAnswer> peers,
+                                          std::vector<std::string>& added);
+
+// The counted cases of `scope` in the snapshot.
+int64_t CasesIn(const Snapshot& snapshot, const Scope& scope);
+
 // When an open item is to be done, as a practitioner plans a day: overdue (missed, still to be
 // done late), due today, due in the next 7 days, later; and overdue for more than
 // kLongOverdueDays, which can no longer be done anywhere near on time and is kept apart from the

@@ -25,6 +25,7 @@ constexpr Route kRoutes[] = {
     {"/api/v1/group", "GET", Access::kCaller, kGroupRoute, nullptr, HandleGroup},
     {"/api/v1/events", "POST", Access::kPublisher, kEventsRoute, Always, HandlePostEvents},
     {"/metrics", "GET", Access::kCaller, kMetricsRoute, nullptr, HandleMetrics},
+    {"/internal/v1/counts", "GET", Access::kReader, kPeerRoute, nullptr, HandlePeerCounts},
 };
 
 constexpr Route kStaticFiles = {"/", "GET", Access::kPublic, kStaticRoute, nullptr,
@@ -37,7 +38,9 @@ const Route* FindRoute(std::string_view path) {
     const bool prefix = route.path.ends_with('/');
     if (prefix ? path.starts_with(route.path) : path == route.path) return &route;
   }
-  if (!path.starts_with("/api/") && path != "/metrics") return &kStaticFiles;
+  if (!path.starts_with("/api/") && !path.starts_with("/internal/") && path != "/metrics") {
+    return &kStaticFiles;
+  }
   return nullptr;
 }
 

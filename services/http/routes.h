@@ -31,6 +31,7 @@ enum RouteId : size_t {
   kGroupRoute,
   kEventsRoute,
   kMetricsRoute,
+  kPeerRoute,
   kHealthRoute,
   kStaticRoute,
   kOtherRoute,
@@ -38,7 +39,7 @@ enum RouteId : size_t {
 };
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
     "report", "breakdown", "worklist", "case",   "trend",  "stream", "meta",
-    "group",  "events",    "metrics",  "health", "static", "other"};
+    "group",  "events",    "metrics",  "peer_counts", "health", "static", "other"};
 
 struct Route {
   std::string_view path;    // exact, or a prefix when it ends with '/'

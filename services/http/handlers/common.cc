@@ -40,6 +40,26 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   }
 }
 
+std::shared_ptr<const Snapshot> LiveSnapshot(const ApiState& state,
+                                             std::vector<std::string>& peers) {
+  std::shared_ptr<const Snapshot> snapshot = state.options.view->snapshot();
+  if (snapshot->missing.empty() || !state.options.peer_counts || !snapshot->as_of) {
+    return snapshot;
+  }
+  const std::vector<PeerAnswer> answers = state.options.peer_counts(snapshot->missing);
+  if (answers.empty()) return snapshot;
+  return WithPeers(*snapshot, answers, peers);
+}
+
+void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,
+                    const std::vector<std::string>& peers) {
+  AddSnapshotHeaders(response, snapshot);
+  if (peers.empty()) return;
+  std::string named;
+  for (const std::string& url : peers) named += (named.empty() ? "" : ",") + url;
+  response.headers.emplace_back("Casewatch-Peers", std::move(named));
+}
+
 std::string FormatMissing(const std::vector<int32_t>& partitions) {
   std::string text;
   for (int32_t partition : partitions) {
@@ -98,7 +118,9 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
   if (auto known = CheckRequestedScope(state, call.principal->scope, requested, *narrowed);
       !known) {
     HttpResponse refusal = ErrorResponse(Problem::kInvalidParameter, known.error().message);
-    if (!past) return {std::nullopt, std::move(refusal)};
+    const bool peers_may_know = state.options.peer_counts && state.options.view != nullptr &&
+                                !state.options.view->snapshot()->missing.empty();
+    if (!past && !peers_may_know) return {std::nullopt, std::move(refusal)};
     return {std::move(narrowed), {}, std::move(refusal)};
   }
   return {std::move(narrowed), {}};

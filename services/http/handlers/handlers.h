@@ -34,6 +34,7 @@ HttpResponse HandleMeta(ApiState& state, Call& call);
 HttpResponse HandleGroup(ApiState& state, Call& call);
 HttpResponse HandlePostEvents(ApiState& state, Call& call);
 HttpResponse HandleMetrics(ApiState& state, Call& call);
+HttpResponse HandlePeerCounts(ApiState& state, Call& call);
 
 // --- What several handlers write ---
 
@@ -64,7 +65,8 @@ struct ScopeOrAnswer {
   HttpResponse answer;
   // With `past`: the 400 a scope that names no current allocation would get. A report of an
   // earlier instant or period may name a unit that had cases then and has none now; the handler
-  // answers this only when the report finds no case either.
+  // answers this only when the report finds no case either. So too for a live answer to which
+  // other engines of the group add their counts: the unit may be one only they hold cases of.
   std::optional<HttpResponse> unknown_now;
 };
 // `past`: the request is for an earlier instant or a period (see unknown_now).
@@ -72,5 +74,14 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
                           bool past = false);
 // The same for the call's own scope parameters.
 ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
+
+// The live snapshot; when it misses partitions other engines of the group hold and they can be
+// asked (ApiOptions::peer_counts), with their counts added (WithPeers), their urls in `peers`.
+std::shared_ptr<const Snapshot> LiveSnapshot(const ApiState& state,
+                                             std::vector<std::string>& peers);
+// A live answer's headers: the snapshot's (AddSnapshotHeaders) and the peers whose counts it
+// added (Casewatch-Peers).
+void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,
+                    const std::vector<std::string>& peers);
 
 }  // namespace casewatch::http

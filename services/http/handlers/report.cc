@@ -42,13 +42,15 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   if (!scope.scope) return scope.answer;
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
-    const auto snapshot = state.options.view->snapshot();
+    std::vector<std::string> peers;
+    const auto snapshot = LiveSnapshot(state, peers);
     if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (snapshot->one_instant) {
+      if (scope.unknown_now && CasesIn(*snapshot, *scope.scope) == 0) return *scope.unknown_now;
       HttpResponse answer = Json(200, *snapshot->Report(state.options.view->policy(),
                                                         state.options.view->min_cases(),
                                                         *scope.scope));
-      AddSnapshotHeaders(answer, *snapshot);
+      AddLiveHeaders(answer, *snapshot, peers);
       return answer;
     }
     as_of = snapshot->as_of;  // a task ahead: all of them as of the earliest, from the stores
@@ -92,13 +94,15 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   }
   reports::StoreReport report;
   std::shared_ptr<const Snapshot> snapshot;  // live
+  std::vector<std::string> peers;            // whose counts it added
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
-    snapshot = state.options.view->snapshot();
+    snapshot = LiveSnapshot(state, peers);
     if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (!snapshot->one_instant) as_of = snapshot->as_of;  // as in HandleReport
   }
   if (snapshot && snapshot->one_instant) {
+    if (narrowed.unknown_now && CasesIn(*snapshot, scope) == 0) return *narrowed.unknown_now;
     report = snapshot->Breakdown(state.options.view->policy(), state.options.view->min_cases(),
                                  scope, by);
   } else {
@@ -135,7 +139,7 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   }
   out.EndArray().EndObject();
   HttpResponse answer = Json(200, out.Take());
-  if (snapshot) AddSnapshotHeaders(answer, *snapshot);
+  if (snapshot) AddLiveHeaders(answer, *snapshot, peers);
   return answer;
 }
 

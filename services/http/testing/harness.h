@@ -140,6 +140,8 @@ struct HarnessOptions {
   // An engine of a group (casewatchd --group): its name, and what its directory says.
   std::string group;
   std::function<GroupView()> group_view;
+  // The other engines' counts (ApiOptions::peer_counts).
+  std::function<std::vector<PeerAnswer>(std::span<const int32_t>)> peer_counts;
   // The service's partitions shared out among this many tasks, each a store and engine of its
   // own (docs/partitioned-group.md): the simulation's cases split among them by key, task N fed
   // partition N. 1: one store of everything, as casewatchd runs today.
@@ -251,6 +253,7 @@ class Harness {
     api.clock = [view] { return view->snapshot()->as_of.value_or(Instant{}); };
     api.group = options.group;
     api.group_view = options.group_view;
+    api.peer_counts = options.peer_counts;
     api_ = std::make_unique<Api>(std::move(api));
     auto server = Server::Start(options.server, *api_, *view_);
     if (!server) Fail("server: " + server.error().message);
