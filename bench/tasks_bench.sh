@@ -6,10 +6,10 @@
 #      store, then one engine with --tasks (deploy/topics.sh's 12 partitions: 12 tasks);
 #   2. three engines with --tasks --group sharing the partitions out: the time until every
 #      partition is served and every engine is ready, and the live report from each (its own
-#      partitions; the others named in Casewatch-Missing);
+#      partitions' counts and the other engines', asked for at every request: Casewatch-Peers);
 #   3. takeover without a standby: one of the three killed (SIGKILL) --kills times while a
 #      publisher trickles events. Measured from the signal: until the two left serve every
-#      partition again (each partition in one of their Casewatch-Offsets), and until both are
+#      partition again (each partition in one of their /readyz), and until both are
 #      ready again (the partitions they took caught up). The killed one then restarts on its store
 #      and takes its share back.
 #
@@ -43,9 +43,21 @@ start_engine() {  # engine $1, then its flags
     --no-auth --clock simulated --clock-start "$END" --clock-speed 0 >>"$WORK/engine$n.log" 2>&1 &
   PIDS[$n]=$!
 }
-held() {  # the partitions engine $1's live counts hold (its Casewatch-Offsets), one per line
-  curl -s --max-time 1 -D - -o /dev/null "http://127.0.0.1:${PORTS[$1]}/api/v1/report" |
-    tr -d '\r' | sed -n 's/^[Cc]asewatch-[Oo]ffsets: //p' | tr ',' '\n' | cut -d: -f1
+held() {  # the partitions engine $1 serves itself (its /readyz), one per line
+  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" |
+    grep -o '"partition":[0-9]*' | cut -d: -f2 || true
+}
+whole() {  # of 50 live reports from engine $1, those for every partition, the others' counts added
+  local i headers count=0
+  for i in $(seq 50); do
+    headers=$(curl -s --max-time 1 -D - -o /dev/null \
+      "http://127.0.0.1:${PORTS[$1]}/api/v1/report" | tr -d '\r')
+    if grep -qi '^casewatch-peers:' <<<"$headers" &&
+      ! grep -qi '^casewatch-missing:' <<<"$headers"; then
+      count=$((count + 1))
+    fi
+  done
+  echo "$count"
 }
 served() {  # how many partitions engines "$@" hold between them
   local n
@@ -76,7 +88,9 @@ until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; 
 three=$(($(now_ms) - started))
 echo "| three engines with --tasks --group, new stores: every partition served and every engine ready | $three ms | each applies only its share: $((total * 1000 / three)) events/s in all |"
 sleep 5
-for n in 0 1 2; do report_timings "$n" "$(held "$n" | wc -l) of $PARTITIONS partitions"; done
+for n in 0 1 2; do
+  report_timings "$n" "its own $(held "$n" | wc -l) of $PARTITIONS partitions; the others' counts added (Casewatch-Peers, nothing missing) in $(whole "$n") of 50 answers"
+done
 
 # 3. Takeovers without a standby, while a publisher trickles events.
 start_trickle
