@@ -129,10 +129,12 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
   if (!flags.group.empty() && flags.tasks) {
     CW_TRY(token, PeerToken(flags, service.tokens ? &*service.tokens : nullptr));
     if (token || flags.no_auth) {
-      api.peer_counts = [&service, token = token.value_or("")](std::span<const int32_t> missing) {
+      auto counter = std::make_shared<http::PeerCounter>(token.value_or(""), kPeerTimeout);
+      api.peer_counts = [&service, counter](std::span<const int32_t> missing, const Scope& scope,
+                                            reports::GroupBy by) {
         const GroupDirectory* directory = service.directory_started.load();
         if (directory == nullptr) return std::vector<http::PeerAnswer>{};
-        return http::AskPeers(directory->View(), missing, token, kPeerTimeout);
+        return counter->Ask(directory->View(), missing, scope, by);
       };
     }
   }

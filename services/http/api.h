@@ -81,10 +81,12 @@ struct ApiOptions {
   std::string group;
   std::function<GroupView()> group_view;
   // The counts of the engines of the group that hold partitions this one misses (casewatchd
-  // --tasks --group), asked for the partitions in `missing`: live reports and breakdowns add them
-  // (WithPeers) and name them (Casewatch-Peers). Unset: those partitions are left out and named
-  // (Casewatch-Missing).
-  std::function<std::vector<PeerAnswer>(std::span<const int32_t> missing)> peer_counts;
+  // --tasks --group), asked for the partitions in `missing`, within `scope` summed by `by`
+  // (PeerCountsOf): live reports and breakdowns add them (WithPeers) and name them
+  // (Casewatch-Peers). Unset: those partitions are left out and named (Casewatch-Missing).
+  std::function<std::vector<PeerAnswer>(std::span<const int32_t> missing, const Scope& scope,
+                                        reports::GroupBy by)>
+      peer_counts;
 };
 
 // A route's counters, for /metrics.
@@ -112,6 +114,13 @@ struct ApiState {
   Mutex stats_mutex;
   std::function<ServerStats()> server_stats CW_GUARDED_BY(stats_mutex);
   std::unique_ptr<MonthlyTrendCache> monthly;  // when there is a store
+  // The last live snapshot with peers' counts added (LiveSnapshot), the peers it added, and what
+  // it was made of (the local snapshot's version, each peer's url and tag): while those are the
+  // same, so is it, and its rendered reports are used again.
+  Mutex merged_mutex;
+  std::string merged_key CW_GUARDED_BY(merged_mutex);
+  std::shared_ptr<const Snapshot> merged CW_GUARDED_BY(merged_mutex);
+  std::vector<std::string> merged_peers CW_GUARDED_BY(merged_mutex);
 };
 
 class Api {

@@ -12,6 +12,7 @@
 
 #include "base/partition_offsets.h"
 #include "base/temp_dir.h"
+#include "services/http/peer_client.h"
 #include "services/http/testing/harness.h"
 
 namespace casewatch::http {
@@ -223,23 +224,37 @@ TEST(HttpTasks, AnEngineAddsThePeersCountsOfThePartitionsItMissesAndAnswersForTh
   peer.view().StopServing(2);
   Harness overlapping(Split());  // serves tasks 1 and 2
   overlapping.view().StopServing(0);
-  std::vector<PeerAnswer> answers;
+  // The engine asks `asked` for its counts within the answer's scope by its grouping, as
+  // casewatchd does, and gets them changed by `alter`.
+  Harness* asked = &peer;
+  std::function<void(store::v1::PeerCounts&)> alter = [](store::v1::PeerCounts&) {};
   HarnessOptions options = Split();
-  options.peer_counts = [&answers](std::span<const int32_t> missing) {
+  options.peer_counts = [&](std::span<const int32_t> missing, const Scope& scope,
+                            reports::GroupBy by) {
     EXPECT_EQ(std::vector<int32_t>(missing.begin(), missing.end()), std::vector<int32_t>{1});
-    return answers;
+    const std::string query = http::ScopeQuery(scope, by);
+    const HttpReply served =
+        asked->Get("/internal/v1/counts" + (query.empty() ? "" : "?" + query));
+    EXPECT_EQ(served.status, 200) << served.body;
+    auto counts = std::make_shared<store::v1::PeerCounts>();
+    EXPECT_TRUE(counts->ParseFromString(served.body));
+    alter(*counts);
+    return std::vector<PeerAnswer>{PeerAnswer{"http://b", "", std::move(counts)}};
   };
   Harness split(options);
   split.view().StopServing(1);
-  // The peer's counts as it serves them.
+  // The peer's counts of everything: one sum, of its own partition.
   const HttpReply served = peer.Get("/internal/v1/counts");
   ASSERT_EQ(served.status, 200) << served.body;
   store::v1::PeerCounts counts;
   ASSERT_TRUE(counts.ParseFromString(served.body));
   EXPECT_EQ(counts.consumed().size(), 1u);
   EXPECT_EQ(counts.consumed().count(1), 1u);
+  EXPECT_EQ(counts.scopes_size(), 1);
+  ASSERT_TRUE(counts.ParseFromString(peer.Get("/internal/v1/counts?by=team").body));
+  EXPECT_GT(counts.scopes_size(), 1) << "a sum per team";
+  EXPECT_EQ(peer.Get("/internal/v1/counts?by=ward").status, 400);
 
-  answers = {PeerAnswer{"http://b", counts}};
   const HttpReply report = split.Get("/api/v1/report");
   ASSERT_EQ(report.status, 200) << report.body;
   EXPECT_EQ(report.body, whole.Get("/api/v1/report").body);
@@ -248,29 +263,95 @@ TEST(HttpTasks, AnEngineAddsThePeersCountsOfThePartitionsItMissesAndAnswersForTh
   auto offsets = ParsePartitionOffsets(report.headers.at("casewatch-offsets"));
   ASSERT_TRUE(offsets);
   EXPECT_EQ(offsets.value().size(), kTasks) << report.headers.at("casewatch-offsets");
-  EXPECT_EQ(split.Get("/api/v1/breakdown?by=team").body,
-            whole.Get("/api/v1/breakdown?by=team").body);
-  // A unit's report too: its cases in the peer's partition are counted.
-  EXPECT_EQ(split.Get("/api/v1/report?" + ScopeQuery(whole.home())).body,
-            whole.Get("/api/v1/report?" + ScopeQuery(whole.home())).body);
+  for (const std::string by : {"region", "pdu", "team", "offender_manager"}) {
+    EXPECT_EQ(split.Get("/api/v1/breakdown?by=" + by).body,
+              whole.Get("/api/v1/breakdown?by=" + by).body)
+        << by;
+  }
+  // A unit's report and breakdown too: its cases in the peer's partition are counted.
+  const std::string unit = ScopeQuery(whole.home());
+  EXPECT_EQ(split.Get("/api/v1/report?" + unit).body, whole.Get("/api/v1/report?" + unit).body);
+  EXPECT_EQ(split.Get("/api/v1/breakdown?" + unit).body,
+            whole.Get("/api/v1/breakdown?" + unit).body);
 
   // At another instant: left out, and the partition named missing.
-  store::v1::PeerCounts later = counts;
-  later.set_as_of_seconds(later.as_of_seconds() + 1);
-  answers = {PeerAnswer{"http://b", later}};
+  alter = [](store::v1::PeerCounts& c) { c.set_as_of_seconds(c.as_of_seconds() + 1); };
   const HttpReply stale = split.Get("/api/v1/report");
   EXPECT_EQ(stale.headers.at("casewatch-missing"), "1");
   EXPECT_EQ(stale.headers.count("casewatch-peers"), 0u);
   // Holding a partition this engine holds too: left out, not counted twice.
-  const HttpReply both = overlapping.Get("/internal/v1/counts");
-  ASSERT_TRUE(counts.ParseFromString(both.body));
-  answers = {PeerAnswer{"http://c", counts}};
+  alter = [](store::v1::PeerCounts&) {};
+  asked = &overlapping;
   EXPECT_EQ(split.Get("/api/v1/report").headers.at("casewatch-missing"), "1");
 
   // Only a token that sees everything reads a peer's counts.
   EXPECT_EQ(peer.Get("/internal/v1/counts", testing::kViewerToken).status, 403);
   EXPECT_EQ(peer.Get("/internal/v1/counts", kPublisherToken).status, 403);
   EXPECT_EQ(peer.Get("/internal/v1/counts", "").status, 401);
+}
+
+// The peers' counts over real sockets (PeerCounter, as casewatchd asks them): fetched once while
+// unchanged (the peer answers 304 to their ETag and the copy kept is used again), fetched again
+// when they change; refused without a token that sees everything; a peer that is down or at
+// https:// is left out. An engine asking through it answers for the whole.
+TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSeesEverything) {
+  Harness whole;
+  Harness peer(Split());  // serves task 1
+  peer.view().StopServing(0);
+  peer.view().StopServing(2);
+  GroupView group;
+  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
+  const std::string url = fmt::format("http://127.0.0.1:{}", peer.port());
+  group.engines.push_back(GroupPeer{.url = url, .live = true, .offsets = {{1, 0}}});
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  const std::vector<int32_t> missing = {1};
+
+  const auto first = counter.Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].url, url);
+  EXPECT_FALSE(first[0].tag.empty());
+  ASSERT_NE(first[0].counts, nullptr);
+  EXPECT_EQ(first[0].counts->consumed().size(), 1u);
+  const auto again = counter.Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].tag, first[0].tag);
+  EXPECT_EQ(again[0].counts.get(), first[0].counts.get()) << "unchanged: the copy kept (304)";
+  const HttpReply unchanged = peer.SocketGet("/internal/v1/counts");
+  ASSERT_EQ(unchanged.status, 200);
+  EXPECT_EQ(unchanged.Header("etag"), first[0].tag);
+
+  // An engine asking through the counter answers for the whole.
+  HarnessOptions options = Split();
+  options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
+                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+  Harness split(options);
+  split.view().StopServing(1);
+  for (int i = 0; i < 2; ++i) {  // the second from the merge kept
+    const HttpReply report = split.Get("/api/v1/report");
+    EXPECT_EQ(report.body, whole.Get("/api/v1/report").body);
+    EXPECT_EQ(report.Header("casewatch-peers"), url);
+    EXPECT_EQ(report.Header("casewatch-missing"), "");
+  }
+
+  // A new snapshot at the peer (a task it does not serve given up again: a new version, the
+  // same counts): fetched again.
+  peer.view().StopServing(0);
+  const auto changed = counter.Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_NE(changed[0].tag, first[0].tag);
+  EXPECT_NE(changed[0].counts.get(), first[0].counts.get());
+  EXPECT_EQ(split.Get("/api/v1/report").body, whole.Get("/api/v1/report").body);
+
+  // Refused: no token, a viewer's; left out: a peer that is down, one at https://.
+  EXPECT_TRUE(PeerCounter("", std::chrono::seconds(5)).Ask(group, missing, Scope{}, reports::GroupBy::kNone).empty());
+  EXPECT_TRUE(PeerCounter(std::string(testing::kViewerToken), std::chrono::seconds(5))
+                  .Ask(group, missing, Scope{}, reports::GroupBy::kNone)
+                  .empty());
+  GroupView gone = group;
+  gone.engines[1].url = "http://127.0.0.1:1";
+  EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
+  gone.engines[1].url = "https://" + url.substr(7);
+  EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
 }
 
 // casewatchd --tasks (Load with `partitions`): task N is partition N, and every answer names every

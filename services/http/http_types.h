@@ -15,6 +15,7 @@ struct HttpRequest {
   std::string method;  // GET, POST, ...
   std::string target;  // path and query, as received
   std::string authorization;
+  std::string if_none_match;  // the If-None-Match header (GET /internal/v1/counts)
   std::string body;
   std::string remote;  // peer address, for the audit log
   // Set by Api::Authenticate: the holder of the Authorization header's token (nullptr: none or

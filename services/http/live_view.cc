@@ -1,5 +1,7 @@
 #include "services/http/live_view.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
@@ -49,6 +51,22 @@ std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy, int64_
   return rendered;
 }
 
+std::shared_ptr<const std::string> Snapshot::PeerCountsBytes(const Scope& scope,
+                                                             reports::GroupBy by) const {
+  std::string key = CacheKey(scope);
+  key.insert(0, fmt::format("peer {} ", static_cast<int>(by)));  // never a report's key
+  {
+    MutexLock lock(cache_mutex_);
+    if (auto found = cache_.find(key); found != cache_.end()) return found->second;
+  }
+  auto bytes =
+      std::make_shared<const std::string>(PeerCountsOf(*this, scope, by).SerializeAsString());
+  MutexLock lock(cache_mutex_);
+  if (cache_.size() >= kMaxCachedReports) cache_.clear();
+  cache_.emplace(key, bytes);
+  return bytes;
+}
+
 reports::StoreReport Snapshot::Breakdown(const Policy& policy, int64_t min_cases,
                                          const Scope& scope, reports::GroupBy by) const {
   reports::StoreReport report;
@@ -62,7 +80,8 @@ reports::StoreReport Snapshot::Breakdown(const Policy& policy, int64_t min_cases
   return report;
 }
 
-store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot) {
+store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
+                                   reports::GroupBy by) {
   store::v1::PeerCounts out;
   if (snapshot.as_of) {
     out.set_as_of_seconds(snapshot.as_of->seconds);
@@ -73,7 +92,43 @@ store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot) {
     (*out.mutable_consumed())[partition] = next;
   }
   out.set_cases_pending(snapshot.cases_pending);
-  for (const auto& counts : snapshot.scopes) *out.add_scopes() = *counts;
+  const int levels = static_cast<int>(by);
+  std::map<std::string, store::v1::ScopeCounts> sums;  // by ScopeKey of the group's levels
+  for (const auto& counts : snapshot.scopes) {
+    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
+                                counts->offender_manager()};
+    if (!scope.Matches(allocation)) continue;
+    // The group's levels: those of `by`, or for one sum those the scope names.
+    const auto level = [&](int n, const std::string& value, const std::optional<std::string>& in) {
+      return levels >= n || (levels == 0 && in) ? value : std::string();
+    };
+    const std::string region = level(1, counts->region(), scope.region);
+    const std::string pdu = level(2, counts->pdu(), scope.pdu);
+    const std::string team = level(3, counts->team(), scope.team);
+    const std::string manager = level(4, counts->offender_manager(), scope.offender_manager);
+    auto [at, added] = sums.try_emplace(store::ScopeKey(region, pdu, team, manager));
+    store::v1::ScopeCounts& sum = at->second;
+    if (added) {
+      sum.set_region(region);
+      sum.set_pdu(pdu);
+      sum.set_team(team);
+      sum.set_offender_manager(manager);
+    }
+    sum.set_cases(sum.cases() + counts->cases());
+    for (int i = 0; i < counts->indicators_size(); ++i) {
+      const store::v1::IndicatorCounts& in = counts->indicators(i);
+      store::v1::IndicatorCounts& to =
+          i < sum.indicators_size() ? *sum.mutable_indicators(i) : *sum.add_indicators();
+      to.set_met(to.met() + in.met());
+      to.set_late(to.late() + in.late());
+      to.set_missed(to.missed() + in.missed());
+      to.set_cancelled(to.cancelled() + in.cancelled());
+      to.set_pending(to.pending() + in.pending());
+      to.set_relevant_cases(to.relevant_cases() + in.relevant_cases());
+      to.set_met_cases(to.met_cases() + in.met_cases());
+    }
+  }
+  for (auto& [key, sum] : sums) *out.add_scopes() = std::move(sum);
   return out;
 }
 
@@ -89,7 +144,8 @@ std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
   merged->cases_pending = local.cases_pending;
   std::set<int32_t> missing(local.missing.begin(), local.missing.end());
   for (const PeerAnswer& peer : peers) {
-    const store::v1::PeerCounts& c = peer.counts;
+    if (!peer.counts) continue;
+    const store::v1::PeerCounts& c = *peer.counts;
     const Instant at{c.as_of_seconds(), c.as_of_nanos()};
     if (!local.as_of || !local.one_instant || !c.one_instant() || at != *local.as_of ||
         c.consumed().empty()) {
@@ -103,8 +159,8 @@ std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
       missing.erase(partition);
     }
     merged->cases_pending += c.cases_pending();
-    for (const store::v1::ScopeCounts& counts : c.scopes()) {
-      merged->scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+    for (const store::v1::ScopeCounts& counts : c.scopes()) {  // sharing the peer's, no copy
+      merged->scopes.push_back(std::shared_ptr<const store::v1::ScopeCounts>(peer.counts, &counts));
     }
     added.push_back(peer.url);
   }

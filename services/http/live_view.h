@@ -63,21 +63,32 @@ class Snapshot {
   // The scope's reports split by `by` (GroupBy::kNone: the scope's report, in `json`).
   reports::StoreReport Breakdown(const Policy& policy, int64_t min_cases, const Scope& scope,
                                  reports::GroupBy by) const;
+  // PeerCountsOf(*this, scope, by), serialized once per snapshot, scope and grouping.
+  std::shared_ptr<const std::string> PeerCountsBytes(const Scope& scope,
+                                                     reports::GroupBy by) const;
 
  private:
   mutable Mutex cache_mutex_;
+  // Rendered reports and serialized peer counts, by scope (and grouping).
   mutable std::unordered_map<std::string, std::shared_ptr<const std::string>> cache_
       CW_GUARDED_BY(cache_mutex_);
 };
 
 // The snapshot's counts as its engine gives them to a peer of its group (GET
-// /internal/v1/counts): its own partitions only, never what it merged from others.
-store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot);
+// /internal/v1/counts): its own partitions only, never what it merged from others. Only the
+// allocations within `scope`, summed by the groups of `by` (kNone: one sum for the scope), each
+// sum named by its group's levels (the scope's, for kNone) and the levels below left empty. The
+// counts add, so a report or breakdown of `scope` by `by` from the sums is the one from every
+// allocation, and a peer sends a few sums however many allocations it holds.
+store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
+                                   reports::GroupBy by);
 
-// One peer's counts, and the peer (its url in the group's directory).
+// One peer's counts, and the peer (its url in the group's directory). `tag` names the peer's
+// snapshot (its ETag; "" when unknown): the same url and tag are the same counts.
 struct PeerAnswer {
   std::string url;
-  store::v1::PeerCounts counts;
+  std::string tag;
+  std::shared_ptr<const store::v1::PeerCounts> counts;
 };
 
 // `local` with the counts of those of `peers` that can be added to it: at its instant (each at

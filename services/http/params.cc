@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <iterator>
 
 namespace casewatch::http {
 namespace {
@@ -17,6 +19,19 @@ int HexValue(char c) {
 }
 
 }  // namespace
+
+std::string PercentEncode(std::string_view in) {
+  std::string out;
+  for (const char ch : in) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (std::isalnum(byte) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out += ch;
+    } else {
+      fmt::format_to(std::back_inserter(out), "%{:02X}", byte);
+    }
+  }
+  return out;
+}
 
 std::optional<std::string> PercentDecode(std::string_view in) {
   std::string out;
@@ -78,6 +93,35 @@ Result<void> Params::OnlyThese(std::initializer_list<std::string_view> allowed) 
 std::optional<std::string> Params::Get(std::string_view name) const {
   const auto found = values_.find(std::string(name));
   return found == values_.end() ? std::nullopt : std::optional<std::string>(found->second);
+}
+
+Result<reports::GroupBy> ParseGroupBy(const Params& params, reports::GroupBy fallback) {
+  const auto name = params.Get("by");
+  if (!name) return fallback;
+  const auto found =
+      std::find(reports::kGroupByNames.begin() + 1, reports::kGroupByNames.end(), *name);
+  if (found == reports::kGroupByNames.end()) {
+    return InvalidArgument(
+        fmt::format("by: \"{}\" is not one of region, pdu, team, offender_manager", *name));
+  }
+  return static_cast<reports::GroupBy>(found - reports::kGroupByNames.begin());
+}
+
+std::string ScopeQuery(const Scope& scope, reports::GroupBy by) {
+  std::string query;
+  const auto add = [&](std::string_view name, const std::optional<std::string>& value) {
+    if (!value) return;
+    fmt::format_to(std::back_inserter(query), "{}{}={}", query.empty() ? "" : "&", name,
+                   PercentEncode(*value));
+  };
+  add("region", scope.region);
+  add("pdu", scope.pdu);
+  add("team", scope.team);
+  add("offender_manager", scope.offender_manager);
+  if (by != reports::GroupBy::kNone) {
+    add("by", std::string(reports::kGroupByNames[static_cast<size_t>(by)]));
+  }
+  return query;
 }
 
 Result<Scope> ParseScope(const Params& params) {

@@ -14,11 +14,15 @@
 #include "projections/calendar.h"
 #include "projections/scores.h"
 #include "services/http/auth.h"
+#include "services/reports/store_report.h"
 
 namespace casewatch::http {
 
 // `in` with %XX and '+' decoded; nullopt when a % is not followed by two hex digits.
 std::optional<std::string> PercentDecode(std::string_view in);
+
+// `in` with every byte but letters, digits and -._~ as %XX: a query parameter's value.
+std::string PercentEncode(std::string_view in);
 
 // Query parameters, each at most once and at most 200 characters.
 class Params {
@@ -38,6 +42,13 @@ class Params {
 // The scope filters region, pdu, team and offender_manager as given (not yet narrowed to the
 // caller's scope): none empty, none with a control character.
 [[nodiscard]] Result<Scope> ParseScope(const Params& params);
+
+// `by` (region, pdu, team or offender_manager), or `fallback` when it is not given.
+[[nodiscard]] Result<reports::GroupBy> ParseGroupBy(const Params& params,
+                                                    reports::GroupBy fallback);
+
+// The query (after the '?') that ParseScope and ParseGroupBy read back as `scope` and `by`.
+std::string ScopeQuery(const Scope& scope, reports::GroupBy by);
 
 // The caller's scope with the request's filters added; Problem::kOutsideScope's case when they
 // contradict it.

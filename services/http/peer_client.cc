@@ -7,8 +7,10 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
 
 #include "base/log_throttle.h"
+#include "services/http/params.h"
 
 namespace casewatch::http {
 namespace {
@@ -20,6 +22,7 @@ using tcp = asio::ip::tcp;
 
 constexpr std::string_view kTarget = "/internal/v1/counts";
 constexpr uint64_t kMaxBody = 256ull << 20;  // every allocation of a national service, and more
+constexpr size_t kMaxKept = 4096;             // answers kept for If-None-Match
 
 struct HostPort {
   std::string host;
@@ -51,89 +54,154 @@ Result<HostPort> ParseHttpUrl(const std::string& url) {
   return out;
 }
 
+// One GET of a peer's counts on a shared io_context: resolve, connect, send, read. Each step
+// starts the next or records why it failed; the caller's run_for bounds them all.
+class Fetch {
+ public:
+  Fetch(asio::io_context& io, std::string url, HostPort where, const std::string& target,
+        const std::string& token, const std::string& tag)
+      : url_(std::move(url)), where_(std::move(where)), resolver_(io), stream_(io) {
+    request_ = {bhttp::verb::get, target, 11};
+    request_.set(bhttp::field::host, where_.host);
+    if (!token.empty()) request_.set(bhttp::field::authorization, "Bearer " + token);
+    if (!tag.empty()) request_.set(bhttp::field::if_none_match, tag);
+    parser_.body_limit(kMaxBody);
+  }
+
+  void Start() {
+    resolver_.async_resolve(
+        where_.host, where_.port,
+        [this](beast::error_code ec, const tcp::resolver::results_type& found) {
+          if (ec) return Finish(ec);
+          step_ = "connecting";
+          stream_.async_connect(found, [this](beast::error_code connect_ec, const tcp::endpoint&) {
+            if (connect_ec) return Finish(connect_ec);
+            step_ = "sending";
+            bhttp::async_write(stream_, request_, [this](beast::error_code sent_ec, size_t) {
+              if (sent_ec) return Finish(sent_ec);
+              step_ = "reading the answer";
+              bhttp::async_read(stream_, buffer_, parser_,
+                                [this](beast::error_code read_ec, size_t) { Finish(read_ec); });
+            });
+          });
+        });
+  }
+
+  const std::string& url() const { return url_; }
+
+  // The answer: 200 with the counts, 304 (unchanged since `tag`) with none, or why there is none.
+  struct Answer {
+    std::string tag;
+    std::shared_ptr<const store::v1::PeerCounts> counts;  // nullptr: unchanged (304)
+  };
+  Result<Answer> Take(std::chrono::milliseconds timeout) {
+    if (!done_) {
+      return Unavailable(fmt::format("{}{}: no answer within {} ms ({})", url_, kTarget,
+                                     timeout.count(), step_));
+    }
+    if (failed_) {
+      return Unavailable(fmt::format("{}{}: {}: {}", url_, kTarget, step_, failed_.message()));
+    }
+    auto& response = parser_.get();
+    Answer answer;
+    answer.tag = std::string(response[bhttp::field::etag]);
+    if (response.result_int() == 304) return answer;
+    if (response.result_int() != 200) {
+      return Unavailable(fmt::format("{}{}: {} {}", url_, kTarget, response.result_int(),
+                                     response.body().substr(0, 300)));
+    }
+    auto counts = std::make_shared<store::v1::PeerCounts>();
+    if (!counts->ParseFromString(response.body())) {
+      return DataLoss(fmt::format("{}{}: the answer is not PeerCounts", url_, kTarget));
+    }
+    answer.counts = std::move(counts);
+    return answer;
+  }
+
+ private:
+  void Finish(beast::error_code ec) {
+    failed_ = ec;
+    done_ = true;
+  }
+
+  const std::string url_;
+  const HostPort where_;
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  bhttp::request<bhttp::empty_body> request_;
+  bhttp::response_parser<bhttp::string_body> parser_;
+  std::string_view step_ = "resolving";
+  beast::error_code failed_;
+  bool done_ = false;
+};
+
 }  // namespace
 
-Result<store::v1::PeerCounts> FetchPeerCounts(const std::string& url, const std::string& token,
-                                              std::chrono::milliseconds timeout) {
-  CW_TRY(where, ParseHttpUrl(url));
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  beast::flat_buffer buffer;
-  bhttp::request<bhttp::empty_body> request{bhttp::verb::get, std::string(kTarget), 11};
-  request.set(bhttp::field::host, where.host);
-  if (!token.empty()) request.set(bhttp::field::authorization, "Bearer " + token);
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(kMaxBody);
-  beast::error_code failed;
-  std::string_view step = "resolving";
-  bool done = false;
-  // Each step starts the next, or records why it failed; run_for bounds them all.
-  const auto finish = [&](beast::error_code ec) {
-    failed = ec;
-    done = true;
-  };
-  const auto read = [&] {
-    step = "reading the answer";
-    bhttp::async_read(stream, buffer, parser,
-                      [&](beast::error_code read_ec, size_t) { finish(read_ec); });
-  };
-  const auto send = [&] {
-    step = "sending";
-    bhttp::async_write(stream, request, [&](beast::error_code sent_ec, size_t) {
-      if (sent_ec) return finish(sent_ec);
-      read();
-    });
-  };
-  resolver.async_resolve(
-      where.host, where.port,
-      [&](beast::error_code resolve_ec, const tcp::resolver::results_type& found) {
-        if (resolve_ec) return finish(resolve_ec);
-        step = "connecting";
-        stream.async_connect(found, [&](beast::error_code connect_ec, const tcp::endpoint&) {
-          if (connect_ec) return finish(connect_ec);
-          send();
-        });
-      });
-  io.run_for(timeout);
-  if (!done) {
-    return Unavailable(fmt::format("{}{}: no answer within {} ms ({})", url, kTarget,
-                                   timeout.count(), step));
-  }
-  if (failed) {
-    return Unavailable(fmt::format("{}{}: {}: {}", url, kTarget, step, failed.message()));
-  }
-  const auto& response = parser.get();
-  if (response.result_int() != 200) {
-    return Unavailable(fmt::format("{}{}: {} {}", url, kTarget, response.result_int(),
-                                   response.body().substr(0, 300)));
-  }
-  store::v1::PeerCounts counts;
-  if (!counts.ParseFromString(response.body())) {
-    return DataLoss(fmt::format("{}{}: the answer is not PeerCounts", url, kTarget));
-  }
-  return counts;
-}
+PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
+    : token_(std::move(token)), timeout_(timeout) {}
 
-std::vector<PeerAnswer> AskPeers(const GroupView& group, std::span<const int32_t> missing,
-                                 const std::string& token, std::chrono::milliseconds timeout) {
+std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const int32_t> missing,
+                                         const Scope& scope, reports::GroupBy by) {
   static LogThrottle throttle(std::chrono::minutes(1), 1);
-  std::vector<PeerAnswer> answers;
+  const auto warn = [](const std::string& url, const std::string& why) {
+    uint64_t held_back = 0;
+    if (throttle.Allow("peer", held_back)) {
+      spdlog::warn("group: the counts of {} are left out of a live answer: {}{}", url, why,
+                   HeldBackNote(held_back));
+    }
+  };
+  const std::string query = ScopeQuery(scope, by);
+  const std::string target = query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
+  const auto kept_key = [&](const std::string& url) { return url + target; };
+  std::map<std::string, PeerAnswer> last;  // this query's
+  {
+    MutexLock lock(mutex_);
+    for (const GroupPeer& peer : group.engines) {
+      if (auto kept = last_.find(kept_key(peer.url)); kept != last_.end()) {
+        last.emplace(peer.url, kept->second);
+      }
+    }
+  }
+  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+  std::vector<std::unique_ptr<Fetch>> fetches;
   for (const GroupPeer& peer : group.engines) {
     if (peer.self || !peer.live) continue;
     const bool holds = std::any_of(missing.begin(), missing.end(),
                                    [&](int32_t p) { return peer.offsets.count(p) > 0; });
     if (!holds) continue;
-    auto fetched = FetchPeerCounts(peer.url, token, timeout);
-    if (!fetched) {
-      uint64_t held_back = 0;
-      if (throttle.Allow("peer", held_back)) {
-        spdlog::warn("group: the counts of {} are left out of a live answer: {}{}", peer.url,
-                     fetched.error().message, HeldBackNote(held_back));
-      }
+    auto where = ParseHttpUrl(peer.url);
+    if (!where) {
+      warn(peer.url, where.error().message);
       continue;
     }
-    answers.push_back(PeerAnswer{peer.url, std::move(fetched).value()});
+    const auto kept = last.find(peer.url);
+    fetches.push_back(std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target,
+                                              token_, kept == last.end() ? "" : kept->second.tag));
+    fetches.back()->Start();
+  }
+  if (fetches.empty()) return {};
+  io.run_for(timeout_);
+  std::vector<PeerAnswer> answers;
+  for (const auto& fetch : fetches) {
+    auto answer = fetch->Take(timeout_);
+    if (!answer) {
+      warn(fetch->url(), answer.error().message);
+      continue;
+    }
+    if (answer.value().counts) {
+      answers.push_back(PeerAnswer{fetch->url(), answer.value().tag, answer.value().counts});
+    } else if (const auto kept = last.find(fetch->url());
+               kept != last.end() && kept->second.tag == answer.value().tag) {
+      answers.push_back(kept->second);  // unchanged
+    } else {
+      warn(fetch->url(), "a 304 for counts this engine does not have");
+    }
+  }
+  MutexLock lock(mutex_);
+  if (last_.size() > kMaxKept) last_.clear();  // engines gone, scopes no longer asked for
+  for (const PeerAnswer& answer : answers) {
+    if (!answer.tag.empty()) last_[kept_key(answer.url)] = answer;
   }
   return answers;
 }

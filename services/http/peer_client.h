@@ -4,30 +4,46 @@
 // /internal/v1/counts), to answer a live report for the whole topic. The engines it asks are
 // those the group's directory lists as live whose last record names one of the missing
 // partitions; each answer says which partitions it holds now, and WithPeers adds only answers
-// that hold nothing but missing partitions. An engine that does not answer within the timeout
-// is left out: its partitions stay missing and the answer names them (Casewatch-Missing).
+// that hold nothing but missing partitions. The engines are asked at once, in parallel; one that
+// does not answer within the timeout is left out: its partitions stay missing and the answer
+// names them (Casewatch-Missing).
+//
+// An engine asks for the counts within the scope of the answer it is making, summed by its
+// groups, so a peer sends a few sums however many allocations it holds. Each peer's last counts
+// for each query are kept with their ETag and sent back (If-None-Match): while a peer's counts
+// are unchanged it answers 304 with no body, and the copy kept is used again.
 //
 // Plain HTTP only: an engine advertised at https:// is not asked (its partitions stay missing,
-// and the first refusal is logged).
+// and the refusal is logged).
 
 #include <chrono>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "base/result.h"
+#include "base/mutex.h"
 #include "services/http/api.h"
 
 namespace casewatch::http {
 
-// GET `url` + /internal/v1/counts with `token` as the bearer (none when empty), within `timeout`.
-[[nodiscard]] Result<store::v1::PeerCounts> FetchPeerCounts(const std::string& url,
-                                                            const std::string& token,
-                                                            std::chrono::milliseconds timeout);
+class PeerCounter {
+ public:
+  // `token`: the bearer presented to the peers ("" for none, under --no-auth).
+  PeerCounter(std::string token, std::chrono::milliseconds timeout);
 
-// The counts of the live engines of `group`, other than this one, whose directory records name
-// any of `missing`; those that do not answer are logged (at most one line a minute) and left out.
-std::vector<PeerAnswer> AskPeers(const GroupView& group, std::span<const int32_t> missing,
-                                 const std::string& token, std::chrono::milliseconds timeout);
+  // The counts within `scope` summed by `by` (PeerCountsOf) of the live engines of `group`, other
+  // than this one, whose directory records name any of `missing`; those that do not answer are
+  // logged (at most one line a minute) and left out.
+  std::vector<PeerAnswer> Ask(const GroupView& group, std::span<const int32_t> missing,
+                              const Scope& scope, reports::GroupBy by);
+
+ private:
+  const std::string token_;
+  const std::chrono::milliseconds timeout_;
+  Mutex mutex_;
+  // Each peer's last answer to each query, by its url and target (at most kMaxKept).
+  std::map<std::string, PeerAnswer> last_ CW_GUARDED_BY(mutex_);
+};
 
 }  // namespace casewatch::http

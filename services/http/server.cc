@@ -313,6 +313,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     request.method = std::string(message.method_string());
     request.target = std::string(message.target());
     request.authorization = std::string(message[bhttp::field::authorization]);
+    request.if_none_match = std::string(message[bhttp::field::if_none_match]);
     request.body = std::move(message.body());
     request.remote = remote_;
     keep_alive_ = message.keep_alive();
@@ -350,7 +351,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(response.status), version_ ? version_ : 11);
     out->set(bhttp::field::server, "casewatchd");
-    out->set(bhttp::field::content_type, response.content_type);
+    if (!response.content_type.empty()) {
+      out->set(bhttp::field::content_type, response.content_type);
+    }
     out->set("X-Content-Type-Options", "nosniff");
     if (response.content_type.starts_with("text/html")) {
       out->set("Content-Security-Policy",
@@ -362,7 +365,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     out->keep_alive(keep_alive_);
     const size_t length = response.body.size();
     if (!head_) out->body() = std::move(response.body);
-    out->content_length(length);
+    if (response.status != 304) out->content_length(length);  // 304: none, and no body
     bhttp::async_write(stream_, *out,
                        [self = this->shared_from_this(), out](beast::error_code ec, size_t) {
                          if (ec || !self->keep_alive_) return self->Shutdown();

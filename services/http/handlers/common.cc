@@ -40,15 +40,37 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   }
 }
 
-std::shared_ptr<const Snapshot> LiveSnapshot(const ApiState& state,
-                                             std::vector<std::string>& peers) {
+std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
+                                             reports::GroupBy by, std::vector<std::string>& peers) {
   std::shared_ptr<const Snapshot> snapshot = state.options.view->snapshot();
   if (snapshot->missing.empty() || !state.options.peer_counts || !snapshot->as_of) {
     return snapshot;
   }
-  const std::vector<PeerAnswer> answers = state.options.peer_counts(snapshot->missing);
+  const std::vector<PeerAnswer> answers = state.options.peer_counts(snapshot->missing, scope, by);
   if (answers.empty()) return snapshot;
-  return WithPeers(*snapshot, answers, peers);
+  // The same local snapshot, scope and grouping and the same peers' snapshots: the same merge (a
+  // peer without a tag is never taken for the same).
+  std::string key = fmt::format("{} {}", snapshot->version, ScopeQuery(scope, by));
+  for (const PeerAnswer& answer : answers) {
+    if (answer.tag.empty()) key.clear();
+    if (key.empty()) break;
+    fmt::format_to(std::back_inserter(key), " {} {}", answer.url, answer.tag);
+  }
+  if (!key.empty()) {
+    MutexLock lock(state.merged_mutex);
+    if (state.merged && state.merged_key == key) {
+      peers = state.merged_peers;
+      return state.merged;
+    }
+  }
+  auto merged = WithPeers(*snapshot, answers, peers);
+  if (!key.empty()) {
+    MutexLock lock(state.merged_mutex);
+    state.merged_key = std::move(key);
+    state.merged = merged;
+    state.merged_peers = peers;
+  }
+  return merged;
 }
 
 void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,

@@ -76,9 +76,10 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
 ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
 
 // The live snapshot; when it misses partitions other engines of the group hold and they can be
-// asked (ApiOptions::peer_counts), with their counts added (WithPeers), their urls in `peers`.
-std::shared_ptr<const Snapshot> LiveSnapshot(const ApiState& state,
-                                             std::vector<std::string>& peers);
+// asked (ApiOptions::peer_counts), with their counts within `scope` by `by` added (WithPeers),
+// their urls in `peers`: a snapshot for a report or breakdown of that scope by that grouping.
+std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
+                                             reports::GroupBy by, std::vector<std::string>& peers);
 // A live answer's headers: the snapshot's (AddSnapshotHeaders) and the peers whose counts it
 // added (Casewatch-Peers).
 void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,

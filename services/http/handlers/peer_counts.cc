@@ -1,14 +1,43 @@
 // GET /internal/v1/counts: what an engine whose partitions are shared out in a group gives the
 // other engines of its group, so that any of them answers a live report for the whole topic:
-// the per-allocation counts of the partitions its own tasks hold, as of its last write, and the
-// records they reflect (store::v1::PeerCounts, binary protobuf). Everything, so an inspector's
-// token (casewatchd --peer-token-file) or --no-auth only.
+// the counts of the partitions its own tasks hold, as of its last write, within the scope asked
+// for (region, pdu, team, offender_manager) and summed by the groups of `by` (none: one sum),
+// and the records they reflect (store::v1::PeerCounts, binary protobuf; PeerCountsOf). Any
+// unit, so an inspector's token (casewatchd --peer-token-file) or --no-auth only.
+//
+// Each answer carries an ETag naming the snapshot (this process and the snapshot's version): a
+// peer that sends it back (If-None-Match) for the same query while the counts are unchanged gets
+// 304 and no body, and uses the counts it already has. The counts are serialized once per
+// snapshot and query.
+#include <fmt/format.h>
+
+#include <random>
+
 #include "services/http/handlers/handlers.h"
 
 namespace casewatch::http {
+namespace {
+
+// This process, in the ETag: a restarted engine numbers its snapshots from 0 again.
+uint64_t ProcessNonce() {
+  static const uint64_t nonce = [] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }();
+  return nonce;
+}
+
+}  // namespace
 
 HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
-  if (auto known = call.params.OnlyThese({}); !known) return ErrorResponse(known.error());
+  if (auto known = call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "by"});
+      !known) {
+    return ErrorResponse(known.error());
+  }
+  auto scope = ParseScope(call.params);
+  if (!scope) return ErrorResponse(scope.error());
+  auto by = ParseGroupBy(call.params, reports::GroupBy::kNone);
+  if (!by) return ErrorResponse(by.error());
   if (!call.principal->scope.empty()) {
     return ErrorResponse(Problem::kForbidden,
                          "a peer's counts cover every unit: only an inspector's token (the one "
@@ -22,8 +51,15 @@ HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
     return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
   }
   HttpResponse answer;
-  answer.content_type = "application/x-protobuf";
-  answer.body = PeerCountsOf(*snapshot).SerializeAsString();
+  std::string tag = fmt::format("\"{:016x}-{}\"", ProcessNonce(), snapshot->version);
+  if (call.request.if_none_match == tag) {
+    answer.status = 304;
+    answer.content_type.clear();
+  } else {
+    answer.content_type = "application/x-protobuf";
+    answer.body = *snapshot->PeerCountsBytes(scope.value(), by.value());
+  }
+  answer.headers.emplace_back("ETag", std::move(tag));
   return answer;
 }
 

@@ -43,7 +43,7 @@ HttpResponse HandleReport(ApiState& state, Call& call) {
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
     std::vector<std::string> peers;
-    const auto snapshot = LiveSnapshot(state, peers);
+    const auto snapshot = LiveSnapshot(state, *scope.scope, reports::GroupBy::kNone, peers);
     if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (snapshot->one_instant) {
       if (scope.unknown_now && CasesIn(*snapshot, *scope.scope) == 0) return *scope.unknown_now;
@@ -81,23 +81,15 @@ HttpResponse HandleBreakdown(ApiState& state, Call& call) {
   auto narrowed = CallerScope(state, call, q.scope, /*past=*/!q.live());
   if (!narrowed.scope) return narrowed.answer;
   const Scope& scope = *narrowed.scope;
-  reports::GroupBy by = reports::GroupBelow(scope);
-  if (auto name = call.params.Get("by")) {
-    const auto found =
-        std::find(reports::kGroupByNames.begin() + 1, reports::kGroupByNames.end(), *name);
-    if (found == reports::kGroupByNames.end()) {
-      return ErrorResponse(
-          Problem::kInvalidParameter,
-          fmt::format("by: \"{}\" is not one of region, pdu, team, offender_manager", *name));
-    }
-    by = static_cast<reports::GroupBy>(found - reports::kGroupByNames.begin());
-  }
+  auto parsed_by = ParseGroupBy(call.params, reports::GroupBelow(scope));
+  if (!parsed_by) return ErrorResponse(parsed_by.error());
+  const reports::GroupBy by = parsed_by.value();
   reports::StoreReport report;
   std::shared_ptr<const Snapshot> snapshot;  // live
   std::vector<std::string> peers;            // whose counts it added
   std::optional<Instant> as_of = q.as_of;
   if (q.live()) {
-    snapshot = LiveSnapshot(state, peers);
+    snapshot = LiveSnapshot(state, scope, by, peers);
     if (!snapshot->as_of) return NotProjectedYet(*snapshot);
     if (!snapshot->one_instant) as_of = snapshot->as_of;  // as in HandleReport
   }

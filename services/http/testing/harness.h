@@ -30,6 +30,7 @@
 #include "services/http/audit_log.h"
 #include "services/http/auth.h"
 #include "services/http/live_view.h"
+#include "services/http/params.h"
 #include "services/http/server.h"
 #include "services/http/testing/http_client.h"
 #include "services/kafka/consumer.h"
@@ -110,16 +111,7 @@ inline std::string EnvelopeBytes(std::string_view json) {
 inline std::string Bearer(std::string_view token) { return fmt::format("Bearer {}", token); }
 
 inline std::string ScopeQuery(const Scope& scope) {
-  std::string query;
-  const auto add = [&](std::string_view name, const std::optional<std::string>& value) {
-    if (!value) return;
-    query += fmt::format("{}{}={}", query.empty() ? "" : "&", name, UrlEncode(*value));
-  };
-  add("region", scope.region);
-  add("pdu", scope.pdu);
-  add("team", scope.team);
-  add("offender_manager", scope.offender_manager);
-  return query;
+  return http::ScopeQuery(scope, reports::GroupBy::kNone);
 }
 
 inline const engine::testing::SimulatedStream& Simulation() {
@@ -141,7 +133,7 @@ struct HarnessOptions {
   std::string group;
   std::function<GroupView()> group_view;
   // The other engines' counts (ApiOptions::peer_counts).
-  std::function<std::vector<PeerAnswer>(std::span<const int32_t>)> peer_counts;
+  decltype(ApiOptions::peer_counts) peer_counts;
   // The service's partitions shared out among this many tasks, each a store and engine of its
   // own (docs/partitioned-group.md): the simulation's cases split among them by key, task N fed
   // partition N. 1: one store of everything, as casewatchd runs today.
