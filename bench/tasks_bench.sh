@@ -94,6 +94,14 @@ done
 
 # 3. Takeovers without a standby, while a publisher trickles events.
 start_trickle
+sleep 3
+# The same reports while every engine writes (each peer's counts change at every write: fetched
+# again rather than answered 304), and a /readyz beside them for what the shared cores cost.
+for n in 0 1 2; do report_timings "$n" "while 300 events/s trickle in"; done
+for i in $(seq 300); do
+  curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[0]}/readyz"
+done | sort -n >"$WORK/readyz.txt"
+echo "| GET /readyz from engine 0 at the same time, 300 requests | p50 $(awk 'NR==150{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms | p99 $(awk 'NR==297{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms |"
 served_ms=() ready_ms=()
 for i in $(seq "$KILLS"); do
   victim=$((i % 3))
