@@ -1665,6 +1665,31 @@ TEST(HttpParameters, MalformedParametersAre400NamingTheParameter) {
   }
 }
 
+// The query an engine sends its peers for a scope and grouping (ScopeQuery) reads back as the
+// same scope and grouping, whatever the names hold.
+TEST(HttpParameters, AScopeQueryReadsBackAsTheSameScopeAndGrouping) {
+  Scope scope;
+  scope.region = "North & East=1";
+  scope.pdu = "Tyne + Wear/50%";
+  scope.team = "Équipe #2?";
+  for (const reports::GroupBy by : {reports::GroupBy::kNone, reports::GroupBy::kTeam,
+                                    reports::GroupBy::kOffenderManager}) {
+    const std::string query = ScopeQuery(scope, by);
+    auto params = Params::Parse(query);
+    ASSERT_TRUE(params) << query;
+    auto back = ParseScope(params.value());
+    ASSERT_TRUE(back) << query;
+    EXPECT_EQ(back.value().region, scope.region) << query;
+    EXPECT_EQ(back.value().pdu, scope.pdu) << query;
+    EXPECT_EQ(back.value().team, scope.team) << query;
+    EXPECT_EQ(back.value().offender_manager, std::nullopt) << query;
+    auto grouping = ParseGroupBy(params.value(), reports::GroupBy::kRegion);
+    ASSERT_TRUE(grouping) << query;
+    EXPECT_EQ(grouping.value(), by == reports::GroupBy::kNone ? reports::GroupBy::kRegion : by);
+  }
+  EXPECT_EQ(ScopeQuery(Scope{}, reports::GroupBy::kNone), "");
+}
+
 TEST(HttpParameters, AWrongMethodIs405AndAnUnknownPath404) {
   Harness h;
   ht::HttpCall post;
