@@ -95,6 +95,26 @@ std::vector<std::string> EngineArgs(const std::string& brokers, const std::files
   return args;
 }
 
+// The records the store's outbox holds, and one past the highest (0 when it holds none).
+struct Outbox {
+  size_t held = 0;
+  uint64_t next = 0;
+};
+Outbox OutboxOf(const std::filesystem::path& data, const TempDir& scratch) {
+  auto store = store::StoreReader::OpenSecondary(data, scratch.path() / "outbox-reader");
+  EXPECT_TRUE(store) << store.error().message;
+  Outbox outbox;
+  if (!store) return outbox;
+  auto scanned =
+      store.value()->ScanOutbox(0, [&](uint64_t sequence, const store::v1::OutboxRecord&) {
+        outbox.next = sequence + 1;
+        ++outbox.held;
+        return true;
+      });
+  EXPECT_TRUE(scanned);
+  return outbox;
+}
+
 // Runs an engine until its store has consumed `records`, then stops it with SIGTERM (exit 0).
 // The store is read as a RocksDB secondary while the engine runs, which can miss the newest writes
 // while the engine is recovering its write-ahead log at start; so the count that is checked is
@@ -105,6 +125,12 @@ void RunToTheEnd(const std::vector<std::string>& args, const std::filesystem::pa
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   while (daemon::testing::ConsumedOffsets(data, scratch.path()) < records &&
          std::chrono::steady_clock::now() < deadline && engine.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  // And published: a stop gives the outbox 5 s, and what is left is published at the next
+  // start; on a loaded machine (another cluster's tests beside this one) 5 s may not be enough.
+  while (OutboxOf(data, scratch).held > 1 && std::chrono::steady_clock::now() < deadline &&
+         engine.running()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   engine.Signal(SIGTERM);
@@ -170,20 +196,9 @@ Seen Read(const std::string& brokers, const std::string& topic, Topic kind,
 // The store's next outbox sequence: one past the highest record it holds (after a clean stop,
 // the one the last progress names).
 uint64_t NextOutboxSequence(const std::filesystem::path& data, const TempDir& scratch) {
-  auto store = store::StoreReader::OpenSecondary(data, scratch.path() / "outbox-reader");
-  EXPECT_TRUE(store) << store.error().message;
-  if (!store) return 0;
-  uint64_t next = 0;
-  size_t held = 0;
-  auto scanned =
-      store.value()->ScanOutbox(0, [&](uint64_t sequence, const store::v1::OutboxRecord&) {
-        next = sequence + 1;
-        ++held;
-        return true;
-      });
-  EXPECT_TRUE(scanned);
-  EXPECT_EQ(held, 1u) << "after a clean stop the outbox keeps only the last record published";
-  return next;
+  const Outbox outbox = OutboxOf(data, scratch);
+  EXPECT_EQ(outbox.held, 1u) << "after a clean stop the outbox keeps only the last record published";
+  return outbox.next;
 }
 
 // Every outbox record the engine wrote, [0, next), published exactly once over the three topics
