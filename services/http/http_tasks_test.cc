@@ -343,7 +343,9 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_EQ(split.Get("/api/v1/report").body, whole.Get("/api/v1/report").body);
 
   // Refused: no token, a viewer's; left out: a peer that is down, one at https://.
-  EXPECT_TRUE(PeerCounter("", std::chrono::seconds(5)).Ask(group, missing, Scope{}, reports::GroupBy::kNone).empty());
+  EXPECT_TRUE(PeerCounter("", std::chrono::seconds(5))
+                  .Ask(group, missing, Scope{}, reports::GroupBy::kNone)
+                  .empty());
   EXPECT_TRUE(PeerCounter(std::string(testing::kViewerToken), std::chrono::seconds(5))
                   .Ask(group, missing, Scope{}, reports::GroupBy::kNone)
                   .empty());

@@ -152,7 +152,8 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
     }
   };
   const std::string query = ScopeQuery(scope, by);
-  const std::string target = query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
+  const std::string target =
+      query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
   const auto kept_key = [&](const std::string& url) { return url + target; };
   std::map<std::string, PeerAnswer> last;  // this query's
   {

@@ -197,7 +197,8 @@ Seen Read(const std::string& brokers, const std::string& topic, Topic kind,
 // the one the last progress names).
 uint64_t NextOutboxSequence(const std::filesystem::path& data, const TempDir& scratch) {
   const Outbox outbox = OutboxOf(data, scratch);
-  EXPECT_EQ(outbox.held, 1u) << "after a clean stop the outbox keeps only the last record published";
+  EXPECT_EQ(outbox.held, 1u)
+      << "after a clean stop the outbox keeps only the last record published";
   return outbox.next;
 }
 
