@@ -184,9 +184,7 @@ bool Api::Blocking(const HttpRequest& request) const {
   const Route* route = FindRoute(target.substr(0, target.find('?')));
   if (route == nullptr || route->blocking == nullptr) return false;
   // A live answer that asks the group's other engines for their counts waits for them.
-  if ((route->id == kReportRoute || route->id == kBreakdownRoute) &&
-      state_->options.peer_counts && state_->options.view != nullptr &&
-      !state_->options.view->snapshot()->missing.empty()) {
+  if ((route->id == kReportRoute || route->id == kBreakdownRoute) && MayAskPeers(*state_)) {
     return true;
   }
   auto params = Params::Parse(QueryOf(target));

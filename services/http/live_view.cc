@@ -95,9 +95,7 @@ store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
   const int levels = static_cast<int>(by);
   std::map<std::string, store::v1::ScopeCounts> sums;  // by ScopeKey of the group's levels
   for (const auto& counts : snapshot.scopes) {
-    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
-                                counts->offender_manager()};
-    if (!scope.Matches(allocation)) continue;
+    if (!scope.Matches(records::AllocationOf(*counts))) continue;
     // The group's levels: those of `by`, or for one sum those the scope names.
     const auto level = [&](int n, const std::string& value, const std::optional<std::string>& in) {
       return levels >= n || (levels == 0 && in) ? value : std::string();
@@ -106,19 +104,16 @@ store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
     const std::string pdu = level(2, counts->pdu(), scope.pdu);
     const std::string team = level(3, counts->team(), scope.team);
     const std::string manager = level(4, counts->offender_manager(), scope.offender_manager);
-    auto [at, added] = sums.try_emplace(store::ScopeKey(region, pdu, team, manager));
-    store::v1::ScopeCounts& sum = at->second;
-    if (added) {
-      sum.set_region(region);
-      sum.set_pdu(pdu);
-      sum.set_team(team);
-      sum.set_offender_manager(manager);
+    const std::string key = store::ScopeKey(region, pdu, team, manager);
+    auto at = sums.find(key);
+    if (at == sums.end()) {
+      at = sums.emplace(key, records::EmptyScopeCounts(region, pdu, team, manager)).first;
     }
+    store::v1::ScopeCounts& sum = at->second;
     sum.set_cases(sum.cases() + counts->cases());
-    for (int i = 0; i < counts->indicators_size(); ++i) {
+    for (int i = 0; i < std::min(counts->indicators_size(), sum.indicators_size()); ++i) {
       const store::v1::IndicatorCounts& in = counts->indicators(i);
-      store::v1::IndicatorCounts& to =
-          i < sum.indicators_size() ? *sum.mutable_indicators(i) : *sum.add_indicators();
+      store::v1::IndicatorCounts& to = *sum.mutable_indicators(i);
       to.set_met(to.met() + in.met());
       to.set_late(to.late() + in.late());
       to.set_missed(to.missed() + in.missed());
@@ -171,9 +166,7 @@ std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
 int64_t CasesIn(const Snapshot& snapshot, const Scope& scope) {
   int64_t cases = 0;
   for (const auto& counts : snapshot.scopes) {
-    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
-                                counts->offender_manager()};
-    if (scope.Matches(allocation)) cases += counts->cases();
+    if (scope.Matches(records::AllocationOf(*counts))) cases += counts->cases();
   }
   return cases;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "services/http/handlers/handlers.h"
+#include "services/records/case_projection.h"
 
 namespace casewatch::http {
 
@@ -38,6 +39,11 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   if (!snapshot.missing.empty()) {
     response.headers.emplace_back("Casewatch-Missing", FormatMissing(snapshot.missing));
   }
+}
+
+bool MayAskPeers(const ApiState& state) {
+  return state.options.peer_counts && state.options.view != nullptr &&
+         !state.options.view->snapshot()->missing.empty();
 }
 
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
@@ -118,8 +124,7 @@ Result<void> CheckRequestedScope(const ApiState& state, const Scope& mine, const
   KnownAllocations known;
   for (const auto& counts : snapshot->scopes) {
     if (counts->cases() == 0) continue;
-    const Allocation allocation{counts->region(), counts->pdu(), counts->team(),
-                                counts->offender_manager()};
+    const Allocation allocation = records::AllocationOf(*counts);
     if (narrowed.Matches(allocation)) return Ok();
     if (mine.Matches(allocation)) known.Add(allocation);
   }
@@ -140,9 +145,7 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
   if (auto known = CheckRequestedScope(state, call.principal->scope, requested, *narrowed);
       !known) {
     HttpResponse refusal = ErrorResponse(Problem::kInvalidParameter, known.error().message);
-    const bool peers_may_know = state.options.peer_counts && state.options.view != nullptr &&
-                                !state.options.view->snapshot()->missing.empty();
-    if (!past && !peers_may_know) return {std::nullopt, std::move(refusal)};
+    if (!past && !MayAskPeers(state)) return {std::nullopt, std::move(refusal)};
     return {std::move(narrowed), {}, std::move(refusal)};
   }
   return {std::move(narrowed), {}};

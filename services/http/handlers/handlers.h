@@ -75,6 +75,9 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
 // The same for the call's own scope parameters.
 ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
 
+// Whether a live report or breakdown now asks other engines of the group for their counts: they
+// can be asked (ApiOptions::peer_counts) and the live snapshot misses partitions.
+bool MayAskPeers(const ApiState& state);
 // The live snapshot; when it misses partitions other engines of the group hold and they can be
 // asked (ApiOptions::peer_counts), with their counts within `scope` by `by` added (WithPeers),
 // their urls in `peers`: a snapshot for a report or breakdown of that scope by that grouping.
