@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "services/daemon/group_directory.h"
 #include "services/daemon/testing/kafka_harness.h"
@@ -73,7 +74,92 @@ TEST(GroupDirectoryRecord, ANewerEnginesFieldsAreSkippedABadOneIsNamed) {
   EXPECT_FALSE(DecodeDirectoryRecord("http://b:8080", "role=lead\"er", Instant{}));
 }
 
+TEST(GroupDirectoryRecord, TheTasksAnEngineStandsByForAreReadBackAndABadListNamed) {
+  GroupPeer engine;
+  engine.role = "follower";
+  engine.standby = {2, 5};
+  const std::string value = EncodeDirectoryRecord(engine);
+  EXPECT_NE(value.find(" standby=2,5"), std::string::npos) << value;
+  auto read = DecodeDirectoryRecord("http://a:8080", value, Instant{});
+  ASSERT_TRUE(read) << read.error().message;
+  EXPECT_EQ(read.value().standby, (std::vector<int32_t>{2, 5}));
+  engine.standby.clear();
+  EXPECT_EQ(EncodeDirectoryRecord(engine).find("standby"), std::string::npos);
+  auto bad = DecodeDirectoryRecord("http://a:8080", "role=follower standby=2,x", Instant{});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("standby=2,x"), std::string::npos) << bad.error().message;
+}
+
+// A group of `urls`, each live, `owners[i]` the partitions engine i serves; `self` answers.
+GroupView GroupOf(const std::vector<std::string>& urls,
+                  const std::vector<std::vector<int32_t>>& owners, size_t self) {
+  GroupView view;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    GroupPeer peer;
+    peer.url = urls[i];
+    peer.live = true;
+    peer.self = i == self;
+    for (int32_t p : owners[i]) peer.offsets[p] = 0;
+    view.engines.push_back(peer);
+  }
+  return view;
+}
+
+TEST(StandbyTasks, EachTaskGetsItsCopiesFromEnginesOtherThanItsOwnerAndAllAgreeWhich) {
+  const std::vector<std::string> urls = {"http://a:8080", "http://b:8080", "http://c:8080"};
+  const std::vector<std::vector<int32_t>> owners = {{0, 1}, {2, 3}, {4, 5}};
+  for (int replicas : {1, 2}) {
+    std::vector<int> copies(6, 0);
+    for (size_t self = 0; self < urls.size(); ++self) {
+      const GroupView view = GroupOf(urls, owners, self);
+      for (int32_t p : daemon::StandbyTasks(view, owners[self], 6, replicas)) {
+        EXPECT_EQ(std::count(owners[self].begin(), owners[self].end(), p), 0)
+            << urls[self] << " keeps a copy of its own task " << p;
+        ++copies[static_cast<size_t>(p)];
+      }
+    }
+    // Every engine computes the same choice: each task has exactly `replicas` copies.
+    for (size_t p = 0; p < copies.size(); ++p) {
+      EXPECT_EQ(copies[p], replicas) << "task " << p << ", --standby-replicas " << replicas;
+    }
+  }
+  // More copies asked than engines other than the owner: every other engine keeps one.
+  const GroupView b = GroupOf(urls, owners, 1);
+  EXPECT_EQ(daemon::StandbyTasks(b, owners[1], 6, 5), (std::vector<int32_t>{0, 1, 4, 5}));
+  EXPECT_TRUE(daemon::StandbyTasks(b, owners[1], 6, 0).empty());
+}
+
+TEST(StandbyTasks, AnEngineJoiningMovesOnlyTheCopiesItRanksFor) {
+  const std::vector<std::string> three = {"http://a:8080", "http://b:8080", "http://c:8080"};
+  const std::vector<std::string> four = {"http://a:8080", "http://b:8080", "http://c:8080",
+                                         "http://d:8080"};
+  // 12 tasks; d has none yet (it has just joined), the others own four each.
+  std::vector<std::vector<int32_t>> owners = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}};
+  const auto holders = [&](const std::vector<std::string>& urls) {
+    std::vector<std::vector<size_t>> out(12);
+    for (size_t self = 0; self < urls.size(); ++self) {
+      for (int32_t p : daemon::StandbyTasks(GroupOf(urls, owners, self), owners[self], 12, 1)) {
+        out[static_cast<size_t>(p)].push_back(self);
+      }
+    }
+    return out;
+  };
+  const auto before = holders(three);
+  owners.push_back({});
+  const auto after = holders(four);
+  for (size_t p = 0; p < 12; ++p) {
+    ASSERT_EQ(after[p].size(), 1u) << "task " << p;
+    // A task's copy either stays where it was or moves to the new engine d.
+    EXPECT_TRUE(after[p] == before[p] || after[p][0] == 3) << "task " << p;
+  }
+  // An engine not in the directory (no HTTP) keeps no copy: it cannot be found by the others.
+  GroupView alone = GroupOf(three, {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}}, 0);
+  alone.engines[0].self = false;
+  EXPECT_TRUE(daemon::StandbyTasks(alone, owners[0], 12, 1).empty());
+}
+
 std::unique_ptr<GroupDirectory> Start(const TestBroker& broker, const std::string& url,
+
                                       const std::string& role, milliseconds session_timeout) {
   daemon::DirectoryOptions options;
   options.topic = broker.directory_topic();

@@ -475,6 +475,27 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
     return false;
   };
   ASSERT_TRUE(shared(*a_port, *b_port)) << logs();
+  // Each keeps a copy of the other's tasks (--standby-replicas 1 by default, and with two
+  // engines the other is the only one that can), and says so in the group's directory.
+  const auto standby_of = [&](uint16_t port) {  // `"standby":[..]` for the other's partitions
+    std::string list;
+    for (const auto& [partition, next] : OwnOffsetsOf(port, reader).value_or(
+             std::map<int32_t, int64_t>{})) {
+      list += (list.empty() ? "" : ",") + std::to_string(partition);
+    }
+    return "\"standby\":[" + list + "]";
+  };
+  const std::string a_keeps = standby_of(*b_port);
+  const std::string b_keeps = standby_of(*a_port);
+  const auto directory_says = [&] {
+    const std::string group = Get(*a_port, "/api/v1/group", reader).body;
+    return group.find(a_keeps) != std::string::npos && group.find(b_keeps) != std::string::npos;
+  };
+  for (int i = 0; i < 300 && !directory_says(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(directory_says()) << a_keeps << " " << b_keeps << " "
+                                << Get(*a_port, "/api/v1/group", reader).body << logs();
   // Each answers for the whole topic, the other's counts added.
   const auto with_peer = [&](const Holding& h) { return all(h) && !h.peers.empty(); };
   for (const auto& [port, other] : {std::pair{*a_port, *b_port}, std::pair{*b_port, *a_port}}) {
@@ -484,7 +505,9 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
     EXPECT_EQ(answer.body, whole) << answer.offsets;
   }
 
-  // Killed, its tasks go to the other engine, which catches them up from its own old copies.
+  // Killed, its tasks go to the other engine, whose standbys of them take them over.
+  const auto b_held = OwnOffsetsOf(*b_port, reader).value_or(std::map<int32_t, int64_t>{});
+  ASSERT_FALSE(b_held.empty());
   b->Signal(SIGKILL);
   EXPECT_EQ(b->Wait(10), 128 + SIGKILL);
   b.reset();
@@ -493,6 +516,12 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
   ASSERT_TRUE(on_its_own(after_kill)) << after_kill.missing << " " << after_kill.records
                                       << ReadFileOrEmpty(a_log.string());
   EXPECT_EQ(after_kill.body, whole);
+  for (const auto& [partition, next] : b_held) {
+    EXPECT_NE(ReadFileOrEmpty(a_log.string())
+                  .find(fmt::format("task {} taken over by its standby here", partition)),
+              std::string::npos)
+        << "task " << partition << ":\n" << ReadFileOrEmpty(a_log.string());
+  }
 
   // Restarted on its store, it takes its share again, and answers for the whole topic.
   const fs::path again_log = dir.path() / "b-again.log";

@@ -1,9 +1,11 @@
 #include "services/daemon/application.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -96,6 +98,10 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
   if (!flags.peer_token_file.empty() && (flags.group.empty() || !flags.tasks)) {
     return InvalidArgument("--peer-token-file is what an engine of a group presents to the "
                            "others for their partitions' counts: give --tasks --group too");
+  }
+  if (flags.standby_replicas >= 0 && (flags.group.empty() || !flags.tasks)) {
+    return InvalidArgument("--standby-replicas is how many engines of a group keep a copy of "
+                           "each task: give --tasks --group too");
   }
   if (!flags.peer_token_file.empty() && flags.no_auth) {
     return InvalidArgument("--peer-token-file is for engines with --tokens; under --no-auth the "
@@ -213,6 +219,9 @@ Result<void> Application::OpenTasks(const Flags& flags) {
   // The tasks' clock moves in whole seconds and each task writes at every step (write_each_tick),
   // so that they stand at one instant nearly always and their counts add up as of it.
   const std::function<Instant()> clock = options_.clock;
+  if (!flags.group.empty()) {
+    standby_replicas_ = flags.standby_replicas < 0 ? 1 : flags.standby_replicas;
+  }
   for (size_t t = 0; t < partitions.size(); ++t) {
     RunnerOptions task = options_;
     task.partition = partitions[t];
@@ -239,31 +248,71 @@ Result<void> Application::OpenTasks(const Flags& flags) {
 }
 
 Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
-  // A task's runner, while this engine holds its partition.
+  // A task's runner, while this engine holds its partition or stands by for it.
   struct Running {
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
+    bool standby = false;  // started as a standby (it may have taken the task over since)
     Result<void> result = Ok();  // once done
     std::thread thread;
   };
+  const size_t tasks = task_stores_.size();
   http::LiveView* view = http_.view.get();
   Mutex mutex;  // `running`: the loop below and the group's revocations
-  std::vector<std::unique_ptr<Running>> running(task_stores_.size());
+  std::vector<std::unique_ptr<Running>> running(tasks);
+  // Given to this engine by the group (and not taken away since): a standby of it takes it over.
+  std::vector<std::atomic<bool>> owned(tasks);
+  // Served in this engine's answers: the live view is fed its commits.
+  std::vector<std::atomic<bool>> served(tasks);
   // A task whose runner stopped by itself while this engine still held it starts again after a
   // second (fenced by an engine that held it before the group's last change reached this one).
-  std::vector<std::chrono::steady_clock::time_point> not_before(task_stores_.size());
+  std::vector<std::chrono::steady_clock::time_point> not_before(tasks);
   // Taken away by the group and not given back since: not started again even while Held, which
   // the group updates a moment after the revocation, still lists it.
-  std::vector<bool> revoked(task_stores_.size(), false);
+  std::vector<bool> revoked(tasks, false);
   // With `mutex` held: stops the task's runner (it finishes its batch, writes, publishes its
   // outbox) and stops serving it. The group gives it to another engine once this returns.
   const auto stop_task = [&](size_t t) {
     if (!running[t]) return;
+    owned[t] = false;
     running[t]->stop = true;
     running[t]->thread.join();
+    const bool standby = running[t]->standby && !served[t];
     running[t].reset();
+    served[t] = false;
     if (view != nullptr) view->StopServing(t);
-    spdlog::info("group {}: task {} stopped here", options_.group, t);
+    spdlog::info("group {}: task {} stopped here{}", options_.group, t,
+                 standby ? " (a standby)" : "");
+  };
+  const auto start = [&](size_t t, bool standby) {
+    RunnerOptions task = task_options_[t];
+    if (standby) {
+      task.leads = [&owned, t] { return owned[t].load(); };
+      task.on_lead = [this, view, t, &served]() -> Result<void> {
+        if (view != nullptr) {
+          CW_TRY(view->LoadTask(t, *task_stores_[t], options_.engine.topic));
+        }
+        served[t] = true;
+        spdlog::info("group {}: task {} taken over by its standby here; served", options_.group,
+                     t);
+        return Ok();
+      };
+      if (auto& commit = task.engine.on_commit) {
+        task.engine.on_commit = [commit, t, &served](const engine::CommitInfo& info) {
+          if (served[t]) commit(info);  // a standby's counts are not served
+        };
+      }
+    } else {
+      served[t] = true;
+    }
+    auto runner = std::make_unique<Running>();
+    runner->standby = standby;
+    Running* raw = runner.get();
+    raw->thread = std::thread([this, raw, t, task = std::move(task)] {
+      raw->result = RunTask(t, task, raw->stop);
+      raw->done = true;
+    });
+    running[t] = std::move(runner);
   };
   kafka::GroupOptions group{options_.group, options_.engine.topic, options_.group_session_timeout};
   group.on_revoke = [&](std::span<const int32_t> partitions) {
@@ -284,8 +333,13 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
   };
   CW_TRY(member, kafka::GroupMember::Join(options_.kafka, group));
   spdlog::info("group {}: joined on {}; each partition the group gives this engine is a task it "
-               "runs",
-               options_.group, options_.engine.topic);
+               "runs; it keeps a copy of {} other engine(s)' tasks{}",
+               options_.group, options_.engine.topic, standby_replicas_,
+               standby_replicas_ > 0 && http_.server == nullptr
+                   ? " (none: with --no-http it is not in the group's directory)"
+                   : "");
+  std::vector<int32_t> standbys;  // the tasks this engine keeps a copy of, chosen once a second
+  auto chosen_at = std::chrono::steady_clock::time_point();
   std::optional<Error> failure;
   while (!stop.load() && !failure) {
     if (std::optional<Error> failed = member->Failure()) {
@@ -293,32 +347,53 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
       break;
     }
     const std::vector<int32_t> held = member->Held();
+    const auto now = std::chrono::steady_clock::now();
+    const GroupDirectory* directory = http_.directory_started.load();
+    if (standby_replicas_ > 0 && directory != nullptr &&
+        now - chosen_at >= std::chrono::seconds(1)) {
+      chosen_at = now;
+      std::vector<int32_t> next = StandbyTasks(directory->View(), held,
+                                               static_cast<int32_t>(tasks), standby_replicas_);
+      if (next != standbys) {
+        spdlog::info("group {}: keeps a copy of tasks {} for the engines that run them",
+                     options_.group, fmt::join(next, ","));
+        MutexLock lock(http_.standby_mutex);
+        http_.standby = next;
+      }
+      standbys = std::move(next);
+    }
     {
       MutexLock lock(mutex);
-      for (int32_t p : held) {
-        const auto t = static_cast<size_t>(p);
-        if (t >= running.size() || running[t] || revoked[t]) continue;
-        if (std::chrono::steady_clock::now() < not_before[t]) continue;
+      for (size_t t = 0; t < tasks; ++t) {
+        owned[t] = std::find(held.begin(), held.end(), static_cast<int32_t>(t)) != held.end() &&
+                   !revoked[t] && now >= not_before[t];
+      }
+      for (size_t t = 0; t < tasks && !failure; ++t) {
+        if (!owned[t] || running[t]) continue;  // a standby running takes the task over itself
         if (view != nullptr) {
           if (auto loaded = view->LoadTask(t, *task_stores_[t], options_.engine.topic); !loaded) {
             failure = loaded.error();
             break;
           }
         }
-        auto task = std::make_unique<Running>();
-        Running* raw = task.get();
-        task->thread = std::thread([this, raw, t] {
-          raw->result = RunTask(t, raw->stop);
-          raw->done = true;
-        });
-        running[t] = std::move(task);
-        spdlog::info("group {}: task {} (partition {}) runs here", options_.group, t, p);
+        start(t, /*standby=*/false);
+        spdlog::info("group {}: task {} (partition {}) runs here", options_.group, t, t);
+      }
+      for (size_t t = 0; t < tasks && !failure; ++t) {
+        const bool chosen = std::find(standbys.begin(), standbys.end(),
+                                      static_cast<int32_t>(t)) != standbys.end();
+        if (running[t] && running[t]->standby && !owned[t] && !served[t] && !chosen) {
+          stop_task(t);  // another engine keeps its copy now
+        } else if (chosen && !running[t] && !owned[t] && now >= not_before[t]) {
+          start(t, /*standby=*/true);
+        }
       }
       for (size_t t = 0; t < running.size(); ++t) {
         if (!running[t] || !running[t]->done) continue;
         running[t]->thread.join();
         const Result<void> result = running[t]->result;
         running[t].reset();
+        served[t] = false;
         if (view != nullptr) view->StopServing(t);
         if (result) continue;
         // Fenced: another engine was given the task and has taken its producer over first.
@@ -349,12 +424,12 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
   return Ok();
 }
 
-Result<void> Application::RunTask(size_t t, const std::atomic<bool>& stop) {
+Result<void> Application::RunTask(size_t t, const RunnerOptions& options,
+                                  const std::atomic<bool>& stop) {
   http::LiveView* view = http_.view.get();
-  return RunEngine(*task_stores_[t], task_options_[t], stop,
-                   [view, t](const RunnerStatus& status) {
-                     if (view != nullptr) view->OnStatus(status, t);
-                   });
+  return RunEngine(*task_stores_[t], options, stop, [view, t](const RunnerStatus& status) {
+    if (view != nullptr) view->OnStatus(status, t);
+  });
 }
 
 Result<void> Application::RunTasks(const std::atomic<bool>& stop) {
@@ -364,7 +439,7 @@ Result<void> Application::RunTasks(const std::atomic<bool>& stop) {
   std::vector<std::thread> threads;
   for (size_t t = 0; t < task_stores_.size(); ++t) {
     threads.emplace_back([&, t] {
-      auto ran = RunTask(t, stopping);
+      auto ran = RunTask(t, task_options_[t], stopping);
       if (!ran) {
         MutexLock lock(mutex);
         if (!failure) {

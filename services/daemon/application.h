@@ -39,8 +39,10 @@ class Application {
 
   // --tasks: a store per partition of the events topic, the runner options of each task.
   [[nodiscard]] Result<void> OpenTasks(const Flags& flags);
-  // Runs task `t`'s engine on the calling thread until `stop`, its status to the live view.
-  [[nodiscard]] Result<void> RunTask(size_t t, const std::atomic<bool>& stop);
+  // Runs task `t`'s engine with `options` (task_options_[t], or a standby's) on the calling
+  // thread until `stop`, its status to the live view.
+  [[nodiscard]] Result<void> RunTask(size_t t, const RunnerOptions& options,
+                                     const std::atomic<bool>& stop);
   // Runs every task's engine on a thread of its own until `stop` or one fails.
   [[nodiscard]] Result<void> RunTasks(const std::atomic<bool>& stop);
   // --tasks --group: joins the group on the events topic and runs a task's engine while the
@@ -55,6 +57,7 @@ class Application {
   std::vector<std::unique_ptr<store::Store>> task_stores_;
   std::vector<RunnerOptions> task_options_;
   std::unique_ptr<engine::IdClaims> id_claims_;
+  int standby_replicas_ = 0;  // --tasks --group: copies of each task kept by other engines
   HttpService http_;  // declared after the stores: destroyed before them
 };
 

@@ -145,6 +145,8 @@ Result<void> RestoreDerivedEvents(Engine& engine, const RunnerOptions& options,
 Result<kafka::Consumer> FollowDerived(const Engine& engine, const RunnerOptions& options) {
   CW_TRY(consumer, kafka::Consumer::Open(options.kafka, options.engine.derived_topic));
   CW_TRY(partitions, consumer.Partitions(std::chrono::seconds(30)));
+  // A task's standby: only the task's own partition (EngineOptions::derived_partition).
+  if (options.partition >= 0) partitions = {options.partition};
   CW_TRY(stored, engine.DerivedStartOffsets());
   CW_TRY(consumer.Assign(StartsOf(partitions, stored)));
   return consumer;
@@ -173,7 +175,14 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   std::unique_ptr<kafka::GroupMember> member;
   std::unique_ptr<OutboxPublisher> outbox;
   std::optional<kafka::Consumer> progress_reader;  // a follower's (OutboxOptions::progress_reader)
-  if (options.group.empty()) {
+  const bool standby = options.group.empty() && options.leads != nullptr;
+  // In logs: what comes to lead.
+  const std::string who = standby ? fmt::format("task {}'s standby", options.partition)
+                                  : fmt::format("group {}", options.group);
+  if (standby) {
+    spdlog::info("{}: following partition {} until the group gives the task to this engine",
+                 who, options.partition);
+  } else if (options.group.empty()) {
     CW_TRY(opened,
            OpenOutboxPublisher(store, options.kafka, outbox_options, options.engine.topic, stop));
     outbox = std::move(opened);
@@ -203,12 +212,13 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     }
   }
   CW_TRY(engine, Engine::Create(store, options.engine));
-  if (member) engine->Follow();
+  const bool following = member != nullptr || standby;
+  if (following) engine->Follow();
   CW_TRY(RestoreDerivedEvents(*engine, options, stop));
   std::optional<kafka::Consumer> derived;  // a follower's: the leader's derived events
-  if (member && !options.engine.derived_topic.empty()) {
-    CW_TRY(following, FollowDerived(*engine, options));
-    derived.emplace(std::move(following));
+  if (following && !options.engine.derived_topic.empty()) {
+    CW_TRY(reader, FollowDerived(*engine, options));
+    derived.emplace(std::move(reader));
   }
   // librdkafka's statistics each second tell which partitions the brokers do not serve now.
   kafka::KafkaConfig events_config = options.kafka;
@@ -229,7 +239,7 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
   // numbering (OutboxOptions::take_over), stores every derived event the last leader published,
   // then leads (Engine::Lead).
   auto lead = [&]() -> Result<void> {
-    spdlog::info("group {}: this engine leads: fencing the last leader", options.group);
+    spdlog::info("{}: this engine leads: fencing the last leader", who);
     const auto began = std::chrono::steady_clock::now();
     auto since = [last = began]() mutable {
       const auto now = std::chrono::steady_clock::now();
@@ -255,11 +265,14 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
     CW_TRY(engine->Lead(options.clock(), published_now));
     const int64_t derived_ms = since();
     ++status.leader_terms;
-    spdlog::info("group {}: leading after {} ms (fencing and the outbox {} ms, the last leader's "
+    spdlog::info("{}: leading after {} ms (fencing and the outbox {} ms, the last leader's "
                  "derived events {} ms, what the remembered cases owe {} ms); every case queued "
                  "for a sweep ({} per write) that derives what was missed while no engine led",
-                 options.group, fenced_ms + restored_ms + derived_ms, fenced_ms, restored_ms,
-                 derived_ms, Engine::kSweepPerWrite);
+                 who, fenced_ms + restored_ms + derived_ms, fenced_ms, restored_ms, derived_ms,
+                 Engine::kSweepPerWrite);
+    if (options.on_lead) {
+      CW_TRY(options.on_lead());
+    }
     return Ok();
   };
   // Far behind, batches are stored first (`deferring`), then the pending cases are projected a
@@ -333,6 +346,8 @@ Result<void> RunEngine(store::Store& store, RunnerOptions options, const std::at
             "than its session timeout) and stops; started again, it follows the new leader",
             options.group));
       }
+    } else if (standby && !engine->leading() && options.leads()) {
+      CW_TRY(lead());  // a task's standby the group has given the task to
     }
     auto polled = consumer.Poll(deferring ? catch_up_batch : options.max_batch,
                                 options.poll_timeout);

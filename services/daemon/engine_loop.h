@@ -47,6 +47,13 @@ struct RunnerOptions {
   // the derived topic. "" = an engine on its own, which always leads.
   std::string group;
   std::chrono::milliseconds group_session_timeout{6000};
+  // A standby of one task (casewatchd --tasks --group --standby-replicas): with `group` empty,
+  // follows the task's partition into the store as a follower of the group above does, deriving
+  // and publishing nothing, until `leads` says the group has given the task to this engine; it
+  // then takes the task over as a follower coming to lead does (fencing the last owner), and
+  // calls `on_lead` on its own thread before its next batch. Unset: no standby.
+  std::function<bool()> leads;
+  std::function<Result<void>()> on_lead;
   // One task of an engine whose partitions are shared out (casewatchd --tasks): the partition of
   // the events topic it consumes and of the derived topic it restores from (its engine sends its
   // derived events there: EngineOptions::derived_partition). -1: every partition.

@@ -144,6 +144,12 @@ void AddFlags(CLI::App& app, Flags& flags) {
                "One engine per partition of the events topic, each with a store of its own "
                "(DATA/tasks/p<N>) and its own transactional id, in this process; answers add "
                "them up");
+  app.add_option("--standby-replicas", flags.standby_replicas,
+                 "With --tasks --group: how many other engines keep a copy of each task, "
+                 "following its partition into a store of their own, so that one given the "
+                 "task takes it over at once (default 1; 0: none, a task moved is caught up "
+                 "from Kafka)")
+      ->check(CLI::Range(0, 1000));
   app.add_flag("--no-http", flags.no_http, "Serve no HTTP API or dashboard");
   app.add_flag("--read-only", flags.read_only,
                "Serve the store's dashboard and API as they are, with no broker and no engine "

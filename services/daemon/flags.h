@@ -33,6 +33,8 @@ struct Flags {
   // (DATA/tasks/p<N>), in this process (docs/partitioned-group.md).
   bool tasks = false;
   double group_session_timeout = 6;
+  // With --tasks --group: how many other engines keep a copy of each task (-1: not given, 1).
+  int standby_replicas = -1;
   std::string group_directory_topic = "casewatchd-group-directory";
   std::string advertise_url;  // "": http(s)://HOST:PORT, HOST the --http-address or the host name
   std::string policy;

@@ -1,11 +1,14 @@
 #include "services/daemon/group_directory.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -44,9 +47,45 @@ http::GroupPeer SelfOf(const engine::EngineStatus& status, const http::Snapshot&
 }
 
 std::string EncodeDirectoryRecord(const http::GroupPeer& engine) {
-  return fmt::format("role={} started={} lag={} catching_up={} as_of={} offsets={}", engine.role,
-                     FormatInstant(engine.started), engine.lag, engine.catching_up ? 1 : 0,
-                     InstantOrDash(engine.as_of), FormatPartitionOffsets(engine.offsets));
+  std::string record =
+      fmt::format("role={} started={} lag={} catching_up={} as_of={} offsets={}", engine.role,
+                  FormatInstant(engine.started), engine.lag, engine.catching_up ? 1 : 0,
+                  InstantOrDash(engine.as_of), FormatPartitionOffsets(engine.offsets));
+  if (!engine.standby.empty()) {
+    fmt::format_to(std::back_inserter(record), " standby={}", fmt::join(engine.standby, ","));
+  }
+  return record;
+}
+
+std::vector<int32_t> StandbyTasks(const http::GroupView& group, std::span<const int32_t> held,
+                                  int32_t partitions, int replicas) {
+  std::vector<int32_t> mine;
+  const auto self = std::find_if(group.engines.begin(), group.engines.end(),
+                                 [](const http::GroupPeer& e) { return e.self; });
+  if (self == group.engines.end() || replicas <= 0) return mine;
+  // FNV-1a of the url and the partition: the same on every engine and every build.
+  const auto weight = [](const std::string& url, int32_t partition) {
+    uint64_t hash = 14695981039346656037ull;
+    for (const char c : fmt::format("{}#{}", url, partition)) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    return hash;
+  };
+  for (int32_t p = 0; p < partitions; ++p) {
+    if (std::find(held.begin(), held.end(), p) != held.end()) continue;
+    std::vector<std::pair<uint64_t, const std::string*>> ranked;
+    for (const http::GroupPeer& e : group.engines) {
+      if (!e.live || e.url.empty() || (!e.self && e.offsets.count(p) > 0)) continue;
+      ranked.emplace_back(weight(e.url, p), &e.url);
+    }
+    const size_t keep = std::min(ranked.size(), static_cast<size_t>(replicas));
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(keep),
+                      ranked.end(), std::greater<>());
+    for (size_t i = 0; i < keep; ++i) {
+      if (*ranked[i].second == self->url) mine.push_back(p);
+    }
+  }
+  return mine;
 }
 
 Result<http::GroupPeer> DecodeDirectoryRecord(std::string_view key, std::string_view value,
@@ -89,6 +128,18 @@ Result<http::GroupPeer> DecodeDirectoryRecord(std::string_view key, std::string_
       auto offsets = ParsePartitionOffsets(text);
       if (!offsets) return bad(offsets.error().message);
       engine.offsets = std::move(offsets).value();
+    } else if (name == "standby") {
+      for (std::string_view list = text; !list.empty();) {
+        const size_t comma = list.find(',');
+        const std::string_view item = list.substr(0, comma);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+        int32_t partition = -1;
+        const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), partition);
+        if (error != std::errc() || end != item.data() + item.size() || partition < 0) {
+          return bad("not a list of partitions");
+        }
+        engine.standby.push_back(partition);
+      }
     }
   }
   if (engine.role.empty()) {

@@ -26,8 +26,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "services/engine/engine_status.h"
@@ -53,6 +55,15 @@ using SelfReport = std::function<http::GroupPeer()>;
 
 // What an engine says of itself, from its live view: role, lag, and what its counts reflect.
 http::GroupPeer SelfOf(const engine::EngineStatus& status, const http::Snapshot& snapshot);
+
+// The tasks this engine (the group's `self`) keeps a copy of, with `replicas` copies of each
+// (--standby-replicas): of each of `partitions` it does not hold (`held`, from the group's
+// assignment), the standbys are the `replicas` live engines of the directory, other than the
+// engine whose record names the partition among its offsets (its owner), ranked highest by
+// rendezvous hashing of their url and the partition. Every engine reads the same directory, so
+// all choose the same; when an engine joins or leaves, only the tasks it ranks for move.
+std::vector<int32_t> StandbyTasks(const http::GroupView& group, std::span<const int32_t> held,
+                                  int32_t partitions, int replicas);
 
 // One directory record, as written and read.
 std::string EncodeDirectoryRecord(const http::GroupPeer& engine);

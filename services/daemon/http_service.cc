@@ -167,8 +167,11 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
   directory.topic = flags.group_directory_topic;
   directory.url = url;
   directory.session_timeout = options.group_session_timeout;
-  CW_TRY(joined, GroupDirectory::Start(options.kafka, std::move(directory), [view] {
-           return SelfOf(view->status(), *view->snapshot());
+  CW_TRY(joined, GroupDirectory::Start(options.kafka, std::move(directory), [view, &service] {
+           http::GroupPeer self = SelfOf(view->status(), *view->snapshot());
+           MutexLock lock(service.standby_mutex);
+           self.standby = service.standby;
+           return self;
          }));
   service.directory = std::move(joined);
   service.directory_started = service.directory.get();

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/result.h"
 #include "services/daemon/engine_loop.h"
 #include "services/daemon/flags.h"
@@ -40,6 +41,9 @@ struct HttpService {
   // last thing a clean stop does.
   std::unique_ptr<GroupDirectory> directory;
   std::atomic<const GroupDirectory*> directory_started{nullptr};
+  // --tasks --group: the tasks this engine keeps a copy of for others, as its record says.
+  Mutex standby_mutex;
+  std::vector<int32_t> standby CW_GUARDED_BY(standby_mutex);
 };
 
 // Starts serving HTTP as the flags say, over `stores` (the engine's store, or its tasks': task N's

@@ -44,6 +44,8 @@ struct GroupPeer {
   bool catching_up = false;
   std::optional<Instant> as_of;  // its counts' instant; nullopt: nothing projected yet
   std::map<int32_t, int64_t> offsets;  // per partition, the offset after the last it applied
+  // The tasks it keeps a copy of for another engine (--standby-replicas), by partition.
+  std::vector<int32_t> standby;
 };
 
 // The group as this engine's read of its directory shows it.

@@ -18,7 +18,9 @@ void WriteGroupPeer(JsonWriter& out, const GroupPeer& peer) {
   for (const auto& [partition, offset] : peer.offsets) {
     out.Key(std::to_string(partition)).Int(offset);
   }
-  out.EndObject().EndObject();
+  out.EndObject().Key("standby").BeginArray();
+  for (int32_t partition : peer.standby) out.Int(partition);
+  out.EndArray().EndObject();
 }
 
 }  // namespace
