@@ -7,24 +7,27 @@
 #   2. three engines with --tasks --group sharing the partitions out: the time until every
 #      partition is served and every engine is ready, and the live report from each (its own
 #      partitions' counts and the other engines', asked for at every request: Casewatch-Peers);
-#   3. takeover without a standby: one of the three killed (SIGKILL) --kills times while a
-#      publisher trickles events. Measured from the signal: until the two left serve every
-#      partition again (each partition in one of their /readyz), and until both are
-#      ready again (the partitions they took caught up). The killed one then restarts on its store
-#      and takes its share back.
+#   3. takeover: one of the three killed (SIGKILL) --kills times while a publisher trickles
+#      events. Measured from the signal: until the two left serve every partition again (each
+#      partition in one of their /readyz), and until both are ready again (the partitions they
+#      took caught up); and how many of the partitions moved were taken over by a standby copy
+#      (--standby-replicas; the others from the engine's own older copy). The killed one then
+#      restarts on its store and takes its share back.
 #
-#   bench/tasks_bench.sh [--cases N] [--kills K]   (defaults 4000 cases, 5 kills)
+#   bench/tasks_bench.sh [--cases N] [--kills K] [--standby-replicas R]
+#   (defaults 4000 cases, 5 kills, 1 standby: casewatchd's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CASES=4000 KILLS=5
+CASES=4000 KILLS=5 STANDBYS=1
 usage() {
-  echo "usage: $0 [--cases N] [--kills K]" >&2
+  echo "usage: $0 [--cases N] [--kills K] [--standby-replicas R]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
   case "$1" in
     --cases) CASES=$2; shift 2 ;;
     --kills) KILLS=$2; shift 2 ;;
+    --standby-replicas) STANDBYS=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -81,7 +84,7 @@ stop_engine 4
 echo "| ingest of $total events into new stores (to /readyz 200) | one engine, one store: $one ms ($((total * 1000 / one)) events/s) | one engine, $PARTITIONS tasks (--tasks): $tasks ms ($((total * 1000 / tasks)) events/s) |"
 
 # 2. Three engines sharing the partitions out.
-GROUP=(--tasks --group bench-tasks)
+GROUP=(--tasks --group bench-tasks --standby-replicas "$STANDBYS")
 started=$(now_ms)
 for n in 0 1 2; do start_engine "$n" "${GROUP[@]}"; done
 until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; do sleep 0.1; done
@@ -92,7 +95,7 @@ for n in 0 1 2; do
   report_timings "$n" "its own $(held "$n" | wc -l) of $PARTITIONS partitions; the others' counts added (Casewatch-Peers, nothing missing) in $(whole "$n") of 50 answers"
 done
 
-# 3. Takeovers without a standby, while a publisher trickles events.
+# 3. Takeovers, while a publisher trickles events.
 start_trickle
 sleep 3
 # The same reports while every engine writes (each peer's counts change at every write: fetched
@@ -102,12 +105,16 @@ for i in $(seq 300); do
   curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[0]}/readyz"
 done | sort -n >"$WORK/readyz.txt"
 echo "| GET /readyz from engine 0 at the same time, 300 requests | p50 $(awk 'NR==150{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms | p99 $(awk 'NR==297{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms |"
-served_ms=() ready_ms=()
+served_ms=() ready_ms=() moved_all=0 by_standby=0
+took_over() {  # takeovers by a standby in the engines' logs so far
+  cat "$WORK"/engine[012].log | grep -c "taken over by its standby here" || true
+}
 for i in $(seq "$KILLS"); do
   victim=$((i % 3))
   others=()
   for n in 0 1 2; do [ "$n" -ne "$victim" ] && others+=("$n"); done
   moved=$(held "$victim" | wc -l)
+  standby_before=$(took_over)
   started=$(now_ms)
   kill -KILL "${PIDS[$victim]}"
   wait "${PIDS[$victim]}" 2>/dev/null || true
@@ -116,7 +123,9 @@ for i in $(seq "$KILLS"); do
   served_ms+=($(($(now_ms) - started)))
   until ready "${others[0]}" && ready "${others[1]}"; do sleep 0.05; done
   ready_ms+=($(($(now_ms) - started)))
-  say "kill $i (engine $victim, $moved partitions): served again after ${served_ms[-1]} ms, ready after ${ready_ms[-1]} ms"
+  standby_now=$(($(took_over) - standby_before))
+  moved_all=$((moved_all + moved)) by_standby=$((by_standby + standby_now))
+  say "kill $i (engine $victim, $moved partitions, $standby_now taken over by a standby): served again after ${served_ms[-1]} ms, ready after ${ready_ms[-1]} ms"
   start_engine "$victim" "${GROUP[@]}"
   until [ "$(held "$victim" | wc -l)" -gt 0 ] && ready "$victim" &&
     [ "$(served 0 1 2)" -eq "$PARTITIONS" ]; do sleep 0.1; done
@@ -128,8 +137,9 @@ summary() {  # $1: name, then the times
   printf '%s\n' "$@" | sort -n >"$WORK/times.txt"
   echo "| $name: $# times | p50 $(awk -v n=$# 'NR==int((n+1)/2)' "$WORK/times.txt") ms | max $(tail -1 "$WORK/times.txt") ms | all: $(tr '\n' ' ' <"$WORK/times.txt")|"
 }
-summary "a third of the partitions served again after their engine is killed (SIGKILL; session timeout 6 s)" "${served_ms[@]}"
+summary "a third of the partitions served again after their engine is killed (SIGKILL; session timeout 6 s; --standby-replicas $STANDBYS)" "${served_ms[@]}"
 summary "the same, until the engines that took them are caught up (/readyz 200)" "${ready_ms[@]}"
+echo "| partitions moved by the kills, taken over by a standby copy | $by_standby of $moved_all | the rest from the engine's own older copy |"
 kill "$TRICKLE" 2>/dev/null || true
 TRICKLE=""
 for n in 0 1 2; do stop_engine "$n"; done

@@ -122,14 +122,21 @@ TEST(CommandLine, TheDaemonRefusesAnAdvertisedUrlItCannotUse) {
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--peer-token-file",
         "/nonexistent/token"},
        "under --no-auth the engines of a group ask each other without one"},
+      {{"--standby-replicas", "1"}, "--standby-replicas is how many engines of a group keep a "
+                                    "copy of each task: give --tasks --group too"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--standby-replicas", "1"},
+       "give --tasks --group too"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--standby-replicas", "-1"},
+       "--standby-replicas: Value -1 not in range 0 to 1000"},
   };
   for (const auto& [flags, message] : cases) {
     std::vector<std::string> args = {CASEWATCHD_BIN, "--data", data, "--no-auth"};
     args.insert(args.end(), flags.begin(), flags.end());
     const auto run = RunProcess(args);
     EXPECT_EQ(run.exit_code, 2) << flags.back();
-    // casewatchd logs, its errors included, to stdout (services/daemon/logging.h).
-    EXPECT_NE(run.out.find(message), std::string::npos) << run.out << run.err;
+    // casewatchd logs, its errors included, to stdout (services/daemon/logging.h); a flag's
+    // value out of range is told on stderr, before logging starts.
+    EXPECT_NE((run.out + run.err).find(message), std::string::npos) << run.out << run.err;
   }
   EXPECT_FALSE(std::filesystem::exists(data)) << "refused before anything was opened";
 }

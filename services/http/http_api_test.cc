@@ -1322,6 +1322,7 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
     self.lag = 0;
     self.as_of = Instant{1796531460, 0};
     self.offsets = {{0, 5459}, {1, 4708}};
+    self.standby = {2, 5};
     GroupPeer silent;
     silent.url = "http://b.test:8080";
     GroupPeer untidy;  // what another engine wrote is escaped in /metrics
@@ -1344,10 +1345,10 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
             R"({"url":"http://a.test:8080","self":true,"live":true,"role":"leader",)"
             R"("heard":"2026-12-06T04:31:07Z","started":"2026-12-06T04:23:20Z","lag":0,)"
             R"("catching_up":false,"as_of":"2026-12-06T04:31:00Z",)"
-            R"("offsets":{"0":5459,"1":4708}},)"
+            R"("offsets":{"0":5459,"1":4708},"standby":[2,5]},)"
             R"({"url":"http://b.test:8080","self":false,"live":false,"role":"follower",)"
             R"("heard":"2026-12-06T04:30:00Z","started":"2026-12-06T04:23:20Z","lag":12,)"
-            R"("catching_up":true,"as_of":null,"offsets":{}}],"problem":null})");
+            R"("catching_up":true,"as_of":null,"offsets":{},"standby":[]}],"problem":null})");
   EXPECT_EQ(h.Get("/api/v1/group", kPublisherToken).status, 200) << "any caller, as /metrics";
   EXPECT_EQ(h.Get("/api/v1/group", "").status, 401);
   EXPECT_EQ(h.Get("/api/v1/group?engine=a").status, 400);
@@ -1357,6 +1358,9 @@ TEST(HttpOperations, AnEngineOfAGroupListsTheGroupsEnginesAsItsDirectoryHeardThe
         "\ncasewatch_group_leaders_live 1\n",
         "\ncasewatch_group_engine_lag{engine=\"http://a.test:8080\",role=\"leader\",live=\"1\"} "
         "0\n",
+        "\ncasewatch_group_engine_tasks{engine=\"http://a.test:8080\",kind=\"owned\"} 2\n",
+        "\ncasewatch_group_engine_tasks{engine=\"http://a.test:8080\",kind=\"standby\"} 2\n",
+        "\ncasewatch_group_engine_tasks{engine=\"http://b.test:8080\",kind=\"standby\"} 0\n",
         "\ncasewatch_group_engine_lag{engine=\"http://b.test:8080\",role=\"follower\",live=\"0\"} "
         "12\n"}) {
     EXPECT_NE(metrics.find(line), std::string::npos) << line << metrics;

@@ -101,6 +101,18 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
                      "casewatch_group_engine_lag{{engine=\"{}\",role=\"{}\",live=\"{}\"}} {}\n",
                      label(p.url), label(p.role), p.live ? 1 : 0, p.lag);
     }
+    out += "# HELP casewatch_group_engine_tasks Partitions an engine of the group serves (owned) "
+           "and keeps a copy of for another engine (standby; --tasks --group), as it last wrote "
+           "to the directory.\n"
+           "# TYPE casewatch_group_engine_tasks gauge\n";
+    for (const GroupPeer& p : peers) {
+      for (const auto& [kind, count] : {std::pair{"owned", p.offsets.size()},
+                                        std::pair{"standby", p.standby.size()}}) {
+        fmt::format_to(std::back_inserter(out),
+                       "casewatch_group_engine_tasks{{engine=\"{}\",kind=\"{}\"}} {}\n",
+                       label(p.url), kind, count);
+      }
+    }
   }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
          status.published);
