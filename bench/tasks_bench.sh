@@ -139,7 +139,7 @@ summary() {  # $1: name, then the times
 }
 summary "a third of the partitions served again after their engine is killed (SIGKILL; session timeout 6 s; --standby-replicas $STANDBYS)" "${served_ms[@]}"
 summary "the same, until the engines that took them are caught up (/readyz 200)" "${ready_ms[@]}"
-echo "| partitions moved by the kills, taken over by a standby copy | $by_standby of $moved_all | the rest from the engine's own older copy |"
+echo "| partitions moved by the kills, taken over by a standby copy | $by_standby of $moved_all | the rest from the engine's own older copy, if it had one, or from Kafka |"
 kill "$TRICKLE" 2>/dev/null || true
 TRICKLE=""
 for n in 0 1 2; do stop_engine "$n"; done

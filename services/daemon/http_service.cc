@@ -128,6 +128,7 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
   }
   if (!flags.group.empty() && flags.tasks) {
     CW_TRY(token, PeerToken(flags, service.tokens ? &*service.tokens : nullptr));
+    if (token) api.peer_principal = service.tokens->Find(*token);
     if (token || flags.no_auth) {
       auto counter = std::make_shared<http::PeerCounter>(token.value_or(""), kPeerTimeout);
       api.peer_counts = [&service, counter](std::span<const int32_t> missing, const Scope& scope,
@@ -135,6 +136,12 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
         const GroupDirectory* directory = service.directory_started.load();
         if (directory == nullptr) return std::vector<http::PeerAnswer>{};
         return counter->Ask(directory->View(), missing, scope, by);
+      };
+      api.peer_case = [&service, counter](std::span<const int32_t> missing, std::string_view id,
+                                          std::string_view query) -> std::optional<http::PeerCase> {
+        const GroupDirectory* directory = service.directory_started.load();
+        if (directory == nullptr) return std::nullopt;
+        return counter->FindCase(directory->View(), missing, id, query);
       };
     }
   }

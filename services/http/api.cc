@@ -203,6 +203,10 @@ std::string Api::CallerKey(const HttpRequest& request) {
                                       : "address:" + request.remote;
 }
 
+bool Api::Unlimited(const HttpRequest& request) const {
+  return request.principal != nullptr && request.principal == state_->options.peer_principal;
+}
+
 void Api::CountRejected(int status) {
   state_->routes[kOtherRoute]->by_class[std::clamp(status / 100, 1, 5)].fetch_add(1);
 }

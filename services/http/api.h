@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/mutex.h"
@@ -56,6 +57,13 @@ struct GroupView {
   std::string problem;
 };
 
+// A case's timeline as the engine of the group holding it gave it (GET /internal/v1/cases/ID).
+struct PeerCase {
+  std::string url;
+  std::string allocation;  // its Casewatch-Case-Allocation: the case's unit, levels '/'-separated
+  std::string body;        // the timeline, JSON
+};
+
 struct ApiOptions {
   // The engine's store; several when its partitions are shared out among tasks, one store each,
   // whose cases are disjoint (docs/partitioned-group.md): every answer is then theirs together,
@@ -63,6 +71,10 @@ struct ApiOptions {
   std::vector<const store::StoreReader*> stores;
   LiveView* view = nullptr;
   const TokenRegistry* tokens = nullptr;  // nullptr: auth off (--no-auth)
+  // The holder of the token the engines of a group present to each other (casewatchd
+  // --peer-token-file): its requests are not rate limited, since each carries the work of a
+  // caller of the asking engine, whom that engine's own limit bounds. nullptr: none.
+  const Principal* peer_principal = nullptr;
   AuditLog* audit = nullptr;
   // POST /api/v1/events: where accepted events go (the engine's topic) and rejected lines' dead
   // letters; nullptr disables the endpoint.
@@ -89,6 +101,12 @@ struct ApiOptions {
   std::function<std::vector<PeerAnswer>(std::span<const int32_t> missing, const Scope& scope,
                                         reports::GroupBy by)>
       peer_counts;
+  // A case's timeline from the engine of the group holding it, asked among those holding the
+  // partitions in `missing` (`query`: the page parameters): GET /api/v1/cases/{id} of a case
+  // no store here holds. Unset: such a case is 404.
+  std::function<std::optional<PeerCase>(std::span<const int32_t> missing, std::string_view id,
+                                        std::string_view query)>
+      peer_case;
 };
 
 // A route's counters, for /metrics.
@@ -141,6 +159,9 @@ class Api {
   // token is recognised, otherwise the peer address (so made-up tokens share their address's
   // limit).
   static std::string CallerKey(const HttpRequest& request);
+  // Whether the request is exempt from rate limiting: another engine of the group asking
+  // (ApiOptions::peer_principal).
+  bool Unlimited(const HttpRequest& request) const;
   // Counts an answer the server gave itself (413, 429, ...), for /metrics.
   void CountRejected(int status);
   // The server's figures for /metrics; empty to stop asking.

@@ -5,6 +5,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -354,6 +357,93 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
   gone.engines[1].url = "https://" + url.substr(7);
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
+}
+
+// A case's timeline from the engine holding it, over real sockets (PeerCounter::FindCase, as
+// casewatchd asks): an engine that misses the case's partition answers as one store of every case
+// does, naming the engine it asked (Casewatch-Peers); a viewer gets a case of another unit as
+// 404 all the same, and a case no engine has is 404; both engines audit each access, each under
+// its own caller's name; the internal route is refused to a token with a scope.
+TEST(HttpTasks, ACaseAnotherEngineHoldsIsAnsweredFromItWithinTheCallersScope) {
+  Harness whole;
+  HarnessOptions peer_options = Split();
+  // Its peer token's requests are not rate limited: they are every caller's of the asking engine
+  // (more than the 200 a caller may make at once).
+  peer_options.peer_token = testing::kInspectorToken;
+  peer_options.server.rate_per_second = 100;  // casewatchd's defaults
+  peer_options.server.rate_burst = 200;
+  Harness peer(peer_options);  // serves task 1
+  peer.view().StopServing(0);
+  peer.view().StopServing(2);
+  GroupView group;
+  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
+  const std::string url = fmt::format("http://127.0.0.1:{}", peer.port());
+  group.engines.push_back(GroupPeer{.url = url, .live = true, .offsets = {{1, 0}}});
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  HarnessOptions options = Split();
+  options.peer_case = [&](std::span<const int32_t> missing, std::string_view id,
+                          std::string_view query) {
+    return counter.FindCase(group, missing, id, query);
+  };
+  Harness split(options);
+  split.view().StopServing(1);
+
+  int routed = 0;
+  std::string one_elsewhere;
+  int viewer_seen = 0;
+  int viewer_refused = 0;
+  const Scope viewer_scope{split.home().region, {}, {}, {}};  // the viewer token's, in `split`
+  for (const auto& [id, allocation] : whole.CountedCases()) {
+    auto held = peer.stores()[1]->ReadProjection(id);
+    ASSERT_TRUE(held);
+    const bool elsewhere = held.value().has_value();
+    const std::string target = "/api/v1/cases/" + id + "?page_size=7&items_page=2";
+    const HttpReply expected = whole.Get(target);
+    const HttpReply got = split.Get(target);
+    ASSERT_EQ(got.status, 200) << id << " " << got.body;
+    EXPECT_EQ(got.body, expected.body) << id;
+    EXPECT_EQ(got.Header("casewatch-peers"), elsewhere ? url : "") << id;
+    routed += elsewhere ? 1 : 0;
+    if (!elsewhere) continue;
+    if (one_elsewhere.empty()) one_elsewhere = id;
+    // A viewer of one region: its cases, and none of another region's.
+    const HttpReply viewer = split.Get(target, testing::kViewerToken);
+    if (viewer_scope.Matches(allocation)) {
+      ++viewer_seen;
+      EXPECT_EQ(viewer.status, 200) << id;
+      EXPECT_EQ(viewer.body, expected.body) << id;
+    } else {
+      ++viewer_refused;
+      EXPECT_EQ(viewer.status, 404) << id << " " << viewer.body;
+      EXPECT_EQ(viewer.body.find(id + "\",\"as_of"), std::string::npos) << viewer.body;
+    }
+  }
+  EXPECT_GT(routed, 0);
+  EXPECT_GT(viewer_seen, 0);
+  EXPECT_GT(viewer_refused, 0);
+  EXPECT_EQ(split.Get("/api/v1/cases/no-such-case").status, 404);
+  // More in a row than a caller may make at once (a burst of 200): the peer token is not held
+  // back, since it asks for every caller of the asking engine.
+  const std::vector<int32_t> missing = {1};
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(counter.FindCase(group, missing, one_elsewhere, "")) << "request " << i;
+  }
+
+  // Each engine audits: this one the viewer, the peer its peer token.
+  const auto read = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string here = read(split.audit_path());
+  const std::string there = read(peer.audit_path());
+  EXPECT_NE(here.find("north-viewer"), std::string::npos) << here;
+  EXPECT_EQ(there.find("north-viewer"), std::string::npos) << there;
+  EXPECT_NE(there.find("inspector"), std::string::npos) << there;
+
+  // The internal route: only to a token that sees every unit.
+  const std::string some = whole.CountedCases().front().first;
+  EXPECT_EQ(peer.Get("/internal/v1/cases/" + some, testing::kViewerToken).status, 403);
+  EXPECT_EQ(peer.Get("/internal/v1/cases/" + some, "").status, 401);
 }
 
 // casewatchd --tasks (Load with `partitions`): task N is partition N, and every answer names every

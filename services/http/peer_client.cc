@@ -21,6 +21,7 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 constexpr std::string_view kTarget = "/internal/v1/counts";
+constexpr std::string_view kCaseTarget = "/internal/v1/cases/";
 constexpr uint64_t kMaxBody = 256ull << 20;  // every allocation of a national service, and more
 constexpr size_t kMaxKept = 4096;             // answers kept for If-None-Match
 
@@ -89,29 +90,36 @@ class Fetch {
 
   const std::string& url() const { return url_; }
 
+  // The peer's answer, once it has come whole; why there is none otherwise.
+  Result<bhttp::response<bhttp::string_body>*> Response(std::chrono::milliseconds timeout) {
+    const auto target = request_.target();
+    const std::string path(target.substr(0, target.find('?')));
+    if (!done_) {
+      return Unavailable(fmt::format("{}{}: no answer within {} ms ({})", url_, path,
+                                     timeout.count(), step_));
+    }
+    if (failed_) {
+      return Unavailable(fmt::format("{}{}: {}: {}", url_, path, step_, failed_.message()));
+    }
+    return &parser_.get();
+  }
+
   // The answer: 200 with the counts, 304 (unchanged since `tag`) with none, or why there is none.
   struct Answer {
     std::string tag;
     std::shared_ptr<const store::v1::PeerCounts> counts;  // nullptr: unchanged (304)
   };
   Result<Answer> Take(std::chrono::milliseconds timeout) {
-    if (!done_) {
-      return Unavailable(fmt::format("{}{}: no answer within {} ms ({})", url_, kTarget,
-                                     timeout.count(), step_));
-    }
-    if (failed_) {
-      return Unavailable(fmt::format("{}{}: {}: {}", url_, kTarget, step_, failed_.message()));
-    }
-    auto& response = parser_.get();
+    CW_TRY(response, Response(timeout));
     Answer answer;
-    answer.tag = std::string(response[bhttp::field::etag]);
-    if (response.result_int() == 304) return answer;
-    if (response.result_int() != 200) {
-      return Unavailable(fmt::format("{}{}: {} {}", url_, kTarget, response.result_int(),
-                                     response.body().substr(0, 300)));
+    answer.tag = std::string((*response)[bhttp::field::etag]);
+    if (response->result_int() == 304) return answer;
+    if (response->result_int() != 200) {
+      return Unavailable(fmt::format("{}{}: {} {}", url_, kTarget, response->result_int(),
+                                     response->body().substr(0, 300)));
     }
     auto counts = std::make_shared<store::v1::PeerCounts>();
-    if (!counts->ParseFromString(response.body())) {
+    if (!counts->ParseFromString(response->body())) {
       return DataLoss(fmt::format("{}{}: the answer is not PeerCounts", url_, kTarget));
     }
     answer.counts = std::move(counts);
@@ -205,6 +213,38 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
     if (!answer.tag.empty()) last_[kept_key(answer.url)] = answer;
   }
   return answers;
+}
+
+std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
+                                              std::span<const int32_t> missing,
+                                              std::string_view id, std::string_view query) {
+  std::string target = std::string(kCaseTarget) + PercentEncode(id);
+  if (!query.empty()) target += fmt::format("?{}", query);
+  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+  std::vector<std::unique_ptr<Fetch>> fetches;
+  for (const GroupPeer& peer : group.engines) {
+    if (peer.self || !peer.live) continue;
+    const bool holds = std::any_of(missing.begin(), missing.end(),
+                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
+    if (!holds) continue;
+    auto where = ParseHttpUrl(peer.url);
+    if (!where) continue;  // said by Ask, at most once a minute
+    fetches.push_back(
+        std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target, token_, ""));
+    fetches.back()->Start();
+  }
+  if (fetches.empty()) return std::nullopt;
+  // Each case is in one partition, so at most one engine has it: the others answer 404 at once.
+  // Waits for every answer, or the timeout.
+  io.run_for(timeout_);
+  for (const auto& fetch : fetches) {
+    auto response = fetch->Response(timeout_);
+    if (!response || response.value()->result_int() != 200) continue;
+    auto& answer = *response.value();
+    return PeerCase{fetch->url(), std::string(answer["Casewatch-Case-Allocation"]),
+                    std::move(answer.body())};
+  }
+  return std::nullopt;
 }
 
 }  // namespace casewatch::http

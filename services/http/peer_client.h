@@ -13,13 +13,19 @@
 // for each query are kept with their ETag and sent back (If-None-Match): while a peer's counts
 // are unchanged it answers 304 with no body, and the copy kept is used again.
 //
+// It also finds a case's timeline for an engine that does not hold the case (FindCase, GET
+// /internal/v1/cases/ID): the engines holding the partitions it misses are asked at once, and
+// the one holding the case answers.
+//
 // Plain HTTP only: an engine advertised at https:// is not asked (its partitions stay missing,
 // and the refusal is logged).
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/mutex.h"
@@ -37,6 +43,12 @@ class PeerCounter {
   // logged (at most one line a minute) and left out.
   std::vector<PeerAnswer> Ask(const GroupView& group, std::span<const int32_t> missing,
                               const Scope& scope, reports::GroupBy by);
+
+  // Case `id`'s timeline (`query`: its page parameters, as given) from the engine holding it:
+  // the live engines of `group`, other than this one, whose records name any of `missing`, asked
+  // at once; the one that answers 200, or nullopt when none does within the timeout.
+  std::optional<PeerCase> FindCase(const GroupView& group, std::span<const int32_t> missing,
+                                   std::string_view id, std::string_view query);
 
  private:
   const std::string token_;

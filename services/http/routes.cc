@@ -26,6 +26,8 @@ constexpr Route kRoutes[] = {
     {"/api/v1/events", "POST", Access::kPublisher, kEventsRoute, Always, HandlePostEvents},
     {"/metrics", "GET", Access::kCaller, kMetricsRoute, nullptr, HandleMetrics},
     {"/internal/v1/counts", "GET", Access::kReader, kPeerRoute, nullptr, HandlePeerCounts},
+    {"/internal/v1/cases/", "GET", Access::kReader, kPeerCaseRoute, Always,
+     HandlePeerCaseTimeline},
 };
 
 constexpr Route kStaticFiles = {"/", "GET", Access::kPublic, kStaticRoute, nullptr,

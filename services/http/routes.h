@@ -32,14 +32,15 @@ enum RouteId : size_t {
   kEventsRoute,
   kMetricsRoute,
   kPeerRoute,
+  kPeerCaseRoute,
   kHealthRoute,
   kStaticRoute,
   kOtherRoute,
   kRouteCount,
 };
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "report", "breakdown", "worklist", "case",   "trend",  "stream", "meta",
-    "group",  "events",    "metrics",  "peer_counts", "health", "static", "other"};
+    "report",  "breakdown",   "worklist",  "case",   "trend",  "stream", "meta",  "group",
+    "events",  "metrics",     "peer_counts", "peer_case", "health", "static", "other"};
 
 struct Route {
   std::string_view path;    // exact, or a prefix when it ends with '/'

@@ -320,7 +320,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     head_ = message.method() == bhttp::verb::head;
 
     server_.api.Authenticate(request);
-    if (auto wait = server_.limiter.Take(Api::CallerKey(request))) {
+    if (auto wait = server_.api.Unlimited(request) ? std::nullopt
+                                                    : server_.limiter.Take(Api::CallerKey(request))) {
       server_.api.CountRejected(429);
       HttpResponse limited = ErrorResponse(Problem::kRateLimited, "too many requests; slow down");
       limited.headers.emplace_back("Retry-After",

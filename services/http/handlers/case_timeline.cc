@@ -2,9 +2,20 @@
 // included) and its items, each indicator's by due date — a page at a time. Every access is
 // written to the audit log before the answer; a viewer's case outside its scope is 404, as a case
 // that does not exist.
+//
+// An engine whose partitions are shared out in a group (casewatchd --tasks --group) that does
+// not hold the case asks the engines holding the partitions it misses, at once
+// (GET /internal/v1/cases/{id}, with the group's peer token): the one holding the case answers
+// with its timeline and the case's unit (Casewatch-Case-Allocation), which this engine checks
+// against the caller's scope, and audits, as its own. The answer names that engine
+// (Casewatch-Peers). The internal route answers from this engine's own stores only, to a token
+// that sees every unit.
+#include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -19,6 +30,26 @@ namespace {
 constexpr int64_t kDefaultTimelinePage = 1000;  // a case's events or items per answer
 constexpr int64_t kMaxTimelinePage = 5000;
 
+// A case's unit as GET /internal/v1/cases/{id} sends it: each level percent-encoded, '/' between.
+std::string EncodeAllocation(const Allocation& a) {
+  return fmt::format("{}/{}/{}/{}", PercentEncode(a.region), PercentEncode(a.pdu),
+                     PercentEncode(a.team), PercentEncode(a.offender_manager));
+}
+
+std::optional<Allocation> DecodeAllocation(std::string_view text) {
+  std::vector<std::string> levels;
+  for (size_t start = 0;;) {
+    const size_t slash = text.find('/', start);
+    auto level = PercentDecode(text.substr(start, slash - start));
+    if (!level) return std::nullopt;
+    levels.push_back(std::move(*level));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  if (levels.size() != 4) return std::nullopt;
+  return Allocation{levels[0], levels[1], levels[2], levels[3]};
+}
+
 bool ValidCaseId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](char c) {
@@ -29,7 +60,7 @@ bool ValidCaseId(std::string_view id) {
 
 }  // namespace
 
-HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
+HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   const ApiOptions& options = state.options;
   if (auto known = c.params.OnlyThese({"page", "page_size", "items_page", "items_page_size"});
       !known) {
@@ -58,8 +89,28 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
     projection = std::move(read_projection).value();
     break;
   }
+  // Not here: the engine of the group that holds it, if any.
+  std::optional<PeerCase> routed;
+  std::optional<Allocation> routed_allocation;
+  if (!projection && ask_peers && options.peer_case && options.view != nullptr &&
+      !options.view->snapshot()->missing.empty()) {
+    const std::string_view target = c.request.target;
+    const size_t question = target.find('?');
+    routed = options.peer_case(options.view->snapshot()->missing, id,
+                               question == std::string_view::npos ? std::string_view()
+                                                                  : target.substr(question + 1));
+    if (routed) {
+      routed_allocation = DecodeAllocation(routed->allocation);
+      if (!routed_allocation) {
+        return ErrorResponse(Problem::kInternal,
+                             fmt::format("{} gave the case without its unit", routed->url));
+      }
+    }
+  }
   // Only a viewer has a scope: the others see every case.
-  const bool visible = projection && MaySee(*c.principal, records::AllocationOf(*projection));
+  const bool visible =
+      (projection && MaySee(*c.principal, records::AllocationOf(*projection))) ||
+      (routed_allocation && MaySee(*c.principal, *routed_allocation));
   const int status = visible ? 200 : 404;
   if (options.audit != nullptr) {
     auto recorded =
@@ -70,6 +121,12 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
     }
   }
   if (!visible) return ErrorResponse(Problem::kNotFound, "no such case in your scope");
+  if (routed) {
+    HttpResponse answer;
+    answer.body = std::move(routed->body);
+    answer.headers.emplace_back("Casewatch-Peers", routed->url);
+    return answer;
+  }
   const store::v1::CaseProjection& p = *projection;
   JsonWriter out;
   out.BeginObject().Key("case_id").String(id).Key("as_of");
@@ -181,7 +238,27 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   out.Key("items_total").Int(p.items_size());
   out.Key("items_page").Int(items.value().number).Key("items_page_size").Int(items.value().size);
   out.EndObject();
-  return Json(200, out.Take());
+  HttpResponse answer = Json(200, out.Take());
+  // A peer asked (the internal route): the case's unit, for its check of its caller's scope.
+  if (!ask_peers) {
+    answer.headers.emplace_back("Casewatch-Case-Allocation",
+                                EncodeAllocation(records::AllocationOf(p)));
+  }
+  return answer;
+}
+
+HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
+  return CaseTimeline(state, c, /*ask_peers=*/true);
+}
+
+HttpResponse HandlePeerCaseTimeline(ApiState& state, Call& c) {
+  if (!c.principal->scope.empty()) {
+    return ErrorResponse(Problem::kForbidden,
+                         "a peer's case timelines cover every unit: only an inspector's token "
+                         "(the one the group's engines hold, casewatchd --peer-token-file) may "
+                         "read them");
+  }
+  return CaseTimeline(state, c, /*ask_peers=*/false);
 }
 
 }  // namespace casewatch::http

@@ -28,6 +28,8 @@ HttpResponse HandleReport(ApiState& state, Call& call);
 HttpResponse HandleBreakdown(ApiState& state, Call& call);
 HttpResponse HandleWorklist(ApiState& state, Call& call);
 HttpResponse HandleCaseTimeline(ApiState& state, Call& call);
+// GET /internal/v1/cases/{id}: the timeline from this engine's own stores, for a peer.
+HttpResponse HandlePeerCaseTimeline(ApiState& state, Call& call);
 HttpResponse HandleTrend(ApiState& state, Call& call);
 HttpResponse HandleStream(ApiState& state, Call& call);
 HttpResponse HandleMeta(ApiState& state, Call& call);

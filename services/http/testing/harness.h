@@ -134,6 +134,10 @@ struct HarnessOptions {
   std::function<GroupView()> group_view;
   // The other engines' counts (ApiOptions::peer_counts).
   decltype(ApiOptions::peer_counts) peer_counts;
+  // Case timelines from the other engines (ApiOptions::peer_case).
+  decltype(ApiOptions::peer_case) peer_case;
+  // The token the group's engines present to each other (ApiOptions::peer_principal); "": none.
+  std::string_view peer_token;
   // The service's partitions shared out among this many tasks, each a store and engine of its
   // own (docs/partitioned-group.md): the simulation's cases split among them by key, task N fed
   // partition N. 1: one store of everything, as casewatchd runs today.
@@ -231,6 +235,7 @@ class Harness {
     api.stores = readers_;
     api.view = view_.get();
     api.tokens = &tokens_;
+    if (!options.peer_token.empty()) api.peer_principal = tokens_.Find(options.peer_token);
     api.audit = audit_.get();
     if (broker_) {
       api.topic = broker_->topics().events;
@@ -246,6 +251,7 @@ class Harness {
     api.group = options.group;
     api.group_view = options.group_view;
     api.peer_counts = options.peer_counts;
+    api.peer_case = options.peer_case;
     api_ = std::make_unique<Api>(std::move(api));
     auto server = Server::Start(options.server, *api_, *view_);
     if (!server) Fail("server: " + server.error().message);
