@@ -14,13 +14,13 @@
 #      (--standby-replicas; the others from the engine's own older copy). The killed one then
 #      restarts on its store and takes its share back.
 #
-#   bench/tasks_bench.sh [--cases N] [--kills K] [--standby-replicas R]
-#   (defaults 4000 cases, 5 kills, 1 standby: casewatchd's default)
+#   bench/tasks_bench.sh [--cases N] [--kills K] [--standby-replicas R] [--group-only]
+#   (defaults 4000 cases, 5 kills, 1 standby: casewatchd's default). --group-only: no step 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CASES=4000 KILLS=5 STANDBYS=1
+CASES=4000 KILLS=5 STANDBYS=1 GROUP_ONLY=
 usage() {
-  echo "usage: $0 [--cases N] [--kills K] [--standby-replicas R]" >&2
+  echo "usage: $0 [--cases N] [--kills K] [--standby-replicas R] [--group-only]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --cases) CASES=$2; shift 2 ;;
     --kills) KILLS=$2; shift 2 ;;
     --standby-replicas) STANDBYS=$2; shift 2 ;;
+    --group-only) GROUP_ONLY=1; shift ;;
     *) usage ;;
   esac
 done
@@ -75,13 +76,15 @@ timed_ready() {  # starts engine $1 with flags "${@:2}"; READY_MS: the ms until 
 }
 
 # 1. Ingest: one store, then a task per partition, each from new stores.
-timed_ready 3
-one=$READY_MS
-stop_engine 3
-timed_ready 4 --tasks
-tasks=$READY_MS
-stop_engine 4
-echo "| ingest of $total events into new stores (to /readyz 200) | one engine, one store: $one ms ($((total * 1000 / one)) events/s) | one engine, $PARTITIONS tasks (--tasks): $tasks ms ($((total * 1000 / tasks)) events/s) |"
+if [ -z "$GROUP_ONLY" ]; then
+  timed_ready 3
+  one=$READY_MS
+  stop_engine 3
+  timed_ready 4 --tasks
+  tasks=$READY_MS
+  stop_engine 4
+  echo "| ingest of $total events into new stores (to /readyz 200) | one engine, one store: $one ms ($((total * 1000 / one)) events/s) | one engine, $PARTITIONS tasks (--tasks): $tasks ms ($((total * 1000 / tasks)) events/s) |"
+fi
 
 # 2. Three engines sharing the partitions out.
 GROUP=(--tasks --group bench-tasks --standby-replicas "$STANDBYS")

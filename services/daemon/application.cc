@@ -333,10 +333,10 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
   };
   CW_TRY(member, kafka::GroupMember::Join(options_.kafka, group));
   spdlog::info("group {}: joined on {}; each partition the group gives this engine is a task it "
-               "runs; it keeps a copy of {} other engine(s)' tasks{}",
+               "runs; each task is copied to {} other engine(s) (--standby-replicas){}",
                options_.group, options_.engine.topic, standby_replicas_,
                standby_replicas_ > 0 && http_.server == nullptr
-                   ? " (none: with --no-http it is not in the group's directory)"
+                   ? " (none here: with --no-http this engine is not in the group's directory)"
                    : "");
   std::vector<int32_t> standbys;  // the tasks this engine keeps a copy of, chosen once a second
   auto chosen_at = std::chrono::steady_clock::time_point();
