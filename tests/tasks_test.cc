@@ -496,6 +496,16 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
   }
   ASSERT_TRUE(directory_says()) << a_keeps << " " << b_keeps << " "
                                 << Get(*a_port, "/api/v1/group", reader).body << logs();
+  // A's /readyz lists its copies of B's tasks apart from the partitions it serves.
+  const std::string a_ready = Get(*a_port, "/readyz").body;
+  const size_t copies = a_ready.find("\"standby\":[");
+  ASSERT_NE(copies, std::string::npos) << a_ready;
+  for (const auto& [partition, next] : OwnOffsetsOf(*b_port, reader).value_or(
+           std::map<int32_t, int64_t>{})) {
+    EXPECT_NE(a_ready.find(fmt::format("{{\"partition\":{},", partition), copies),
+              std::string::npos)
+        << partition << " " << a_ready;
+  }
   // Each answers for the whole topic, the other's counts added.
   const auto with_peer = [&](const Holding& h) { return all(h) && !h.peers.empty(); };
   for (const auto& [port, other] : {std::pair{*a_port, *b_port}, std::pair{*b_port, *a_port}}) {

@@ -280,7 +280,10 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     const bool standby = running[t]->standby && !served[t];
     running[t].reset();
     served[t] = false;
-    if (view != nullptr) view->StopServing(t);
+    if (view != nullptr) {
+      view->SetStandby(t, false);
+      view->StopServing(t);
+    }
     spdlog::info("group {}: task {} stopped here{}", options_.group, t,
                  standby ? " (a standby)" : "");
   };
@@ -291,6 +294,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
       task.on_lead = [this, view, t, &served]() -> Result<void> {
         if (view != nullptr) {
           CW_TRY(view->LoadTask(t, *task_stores_[t], options_.engine.topic));
+          view->SetStandby(t, false);
         }
         served[t] = true;
         spdlog::info("group {}: task {} taken over by its standby here; served", options_.group,
@@ -305,6 +309,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     } else {
       served[t] = true;
     }
+    if (standby && view != nullptr) view->SetStandby(t, true);
     auto runner = std::make_unique<Running>();
     runner->standby = standby;
     Running* raw = runner.get();
@@ -394,7 +399,10 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
         const Result<void> result = running[t]->result;
         running[t].reset();
         served[t] = false;
-        if (view != nullptr) view->StopServing(t);
+        if (view != nullptr) {
+          view->SetStandby(t, false);
+          view->StopServing(t);
+        }
         if (result) continue;
         // Fenced: another engine was given the task and has taken its producer over first.
         if (result.error().kind == ErrorKind::kFailedPrecondition ||

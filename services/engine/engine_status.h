@@ -41,6 +41,9 @@ struct EngineStatus {
   // Partitions of the events topic this engine's tasks do not serve (casewatchd --tasks --group:
   // another engine holds them): answers leave their cases out and say so.
   std::vector<int32_t> missing;
+  // Partitions whose tasks this engine keeps a copy of for another engine (casewatchd --tasks
+  // --group --standby-replicas), each with how far the copy is behind: not served.
+  std::vector<PartitionStatus> standby;
 };
 
 }  // namespace casewatch::engine

@@ -446,6 +446,35 @@ TEST(HttpTasks, ACaseAnotherEngineHoldsIsAnsweredFromItWithinTheCallersScope) {
   EXPECT_EQ(peer.Get("/internal/v1/cases/" + some, "").status, 401);
 }
 
+// A task whose copy the engine keeps for another engine (a standby, casewatchd
+// --standby-replicas): /readyz lists it with its copy's lag, apart from the partitions it serves;
+// it is named missing from the answers, and its lag neither adds to the engine's nor holds back
+// its readiness. Taken over (served again), it leaves the list.
+TEST(HttpTasks, ACopyKeptForAnotherEngineIsListedInReadyzNotServedAndNotAwaited) {
+  Harness split(Split());
+  split.view().StopServing(2);
+  split.view().SetStandby(2, true);
+  engine::EngineStatus copy;
+  copy.lag = 40;
+  copy.partitions = {{2, 40}};
+  split.view().OnStatus(copy, 2);
+  const HttpReply ready = split.Get("/readyz", "");
+  EXPECT_EQ(ready.status, 200) << ready.body;
+  EXPECT_NE(ready.body.find(R"("lag":0,)"), std::string::npos) << ready.body;
+  EXPECT_NE(ready.body.find(R"("missing":[2],"standby":[{"partition":2,"lag":40}]})"),
+            std::string::npos)
+      << ready.body;
+  EXPECT_EQ(split.Get("/api/v1/report").Header("casewatch-missing"), "2");
+
+  // Taken over: served, no longer a copy.
+  ASSERT_TRUE(split.view().LoadTask(2, *split.stores()[2]));
+  split.view().SetStandby(2, false);
+  split.ReportStatus();
+  const HttpReply served = split.Get("/readyz", "");
+  EXPECT_EQ(served.body.find("standby"), std::string::npos) << served.body;
+  EXPECT_EQ(served.body.find("missing"), std::string::npos) << served.body;
+}
+
 // casewatchd --tasks (Load with `partitions`): task N is partition N, and every answer names every
 // partition, held or missing. A task served with nothing consumed yet (a new or wiped store) is
 // named at offset 0, not left out of both; one engine's store with nothing consumed names none.

@@ -363,9 +363,21 @@ void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {
     task_ready_.resize(task + 1, false);
     task_serving_.resize(task + 1, true);  // a task fed without Load (tests)
   }
-  if (!task_serving_[task]) return;  // a runner stopping after its task was taken away
+  if (!task_serving_[task] && (task >= task_standby_.size() || !task_standby_[task])) {
+    return;  // a runner stopping after its task was taken away
+  }
   task_statuses_[task] = status;
   if (status.lag == 0) task_ready_[task] = true;
+  MergeStatuses();
+}
+
+void LiveView::SetStandby(size_t task, bool standby) {
+  MutexLock lock(status_mutex_);
+  if (task >= task_standby_.size()) task_standby_.resize(task + 1, false);
+  task_standby_[task] = standby;
+  if (task < task_statuses_.size() && !task_serving_[task]) {
+    task_statuses_[task] = engine::EngineStatus{};
+  }
   MergeStatuses();
 }
 
@@ -373,6 +385,14 @@ void LiveView::MergeStatuses() {
   bool any = false;
   bool all_ready = true;
   std::vector<int32_t> missing;
+  std::vector<engine::PartitionStatus> standby;
+  for (size_t t = 0; t < task_standby_.size() && t < task_statuses_.size(); ++t) {
+    if (!task_standby_[t] || task_serving_[t]) continue;
+    const engine::EngineStatus& s = task_statuses_[t];
+    // Before its first status: named, its lag unknown.
+    standby.push_back(s.partitions.empty() ? engine::PartitionStatus{static_cast<int32_t>(t), -1}
+                                           : s.partitions.front());
+  }
   for (size_t t = 0; t < task_serving_.size(); ++t) {
     if (!task_serving_[t]) {
       missing.push_back(static_cast<int32_t>(t));
@@ -385,6 +405,7 @@ void LiveView::MergeStatuses() {
   if (task_statuses_.size() == 1) {
     status_ = task_statuses_.front();
     status_.missing = std::move(missing);
+    status_.standby = std::move(standby);
     return;
   }
   engine::EngineStatus sum;
@@ -419,6 +440,7 @@ void LiveView::MergeStatuses() {
   std::sort(sum.partitions.begin(), sum.partitions.end(),
             [](const auto& a, const auto& b) { return a.partition < b.partition; });
   sum.missing = std::move(missing);
+  sum.standby = std::move(standby);
   status_ = std::move(sum);
 }
 

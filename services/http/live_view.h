@@ -183,6 +183,9 @@ class LiveView {
   // items leave the answers, and every answer names its partition as missing
   // (Snapshot::missing, EngineStatus::missing) until LoadTask.
   void StopServing(size_t task);
+  // A task not served here whose copy this engine keeps for another (a standby): its status
+  // goes to EngineStatus::standby, and not into readiness or the served partitions.
+  void SetStandby(size_t task, bool standby);
 
   // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
   // status. Commits of different tasks may come from different threads.
@@ -265,6 +268,7 @@ class LiveView {
   std::vector<engine::EngineStatus> task_statuses_ CW_GUARDED_BY(status_mutex_);
   std::vector<bool> task_ready_ CW_GUARDED_BY(status_mutex_);
   std::vector<bool> task_serving_ CW_GUARDED_BY(status_mutex_);
+  std::vector<bool> task_standby_ CW_GUARDED_BY(status_mutex_);
   bool ready_ CW_GUARDED_BY(status_mutex_) = false;
 };
 

@@ -26,6 +26,13 @@ HttpResponse HandleReadyz(ApiState& state, Call&) {
   }
   out.EndArray();
   WriteMissing(out, status);  // partitions another engine of the group serves
+  if (!status.standby.empty()) {  // copies kept for other engines: not served, not awaited
+    out.Key("standby").BeginArray();
+    for (const engine::PartitionStatus& p : status.standby) {
+      out.BeginObject().Key("partition").Int(p.partition).Key("lag").Int(p.lag).EndObject();
+    }
+    out.EndArray();
+  }
   out.EndObject();
   return Json(ready ? 200 : 503, out.Take());
 }
