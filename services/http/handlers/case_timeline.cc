@@ -58,8 +58,8 @@ bool ValidCaseId(std::string_view id) {
   });
 }
 
-}  // namespace
-
+// The timeline of the case the path names; `ask_peers`: when no store here holds it, from the
+// engine of the group that does (ApiOptions::peer_case).
 HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   const ApiOptions& options = state.options;
   if (auto known = c.params.OnlyThese({"page", "page_size", "items_page", "items_page_size"});
@@ -246,6 +246,8 @@ HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   }
   return answer;
 }
+
+}  // namespace
 
 HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
   return CaseTimeline(state, c, /*ask_peers=*/true);
