@@ -293,19 +293,28 @@ TEST(HttpTasks, AnEngineAddsThePeersCountsOfThePartitionsItMissesAndAnswersForTh
   EXPECT_EQ(peer.Get("/internal/v1/counts", "").status, 401);
 }
 
+// `peer` made to serve task 1 alone, and a group of this engine and it, as the directory lists
+// them: `peer` live at its port, naming partition 1.
+GroupView GroupWithPeerOfTaskOne(Harness& peer) {
+  peer.view().StopServing(0);
+  peer.view().StopServing(2);
+  GroupView group;
+  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
+  group.engines.push_back(GroupPeer{.url = fmt::format("http://127.0.0.1:{}", peer.port()),
+                                    .live = true,
+                                    .offsets = {{1, 0}}});
+  return group;
+}
+
 // The peers' counts over real sockets (PeerCounter, as casewatchd asks them): fetched once while
 // unchanged (the peer answers 304 to their ETag and the copy kept is used again), fetched again
 // when they change; refused without a token that sees everything; a peer that is down or at
 // https:// is left out. An engine asking through it answers for the whole.
 TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSeesEverything) {
   Harness whole;
-  Harness peer(Split());  // serves task 1
-  peer.view().StopServing(0);
-  peer.view().StopServing(2);
-  GroupView group;
-  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
-  const std::string url = fmt::format("http://127.0.0.1:{}", peer.port());
-  group.engines.push_back(GroupPeer{.url = url, .live = true, .offsets = {{1, 0}}});
+  Harness peer(Split());
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  const std::string url = group.engines[1].url;
   PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
   const std::vector<int32_t> missing = {1};
 
@@ -372,13 +381,9 @@ TEST(HttpTasks, ACaseAnotherEngineHoldsIsAnsweredFromItWithinTheCallersScope) {
   peer_options.peer_token = testing::kInspectorToken;
   peer_options.server.rate_per_second = 100;  // casewatchd's defaults
   peer_options.server.rate_burst = 200;
-  Harness peer(peer_options);  // serves task 1
-  peer.view().StopServing(0);
-  peer.view().StopServing(2);
-  GroupView group;
-  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
-  const std::string url = fmt::format("http://127.0.0.1:{}", peer.port());
-  group.engines.push_back(GroupPeer{.url = url, .live = true, .offsets = {{1, 0}}});
+  Harness peer(peer_options);
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  const std::string url = group.engines[1].url;
   PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
   HarnessOptions options = Split();
   options.peer_case = [&](std::span<const int32_t> missing, std::string_view id,

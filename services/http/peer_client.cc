@@ -7,6 +7,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <functional>
 #include <memory>
 
 #include "base/log_throttle.h"
@@ -144,6 +145,32 @@ class Fetch {
   bool done_ = false;
 };
 
+// Starts a GET of `target` at each live engine of `group`, other than this one, whose record
+// names any of `missing`, on `io`. `tag_of(url)`: the ETag to send back (If-None-Match; "" none);
+// `refused(url, why)`: an engine that cannot be asked (not at http://).
+std::vector<std::unique_ptr<Fetch>> AskHolders(
+    asio::io_context& io, const GroupView& group, std::span<const int32_t> missing,
+    const std::string& target, const std::string& token,
+    const std::function<std::string(const std::string&)>& tag_of,
+    const std::function<void(const std::string&, const std::string&)>& refused) {
+  std::vector<std::unique_ptr<Fetch>> fetches;
+  for (const GroupPeer& peer : group.engines) {
+    if (peer.self || !peer.live) continue;
+    const bool holds = std::any_of(missing.begin(), missing.end(),
+                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
+    if (!holds) continue;
+    auto where = ParseHttpUrl(peer.url);
+    if (!where) {
+      refused(peer.url, where.error().message);
+      continue;
+    }
+    fetches.push_back(std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target,
+                                              token, tag_of(peer.url)));
+    fetches.back()->Start();
+  }
+  return fetches;
+}
+
 }  // namespace
 
 PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
@@ -173,22 +200,13 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
     }
   }
   asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  std::vector<std::unique_ptr<Fetch>> fetches;
-  for (const GroupPeer& peer : group.engines) {
-    if (peer.self || !peer.live) continue;
-    const bool holds = std::any_of(missing.begin(), missing.end(),
-                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
-    if (!holds) continue;
-    auto where = ParseHttpUrl(peer.url);
-    if (!where) {
-      warn(peer.url, where.error().message);
-      continue;
-    }
-    const auto kept = last.find(peer.url);
-    fetches.push_back(std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target,
-                                              token_, kept == last.end() ? "" : kept->second.tag));
-    fetches.back()->Start();
-  }
+  const auto fetches = AskHolders(
+      io, group, missing, target, token_,
+      [&](const std::string& url) {
+        const auto kept = last.find(url);
+        return kept == last.end() ? std::string() : kept->second.tag;
+      },
+      warn);
   if (fetches.empty()) return {};
   io.run_for(timeout_);
   std::vector<PeerAnswer> answers;
@@ -221,18 +239,9 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
   std::string target = std::string(kCaseTarget) + PercentEncode(id);
   if (!query.empty()) target += fmt::format("?{}", query);
   asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  std::vector<std::unique_ptr<Fetch>> fetches;
-  for (const GroupPeer& peer : group.engines) {
-    if (peer.self || !peer.live) continue;
-    const bool holds = std::any_of(missing.begin(), missing.end(),
-                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
-    if (!holds) continue;
-    auto where = ParseHttpUrl(peer.url);
-    if (!where) continue;  // said by Ask, at most once a minute
-    fetches.push_back(
-        std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target, token_, ""));
-    fetches.back()->Start();
-  }
+  const auto fetches = AskHolders(
+      io, group, missing, target, token_, [](const std::string&) { return std::string(); },
+      [](const std::string&, const std::string&) {});  // said by Ask, at most once a minute
   if (fetches.empty()) return std::nullopt;
   // Each case is in one partition, so at most one engine has it: the others answer 404 at once.
   // Waits for every answer, or the timeout.
