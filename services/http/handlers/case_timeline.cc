@@ -254,12 +254,7 @@ HttpResponse HandleCaseTimeline(ApiState& state, Call& c) {
 }
 
 HttpResponse HandlePeerCaseTimeline(ApiState& state, Call& c) {
-  if (!c.principal->scope.empty()) {
-    return ErrorResponse(Problem::kForbidden,
-                         "a peer's case timelines cover every unit: only an inspector's token "
-                         "(the one the group's engines hold, casewatchd --peer-token-file) may "
-                         "read them");
-  }
+  if (auto refused = RefuseScopedPeer(c, "a peer's case timelines")) return *refused;
   return CaseTimeline(state, c, /*ask_peers=*/false);
 }
 

@@ -41,6 +41,15 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   }
 }
 
+std::optional<HttpResponse> RefuseScopedPeer(const Call& call, std::string_view what) {
+  if (call.principal->scope.empty()) return std::nullopt;
+  return ErrorResponse(Problem::kForbidden,
+                       fmt::format("{} cover every unit: only an inspector's token (the one the "
+                                   "group's engines hold, casewatchd --peer-token-file) may read "
+                                   "them",
+                                   what));
+}
+
 bool MayAskPeers(const ApiState& state) {
   return state.options.peer_counts && state.options.view != nullptr &&
          !state.options.view->snapshot()->missing.empty();

@@ -3,6 +3,7 @@
 // validates its parameters and answers. Which path, method and caller reach which handler is the
 // route table's business (routes.h). Internal to services/http.
 
+#include <optional>
 #include <string_view>
 
 #include "base/json_writer.h"
@@ -76,6 +77,11 @@ ScopeOrAnswer CallerScope(const ApiState& state, const Call& call, const Scope& 
                           bool past = false);
 // The same for the call's own scope parameters.
 ScopeOrAnswer CallerScope(const ApiState& state, const Call& call);
+
+// The refusal of an /internal/ route (what another engine of the group reads: `what`, covering
+// every unit) to a caller with a scope; nullopt for an inspector's token (the one the group's
+// engines hold) or --no-auth.
+std::optional<HttpResponse> RefuseScopedPeer(const Call& call, std::string_view what);
 
 // Whether a live report or breakdown now asks other engines of the group for their counts: they
 // can be asked (ApiOptions::peer_counts) and the live snapshot misses partitions.

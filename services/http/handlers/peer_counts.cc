@@ -38,11 +38,7 @@ HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
   if (!scope) return ErrorResponse(scope.error());
   auto by = ParseGroupBy(call.params, reports::GroupBy::kNone);
   if (!by) return ErrorResponse(by.error());
-  if (!call.principal->scope.empty()) {
-    return ErrorResponse(Problem::kForbidden,
-                         "a peer's counts cover every unit: only an inspector's token (the one "
-                         "the group's engines hold, casewatchd --peer-token-file) may read them");
-  }
+  if (auto refused = RefuseScopedPeer(call, "a peer's counts")) return *refused;
   if (state.options.view == nullptr) {
     return ErrorResponse(Problem::kNotFound, "this engine keeps no live counts");
   }
