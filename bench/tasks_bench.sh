@@ -10,7 +10,10 @@
 #   3. takeover: one of the three killed (SIGKILL) --kills times while a publisher trickles
 #      events. Measured from the signal: until the two left serve every partition again (each
 #      partition in one of their /readyz), and until both are ready again (the partitions they
-#      took caught up); and how many of the partitions moved were taken over by a standby copy
+#      took caught up), and until a live report from each of them is whole again (no partition
+#      missing: the killed one's partitions counted from the standbys' copies, Casewatch-Copies,
+#      or from their new owners); and how many of the partitions moved were taken over by a
+#      standby copy
 #      (--standby-replicas; the others from the engine's own older copy). The killed one then
 #      restarts on its store and takes its share back.
 #
@@ -63,6 +66,12 @@ whole() {  # of 50 live reports from engine $1, those for every partition, the o
   done
   echo "$count"
 }
+answers_whole() {  # engine $1's live report lacks no partition (no Casewatch-Missing)
+  local headers
+  headers=$(curl -s --max-time 1 -D - -o /dev/null \
+    "http://127.0.0.1:${PORTS[$1]}/api/v1/report" | tr -d '\r')
+  grep -q '^HTTP/1.1 200' <<<"$headers" && ! grep -qi '^casewatch-missing:' <<<"$headers"
+}
 served() {  # how many partitions engines "$@" hold between them
   local n
   for n in "$@"; do held "$n"; done | sort -u | grep -c . || true
@@ -108,7 +117,7 @@ for i in $(seq 300); do
   curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:${PORTS[0]}/readyz"
 done | sort -n >"$WORK/readyz.txt"
 echo "| GET /readyz from engine 0 at the same time, 300 requests | p50 $(awk 'NR==150{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms | p99 $(awk 'NR==297{printf "%.2f", $1*1000}' "$WORK/readyz.txt") ms |"
-served_ms=() ready_ms=() moved_all=0 by_standby=0
+served_ms=() ready_ms=() whole_ms=() moved_all=0 by_standby=0
 took_over() {  # takeovers by a standby in the engines' logs so far
   cat "$WORK"/engine[012].log | grep -c "taken over by its standby here" || true
 }
@@ -122,13 +131,23 @@ for i in $(seq "$KILLS"); do
   kill -KILL "${PIDS[$victim]}"
   wait "${PIDS[$victim]}" 2>/dev/null || true
   PIDS[$victim]=""
-  until [ "$(served "${others[@]}")" -eq "$PARTITIONS" ]; do sleep 0.05; done
-  served_ms+=($(($(now_ms) - started)))
+  served_at="" whole_at=""
+  until [ -n "$served_at" ] && [ -n "$whole_at" ]; do
+    if [ -z "$whole_at" ] && answers_whole "${others[0]}" && answers_whole "${others[1]}"; then
+      whole_at=$(now_ms)
+    fi
+    if [ -z "$served_at" ] && [ "$(served "${others[@]}")" -eq "$PARTITIONS" ]; then
+      served_at=$(now_ms)
+    fi
+    sleep 0.02
+  done
+  served_ms+=($((served_at - started)))
+  whole_ms+=($((whole_at - started)))
   until ready "${others[0]}" && ready "${others[1]}"; do sleep 0.05; done
   ready_ms+=($(($(now_ms) - started)))
   standby_now=$(($(took_over) - standby_before))
   moved_all=$((moved_all + moved)) by_standby=$((by_standby + standby_now))
-  say "kill $i (engine $victim, $moved partitions, $standby_now taken over by a standby): served again after ${served_ms[-1]} ms, ready after ${ready_ms[-1]} ms"
+  say "kill $i (engine $victim, $moved partitions, $standby_now taken over by a standby): answers whole again after ${whole_ms[-1]} ms, served again after ${served_ms[-1]} ms, ready after ${ready_ms[-1]} ms"
   start_engine "$victim" "${GROUP[@]}"
   until [ "$(held "$victim" | wc -l)" -gt 0 ] && ready "$victim" &&
     [ "$(served 0 1 2)" -eq "$PARTITIONS" ]; do sleep 0.1; done
@@ -142,6 +161,7 @@ summary() {  # $1: name, then the times
 }
 summary "a third of the partitions served again after their engine is killed (SIGKILL; session timeout 6 s; --standby-replicas $STANDBYS)" "${served_ms[@]}"
 summary "the same, until the engines that took them are caught up (/readyz 200)" "${ready_ms[@]}"
+summary "the same, until a live report from each of the two left lacks no partition (from copies, or from the new owners)" "${whole_ms[@]}"
 echo "| partitions moved by the kills, taken over by a standby copy | $by_standby of $moved_all | the rest from the engine's own older copy, if it had one, or from Kafka |"
 kill "$TRICKLE" 2>/dev/null || true
 TRICKLE=""

@@ -349,6 +349,7 @@ struct Holding {
   std::string missing;  // "" when none
   std::string offsets;
   std::string peers;  // "" when none
+  std::string copies;  // "" when none
   int64_t records = -1;
 };
 
@@ -360,6 +361,7 @@ Holding HoldingOf(uint16_t port, const std::string& token = "") {
   holding.missing = reply.Header("casewatch-missing");
   holding.offsets = reply.Header("casewatch-offsets");
   holding.peers = reply.Header("casewatch-peers");
+  holding.copies = reply.Header("casewatch-copies");
   holding.records = Reflected(reply);
   return holding;
 }
@@ -533,7 +535,22 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
   b->Signal(SIGKILL);
   EXPECT_EQ(b->Wait(10), 128 + SIGKILL);
   b.reset();
-  const auto on_its_own = [&](const Holding& h) { return all(h) && h.peers.empty(); };
+  // At once, before the group notices (its session timeout): B's partitions are counted from
+  // A's copies of them, and the answer says so.
+  std::string b_partitions;
+  for (const auto& [partition, next] : b_held) {
+    b_partitions += (b_partitions.empty() ? "" : ",") + std::to_string(partition);
+  }
+  const auto from_copies = [&](const Holding& h) { return all(h) && !h.copies.empty(); };
+  const Holding at_once = WaitFor(*a_port, from_copies, reader);
+  ASSERT_TRUE(from_copies(at_once)) << at_once.missing << " " << at_once.records
+                                    << ReadFileOrEmpty(a_log.string());
+  EXPECT_EQ(at_once.copies, b_partitions);
+  EXPECT_EQ(at_once.peers, "");
+  EXPECT_EQ(at_once.body, whole) << at_once.offsets;
+  const auto on_its_own = [&](const Holding& h) {
+    return all(h) && h.peers.empty() && h.copies.empty();
+  };
   Holding after_kill = WaitFor(*a_port, on_its_own, reader);
   ASSERT_TRUE(on_its_own(after_kill)) << after_kill.missing << " " << after_kill.records
                                       << ReadFileOrEmpty(a_log.string());

@@ -287,7 +287,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     spdlog::info("group {}: task {} stopped here{}", options_.group, t,
                  standby ? " (a standby)" : "");
   };
-  const auto start = [&](size_t t, bool standby) {
+  const auto start = [&](size_t t, bool standby) -> Result<void> {
     RunnerOptions task = task_options_[t];
     if (standby) {
       task.leads = [&owned, t] { return owned[t].load(); };
@@ -302,14 +302,23 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
         return Ok();
       };
       if (auto& commit = task.engine.on_commit) {
-        task.engine.on_commit = [commit, t, &served](const engine::CommitInfo& info) {
-          if (served[t]) commit(info);  // a standby's counts are not served
+        task.engine.on_commit = [commit, t, &served, view](const engine::CommitInfo& info) {
+          if (served[t]) {
+            commit(info);
+          } else if (view != nullptr) {
+            view->OnCopyCommit(info, t);  // kept apart, for the engines that cannot reach the owner
+          }
         };
       }
     } else {
       served[t] = true;
     }
-    if (standby && view != nullptr) view->SetStandby(t, true);
+    if (standby && view != nullptr) {
+      view->SetStandby(t, true);
+      if (auto loaded = view->LoadCopy(t, *task_stores_[t], options_.engine.topic); !loaded) {
+        return loaded;
+      }
+    }
     auto runner = std::make_unique<Running>();
     runner->standby = standby;
     Running* raw = runner.get();
@@ -318,6 +327,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
       raw->done = true;
     });
     running[t] = std::move(runner);
+    return Ok();
   };
   kafka::GroupOptions group{options_.group, options_.engine.topic, options_.group_session_timeout};
   group.on_revoke = [&](std::span<const int32_t> partitions) {
@@ -381,7 +391,10 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
             break;
           }
         }
-        start(t, /*standby=*/false);
+        if (auto started = start(t, /*standby=*/false); !started) {
+          failure = started.error();
+          break;
+        }
         spdlog::info("group {}: task {} (partition {}) runs here", options_.group, t, t);
       }
       for (size_t t = 0; t < tasks && !failure; ++t) {
@@ -390,7 +403,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
         if (running[t] && running[t]->standby && !owned[t] && !served[t] && !chosen) {
           stop_task(t);  // another engine keeps its copy now
         } else if (chosen && !running[t] && !owned[t] && now >= not_before[t]) {
-          start(t, /*standby=*/true);
+          if (auto started = start(t, /*standby=*/true); !started) failure = started.error();
         }
       }
       for (size_t t = 0; t < running.size(); ++t) {

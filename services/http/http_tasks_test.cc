@@ -368,6 +368,115 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
 }
 
+// A partition whose owner cannot answer (killed, not yet given to another engine) is counted
+// from a copy another engine's standby keeps (GET /internal/v1/counts?partitions=), over real
+// sockets, or from this engine's own copy: the answer is the whole one, and names the partitions
+// read from a copy (Casewatch-Copies). A copy is asked for only when the owner does not answer.
+TEST(HttpTasks, APartitionWhoseOwnerCannotAnswerIsCountedFromACopy) {
+  Harness whole;
+  Harness keeper(Split());  // serves nothing; keeps a copy of task 1
+  for (size_t t = 0; t < kTasks; ++t) keeper.view().StopServing(t);
+  keeper.view().SetStandby(1, true);
+  ASSERT_TRUE(keeper.view().LoadCopy(1, *keeper.stores()[1]));
+  const std::string keeper_url = fmt::format("http://127.0.0.1:{}", keeper.port());
+  GroupView group;
+  group.engines.push_back(GroupPeer{.url = "http://self", .self = true, .live = true});
+  // The owner of partition 1: still listed live, but nothing listens there.
+  group.engines.push_back(GroupPeer{.url = "http://127.0.0.1:1", .live = true,
+                                    .offsets = {{1, 0}}});
+  group.engines.push_back(GroupPeer{.url = keeper_url, .live = true, .standby = {1}});
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  const std::vector<int32_t> missing = {1};
+
+  const auto first = counter.Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].url, keeper_url);
+  EXPECT_TRUE(first[0].copy);
+  ASSERT_NE(first[0].counts, nullptr);
+  ASSERT_EQ(first[0].counts->consumed().size(), 1u);
+  EXPECT_EQ(first[0].counts->consumed().begin()->first, 1);
+  const auto again = counter.Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].counts.get(), first[0].counts.get()) << "unchanged: the copy kept (304)";
+
+  HarnessOptions options = Split();
+  options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
+                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+  Harness split(options);
+  split.view().StopServing(1);
+  const Scope region{split.home().region, {}, {}, {}};
+  for (const std::string& target : {std::string("/api/v1/report"),
+                                    "/api/v1/report?" + ScopeQuery(region),
+                                    std::string("/api/v1/breakdown?by=team")}) {
+    const HttpReply report = split.Get(target);
+    ASSERT_EQ(report.status, 200) << target << " " << report.body;
+    EXPECT_EQ(report.body, whole.Get(target).body) << target;
+    EXPECT_EQ(report.Header("casewatch-copies"), "1") << target;
+    EXPECT_EQ(report.Header("casewatch-peers"), keeper_url) << target;
+    EXPECT_EQ(report.Header("casewatch-missing"), "") << target;
+  }
+
+  // The owner answers: its counts, and no copy asked for.
+  Harness owner(Split());
+  owner.view().StopServing(0);
+  owner.view().StopServing(2);
+  GroupView alive = group;
+  alive.engines[1].url = fmt::format("http://127.0.0.1:{}", owner.port());
+  const auto owned = counter.Ask(alive, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(owned.size(), 1u);
+  EXPECT_EQ(owned[0].url, alive.engines[1].url);
+  EXPECT_FALSE(owned[0].copy);
+
+  // No engine answers for it, but this one keeps a copy: counted from it, no peer named.
+  Harness alone(Split());
+  alone.view().StopServing(1);
+  EXPECT_EQ(alone.Get("/api/v1/report").Header("casewatch-missing"), "1");
+  alone.view().SetStandby(1, true);
+  ASSERT_TRUE(alone.view().LoadCopy(1, *alone.stores()[1]));
+  const HttpReply from_copy = alone.Get("/api/v1/report");
+  EXPECT_EQ(from_copy.body, whole.Get("/api/v1/report").body);
+  EXPECT_EQ(from_copy.Header("casewatch-copies"), "1");
+  EXPECT_EQ(from_copy.Header("casewatch-missing"), "");
+  EXPECT_EQ(from_copy.Header("casewatch-peers"), "");
+  // A copy's writes change its counts and offsets alone, never the answers' own.
+  const auto copy = alone.view().Copies(missing);
+  ASSERT_EQ(copy.size(), 1u);
+  ASSERT_FALSE(copy[0]->scopes.empty());
+  const uint64_t served_version = alone.view().snapshot()->version;
+  store::v1::ScopeCounts changed = *copy[0]->scopes.front();
+  changed.set_cases(changed.cases() + 5);
+  const std::map<int32_t, int64_t> consumed = {{1, 12345}};
+  engine::CommitInfo info;
+  info.as_of = *copy[0]->as_of;
+  info.scopes = {&changed};
+  info.consumed = &consumed;
+  alone.view().OnCopyCommit(info, 1);
+  const auto written = alone.view().Copies(missing);
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0]->version, copy[0]->version + 1);
+  EXPECT_EQ(written[0]->consumed, consumed);
+  EXPECT_EQ(written[0]->scopes.size(), copy[0]->scopes.size());
+  EXPECT_EQ(CasesIn(*written[0], Scope{}), CasesIn(*copy[0], Scope{}) + 5);
+  EXPECT_EQ(alone.view().snapshot()->version, served_version);
+  const std::string offsets = alone.Get("/api/v1/report").Header("casewatch-offsets");
+  EXPECT_NE(offsets.find(",1:12345,"), std::string::npos) << offsets;
+  // The copy given up: the partition is missing again.
+  alone.view().SetStandby(1, false);
+  EXPECT_TRUE(alone.view().Copies(missing).empty());
+  EXPECT_EQ(alone.Get("/api/v1/report").Header("casewatch-missing"), "1");
+
+  // The internal route: the copies named, or why not.
+  EXPECT_EQ(keeper.Get("/internal/v1/counts?partitions=1").status, 200);
+  const HttpReply none = keeper.Get("/internal/v1/counts?partitions=0,2");
+  EXPECT_EQ(none.status, 404);
+  EXPECT_NE(none.body.find("no copy of partitions 0,2"), std::string::npos) << none.body;
+  for (const char* bad : {"x", "1,1", "", "1,", "-1"}) {
+    const HttpReply refused = keeper.Get(std::string("/internal/v1/counts?partitions=") + bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_NE(refused.body.find("partitions"), std::string::npos) << refused.body;
+  }
+}
+
 // A case's timeline from the engine holding it, over real sockets (PeerCounter::FindCase, as
 // casewatchd asks): an engine that misses the case's partition answers as one store of every case
 // does, naming the engine it asked (Casewatch-Peers); a viewer gets a case of another unit as

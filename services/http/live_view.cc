@@ -34,6 +34,47 @@ std::string TaskKey(size_t task, std::string key) {
   return key;
 }
 
+using CountsPtr = std::shared_ptr<const store::v1::ScopeCounts>;
+
+// What a task's store reflects as of its last write.
+struct StoredTask {
+  std::optional<Instant> as_of;
+  std::map<int32_t, int64_t> consumed;  // of `events_topic`
+  uint64_t pending = 0;
+  std::vector<CountsPtr> scopes;
+};
+
+Result<StoredTask> ReadStoredTask(const store::StoreReader& store,
+                                  std::string_view events_topic) {
+  StoredTask task;
+  CW_TRY(as_of, store.ProjectionInstant());
+  task.as_of = as_of;
+  if (!events_topic.empty()) {
+    CW_TRY(offsets, store.Offsets(events_topic));
+    for (const store::OffsetEntry& e : offsets) task.consumed[e.partition] = e.next_offset;
+  }
+  CW_TRY(store.ScanPendingCases([&](std::string_view) { ++task.pending; }));
+  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
+    task.scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
+  }));
+  return task;
+}
+
+// Task `task`'s allocations in `changed` replace their counts in `scopes` (whose positions
+// `index` keeps by TaskKey); new ones are added.
+void ReplaceCounts(std::vector<CountsPtr>& scopes, std::unordered_map<std::string, size_t>& index,
+                   size_t task, std::span<const store::v1::ScopeCounts* const> changed) {
+  for (const store::v1::ScopeCounts* counts : changed) {
+    auto copy = std::make_shared<const store::v1::ScopeCounts>(*counts);
+    const auto [slot, added] = index.emplace(TaskKey(task, KeyOf(*counts)), scopes.size());
+    if (added) {
+      scopes.push_back(std::move(copy));
+    } else {
+      scopes[slot->second] = std::move(copy);
+    }
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const std::string> Snapshot::Report(const Policy& policy, int64_t min_cases,
@@ -127,6 +168,37 @@ store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
   return out;
 }
 
+store::v1::PeerCounts PeerCountsOf(std::span<const std::shared_ptr<const Snapshot>> parts,
+                                   const Scope& scope, reports::GroupBy by) {
+  store::v1::PeerCounts out;
+  for (const auto& part : parts) {
+    store::v1::PeerCounts one = PeerCountsOf(*part, scope, by);
+    if (&part == parts.data()) {
+      out.set_as_of_seconds(one.as_of_seconds());
+      out.set_as_of_nanos(one.as_of_nanos());
+      out.set_one_instant(one.one_instant());
+    } else if (one.as_of_seconds() != out.as_of_seconds() ||
+               one.as_of_nanos() != out.as_of_nanos() || !one.one_instant()) {
+      out.set_one_instant(false);
+    }
+    out.mutable_consumed()->insert(one.consumed().begin(), one.consumed().end());
+    out.set_cases_pending(out.cases_pending() + one.cases_pending());
+    for (store::v1::ScopeCounts& counts : *one.mutable_scopes()) {
+      *out.add_scopes() = std::move(counts);  // an allocation's sums once per part: they add
+    }
+  }
+  return out;
+}
+
+std::string CopiesTag(std::span<const std::shared_ptr<const Snapshot>> copies) {
+  std::string tag = "copies";
+  for (const auto& copy : copies) {
+    const int32_t partition = copy->consumed.empty() ? -1 : copy->consumed.begin()->first;
+    fmt::format_to(std::back_inserter(tag), "-{}.{}", partition, copy->version);
+  }
+  return tag;
+}
+
 std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
                                           std::span<const PeerAnswer> peers,
                                           std::vector<std::string>& added) {
@@ -152,14 +224,16 @@ std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
     for (const auto& [partition, next] : c.consumed()) {
       merged->consumed[partition] = next;
       missing.erase(partition);
+      if (peer.copy) merged->copies.push_back(partition);
     }
     merged->cases_pending += c.cases_pending();
     for (const store::v1::ScopeCounts& counts : c.scopes()) {  // sharing the peer's, no copy
       merged->scopes.push_back(std::shared_ptr<const store::v1::ScopeCounts>(peer.counts, &counts));
     }
-    added.push_back(peer.url);
+    if (!peer.url.empty()) added.push_back(peer.url);
   }
   merged->missing.assign(missing.begin(), missing.end());
+  std::sort(merged->copies.begin(), merged->copies.end());
   return merged;
 }
 
@@ -196,19 +270,13 @@ Result<void> LiveView::Load(std::span<const store::StoreReader* const> stores,
 
 Result<void> LiveView::LoadTask(size_t t, const store::StoreReader& store,
                                 std::string_view events_topic) {
+  CW_TRY(stored, ReadStoredTask(store, events_topic));
   Task task;
   task.serving = true;
-  CW_TRY(as_of, store.ProjectionInstant());
-  task.as_of = as_of;
-  if (!events_topic.empty()) {
-    CW_TRY(offsets, store.Offsets(events_topic));
-    for (const store::OffsetEntry& e : offsets) task.consumed[e.partition] = e.next_offset;
-  }
-  CW_TRY(store.ScanPendingCases([&](std::string_view) { ++task.pending; }));
-  std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
-  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-    scopes.push_back(std::make_shared<const store::v1::ScopeCounts>(counts));
-  }));
+  task.as_of = stored.as_of;
+  task.consumed = std::move(stored.consumed);
+  task.pending = stored.pending;
+  std::vector<CountsPtr> scopes = std::move(stored.scopes);
   DropWork(t);
   CW_TRY(store.ScanProjections(
       [&](std::string_view case_id, const store::v1::CaseProjection& projection) {
@@ -339,16 +407,7 @@ void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
     next->version = snapshot_->version + 1;
     SumTasks(*next);
     next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
-    for (const store::v1::ScopeCounts* counts : info.scopes) {
-      auto copy = std::make_shared<const store::v1::ScopeCounts>(*counts);
-      const auto [slot, added] =
-          scope_index_.emplace(TaskKey(task, KeyOf(*counts)), next->scopes.size());
-      if (added) {
-        next->scopes.push_back(std::move(copy));
-      } else {
-        next->scopes[slot->second] = std::move(copy);
-      }
-    }
+    ReplaceCounts(next->scopes, scope_index_, task, info.scopes);
     snapshot_ = std::move(next);
     published = snapshot_;
   }
@@ -371,7 +430,59 @@ void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {
   MergeStatuses();
 }
 
+Result<void> LiveView::LoadCopy(size_t t, const store::StoreReader& store,
+                                std::string_view events_topic) {
+  CW_TRY(stored, ReadStoredTask(store, events_topic));
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->as_of = stored.as_of;
+  snapshot->consumed = std::move(stored.consumed);
+  snapshot->consumed.emplace(static_cast<int32_t>(t), 0);  // named before it has consumed any
+  snapshot->cases_pending = stored.pending;
+  Copy copy;
+  for (CountsPtr& counts : stored.scopes) {
+    copy.index.emplace(TaskKey(t, KeyOf(*counts)), snapshot->scopes.size());
+    snapshot->scopes.push_back(std::move(counts));
+  }
+  copy.snapshot = std::move(snapshot);
+  MutexLock lock(copy_mutex_);
+  copies_.insert_or_assign(t, std::move(copy));
+  return Ok();
+}
+
+void LiveView::OnCopyCommit(const engine::CommitInfo& info, size_t t) {
+  MutexLock lock(copy_mutex_);
+  const auto found = copies_.find(t);
+  if (found == copies_.end()) return;
+  Copy& copy = found->second;
+  auto next = std::make_shared<Snapshot>();
+  next->version = copy.snapshot->version + 1;
+  next->as_of = info.as_of;
+  next->consumed = info.consumed != nullptr ? *info.consumed : copy.snapshot->consumed;
+  next->consumed.emplace(static_cast<int32_t>(t), 0);
+  next->cases_pending = info.cases_pending;
+  next->scopes = copy.snapshot->scopes;  // shares the unchanged allocations' counts
+  ReplaceCounts(next->scopes, copy.index, t, info.scopes);
+  copy.snapshot = std::move(next);
+}
+
+std::vector<std::shared_ptr<const Snapshot>> LiveView::Copies(
+    std::span<const int32_t> partitions) const {
+  std::vector<std::shared_ptr<const Snapshot>> found;
+  MutexLock lock(copy_mutex_);
+  for (const auto& [t, copy] : copies_) {
+    if (std::find(partitions.begin(), partitions.end(), static_cast<int32_t>(t)) !=
+        partitions.end()) {
+      found.push_back(copy.snapshot);
+    }
+  }
+  return found;
+}
+
 void LiveView::SetStandby(size_t task, bool standby) {
+  if (!standby) {
+    MutexLock lock(copy_mutex_);
+    copies_.erase(task);
+  }
   MutexLock lock(status_mutex_);
   if (task >= task_standby_.size()) task_standby_.resize(task + 1, false);
   task_standby_[task] = standby;

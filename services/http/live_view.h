@@ -48,6 +48,9 @@ class Snapshot {
   // Partitions of the events topic no task here serves (another engine of the group holds them):
   // their cases are not in these counts.
   std::vector<int32_t> missing;
+  // Partitions whose counts come from a copy another engine's standby keeps (WithPeers), while
+  // the engine holding them cannot answer.
+  std::vector<int32_t> copies;
   std::vector<std::shared_ptr<const store::v1::ScopeCounts>> scopes;
   // The records the counts reflect: per partition of the events topic, the offset after the
   // last one applied (engine::CommitInfo::consumed); empty before the engine's first write (but
@@ -89,12 +92,26 @@ struct PeerAnswer {
   std::string url;
   std::string tag;
   std::shared_ptr<const store::v1::PeerCounts> counts;
+  // The counts of copies kept for the engine a partition is given to (a standby's: asked for by
+  // partition while its owner cannot answer), not of the partitions' owner; `url` "": this
+  // engine's own copies.
+  bool copy = false;
 };
+
+// PeerCountsOf for several snapshots whose partitions are disjoint (the copies one engine keeps,
+// LiveView::Copies) as one answer: their counts and offsets together, at one instant when all
+// are at the same (one_instant is false otherwise).
+store::v1::PeerCounts PeerCountsOf(std::span<const std::shared_ptr<const Snapshot>> parts,
+                                   const Scope& scope, reports::GroupBy by);
+// Names the state of `copies` (each one's partition and version), with no space or quote: for
+// an ETag of their counts.
+std::string CopiesTag(std::span<const std::shared_ptr<const Snapshot>> copies);
 
 // `local` with the counts of those of `peers` that can be added to it: at its instant (each at
 // one instant), holding nothing but partitions `local` misses and no peer before them holds. Their
-// partitions leave `missing` and join `consumed`; `added` gets their urls. The cases are
-// disjoint, so the counts add: the answer is what one engine holding all those partitions gives.
+// partitions leave `missing` and join `consumed` (and `copies`, for a copy's); `added` gets the
+// urls of the peers added (not "", this engine's copies). The cases are disjoint, so the counts
+// add: the answer is what one engine holding all those partitions gives.
 std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
                                           std::span<const PeerAnswer> peers,
                                           std::vector<std::string>& added);
@@ -184,8 +201,20 @@ class LiveView {
   // (Snapshot::missing, EngineStatus::missing) until LoadTask.
   void StopServing(size_t task);
   // A task not served here whose copy this engine keeps for another (a standby): its status
-  // goes to EngineStatus::standby, and not into readiness or the served partitions.
+  // goes to EngineStatus::standby, and not into readiness or the served partitions. False: the
+  // copy's counts (LoadCopy) are dropped too.
   void SetStandby(size_t task, bool standby);
+  // The copy of task N (partition N) this engine keeps for another engine, from `store` as it
+  // stands: its counts, apart from the answers (Copies), fed by OnCopyCommit until
+  // SetStandby(task, false). Before its runner starts.
+  [[nodiscard]] Result<void> LoadCopy(size_t task, const store::StoreReader& store,
+                                      std::string_view events_topic = {});
+  // A write of a copy's runner: its counts only (a copy has no open items served here). Ignored
+  // for a task of which no copy is loaded.
+  void OnCopyCommit(const engine::CommitInfo& info, size_t task);
+  // The counts of the copies kept here of those of `partitions` there are, each a snapshot of
+  // one task (as of its last write; `consumed` names its partition), by partition.
+  std::vector<std::shared_ptr<const Snapshot>> Copies(std::span<const int32_t> partitions) const;
 
   // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
   // status. Commits of different tasks may come from different threads.
@@ -270,6 +299,15 @@ class LiveView {
   std::vector<bool> task_serving_ CW_GUARDED_BY(status_mutex_);
   std::vector<bool> task_standby_ CW_GUARDED_BY(status_mutex_);
   bool ready_ CW_GUARDED_BY(status_mutex_) = false;
+
+  // The copies kept for other engines (LoadCopy), by task: each its own snapshot, and the
+  // position of each allocation's counts in it.
+  struct Copy {
+    std::shared_ptr<const Snapshot> snapshot;
+    std::unordered_map<std::string, size_t> index;
+  };
+  mutable Mutex copy_mutex_;
+  std::map<size_t, Copy> copies_ CW_GUARDED_BY(copy_mutex_);
 };
 
 }  // namespace casewatch::http

@@ -169,6 +169,26 @@ Result<int64_t> ParsePositive(std::string_view text) {
   return value;
 }
 
+Result<std::vector<int32_t>> ParsePartitionList(std::string_view text) {
+  std::vector<int32_t> partitions;
+  while (true) {
+    const std::string_view one = text.substr(0, text.find(','));
+    if (one.empty() || one.size() > 6 ||
+        !std::all_of(one.begin(), one.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+      return InvalidArgument(fmt::format(
+          "\"{}\" is not a partition (partitions are numbers from 0, comma-separated)", one));
+    }
+    int32_t partition = 0;
+    for (char ch : one) partition = partition * 10 + (ch - '0');
+    if (std::find(partitions.begin(), partitions.end(), partition) != partitions.end()) {
+      return InvalidArgument(fmt::format("partition {} is named twice", partition));
+    }
+    partitions.push_back(partition);
+    if (one.size() == text.size()) return partitions;
+    text.remove_prefix(one.size() + 1);
+  }
+}
+
 Result<Instant> ParseInstantParam(std::string_view text) { return ParseInstant(text); }
 Result<Date> ParseDateParam(std::string_view text) { return ParseDate(text); }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "projections/calendar.h"
@@ -64,6 +65,8 @@ Result<bool> ParseBool(std::string_view text);        // true/false/1/0
 Result<int64_t> ParsePositive(std::string_view text);  // 1..999999999
 Result<Instant> ParseInstantParam(std::string_view text);
 Result<Date> ParseDateParam(std::string_view text);
+// Partitions of the events topic, comma-separated ("0,3,7"): each 0..999999, none twice.
+Result<std::vector<int32_t>> ParsePartitionList(std::string_view text);
 
 // A page of a list: `page` from 1, `page_size` from 1 to `max` (default `fallback`).
 struct Page {

@@ -1,6 +1,7 @@
 #include "services/http/peer_client.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <memory>
+#include <set>
 
 #include "base/log_throttle.h"
 #include "services/http/params.h"
@@ -90,6 +92,7 @@ class Fetch {
   }
 
   const std::string& url() const { return url_; }
+  std::string target() const { return std::string(request_.target()); }
 
   // The peer's answer, once it has come whole; why there is none otherwise.
   Result<bhttp::response<bhttp::string_body>*> Response(std::chrono::milliseconds timeout) {
@@ -145,30 +148,39 @@ class Fetch {
   bool done_ = false;
 };
 
-// Starts a GET of `target` at each live engine of `group`, other than this one, whose record
-// names any of `missing`, on `io`. `tag_of(url)`: the ETag to send back (If-None-Match; "" none);
-// `refused(url, why)`: an engine that cannot be asked (not at http://).
-std::vector<std::unique_ptr<Fetch>> AskHolders(
-    asio::io_context& io, const GroupView& group, std::span<const int32_t> missing,
-    const std::string& target, const std::string& token,
-    const std::function<std::string(const std::string&)>& tag_of,
+// Starts a GET at each live engine of `group` other than this one for which `target_of` gives a
+// target ("": not asked), on `io`. `tag_of(url, target)`: the ETag to send back (If-None-Match;
+// "" none); `refused(url, why)`: an engine that cannot be asked (not at http://).
+std::vector<std::unique_ptr<Fetch>> AskEngines(
+    asio::io_context& io, const GroupView& group,
+    const std::function<std::string(const GroupPeer&)>& target_of, const std::string& token,
+    const std::function<std::string(const std::string&, const std::string&)>& tag_of,
     const std::function<void(const std::string&, const std::string&)>& refused) {
   std::vector<std::unique_ptr<Fetch>> fetches;
   for (const GroupPeer& peer : group.engines) {
     if (peer.self || !peer.live) continue;
-    const bool holds = std::any_of(missing.begin(), missing.end(),
-                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
-    if (!holds) continue;
+    const std::string target = target_of(peer);
+    if (target.empty()) continue;
     auto where = ParseHttpUrl(peer.url);
     if (!where) {
       refused(peer.url, where.error().message);
       continue;
     }
     fetches.push_back(std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target,
-                                              token, tag_of(peer.url)));
+                                              token, tag_of(peer.url, target)));
     fetches.back()->Start();
   }
   return fetches;
+}
+
+// `target` for an engine whose directory record names any of `missing` (it holds them).
+std::function<std::string(const GroupPeer&)> HoldersOf(std::span<const int32_t> missing,
+                                                       std::string target) {
+  return [missing, target = std::move(target)](const GroupPeer& peer) {
+    const bool holds = std::any_of(missing.begin(), missing.end(),
+                                   [&](int32_t p) { return peer.offsets.count(p) > 0; });
+    return holds ? target : std::string();
+  };
 }
 
 }  // namespace
@@ -189,46 +201,73 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
   const std::string query = ScopeQuery(scope, by);
   const std::string target =
       query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
-  const auto kept_key = [&](const std::string& url) { return url + target; };
-  std::map<std::string, PeerAnswer> last;  // this query's
+  std::map<std::string, PeerAnswer> last;  // by url and target: those kept of this query's
   {
     MutexLock lock(mutex_);
     for (const GroupPeer& peer : group.engines) {
-      if (auto kept = last_.find(kept_key(peer.url)); kept != last_.end()) {
-        last.emplace(peer.url, kept->second);
+      for (auto kept = last_.lower_bound(peer.url + target);
+           kept != last_.end() && kept->first.starts_with(peer.url + target); ++kept) {
+        last.insert(*kept);
       }
     }
   }
-  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  const auto fetches = AskHolders(
-      io, group, missing, target, token_,
-      [&](const std::string& url) {
-        const auto kept = last.find(url);
-        return kept == last.end() ? std::string() : kept->second.tag;
-      },
-      warn);
-  if (fetches.empty()) return {};
-  io.run_for(timeout_);
+  const auto tag_of = [&](const std::string& url, const std::string& asked) {
+    const auto kept = last.find(url + asked);
+    return kept == last.end() ? std::string() : kept->second.tag;
+  };
   std::vector<PeerAnswer> answers;
-  for (const auto& fetch : fetches) {
-    auto answer = fetch->Take(timeout_);
-    if (!answer) {
-      warn(fetch->url(), answer.error().message);
-      continue;
+  std::vector<std::string> keys;  // answers[i]'s, to keep it by
+  // Asks the engines `target_of` names at once, and adds their answers.
+  const auto ask = [&](const std::function<std::string(const GroupPeer&)>& target_of,
+                       bool copies) {
+    asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+    const auto fetches = AskEngines(io, group, target_of, token_, tag_of, warn);
+    if (fetches.empty()) return;
+    io.run_for(timeout_);
+    for (const auto& fetch : fetches) {
+      auto answer = fetch->Take(timeout_);
+      if (!answer) {
+        warn(fetch->url(), answer.error().message);
+        continue;
+      }
+      const std::string key = fetch->url() + fetch->target();
+      if (answer.value().counts) {
+        answers.push_back(
+            PeerAnswer{fetch->url(), answer.value().tag, answer.value().counts, copies});
+      } else if (const auto kept = last.find(key);
+                 kept != last.end() && kept->second.tag == answer.value().tag) {
+        answers.push_back(kept->second);  // unchanged
+      } else {
+        warn(fetch->url(), "a 304 for counts this engine does not have");
+        continue;
+      }
+      keys.push_back(key);
     }
-    if (answer.value().counts) {
-      answers.push_back(PeerAnswer{fetch->url(), answer.value().tag, answer.value().counts});
-    } else if (const auto kept = last.find(fetch->url());
-               kept != last.end() && kept->second.tag == answer.value().tag) {
-      answers.push_back(kept->second);  // unchanged
-    } else {
-      warn(fetch->url(), "a 304 for counts this engine does not have");
-    }
+  };
+  ask(HoldersOf(missing, target), /*copies=*/false);
+  // Partitions no owner answered for (killed, cut off, not yet given to another engine): from
+  // the engines keeping a copy of them, each asked for the copies it keeps.
+  std::set<int32_t> uncovered(missing.begin(), missing.end());
+  for (const PeerAnswer& answer : answers) {
+    for (const auto& [partition, next] : answer.counts->consumed()) uncovered.erase(partition);
+  }
+  if (!uncovered.empty()) {
+    ask(
+        [&](const GroupPeer& peer) {
+          std::vector<int32_t> kept;
+          for (int32_t p : peer.standby) {
+            if (uncovered.count(p)) kept.push_back(p);
+          }
+          if (kept.empty()) return std::string();
+          return fmt::format("{}{}partitions={}", target, query.empty() ? "?" : "&",
+                             fmt::join(kept, ","));
+        },
+        /*copies=*/true);
   }
   MutexLock lock(mutex_);
   if (last_.size() > kMaxKept) last_.clear();  // engines gone, scopes no longer asked for
-  for (const PeerAnswer& answer : answers) {
-    if (!answer.tag.empty()) last_[kept_key(answer.url)] = answer;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (!answers[i].tag.empty()) last_[keys[i]] = answers[i];
   }
   return answers;
 }
@@ -239,8 +278,9 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
   std::string target = std::string(kCaseTarget) + PercentEncode(id);
   if (!query.empty()) target += fmt::format("?{}", query);
   asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  const auto fetches = AskHolders(
-      io, group, missing, target, token_, [](const std::string&) { return std::string(); },
+  const auto fetches = AskEngines(
+      io, group, HoldersOf(missing, target), token_,
+      [](const std::string&, const std::string&) { return std::string(); },
       [](const std::string&, const std::string&) {});  // said by Ask, at most once a minute
   if (fetches.empty()) return std::nullopt;
   // Each case is in one partition, so at most one engine has it: the others answer 404 at once.

@@ -8,6 +8,11 @@
 // does not answer within the timeout is left out: its partitions stay missing and the answer
 // names them (Casewatch-Missing).
 //
+// Partitions that no owner answered for (its engine killed or cut off, and not yet given to
+// another) are then asked, at once, of the live engines whose records list a copy of them
+// (--standby-replicas: `standby=`), each for the copies it keeps (`partitions=`): such an answer
+// is PeerAnswer::copy, and the merged answer names those partitions (Casewatch-Copies).
+//
 // An engine asks for the counts within the scope of the answer it is making, summed by its
 // groups, so a peer sends a few sums however many allocations it holds. Each peer's last counts
 // for each query are kept with their ETag and sent back (If-None-Match): while a peer's counts
@@ -39,8 +44,9 @@ class PeerCounter {
   PeerCounter(std::string token, std::chrono::milliseconds timeout);
 
   // The counts within `scope` summed by `by` (PeerCountsOf) of the live engines of `group`, other
-  // than this one, whose directory records name any of `missing`; those that do not answer are
-  // logged (at most one line a minute) and left out.
+  // than this one, whose directory records name any of `missing`; then, for the partitions of
+  // `missing` none of them answered for, those of the copies the others keep of them. Those
+  // that do not answer are logged (at most one line a minute) and left out.
   std::vector<PeerAnswer> Ask(const GroupView& group, std::span<const int32_t> missing,
                               const Scope& scope, reports::GroupBy by);
 

@@ -39,6 +39,9 @@ void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot) {
   if (!snapshot.missing.empty()) {
     response.headers.emplace_back("Casewatch-Missing", FormatMissing(snapshot.missing));
   }
+  if (!snapshot.copies.empty()) {
+    response.headers.emplace_back("Casewatch-Copies", FormatMissing(snapshot.copies));
+  }
 }
 
 std::optional<HttpResponse> RefuseScopedPeer(const Call& call, std::string_view what) {
@@ -57,11 +60,21 @@ bool MayAskPeers(const ApiState& state) {
 
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
                                              reports::GroupBy by, std::vector<std::string>& peers) {
-  std::shared_ptr<const Snapshot> snapshot = state.options.view->snapshot();
-  if (snapshot->missing.empty() || !state.options.peer_counts || !snapshot->as_of) {
-    return snapshot;
+  const LiveView& view = *state.options.view;
+  std::shared_ptr<const Snapshot> snapshot = view.snapshot();
+  if (snapshot->missing.empty() || !snapshot->as_of) return snapshot;
+  std::vector<PeerAnswer> answers;
+  if (state.options.peer_counts) answers = state.options.peer_counts(snapshot->missing, scope, by);
+  // The partitions no engine answered for, from the copies this engine keeps of them.
+  std::vector<int32_t> uncovered = snapshot->missing;
+  for (const PeerAnswer& answer : answers) {
+    std::erase_if(uncovered, [&](int32_t p) { return answer.counts->consumed().count(p) > 0; });
   }
-  const std::vector<PeerAnswer> answers = state.options.peer_counts(snapshot->missing, scope, by);
+  if (const auto copies = view.Copies(uncovered); !copies.empty()) {
+    answers.push_back(PeerAnswer{
+        "", CopiesTag(copies),
+        std::make_shared<const store::v1::PeerCounts>(PeerCountsOf(copies, scope, by)), true});
+  }
   if (answers.empty()) return snapshot;
   // The same local snapshot, scope and grouping and the same peers' snapshots: the same merge (a
   // peer without a tag is never taken for the same).

@@ -5,6 +5,12 @@
 // and the records they reflect (store::v1::PeerCounts, binary protobuf; PeerCountsOf). Any
 // unit, so an inspector's token (casewatchd --peer-token-file) or --no-auth only.
 //
+// With `partitions=3,7`: the counts of the copies this engine keeps of those partitions for the
+// engines they are given to (--standby-replicas), apart from its own tasks, for an engine that
+// cannot get them from the partitions' owner (killed, cut off, not yet replaced). Each copy is
+// as of its own last write (an engine at another instant does not add it); `consumed` names the
+// partitions answered, and 404 says none of them is kept here.
+//
 // Each answer carries an ETag naming the snapshot (this process and the snapshot's version): a
 // peer that sends it back (If-None-Match) for the same query while the counts are unchanged gets
 // 304 and no body, and uses the counts it already has. The counts are serialized once per
@@ -30,7 +36,8 @@ uint64_t ProcessNonce() {
 }  // namespace
 
 HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
-  if (auto known = call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "by"});
+  if (auto known = call.params.OnlyThese(
+          {"region", "pdu", "team", "offender_manager", "by", "partitions"});
       !known) {
     return ErrorResponse(known.error());
   }
@@ -39,14 +46,38 @@ HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
   auto by = ParseGroupBy(call.params, reports::GroupBy::kNone);
   if (!by) return ErrorResponse(by.error());
   if (auto refused = RefuseScopedPeer(call, "a peer's counts")) return *refused;
+  std::optional<std::vector<int32_t>> partitions;
+  if (const auto text = call.params.Get("partitions")) {
+    auto parsed = ParsePartitionList(*text);
+    if (!parsed) return ErrorResponse(InvalidArgument("partitions: " + parsed.error().message));
+    partitions = std::move(parsed).value();
+  }
   if (state.options.view == nullptr) {
     return ErrorResponse(Problem::kNotFound, "this engine keeps no live counts");
+  }
+  HttpResponse answer;
+  if (partitions) {
+    const auto copies = state.options.view->Copies(*partitions);
+    if (copies.empty()) {
+      return ErrorResponse(Problem::kNotFound,
+                           fmt::format("this engine keeps no copy of partitions {}",
+                                       FormatMissing(*partitions)));
+    }
+    std::string tag = fmt::format("\"{:016x}-{}\"", ProcessNonce(), CopiesTag(copies));
+    if (call.request.if_none_match == tag) {
+      answer.status = 304;
+      answer.content_type.clear();
+    } else {
+      answer.content_type = "application/x-protobuf";
+      answer.body = PeerCountsOf(copies, scope.value(), by.value()).SerializeAsString();
+    }
+    answer.headers.emplace_back("ETag", std::move(tag));
+    return answer;
   }
   const auto snapshot = state.options.view->snapshot();
   if (!snapshot->as_of) {
     return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
   }
-  HttpResponse answer;
   std::string tag = fmt::format("\"{:016x}-{}\"", ProcessNonce(), snapshot->version);
   if (call.request.if_none_match == tag) {
     answer.status = 304;
