@@ -50,8 +50,8 @@ start_engine() {  # engine $1, then its flags
     --no-auth --clock simulated --clock-start "$END" --clock-speed 0 >>"$WORK/engine$n.log" 2>&1 &
   PIDS[$n]=$!
 }
-held() {  # the partitions engine $1 serves itself (its /readyz), one per line
-  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" |
+held() {  # the partitions engine $1 serves itself (its /readyz, not the copies it keeps)
+  curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" | sed 's/"standby":.*//' |
     grep -o '"partition":[0-9]*' | cut -d: -f2 || true
 }
 whole() {  # of 50 live reports from engine $1, those for every partition, the others' counts added

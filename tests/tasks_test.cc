@@ -515,18 +515,24 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
     ASSERT_TRUE(with_peer(answer)) << answer.missing << " " << answer.records << logs();
     EXPECT_EQ(answer.peers, "http://127.0.0.1:" + std::to_string(other));
     EXPECT_EQ(answer.body, whole) << answer.offsets;
-    // A case only the other holds (the first of its worklist): its timeline, from the other.
-    const std::string worklist = Get(other, "/api/v1/worklist?page_size=1", reader).body;
-    std::smatch found;
-    ASSERT_TRUE(std::regex_search(worklist, found, std::regex("\"case_id\":\"([^\"]+)\"")))
-        << worklist;
-    const std::string timeline = "/api/v1/cases/" + found[1].str() + "?page_size=20";
+    // A case only the other holds (the first of its own open items, as it gives them to its
+    // peers): its timeline, from the other.
+    store::v1::PeerWorklist own;
+    ASSERT_TRUE(own.ParseFromString(Get(other, "/internal/v1/worklist?limit=1", reader).body));
+    ASSERT_EQ(own.items_size(), 1);
+    const std::string timeline = "/api/v1/cases/" + own.items(0).case_id() + "?page_size=20";
     const ht::HttpReply there = Get(other, timeline, reader);
     const ht::HttpReply routed = Get(port, timeline, reader);
     EXPECT_EQ(there.status, 200) << there.body;
     EXPECT_EQ(routed.status, 200) << routed.body;
     EXPECT_EQ(routed.body, there.body);
     EXPECT_EQ(routed.Header("casewatch-peers"), "http://127.0.0.1:" + std::to_string(other));
+    // The worklist: both engines' open items, the same from either.
+    const std::string all_items = "/api/v1/worklist?page_size=500";
+    const ht::HttpReply here_items = Get(port, all_items, reader);
+    EXPECT_EQ(here_items.body, Get(other, all_items, reader).body);
+    EXPECT_EQ(here_items.Header("casewatch-peers"), "http://127.0.0.1:" + std::to_string(other));
+    EXPECT_EQ(here_items.Header("casewatch-missing"), "");
   }
 
   // Killed, its tasks go to the other engine, whose standbys of them take them over.

@@ -107,6 +107,12 @@ struct ApiOptions {
   std::function<std::optional<PeerCase>(std::span<const int32_t> missing, std::string_view id,
                                         std::string_view query)>
       peer_case;
+  // The open items of the engines of the group holding the partitions in `missing`, asked with
+  // `query` (GET /internal/v1/worklist: the scope, the filters and `limit`): GET
+  // /api/v1/worklist merges them with its own (MergeWorklists). Unset: those partitions' items
+  // are left out and the partitions named (Casewatch-Missing).
+  std::function<std::vector<PeerWork>(std::span<const int32_t> missing, std::string_view query)>
+      peer_worklist;
 };
 
 // A route's counters, for /metrics.

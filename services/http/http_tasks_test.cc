@@ -368,6 +368,73 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
 }
 
+// A worklist from an engine missing a partition merges in the open items of the engine holding
+// it (GET /internal/v1/worklist, over real sockets): every page, filter and the CSV export equal
+// one store's of every case, naming the peer; a peer that does not answer leaves its partition
+// named missing; the internal route answers only a token with no scope, and checks its limit.
+TEST(HttpTasks, AWorklistMergesTheOpenItemsOfTheEngineHoldingTheOtherPartitions) {
+  Harness whole;
+  Harness peer(Split());
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  const std::string url = group.engines[1].url;
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  HarnessOptions options = Split();
+  const GroupView* asked = &group;
+  options.peer_worklist = [&](std::span<const int32_t> missing, std::string_view query) {
+    return counter.Worklist(*asked, missing, query);
+  };
+  Harness split(options);
+  split.view().StopServing(1);
+  const Scope region{split.home().region, {}, {}, {}};
+  const std::vector<std::string> targets = {
+      "/api/v1/worklist",
+      "/api/v1/worklist?page_size=7&page=3",
+      "/api/v1/worklist?page_size=500",
+      "/api/v1/worklist?group=overdue&page_size=20",
+      "/api/v1/worklist?group=long_overdue&page=2&page_size=5",
+      "/api/v1/worklist?status=pending&rosh=high,very_high",
+      "/api/v1/worklist?indicator=" + std::string(kIndicators[0].id),
+      "/api/v1/worklist?status=overdue&" + ScopeQuery(region),
+      "/api/v1/worklist?format=csv",
+      "/api/v1/worklist?format=csv&group=due_this_week&" + ScopeQuery(region),
+  };
+  int with_items_elsewhere = 0;
+  for (const std::string& target : targets) {
+    const HttpReply expected = whole.Get(target);
+    const HttpReply got = split.Get(target);
+    ASSERT_EQ(got.status, 200) << target << " " << got.body;
+    EXPECT_EQ(got.body, expected.body) << target;
+    EXPECT_EQ(got.Header("casewatch-peers"), url) << target;
+    EXPECT_EQ(got.Header("casewatch-missing"), "") << target;
+    // The peer's own items alone differ from the whole: the merge is what makes them equal.
+    if (peer.Get(target).body != expected.body) ++with_items_elsewhere;
+  }
+  EXPECT_GT(with_items_elsewhere, 5);
+  // A viewer's worklist (the viewer token's scope is `split`'s home region): its region's items
+  // from both engines.
+  EXPECT_EQ(split.Get("/api/v1/worklist?page_size=50", testing::kViewerToken).body,
+            whole.Get("/api/v1/worklist?page_size=50&" + ScopeQuery(region)).body);
+
+  // The peer down: its partition named missing, the items here alone.
+  GroupView gone = group;
+  gone.engines[1].url = "http://127.0.0.1:1";
+  asked = &gone;
+  const HttpReply partial = split.Get("/api/v1/worklist");
+  EXPECT_EQ(partial.status, 200);
+  EXPECT_EQ(partial.Header("casewatch-missing"), "1");
+  EXPECT_EQ(partial.Header("casewatch-peers"), "");
+  EXPECT_NE(partial.body, whole.Get("/api/v1/worklist").body);
+
+  // The internal route.
+  EXPECT_EQ(peer.Get("/internal/v1/worklist?limit=3").status, 200);
+  EXPECT_EQ(peer.Get("/internal/v1/worklist", testing::kViewerToken).status, 403);
+  EXPECT_EQ(peer.Get("/internal/v1/worklist", "").status, 401);
+  for (const char* bad : {"limit=0", "limit=x", "group=soon", "page=2"}) {
+    const HttpReply refused = peer.Get(std::string("/internal/v1/worklist?") + bad);
+    EXPECT_EQ(refused.status, 400) << bad << " " << refused.body;
+  }
+}
+
 // A partition whose owner cannot answer (killed, not yet given to another engine) is counted
 // from a copy another engine's standby keeps (GET /internal/v1/counts?partitions=), over real
 // sockets, or from this engine's own copy: the answer is the whole one, and names the partitions

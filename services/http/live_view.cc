@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "base/json_writer.h"
 
@@ -586,20 +587,133 @@ WorkGroup GroupOf(bool overdue, Date due, Date today) {
   return WorkGroup::kLater;
 }
 
+namespace {
+
+// Worklist order: by group, priority cases first, by due date, then by case, indicator and check
+// (a total order: an item is one case's obligation).
+auto UrgencyOf(const WorkItem& item) {
+  return std::tuple(item.group, !item.priority, item.due, item.case_id, item.indicator,
+                    item.detail);
+}
+
+constexpr uint32_t kPriorityRegistrations =
+    store::format::kRegistrationMappa | store::format::kRegistrationChildProtection;
+
+bool PriorityOf(RoshLevel rosh_level, uint32_t registrations) {
+  return rosh_level == RoshLevel::kHigh || rosh_level == RoshLevel::kVeryHigh ||
+         (registrations & kPriorityRegistrations) != 0;
+}
+
+// `page`'s items [begin, end) of `matching` (sorted that far), copied into the page.
+void CopyItems(std::span<const WorkItem> matching, size_t begin, size_t end, WorklistPage& page) {
+  page.case_ids.reserve(end - begin);
+  page.allocations.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    page.case_ids.emplace_back(matching[i].case_id);
+    page.allocations.push_back(*matching[i].allocation);
+  }
+  for (size_t i = begin; i < end; ++i) {
+    WorkItem item = matching[i];
+    item.case_id = page.case_ids[i - begin];
+    item.allocation = &page.allocations[i - begin];
+    page.items.push_back(item);
+  }
+}
+
+// Sorts `matching` as far as the page [offset, offset + limit) and copies that page out.
+void TakePage(std::vector<WorkItem>& matching, size_t offset, size_t limit, WorklistPage& page) {
+  const size_t begin = std::min(offset, matching.size());
+  const size_t end = std::min(matching.size(), begin + std::min(limit, matching.size()));
+  std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end),
+                    matching.end(),
+                    [](const WorkItem& a, const WorkItem& b) { return UrgencyOf(a) < UrgencyOf(b); });
+  CopyItems(matching, begin, end, page);
+}
+
+}  // namespace
+
+store::v1::PeerWorklist PeerWorklistOf(const WorklistPage& page, const Snapshot& snapshot) {
+  store::v1::PeerWorklist out;
+  if (page.as_of) {
+    out.set_as_of_seconds(page.as_of->seconds);
+    out.set_as_of_nanos(page.as_of->nanos);
+  }
+  for (const auto& [partition, next] : snapshot.consumed) (*out.mutable_consumed())[partition] = next;
+  out.set_total(page.total);
+  for (int64_t n : page.group_totals) out.add_group_totals(n);
+  for (const WorkItem& item : page.items) {
+    store::v1::PeerWorklist::Item& to = *out.add_items();
+    to.set_case_id(std::string(item.case_id));
+    to.set_region(item.allocation->region);
+    to.set_pdu(item.allocation->pdu);
+    to.set_team(item.allocation->team);
+    to.set_offender_manager(item.allocation->offender_manager);
+    to.set_indicator(static_cast<int32_t>(item.indicator));
+    to.set_detail(item.detail);
+    to.set_due_days(item.due.days);
+    to.set_overdue(item.overdue);
+    to.set_rosh_level(static_cast<int32_t>(item.rosh_level));
+    to.set_registrations(item.registrations);
+  }
+  return out;
+}
+
+WorklistPage MergeWorklists(const WorklistPage& local, std::span<const PeerWork> peers,
+                            const WorklistQuery& query, std::vector<int32_t>& missing,
+                            std::vector<std::string>& added) {
+  WorklistPage merged;
+  merged.as_of = local.as_of;
+  merged.total = local.total;
+  merged.group_totals = local.group_totals;
+  const Date today = DateOf(local.as_of.value_or(Instant{}));
+  std::vector<WorkItem> matching(local.items.begin(), local.items.end());
+  std::vector<Allocation> allocations;  // the peers' items' (a deque would do; counted first)
+  size_t peer_items = 0;
+  for (const PeerWork& peer : peers) peer_items += peer.work ? peer.work->items_size() : 0;
+  allocations.reserve(peer_items);
+  std::set<int32_t> left(missing.begin(), missing.end());
+  for (const PeerWork& peer : peers) {
+    if (!peer.work || !local.as_of) continue;
+    const store::v1::PeerWorklist& w = *peer.work;
+    const Instant at{w.as_of_seconds(), w.as_of_nanos()};
+    if (DateOf(at) != today || w.consumed().empty() ||
+        w.group_totals_size() != kWorkGroupCount ||
+        !std::all_of(w.consumed().begin(), w.consumed().end(),
+                     [&](const auto& p) { return left.count(p.first) > 0; })) {
+      continue;  // another day, moving, or another peer's: counted twice
+    }
+    for (const auto& [partition, next] : w.consumed()) left.erase(partition);
+    merged.total += w.total();
+    for (int g = 0; g < kWorkGroupCount; ++g) merged.group_totals[g] += w.group_totals(g);
+    for (const store::v1::PeerWorklist::Item& from : w.items()) {
+      allocations.push_back(
+          Allocation{from.region(), from.pdu(), from.team(), from.offender_manager()});
+      WorkItem item;
+      item.case_id = from.case_id();
+      item.allocation = &allocations.back();
+      item.indicator = static_cast<Indicator>(from.indicator());
+      item.detail = static_cast<uint8_t>(from.detail());
+      item.due = Date{from.due_days()};
+      item.overdue = from.overdue();
+      item.group = GroupOf(item.overdue, item.due, today);
+      item.rosh_level = static_cast<RoshLevel>(from.rosh_level());
+      item.registrations = from.registrations();
+      item.priority = PriorityOf(item.rosh_level, item.registrations);
+      if (query.group && item.group != *query.group) continue;
+      matching.push_back(item);
+    }
+    added.push_back(peer.url);
+  }
+  missing.assign(left.begin(), left.end());
+  TakePage(matching, query.offset, query.limit, merged);
+  return merged;
+}
+
 WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
   WorklistPage page;
   page.as_of = snapshot()->as_of;
   const Date today = DateOf(page.as_of.value_or(Instant{}));
-  struct Ranked {
-    const std::string* case_id;
-    const CaseWork* work;
-    OpenItem item;
-    WorkGroup group;
-    bool priority;
-  };
-  constexpr uint32_t kPriorityRegistrations =
-      store::format::kRegistrationMappa | store::format::kRegistrationChildProtection;
-  std::vector<Ranked> matching;
+  std::vector<WorkItem> matching;  // views into work_, under its lock
   ReaderLock lock(work_mutex_);
   for (const auto& [case_id, work] : work_) {
     if (!query.scope.Matches(work.allocation)) continue;
@@ -608,9 +722,7 @@ WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
             query.rosh_levels.end()) {
       continue;
     }
-    const bool priority = work.rosh_level == RoshLevel::kHigh ||
-                          work.rosh_level == RoshLevel::kVeryHigh ||
-                          (work.registrations & kPriorityRegistrations) != 0;
+    const bool priority = PriorityOf(work.rosh_level, work.registrations);
     for (const OpenItem& item : work.items) {
       if ((query.filter == WorkFilter::kOverdue && !item.overdue) ||
           (query.filter == WorkFilter::kPending && item.overdue) ||
@@ -620,35 +732,13 @@ WorklistPage LiveView::Worklist(const WorklistQuery& query) const {
       const WorkGroup group = GroupOf(item.overdue, item.due, today);
       ++page.group_totals[static_cast<int>(group)];
       if (query.group && group != *query.group) continue;
-      matching.push_back(Ranked{&case_id, &work, item, group, priority});
+      matching.push_back(WorkItem{case_id, &work.allocation, item.indicator, item.detail,
+                                  item.due, item.overdue, group, work.rosh_level,
+                                  work.registrations, priority});
     }
   }
-  const auto more_urgent = [](const Ranked& a, const Ranked& b) {
-    if (a.group != b.group) return a.group < b.group;
-    if (a.priority != b.priority) return a.priority;
-    if (a.item.due != b.item.due) return a.item.due < b.item.due;
-    if (*a.case_id != *b.case_id) return *a.case_id < *b.case_id;
-    if (a.item.indicator != b.item.indicator) return a.item.indicator < b.item.indicator;
-    return a.item.detail < b.item.detail;
-  };
   page.total = static_cast<int64_t>(matching.size());
-  const size_t begin = std::min(query.offset, matching.size());
-  const size_t end = std::min(matching.size(), begin + query.limit);
-  std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(end),
-                    matching.end(), more_urgent);
-  page.case_ids.reserve(end - begin);
-  page.allocations.reserve(end - begin);
-  for (size_t i = begin; i < end; ++i) {
-    page.case_ids.push_back(*matching[i].case_id);
-    page.allocations.push_back(matching[i].work->allocation);
-  }
-  for (size_t i = begin; i < end; ++i) {
-    const Ranked& r = matching[i];
-    page.items.push_back(WorkItem{page.case_ids[i - begin], &page.allocations[i - begin],
-                                  r.item.indicator, r.item.detail, r.item.due, r.item.overdue,
-                                  r.group,
-                                  r.work->rosh_level, r.work->registrations, r.priority});
-  }
+  TakePage(matching, query.offset, query.limit, page);
   return page;
 }
 

@@ -167,6 +167,27 @@ struct WorklistPage {
   std::vector<Allocation> allocations;
 };
 
+// A page's items [0, limit) (LiveView::Worklist at offset 0) as an engine gives them to a peer of
+// its group answering the same query (GET /internal/v1/worklist), with the snapshot's
+// partitions.
+store::v1::PeerWorklist PeerWorklistOf(const WorklistPage& page, const Snapshot& snapshot);
+
+// One peer's worklist, and the peer (its url in the group's directory).
+struct PeerWork {
+  std::string url;
+  std::shared_ptr<const store::v1::PeerWorklist> work;
+};
+
+// `local` (`query`'s items [0, offset + limit): LiveView::Worklist at offset 0) with the items of
+// those of `peers` that can be added to it: on its day (which groups an item), holding nothing
+// but partitions in `missing` and none a peer before them gave. Their items are merged in
+// worklist order and their totals added; the answer is the page [offset, offset + limit) that one
+// engine holding all those partitions gives. `missing` is left with the partitions no peer gave;
+// `added` gets the urls of the peers added.
+WorklistPage MergeWorklists(const WorklistPage& local, std::span<const PeerWork> peers,
+                            const WorklistQuery& query, std::vector<int32_t>& missing,
+                            std::vector<std::string>& added);
+
 // How current the answers are, for a reader (the stream's freshness events): the records not
 // yet applied, and the partitions behind and those the brokers do not serve (since when):
 // {"lag":35,"catching_up":false,"role":"follower","behind":[{"partition":1,"lag":30},...],

@@ -25,6 +25,7 @@ using tcp = asio::ip::tcp;
 
 constexpr std::string_view kTarget = "/internal/v1/counts";
 constexpr std::string_view kCaseTarget = "/internal/v1/cases/";
+constexpr std::string_view kWorklistTarget = "/internal/v1/worklist";
 constexpr uint64_t kMaxBody = 256ull << 20;  // every allocation of a national service, and more
 constexpr size_t kMaxKept = 4096;             // answers kept for If-None-Match
 
@@ -183,6 +184,16 @@ std::function<std::string(const GroupPeer&)> HoldersOf(std::span<const int32_t> 
   };
 }
 
+// Logs (at most once a minute) that what engine `url` holds is left out of an answer, and why.
+void LeftOut(const std::string& url, const std::string& why) {
+  static LogThrottle throttle(std::chrono::minutes(1), 1);
+  uint64_t held_back = 0;
+  if (throttle.Allow("peer", held_back)) {
+    spdlog::warn("group: what {} holds is left out of a live answer: {}{}", url, why,
+                 HeldBackNote(held_back));
+  }
+}
+
 }  // namespace
 
 PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
@@ -190,14 +201,7 @@ PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
 
 std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const int32_t> missing,
                                          const Scope& scope, reports::GroupBy by) {
-  static LogThrottle throttle(std::chrono::minutes(1), 1);
-  const auto warn = [](const std::string& url, const std::string& why) {
-    uint64_t held_back = 0;
-    if (throttle.Allow("peer", held_back)) {
-      spdlog::warn("group: the counts of {} are left out of a live answer: {}{}", url, why,
-                   HeldBackNote(held_back));
-    }
-  };
+  const auto& warn = LeftOut;
   const std::string query = ScopeQuery(scope, by);
   const std::string target =
       query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
@@ -294,6 +298,40 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
                     std::move(answer.body())};
   }
   return std::nullopt;
+}
+
+std::vector<PeerWork> PeerCounter::Worklist(const GroupView& group,
+                                            std::span<const int32_t> missing,
+                                            std::string_view query) {
+  std::string target(kWorklistTarget);
+  if (!query.empty()) target += fmt::format("?{}", query);
+  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+  const auto fetches = AskEngines(
+      io, group, HoldersOf(missing, target), token_,
+      [](const std::string&, const std::string&) { return std::string(); }, LeftOut);
+  if (fetches.empty()) return {};
+  io.run_for(timeout_);
+  std::vector<PeerWork> answers;
+  for (const auto& fetch : fetches) {
+    auto response = fetch->Response(timeout_);
+    if (!response) {
+      LeftOut(fetch->url(), response.error().message);
+      continue;
+    }
+    if (response.value()->result_int() != 200) {
+      LeftOut(fetch->url(), fmt::format("{}{}: {} {}", fetch->url(), kWorklistTarget,
+                                        response.value()->result_int(),
+                                        response.value()->body().substr(0, 300)));
+      continue;
+    }
+    auto work = std::make_shared<store::v1::PeerWorklist>();
+    if (!work->ParseFromString(response.value()->body())) {
+      LeftOut(fetch->url(), "the answer is not PeerWorklist");
+      continue;
+    }
+    answers.push_back(PeerWork{fetch->url(), std::move(work)});
+  }
+  return answers;
 }
 
 }  // namespace casewatch::http

@@ -28,6 +28,8 @@ constexpr Route kRoutes[] = {
     {"/internal/v1/counts", "GET", Access::kReader, kPeerRoute, nullptr, HandlePeerCounts},
     {"/internal/v1/cases/", "GET", Access::kReader, kPeerCaseRoute, Always,
      HandlePeerCaseTimeline},
+    {"/internal/v1/worklist", "GET", Access::kReader, kPeerWorklistRoute, Always,
+     HandlePeerWorklist},
 };
 
 constexpr Route kStaticFiles = {"/", "GET", Access::kPublic, kStaticRoute, nullptr,

@@ -33,6 +33,7 @@ enum RouteId : size_t {
   kMetricsRoute,
   kPeerRoute,
   kPeerCaseRoute,
+  kPeerWorklistRoute,
   kHealthRoute,
   kStaticRoute,
   kOtherRoute,
@@ -40,7 +41,8 @@ enum RouteId : size_t {
 };
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
     "report",  "breakdown",   "worklist",  "case",   "trend",  "stream", "meta",  "group",
-    "events",  "metrics",     "peer_counts", "peer_case", "health", "static", "other"};
+    "events",  "metrics",     "peer_counts", "peer_case", "peer_worklist", "health",
+    "static",  "other"};
 
 struct Route {
   std::string_view path;    // exact, or a prefix when it ends with '/'

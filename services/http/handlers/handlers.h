@@ -38,6 +38,7 @@ HttpResponse HandleGroup(ApiState& state, Call& call);
 HttpResponse HandlePostEvents(ApiState& state, Call& call);
 HttpResponse HandleMetrics(ApiState& state, Call& call);
 HttpResponse HandlePeerCounts(ApiState& state, Call& call);
+HttpResponse HandlePeerWorklist(ApiState& state, Call& call);
 
 // --- What several handlers write ---
 

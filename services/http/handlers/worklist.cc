@@ -1,7 +1,9 @@
 // GET /api/v1/worklist: the caseload view of the open obligations in the caller's scope, grouped
 // as a practitioner plans a day (overdue, due today, due this week, later; long overdue apart),
 // high-risk, child protection and MAPPA cases first within a group, then by due date; a page at
-// a time as JSON, or all of them as CSV for a supervision meeting (from the live view).
+// a time as JSON, or all of them as CSV for a supervision meeting (from the live view). An engine
+// whose group shares the partitions out (casewatchd --tasks --group) merges in the items of the
+// engines holding the partitions it misses (GET /internal/v1/worklist, HandlePeerWorklist).
 #include <fmt/format.h>
 
 #include <limits>
@@ -91,6 +93,30 @@ Result<void> ParseFilters(const Params& params, WorklistQuery& query) {
   return Ok();
 }
 
+// `query`'s scope and filters as parameters, for a peer (GET /internal/v1/worklist), with
+// `limit` (none: every item).
+std::string PeerQuery(const WorklistQuery& query, std::optional<size_t> limit) {
+  std::string text = ScopeQuery(query.scope, reports::GroupBy::kNone);
+  const auto add = [&](std::string_view name, std::string_view value) {
+    fmt::format_to(std::back_inserter(text), "{}{}={}", text.empty() ? "" : "&", name,
+                   PercentEncode(value));
+  };
+  if (query.filter != WorkFilter::kAll) {
+    add("status", query.filter == WorkFilter::kOverdue ? "overdue" : "pending");
+  }
+  if (query.group) add("group", NameOf(*query.group));
+  if (query.indicator) add("indicator", InfoOf(*query.indicator).id);
+  std::string rosh;
+  for (RoshLevel level : query.rosh_levels) {
+    const auto named = std::find_if(kRoshNames.begin(), kRoshNames.end(),
+                                    [&](const auto& entry) { return entry.second == level; });
+    rosh += (rosh.empty() ? "" : ",") + std::string(named->first);
+  }
+  if (!rosh.empty()) add("rosh", rosh);
+  if (limit) add("limit", std::to_string(*limit));
+  return text;
+}
+
 HttpResponse Csv(const WorklistPage& work, Date today) {
   std::string out =
       "group,case_id,rosh_level,registrations,indicator,action,due,days_overdue,status,region,"
@@ -157,9 +183,31 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
   // The CSV export holds every matching item.
   query.offset = csv ? 0 : page.value().offset();
   query.limit = csv ? std::numeric_limits<size_t>::max() : static_cast<size_t>(page.value().size);
-  const WorklistPage work = state.options.view->Worklist(query);
+  const LiveView& view = *state.options.view;
+  const auto snapshot = view.snapshot();
+  WorklistPage work;
+  std::vector<std::string> peers;
+  std::vector<int32_t> missing = snapshot->missing;
+  if (!missing.empty() && state.options.peer_worklist && snapshot->as_of) {
+    // Every engine's first offset + limit items, merged: the page is among them.
+    WorklistQuery first = query;
+    first.offset = 0;
+    first.limit = csv ? query.limit : query.offset + query.limit;
+    const std::vector<PeerWork> answers = state.options.peer_worklist(
+        missing, PeerQuery(query, csv ? std::nullopt : std::optional<size_t>(first.limit)));
+    work = MergeWorklists(view.Worklist(first), answers, query, missing, peers);
+  } else {
+    work = view.Worklist(query);
+  }
   const Date today = DateOf(work.as_of.value_or(Instant{}));
-  if (csv) return Csv(work, today);
+  HttpResponse answer = csv ? Csv(work, today) : HttpResponse{};
+  if (!peers.empty()) {  // otherwise the missing partitions are named with the freshness
+    std::string named;
+    for (const std::string& url : peers) named += (named.empty() ? "" : ",") + url;
+    answer.headers.emplace_back("Casewatch-Peers", std::move(named));
+    if (!missing.empty()) answer.headers.emplace_back("Casewatch-Missing", FormatMissing(missing));
+  }
+  if (csv) return answer;
   JsonWriter out;
   out.BeginObject().Key("as_of");
   WriteInstant(out, work.as_of);
@@ -205,7 +253,40 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
     out.EndObject();
   }
   out.EndArray().EndObject();
-  return Json(200, out.Take());
+  HttpResponse json = Json(200, out.Take());
+  json.headers.insert(json.headers.end(), answer.headers.begin(), answer.headers.end());
+  return json;
+}
+
+HttpResponse HandlePeerWorklist(ApiState& state, Call& call) {
+  if (auto known = call.params.OnlyThese({"region", "pdu", "team", "offender_manager", "status",
+                                          "group", "indicator", "rosh", "limit"});
+      !known) {
+    return ErrorResponse(known.error());
+  }
+  auto scope = ParseScope(call.params);
+  if (!scope) return ErrorResponse(scope.error());
+  WorklistQuery query;
+  query.scope = std::move(scope).value();
+  if (auto parsed = ParseFilters(call.params, query); !parsed) {
+    return ErrorResponse(Problem::kInvalidParameter, parsed.error().message);
+  }
+  auto limit = Optional<int64_t>(call.params, "limit", ParsePositive, "a number from 1");
+  if (!limit) return ErrorResponse(limit.error());
+  query.limit = limit.value() ? static_cast<size_t>(*limit.value())
+                              : std::numeric_limits<size_t>::max();
+  if (auto refused = RefuseScopedPeer(call, "a peer's worklist")) return *refused;
+  if (state.options.view == nullptr) {
+    return ErrorResponse(Problem::kNotFound, "this engine keeps no live worklist");
+  }
+  const auto snapshot = state.options.view->snapshot();
+  if (!snapshot->as_of) {
+    return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
+  }
+  HttpResponse answer;
+  answer.content_type = "application/x-protobuf";
+  answer.body = PeerWorklistOf(state.options.view->Worklist(query), *snapshot).SerializeAsString();
+  return answer;
 }
 
 }  // namespace casewatch::http
