@@ -533,6 +533,15 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
     EXPECT_EQ(here_items.body, Get(other, all_items, reader).body);
     EXPECT_EQ(here_items.Header("casewatch-peers"), "http://127.0.0.1:" + std::to_string(other));
     EXPECT_EQ(here_items.Header("casewatch-missing"), "");
+    // The trends, day by day and month by month: both engines' counts, the same from either.
+    for (const std::string trend : {"/api/v1/trend", "/api/v1/trend?interval=month&months=24"}) {
+      const ht::HttpReply here_trend = Get(port, trend, reader);
+      EXPECT_EQ(here_trend.status, 200) << here_trend.body;
+      EXPECT_EQ(here_trend.body, Get(other, trend, reader).body) << trend;
+      EXPECT_EQ(here_trend.Header("casewatch-peers"),
+                "http://127.0.0.1:" + std::to_string(other))
+          << trend;
+    }
   }
 
   // Killed, its tasks go to the other engine, whose standbys of them take them over.

@@ -149,6 +149,12 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
         if (directory == nullptr) return std::vector<http::PeerWork>{};
         return counter->Worklist(directory->View(), missing, query);
       };
+      api.peer_trend = [&service, counter](std::span<const int32_t> missing,
+                                           std::string_view query) {
+        const GroupDirectory* directory = service.directory_started.load();
+        if (directory == nullptr) return std::vector<http::PeerTrendAnswer>{};
+        return counter->Trend(directory->View(), missing, query);
+      };
     }
   }
   service.api = std::make_unique<http::Api>(std::move(api));

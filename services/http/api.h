@@ -113,6 +113,11 @@ struct ApiOptions {
   // are left out and the partitions named (Casewatch-Missing).
   std::function<std::vector<PeerWork>(std::span<const int32_t> missing, std::string_view query)>
       peer_worklist;
+  // The same for a trend (GET /internal/v1/trend: the scope, the interval and, by day, from and
+  // to): GET /api/v1/trend adds their days or months to its own.
+  std::function<std::vector<PeerTrendAnswer>(std::span<const int32_t> missing,
+                                             std::string_view query)>
+      peer_trend;
 };
 
 // A route's counters, for /metrics.

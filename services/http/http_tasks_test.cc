@@ -435,6 +435,84 @@ TEST(HttpTasks, AWorklistMergesTheOpenItemsOfTheEngineHoldingTheOtherPartitions)
   }
 }
 
+// A trend from an engine missing a partition adds, day by day or month by month, the counts of
+// the engine holding it (GET /internal/v1/trend, over real sockets): equal to one store's,
+// naming the peer; a peer that does not answer leaves its partition named missing; the internal
+// route answers only a token with no scope, and names what is wrong with a request.
+TEST(HttpTasks, ATrendAddsTheDaysAndMonthsOfTheEngineHoldingTheOtherPartitions) {
+  Harness whole;
+  Harness peer(Split());
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  const std::string url = group.engines[1].url;
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  HarnessOptions options = Split();
+  const GroupView* asked = &group;
+  options.peer_trend = [&](std::span<const int32_t> missing, std::string_view query) {
+    return counter.Trend(*asked, missing, query);
+  };
+  Harness split(options);
+  split.view().StopServing(1);
+  const Scope region{split.home().region, {}, {}, {}};
+  const Date today = DateOf(whole.now());
+  const std::vector<std::string> targets = {
+      "/api/v1/trend",
+      fmt::format("/api/v1/trend?from={}&to={}", FormatDate(today + -400), FormatDate(today)),
+      "/api/v1/trend?" + ScopeQuery(region),
+      "/api/v1/trend?interval=month&months=24",
+      "/api/v1/trend?interval=month&months=120",
+      "/api/v1/trend?interval=month&months=6&" + ScopeQuery(region),
+  };
+  for (const std::string& target : targets) {
+    const HttpReply expected = whole.Get(target);
+    const HttpReply got = split.Get(target);
+    ASSERT_EQ(got.status, 200) << target << " " << got.body;
+    EXPECT_EQ(got.body, expected.body) << target;
+    EXPECT_EQ(got.Header("casewatch-peers"), url) << target;
+    EXPECT_EQ(got.Header("casewatch-missing"), "") << target;
+    EXPECT_NE(peer.Get(target).body, expected.body) << target << ": the peer's alone differ";
+  }
+
+  // Days recorded by one engine and not the other: on each, the other's counts as they last
+  // stood, as one engine of all three tasks gives them. The peer's task 1 writes 21 days on,
+  // this engine's task 0 ten days on.
+  Harness one_engine(Split());
+  const Instant start = whole.now();
+  const Instant ten_on{start.seconds + 10 * 86400, 0};
+  const Instant three_weeks_on{start.seconds + 21 * 86400, 0};
+  one_engine.AdvanceTask(0, ten_on);
+  one_engine.AdvanceTask(1, three_weeks_on);
+  split.AdvanceTask(0, ten_on);
+  peer.AdvanceTask(1, three_weeks_on);
+  const std::string days_on =
+      fmt::format("/api/v1/trend?to={}", FormatDate(DateOf(three_weeks_on)));
+  const HttpReply expected_days = one_engine.Get(days_on);
+  ASSERT_EQ(JsonDoc(expected_days.body)["days"].get_array().size(), 3u) << expected_days.body;
+  const HttpReply merged_days = split.Get(days_on);
+  EXPECT_EQ(merged_days.body, expected_days.body);
+  EXPECT_EQ(merged_days.Header("casewatch-peers"), url);
+
+  // The peer down: its partition named missing, the counts here alone.
+  GroupView gone = group;
+  gone.engines[1].url = "http://127.0.0.1:1";
+  asked = &gone;
+  for (const std::string& target : {targets[0], targets[3]}) {
+    const HttpReply partial = split.Get(target);
+    EXPECT_EQ(partial.status, 200) << target;
+    EXPECT_EQ(partial.Header("casewatch-missing"), "1") << target;
+    EXPECT_NE(partial.body, whole.Get(target).body) << target;
+  }
+
+  // The internal route.
+  EXPECT_EQ(peer.Get("/internal/v1/trend?interval=month").status, 200);
+  EXPECT_EQ(peer.Get("/internal/v1/trend?interval=month", testing::kViewerToken).status, 403);
+  EXPECT_EQ(peer.Get("/internal/v1/trend?interval=month", "").status, 401);
+  for (const char* bad : {"", "interval=week", "interval=day", "interval=day&from=2022-01-05",
+                          "interval=day&from=2022-01-05&to=2022-01-01", "interval=month&x=1"}) {
+    const HttpReply refused = peer.Get(std::string("/internal/v1/trend?") + bad);
+    EXPECT_EQ(refused.status, 400) << bad << " " << refused.body;
+  }
+}
+
 // A partition whose owner cannot answer (killed, not yet given to another engine) is counted
 // from a copy another engine's standby keeps (GET /internal/v1/counts?partitions=), over real
 // sockets, or from this engine's own copy: the answer is the whole one, and names the partitions

@@ -151,19 +151,7 @@ store::v1::PeerCounts PeerCountsOf(const Snapshot& snapshot, const Scope& scope,
     if (at == sums.end()) {
       at = sums.emplace(key, records::EmptyScopeCounts(region, pdu, team, manager)).first;
     }
-    store::v1::ScopeCounts& sum = at->second;
-    sum.set_cases(sum.cases() + counts->cases());
-    for (int i = 0; i < std::min(counts->indicators_size(), sum.indicators_size()); ++i) {
-      const store::v1::IndicatorCounts& in = counts->indicators(i);
-      store::v1::IndicatorCounts& to = *sum.mutable_indicators(i);
-      to.set_met(to.met() + in.met());
-      to.set_late(to.late() + in.late());
-      to.set_missed(to.missed() + in.missed());
-      to.set_cancelled(to.cancelled() + in.cancelled());
-      to.set_pending(to.pending() + in.pending());
-      to.set_relevant_cases(to.relevant_cases() + in.relevant_cases());
-      to.set_met_cases(to.met_cases() + in.met_cases());
-    }
+    records::AddCounts(at->second, *counts);
   }
   for (auto& [key, sum] : sums) *out.add_scopes() = std::move(sum);
   return out;

@@ -178,6 +178,12 @@ struct PeerWork {
   std::shared_ptr<const store::v1::PeerWorklist> work;
 };
 
+// One peer's trend (GET /internal/v1/trend), and the peer.
+struct PeerTrendAnswer {
+  std::string url;
+  std::shared_ptr<const store::v1::PeerTrend> trend;
+};
+
 // `local` (`query`'s items [0, offset + limit): LiveView::Worklist at offset 0) with the items of
 // those of `peers` that can be added to it: on its day (which groups an item), holding nothing
 // but partitions in `missing` and none a peer before them gave. Their items are merged in

@@ -26,6 +26,7 @@ using tcp = asio::ip::tcp;
 constexpr std::string_view kTarget = "/internal/v1/counts";
 constexpr std::string_view kCaseTarget = "/internal/v1/cases/";
 constexpr std::string_view kWorklistTarget = "/internal/v1/worklist";
+constexpr std::string_view kTrendTarget = "/internal/v1/trend";
 constexpr uint64_t kMaxBody = 256ull << 20;  // every allocation of a national service, and more
 constexpr size_t kMaxKept = 4096;             // answers kept for If-None-Match
 
@@ -194,6 +195,43 @@ void LeftOut(const std::string& url, const std::string& why) {
   }
 }
 
+// GET `path`?`query` of the live engines of `group`, other than this one, whose records name any
+// of `missing`, at once: each answer that is a `Proto`, by url; the others logged (LeftOut).
+template <class Proto>
+std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> Gather(
+    const GroupView& group, std::span<const int32_t> missing, std::string_view path,
+    std::string_view query, const std::string& token, std::chrono::milliseconds timeout) {
+  std::string target(path);
+  if (!query.empty()) target += fmt::format("?{}", query);
+  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+  const auto fetches = AskEngines(
+      io, group, HoldersOf(missing, target), token,
+      [](const std::string&, const std::string&) { return std::string(); }, LeftOut);
+  std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> answers;
+  if (fetches.empty()) return answers;
+  io.run_for(timeout);
+  for (const auto& fetch : fetches) {
+    auto response = fetch->Response(timeout);
+    if (!response) {
+      LeftOut(fetch->url(), response.error().message);
+      continue;
+    }
+    if (response.value()->result_int() != 200) {
+      LeftOut(fetch->url(), fmt::format("{}{}: {} {}", fetch->url(), path,
+                                        response.value()->result_int(),
+                                        response.value()->body().substr(0, 300)));
+      continue;
+    }
+    auto answer = std::make_shared<Proto>();
+    if (!answer->ParseFromString(response.value()->body())) {
+      LeftOut(fetch->url(), fmt::format("{}{}: not the answer asked for", fetch->url(), path));
+      continue;
+    }
+    answers.emplace_back(fetch->url(), std::move(answer));
+  }
+  return answers;
+}
+
 }  // namespace
 
 PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
@@ -303,33 +341,21 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
 std::vector<PeerWork> PeerCounter::Worklist(const GroupView& group,
                                             std::span<const int32_t> missing,
                                             std::string_view query) {
-  std::string target(kWorklistTarget);
-  if (!query.empty()) target += fmt::format("?{}", query);
-  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  const auto fetches = AskEngines(
-      io, group, HoldersOf(missing, target), token_,
-      [](const std::string&, const std::string&) { return std::string(); }, LeftOut);
-  if (fetches.empty()) return {};
-  io.run_for(timeout_);
   std::vector<PeerWork> answers;
-  for (const auto& fetch : fetches) {
-    auto response = fetch->Response(timeout_);
-    if (!response) {
-      LeftOut(fetch->url(), response.error().message);
-      continue;
-    }
-    if (response.value()->result_int() != 200) {
-      LeftOut(fetch->url(), fmt::format("{}{}: {} {}", fetch->url(), kWorklistTarget,
-                                        response.value()->result_int(),
-                                        response.value()->body().substr(0, 300)));
-      continue;
-    }
-    auto work = std::make_shared<store::v1::PeerWorklist>();
-    if (!work->ParseFromString(response.value()->body())) {
-      LeftOut(fetch->url(), "the answer is not PeerWorklist");
-      continue;
-    }
-    answers.push_back(PeerWork{fetch->url(), std::move(work)});
+  for (auto& [url, work] :
+       Gather<store::v1::PeerWorklist>(group, missing, kWorklistTarget, query, token_, timeout_)) {
+    answers.push_back(PeerWork{std::move(url), std::move(work)});
+  }
+  return answers;
+}
+
+std::vector<PeerTrendAnswer> PeerCounter::Trend(const GroupView& group,
+                                                std::span<const int32_t> missing,
+                                                std::string_view query) {
+  std::vector<PeerTrendAnswer> answers;
+  for (auto& [url, trend] :
+       Gather<store::v1::PeerTrend>(group, missing, kTrendTarget, query, token_, timeout_)) {
+    answers.push_back(PeerTrendAnswer{std::move(url), std::move(trend)});
   }
   return answers;
 }

@@ -18,8 +18,8 @@
 // for each query are kept with their ETag and sent back (If-None-Match): while a peer's counts
 // are unchanged it answers 304 with no body, and the copy kept is used again.
 //
-// It also gathers the open items of a worklist (Worklist, GET /internal/v1/worklist) from the
-// same engines, and finds a case's timeline for an engine that does not hold the case (FindCase, GET
+// It also gathers the open items of a worklist (Worklist, GET /internal/v1/worklist) and the
+// days or months of a trend (Trend, GET /internal/v1/trend) from the same engines, and finds a case's timeline for an engine that does not hold the case (FindCase, GET
 // /internal/v1/cases/ID): the engines holding the partitions it misses are asked at once, and
 // the one holding the case answers.
 //
@@ -62,6 +62,9 @@ class PeerCounter {
   // name any of `missing`, asked at once; those that do not answer are logged and left out.
   std::vector<PeerWork> Worklist(const GroupView& group, std::span<const int32_t> missing,
                                  std::string_view query);
+  // The same for a trend (GET /internal/v1/trend's parameters).
+  std::vector<PeerTrendAnswer> Trend(const GroupView& group, std::span<const int32_t> missing,
+                                     std::string_view query);
 
  private:
   const std::string token_;

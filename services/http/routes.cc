@@ -30,6 +30,7 @@ constexpr Route kRoutes[] = {
      HandlePeerCaseTimeline},
     {"/internal/v1/worklist", "GET", Access::kReader, kPeerWorklistRoute, Always,
      HandlePeerWorklist},
+    {"/internal/v1/trend", "GET", Access::kReader, kPeerTrendRoute, Always, HandlePeerTrend},
 };
 
 constexpr Route kStaticFiles = {"/", "GET", Access::kPublic, kStaticRoute, nullptr,

@@ -34,6 +34,7 @@ enum RouteId : size_t {
   kPeerRoute,
   kPeerCaseRoute,
   kPeerWorklistRoute,
+  kPeerTrendRoute,
   kHealthRoute,
   kStaticRoute,
   kOtherRoute,
@@ -41,7 +42,7 @@ enum RouteId : size_t {
 };
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
     "report",  "breakdown",   "worklist",  "case",   "trend",  "stream", "meta",  "group",
-    "events",  "metrics",     "peer_counts", "peer_case", "peer_worklist", "health",
+    "events",  "metrics",     "peer_counts", "peer_case", "peer_worklist", "peer_trend", "health",
     "static",  "other"};
 
 struct Route {

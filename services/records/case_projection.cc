@@ -278,6 +278,21 @@ store::v1::ScopeCounts EmptyScopeCounts(std::string_view region, std::string_vie
   return counts;
 }
 
+void AddCounts(store::v1::ScopeCounts& sum, const store::v1::ScopeCounts& counts) {
+  sum.set_cases(sum.cases() + counts.cases());
+  for (int i = 0; i < std::min(counts.indicators_size(), sum.indicators_size()); ++i) {
+    const store::v1::IndicatorCounts& in = counts.indicators(i);
+    store::v1::IndicatorCounts& to = *sum.mutable_indicators(i);
+    to.set_met(to.met() + in.met());
+    to.set_late(to.late() + in.late());
+    to.set_missed(to.missed() + in.missed());
+    to.set_cancelled(to.cancelled() + in.cancelled());
+    to.set_pending(to.pending() + in.pending());
+    to.set_relevant_cases(to.relevant_cases() + in.relevant_cases());
+    to.set_met_cases(to.met_cases() + in.met_cases());
+  }
+}
+
 std::array<IndicatorScore, kIndicatorCount> TotalsOf(const store::v1::ScopeCounts& counts) {
   std::array<IndicatorScore, kIndicatorCount> totals{};
   for (int i = 0; i < kIndicatorCount && i < counts.indicators_size(); ++i) {

@@ -58,6 +58,9 @@ void AddContribution(const store::v1::CaseProjection& projection, int sign,
 store::v1::ScopeCounts EmptyScopeCounts(std::string_view region, std::string_view pdu,
                                         std::string_view team, std::string_view offender_manager);
 
+// Adds `counts`' cases and items to `sum` (whose allocation stays as it is).
+void AddCounts(store::v1::ScopeCounts& sum, const store::v1::ScopeCounts& counts);
+
 // The stored counts as a report's per-indicator totals (for ReportBuilder::AddTotals).
 std::array<IndicatorScore, kIndicatorCount> TotalsOf(const store::v1::ScopeCounts& counts);
 

@@ -162,26 +162,51 @@ Result<MonthlyTrend> MonthlyTrend::Compute(std::span<const store::StoreReader* c
   return trend;
 }
 
-std::vector<casewatch::Report> MonthlyTrend::For(const Scope& scope, int64_t min_cases) const {
+std::vector<store::v1::ScopeCounts> MonthlyTrend::SumsFor(const Scope& scope) const {
   std::vector<bool> in_scope(allocations_.size());
   for (size_t a = 0; a < allocations_.size(); ++a) in_scope[a] = scope.Matches(allocations_[a]);
-  std::vector<casewatch::Report> reports;
-  std::array<IndicatorScore, kIndicatorCount> totals{};
+  std::vector<store::v1::ScopeCounts> sums;
   for (size_t m = 0; m < months_.size(); ++m) {
-    const Instant as_of = std::min(EndOfDay(months_[m].last), computed_at_);
-    ReportBuilder builder(policy_, as_of, Period{months_[m].first, months_[m].last}, scope,
-                          min_cases);
+    store::v1::ScopeCounts& sum = sums.emplace_back(records::EmptyScopeCounts(
+        scope.region.value_or(""), scope.pdu.value_or(""), scope.team.value_or(""),
+        scope.offender_manager.value_or("")));
     for (const Unit& unit : units_[m]) {
       if (!in_scope[unit.allocation]) continue;
+      sum.set_cases(sum.cases() + unit.cases);
       for (int i = 0; i < kIndicatorCount; ++i) {
         const Counts& c = unit.totals[i];
-        totals[i].items = ItemCounts{c.met, c.late, c.missed, c.cancelled, c.pending};
-        totals[i].relevant_cases = c.relevant_cases;
-        totals[i].met_cases = c.met_cases;
+        store::v1::IndicatorCounts& to = *sum.mutable_indicators(i);
+        to.set_met(to.met() + c.met);
+        to.set_late(to.late() + c.late);
+        to.set_missed(to.missed() + c.missed);
+        to.set_cancelled(to.cancelled() + c.cancelled);
+        to.set_pending(to.pending() + c.pending);
+        to.set_relevant_cases(to.relevant_cases() + c.relevant_cases);
+        to.set_met_cases(to.met_cases() + c.met_cases);
       }
-      builder.AddTotals(unit.cases, totals);
     }
-    reports.push_back(builder.Finish());
+  }
+  return sums;
+}
+
+casewatch::Report MonthlyTrend::ReportOf(const Policy& policy, const Month& month,
+                                         Instant computed_at, const Scope& scope,
+                                         int64_t min_cases,
+                                         std::span<const store::v1::ScopeCounts> sums) {
+  ReportBuilder builder(policy, std::min(EndOfDay(month.last), computed_at),
+                        Period{month.first, month.last}, scope, min_cases);
+  for (const store::v1::ScopeCounts& sum : sums) {
+    builder.AddTotals(sum.cases(), records::TotalsOf(sum));
+  }
+  return builder.Finish();
+}
+
+std::vector<casewatch::Report> MonthlyTrend::For(const Scope& scope, int64_t min_cases) const {
+  const std::vector<store::v1::ScopeCounts> sums = SumsFor(scope);
+  std::vector<casewatch::Report> reports;
+  for (size_t m = 0; m < months_.size(); ++m) {
+    reports.push_back(ReportOf(policy_, months_[m], computed_at_, scope, min_cases,
+                               std::span(&sums[m], 1)));
   }
   return reports;
 }

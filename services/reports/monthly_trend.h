@@ -57,6 +57,14 @@ class MonthlyTrend {
 
   // Each month's report for `scope` (scope as in every report: an allocation's levels, exactly).
   std::vector<casewatch::Report> For(const Scope& scope, int64_t min_cases) const;
+  // Each month's counts within `scope`, summed into one record (named by the scope's levels):
+  // what For reports, in a form that adds across engines whose cases are disjoint.
+  std::vector<store::v1::ScopeCounts> SumsFor(const Scope& scope) const;
+  // The report of `month`'s decisions as they stood at its end (at `computed_at` in a month not
+  // over then), from `sums`: one engine's SumsFor of the month, or several engines' together.
+  static casewatch::Report ReportOf(const Policy& policy, const Month& month, Instant computed_at,
+                                    const Scope& scope, int64_t min_cases,
+                                    std::span<const store::v1::ScopeCounts> sums);
 
  private:
   // Kept small: a national service has thousands of practitioners and years of months

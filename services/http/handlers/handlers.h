@@ -39,6 +39,7 @@ HttpResponse HandlePostEvents(ApiState& state, Call& call);
 HttpResponse HandleMetrics(ApiState& state, Call& call);
 HttpResponse HandlePeerCounts(ApiState& state, Call& call);
 HttpResponse HandlePeerWorklist(ApiState& state, Call& call);
+HttpResponse HandlePeerTrend(ApiState& state, Call& call);
 
 // --- What several handlers write ---
 

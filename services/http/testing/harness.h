@@ -138,6 +138,8 @@ struct HarnessOptions {
   decltype(ApiOptions::peer_case) peer_case;
   // The other engines' open items (ApiOptions::peer_worklist).
   decltype(ApiOptions::peer_worklist) peer_worklist;
+  // The other engines' trends (ApiOptions::peer_trend).
+  decltype(ApiOptions::peer_trend) peer_trend;
   // The token the group's engines present to each other (ApiOptions::peer_principal); "": none.
   std::string_view peer_token;
   // The service's partitions shared out among this many tasks, each a store and engine of its
@@ -255,6 +257,7 @@ class Harness {
     api.peer_counts = options.peer_counts;
     api.peer_case = options.peer_case;
     api.peer_worklist = options.peer_worklist;
+    api.peer_trend = options.peer_trend;
     api_ = std::make_unique<Api>(std::move(api));
     auto server = Server::Start(options.server, *api_, *view_);
     if (!server) Fail("server: " + server.error().message);
