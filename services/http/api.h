@@ -62,6 +62,7 @@ struct PeerCase {
   std::string url;
   std::string allocation;  // its Casewatch-Case-Allocation: the case's unit, levels '/'-separated
   std::string body;        // the timeline, JSON
+  std::string copies;      // its Casewatch-Copies: the partition, when read from a copy
 };
 
 struct ApiOptions {

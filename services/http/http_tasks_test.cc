@@ -517,6 +517,7 @@ TEST(HttpTasks, ATrendAddsTheDaysAndMonthsOfTheEngineHoldingTheOtherPartitions) 
 // from a copy another engine's standby keeps (GET /internal/v1/counts?partitions=), over real
 // sockets, or from this engine's own copy: the answer is the whole one, and names the partitions
 // read from a copy (Casewatch-Copies). A copy is asked for only when the owner does not answer.
+// A case timeline of such a partition is read from a copy the same way.
 TEST(HttpTasks, APartitionWhoseOwnerCannotAnswerIsCountedFromACopy) {
   Harness whole;
   Harness keeper(Split());  // serves nothing; keeps a copy of task 1
@@ -547,9 +548,36 @@ TEST(HttpTasks, APartitionWhoseOwnerCannotAnswerIsCountedFromACopy) {
   HarnessOptions options = Split();
   options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
                             reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+  options.peer_case = [&](std::span<const int32_t> asked, std::string_view id,
+                          std::string_view query) {
+    return counter.FindCase(group, asked, id, query);
+  };
   Harness split(options);
   split.view().StopServing(1);
   const Scope region{split.home().region, {}, {}, {}};
+  // A case of partition 1: its timeline from the copy, naming it.
+  std::string in_copy;
+  for (const auto& [id, allocation] : whole.CountedCases()) {
+    auto held = keeper.stores()[1]->ReadProjection(id);
+    ASSERT_TRUE(held);
+    if (held.value()) {
+      in_copy = id;
+      break;
+    }
+  }
+  ASSERT_FALSE(in_copy.empty());
+  const std::string timeline = "/api/v1/cases/" + in_copy + "?page_size=5";
+  const HttpReply expected_timeline = whole.Get(timeline);
+  const HttpReply routed = split.Get(timeline);
+  ASSERT_EQ(routed.status, 200) << routed.body;
+  EXPECT_EQ(routed.body, expected_timeline.body);
+  EXPECT_EQ(routed.Header("casewatch-peers"), keeper_url);
+  EXPECT_EQ(routed.Header("casewatch-copies"), "1");
+  EXPECT_EQ(split.Get("/api/v1/cases/no-such-case").status, 404);
+  EXPECT_EQ(keeper.Get("/internal/v1/cases/" + in_copy).status, 404) << "not served there";
+  EXPECT_EQ(keeper.Get("/internal/v1/cases/" + in_copy + "?copies=true").status, 200);
+  EXPECT_EQ(split.Get("/api/v1/cases/" + in_copy + "?copies=true").status, 400)
+      << "an internal parameter";
   for (const std::string& target : {std::string("/api/v1/report"),
                                     "/api/v1/report?" + ScopeQuery(region),
                                     std::string("/api/v1/breakdown?by=team")}) {
@@ -583,6 +611,9 @@ TEST(HttpTasks, APartitionWhoseOwnerCannotAnswerIsCountedFromACopy) {
   EXPECT_EQ(from_copy.Header("casewatch-copies"), "1");
   EXPECT_EQ(from_copy.Header("casewatch-missing"), "");
   EXPECT_EQ(from_copy.Header("casewatch-peers"), "");
+  const HttpReply local_timeline = alone.Get(timeline);
+  EXPECT_EQ(local_timeline.body, expected_timeline.body);
+  EXPECT_EQ(local_timeline.Header("casewatch-copies"), "1");
   // A copy's writes change its counts and offsets alone, never the answers' own.
   const auto copy = alone.view().Copies(missing);
   ASSERT_EQ(copy.size(), 1u);

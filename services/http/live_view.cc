@@ -467,6 +467,13 @@ std::vector<std::shared_ptr<const Snapshot>> LiveView::Copies(
   return found;
 }
 
+std::vector<std::pair<size_t, std::optional<Instant>>> LiveView::CopyTasks() const {
+  std::vector<std::pair<size_t, std::optional<Instant>>> tasks;
+  MutexLock lock(copy_mutex_);
+  for (const auto& [t, copy] : copies_) tasks.emplace_back(t, copy.snapshot->as_of);
+  return tasks;
+}
+
 void LiveView::SetStandby(size_t task, bool standby) {
   if (!standby) {
     MutexLock lock(copy_mutex_);

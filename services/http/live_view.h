@@ -242,6 +242,8 @@ class LiveView {
   // The counts of the copies kept here of those of `partitions` there are, each a snapshot of
   // one task (as of its last write; `consumed` names its partition), by partition.
   std::vector<std::shared_ptr<const Snapshot>> Copies(std::span<const int32_t> partitions) const;
+  // The tasks of which a copy is kept here, with each copy's instant.
+  std::vector<std::pair<size_t, std::optional<Instant>>> CopyTasks() const;
 
   // Engine thread (task N's engine's, for its store): a durable write's changes; the runner's
   // status. Commits of different tasks may come from different threads.

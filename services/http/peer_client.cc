@@ -319,23 +319,45 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
                                               std::string_view id, std::string_view query) {
   std::string target = std::string(kCaseTarget) + PercentEncode(id);
   if (!query.empty()) target += fmt::format("?{}", query);
-  asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-  const auto fetches = AskEngines(
-      io, group, HoldersOf(missing, target), token_,
-      [](const std::string&, const std::string&) { return std::string(); },
-      [](const std::string&, const std::string&) {});  // said by Ask, at most once a minute
-  if (fetches.empty()) return std::nullopt;
-  // Each case is in one partition, so at most one engine has it: the others answer 404 at once.
-  // Waits for every answer, or the timeout.
-  io.run_for(timeout_);
-  for (const auto& fetch : fetches) {
-    auto response = fetch->Response(timeout_);
-    if (!response || response.value()->result_int() != 200) continue;
-    auto& answer = *response.value();
-    return PeerCase{fetch->url(), std::string(answer["Casewatch-Case-Allocation"]),
-                    std::move(answer.body())};
+  std::set<std::string> answered;  // the engines that answered, with the case or without
+  // Asks the engines `target_of` names at once: the answer of the one that has the case.
+  const auto ask = [&](const std::function<std::string(const GroupPeer&)>& target_of)
+      -> std::optional<PeerCase> {
+    asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
+    const auto fetches = AskEngines(
+        io, group, target_of, token_,
+        [](const std::string&, const std::string&) { return std::string(); },
+        [](const std::string&, const std::string&) {});  // said by Ask, at most once a minute
+    if (fetches.empty()) return std::nullopt;
+    // Each case is in one partition, so at most one engine has it: the others answer 404 at
+    // once. Waits for every answer, or the timeout.
+    io.run_for(timeout_);
+    for (const auto& fetch : fetches) {
+      auto response = fetch->Response(timeout_);
+      if (!response) continue;
+      answered.insert(fetch->url());
+      if (response.value()->result_int() != 200) continue;
+      auto& answer = *response.value();
+      return PeerCase{fetch->url(), std::string(answer["Casewatch-Case-Allocation"]),
+                      std::move(answer.body()), std::string(answer["Casewatch-Copies"])};
+    }
+    return std::nullopt;
+  };
+  if (auto found = ask(HoldersOf(missing, target))) return found;
+  // A partition whose owner did not answer (or has none): the engines keeping a copy of it.
+  std::set<int32_t> unanswered(missing.begin(), missing.end());
+  for (const GroupPeer& peer : group.engines) {
+    if (!answered.count(peer.url)) continue;
+    for (const auto& [partition, next] : peer.offsets) unanswered.erase(partition);
   }
-  return std::nullopt;
+  if (unanswered.empty()) return std::nullopt;
+  const std::string from_copies =
+      target + (query.empty() ? "?" : "&") + "copies=true";
+  return ask([&](const GroupPeer& peer) {
+    const bool keeps = std::any_of(peer.standby.begin(), peer.standby.end(),
+                                   [&](int32_t p) { return unanswered.count(p) > 0; });
+    return keeps ? from_copies : std::string();
+  });
 }
 
 std::vector<PeerWork> PeerCounter::Worklist(const GroupView& group,

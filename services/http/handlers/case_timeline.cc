@@ -58,14 +58,40 @@ bool ValidCaseId(std::string_view id) {
   });
 }
 
+// The stores of the copies this engine keeps for other engines (--standby-replicas), each with
+// its copy's instant.
+struct CopyStore {
+  size_t task;  // the partition
+  const store::StoreReader* store;
+  std::optional<Instant> as_of;
+};
+std::vector<CopyStore> CopyStores(const ApiState& state) {
+  std::vector<CopyStore> stores;
+  if (state.options.view == nullptr) return stores;
+  for (const auto& [task, as_of] : state.options.view->CopyTasks()) {
+    if (task < state.options.stores.size()) {
+      stores.push_back(CopyStore{task, state.options.stores[task], as_of});
+    }
+  }
+  return stores;
+}
+
 // The timeline of the case the path names; `ask_peers`: when no store here holds it, from the
-// engine of the group that does (ApiOptions::peer_case).
+// engine of the group that does (ApiOptions::peer_case), or else from a copy kept here of its
+// partition (its owner cannot answer). Without `ask_peers` (a peer asking), from the stores this
+// engine serves, or with `copies=true` from the copies it keeps.
 HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   const ApiOptions& options = state.options;
-  if (auto known = c.params.OnlyThese({"page", "page_size", "items_page", "items_page_size"});
+  if (auto known = ask_peers ? c.params.OnlyThese(
+                                   {"page", "page_size", "items_page", "items_page_size"})
+                             : c.params.OnlyThese({"page", "page_size", "items_page",
+                                                   "items_page_size", "copies"});
       !known) {
     return ErrorResponse(known.error());
   }
+  auto copies = Optional<bool>(c.params, "copies", ParseBool, "true or false");
+  if (!copies) return ErrorResponse(copies.error());
+  const bool from_copies = copies.value().value_or(false);
   auto decoded = PercentDecode(c.path_rest);
   if (!decoded || !ValidCaseId(*decoded)) {
     return ErrorResponse(Problem::kInvalidParameter,
@@ -81,13 +107,34 @@ HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   // A case is in one store: with several tasks, the one whose projection it has.
   const store::StoreReader* holder = nullptr;
   std::optional<store::v1::CaseProjection> projection;
-  for (const store::StoreReader* store : ServingStores(state)) {
-    auto read_projection = store->ReadProjection(id);
-    if (!read_projection) return ErrorResponse(read_projection.error());
-    if (!read_projection.value()) continue;
+  std::optional<size_t> copy;  // read from the copy of this task: its partition
+  std::optional<Instant> copy_as_of;  // and the copy's instant
+  const auto find = [&](const store::StoreReader* store) -> Result<bool> {
+    CW_TRY(read_projection, store->ReadProjection(id));
+    if (!read_projection) return false;
     holder = store;
-    projection = std::move(read_projection).value();
-    break;
+    projection = std::move(read_projection);
+    return true;
+  };
+  const auto find_in_copies = [&]() -> Result<void> {
+    for (const CopyStore& kept : CopyStores(state)) {
+      CW_TRY(found, find(kept.store));
+      if (found) {
+        copy = kept.task;
+        copy_as_of = kept.as_of;
+        break;
+      }
+    }
+    return Ok();
+  };
+  if (from_copies) {
+    if (auto found = find_in_copies(); !found) return ErrorResponse(found.error());
+  } else {
+    for (const store::StoreReader* store : ServingStores(state)) {
+      auto found = find(store);
+      if (!found) return ErrorResponse(found.error());
+      if (found.value()) break;
+    }
   }
   // Not here: the engine of the group that holds it, if any.
   std::optional<PeerCase> routed;
@@ -107,6 +154,9 @@ HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
       }
     }
   }
+  if (!projection && !routed && ask_peers) {  // its owner cannot answer: a copy kept here
+    if (auto found = find_in_copies(); !found) return ErrorResponse(found.error());
+  }
   // Only a viewer has a scope: the others see every case.
   const bool visible =
       (projection && MaySee(*c.principal, records::AllocationOf(*projection))) ||
@@ -125,14 +175,15 @@ HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
     HttpResponse answer;
     answer.body = std::move(routed->body);
     answer.headers.emplace_back("Casewatch-Peers", routed->url);
+    if (!routed->copies.empty()) answer.headers.emplace_back("Casewatch-Copies", routed->copies);
     return answer;
   }
   const store::v1::CaseProjection& p = *projection;
   JsonWriter out;
   out.BeginObject().Key("case_id").String(id).Key("as_of");
-  const auto snapshot = options.view->snapshot();
-  if (snapshot->as_of) {
-    out.String(FormatInstant(*snapshot->as_of));
+  const std::optional<Instant> as_of = copy ? copy_as_of : options.view->snapshot()->as_of;
+  if (as_of) {
+    out.String(FormatInstant(*as_of));
   } else {
     out.Null();
   }
@@ -239,6 +290,7 @@ HttpResponse CaseTimeline(ApiState& state, Call& c, bool ask_peers) {
   out.Key("items_page").Int(items.value().number).Key("items_page_size").Int(items.value().size);
   out.EndObject();
   HttpResponse answer = Json(200, out.Take());
+  if (copy) answer.headers.emplace_back("Casewatch-Copies", std::to_string(*copy));
   // A peer asked (the internal route): the case's unit, for its check of its caller's scope.
   if (!ask_peers) {
     answer.headers.emplace_back("Casewatch-Case-Allocation",
