@@ -169,7 +169,9 @@ ready=0
 deadline=$((SECONDS + 60))
 while [ "$SECONDS" -lt "$deadline" ]; do
   kill -0 "$ENGINE_PID" 2>/dev/null || engine_ended
-  if [ -z "$URL" ]; then
+  # The engine's log exists once its background shell has opened it, which may come after
+  # this loop's first look (sed on a missing file would end the script under pipefail).
+  if [ -z "$URL" ] && [ -f "$OUT/engine.log" ]; then
     URL=$(sed -nE 's#.*http: listening on (http://[0-9.]+:[0-9]+).*#\1#p' "$OUT/engine.log" | head -1)
   fi
   if [ -n "$URL" ] && [[ "$(http_status_line "${URL##*:}" /readyz)" == *" 200"* ]]; then
