@@ -597,6 +597,115 @@ TEST_F(CasewatchdTasks, AGroupSharesThePartitionsOutAndEachEngineAnswersForTheWh
   ExpectEachDerivedEventOnItsCasesPartitionOnce();
 }
 
+// The event ids of the alerts on the alerts topic, each as often as it is there.
+std::multiset<std::string> AlertIdsOn(const TestBroker& broker) {
+  std::multiset<std::string> ids;
+  for (const auto& [partition, records] : ReadAll(broker, broker.topics().alerts)) {
+    for (const auto& [key, value] : records) {
+      const size_t at = value.find("\"event_id\":\"");
+      if (at != std::string::npos) ids.insert(value.substr(at + 12, value.find('"', at + 12) - at - 12));
+    }
+  }
+  return ids;
+}
+
+// Two engines sharing the partitions out: each one's live stream carries every alert raised
+// after it connected, whichever engine raised it (each engine reads the alerts topic), and none
+// that is not on the alerts topic; on a real cluster, each once.
+TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(300, 12, 71);
+  const size_t half = sim.records.size() / 2;
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, half,
+                               broker().topics().events));
+  const auto args = [&](const std::string& name) {
+    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
+    a.insert(a.end(), {"--group", "streams-" + broker().topics().events});
+    return a;
+  };
+  const fs::path a_log = dir.path() / "a.log";
+  const fs::path b_log = dir.path() / "b.log";
+  ChildProcess a(args("a"), a_log.string());
+  ChildProcess b(args("b"), b_log.string());
+  const auto a_port = WaitForPort(a, a_log);
+  const auto b_port = WaitForPort(b, b_log);
+  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string()) << ReadFileOrEmpty(b_log.string());
+  const auto logs = [&] {
+    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
+  };
+  // Until the two between them hold every partition once, with the first `records` records.
+  const auto settled = [&](size_t records) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto mine = OwnOffsetsOf(*a_port);
+      const auto theirs = OwnOffsetsOf(*b_port);
+      if (mine && theirs && !mine->empty() && !theirs->empty() &&
+          mine->size() + theirs->size() == kPartitions) {
+        int64_t held = 0;
+        for (const auto* offsets : {&*mine, &*theirs}) {
+          for (const auto& [partition, next] : *offsets) held += next;
+        }
+        if (held == static_cast<int64_t>(records)) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  ASSERT_TRUE(settled(half)) << logs();
+  ht::EventStreamReader a_stream(*a_port, "/api/v1/stream", {});
+  ht::EventStreamReader b_stream(*b_port, "/api/v1/stream", {});
+  using Events = std::vector<ht::EventStreamReader::Event>;
+  for (auto* stream : {&a_stream, &b_stream}) {
+    ASSERT_TRUE(stream->WaitFor([](const Events& e) { return !e.empty(); })) << logs();
+  }
+  const std::multiset<std::string> before = AlertIdsOn(broker());
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, half, sim.records.size(),
+                               broker().topics().events));
+  ASSERT_TRUE(settled(sim.records.size())) << logs();
+  // The alerts raised since: on the topic now and not before.
+  std::set<std::string> raised;
+  std::multiset<std::string> all;
+  for (int i = 0; i < 100; ++i) {  // until the outboxes have published (10 s)
+    all = AlertIdsOn(broker());
+    raised.clear();
+    for (const std::string& id : all) {
+      if (before.count(id) == 0) raised.insert(id);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (all == AlertIdsOn(broker())) break;
+  }
+  ASSERT_FALSE(raised.empty()) << "the second half should miss some obligations";
+  const auto streamed_ids = [](const Events& events) {
+    std::multiset<std::string> ids;
+    for (const auto& e : events) {
+      if (e.type != "alert") continue;
+      const size_t at = e.data.find("\"event_id\":\"");
+      if (at != std::string::npos) {
+        ids.insert(e.data.substr(at + 12, e.data.find('"', at + 12) - at - 12));
+      }
+    }
+    return ids;
+  };
+  for (auto* stream : {&a_stream, &b_stream}) {
+    const bool got_all = stream->WaitFor([&](const Events& e) {
+      const std::multiset<std::string> ids = streamed_ids(e);
+      return std::all_of(raised.begin(), raised.end(),
+                         [&](const std::string& id) { return ids.count(id) > 0; });
+    }, std::chrono::seconds(20));
+    const std::multiset<std::string> ids = streamed_ids(stream->events());
+    EXPECT_TRUE(got_all) << ids.size() << " alerts streamed of the " << raised.size()
+                         << " raised since it connected" << logs();
+    for (const std::string& id : ids) {
+      EXPECT_GT(all.count(id), 0u) << id << ": streamed, not on the alerts topic";
+      if (broker().real()) EXPECT_EQ(ids.count(id), 1u) << id << ": streamed twice";
+    }
+  }
+  a.Signal(SIGTERM);
+  b.Signal(SIGTERM);
+  EXPECT_EQ(a.Wait(60), 0) << ReadFileOrEmpty(a_log.string());
+  EXPECT_EQ(b.Wait(60), 0) << ReadFileOrEmpty(b_log.string());
+}
+
 // A port free now (bound, then released) for an engine to listen on, so that a restarted engine
 // is polled where it was.
 uint16_t FreePort() {

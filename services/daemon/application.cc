@@ -14,6 +14,7 @@
 
 #include "base/mutex.h"
 
+#include "services/daemon/alerts_feed.h"
 #include "services/daemon/clock.h"
 #include "services/kafka/group.h"
 
@@ -347,6 +348,14 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     }
   };
   CW_TRY(member, kafka::GroupMember::Join(options_.kafka, group));
+  // Every engine's alerts for this engine's streams, which its own commits raise only some of.
+  std::unique_ptr<AlertsFeed> alerts_feed;
+  if (view != nullptr && http_.server != nullptr && !options_.engine.alerts_topic.empty()) {
+    CW_TRY(feed, AlertsFeed::Start(options_.kafka, options_.engine.alerts_topic,
+                                   options_.engine.alert_format == engine::AlertFormat::kJson,
+                                   *view));
+    alerts_feed = std::move(feed);
+  }
   spdlog::info("group {}: joined on {}; each partition the group gives this engine is a task it "
                "runs; each task is copied to {} other engine(s) (--standby-replicas){}",
                options_.group, options_.engine.topic, standby_replicas_,

@@ -179,6 +179,15 @@ Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(optio
 
 Api::~Api() = default;
 
+bool Api::MergesStreams() const {
+  return state_->options.view != nullptr && !state_->options.view->snapshot()->missing.empty();
+}
+
+std::shared_ptr<const Snapshot> Api::StreamSnapshot(const Scope& scope) {
+  std::vector<std::string> peers;
+  return LiveSnapshot(*state_, scope, reports::GroupBy::kNone, peers);
+}
+
 bool Api::Blocking(const HttpRequest& request) const {
   const std::string_view target = request.target;
   const Route* route = FindRoute(target.substr(0, target.find('?')));

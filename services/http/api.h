@@ -178,6 +178,13 @@ class Api {
   void CountRejected(int status);
   // The server's figures for /metrics; empty to stop asking.
   void set_server_stats(std::function<ServerStats()> stats);
+  // Whether a live stream's report comes from more than this engine's counts: it misses
+  // partitions other engines of its group hold (casewatchd --tasks --group).
+  bool MergesStreams() const;
+  // A live stream's counts for `scope`, as a live report's: this engine's, with those of the
+  // engines holding the partitions it misses (or the copies kept of them) added. May wait on
+  // the other engines: call it off the I/O threads.
+  std::shared_ptr<const Snapshot> StreamSnapshot(const Scope& scope);
 
  private:
   void AddFreshness(HttpResponse& response) const;

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/partition_offsets.h"
@@ -366,6 +367,56 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
   gone.engines[1].url = "https://" + url.substr(7);
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
+}
+
+// A live stream from an engine missing a partition sends the report with the counts of the
+// engine holding it added, as a live report is: the first report, and each one after a write
+// here (which would otherwise send this engine's counts alone).
+TEST(HttpTasks, AStreamsReportAddsTheCountsOfTheEngineHoldingTheOtherPartitions) {
+  Harness whole;
+  Harness peer(Split());
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
+  HarnessOptions options = Split();
+  options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
+                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+  Harness split(options);
+  split.view().StopServing(1);
+  const Scope region{split.home().region, {}, {}, {}};
+  const std::string everything = whole.Get("/api/v1/report").body;
+  const std::string home = whole.Get("/api/v1/report?" + ScopeQuery(region)).body;
+  ASSERT_NE(everything, peer.Get("/api/v1/report").body);
+  using Events = std::vector<testing::EventStreamReader::Event>;
+  const auto reports_of = [](const Events& events) {
+    std::vector<std::string> reports;
+    for (const auto& e : events) {
+      if (e.type == "report") reports.push_back(e.data);
+    }
+    return reports;
+  };
+  testing::EventStreamReader all_stream(
+      split.port(), "/api/v1/stream",
+      {{"Authorization", testing::Bearer(testing::kInspectorToken)}});
+  testing::EventStreamReader home_stream(
+      split.port(), "/api/v1/stream", {{"Authorization", testing::Bearer(testing::kViewerToken)}});
+  for (auto* stream : {&all_stream, &home_stream}) {
+    ASSERT_TRUE(stream->WaitFor([&](const Events& e) { return !reports_of(e).empty(); }));
+  }
+  // A write here at the same instant: the stream looks again; its report is still the whole's.
+  engine::CommitInfo info;
+  info.as_of = *split.view().snapshot()->as_of;
+  const std::map<int32_t, int64_t> consumed = split.view().snapshot()->consumed;
+  info.consumed = &consumed;
+  split.view().OnCommit(info, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (const auto& [stream, expected] :
+       {std::pair{&all_stream, &everything}, std::pair{&home_stream, &home}}) {
+    const std::vector<std::string> sent = reports_of(stream->events());
+    ASSERT_FALSE(sent.empty());
+    std::string want = *expected;
+    while (!want.empty() && want.back() == '\n') want.pop_back();
+    for (const std::string& report : sent) EXPECT_EQ(report, want);
+  }
 }
 
 // A worklist from an engine missing a partition merges in the open items of the engine holding

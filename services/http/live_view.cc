@@ -1,6 +1,7 @@
 #include "services/http/live_view.h"
 
 #include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <set>
@@ -401,7 +402,30 @@ void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
     published = snapshot_;
   }
   MutexLock lock(listener_mutex_);
-  if (listener_) listener_(std::move(published), info.alerts);
+  if (!listener_) return;
+  if (alerts_from_topic_) {
+    listener_(std::move(published), {});
+  } else {
+    listener_(std::move(published), info.alerts);
+  }
+}
+
+void LiveView::TakeAlertsFromTopic() { alerts_from_topic_ = true; }
+
+void LiveView::PublishAlerts(std::span<const alerts::v1::ObligationMissedAlert> alerts) {
+  std::shared_ptr<const Snapshot> current = snapshot();
+  MutexLock lock(listener_mutex_);
+  if (listener_) listener_(std::move(current), alerts);
+}
+
+std::optional<alerts::v1::ObligationMissedAlert> AlertOfRecord(std::string_view value,
+                                                               bool json) {
+  alerts::v1::ObligationMissedAlert alert;
+  const bool read =
+      json ? google::protobuf::util::JsonStringToMessage(std::string(value), &alert).ok()
+           : alert.ParseFromArray(value.data(), static_cast<int>(value.size()));
+  if (!read || alert.event_id().empty()) return std::nullopt;
+  return alert;
 }
 
 void LiveView::OnStatus(const engine::EngineStatus& status, size_t task) {

@@ -7,6 +7,7 @@
 // from any thread.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -194,6 +195,10 @@ WorklistPage MergeWorklists(const WorklistPage& local, std::span<const PeerWork>
                             const WorklistQuery& query, std::vector<int32_t>& missing,
                             std::vector<std::string>& added);
 
+// An alert as the alerts topic holds it (casewatchd --alert-format): JSON (`json`) or binary
+// protobuf; nullopt when it is not one.
+std::optional<alerts::v1::ObligationMissedAlert> AlertOfRecord(std::string_view value, bool json);
+
 // How current the answers are, for a reader (the stream's freshness events): the records not
 // yet applied, and the partitions behind and those the brokers do not serve (since when):
 // {"lag":35,"catching_up":false,"role":"follower","behind":[{"partition":1,"lag":30},...],
@@ -253,6 +258,13 @@ class LiveView {
   // no task here serves (missing); ready once every task served here has reported lag 0.
   void OnStatus(const engine::EngineStatus& status, size_t task = 0);
 
+  // Every engine's alerts, read from the alerts topic (an engine of a group sharing the
+  // partitions out raises only its own): from now on the listener gets those (PublishAlerts)
+  // and not the alerts this engine's commits raise, so that each reaches it once.
+  void TakeAlertsFromTopic();
+  // Alerts read from the alerts topic, to the listener with the current snapshot.
+  void PublishAlerts(std::span<const alerts::v1::ObligationMissedAlert> alerts);
+
   // Called on the engine's thread after each commit with the new snapshot and the alerts raised
   // by it. Keep it short (hand the work to another thread). Set before the engine starts.
   using Listener = std::function<void(std::shared_ptr<const Snapshot>,
@@ -310,6 +322,7 @@ class LiveView {
   const int64_t min_cases_;
   Mutex listener_mutex_;
   Listener listener_ CW_GUARDED_BY(listener_mutex_);
+  std::atomic<bool> alerts_from_topic_{false};
 
   mutable Mutex snapshot_mutex_;
   std::shared_ptr<const Snapshot> snapshot_ CW_GUARDED_BY(snapshot_mutex_);

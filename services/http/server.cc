@@ -12,6 +12,7 @@
 
 #include <deque>
 #include <list>
+#include <map>
 #include <thread>
 #include <unordered_map>
 
@@ -21,6 +22,7 @@
 #include "services/records/alert_json.h"
 #include "services/records/case_projection.h"
 #include "services/http/framing.h"
+#include "services/http/params.h"
 
 namespace casewatch::http {
 namespace {
@@ -76,6 +78,7 @@ class StreamClient {
       std::shared_ptr<const Snapshot> snapshot,
       std::shared_ptr<const std::vector<alerts::v1::ObligationMissedAlert>> alerts) = 0;
   virtual void Close() = 0;
+  virtual const Scope& scope() const = 0;  // set before it is added to the streams
 };
 
 
@@ -157,6 +160,9 @@ struct Server::Impl {
   asio::strand<asio::io_context::executor_type> accept_strand{asio::make_strand(io)};
   tcp::acceptor acceptor{accept_strand};
   asio::thread_pool workers;
+  // Streams whose reports add other engines' counts (Api::MergesStreams) are updated here, in
+  // order, off the I/O threads.
+  asio::strand<asio::thread_pool::executor_type> stream_merges{asio::make_strand(workers)};
   std::vector<std::thread> threads;
   RateLimiter limiter;
   std::atomic<bool> stopping{false};
@@ -232,6 +238,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
       self->SendUpdate(snapshot, alerts.get());
     });
   }
+
+  const Scope& scope() const override { return scope_; }
 
   void Close() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
@@ -400,7 +408,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
         "X-Accel-Buffering: no\r\nConnection: keep-alive\r\nServer: casewatchd\r\n\r\n"
         "retry: 2000\n\n");
-    SendUpdate(server_.view.snapshot(), nullptr);
+    if (server_.api.MergesStreams()) {  // the other engines' counts added, off this thread
+      asio::post(server_.stream_merges, [self = this->shared_from_this()] {
+        auto merged = self->server_.api.StreamSnapshot(self->scope_);
+        if (merged->missing.empty()) self->Update(std::move(merged), nullptr);
+      });
+    } else {
+      SendUpdate(server_.view.snapshot(), nullptr);
+    }
     keepalive_.emplace(stream_.get_executor());
     Keepalive();
     freshness_timer_.emplace(stream_.get_executor());
@@ -600,6 +615,24 @@ void Server::Impl::Flush() {
         it = streams.erase(it);
       }
     }
+  }
+  if (api.MergesStreams()) {
+    // Each scope's counts with the other engines' added, once per scope, in order. A report
+    // still lacking some partitions is not sent (the client keeps the last whole one; the
+    // freshness events say what is missing), only the alerts.
+    asio::post(stream_merges, [this, clients = std::move(clients), alerts] {
+      std::map<std::string, std::shared_ptr<const Snapshot>> by_scope;
+      for (const auto& client : clients) {
+        const std::string key = ScopeQuery(client->scope(), reports::GroupBy::kNone);
+        auto found = by_scope.find(key);
+        if (found == by_scope.end()) {
+          auto merged = api.StreamSnapshot(client->scope());
+          found = by_scope.emplace(key, merged->missing.empty() ? merged : nullptr).first;
+        }
+        client->Update(found->second, alerts);
+      }
+    });
+    return;
   }
   for (const auto& client : clients) client->Update(snapshot, alerts);
 }
