@@ -603,7 +603,9 @@ std::multiset<std::string> AlertIdsOn(const TestBroker& broker) {
   for (const auto& [partition, records] : ReadAll(broker, broker.topics().alerts)) {
     for (const auto& [key, value] : records) {
       const size_t at = value.find("\"event_id\":\"");
-      if (at != std::string::npos) ids.insert(value.substr(at + 12, value.find('"', at + 12) - at - 12));
+      if (at != std::string::npos) {
+        ids.insert(value.substr(at + 12, value.find('"', at + 12) - at - 12));
+      }
     }
   }
   return ids;
@@ -629,7 +631,8 @@ TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
   ChildProcess b(args("b"), b_log.string());
   const auto a_port = WaitForPort(a, a_log);
   const auto b_port = WaitForPort(b, b_log);
-  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string()) << ReadFileOrEmpty(b_log.string());
+  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string())
+                                << ReadFileOrEmpty(b_log.string());
   const auto logs = [&] {
     return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
   };
@@ -697,7 +700,9 @@ TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
                          << " raised since it connected" << logs();
     for (const std::string& id : ids) {
       EXPECT_GT(all.count(id), 0u) << id << ": streamed, not on the alerts topic";
-      if (broker().real()) EXPECT_EQ(ids.count(id), 1u) << id << ": streamed twice";
+      if (broker().real()) {
+        EXPECT_EQ(ids.count(id), 1u) << id << ": streamed twice";
+      }
     }
   }
   a.Signal(SIGTERM);
