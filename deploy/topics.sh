@@ -146,10 +146,12 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
   # Read to consume; Write because POST /api/v1/events publishes there as the engine.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic case-events
-  for t in case-alerts case-events-dlq; do
-    "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
-      --topic "$t"
-  done
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Write --operation Describe \
+    --topic case-events-dlq
+  # Write to publish its alerts; Read because an engine of a group sharing the partitions out
+  # reads every engine's alerts for its live streams.
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic case-alerts
   # Write to publish its derived events, Read to restore them into a rebuilt store.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic case-events-derived

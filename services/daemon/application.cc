@@ -351,10 +351,16 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
   // Every engine's alerts for this engine's streams, which its own commits raise only some of.
   std::unique_ptr<AlertsFeed> alerts_feed;
   if (view != nullptr && http_.server != nullptr && !options_.engine.alerts_topic.empty()) {
-    CW_TRY(feed, AlertsFeed::Start(options_.kafka, options_.engine.alerts_topic,
-                                   options_.engine.alert_format == engine::AlertFormat::kJson,
-                                   *view));
-    alerts_feed = std::move(feed);
+    auto feed = AlertsFeed::Start(options_.kafka, options_.engine.alerts_topic,
+                                  options_.engine.alert_format == engine::AlertFormat::kJson,
+                                  *view);
+    if (feed) {
+      alerts_feed = std::move(feed).value();
+    } else {  // the engine runs on; its streams carry the alerts of its own partitions
+      spdlog::error("group {}: cannot read {} for the live streams ({}); they carry only the "
+                    "alerts of the partitions this engine runs (the engine needs Read on it)",
+                    options_.group, options_.engine.alerts_topic, feed.error().message);
+    }
   }
   spdlog::info("group {}: joined on {}; each partition the group gives this engine is a task it "
                "runs; each task is copied to {} other engine(s) (--standby-replicas){}",

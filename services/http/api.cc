@@ -179,9 +179,7 @@ Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(optio
 
 Api::~Api() = default;
 
-bool Api::MergesStreams() const {
-  return state_->options.view != nullptr && !state_->options.view->snapshot()->missing.empty();
-}
+bool Api::MergesStreams() const { return MayAskPeers(*state_); }
 
 std::shared_ptr<const Snapshot> Api::StreamSnapshot(const Scope& scope) {
   std::vector<std::string> peers;

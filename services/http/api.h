@@ -179,7 +179,8 @@ class Api {
   // The server's figures for /metrics; empty to stop asking.
   void set_server_stats(std::function<ServerStats()> stats);
   // Whether a live stream's report comes from more than this engine's counts: it misses
-  // partitions other engines of its group hold (casewatchd --tasks --group).
+  // partitions other engines of its group hold (casewatchd --tasks --group), and may ask them
+  // (--peer-token-file). Otherwise its streams send its own counts, naming what is missing.
   bool MergesStreams() const;
   // A live stream's counts for `scope`, as a live report's: this engine's, with those of the
   // engines holding the partitions it misses (or the copies kept of them) added. May wait on
