@@ -110,6 +110,15 @@ void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,
   response.headers.emplace_back("Casewatch-Peers", std::move(named));
 }
 
+void AddPeerHeaders(HttpResponse& response, const std::vector<std::string>& peers,
+                    const std::vector<int32_t>& missing) {
+  if (peers.empty()) return;
+  std::string named;
+  for (const std::string& url : peers) named += (named.empty() ? "" : ",") + url;
+  response.headers.emplace_back("Casewatch-Peers", std::move(named));
+  if (!missing.empty()) response.headers.emplace_back("Casewatch-Missing", FormatMissing(missing));
+}
+
 std::string FormatMissing(const std::vector<int32_t>& partitions) {
   std::string text;
   for (int32_t partition : partitions) {

@@ -57,6 +57,11 @@ void WriteInstant(JsonWriter& out, const std::optional<Instant>& instant);
 void AddSnapshotHeaders(HttpResponse& response, const Snapshot& snapshot);
 // "3,7".
 std::string FormatMissing(const std::vector<int32_t>& partitions);
+// An answer merged from other engines' (worklists, trends): names the peers added
+// (Casewatch-Peers) and the partitions none gave (Casewatch-Missing). With none added it adds
+// nothing: the freshness headers name what is missing.
+void AddPeerHeaders(HttpResponse& response, const std::vector<std::string>& peers,
+                    const std::vector<int32_t>& missing);
 
 // The stores whose cases the answers hold: every task's, but those of tasks another engine of
 // the group serves now (Snapshot::missing), whose stores here are not kept current.

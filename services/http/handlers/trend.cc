@@ -64,17 +64,6 @@ std::vector<std::shared_ptr<const store::v1::PeerTrend>> PeerTrends(
   return trends;
 }
 
-// Names the peers added (Casewatch-Peers) and what no engine gave (Casewatch-Missing); with none
-// added, the freshness names what is missing.
-void AddPeerHeaders(HttpResponse& response, const std::vector<std::string>& peers,
-                    const std::vector<int32_t>& missing) {
-  if (peers.empty()) return;
-  std::string named;
-  for (const std::string& url : peers) named += (named.empty() ? "" : ",") + url;
-  response.headers.emplace_back("Casewatch-Peers", std::move(named));
-  if (!missing.empty()) response.headers.emplace_back("Casewatch-Missing", FormatMissing(missing));
-}
-
 // One month of a trend and its report.
 struct MonthPoint {
   reports::Month month;

@@ -200,14 +200,11 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
     work = view.Worklist(query);
   }
   const Date today = DateOf(work.as_of.value_or(Instant{}));
-  HttpResponse answer = csv ? Csv(work, today) : HttpResponse{};
-  if (!peers.empty()) {  // otherwise the missing partitions are named with the freshness
-    std::string named;
-    for (const std::string& url : peers) named += (named.empty() ? "" : ",") + url;
-    answer.headers.emplace_back("Casewatch-Peers", std::move(named));
-    if (!missing.empty()) answer.headers.emplace_back("Casewatch-Missing", FormatMissing(missing));
+  if (csv) {
+    HttpResponse answer = Csv(work, today);
+    AddPeerHeaders(answer, peers, missing);
+    return answer;
   }
-  if (csv) return answer;
   JsonWriter out;
   out.BeginObject().Key("as_of");
   WriteInstant(out, work.as_of);
@@ -253,9 +250,9 @@ HttpResponse HandleWorklist(ApiState& state, Call& call) {
     out.EndObject();
   }
   out.EndArray().EndObject();
-  HttpResponse json = Json(200, out.Take());
-  json.headers.insert(json.headers.end(), answer.headers.begin(), answer.headers.end());
-  return json;
+  HttpResponse answer = Json(200, out.Take());
+  AddPeerHeaders(answer, peers, missing);
+  return answer;
 }
 
 HttpResponse HandlePeerWorklist(ApiState& state, Call& call) {
