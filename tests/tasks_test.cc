@@ -261,6 +261,11 @@ TEST_F(CasewatchdTasks, EachPartitionIsATaskAndTogetherTheyAnswerAsTheReplay) {
   auto cli_report = RunProcess({CASEWATCH_BIN, "report", "--data", data.string(), "--case-items"});
   EXPECT_EQ(cli_report.exit_code, 0) << cli_report.err;
   EXPECT_EQ(cli_report.out, Replay(dir, sim.file_bytes, items, sim.end));
+  // A region no task's store has a case in: refused, naming it, as over one store.
+  auto typo = RunProcess({CASEWATCH_BIN, "report", "--data", data.string(), "--region", "Nowhere"});
+  EXPECT_EQ(typo.exit_code, 2) << typo.out;
+  EXPECT_NE(typo.err.find("no case is allocated to region \"Nowhere\""), std::string::npos)
+      << typo.err;
   const fs::path file = dir.path() / "events.bin";
   std::ofstream(file, std::ios::binary) << sim.file_bytes;
   const std::string as_of = FormatInstant(sim.end);

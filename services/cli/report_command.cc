@@ -43,8 +43,8 @@ int RunReport(ReportOptions options) {
   if (!options.report.policy_file.empty()) query.policy = r.policy;
   auto report = reports::ReportFromStores(stores, query);
   if (!report) return fail(report.error().message);
-  if (report.value().cases == 0 && stores.size() == 1) {
-    if (auto known = reports::CheckScopeInStore(*stores.front(), r.scope); !known) {
+  if (report.value().cases == 0) {  // none now or then: a typo, or a unit of no case
+    if (auto known = reports::CheckScopeInStores(stores, r.scope); !known) {
       return fail(known.error().message);
     }
   }

@@ -230,13 +230,22 @@ Result<Policy> StorePolicy(const store::StoreReader& store) {
 }
 
 Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& scope) {
+  const store::StoreReader* const stores[] = {&store};
+  return CheckScopeInStores(stores, scope);
+}
+
+Result<void> CheckScopeInStores(std::span<const store::StoreReader* const> stores,
+                                const Scope& scope) {
   if (scope.empty()) return Ok();
   KnownAllocations known;
-  CW_TRY(store.ScanScopes([&](const store::v1::ScopeCounts& counts) {
-    if (counts.cases() > 0) {
-      known.Add(Allocation{counts.region(), counts.pdu(), counts.team(), counts.offender_manager()});
-    }
-  }));
+  for (const store::StoreReader* store : stores) {
+    CW_TRY(store->ScanScopes([&](const store::v1::ScopeCounts& counts) {
+      if (counts.cases() > 0) {
+        known.Add(
+            Allocation{counts.region(), counts.pdu(), counts.team(), counts.offender_manager()});
+      }
+    }));
+  }
   return CheckScopeIsKnown(scope, known.list());
 }
 
