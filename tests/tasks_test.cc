@@ -266,6 +266,20 @@ TEST_F(CasewatchdTasks, EachPartitionIsATaskAndTogetherTheyAnswerAsTheReplay) {
   EXPECT_EQ(typo.exit_code, 2) << typo.out;
   EXPECT_NE(typo.err.find("no case is allocated to region \"Nowhere\""), std::string::npos)
       << typo.err;
+  // casewatch token add checks a viewer's scope against the tasks' stores together.
+  const fs::path tokens = dir.path() / "tokens.json";
+  const std::string region = "London";  // one of the simulated service's regions
+  auto made = RunProcess({CASEWATCH_BIN, "token", "add", "--tokens", tokens.string(), "--name",
+                          "viewer", "--role", "viewer", "--region", region, "--data",
+                          data.string()});
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  auto refused = RunProcess({CASEWATCH_BIN, "token", "add", "--tokens", tokens.string(),
+                             "--name", "typo", "--role", "viewer", "--region", "Nowhere",
+                             "--data", data.string()});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out;
+  EXPECT_NE(refused.err.find("no case is allocated to region \"Nowhere\" (known: \"London\""),
+            std::string::npos)
+      << refused.err;
   const fs::path file = dir.path() / "events.bin";
   std::ofstream(file, std::ios::binary) << sim.file_bytes;
   const std::string as_of = FormatInstant(sim.end);

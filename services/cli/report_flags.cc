@@ -38,33 +38,17 @@ bool HoldsTasks(const std::string& data) {
   return !std::filesystem::exists(dir / "CURRENT") && std::filesystem::is_directory(dir / "tasks");
 }
 
-// One store (OpenStoresForReport).
-Result<std::unique_ptr<store::StoreReader>> OpenStoreForReport(const std::string& data,
-                                                               const TempDir& scratch,
-                                                               ReportFlags& flags) {
-  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
-  CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
-  if (flags.as_of.empty()) {
-    CW_TRY(projected, store->ProjectionInstant());
-    if (!projected) {
-      return InvalidArgument("the engine has not applied anything to this store yet; give --as-of");
-    }
-    flags.as_of = FormatInstant(*projected);
-  }
-  return std::move(store);
-}
-
 }  // namespace
 
-Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
-    const std::string& data, const TempDir& scratch, ReportFlags& flags) {
+Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenEngineStores(
+    const std::string& data, const TempDir& scratch) {
+  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
   std::vector<std::unique_ptr<store::StoreReader>> stores;
   if (!HoldsTasks(data)) {
-    CW_TRY(store, OpenStoreForReport(data, scratch, flags));
+    CW_TRY(store, store::StoreReader::OpenSecondary(data, scratch.path()));
     stores.push_back(std::move(store));
     return stores;
   }
-  if (scratch.path().empty()) return IoError("cannot create a temporary directory");
   for (int partition = 0;; ++partition) {
     const std::filesystem::path dir =
         std::filesystem::path(data) / "tasks" / fmt::format("p{}", partition);
@@ -76,13 +60,22 @@ Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
   if (stores.empty()) {
     return NotFound(fmt::format("{}/tasks holds no task's store (p0, p1, ...)", data));
   }
+  return stores;
+}
+
+Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
+    const std::string& data, const TempDir& scratch, ReportFlags& flags) {
+  CW_TRY(stores, OpenEngineStores(data, scratch));
   if (flags.as_of.empty()) {
     std::vector<const store::StoreReader*> readers;
     for (const auto& store : stores) readers.push_back(store.get());
     CW_TRY(projected, reports::EarliestProjectionInstant(readers));
     if (!projected) {
-      return InvalidArgument("the engine has not applied anything to these stores yet; give "
-                             "--as-of");
+      return InvalidArgument(stores.size() == 1
+                                 ? "the engine has not applied anything to this store yet; give "
+                                   "--as-of"
+                                 : "the engine has not applied anything to these stores yet; "
+                                   "give --as-of");
     }
     flags.as_of = FormatInstant(*projected);
   }

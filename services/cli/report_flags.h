@@ -48,8 +48,11 @@ void AddReportFlags(CLI::App& cmd, ReportFlags& flags);
 
 // Opens an engine's stores in `data` read-only, as secondaries keeping their own files in
 // `scratch` (so it works while the engine runs): its one store, or the stores of its tasks
-// (casewatchd --tasks keeps one per partition in DATA/tasks/p<N>). When `flags.as_of` is empty
-// sets it to the instant their projections are at (the earliest of the tasks').
+// (casewatchd --tasks keeps one per partition in DATA/tasks/p<N>).
+[[nodiscard]] Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenEngineStores(
+    const std::string& data, const TempDir& scratch);
+// The same, and when `flags.as_of` is empty sets it to the instant their projections are at (the
+// earliest of the tasks').
 [[nodiscard]] Result<std::vector<std::unique_ptr<store::StoreReader>>> OpenStoresForReport(
     const std::string& data, const TempDir& scratch, ReportFlags& flags);
 

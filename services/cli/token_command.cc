@@ -4,9 +4,11 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "base/temp_dir.h"
 #include "services/cli/commands.h"
+#include "services/cli/report_flags.h"
 #include "services/http/auth.h"
 #include "services/reports/store_report.h"
 #include "services/store/store.h"
@@ -54,12 +56,14 @@ int AddToken(const TokenFlags& flags) {
   }
   if (role.value() == http::Role::kViewer && !flags.data.empty()) {
     TempDir scratch;  // the secondary's own files, removed afterwards
-    auto store = store::StoreReader::OpenSecondary(flags.data, scratch.path());
-    if (!store) {
-      std::fprintf(stderr, "casewatch token add: --data: %s\n", store.error().message.c_str());
-      return ExitCodeOf(store.error());
+    auto opened = OpenEngineStores(flags.data, scratch);  // one store, or a task's each
+    if (!opened) {
+      std::fprintf(stderr, "casewatch token add: --data: %s\n", opened.error().message.c_str());
+      return ExitCodeOf(opened.error());
     }
-    if (auto known = reports::CheckScopeInStore(*store.value(), scope); !known) {
+    std::vector<const store::StoreReader*> stores;
+    for (const auto& store : opened.value()) stores.push_back(store.get());
+    if (auto known = reports::CheckScopeInStores(stores, scope); !known) {
       std::fprintf(stderr, "casewatch token add: %s; no token made\n",
                    known.error().message.c_str());
       return 2;

@@ -229,11 +229,6 @@ Result<Policy> StorePolicy(const store::StoreReader& store) {
   return policy;
 }
 
-Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& scope) {
-  const store::StoreReader* const stores[] = {&store};
-  return CheckScopeInStores(stores, scope);
-}
-
 Result<void> CheckScopeInStores(std::span<const store::StoreReader* const> stores,
                                 const Scope& scope) {
   if (scope.empty()) return Ok();

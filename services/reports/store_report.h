@@ -123,8 +123,6 @@ class GroupedReportBuilder {
 
 // CheckScopeIsKnown against the allocations of the store's cases (its per-allocation counts):
 // for a scope in which a report found no case, whether it was a typo.
-[[nodiscard]] Result<void> CheckScopeInStore(const store::StoreReader& store, const Scope& scope);
-// The same against the allocations of several stores' cases together (an engine's tasks).
 [[nodiscard]] Result<void> CheckScopeInStores(std::span<const store::StoreReader* const> stores,
                                               const Scope& scope);
 
