@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -307,6 +308,30 @@ GroupView GroupWithPeerOfTaskOne(Harness& peer) {
   return group;
 }
 
+// An engine missing partition 1 (`split`) that asks, through `counter`, the engine serving it
+// alone (`peer`), as the directory `*asked` lists them: `group` at first, another view once a
+// test points `asked` at one. `ask` sets in the options what `split` asks with `counter`.
+struct SplitAskingPeerOfTaskOne {
+  using Ask = std::function<void(HarnessOptions&, SplitAskingPeerOfTaskOne&)>;
+  explicit SplitAskingPeerOfTaskOne(const Ask& ask) : split(OptionsAsking(ask)) {
+    split.view().StopServing(1);
+  }
+
+  Harness peer{Split()};
+  const GroupView group = GroupWithPeerOfTaskOne(peer);
+  const std::string url = group.engines[1].url;
+  PeerCounter counter{std::string(testing::kInspectorToken), std::chrono::seconds(5)};
+  const GroupView* asked = &group;
+  Harness split;
+
+ private:
+  HarnessOptions OptionsAsking(const Ask& ask) {
+    HarnessOptions options = Split();
+    ask(options, *this);
+    return options;
+  }
+};
+
 // The peers' counts over real sockets (PeerCounter, as casewatchd asks them): fetched once while
 // unchanged (the peer answers 304 to their ETag and the copy kept is used again), fetched again
 // when they change; refused without a token that sees everything; a peer that is down or at
@@ -425,17 +450,14 @@ TEST(HttpTasks, AStreamsReportAddsTheCountsOfTheEngineHoldingTheOtherPartitions)
 // named missing; the internal route answers only a token with no scope, and checks its limit.
 TEST(HttpTasks, AWorklistMergesTheOpenItemsOfTheEngineHoldingTheOtherPartitions) {
   Harness whole;
-  Harness peer(Split());
-  const GroupView group = GroupWithPeerOfTaskOne(peer);
-  const std::string url = group.engines[1].url;
-  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
-  HarnessOptions options = Split();
-  const GroupView* asked = &group;
-  options.peer_worklist = [&](std::span<const int32_t> missing, std::string_view query) {
-    return counter.Worklist(*asked, missing, query);
-  };
-  Harness split(options);
-  split.view().StopServing(1);
+  SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& e) {
+    options.peer_worklist = [&e](std::span<const int32_t> missing, std::string_view query) {
+      return e.counter.Worklist(*e.asked, missing, query);
+    };
+  });
+  Harness& peer = engines.peer;
+  Harness& split = engines.split;
+  const std::string& url = engines.url;
   const Scope region{split.home().region, {}, {}, {}};
   const std::vector<std::string> targets = {
       "/api/v1/worklist",
@@ -467,9 +489,9 @@ TEST(HttpTasks, AWorklistMergesTheOpenItemsOfTheEngineHoldingTheOtherPartitions)
             whole.Get("/api/v1/worklist?page_size=50&" + ScopeQuery(region)).body);
 
   // The peer down: its partition named missing, the items here alone.
-  GroupView gone = group;
+  GroupView gone = engines.group;
   gone.engines[1].url = "http://127.0.0.1:1";
-  asked = &gone;
+  engines.asked = &gone;
   const HttpReply partial = split.Get("/api/v1/worklist");
   EXPECT_EQ(partial.status, 200);
   EXPECT_EQ(partial.Header("casewatch-missing"), "1");
@@ -492,17 +514,14 @@ TEST(HttpTasks, AWorklistMergesTheOpenItemsOfTheEngineHoldingTheOtherPartitions)
 // route answers only a token with no scope, and names what is wrong with a request.
 TEST(HttpTasks, ATrendAddsTheDaysAndMonthsOfTheEngineHoldingTheOtherPartitions) {
   Harness whole;
-  Harness peer(Split());
-  const GroupView group = GroupWithPeerOfTaskOne(peer);
-  const std::string url = group.engines[1].url;
-  PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
-  HarnessOptions options = Split();
-  const GroupView* asked = &group;
-  options.peer_trend = [&](std::span<const int32_t> missing, std::string_view query) {
-    return counter.Trend(*asked, missing, query);
-  };
-  Harness split(options);
-  split.view().StopServing(1);
+  SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& e) {
+    options.peer_trend = [&e](std::span<const int32_t> missing, std::string_view query) {
+      return e.counter.Trend(*e.asked, missing, query);
+    };
+  });
+  Harness& peer = engines.peer;
+  Harness& split = engines.split;
+  const std::string& url = engines.url;
   const Scope region{split.home().region, {}, {}, {}};
   const Date today = DateOf(whole.now());
   const std::vector<std::string> targets = {
@@ -543,9 +562,9 @@ TEST(HttpTasks, ATrendAddsTheDaysAndMonthsOfTheEngineHoldingTheOtherPartitions) 
   EXPECT_EQ(merged_days.Header("casewatch-peers"), url);
 
   // The peer down: its partition named missing, the counts here alone.
-  GroupView gone = group;
+  GroupView gone = engines.group;
   gone.engines[1].url = "http://127.0.0.1:1";
-  asked = &gone;
+  engines.asked = &gone;
   for (const std::string& target : {targets[0], targets[3]}) {
     const HttpReply partial = split.Get(target);
     EXPECT_EQ(partial.status, 200) << target;
