@@ -189,6 +189,13 @@ std::string CopiesTag(std::span<const std::shared_ptr<const Snapshot>> copies) {
   return tag;
 }
 
+bool HoldsOnlyMissing(const google::protobuf::Map<int32_t, int64_t>& consumed,
+                      const std::set<int32_t>& left) {
+  return !consumed.empty() && std::all_of(consumed.begin(), consumed.end(), [&](const auto& p) {
+    return left.count(p.first) > 0;
+  });
+}
+
 std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
                                           std::span<const PeerAnswer> peers,
                                           std::vector<std::string>& added) {
@@ -205,12 +212,9 @@ std::shared_ptr<const Snapshot> WithPeers(const Snapshot& local,
     const store::v1::PeerCounts& c = *peer.counts;
     const Instant at{c.as_of_seconds(), c.as_of_nanos()};
     if (!local.as_of || !local.one_instant || !c.one_instant() || at != *local.as_of ||
-        c.consumed().empty()) {
+        !HoldsOnlyMissing(c.consumed(), missing)) {
       continue;
     }
-    const bool only_missing = std::all_of(c.consumed().begin(), c.consumed().end(),
-                                          [&](const auto& p) { return missing.count(p.first); });
-    if (!only_missing) continue;  // moving, or another peer's: counted twice
     for (const auto& [partition, next] : c.consumed()) {
       merged->consumed[partition] = next;
       missing.erase(partition);
@@ -688,18 +692,16 @@ WorklistPage MergeWorklists(const WorklistPage& local, std::span<const PeerWork>
   std::vector<WorkItem> matching(local.items.begin(), local.items.end());
   std::vector<Allocation> allocations;  // the peers' items' (a deque would do; counted first)
   size_t peer_items = 0;
-  for (const PeerWork& peer : peers) peer_items += peer.work ? peer.work->items_size() : 0;
+  for (const PeerWork& peer : peers) peer_items += peer.reply ? peer.reply->items_size() : 0;
   allocations.reserve(peer_items);
   std::set<int32_t> left(missing.begin(), missing.end());
   for (const PeerWork& peer : peers) {
-    if (!peer.work || !local.as_of) continue;
-    const store::v1::PeerWorklist& w = *peer.work;
+    if (!peer.reply || !local.as_of) continue;
+    const store::v1::PeerWorklist& w = *peer.reply;
     const Instant at{w.as_of_seconds(), w.as_of_nanos()};
-    if (DateOf(at) != today || w.consumed().empty() ||
-        w.group_totals_size() != kWorkGroupCount ||
-        !std::all_of(w.consumed().begin(), w.consumed().end(),
-                     [&](const auto& p) { return left.count(p.first) > 0; })) {
-      continue;  // another day, moving, or another peer's: counted twice
+    if (DateOf(at) != today || w.group_totals_size() != kWorkGroupCount ||
+        !HoldsOnlyMissing(w.consumed(), left)) {
+      continue;  // another day (which groups an item), or counted twice
     }
     for (const auto& [partition, next] : w.consumed()) left.erase(partition);
     merged.total += w.total();

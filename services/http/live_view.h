@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -173,17 +174,21 @@ struct WorklistPage {
 // partitions.
 store::v1::PeerWorklist PeerWorklistOf(const WorklistPage& page, const Snapshot& snapshot);
 
-// One peer's worklist, and the peer (its url in the group's directory).
-struct PeerWork {
-  std::string url;
-  std::shared_ptr<const store::v1::PeerWorklist> work;
-};
+// Whether a peer's answer for the partitions `consumed` names may be added to an answer still
+// missing `left` (the partitions missing here that no answer before it gave): it names some,
+// and none but those. Otherwise a partition is moving, or another answer's: its cases would be
+// counted twice.
+bool HoldsOnlyMissing(const google::protobuf::Map<int32_t, int64_t>& consumed,
+                      const std::set<int32_t>& left);
 
-// One peer's trend (GET /internal/v1/trend), and the peer.
-struct PeerTrendAnswer {
+// One peer's answer (a `Proto`), and the peer (its url in the group's directory).
+template <class Proto>
+struct PeerReply {
   std::string url;
-  std::shared_ptr<const store::v1::PeerTrend> trend;
+  std::shared_ptr<const Proto> reply;
 };
+using PeerWork = PeerReply<store::v1::PeerWorklist>;        // GET /internal/v1/worklist
+using PeerTrendAnswer = PeerReply<store::v1::PeerTrend>;  // GET /internal/v1/trend
 
 // `local` (`query`'s items [0, offset + limit): LiveView::Worklist at offset 0) with the items of
 // those of `peers` that can be added to it: on its day (which groups an item), holding nothing

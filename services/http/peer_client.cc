@@ -198,7 +198,7 @@ void LeftOut(const std::string& url, const std::string& why) {
 // GET `path`?`query` of the live engines of `group`, other than this one, whose records name any
 // of `missing`, at once: each answer that is a `Proto`, by url; the others logged (LeftOut).
 template <class Proto>
-std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> Gather(
+std::vector<PeerReply<Proto>> Gather(
     const GroupView& group, std::span<const int32_t> missing, std::string_view path,
     std::string_view query, const std::string& token, std::chrono::milliseconds timeout) {
   std::string target(path);
@@ -207,7 +207,7 @@ std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> Gather(
   const auto fetches = AskEngines(
       io, group, HoldersOf(missing, target), token,
       [](const std::string&, const std::string&) { return std::string(); }, LeftOut);
-  std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> answers;
+  std::vector<PeerReply<Proto>> answers;
   if (fetches.empty()) return answers;
   io.run_for(timeout);
   for (const auto& fetch : fetches) {
@@ -227,7 +227,7 @@ std::vector<std::pair<std::string, std::shared_ptr<const Proto>>> Gather(
       LeftOut(fetch->url(), fmt::format("{}{}: not the answer asked for", fetch->url(), path));
       continue;
     }
-    answers.emplace_back(fetch->url(), std::move(answer));
+    answers.push_back(PeerReply<Proto>{fetch->url(), std::move(answer)});
   }
   return answers;
 }
@@ -363,23 +363,13 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
 std::vector<PeerWork> PeerCounter::Worklist(const GroupView& group,
                                             std::span<const int32_t> missing,
                                             std::string_view query) {
-  std::vector<PeerWork> answers;
-  for (auto& [url, work] :
-       Gather<store::v1::PeerWorklist>(group, missing, kWorklistTarget, query, token_, timeout_)) {
-    answers.push_back(PeerWork{std::move(url), std::move(work)});
-  }
-  return answers;
+  return Gather<store::v1::PeerWorklist>(group, missing, kWorklistTarget, query, token_, timeout_);
 }
 
 std::vector<PeerTrendAnswer> PeerCounter::Trend(const GroupView& group,
                                                 std::span<const int32_t> missing,
                                                 std::string_view query) {
-  std::vector<PeerTrendAnswer> answers;
-  for (auto& [url, trend] :
-       Gather<store::v1::PeerTrend>(group, missing, kTrendTarget, query, token_, timeout_)) {
-    answers.push_back(PeerTrendAnswer{std::move(url), std::move(trend)});
-  }
-  return answers;
+  return Gather<store::v1::PeerTrend>(group, missing, kTrendTarget, query, token_, timeout_);
 }
 
 }  // namespace casewatch::http

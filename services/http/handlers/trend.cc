@@ -50,14 +50,10 @@ std::vector<std::shared_ptr<const store::v1::PeerTrend>> PeerTrends(
   if (missing.empty() || !state.options.peer_trend) return trends;
   std::set<int32_t> left(missing.begin(), missing.end());
   for (PeerTrendAnswer& answer : state.options.peer_trend(missing, query)) {
-    const store::v1::PeerTrend& t = *answer.trend;
-    if (t.consumed().empty() || !fits(t) ||
-        !std::all_of(t.consumed().begin(), t.consumed().end(),
-                     [&](const auto& p) { return left.count(p.first) > 0; })) {
-      continue;
-    }
+    const store::v1::PeerTrend& t = *answer.reply;
+    if (!fits(t) || !HoldsOnlyMissing(t.consumed(), left)) continue;
     for (const auto& [partition, next] : t.consumed()) left.erase(partition);
-    trends.push_back(std::move(answer.trend));
+    trends.push_back(std::move(answer.reply));
     added.push_back(std::move(answer.url));
   }
   missing.assign(left.begin(), left.end());
