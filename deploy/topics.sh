@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Creates the topics casewatchd expects (three for events, alerts and dead letters, the progress
-# topic of its exactly-once outbox, and the directory of a group of engines), with the settings
-# it expects, on the cluster at $BOOTSTRAP; with ENGINE_PRINCIPAL set, also grants the ACLs of a
-# secured cluster.
+# topic of its exactly-once outbox, and the directory and event id claims of a group of engines),
+# with the settings it expects, on the cluster at $BOOTSTRAP; with ENGINE_PRINCIPAL set, also
+# grants the ACLs of a secured cluster.
 #
 #   BOOTSTRAP=kafka-1:9092 deploy/topics.sh
 #   BOOTSTRAP=kafka-1.example.org:9094 COMMAND_CONFIG=/etc/kafka/admin.properties \
@@ -131,6 +131,17 @@ topic casewatchd-tasks-progress 12 min.insync.replicas=2 unclean.leader.election
 topic casewatchd-group-directory 1 min.insync.replicas=2 unclean.leader.election.enable=false \
   cleanup.policy=compact segment.ms=3600000 delete.retention.ms=$DAY_MS max.message.bytes=1048576
 
+# casewatchd-event-ids: where the engines of a group that share the partitions out (casewatchd
+# --tasks --group) claim each event id new to the service, keyed by the id (29 bytes: the
+# claiming event's partition, offset and content fingerprint). An event_id is unique across all
+# cases, and the case that had an id first may be another engine's; every engine reads this
+# topic, and the first claim on an id is the one that holds (services/daemon/README.md).
+# - kept for ever, never compacted: an engine whose store is lost reads every claim again, and
+#   compaction would keep an id's last claim, not its first. About 100 bytes per event, three
+#   copies: a tenth of case-events.
+# - 12 partitions, as case-events: every engine reads all of them.
+topic casewatchd-event-ids 12 "${common[@]}" retention.ms=-1 max.message.bytes=1048576
+
 # ACLs, for a cluster with an authorizer (StandardAuthorizer in KRaft) and
 # allow.everyone.if.no.acl.found=false. Adding an ACL that exists is a no-op.
 # - casewatchd reads case-events by assigning partitions itself with offsets from its store. The
@@ -159,6 +170,9 @@ if [[ -n ${ENGINE_PRINCIPAL:-} ]]; then
     "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
       --operation Describe --topic "$t"
   done
+  # A group's engines claim event ids, and read every engine's claims.
+  "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
+    --operation Describe --topic casewatchd-event-ids
   # A group's engines write and read their directory.
   "${acl[@]}" --allow-principal "$ENGINE_PRINCIPAL" --operation Read --operation Write \
     --operation Describe --topic casewatchd-group-directory

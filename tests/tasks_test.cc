@@ -9,6 +9,7 @@
 // answer exactly the replay of the records they name, through kills, a wiped store, engines
 // joining and leaving, and a rolling restart.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -633,6 +634,26 @@ std::multiset<std::string> AlertIdsOn(const TestBroker& broker) {
 // Two engines sharing the partitions out: each one's live stream carries every alert raised
 // after it connected, whichever engine raised it (each engine reads the alerts topic), and none
 // that is not on the alerts topic; on a real cluster, each once.
+// Waits (60 s) until two engines of a group between them hold every partition once, each some,
+// with the first `records` records; whether they did.
+bool Settled(uint16_t a, uint16_t b, size_t records) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto mine = OwnOffsetsOf(a);
+    const auto theirs = OwnOffsetsOf(b);
+    if (mine && theirs && !mine->empty() && !theirs->empty() &&
+        mine->size() + theirs->size() == kPartitions) {
+      int64_t held = 0;
+      for (const auto* offsets : {&*mine, &*theirs}) {
+        for (const auto& [partition, next] : *offsets) held += next;
+      }
+      if (held == static_cast<int64_t>(records)) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
 TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
   TempDir dir;
   const SimulatedStream sim = Simulate(300, 12, 71);
@@ -655,24 +676,7 @@ TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
   const auto logs = [&] {
     return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
   };
-  // Until the two between them hold every partition once, with the first `records` records.
-  const auto settled = [&](size_t records) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      const auto mine = OwnOffsetsOf(*a_port);
-      const auto theirs = OwnOffsetsOf(*b_port);
-      if (mine && theirs && !mine->empty() && !theirs->empty() &&
-          mine->size() + theirs->size() == kPartitions) {
-        int64_t held = 0;
-        for (const auto* offsets : {&*mine, &*theirs}) {
-          for (const auto& [partition, next] : *offsets) held += next;
-        }
-        if (held == static_cast<int64_t>(records)) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  };
+  const auto settled = [&](size_t records) { return Settled(*a_port, *b_port, records); };
   ASSERT_TRUE(settled(half)) << logs();
   ht::EventStreamReader a_stream(*a_port, "/api/v1/stream", {});
   ht::EventStreamReader b_stream(*b_port, "/api/v1/stream", {});
@@ -1047,6 +1051,235 @@ TEST_F(CasewatchdTasks, AStoreOfTheOtherLayoutIsRefusedSayingWhatToDo) {
   EXPECT_EQ(not_tasks.exit_code, 2) << not_tasks.out << not_tasks.err;
   EXPECT_NE((not_tasks.out + not_tasks.err).find("start with --tasks"), std::string::npos)
       << not_tasks.out << not_tasks.err;
+}
+
+// Whether case `case_id`'s timeline, as engine `port` gives it, lists event `event_id`; nullopt
+// when it gives none.
+std::optional<bool> TimelineLists(uint16_t port, const std::string& case_id,
+                                  const std::string& event_id) {
+  const ht::HttpReply reply = Get(port, "/api/v1/cases/" + case_id + "?page_size=5000");
+  if (reply.status != 200) return std::nullopt;
+  return reply.body.find("\"event_id\":\"" + event_id + "\"") != std::string::npos;
+}
+
+// An event_id is unique across all cases, and the case that had it first may be in a partition
+// another engine of the group runs. Two engines share three partitions out; then come events that
+// reuse, for a case of each partition, the id of an event of each other partition (a conflict
+// each, as in one store), and new ids published for cases of two partitions at once (a race the
+// engines settle through the ids topic). Each conflict is refused (a dead letter, not in its
+// case's timeline), and both engines answer as one store fed the events in the order they were
+// published; each raced id is one case's, the same from either engine. Then one engine is killed
+// with SIGKILL: the other, from its copies, answers as both did; restarted, the killed engine
+// catches up what it missed and answers alike.
+TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverItsCase) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(150, 12, 73);
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
+                               broker().topics().events));
+  const auto args = [&](const std::string& name) {
+    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
+    a.insert(a.end(), {"--group", "ids-" + broker().topics().events});
+    return a;
+  };
+  fs::path a_log = dir.path() / "a.log";
+  const fs::path b_log = dir.path() / "b.log";
+  auto a = std::make_unique<ChildProcess>(args("a"), a_log.string());
+  ChildProcess b(args("b"), b_log.string());
+  auto a_port = WaitForPort(*a, a_log);
+  const auto b_port = WaitForPort(b, b_log);
+  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string())
+                                << ReadFileOrEmpty(b_log.string());
+  const auto logs = [&] {
+    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
+  };
+  ASSERT_TRUE(Settled(*a_port, *b_port, sim.records.size())) << logs();
+
+  // Each partition's first case and last event, and the ids of its events.
+  struct Partition {
+    std::string case_id;
+    events::v1::Envelope last;  // of case_id
+    std::vector<std::string> ids;
+  };
+  std::map<int32_t, Partition> partitions;
+  for (const auto& [partition, records] : ReadAll(broker(), broker().topics().events)) {
+    Partition& p = partitions[partition];
+    for (const auto& [key, value] : records) {
+      events::v1::Envelope envelope;
+      ASSERT_TRUE(envelope.ParseFromString(value));
+      p.ids.push_back(envelope.event_id());
+      if (p.case_id.empty()) p.case_id = key;
+      if (key == p.case_id) p.last = envelope;
+    }
+  }
+  ASSERT_EQ(partitions.size(), static_cast<size_t>(kPartitions));
+  struct Sent {
+    int32_t partition;
+    std::string case_id;
+    std::string event_id;
+    std::string value;
+  };
+  // A copy of partition q's case's last event under `id`.
+  const auto copy_to = [&](int32_t q, const std::string& id) {
+    events::v1::Envelope envelope = partitions.at(q).last;
+    envelope.set_event_id(id);
+    return Sent{q, partitions.at(q).case_id, id, envelope.SerializeAsString()};
+  };
+  const auto send = [&](const std::vector<Sent>& records) {
+    auto producer = kafka::Producer::Open(kafka::KafkaConfig{broker().bootstrap_servers(), {}});
+    ASSERT_TRUE(producer);
+    for (const Sent& r : records) {
+      ASSERT_TRUE(producer.value().Produce(broker().topics().events, r.case_id, r.value, {}, {},
+                                           r.partition));
+    }
+    ASSERT_TRUE(producer.value().Flush(std::chrono::seconds(30)));
+    ASSERT_EQ(producer.value().failed(), 0u);
+  };
+  std::vector<Sent> conflicts;
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    for (int32_t q = 0; q < kPartitions; ++q) {
+      if (p != q) conflicts.push_back(copy_to(q, partitions.at(p).ids.at(10 + q)));
+    }
+  }
+  send(conflicts);
+  size_t records = sim.records.size() + conflicts.size();
+  ASSERT_TRUE(Settled(*a_port, *b_port, records)) << logs();
+  // One store, fed the events in the order they were published.
+  std::string file;
+  for (const std::string& record : sim.records) ingest::AppendDelimited(record, file);
+  for (const Sent& c : conflicts) ingest::AppendDelimited(c.value, file);
+  std::vector<std::string> refused;
+  const std::string replay = Replay(dir, file, {}, sim.end, &refused);
+  EXPECT_EQ(refused.size(), conflicts.size()) << "one store refuses each conflict";
+  for (uint16_t port : {*a_port, *b_port}) {
+    const Holding holding = WaitFor(port, [&](const Holding& h) {
+      return h.records == static_cast<int64_t>(records) && h.missing.empty();
+    });
+    EXPECT_EQ(holding.body, replay) << "engine on port " << port << logs();
+    for (const Sent& c : conflicts) {
+      EXPECT_EQ(TimelineLists(port, c.case_id, c.event_id), std::optional<bool>(false))
+          << c.event_id << " accepted for " << c.case_id << ", a case of partition "
+          << c.partition << ", though another case had it";
+    }
+  }
+  // Each conflict is a dead letter saying so, once each on a real cluster.
+  std::multiset<std::string> dead;  // the events refused as conflicts
+  for (int i = 0; i < 100; ++i) {  // until the outboxes have published them (10 s)
+    dead.clear();
+    for (const auto& [partition, letters] : ReadAll(broker(), broker().topics().dead_letters)) {
+      for (const auto& [key, value] : letters) {
+        store::v1::DeadLetter letter;
+        ASSERT_TRUE(letter.ParseFromString(value));
+        if (letter.reason().find("already accepted with different content") != std::string::npos) {
+          dead.insert(letter.value());
+        }
+      }
+    }
+    if (dead.size() >= conflicts.size()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (const Sent& c : conflicts) {
+    EXPECT_GE(dead.count(c.value), 1u) << c.event_id << " on " << c.case_id << ": no dead letter";
+  }
+  if (broker().real()) {
+    EXPECT_EQ(dead.size(), conflicts.size());
+  }
+
+  // Races: each new id for a case of two partitions at once.
+  const auto race = [&](const std::string& name) {
+    std::vector<Sent> raced;
+    for (int n = 0; n < 12; ++n) {
+      const int32_t p = n % kPartitions;
+      const int32_t q = (n + 1 + n / kPartitions % 2) % kPartitions;
+      const std::string id = fmt::format("{}-{}", name, n);
+      raced.push_back(copy_to(p, id));
+      raced.push_back(copy_to(q, id));
+    }
+    send(raced);
+    return raced;
+  };
+  const std::vector<Sent> races = race("raced");
+  records += races.size();
+  ASSERT_TRUE(Settled(*a_port, *b_port, records)) << logs();
+  // Which of each pair has the id, as engine `port` answers: "0" or "1" each.
+  const auto winners = [&](uint16_t port, const std::vector<Sent>& raced) {
+    std::string won;
+    for (size_t k = 0; k < raced.size(); k += 2) {
+      const auto first = TimelineLists(port, raced[k].case_id, raced[k].event_id);
+      const auto second = TimelineLists(port, raced[k + 1].case_id, raced[k + 1].event_id);
+      if (!first || !second) return std::string("no timeline");
+      if (*first == *second) {
+        return fmt::format("{} is {} case's", raced[k].event_id, *first ? "each" : "neither");
+      }
+      won += *first ? '0' : '1';
+    }
+    return won;
+  };
+  const std::string won = winners(*a_port, races);
+  EXPECT_EQ(won.size(), races.size() / 2) << won << logs();
+  EXPECT_EQ(winners(*b_port, races), won);
+  const Holding before = WaitFor(*a_port, [&](const Holding& h) {
+    return h.records == static_cast<int64_t>(records) && h.missing.empty();
+  });
+  EXPECT_EQ(WaitFor(*b_port, [&](const Holding& h) {
+              return h.records == static_cast<int64_t>(records) && h.missing.empty();
+            }).body,
+            before.body);
+
+  // B alone, from its copies of A's tasks (or caught up), decides as A did.
+  a->Signal(SIGKILL);
+  a->Wait(30);
+  const auto b_alone = [&] {
+    const auto own = OwnOffsetsOf(*b_port);
+    if (!own || own->size() != static_cast<size_t>(kPartitions)) return false;
+    int64_t held = 0;
+    for (const auto& [partition, next] : *own) held += next;
+    return held == static_cast<int64_t>(records);
+  };
+  const auto wait_b_alone = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!b_alone() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return b_alone();
+  };
+  ASSERT_TRUE(wait_b_alone()) << logs();
+  EXPECT_EQ(winners(*b_port, races), won);
+  EXPECT_EQ(WaitFor(*b_port, [&](const Holding& h) {
+              return h.records == static_cast<int64_t>(records) && h.missing.empty() &&
+                     h.peers.empty();
+            }).body,
+            before.body);
+
+  // More races while A is down; A, restarted on its store, catches up what B ran meanwhile in
+  // the tasks it takes back, and decides as B did.
+  const std::vector<Sent> later = race("later");
+  records += later.size();
+  ASSERT_TRUE(wait_b_alone()) << logs();
+  const std::string won_later = winners(*b_port, later);
+  EXPECT_EQ(won_later.size(), later.size() / 2) << won_later << logs();
+  const std::string after = WaitFor(*b_port, [&](const Holding& h) {
+    return h.records == static_cast<int64_t>(records) && h.missing.empty();
+  }).body;
+  a_log = dir.path() / "a-again.log";  // where it says its new port
+  a = std::make_unique<ChildProcess>(args("a"), a_log.string());
+  a_port = WaitForPort(*a, a_log);
+  ASSERT_TRUE(a_port) << logs();
+  ASSERT_TRUE(Settled(*a_port, *b_port, records))
+      << "A holds " << fmt::format("{}", OwnOffsetsOf(*a_port).value_or(std::map<int32_t, int64_t>{}))
+      << ", B " << fmt::format("{}", OwnOffsetsOf(*b_port).value_or(std::map<int32_t, int64_t>{}))
+      << " of " << records << logs();
+  EXPECT_EQ(winners(*a_port, races), won);
+  EXPECT_EQ(winners(*a_port, later), won_later);
+  for (uint16_t port : {*a_port, *b_port}) {
+    EXPECT_EQ(WaitFor(port, [&](const Holding& h) {
+                return h.records == static_cast<int64_t>(records) && h.missing.empty();
+              }).body,
+              after);
+  }
+  a->Signal(SIGTERM);
+  b.Signal(SIGTERM);
+  EXPECT_EQ(a->Wait(60), 0) << ReadFileOrEmpty(a_log.string());
+  EXPECT_EQ(b.Wait(60), 0) << ReadFileOrEmpty(b_log.string());
 }
 
 }  // namespace

@@ -215,8 +215,17 @@ Result<void> Application::OpenTasks(const Flags& flags) {
     readers.push_back(store.get());
     task_stores_.push_back(std::move(store));
   }
-  CW_TRY(claims, engine::IdClaims::Open(readers));  // reads every task's ids once
-  id_claims_ = std::move(claims);
+  if (flags.group.empty()) {
+    CW_TRY(claims, engine::IdClaims::Open(readers));  // reads every task's ids once
+    local_claims_ = std::move(claims);
+    id_claims_ = local_claims_.get();
+  } else {  // the group's engines share the tasks out: ids are claimed through Kafka
+    IdsTopic::Options ids{options_.kafka, flags.event_ids_topic, data / "event-ids",
+                          partitions.size()};
+    CW_TRY(topic, IdsTopic::Start(ids));
+    ids_topic_ = std::move(topic);
+    id_claims_ = ids_topic_.get();
+  }
   // The tasks' clock moves in whole seconds and each task writes at every step (write_each_tick),
   // so that they stand at one instant nearly always and their counts add up as of it.
   const std::function<Instant()> clock = options_.clock;
@@ -228,7 +237,7 @@ Result<void> Application::OpenTasks(const Flags& flags) {
     task.partition = partitions[t];
     task.write_each_tick = true;
     task.clock = [clock] { return Instant{clock().seconds, 0}; };
-    task.engine.id_claims = id_claims_.get();
+    task.engine.id_claims = id_claims_;
     task.engine.task = t;
     task.engine.derived_partition = partitions[t];
     task.outbox.transactional_id = fmt::format("{}-p{}", transactional_id, partitions[t]);
@@ -277,6 +286,8 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     if (!running[t]) return;
     owned[t] = false;
     running[t]->stop = true;
+    // A batch waiting for claims on event ids gives up (read again by whoever runs it next).
+    if (ids_topic_) ids_topic_->SetRole(t, IdsTopic::Role::kNone);
     running[t]->thread.join();
     const bool standby = running[t]->standby && !served[t];
     running[t].reset();
@@ -293,6 +304,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
     if (standby) {
       task.leads = [&owned, t] { return owned[t].load(); };
       task.on_lead = [this, view, t, &served]() -> Result<void> {
+        if (ids_topic_) ids_topic_->SetRole(t, IdsTopic::Role::kRuns);  // makes its claims
         if (view != nullptr) {
           CW_TRY(view->LoadTask(t, *task_stores_[t], options_.engine.topic));
           view->SetStandby(t, false);
@@ -319,6 +331,9 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
       if (auto loaded = view->LoadCopy(t, *task_stores_[t], options_.engine.topic); !loaded) {
         return loaded;
       }
+    }
+    if (ids_topic_) {
+      ids_topic_->SetRole(t, standby ? IdsTopic::Role::kStandby : IdsTopic::Role::kRuns);
     }
     auto runner = std::make_unique<Running>();
     runner->standby = standby;
@@ -427,6 +442,7 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
         const Result<void> result = running[t]->result;
         running[t].reset();
         served[t] = false;
+        if (ids_topic_) ids_topic_->SetRole(t, IdsTopic::Role::kNone);
         if (view != nullptr) {
           view->SetStandby(t, false);
           view->StopServing(t);

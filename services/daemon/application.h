@@ -14,6 +14,7 @@
 #include "services/daemon/engine_loop.h"
 #include "services/daemon/flags.h"
 #include "services/daemon/http_service.h"
+#include "services/daemon/ids_topic.h"
 #include "services/engine/id_claims.h"
 #include "services/kafka/mock_cluster.h"
 #include "services/store/store.h"
@@ -56,7 +57,11 @@ class Application {
   // --tasks: task N's store and runner options (options_ is then every task's template).
   std::vector<std::unique_ptr<store::Store>> task_stores_;
   std::vector<RunnerOptions> task_options_;
-  std::unique_ptr<engine::IdClaims> id_claims_;
+  // --tasks: event ids checked across the tasks of this process, or with --group, across the
+  // engines of the group (ids_topic_, which id_claims_ then points to).
+  std::unique_ptr<IdsTopic> ids_topic_;
+  std::unique_ptr<engine::IdClaims> local_claims_;
+  engine::IdCheck* id_claims_ = nullptr;
   int standby_replicas_ = 0;  // --tasks --group: copies of each task kept by other engines
   HttpService http_;  // declared after the stores: destroyed before them
 };

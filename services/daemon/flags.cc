@@ -103,6 +103,11 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "group.min.session.timeout.ms allows 6 by default)")
       ->check(CLI::Range(1.0, 300.0))
       ->capture_default_str();
+  app.add_option("--event-ids-topic", flags.event_ids_topic,
+                 "--tasks --group: the topic where the engines claim each new event id, so that "
+                 "an id accepted for a case of one engine's partitions is refused for another "
+                 "engine's (deploy/topics.sh creates it; kept for ever, as the events are)")
+      ->capture_default_str();
   app.add_option("--group-directory-topic", flags.group_directory_topic,
                  "With --group: the compacted topic where the group's engines say who and where "
                  "they are, every 2 s (GET /api/v1/group; deploy/topics.sh creates it)")

@@ -36,6 +36,8 @@ struct Flags {
   // With --tasks --group: how many other engines keep a copy of each task (-1: not given, 1).
   int standby_replicas = -1;
   std::string group_directory_topic = "casewatchd-group-directory";
+  // --tasks --group: where the engines claim event ids (daemon::IdsTopic).
+  std::string event_ids_topic = "casewatchd-event-ids";
   std::string advertise_url;  // "": http(s)://HOST:PORT, HOST the --http-address or the host name
   std::string policy;
   std::string clock = "wall";

@@ -78,9 +78,9 @@ bool SameContent(const ingest::ContentFingerprint& a, const std::array<uint64_t,
 
 // Releases a task's id claims when the write that made them is over (durable or failed).
 struct ReleaseClaims {
-  IdClaims* claims;
+  IdCheck* claims;
   size_t task;
-  ReleaseClaims(IdClaims* c, size_t t) : claims(c), task(t) {}
+  ReleaseClaims(IdCheck* c, size_t t) : claims(c), task(t) {}
   ReleaseClaims(const ReleaseClaims&) = delete;
   ReleaseClaims& operator=(const ReleaseClaims&) = delete;
   ~ReleaseClaims() {
@@ -623,13 +623,15 @@ Result<void> Engine::Impl::ApplyBatch(std::span<const InputRecord> records, Inst
   if (impl.options.id_claims != nullptr) {
     std::vector<std::string_view> new_ids;
     std::vector<std::array<uint64_t, 2>> contents;
+    std::vector<int64_t> offsets;
     std::unordered_set<std::string_view> asked;
     for (size_t k = 0; k < candidates.size(); ++k) {
       if (stored[k] || !asked.insert(ids[k]).second) continue;
       new_ids.push_back(ids[k]);
       contents.push_back({candidates[k].content.high, candidates[k].content.low});
+      offsets.push_back(candidates[k].record->offset);
     }
-    CW_TRY(held, impl.options.id_claims->Claim(impl.options.task, new_ids, contents));
+    CW_TRY(held, impl.options.id_claims->Claim(impl.options.task, new_ids, contents, offsets));
     for (size_t j = 0; j < new_ids.size(); ++j) {
       if (held[j]) elsewhere.emplace(new_ids[j], std::move(*held[j]));
     }

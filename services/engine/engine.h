@@ -30,7 +30,7 @@
 
 namespace casewatch::engine {
 
-class IdClaims;  // id_claims.h
+class IdCheck;  // id_claims.h
 
 enum class AlertFormat { kJson, kProtobuf };
 
@@ -77,7 +77,7 @@ struct EngineOptions {
   // (docs/partitioned-group.md): the ids every task holds, and this engine's task number. An id
   // new to this store but held by another task is a duplicate or a conflict, as in one store.
   // nullptr: the engine's store holds every case.
-  IdClaims* id_claims = nullptr;
+  IdCheck* id_claims = nullptr;
   size_t task = 0;
   // A task's engine: the partition of derived_topic its derived events go to (its own partition
   // of the events topic, so that a store rebuilt for the task restores its own from there). -1:

@@ -21,7 +21,7 @@ Result<std::unique_ptr<IdClaims>> IdClaims::Open(std::vector<const store::StoreR
 
 Result<std::vector<std::optional<HeldElsewhere>>> IdClaims::Claim(
     size_t task, std::span<const std::string_view> ids,
-    std::span<const std::array<uint64_t, 2>> contents) {
+    std::span<const std::array<uint64_t, 2>> contents, std::span<const int64_t> /*offsets*/) {
   if (task >= stores_.size()) {
     return InvalidArgument(fmt::format("id claims: no task {} (there are {})", task,
                                        stores_.size()));

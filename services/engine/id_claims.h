@@ -38,7 +38,22 @@ struct HeldElsewhere {
   std::string first_copy;             // "task 2's stored event #17", for the dead letter
 };
 
-class IdClaims {
+// Where a task's engine claims the ids new to its store (EngineOptions::id_claims): IdClaims,
+// among the tasks of one process; daemon::IdsTopic, among the engines of a group, through Kafka.
+class IdCheck {
+ public:
+  virtual ~IdCheck() = default;
+  // Task `task` is about to accept `ids`, none of which its own store holds (`contents`, their
+  // fingerprints, and `offsets`, their events' offsets in the task's partition, alongside): for
+  // each, where another task holds it (nullopt: this task's event has it; claimed until Release).
+  [[nodiscard]] virtual Result<std::vector<std::optional<HeldElsewhere>>> Claim(
+      size_t task, std::span<const std::string_view> ids,
+      std::span<const std::array<uint64_t, 2>> contents, std::span<const int64_t> offsets) = 0;
+  // Task `task`'s write of its claimed ids is durable, or failed: its claims go.
+  virtual void Release(size_t task) = 0;
+};
+
+class IdClaims : public IdCheck {
  public:
   // Task N's store is stores[N]. Reads every store's ids once (into a Bloom filter per task, so
   // that an id new to every task, nearly all of them, needs no look-up in the other stores).
@@ -48,15 +63,11 @@ class IdClaims {
 
   size_t tasks() const { return stores_.size(); }
 
-  // Task `task` is about to accept `ids`, none of which its own store holds (`contents`, their
-  // fingerprints, alongside): for each, where another task holds it (nullopt: it is now claimed
-  // for `task`, until Release).
   [[nodiscard]] Result<std::vector<std::optional<HeldElsewhere>>> Claim(
       size_t task, std::span<const std::string_view> ids,
-      std::span<const std::array<uint64_t, 2>> contents);
-
-  // Task `task`'s write of its claimed ids is durable, or failed: its claims go.
-  void Release(size_t task);
+      std::span<const std::array<uint64_t, 2>> contents,
+      std::span<const int64_t> offsets = {}) override;
+  void Release(size_t task) override;
 
  private:
   struct Claimed {

@@ -30,6 +30,7 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   if (dir == nullptr || *dir == '\0') {
     CW_TRY(cluster, StartCluster(partitions));
     CW_TRY(cluster.CreateTopic(broker.directory_topic_, 1));
+    CW_TRY(cluster.CreateTopic(broker.event_ids_topic_, partitions));
     broker.bootstrap_ = cluster.bootstrap_servers();
     broker.mock_.emplace(std::move(cluster));
     return broker;
@@ -64,6 +65,11 @@ Result<TestBroker> TestBroker::Start(int partitions) {
   broker.directory_topic_ = prefix + "group-directory";
   topics.push_back(kafka::NewTopic{broker.directory_topic_, 1, 3,
                                    {{"min.insync.replicas", "2"}, {"cleanup.policy", "compact"}}});
+  // The group's event id claims: delete (never compacted: the first claim on an id must stay),
+  // kept for ever, as deploy/topics.sh makes it.
+  broker.event_ids_topic_ = prefix + "event-ids";
+  topics.push_back(kafka::NewTopic{broker.event_ids_topic_, partitions, 3,
+                                   {{"min.insync.replicas", "2"}, {"retention.ms", "-1"}}});
   const kafka::KafkaConfig config{broker.bootstrap_, {}};
   CW_TRY(kafka::CreateTopics(config, topics, std::chrono::seconds(30)));
   // The controller has made them; wait until every broker's metadata shows every partition (a
@@ -113,6 +119,8 @@ std::vector<std::string> TestBroker::DaemonFlags() const {
   }
   flags.push_back("--group-directory-topic");
   flags.push_back(directory_topic_);
+  flags.push_back("--event-ids-topic");
+  flags.push_back(event_ids_topic_);
   return flags;
 }
 

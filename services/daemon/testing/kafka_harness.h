@@ -52,6 +52,9 @@ class TestBroker {
   // A real cluster's progress topic of casewatchd --tasks (--tasks-progress-topic): a partition
   // per partition of the events topic, compacted.
   const std::string& tasks_progress_topic() const { return tasks_progress_topic_; }
+  // Where the engines of a group claim event ids (--event-ids-topic): a partition per partition
+  // of the events topic, kept for ever.
+  const std::string& event_ids_topic() const { return event_ids_topic_; }
   bool real() const { return !mock_.has_value(); }
   // The mock cluster, for its injected faults; only when !real().
   kafka::MockCluster& mock() { return *mock_; }
@@ -72,6 +75,7 @@ class TestBroker {
   std::string progress_topic_;  // a real cluster's: the outbox's progress (exactly once)
   std::string tasks_progress_topic_;  // and the progress of casewatchd --tasks
   std::string directory_topic_ = "casewatchd-group-directory";
+  std::string event_ids_topic_ = "casewatchd-event-ids";
 };
 
 // Queues records [from, to) keyed by case to `topic`, waiting whenever the local queue is full.

@@ -73,14 +73,18 @@ void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* se
 }
 
 std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
-                   const reports::StoreReportRequest& request, Instant as_of) {
+                   const reports::StoreReportRequest& request, Instant as_of,
+                   std::vector<std::string>* refused) {
   const auto path = dir.path() / "replay-events.bin";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   std::fwrite(file_bytes.data(), 1, file_bytes.size(), f);
   std::fclose(f);
   ingest::EventLog log;
   auto loaded = ingest::LoadEventFile(path.string(), ingest::FileFormat::kBinary, log,
-                                      [](const ingest::Problem& p) { Die(p.reason); });
+                                      [refused](const ingest::Problem& p) {
+                                        if (refused == nullptr) Die(p.reason);
+                                        refused->push_back(p.reason);
+                                      });
   if (!loaded) Die(loaded.error().message);
   log.SealAll();
   Evaluator evaluator(request.policy.value_or(Policy{}));

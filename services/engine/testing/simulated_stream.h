@@ -27,8 +27,10 @@ SimulatedStream Simulate(int64_t cases, int months, uint64_t seed);
 void ImportHistory(store::Store& store, const SimulatedStream& sim, uint64_t* sequence);
 
 // The replay report of `file_bytes` for `request` at `as_of` (written to a file in `dir` and
-// loaded the way `casewatch replay` loads it).
+// loaded the way `casewatch replay` loads it). An event the load refuses (a conflict, say) ends
+// the test, unless `refused` is given: then its reason is added there and the replay goes on.
 std::string Replay(const casewatch::TempDir& dir, const std::string& file_bytes,
-                   const reports::StoreReportRequest& request, Instant as_of);
+                   const reports::StoreReportRequest& request, Instant as_of,
+                   std::vector<std::string>* refused = nullptr);
 
 }  // namespace casewatch::engine::testing
