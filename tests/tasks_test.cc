@@ -1161,6 +1161,26 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
           << c.partition << ", though another case had it";
     }
   }
+  // Each engine wrote claims and read both engines' (its /metrics).
+  const auto metric = [](uint16_t port, const std::string& name) -> int64_t {
+    const std::regex line("\n" + name + " (\\d+)\n");
+    std::smatch match;
+    const std::string body = Get(port, "/metrics").body;
+    return std::regex_search(body, match, line) ? std::stoll(match[1].str()) : -1;
+  };
+  const int64_t written = metric(*a_port, "casewatch_event_id_claims_written_total") +
+                          metric(*b_port, "casewatch_event_id_claims_written_total");
+  for (uint16_t port : {*a_port, *b_port}) {
+    EXPECT_GT(metric(port, "casewatch_event_id_claims_written_total"), 0);
+    EXPECT_GE(metric(port, "casewatch_event_id_claims_read_total"), written);
+    EXPECT_EQ(metric(port, "casewatch_event_id_ledger_caught_up"), 1);
+    int64_t waiting = -1;  // a standby may still be on its last batch
+    for (int i = 0; i < 100 && waiting != 0; ++i) {
+      waiting = metric(port, "casewatch_event_id_claims_waiting");
+      if (waiting != 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_EQ(waiting, 0);
+  }
   // Each conflict is a dead letter saying so, once each on a real cluster.
   std::multiset<std::string> dead;  // the events refused as conflicts
   for (int i = 0; i < 100; ++i) {  // until the outboxes have published them (10 s)

@@ -140,7 +140,7 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     if (!flags.no_http) {
       std::vector<const store::StoreReader*> readers;
       for (const auto& store : app->task_stores_) readers.push_back(store.get());
-      CW_TRY(StartHttp(flags, readers, app->options_, app->http_));
+      CW_TRY(StartHttp(flags, readers, app->options_, app->http_, app->ids_topic_.get()));
       http::LiveView* view = app->http_.view.get();
       for (size_t t = 0; t < app->task_options_.size(); ++t) {
         app->task_options_[t].engine.on_commit = [view, t](const engine::CommitInfo& info) {

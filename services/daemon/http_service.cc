@@ -71,7 +71,7 @@ Result<std::optional<std::string>> PeerToken(const Flags& flags,
 }  // namespace
 
 Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreReader*>& stores,
-                       RunnerOptions& options, HttpService& service) {
+                       RunnerOptions& options, HttpService& service, const IdsTopic* event_ids) {
   std::string address = flags.http_address;
   if (flags.no_auth) {
     if (address != "0.0.0.0" && address != "127.0.0.1" && address != "::1") {
@@ -124,6 +124,12 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
     api.group_view = [&service] {
       const GroupDirectory* directory = service.directory_started.load();
       return directory != nullptr ? directory->View() : http::GroupView{};
+    };
+  }
+  if (event_ids != nullptr) {
+    api.event_id_claims = [event_ids] {
+      return http::EventIdClaims{event_ids->claims_written(), event_ids->claims_read(),
+                                 event_ids->caught_up(), event_ids->waiting()};
     };
   }
   if (!flags.group.empty() && flags.tasks) {

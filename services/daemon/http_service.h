@@ -13,6 +13,7 @@
 #include "services/daemon/engine_loop.h"
 #include "services/daemon/flags.h"
 #include "services/daemon/group_directory.h"
+#include "services/daemon/ids_topic.h"
 #include "services/daemon/kafka_event_publisher.h"
 #include "services/http/api.h"
 #include "services/http/server.h"
@@ -52,6 +53,7 @@ struct HttpService {
 // work.
 [[nodiscard]] Result<void> StartHttp(const Flags& flags,
                                      const std::vector<const store::StoreReader*>& stores,
-                                     RunnerOptions& options, HttpService& service);
+                                     RunnerOptions& options, HttpService& service,
+                                     const IdsTopic* event_ids = nullptr);
 
 }  // namespace casewatch::daemon

@@ -186,6 +186,11 @@ Result<std::vector<std::optional<engine::HeldElsewhere>>> IdsTopic::Claim(
   for (size_t k = 0; k < ids.size(); ++k) open[k] = k;
   bool written = false;
   uint64_t looked_at = ~uint64_t{0};
+  ++waiting_;
+  struct Done {
+    std::atomic<uint64_t>& waiting;
+    ~Done() { --waiting; }
+  } done{waiting_};
   const auto began = std::chrono::steady_clock::now();
   auto next_note = began + std::chrono::seconds(10);
   while (!open.empty()) {

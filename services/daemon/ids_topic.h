@@ -68,6 +68,10 @@ class IdsTopic : public engine::IdCheck {
   // Claims this engine wrote, and claims its ledger has read (its own and every other engine's).
   uint64_t claims_written() const { return written_.load(); }
   uint64_t claims_read() const { return read_.load(); }
+  // Whether the ledger has read what the topic held at Start (no look-up is answered before).
+  bool caught_up() const { return caught_up_.load(); }
+  // Claim calls waiting for claims now.
+  uint64_t waiting() const { return waiting_.load(); }
 
  private:
   IdsTopic() = default;
@@ -90,6 +94,7 @@ class IdsTopic : public engine::IdCheck {
   std::optional<Error> failure_ CW_GUARDED_BY(failure_mutex_);  // the reader's, once it stopped
   std::atomic<uint64_t> written_{0};
   std::atomic<uint64_t> read_{0};
+  std::atomic<uint64_t> waiting_{0};
   std::thread reader_;
   // The reader's consumer lives on its thread; opened in Start.
   struct Reading;

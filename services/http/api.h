@@ -65,6 +65,14 @@ struct PeerCase {
   std::string copies;      // its Casewatch-Copies: the partition, when read from a copy
 };
 
+// Where an engine of a group sharing the partitions out stands with the ids topic.
+struct EventIdClaims {
+  uint64_t written = 0;   // claims this engine wrote
+  uint64_t read = 0;      // claims its ledger read, every engine's
+  bool caught_up = false;  // the ledger has read what the topic held when the engine started
+  uint64_t waiting = 0;   // tasks' batches waiting for claims now
+};
+
 struct ApiOptions {
   // The engine's store; several when its partitions are shared out among tasks, one store each,
   // whose cases are disjoint (docs/partitioned-group.md): every answer is then theirs together,
@@ -119,6 +127,9 @@ struct ApiOptions {
   std::function<std::vector<PeerTrendAnswer>(std::span<const int32_t> missing,
                                              std::string_view query)>
       peer_trend;
+  // The engine's claims on event ids (casewatchd --tasks --group: daemon::IdsTopic), for
+  // /metrics. Unset: not in such a group.
+  std::function<EventIdClaims()> event_id_claims;
 };
 
 // A route's counters, for /metrics.

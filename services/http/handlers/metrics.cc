@@ -114,6 +114,21 @@ HttpResponse HandleMetrics(ApiState& state, Call&) {
       }
     }
   }
+  if (state.options.event_id_claims) {
+    const EventIdClaims claims = state.options.event_id_claims();
+    metric("casewatch_event_id_claims_written_total", "counter",
+           "Claims on event ids new to the service this engine wrote to the ids topic.",
+           claims.written);
+    metric("casewatch_event_id_claims_read_total", "counter",
+           "Claims on event ids, every engine's, this engine's ledger read since start.",
+           claims.read);
+    metric("casewatch_event_id_ledger_caught_up", "gauge",
+           "1 once the ledger has read what the ids topic held when the engine started (until "
+           "then no task accepts an event new to its store).",
+           claims.caught_up ? 1 : 0);
+    metric("casewatch_event_id_claims_waiting", "gauge",
+           "Batches of tasks here waiting for claims on their new event ids now.", claims.waiting);
+  }
   metric("casewatch_outbox_published_total", "counter", "Alerts and dead letters published.",
          status.published);
   metric("casewatch_kafka_transient_errors_total", "counter", "Transient consumer errors.",
