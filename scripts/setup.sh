@@ -8,9 +8,9 @@ PACKAGES=(
   g++ cmake ninja-build git pkg-config ccache
   # libraries
   protobuf-compiler libprotobuf-dev libsimdjson-dev libfmt-dev libspdlog-dev libcli11-dev
-  libboost-dev librdkafka-dev librocksdb-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev librdkafka-dev librocksdb-dev libssl-dev
+  # tests and benchmarks (openssl: the TLS tests' certificates)
+  libgtest-dev libgmock-dev libbenchmark-dev openssl
   # the dashboard's browser test (tests/e2e)
   chromium
   # the fuzz tests (tests/fuzz): clang with libFuzzer and the sanitizers' runtimes, and

@@ -122,6 +122,8 @@ TEST(CommandLine, TheDaemonRefusesAnAdvertisedUrlItCannotUse) {
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--peer-token-file",
         "/nonexistent/token"},
        "under --no-auth the engines of a group ask each other without one"},
+      {{"--peer-ca-file", "/nonexistent/ca.pem"}, "--peer-ca-file is what this engine checks "
+                                                  "the other engines of a group against"},
       {{"--standby-replicas", "1"}, "--standby-replicas is how many engines of a group keep a "
                                     "copy of each task: give --tasks --group too"},
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--standby-replicas", "1"},

@@ -100,6 +100,11 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
     return InvalidArgument("--peer-token-file is what an engine of a group presents to the "
                            "others for their partitions' counts: give --tasks --group too");
   }
+  if (!flags.peer_ca_file.empty() && (flags.group.empty() || !flags.tasks)) {
+    return InvalidArgument("--peer-ca-file is what this engine checks the other engines of a "
+                           "group against when it asks them for their partitions: give --tasks "
+                           "--group too");
+  }
   if (flags.standby_replicas >= 0 && (flags.group.empty() || !flags.tasks)) {
     return InvalidArgument("--standby-replicas is how many engines of a group keep a copy of "
                            "each task: give --tasks --group too");

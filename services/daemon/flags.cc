@@ -174,6 +174,10 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "With --tasks --group: a file holding the access token (an inspector's, in the "
                  "other engines' --tokens file) this engine presents to the others to add their "
                  "partitions' counts to its live reports; not needed with --no-auth");
+  app.add_option("--peer-ca-file", flags.peer_ca_file,
+                 "With --tasks --group: the CA certificates (PEM) the other engines' TLS "
+                 "certificates (--tls-cert) must chain to when this engine asks them for their "
+                 "partitions; default: this machine's trust store");
   app.add_option("--tls-cert", flags.tls_cert, "TLS certificate chain (PEM): serve HTTPS");
   app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM)");
   app.add_option("--audit-log", flags.audit_log,

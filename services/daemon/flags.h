@@ -59,6 +59,7 @@ struct Flags {
   // With --tasks --group: a file holding the token this engine presents to the others to ask for
   // their counts (an inspector's, in their --tokens file). "": under --no-auth, none is needed.
   std::string peer_token_file;
+  std::string peer_ca_file;  // --tasks --group: what peers' TLS certificates must chain to
   std::string tls_cert;
   std::string tls_key;
   std::string audit_log;

@@ -136,7 +136,8 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
     CW_TRY(token, PeerToken(flags, service.tokens ? &*service.tokens : nullptr));
     if (token) api.peer_principal = service.tokens->Find(*token);
     if (token || flags.no_auth) {
-      auto counter = std::make_shared<http::PeerCounter>(token.value_or(""), kPeerTimeout);
+      CW_TRY(counter, http::PeerCounter::Open(token.value_or(""), kPeerTimeout,
+                                              flags.peer_ca_file));
       api.peer_counts = [&service, counter](std::span<const int32_t> missing, const Scope& scope,
                                             reports::GroupBy by) {
         const GroupDirectory* directory = service.directory_started.load();

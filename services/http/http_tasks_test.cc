@@ -394,6 +394,74 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
 }
 
+// An engine at https:// (casewatchd --tls-cert) is asked over TLS, and only when its
+// certificate chains to the CA this engine was given (--peer-ca-file) and names the host of its
+// url: its counts and open items are then added as over plain HTTP. A certificate of another CA,
+// one only this machine's trust store would have to vouch for, or one for another name: the
+// engine is not asked, and its partitions stay missing. A CA file with no certificate in it is
+// refused, naming it.
+TEST(HttpTasks, AnEngineAtHttpsIsAskedOverTlsOnlyWhenItsCertificateIsTheOneExpected) {
+  TempDir keys;
+  const testing::Certificate own = testing::MakeCertificate(keys.path().string(), "peer");
+  const testing::Certificate other = testing::MakeCertificate(keys.path().string(), "other");
+  ASSERT_EQ(own.error, "");
+  ASSERT_EQ(other.error, "");
+  Harness whole;
+  HarnessOptions peer_options = Split();
+  peer_options.server.tls_certificate = own.cert;
+  peer_options.server.tls_private_key = own.key;
+  Harness peer(peer_options);
+  GroupView group = GroupWithPeerOfTaskOne(peer);
+  group.engines[1].url = fmt::format("https://127.0.0.1:{}", peer.port());
+  const std::vector<int32_t> missing = {1};
+  const std::string token(testing::kInspectorToken);
+  auto trusting = PeerCounter::Open(token, std::chrono::seconds(5), own.cert);
+  ASSERT_TRUE(trusting) << trusting.error().message;
+  const auto answers = trusting.value()->Ask(group, missing, Scope{}, reports::GroupBy::kNone);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].url, group.engines[1].url);
+  ASSERT_NE(answers[0].counts, nullptr);
+  EXPECT_EQ(answers[0].counts->consumed().size(), 1u);
+
+  // An engine asking through it answers for the whole.
+  HarnessOptions options = Split();
+  PeerCounter& counter = *trusting.value();
+  options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
+                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+  options.peer_worklist = [&](std::span<const int32_t> asked, std::string_view query) {
+    return counter.Worklist(group, asked, query);
+  };
+  Harness split(options);
+  split.view().StopServing(1);
+  const HttpReply report = split.Get("/api/v1/report");
+  EXPECT_EQ(report.body, whole.Get("/api/v1/report").body);
+  EXPECT_EQ(report.Header("casewatch-peers"), group.engines[1].url);
+  EXPECT_EQ(report.Header("casewatch-missing"), "");
+  const HttpReply worklist = split.Get("/api/v1/worklist?page_size=50");
+  EXPECT_EQ(worklist.body, whole.Get("/api/v1/worklist?page_size=50").body);
+  EXPECT_EQ(worklist.Header("casewatch-missing"), "");
+
+  // Not the certificate expected: not asked.
+  auto distrusting = PeerCounter::Open(token, std::chrono::seconds(5), other.cert);
+  ASSERT_TRUE(distrusting) << distrusting.error().message;
+  EXPECT_TRUE(distrusting.value()->Ask(group, missing, Scope{}, reports::GroupBy::kNone).empty());
+  EXPECT_TRUE(PeerCounter(token, std::chrono::seconds(5))
+                  .Ask(group, missing, Scope{}, reports::GroupBy::kNone)
+                  .empty())
+      << "a self-signed certificate the trust store does not hold";
+  GroupView renamed = group;
+  renamed.engines[1].url = fmt::format("https://localhost:{}", peer.port());
+  EXPECT_TRUE(counter.Ask(renamed, missing, Scope{}, reports::GroupBy::kNone).empty())
+      << "a certificate for 127.0.0.1, asked for as localhost";
+
+  const std::string empty = (keys.path() / "empty.pem").string();
+  std::ofstream(empty) << "not a certificate\n";
+  auto refused = PeerCounter::Open(token, std::chrono::seconds(5), empty);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("--peer-ca-file " + empty), std::string::npos)
+      << refused.error().message;
+}
+
 // A live stream from an engine missing a partition sends the report with the counts of the
 // engine holding it added, as a live report is: the first report, and each one after a write
 // here (which would otherwise send this engine's counts alone).

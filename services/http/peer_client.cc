@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "base/log_throttle.h"
@@ -33,17 +36,22 @@ constexpr size_t kMaxKept = 4096;             // answers kept for If-None-Match
 struct HostPort {
   std::string host;
   std::string port;
+  bool tls = false;  // https://
 };
 
-Result<HostPort> ParseHttpUrl(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  if (!url.starts_with(kScheme)) {
-    return FailedPrecondition(
-        fmt::format("{}: only http:// peers are asked for their counts", url));
-  }
-  std::string_view rest = std::string_view(url).substr(kScheme.size());
-  rest = rest.substr(0, rest.find('/'));
+Result<HostPort> ParsePeerUrl(const std::string& url) {
   HostPort out;
+  std::string_view rest = url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+    out.tls = true;
+  } else {
+    return FailedPrecondition(
+        fmt::format("{}: only http:// and https:// engines are asked for their counts", url));
+  }
+  rest = rest.substr(0, rest.find('/'));
   if (rest.starts_with('[')) {  // [v6 address]:port
     const size_t close = rest.find(']');
     if (close == std::string_view::npos) return InvalidArgument(url + ": an unclosed [");
@@ -55,7 +63,7 @@ Result<HostPort> ParseHttpUrl(const std::string& url) {
     out.host = std::string(rest.substr(0, colon));
     if (colon != std::string_view::npos) out.port = std::string(rest.substr(colon + 1));
   }
-  if (out.port.empty()) out.port = "80";
+  if (out.port.empty()) out.port = out.tls ? "443" : "80";
   if (out.host.empty()) return InvalidArgument(url + ": no host");
   return out;
 }
@@ -64,9 +72,11 @@ Result<HostPort> ParseHttpUrl(const std::string& url) {
 // starts the next or records why it failed; the caller's run_for bounds them all.
 class Fetch {
  public:
+  // `tls`: how a peer at https:// is checked.
   Fetch(asio::io_context& io, std::string url, HostPort where, const std::string& target,
-        const std::string& token, const std::string& tag)
-      : url_(std::move(url)), where_(std::move(where)), resolver_(io), stream_(io) {
+        const std::string& token, const std::string& tag, asio::ssl::context& tls)
+      : url_(std::move(url)), where_(std::move(where)), resolver_(io), plain_(io) {
+    if (where_.tls) tls_.emplace(io, tls);
     request_ = {bhttp::verb::get, target, 11};
     request_.set(bhttp::field::host, where_.host);
     if (!token.empty()) request_.set(bhttp::field::authorization, "Bearer " + token);
@@ -80,15 +90,21 @@ class Fetch {
         [this](beast::error_code ec, const tcp::resolver::results_type& found) {
           if (ec) return Finish(ec);
           step_ = "connecting";
-          stream_.async_connect(found, [this](beast::error_code connect_ec, const tcp::endpoint&) {
+          beast::tcp_stream& socket = tls_ ? beast::get_lowest_layer(*tls_) : plain_;
+          socket.async_connect(found, [this](beast::error_code connect_ec, const tcp::endpoint&) {
             if (connect_ec) return Finish(connect_ec);
-            step_ = "sending";
-            bhttp::async_write(stream_, request_, [this](beast::error_code sent_ec, size_t) {
-              if (sent_ec) return Finish(sent_ec);
-              step_ = "reading the answer";
-              bhttp::async_read(stream_, buffer_, parser_,
-                                [this](beast::error_code read_ec, size_t) { Finish(read_ec); });
-            });
+            if (!tls_) return Send(plain_);
+            step_ = "the TLS handshake (checking its certificate)";
+            // The name the certificate must bear, sent as SNI too (not for an address).
+            beast::error_code not_address;
+            static_cast<void>(asio::ip::make_address(where_.host, not_address));
+            if (not_address) SSL_set_tlsext_host_name(tls_->native_handle(), where_.host.c_str());
+            tls_->set_verify_callback(asio::ssl::host_name_verification(where_.host));
+            tls_->async_handshake(asio::ssl::stream_base::client,
+                                  [this](beast::error_code shake_ec) {
+                                    if (shake_ec) return Finish(shake_ec);
+                                    Send(*tls_);
+                                  });
           });
         });
   }
@@ -133,6 +149,17 @@ class Fetch {
   }
 
  private:
+  template <class Stream>
+  void Send(Stream& stream) {
+    step_ = "sending";
+    bhttp::async_write(stream, request_, [this, &stream](beast::error_code sent_ec, size_t) {
+      if (sent_ec) return Finish(sent_ec);
+      step_ = "reading the answer";
+      bhttp::async_read(stream, buffer_, parser_,
+                        [this](beast::error_code read_ec, size_t) { Finish(read_ec); });
+    });
+  }
+
   void Finish(beast::error_code ec) {
     failed_ = ec;
     done_ = true;
@@ -141,7 +168,8 @@ class Fetch {
   const std::string url_;
   const HostPort where_;
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream plain_;                                   // http://
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;  // https://
   beast::flat_buffer buffer_;
   bhttp::request<bhttp::empty_body> request_;
   bhttp::response_parser<bhttp::string_body> parser_;
@@ -157,19 +185,20 @@ std::vector<std::unique_ptr<Fetch>> AskEngines(
     asio::io_context& io, const GroupView& group,
     const std::function<std::string(const GroupPeer&)>& target_of, const std::string& token,
     const std::function<std::string(const std::string&, const std::string&)>& tag_of,
-    const std::function<void(const std::string&, const std::string&)>& refused) {
+    const std::function<void(const std::string&, const std::string&)>& refused,
+    asio::ssl::context& tls) {
   std::vector<std::unique_ptr<Fetch>> fetches;
   for (const GroupPeer& peer : group.engines) {
     if (peer.self || !peer.live) continue;
     const std::string target = target_of(peer);
     if (target.empty()) continue;
-    auto where = ParseHttpUrl(peer.url);
+    auto where = ParsePeerUrl(peer.url);
     if (!where) {
       refused(peer.url, where.error().message);
       continue;
     }
     fetches.push_back(std::make_unique<Fetch>(io, peer.url, std::move(where).value(), target,
-                                              token, tag_of(peer.url, target)));
+                                              token, tag_of(peer.url, target), tls));
     fetches.back()->Start();
   }
   return fetches;
@@ -200,13 +229,14 @@ void LeftOut(const std::string& url, const std::string& why) {
 template <class Proto>
 std::vector<PeerReply<Proto>> Gather(
     const GroupView& group, std::span<const int32_t> missing, std::string_view path,
-    std::string_view query, const std::string& token, std::chrono::milliseconds timeout) {
+    std::string_view query, const std::string& token, std::chrono::milliseconds timeout,
+    asio::ssl::context& tls) {
   std::string target(path);
   if (!query.empty()) target += fmt::format("?{}", query);
   asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
   const auto fetches = AskEngines(
       io, group, HoldersOf(missing, target), token,
-      [](const std::string&, const std::string&) { return std::string(); }, LeftOut);
+      [](const std::string&, const std::string&) { return std::string(); }, LeftOut, tls);
   std::vector<PeerReply<Proto>> answers;
   if (fetches.empty()) return answers;
   io.run_for(timeout);
@@ -235,7 +265,32 @@ std::vector<PeerReply<Proto>> Gather(
 }  // namespace
 
 PeerCounter::PeerCounter(std::string token, std::chrono::milliseconds timeout)
-    : token_(std::move(token)), timeout_(timeout) {}
+    : token_(std::move(token)),
+      timeout_(timeout),
+      tls_(std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client)) {
+  tls_->set_verify_mode(asio::ssl::verify_peer);
+  beast::error_code ec;
+  tls_->set_default_verify_paths(ec);
+  if (ec) spdlog::warn("group: this machine's trust store cannot be read ({})", ec.message());
+}
+
+Result<std::shared_ptr<PeerCounter>> PeerCounter::Open(std::string token,
+                                                       std::chrono::milliseconds timeout,
+                                                       const std::string& ca_file) {
+  auto counter = std::make_shared<PeerCounter>(std::move(token), timeout);
+  if (ca_file.empty()) return counter;
+  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  tls->set_verify_mode(asio::ssl::verify_peer);
+  beast::error_code ec;
+  tls->load_verify_file(ca_file, ec);
+  if (ec) {
+    return InvalidArgument(fmt::format("--peer-ca-file {}: no certificate (PEM) can be read from "
+                                       "it ({})",
+                                       ca_file, ec.message()));
+  }
+  counter->tls_ = std::move(tls);
+  return counter;
+}
 
 std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const int32_t> missing,
                                          const Scope& scope, reports::GroupBy by) {
@@ -263,7 +318,7 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
   const auto ask = [&](const std::function<std::string(const GroupPeer&)>& target_of,
                        bool copies) {
     asio::io_context io;  // before the fetches: they are destroyed first, their handlers unrun
-    const auto fetches = AskEngines(io, group, target_of, token_, tag_of, warn);
+    const auto fetches = AskEngines(io, group, target_of, token_, tag_of, warn, *tls_);
     if (fetches.empty()) return;
     io.run_for(timeout_);
     for (const auto& fetch : fetches) {
@@ -327,7 +382,8 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
     const auto fetches = AskEngines(
         io, group, target_of, token_,
         [](const std::string&, const std::string&) { return std::string(); },
-        [](const std::string&, const std::string&) {});  // said by Ask, at most once a minute
+        [](const std::string&, const std::string&) {},  // said by Ask, at most once a minute
+        *tls_);
     if (fetches.empty()) return std::nullopt;
     // Each case is in one partition, so at most one engine has it: the others answer 404 at
     // once. Waits for every answer, or the timeout.
@@ -363,13 +419,15 @@ std::optional<PeerCase> PeerCounter::FindCase(const GroupView& group,
 std::vector<PeerWork> PeerCounter::Worklist(const GroupView& group,
                                             std::span<const int32_t> missing,
                                             std::string_view query) {
-  return Gather<store::v1::PeerWorklist>(group, missing, kWorklistTarget, query, token_, timeout_);
+  return Gather<store::v1::PeerWorklist>(group, missing, kWorklistTarget, query, token_, timeout_,
+                                         *tls_);
 }
 
 std::vector<PeerTrendAnswer> PeerCounter::Trend(const GroupView& group,
                                                 std::span<const int32_t> missing,
                                                 std::string_view query) {
-  return Gather<store::v1::PeerTrend>(group, missing, kTrendTarget, query, token_, timeout_);
+  return Gather<store::v1::PeerTrend>(group, missing, kTrendTarget, query, token_, timeout_,
+                                      *tls_);
 }
 
 }  // namespace casewatch::http

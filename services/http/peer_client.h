@@ -23,11 +23,14 @@
 // /internal/v1/cases/ID): the engines holding the partitions it misses are asked at once, and
 // the one holding the case answers.
 //
-// Plain HTTP only: an engine advertised at https:// is not asked (its partitions stay missing,
-// and the refusal is logged).
+// An engine advertised at https:// (casewatchd --tls-cert) is asked over TLS. Its certificate
+// must chain to the CA file the counter was opened with (casewatchd --peer-ca-file) or, without
+// one, to this machine's trust store, and must name the host of its url; otherwise it is not
+// asked (its partitions stay missing, and why is logged).
 
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,14 +38,24 @@
 #include <vector>
 
 #include "base/mutex.h"
+#include "base/result.h"
 #include "services/http/api.h"
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace casewatch::http {
 
 class PeerCounter {
  public:
-  // `token`: the bearer presented to the peers ("" for none, under --no-auth).
+  // `token`: the bearer presented to the peers ("" for none, under --no-auth). Peers at https://
+  // are checked against this machine's trust store.
   PeerCounter(std::string token, std::chrono::milliseconds timeout);
+  // The same, checking peers at https:// against the certificates (PEM) in `ca_file` alone (""
+  // for the trust store). InvalidArgument naming the file when it holds none that can be read.
+  [[nodiscard]] static Result<std::shared_ptr<PeerCounter>> Open(
+      std::string token, std::chrono::milliseconds timeout, const std::string& ca_file);
 
   // The counts within `scope` summed by `by` (PeerCountsOf) of the live engines of `group`, other
   // than this one, whose directory records name any of `missing`; then, for the partitions of
@@ -69,6 +82,7 @@ class PeerCounter {
  private:
   const std::string token_;
   const std::chrono::milliseconds timeout_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;  // for peers at https://
   Mutex mutex_;
   // Each peer's last answer to each query, by its url and target (at most kMaxKept).
   std::map<std::string, PeerAnswer> last_ CW_GUARDED_BY(mutex_);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <boost/asio.hpp>
@@ -48,6 +49,23 @@ std::string RequestText(uint16_t port, const std::string& method, const std::str
 }
 
 }  // namespace
+
+Certificate MakeCertificate(const std::string& dir, const std::string& name) {
+  Certificate made{fmt::format("{}/{}.pem", dir, name), fmt::format("{}/{}-key.pem", dir, name),
+                   ""};
+  const std::string log = fmt::format("{}/{}-openssl.log", dir, name);
+  const std::string command = fmt::format(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+      "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '{}' -out '{}' > '{}' "
+      "2>&1",
+      made.key, made.cert, log);
+  if (std::system(command.c_str()) != 0) {
+    made.error = fmt::format("{} failed (the openssl command-line tool makes the test's "
+                             "certificates; scripts/setup.sh installs it); see {}",
+                             command, log);
+  }
+  return made;
+}
 
 std::string HttpReply::Header(std::string_view name) const {
   const auto found = headers.find(Lower(name));

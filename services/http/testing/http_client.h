@@ -35,6 +35,15 @@ struct HttpReply {
   std::string Header(std::string_view name) const;
 };
 
+// A self-signed certificate for 127.0.0.1 (its subject and its address), made in `dir` by the
+// openssl command-line tool (scripts/setup.sh installs it): the PEM files, or why there are none.
+struct Certificate {
+  std::string cert;   // its path
+  std::string key;    // its private key's path
+  std::string error;  // "" when made
+};
+Certificate MakeCertificate(const std::string& dir, const std::string& name);
+
 // One request on a new connection to 127.0.0.1:`port`, which is closed afterwards.
 HttpReply Fetch(uint16_t port, const HttpCall& call, bool tls = false,
                 std::chrono::seconds timeout = std::chrono::seconds(30));
