@@ -417,6 +417,12 @@ Result<void> Application::RunGroupTasks(const std::atomic<bool>& stop) {
       for (size_t t = 0; t < tasks; ++t) {
         owned[t] = std::find(held.begin(), held.end(), static_cast<int32_t>(t)) != held.end() &&
                    !revoked[t] && now >= not_before[t];
+        // A standby given its task makes the task's claims on event ids from now on: its batch
+        // may be waiting for claims the last owner never made, and it takes the task over only
+        // once that batch is done.
+        if (owned[t] && running[t] && running[t]->standby && ids_topic_) {
+          ids_topic_->SetRole(t, IdsTopic::Role::kRuns);
+        }
       }
       for (size_t t = 0; t < tasks && !failure; ++t) {
         if (!owned[t] || running[t]) continue;  // a standby running takes the task over itself

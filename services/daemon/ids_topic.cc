@@ -37,7 +37,9 @@ Result<std::unique_ptr<IdsTopic>> IdsTopic::Start(const Options& options) {
   ids->roles_ = std::make_unique<std::vector<std::atomic<Role>>>(options.tasks);
   CW_TRY(ledger, store::IdLedger::Open(options.ledger));
   ids->ledger_ = std::move(ledger);
-  CW_TRY(producer, kafka::Producer::Open(options.kafka));
+  kafka::KafkaConfig claims = options.kafka;
+  claims.properties.push_back({"linger.ms", "1"});  // a batch of claims waits on its way back
+  CW_TRY(producer, kafka::Producer::Open(claims));
   auto partitions = producer.Partitions(options.topic, std::chrono::seconds(30));
   if (!partitions) {
     return Error{partitions.error().kind,
@@ -79,13 +81,20 @@ void IdsTopic::Read() {
   std::map<int32_t, int64_t> next;
   uint64_t unreadable = 0;
   while (!stop_.load()) {
-    auto batch = consumer.Poll(10000, std::chrono::milliseconds(100));
+    {
+      MutexLock lock(producer_mutex_);
+      producer_->Poll(std::chrono::milliseconds(0));  // the claims' delivery reports
+    }
+    auto batch = consumer.Poll(10000, std::chrono::milliseconds(20));
     if (!batch) {
       spdlog::error("event ids: cannot read {} ({}); no task here accepts an event new to its "
                     "store until this engine restarts",
                     options_.topic, batch.error().message);
-      MutexLock lock(failure_mutex_);
-      failure_ = batch.error();
+      {
+        MutexLock lock(failure_mutex_);
+        failure_ = batch.error();
+      }
+      arrived_.notify_all();
       return;
     }
     by_partition.clear();
@@ -105,21 +114,35 @@ void IdsTopic::Read() {
       by_partition[m.partition].push_back({m.key, claim.value()});
     }
     for (const auto& [partition, offset] : next) {
-      auto added = ledger_->Add(partition, by_partition[partition], offset);
+      const std::vector<store::IdLedger::Record>& records = by_partition[partition];
+      auto added = ledger_->Add(partition, records, offset);
       if (!added) {
         spdlog::error("event ids: {}; no task here accepts an event new to its store until this "
                       "engine restarts",
                       added.error().message);
-        MutexLock lock(failure_mutex_);
-        failure_ = added.error();
+        {
+          MutexLock lock(failure_mutex_);
+          failure_ = added.error();
+        }
+        arrived_.notify_all();
         return;
       }
-      read_ += by_partition[partition].size();
+      read_ += records.size();
+      std::lock_guard<std::mutex> lock(waiters_mutex_);
+      if (waiting_for_.empty()) continue;
+      for (size_t k = 0; k < records.size(); ++k) {
+        if (!added.value()[k]) continue;
+        const auto waiting = waiting_for_.find(std::string(records[k].id));
+        if (waiting == waiting_for_.end()) continue;
+        for (const auto& [waiter, at] : waiting->second) {
+          waiter->arrived.emplace_back(at, records[k].claim);
+        }
+      }
     }
-    if (!next.empty()) ++generation_;
+    if (!next.empty()) arrived_.notify_all();
     if (!caught_up_.load() && consumer.Behind(reading_->targets) == 0) {
       caught_up_ = true;
-      ++generation_;
+      arrived_.notify_all();
       spdlog::info("event ids: the ledger has read {} to where it stood at start ({} claims read "
                    "now)",
                    options_.topic, read_.load());
@@ -129,46 +152,31 @@ void IdsTopic::Read() {
 
 Result<void> IdsTopic::Write(size_t task, std::span<const std::string_view> ids,
                              std::span<const std::array<uint64_t, 2>> contents,
-                             std::span<const int64_t> offsets, std::span<const size_t> at) {
+                             std::span<const int64_t> offsets, std::span<const size_t> at,
+                             const std::shared_ptr<Undelivered>& undelivered) {
+  // Queued only: the claims are sent at once (linger.ms=1) and the reader serves their delivery
+  // reports; the caller waits to read them back, or for a failure reported to `undelivered`.
   MutexLock lock(producer_mutex_);
   kafka::Producer& producer = *producer_;
-  // Shared with the delivery callbacks, which may outlive this call when it gives up.
-  struct Failures {
-    uint64_t count = 0;
-    std::string first;
-  };
-  auto failures = std::make_shared<Failures>();
   for (size_t k : at) {
     const std::string value = store::EncodeIdClaim(
         {static_cast<int32_t>(task), offsets.empty() ? -1 : offsets[k], contents[k]});
     while (true) {
       auto queued = producer.Produce(
           options_.topic, ids[k], value,
-          [failures](Result<void> delivered) {
-            if (!delivered && failures->count++ == 0) failures->first = delivered.error().message;
+          [this, undelivered](Result<void> delivered) {
+            if (delivered) return;
+            {
+              std::lock_guard<std::mutex> waiters(waiters_mutex_);
+              if (undelivered->count++ == 0) undelivered->first = delivered.error().message;
+            }
+            arrived_.notify_all();
           },
           {}, PartitionOf(ids[k], partitions_));
       if (queued) break;
       if (!IsRetryable(queued.error())) return queued.error();
       producer.Poll(std::chrono::milliseconds(5));
     }
-  }
-  while (true) {
-    auto flushed = producer.Flush(std::chrono::seconds(10));
-    if (flushed) break;
-    if (!IsRetryable(flushed.error())) return flushed.error();
-    if ((*roles_)[task].load() == Role::kNone) {
-      return Unavailable(fmt::format("event ids: task {} is no longer run or copied here; its "
-                                     "batch is given up",
-                                     task));
-    }
-    spdlog::warn("event ids: task {}'s claims not delivered to {} yet ({}); waiting", task,
-                 options_.topic, flushed.error().message);
-  }
-  if (failures->count > 0) {
-    return Unavailable(fmt::format("{} of task {}'s claims on event ids were not delivered to {} "
-                                   "({}); its batch is read again",
-                                   failures->count, task, options_.topic, failures->first));
   }
   written_ += at.size();
   return Ok();
@@ -182,18 +190,50 @@ Result<std::vector<std::optional<engine::HeldElsewhere>>> IdsTopic::Claim(
                                        roles_->size()));
   }
   std::vector<std::optional<engine::HeldElsewhere>> held(ids.size());
-  std::vector<size_t> open(ids.size());  // the ids no claim was found on yet
-  for (size_t k = 0; k < ids.size(); ++k) open[k] = k;
-  bool written = false;
-  uint64_t looked_at = ~uint64_t{0};
+  if (ids.empty()) return held;
+  // Waits for the ids from now on: a first claim the reader reads from here is handed over,
+  // one read before is found by the look-up below (one read in between, by both).
+  Waiter me;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mutex_);
+    for (size_t k = 0; k < ids.size(); ++k) waiting_for_[std::string(ids[k])].emplace_back(&me, k);
+  }
   ++waiting_;
   struct Done {
-    std::atomic<uint64_t>& waiting;
-    ~Done() { --waiting; }
-  } done{waiting_};
+    IdsTopic& ids_topic;
+    Waiter& waiter;
+    std::span<const std::string_view> ids;
+    ~Done() {
+      --ids_topic.waiting_;
+      std::lock_guard<std::mutex> lock(ids_topic.waiters_mutex_);
+      for (std::string_view id : ids) {
+        const auto waiting = ids_topic.waiting_for_.find(std::string(id));
+        if (waiting == ids_topic.waiting_for_.end()) continue;
+        std::erase_if(waiting->second, [&](const auto& w) { return w.first == &waiter; });
+        if (waiting->second.empty()) ids_topic.waiting_for_.erase(waiting);
+      }
+    }
+  } done{*this, me, ids};
+
+  std::vector<bool> decided(ids.size(), false);
+  size_t open = ids.size();
+  const auto decide = [&](size_t k, const store::IdClaim& first) {
+    if (decided[k]) return;
+    decided[k] = true;
+    --open;
+    if (first.partition == static_cast<int32_t>(task) && first.content == contents[k]) {
+      return;  // this event's claim (or an identical copy's in this partition): it has the id
+    }
+    held[k] = engine::HeldElsewhere{
+        static_cast<size_t>(first.partition), first.content,
+        fmt::format("partition {} offset {}", first.partition, first.offset)};
+  };
+  bool looked_up = false;
+  bool written = false;
+  const auto undelivered = std::make_shared<Undelivered>();
   const auto began = std::chrono::steady_clock::now();
   auto next_note = began + std::chrono::seconds(10);
-  while (!open.empty()) {
+  while (open > 0) {
     {
       MutexLock lock(failure_mutex_);
       if (failure_) {
@@ -207,47 +247,48 @@ Result<std::vector<std::optional<engine::HeldElsewhere>>> IdsTopic::Claim(
                                      "batch is given up",
                                      task));
     }
-    const uint64_t generation = generation_.load();
-    if (caught_up_.load() && generation != looked_at) {
-      looked_at = generation;
-      std::vector<std::string_view> asked;
-      for (size_t k : open) asked.push_back(ids[k]);
-      CW_TRY(found, ledger_->Find(asked));
-      std::vector<size_t> still;
-      for (size_t j = 0; j < open.size(); ++j) {
-        const size_t k = open[j];
-        if (!found[j]) {
-          still.push_back(k);
-          continue;
-        }
-        const store::IdClaim& first = *found[j];
-        if (first.partition == static_cast<int32_t>(task) && first.content == contents[k]) {
-          continue;  // this event's claim (or an identical copy's in this partition): it has it
-        }
-        held[k] = engine::HeldElsewhere{
-            static_cast<size_t>(first.partition), first.content,
-            fmt::format("partition {} offset {}", first.partition, first.offset)};
+    if (caught_up_.load() && !looked_up) {
+      looked_up = true;
+      CW_TRY(found, ledger_->Find(ids));
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (found[k]) decide(k, *found[k]);
       }
-      open = std::move(still);
-      if (open.empty()) break;
+      if (open == 0) break;
     }
     const auto now = std::chrono::steady_clock::now();
-    if (caught_up_.load() && !written &&
-        (role == Role::kRuns || now - began >= kStandbyPatience)) {
-      CW_TRY(Write(task, ids, contents, offsets, open));
+    if (looked_up && !written && role == Role::kRuns) {
+      std::vector<size_t> unclaimed;
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (!decided[k]) unclaimed.push_back(k);
+      }
+      CW_TRY(Write(task, ids, contents, offsets, unclaimed, undelivered));
       written = true;
-      continue;
     }
     if (now >= next_note) {
       next_note = now + std::chrono::seconds(10);
       spdlog::warn("event ids: task {} has waited {} s for the claims on {} event ids ({}); {}",
                    task, std::chrono::duration_cast<std::chrono::seconds>(now - began).count(),
-                   open.size(), options_.topic,
+                   open, options_.topic,
                    !caught_up_.load() ? "the ledger is still reading what the topic held at start"
-                   : role == Role::kRuns ? "its claims are written, not read back yet"
-                                         : "a standby waits for the engine that runs the task");
+                   : written           ? "its claims are written, not read back yet"
+                                       : "a standby waits for the engine that runs the task");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(role == Role::kRuns ? 1 : 5));
+    std::vector<std::pair<size_t, store::IdClaim>> arrived;
+    {
+      std::unique_lock<std::mutex> lock(waiters_mutex_);
+      arrived_.wait_for(lock, std::chrono::milliseconds(50), [&] {
+        return !me.arrived.empty() || (caught_up_.load() && !looked_up) ||
+               undelivered->count > 0;
+      });
+      arrived.swap(me.arrived);
+      if (undelivered->count > 0) {
+        return Unavailable(fmt::format("{} of task {}'s claims on event ids were not delivered "
+                                       "to {} ({}); its batch is read again",
+                                       undelivered->count, task, options_.topic,
+                                       undelivered->first));
+      }
+    }
+    for (const auto& [k, first] : arrived) decide(k, first);
   }
   return held;
 }

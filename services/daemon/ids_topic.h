@@ -11,22 +11,24 @@
 // made it has the id; any other event with it is a duplicate (the same content) or a conflict,
 // as a second copy in one store would be. A task's standby copies, and an engine that takes the
 // task over and catches it up, find the claims the engine that ran it made, and so decide as it
-// did. A standby ahead of that engine waits for its claims; after a while it makes them itself
-// (that engine may be gone, and the group may be waiting for this batch to end to give it the
-// task): a claim says which event has which content, whoever writes it, so a second claim by the
-// same event changes nothing.
+// did. A standby ahead of that engine waits for its claims, and makes them itself once the group
+// gives it the task (that engine may have gone before making them). A claim says which event has
+// which content, whoever writes it, so a second claim by the same event changes nothing.
 //
 // Claims are made only for valid events (validation comes first), and an event that claimed an
 // id first is always accepted, so an id is never held by an event that was not accepted.
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/mutex.h"
@@ -52,11 +54,10 @@ class IdsTopic : public engine::IdCheck {
   IdsTopic(const IdsTopic&) = delete;
   IdsTopic& operator=(const IdsTopic&) = delete;
 
-  // What this engine is to task t: it runs it (and makes its claims at once), keeps a copy of it
-  // (and waits kStandbyPatience for the claims of the engine that runs it before it makes them),
-  // or neither (a Claim under way gives up).
+  // What this engine is to task t: it runs it or has been given it (and makes its claims), keeps
+  // a copy of it (and waits for the claims of the engine that runs it), or neither (a Claim under
+  // way gives up).
   enum class Role { kNone, kStandby, kRuns };
-  static constexpr std::chrono::seconds kStandbyPatience{2};
   void SetRole(size_t task, Role role);
 
   [[nodiscard]] Result<std::vector<std::optional<engine::HeldElsewhere>>> Claim(
@@ -76,10 +77,17 @@ class IdsTopic : public engine::IdCheck {
  private:
   IdsTopic() = default;
   void Read();  // the reader's thread
-  // Writes claims on `ids` (at `at`) for task `task`, and waits until they are delivered.
+  // Claims a Claim call wrote that the brokers refused (under waiters_mutex_).
+  struct Undelivered {
+    uint64_t count = 0;
+    std::string first;  // why the first was refused
+  };
+  // Queues claims on `ids` (at `at`) for task `task`; a claim not delivered is counted in
+  // `undelivered` as the reader serves the delivery reports.
   Result<void> Write(size_t task, std::span<const std::string_view> ids,
                      std::span<const std::array<uint64_t, 2>> contents,
-                     std::span<const int64_t> offsets, std::span<const size_t> at);
+                     std::span<const int64_t> offsets, std::span<const size_t> at,
+                     const std::shared_ptr<Undelivered>& undelivered);
 
   Options options_;
   int32_t partitions_ = 0;  // of the ids topic
@@ -89,7 +97,14 @@ class IdsTopic : public engine::IdCheck {
   std::optional<kafka::Producer> producer_ CW_GUARDED_BY(producer_mutex_);
   std::atomic<bool> stop_{false};
   std::atomic<bool> caught_up_{false};  // the ledger has read what the topic held at Start
-  std::atomic<uint64_t> generation_{0};  // ledger writes so far: something new to look up
+  // The Claim calls under way, by the ids they wait for: the reader hands each a first claim on
+  // one of its ids as it reads it, so that a waiting call looks nothing up again.
+  struct Waiter {
+    std::vector<std::pair<size_t, store::IdClaim>> arrived;  // (index in its ids, first claim)
+  };
+  std::mutex waiters_mutex_;
+  std::condition_variable arrived_;  // something arrived, or the ledger caught up or failed
+  std::unordered_map<std::string, std::vector<std::pair<Waiter*, size_t>>> waiting_for_;
   Mutex failure_mutex_;
   std::optional<Error> failure_ CW_GUARDED_BY(failure_mutex_);  // the reader's, once it stopped
   std::atomic<uint64_t> written_{0};

@@ -124,17 +124,19 @@ Result<std::map<int32_t, int64_t>> IdLedger::Offsets() const {
   return offsets;
 }
 
-Result<void> IdLedger::Add(int32_t partition, std::span<const Record> records,
-                           int64_t next_offset) {
+Result<std::vector<bool>> IdLedger::Add(int32_t partition, std::span<const Record> records,
+                                        int64_t next_offset) {
   std::vector<std::string_view> ids;
   ids.reserve(records.size());
   for (const Record& r : records) ids.push_back(r.id);
   CW_TRY(held, Find(ids));
   rocksdb::WriteBatch batch;
   std::unordered_set<std::string_view> claimed;  // in this batch
+  std::vector<bool> first(records.size(), false);
   for (size_t k = 0; k < records.size(); ++k) {
     if (held[k] || !claimed.insert(records[k].id).second) continue;
     batch.Put(ClaimKey(records[k].id), EncodeIdClaim(records[k].claim));
+    first[k] = true;
   }
   std::string offset;
   PutBigEndian(offset, static_cast<uint64_t>(next_offset));
@@ -142,7 +144,7 @@ Result<void> IdLedger::Add(int32_t partition, std::span<const Record> records,
   WithoutPerfCounters();
   rocksdb::Status status = impl_->db->Write(rocksdb::WriteOptions(), &batch);
   if (!status.ok()) return FromStatus(status, "writing to the event id ledger");
-  return Ok();
+  return first;
 }
 
 Result<std::vector<std::optional<IdClaim>>> IdLedger::Find(

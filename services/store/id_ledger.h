@@ -60,8 +60,9 @@ class IdLedger {
   };
   // Records read from `partition` of the ids topic, in order, up to `next_offset`: each id with no
   // claim yet keeps its first here; later claims on it change nothing. One write, with the offset.
-  [[nodiscard]] Result<void> Add(int32_t partition, std::span<const Record> records,
-                                 int64_t next_offset);
+  // For each record, whether it is its id's first claim (it was kept).
+  [[nodiscard]] Result<std::vector<bool>> Add(int32_t partition, std::span<const Record> records,
+                                              int64_t next_offset);
 
   // The first claim on each id (nullopt: none read yet).
   [[nodiscard]] Result<std::vector<std::optional<IdClaim>>> Find(

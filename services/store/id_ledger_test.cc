@@ -39,9 +39,13 @@ TEST(IdLedger, TheFirstClaimOnAnIdHoldsAcrossBatchesWithinABatchAndAfterReopenin
     // Partition 0 of the ids topic: "a" twice in one batch, then "a" again and "b".
     const std::vector<IdLedger::Record> first = {{"a", ClaimOf(3, 10, 1)},
                                                  {"a", ClaimOf(5, 2, 2)}};
-    ASSERT_TRUE(ledger.value()->Add(0, first, 2));
+    auto kept = ledger.value()->Add(0, first, 2);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept.value(), (std::vector<bool>{true, false}));
     const std::vector<IdLedger::Record> second = {{"a", ClaimOf(4, 1, 3)}, {"b", ClaimOf(4, 2, 4)}};
-    ASSERT_TRUE(ledger.value()->Add(0, second, 4));
+    kept = ledger.value()->Add(0, second, 4);
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept.value(), (std::vector<bool>{false, true}));
     ASSERT_TRUE(ledger.value()->Add(7, {}, 9));  // nothing but where a partition is read to
   }
   auto ledger = IdLedger::Open(dir.path());
