@@ -1161,7 +1161,8 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
           << c.partition << ", though another case had it";
     }
   }
-  // Each engine wrote claims and read both engines' (its /metrics).
+  // The engines wrote claims (an engine given a task already caught up may have written none: a
+  // conflict's id is claimed already), and each read both engines' (its /metrics).
   const auto metric = [](uint16_t port, const std::string& name) -> int64_t {
     const std::regex line("\n" + name + " (\\d+)\n");
     std::smatch match;
@@ -1170,8 +1171,9 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
   };
   const int64_t written = metric(*a_port, "casewatch_event_id_claims_written_total") +
                           metric(*b_port, "casewatch_event_id_claims_written_total");
+  EXPECT_GT(written, 0);
   for (uint16_t port : {*a_port, *b_port}) {
-    EXPECT_GT(metric(port, "casewatch_event_id_claims_written_total"), 0);
+    EXPECT_GE(metric(port, "casewatch_event_id_claims_written_total"), 0);
     EXPECT_GE(metric(port, "casewatch_event_id_claims_read_total"), written);
     EXPECT_EQ(metric(port, "casewatch_event_id_ledger_caught_up"), 1);
     int64_t waiting = -1;  // a standby may still be on its last batch
