@@ -1286,9 +1286,10 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
   a = std::make_unique<ChildProcess>(args("a"), a_log.string());
   a_port = WaitForPort(*a, a_log);
   ASSERT_TRUE(a_port) << logs();
+  using Offsets = std::map<int32_t, int64_t>;
   ASSERT_TRUE(Settled(*a_port, *b_port, records))
-      << "A holds " << fmt::format("{}", OwnOffsetsOf(*a_port).value_or(std::map<int32_t, int64_t>{}))
-      << ", B " << fmt::format("{}", OwnOffsetsOf(*b_port).value_or(std::map<int32_t, int64_t>{}))
+      << "A holds " << fmt::format("{}", OwnOffsetsOf(*a_port).value_or(Offsets{}))
+      << ", B " << fmt::format("{}", OwnOffsetsOf(*b_port).value_or(Offsets{}))
       << " of " << records << logs();
   EXPECT_EQ(winners(*a_port, races), won);
   EXPECT_EQ(winners(*a_port, later), won_later);
