@@ -634,6 +634,48 @@ std::multiset<std::string> AlertIdsOn(const TestBroker& broker) {
 // Two engines sharing the partitions out: each one's live stream carries every alert raised
 // after it connected, whichever engine raised it (each engine reads the alerts topic), and none
 // that is not on the alerts topic; on a real cluster, each once.
+// Two engines, A and B, started with `args(name)` ("a", "b"), each logging to a file of its own
+// in `dir`, and the ports they listen on (nullopt: one did not start).
+struct TwoEngines {
+  using Args = std::function<std::vector<std::string>(const std::string&)>;
+  TwoEngines(const fs::path& dir, Args args_of)
+      : directory(dir),
+        args(std::move(args_of)),
+        a_log(dir / "a.log"),
+        b_log(dir / "b.log"),
+        a(std::make_unique<ChildProcess>(args("a"), a_log.string())),
+        b(std::make_unique<ChildProcess>(args("b"), b_log.string())),
+        a_port(WaitForPort(*a, a_log)),
+        b_port(WaitForPort(*b, b_log)) {}
+
+  // Both logs, for a failure's message.
+  std::string logs() const {
+    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
+  }
+  // A started again on its store, logging to a new file (where it says its new port).
+  void RestartA() {
+    a_log = directory / "a-again.log";
+    a = std::make_unique<ChildProcess>(args("a"), a_log.string());
+    a_port = WaitForPort(*a, a_log);
+  }
+  // Both stopped with SIGTERM: each exits 0.
+  void Stop() {
+    a->Signal(SIGTERM);
+    b->Signal(SIGTERM);
+    EXPECT_EQ(a->Wait(60), 0) << ReadFileOrEmpty(a_log.string());
+    EXPECT_EQ(b->Wait(60), 0) << ReadFileOrEmpty(b_log.string());
+  }
+
+  const fs::path directory;
+  const Args args;
+  fs::path a_log;
+  const fs::path b_log;
+  std::unique_ptr<ChildProcess> a;
+  std::unique_ptr<ChildProcess> b;
+  std::optional<uint16_t> a_port;
+  const std::optional<uint16_t> b_port;
+};
+
 // Waits (60 s) until two engines of a group between them hold every partition once, each some,
 // with the first `records` records; whether they did.
 bool Settled(uint16_t a, uint16_t b, size_t records) {
@@ -665,21 +707,15 @@ TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
     a.insert(a.end(), {"--group", "streams-" + broker().topics().events});
     return a;
   };
-  const fs::path a_log = dir.path() / "a.log";
-  const fs::path b_log = dir.path() / "b.log";
-  ChildProcess a(args("a"), a_log.string());
-  ChildProcess b(args("b"), b_log.string());
-  const auto a_port = WaitForPort(a, a_log);
-  const auto b_port = WaitForPort(b, b_log);
-  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string())
-                                << ReadFileOrEmpty(b_log.string());
-  const auto logs = [&] {
-    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
-  };
-  const auto settled = [&](size_t records) { return Settled(*a_port, *b_port, records); };
+  TwoEngines engines(dir.path(), args);
+  ASSERT_TRUE(engines.a_port && engines.b_port) << engines.logs();
+  const uint16_t a_port = *engines.a_port;
+  const uint16_t b_port = *engines.b_port;
+  const auto logs = [&] { return engines.logs(); };
+  const auto settled = [&](size_t records) { return Settled(a_port, b_port, records); };
   ASSERT_TRUE(settled(half)) << logs();
-  ht::EventStreamReader a_stream(*a_port, "/api/v1/stream", {});
-  ht::EventStreamReader b_stream(*b_port, "/api/v1/stream", {});
+  ht::EventStreamReader a_stream(a_port, "/api/v1/stream", {});
+  ht::EventStreamReader b_stream(b_port, "/api/v1/stream", {});
   using Events = std::vector<ht::EventStreamReader::Event>;
   for (auto* stream : {&a_stream, &b_stream}) {
     ASSERT_TRUE(stream->WaitFor([](const Events& e) { return !e.empty(); })) << logs();
@@ -728,10 +764,7 @@ TEST_F(CasewatchdTasks, EveryEnginesStreamCarriesTheAlertsOfEveryEngine) {
       }
     }
   }
-  a.Signal(SIGTERM);
-  b.Signal(SIGTERM);
-  EXPECT_EQ(a.Wait(60), 0) << ReadFileOrEmpty(a_log.string());
-  EXPECT_EQ(b.Wait(60), 0) << ReadFileOrEmpty(b_log.string());
+  engines.Stop();
 }
 
 // A port free now (bound, then released) for an engine to listen on, so that a restarted engine
@@ -1081,17 +1114,11 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
     a.insert(a.end(), {"--group", "ids-" + broker().topics().events});
     return a;
   };
-  fs::path a_log = dir.path() / "a.log";
-  const fs::path b_log = dir.path() / "b.log";
-  auto a = std::make_unique<ChildProcess>(args("a"), a_log.string());
-  ChildProcess b(args("b"), b_log.string());
-  auto a_port = WaitForPort(*a, a_log);
-  const auto b_port = WaitForPort(b, b_log);
-  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string())
-                                << ReadFileOrEmpty(b_log.string());
-  const auto logs = [&] {
-    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
-  };
+  TwoEngines engines(dir.path(), args);
+  ASSERT_TRUE(engines.a_port && engines.b_port) << engines.logs();
+  std::optional<uint16_t>& a_port = engines.a_port;
+  const std::optional<uint16_t>& b_port = engines.b_port;
+  const auto logs = [&] { return engines.logs(); };
   ASSERT_TRUE(Settled(*a_port, *b_port, sim.records.size())) << logs();
 
   // Each partition's first case and last event, and the ids of its events.
@@ -1248,8 +1275,8 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
             before.body);
 
   // B alone, from its copies of A's tasks (or caught up), decides as A did.
-  a->Signal(SIGKILL);
-  a->Wait(30);
+  engines.a->Signal(SIGKILL);
+  engines.a->Wait(30);
   const auto b_alone = [&] {
     const auto own = OwnOffsetsOf(*b_port);
     if (!own || own->size() != static_cast<size_t>(kPartitions)) return false;
@@ -1282,9 +1309,7 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
   const std::string after = WaitFor(*b_port, [&](const Holding& h) {
     return h.records == static_cast<int64_t>(records) && h.missing.empty();
   }).body;
-  a_log = dir.path() / "a-again.log";  // where it says its new port
-  a = std::make_unique<ChildProcess>(args("a"), a_log.string());
-  a_port = WaitForPort(*a, a_log);
+  engines.RestartA();
   ASSERT_TRUE(a_port) << logs();
   using Offsets = std::map<int32_t, int64_t>;
   ASSERT_TRUE(Settled(*a_port, *b_port, records))
@@ -1299,10 +1324,7 @@ TEST_F(CasewatchdTasks, AnEventIdIsAcceptedOnceAcrossTheEnginesOfAGroupWhateverI
               }).body,
               after);
   }
-  a->Signal(SIGTERM);
-  b.Signal(SIGTERM);
-  EXPECT_EQ(a->Wait(60), 0) << ReadFileOrEmpty(a_log.string());
-  EXPECT_EQ(b.Wait(60), 0) << ReadFileOrEmpty(b_log.string());
+  engines.Stop();
 }
 
 // Engines serving HTTPS (--tls-cert) ask each other over TLS, checking each other's certificate
@@ -1318,24 +1340,19 @@ TEST_F(CasewatchdTasks, EnginesServingHttpsAskEachOtherOverTls) {
   const SimulatedStream sim = Simulate(100, 12, 79);
   ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
                                broker().topics().events));
-  const auto args = [&](const std::string& name, const std::string& ca) {
+  const auto args = [&](const std::string& name) {  // A trusts the engines' CA, B another
     std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
     a.insert(a.end(), {"--group", "tls-" + broker().topics().events, "--tls-cert", own.cert,
-                       "--tls-key", own.key, "--peer-ca-file", ca, "--http-address",
-                       "127.0.0.1", "--standby-replicas", "0"});
+                       "--tls-key", own.key, "--peer-ca-file",
+                       name == "a" ? own.cert : other.cert, "--http-address", "127.0.0.1",
+                       "--standby-replicas", "0"});
     return a;
   };
-  const fs::path a_log = dir.path() / "a.log";
-  const fs::path b_log = dir.path() / "b.log";
-  ChildProcess a(args("a", own.cert), a_log.string());
-  ChildProcess b(args("b", other.cert), b_log.string());
-  const auto a_port = WaitForPort(a, a_log);
-  const auto b_port = WaitForPort(b, b_log);
-  ASSERT_TRUE(a_port && b_port) << ReadFileOrEmpty(a_log.string())
-                                << ReadFileOrEmpty(b_log.string());
-  const auto logs = [&] {
-    return ReadFileOrEmpty(a_log.string()) + "\n---\n" + ReadFileOrEmpty(b_log.string());
-  };
+  TwoEngines engines(dir.path(), args);
+  ASSERT_TRUE(engines.a_port && engines.b_port) << engines.logs();
+  const std::optional<uint16_t>& a_port = engines.a_port;
+  const std::optional<uint16_t>& b_port = engines.b_port;
+  const auto logs = [&] { return engines.logs(); };
   // Until the answer of engine `port` (over TLS) holds `ready`; the last answer.
   const auto wait = [&](uint16_t port, const std::function<bool(const ht::HttpReply&)>& ready) {
     ht::HttpCall call;
@@ -1363,10 +1380,7 @@ TEST_F(CasewatchdTasks, EnginesServingHttpsAskEachOtherOverTls) {
   });
   EXPECT_NE(partial.Header("casewatch-missing"), "") << logs();
   EXPECT_EQ(partial.Header("casewatch-peers"), "") << logs();
-  a.Signal(SIGTERM);
-  b.Signal(SIGTERM);
-  EXPECT_EQ(a.Wait(60), 0) << ReadFileOrEmpty(a_log.string());
-  EXPECT_EQ(b.Wait(60), 0) << ReadFileOrEmpty(b_log.string());
+  engines.Stop();
 }
 
 }  // namespace
