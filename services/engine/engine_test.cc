@@ -516,7 +516,7 @@ TEST(Engine, TasksOfOneProcessTreatAnIdAnotherTaskHoldsAsOneStoreWould) {
   const size_t asker = (holder + 1) % tasks.readers.size();
   const std::string_view asked[] = {simulated_id.value(), "never-sent"};
   const std::array<uint64_t, 2> contents[] = {{1, 2}, {3, 4}};
-  auto held = reopened.value()->Claim(asker, asked, contents);
+  auto held = reopened.value()->Claim(asker, asked, contents, {});
   ASSERT_TRUE(held) << held.error().message;
   ASSERT_TRUE(held.value()[0]);
   EXPECT_EQ(held.value()[0]->task, holder);

@@ -66,7 +66,7 @@ class IdClaims : public IdCheck {
   [[nodiscard]] Result<std::vector<std::optional<HeldElsewhere>>> Claim(
       size_t task, std::span<const std::string_view> ids,
       std::span<const std::array<uint64_t, 2>> contents,
-      std::span<const int64_t> offsets = {}) override;
+      std::span<const int64_t> offsets) override;
   void Release(size_t task) override;
 
  private:
