@@ -1383,5 +1383,85 @@ TEST_F(CasewatchdTasks, EnginesServingHttpsAskEachOtherOverTls) {
   engines.Stop();
 }
 
+// On the wall clock, every task of every engine moves to the next second a moment after the
+// others (each when its next poll returns). Two engines of a group, settled, are asked for the
+// whole topic's live report again and again in the first 80 ms of ten seconds, when they are
+// most often at different instants. Each answer is as of the instant both kept their counts of:
+// it names every partition held, none missing, and equals the replay at its instant of what it
+// names. (Without the kept instants, most of these answers named the other engine's partitions
+// missing.)
+TEST_F(CasewatchdTasks, EnginesOnTheWallClockAnswerForTheWholeTopicAcrossEachTick) {
+  TempDir dir;
+  const SimulatedStream sim = Simulate(200, 6, 83);
+  ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
+                               broker().topics().events));
+  const auto args = [&](const std::string& name) {
+    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
+    const auto clock = std::find(a.begin(), a.end(), "--clock");
+    a.erase(clock, clock + 6);  // --clock simulated --clock-start T --clock-speed 0
+    a.insert(a.end(), {"--clock", "wall", "--group", "ticks-" + broker().topics().events,
+                       "--standby-replicas", "0"});
+    return a;
+  };
+  TwoEngines engines(dir.path(), args);
+  ASSERT_TRUE(engines.a_port && engines.b_port) << engines.logs();
+  const std::array<uint16_t, 2> ports = {*engines.a_port, *engines.b_port};
+  constexpr int kTicks = 10;
+  ASSERT_TRUE(Settled(ports[0], ports[1], sim.records.size())) << engines.logs();
+  for (uint16_t port : ports) {  // each answers for the whole topic
+    ASSERT_NE(WaitForReport(port, sim.records.size()), "") << engines.logs();
+  }
+
+  std::vector<ht::HttpReply> answers;
+  std::vector<size_t> tick_of;  // answers[i] was asked in the tick_of[i]th second
+  for (int tick = 0; tick < kTicks; ++tick) {
+    const auto now = std::chrono::system_clock::now();
+    const auto next = std::chrono::ceil<std::chrono::seconds>(now);
+    std::this_thread::sleep_until(next + std::chrono::milliseconds(1));
+    while (std::chrono::system_clock::now() < next + std::chrono::milliseconds(80)) {
+      for (uint16_t port : ports) {
+        answers.push_back(Get(port, "/api/v1/report"));
+        tick_of.push_back(tick);
+      }
+    }
+  }
+  const auto events = EventsByPartition(broker());
+  std::map<std::string, std::string> replays;  // by instant and offsets
+  size_t partial = 0;
+  std::set<size_t> partial_ticks;
+  std::set<std::string> instants;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    const ht::HttpReply& answer = answers[i];
+    ASSERT_EQ(answer.status, 200) << answer.error << answer.body;
+    if (!answer.Header("casewatch-missing").empty()) {
+      ++partial;
+      partial_ticks.insert(tick_of[i]);
+      continue;
+    }
+    const std::string offsets = answer.Header("casewatch-offsets");
+    EXPECT_EQ(Reflected(answer), static_cast<int64_t>(sim.records.size())) << offsets;
+    const size_t at = answer.body.find("\"as_of\":\"");
+    ASSERT_NE(at, std::string::npos) << answer.body;
+    const std::string as_of = answer.body.substr(at + 9, answer.body.find('"', at + 9) - at - 9);
+    auto instant = ParseInstant(as_of);
+    ASSERT_TRUE(instant) << as_of;
+    instants.insert(as_of);
+    auto [replay, added] = replays.try_emplace(as_of + " " + offsets);
+    if (added) replay->second = ReplayOfOffsets(dir, events, offsets, instant.value());
+    EXPECT_EQ(answer.body, replay->second) << "as of " << as_of << " at " << offsets;
+  }
+  std::printf("%zu answers in the first 80 ms of %d seconds, at %zu instants: %zu naming a "
+              "partition missing, in %zu of the seconds\n",
+              answers.size(), kTicks, instants.size(), partial, partial_ticks.size());
+  EXPECT_GT(answers.size(), 40u);
+  EXPECT_GE(instants.size(), kTicks - 2u) << "the engines' instants moved on with the clock";
+  // A task stalled for a whole second (a loaded machine) keeps no instant with the others, and
+  // its engine's answers name the other's partitions for that second: one such second, not
+  // every one.
+  EXPECT_LE(partial_ticks.size(), 1u) << partial << " of " << answers.size()
+                                      << " answers named a partition missing";
+  engines.Stop();
+}
+
 }  // namespace
 }  // namespace casewatch::daemon

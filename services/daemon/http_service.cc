@@ -139,10 +139,10 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
       CW_TRY(counter, http::PeerCounter::Open(token.value_or(""), kPeerTimeout,
                                               flags.peer_ca_file));
       api.peer_counts = [&service, counter](std::span<const int32_t> missing, const Scope& scope,
-                                            reports::GroupBy by) {
+                                            reports::GroupBy by, Instant at) {
         const GroupDirectory* directory = service.directory_started.load();
         if (directory == nullptr) return std::vector<http::PeerAnswer>{};
-        return counter->Ask(directory->View(), missing, scope, by);
+        return counter->Ask(directory->View(), missing, scope, by, at);
       };
       api.peer_case = [&service, counter](std::span<const int32_t> missing, std::string_view id,
                                           std::string_view query) -> std::optional<http::PeerCase> {

@@ -105,10 +105,11 @@ struct ApiOptions {
   std::function<GroupView()> group_view;
   // The counts of the engines of the group that hold partitions this one misses (casewatchd
   // --tasks --group), asked for the partitions in `missing`, within `scope` summed by `by`
-  // (PeerCountsOf): live reports and breakdowns add them (WithPeers) and name them
-  // (Casewatch-Peers). Unset: those partitions are left out and named (Casewatch-Missing).
+  // (PeerCountsOf) as of instant `at` (PeerCounter::Ask): live reports and breakdowns add them
+  // (WithPeers) and name them (Casewatch-Peers). Unset: those partitions are left out and named
+  // (Casewatch-Missing).
   std::function<std::vector<PeerAnswer>(std::span<const int32_t> missing, const Scope& scope,
-                                        reports::GroupBy by)>
+                                        reports::GroupBy by, Instant at)>
       peer_counts;
   // A case's timeline from the engine of the group holding it, asked among those holding the
   // partitions in `missing` (`query`: the page parameters): GET /api/v1/cases/{id} of a case

@@ -128,7 +128,8 @@ TEST(HttpTasks, EveryReadOverTaskStoresEqualsOneStoreOfAllTheirCases) {
 }
 
 // Tasks are meant to move their clocks together; when one is ahead, an answer of the live counts
-// would mix instants. It is read from the stores as of the earliest instant instead, and the day
+// would mix instants. It is given as every task stood at the earliest instant (kept when they
+// all stood there together) or, when none was kept, read from the stores as of it; and the day
 // the others did not write carries their counts forward rather than dropping their cases.
 TEST(HttpTasks, ATaskAheadIsReadAsOfTheEarliestAndTheOthersCountsCarryOverADayTheyDidNotWrite) {
   Harness whole;
@@ -170,8 +171,21 @@ TEST(HttpTasks, ATaskAheadIsReadAsOfTheEarliestAndTheOthersCountsCarryOverADayTh
   EXPECT_EQ(int64_t(now["days"].at(1)["cases"]), cases_then)
       << "the tasks that did not write on the day are counted as they last stood";
 
+  // Task 0 through task 1's day to the next, then task 2 to task 1's day: the tasks never stood
+  // together at the earliest instant now (task 1's and 2's), so nothing at it was kept, and the
+  // report is read from the stores as of it.
+  const Instant ahead_at{start.seconds + kAhead * 86400, 0};
+  split.AdvanceTask(0, ahead_at);
+  split.AdvanceTask(0, Instant{ahead_at.seconds + 86400, 0});
+  EXPECT_EQ(split.Get("/api/v1/report").body, live_then) << "still as of the start, kept";
+  split.AdvanceTask(2, ahead_at);
+  EXPECT_EQ(split.view().snapshot()->as_of, ahead_at);
+  EXPECT_EQ(split.view().SnapshotAt(ahead_at), nullptr);
+  whole.AdvanceTo(ahead_at);
+  EXPECT_EQ(split.Get("/api/v1/report").body, whole.Get("/api/v1/report").body);
+
   // Once the others catch up, the live counts answer again, equal to one store's.
-  const Instant later{start.seconds + kAhead * 86400, 0};
+  const Instant later{start.seconds + (kAhead + 1) * 86400, 0};
   whole.AdvanceTo(later);
   split.AdvanceTo(later);
   EXPECT_TRUE(split.view().snapshot()->one_instant);
@@ -235,7 +249,7 @@ TEST(HttpTasks, AnEngineAddsThePeersCountsOfThePartitionsItMissesAndAnswersForTh
   std::function<void(store::v1::PeerCounts&)> alter = [](store::v1::PeerCounts&) {};
   HarnessOptions options = Split();
   options.peer_counts = [&](std::span<const int32_t> missing, const Scope& scope,
-                            reports::GroupBy by) {
+                            reports::GroupBy by, Instant) {
     EXPECT_EQ(std::vector<int32_t>(missing.begin(), missing.end()), std::vector<int32_t>{1});
     const std::string query = http::ScopeQuery(scope, by);
     const HttpReply served =
@@ -361,7 +375,8 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   // An engine asking through the counter answers for the whole.
   HarnessOptions options = Split();
   options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
-                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+                            reports::GroupBy by,
+                            Instant at) { return counter.Ask(group, asked, scope, by, at); };
   Harness split(options);
   split.view().StopServing(1);
   for (int i = 0; i < 2; ++i) {  // the second from the merge kept
@@ -392,6 +407,74 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
   gone.engines[1].url = "https://" + url.substr(7);
   EXPECT_TRUE(counter.Ask(gone, missing, Scope{}, reports::GroupBy::kNone).empty());
+}
+
+// Engines of a group move to the next instant a moment apart (their clocks tick in whole seconds;
+// here, days, so that the counts differ too). An engine whose tasks straddle an instant, or one
+// a tick ahead of or behind another, still answers for the whole topic at one instant: as of the
+// latest instant every engine asked kept its counts of. Two ticks apart, the other engine's
+// partition is named missing rather than mixed in.
+TEST(HttpTasks, EnginesATickApartAnswerForTheWholeAtTheInstantTheyShare) {
+  Harness whole;
+  SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& self) {
+    options.peer_counts = [&self](std::span<const int32_t> asked, const Scope& scope,
+                                  reports::GroupBy by, Instant at) {
+      return self.counter.Ask(*self.asked, asked, scope, by, at);
+    };
+  });
+  Harness& split = engines.split;  // serves tasks 0 and 2
+  Harness& peer = engines.peer;    // serves task 1
+  const Instant start = whole.now();
+  const auto day = [&](int n) { return Instant{start.seconds + n * 86400, 0}; };
+  std::map<int, std::string> report_on;  // one store's live report, by day
+  std::map<int, std::string> breakdown_on;
+  const auto one_store_on = [&](int n) {
+    whole.AdvanceTo(day(n));
+    report_on[n] = whole.Get("/api/v1/report").body;
+    breakdown_on[n] = whole.Get("/api/v1/breakdown?by=team").body;
+  };
+  one_store_on(0);
+  // The whole topic's answer as of day `n`, from both engines.
+  const auto expect_whole_on = [&](int n, const std::string& when) {
+    const HttpReply report = split.Get("/api/v1/report");
+    EXPECT_EQ(report.status, 200) << when << ": " << report.body;
+    EXPECT_EQ(report.body, report_on[n]) << when;
+    EXPECT_EQ(report.Header("casewatch-missing"), "") << when;
+    EXPECT_EQ(report.Header("casewatch-peers"), engines.url) << when;
+    EXPECT_EQ(split.Get("/api/v1/breakdown?by=team").body, breakdown_on[n]) << when;
+  };
+  expect_whole_on(0, "at one instant");
+
+  split.AdvanceTask(0, day(1));
+  EXPECT_FALSE(split.view().snapshot()->one_instant);
+  expect_whole_on(0, "task 0 a tick ahead of task 2 and of the peer");
+  split.AdvanceTask(2, day(1));
+  expect_whole_on(0, "this engine a tick ahead of the peer: as of the peer's instant");
+
+  peer.AdvanceTask(1, day(1));
+  one_store_on(1);
+  expect_whole_on(1, "both on the next instant");
+  peer.AdvanceTask(1, day(2));
+  expect_whole_on(1, "the peer a tick ahead: as of this engine's instant, which it kept");
+
+  // Two ticks apart, neither keeps the other's instant: the peer's partition is left out and
+  // named, never counted at another instant.
+  peer.AdvanceTask(1, day(3));
+  const HttpReply apart = split.Get("/api/v1/report");
+  EXPECT_EQ(apart.status, 200) << apart.body;
+  EXPECT_EQ(apart.Header("casewatch-missing"), "1");
+  EXPECT_EQ(apart.Header("casewatch-peers"), "");
+  JsonDoc doc(apart.body);
+  EXPECT_EQ(Str(doc["as_of"]), FormatInstant(day(1)));
+
+  // The peer's counts asked for at an instant it did not keep: its latest, at one instant.
+  const HttpReply counts = peer.Get("/internal/v1/counts?as_of=" + FormatInstant(day(1)));
+  ASSERT_EQ(counts.status, 200) << counts.body;
+  store::v1::PeerCounts latest;
+  ASSERT_TRUE(latest.ParseFromString(counts.body));
+  EXPECT_EQ(latest.as_of_seconds(), day(3).seconds);
+  EXPECT_TRUE(latest.one_instant());
+  EXPECT_EQ(peer.Get("/internal/v1/counts?as_of=yesterday").status, 400);
 }
 
 // An engine at https:// (casewatchd --tls-cert) is asked over TLS, and only when its
@@ -427,7 +510,8 @@ TEST(HttpTasks, AnEngineAtHttpsIsAskedOverTlsOnlyWhenItsCertificateIsTheOneExpec
   HarnessOptions options = Split();
   PeerCounter& counter = *trusting.value();
   options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
-                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+                            reports::GroupBy by,
+                            Instant at) { return counter.Ask(group, asked, scope, by, at); };
   options.peer_worklist = [&](std::span<const int32_t> asked, std::string_view query) {
     return counter.Worklist(group, asked, query);
   };
@@ -472,7 +556,8 @@ TEST(HttpTasks, AStreamsReportAddsTheCountsOfTheEngineHoldingTheOtherPartitions)
   PeerCounter counter(std::string(testing::kInspectorToken), std::chrono::seconds(5));
   HarnessOptions options = Split();
   options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
-                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+                            reports::GroupBy by,
+                            Instant at) { return counter.Ask(group, asked, scope, by, at); };
   Harness split(options);
   split.view().StopServing(1);
   const Scope region{split.home().region, {}, {}, {}};
@@ -685,7 +770,8 @@ TEST(HttpTasks, APartitionWhoseOwnerCannotAnswerIsCountedFromACopy) {
 
   HarnessOptions options = Split();
   options.peer_counts = [&](std::span<const int32_t> asked, const Scope& scope,
-                            reports::GroupBy by) { return counter.Ask(group, asked, scope, by); };
+                            reports::GroupBy by,
+                            Instant at) { return counter.Ask(group, asked, scope, by, at); };
   options.peer_case = [&](std::span<const int32_t> asked, std::string_view id,
                           std::string_view query) {
     return counter.FindCase(group, asked, id, query);

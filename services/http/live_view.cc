@@ -327,8 +327,21 @@ void LiveView::ReplaceTaskScopes(size_t t, std::vector<CountsPtr> scopes) {
     next->scopes.push_back(std::move(counts));
   }
   SumTasks(*next);
-  snapshot_ = std::move(next);
+  wholes_ = {};  // the partitions served change: what was kept is no longer this engine's
+  Publish(std::move(next));
   scope_index_ = std::move(index);
+}
+
+void LiveView::Publish(std::shared_ptr<const Snapshot> next) {
+  snapshot_ = std::move(next);
+  if (!snapshot_->one_instant || !snapshot_->as_of) return;
+  const Instant at = *snapshot_->as_of;
+  if (wholes_[0] && *wholes_[0]->as_of < at) {
+    wholes_[1] = std::move(wholes_[0]);
+  } else if (wholes_[0] && *wholes_[0]->as_of > at) {
+    wholes_[1].reset();  // an instant earlier than the one kept (not in a running engine)
+  }
+  wholes_[0] = snapshot_;
 }
 
 void LiveView::DropWork(size_t t) {
@@ -402,7 +415,7 @@ void LiveView::OnCommit(const engine::CommitInfo& info, size_t task) {
     SumTasks(*next);
     next->scopes = snapshot_->scopes;  // shares the unchanged allocations' counts
     ReplaceCounts(next->scopes, scope_index_, task, info.scopes);
-    snapshot_ = std::move(next);
+    Publish(std::move(next));
     published = snapshot_;
   }
   MutexLock lock(listener_mutex_);
@@ -582,6 +595,19 @@ void LiveView::MergeStatuses() {
 std::shared_ptr<const Snapshot> LiveView::snapshot() const {
   MutexLock lock(snapshot_mutex_);
   return snapshot_;
+}
+
+std::shared_ptr<const Snapshot> LiveView::SnapshotAt(Instant at) const {
+  MutexLock lock(snapshot_mutex_);
+  for (const auto& whole : wholes_) {
+    if (whole && *whole->as_of == at) return whole;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<const Snapshot> LiveView::LatestWhole() const {
+  MutexLock lock(snapshot_mutex_);
+  return wholes_[0];
 }
 
 engine::EngineStatus LiveView::status() const {

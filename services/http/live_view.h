@@ -280,6 +280,15 @@ class LiveView {
   }
 
   std::shared_ptr<const Snapshot> snapshot() const;
+  // The snapshot at one instant (Snapshot::one_instant) at `at`: the current one, or the last one
+  // published at `at` before a task moved on, when `at` is one of the two latest instants every
+  // task here stood at together. A clock moving in whole seconds reaches the tasks one after
+  // another; meanwhile the answers are given as of the instant they all stood at, and engines of
+  // a group that tick a moment apart still answer at one instant. nullptr when none is kept (and
+  // after a task is loaded or stops being served: the partitions served change).
+  std::shared_ptr<const Snapshot> SnapshotAt(Instant at) const;
+  // The latest snapshot at one instant (the current one when it is); nullptr when none is kept.
+  std::shared_ptr<const Snapshot> LatestWhole() const;
   engine::EngineStatus status() const;
   // Ready once the engine has caught up with its topic (lag 0) after starting, and not while it
   // is catching up (stored events not yet projected: EngineStatus::catching_up).
@@ -321,6 +330,8 @@ class LiveView {
   // The serving tasks' instant, offsets and pending cases, and the others' partitions, into
   // `snapshot`.
   void SumTasks(Snapshot& snapshot) const CW_REQUIRES(snapshot_mutex_);
+  // Makes `next` the current snapshot, and keeps it (wholes_) when it is at one instant.
+  void Publish(std::shared_ptr<const Snapshot> next) CW_REQUIRES(snapshot_mutex_);
   void MergeStatuses() CW_REQUIRES(status_mutex_);
 
   const Policy policy_;
@@ -333,6 +344,9 @@ class LiveView {
   std::shared_ptr<const Snapshot> snapshot_ CW_GUARDED_BY(snapshot_mutex_);
   std::vector<Task> tasks_ CW_GUARDED_BY(snapshot_mutex_);  // by task number
   bool partitions_ CW_GUARDED_BY(snapshot_mutex_) = false;  // task N is partition N (Load)
+  // The last snapshot at one instant of each of the two latest instants, the latest first
+  // (SnapshotAt).
+  std::array<std::shared_ptr<const Snapshot>, 2> wholes_ CW_GUARDED_BY(snapshot_mutex_);
   // Task number and ScopeKey (TaskKey) -> position in the snapshot's scopes.
   std::unordered_map<std::string, size_t> scope_index_ CW_GUARDED_BY(snapshot_mutex_);
 

@@ -214,6 +214,16 @@ std::function<std::string(const GroupPeer&)> HoldersOf(std::span<const int32_t> 
   };
 }
 
+// What an answer to `target` from engine `url` is kept by: the two, but the instant asked for
+// (as_of=, always the last parameter). The answer's tag names the snapshot it is of, whichever
+// instant was asked for.
+std::string KeptKey(const std::string& url, std::string_view target) {
+  if (const size_t at = target.find("as_of="); at != std::string_view::npos && at > 0) {
+    target = target.substr(0, at - 1);  // and its ? or &
+  }
+  return url + std::string(target);
+}
+
 // Logs (at most once a minute) that what engine `url` holds is left out of an answer, and why.
 void LeftOut(const std::string& url, const std::string& why) {
   static LogThrottle throttle(std::chrono::minutes(1), 1);
@@ -293,11 +303,15 @@ Result<std::shared_ptr<PeerCounter>> PeerCounter::Open(std::string token,
 }
 
 std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const int32_t> missing,
-                                         const Scope& scope, reports::GroupBy by) {
+                                         const Scope& scope, reports::GroupBy by,
+                                         std::optional<Instant> at) {
   const auto& warn = LeftOut;
   const std::string query = ScopeQuery(scope, by);
   const std::string target =
       query.empty() ? std::string(kTarget) : fmt::format("{}?{}", kTarget, query);
+  const std::string owners_target =
+      at ? fmt::format("{}{}as_of={}", target, query.empty() ? "?" : "&", FormatInstant(*at))
+         : target;
   std::map<std::string, PeerAnswer> last;  // by url and target: those kept of this query's
   {
     MutexLock lock(mutex_);
@@ -309,7 +323,7 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
     }
   }
   const auto tag_of = [&](const std::string& url, const std::string& asked) {
-    const auto kept = last.find(url + asked);
+    const auto kept = last.find(KeptKey(url, asked));
     return kept == last.end() ? std::string() : kept->second.tag;
   };
   std::vector<PeerAnswer> answers;
@@ -327,7 +341,7 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
         warn(fetch->url(), answer.error().message);
         continue;
       }
-      const std::string key = fetch->url() + fetch->target();
+      const std::string key = KeptKey(fetch->url(), fetch->target());
       if (answer.value().counts) {
         answers.push_back(
             PeerAnswer{fetch->url(), answer.value().tag, answer.value().counts, copies});
@@ -341,7 +355,7 @@ std::vector<PeerAnswer> PeerCounter::Ask(const GroupView& group, std::span<const
       keys.push_back(key);
     }
   };
-  ask(HoldersOf(missing, target), /*copies=*/false);
+  ask(HoldersOf(missing, owners_target), /*copies=*/false);
   // Partitions no owner answered for (killed, cut off, not yet given to another engine): from
   // the engines keeping a copy of them, each asked for the copies it keeps.
   std::set<int32_t> uncovered(missing.begin(), missing.end());

@@ -60,9 +60,12 @@ class PeerCounter {
   // The counts within `scope` summed by `by` (PeerCountsOf) of the live engines of `group`, other
   // than this one, whose directory records name any of `missing`; then, for the partitions of
   // `missing` none of them answered for, those of the copies the others keep of them. Those
-  // that do not answer are logged (at most one line a minute) and left out.
+  // that do not answer are logged (at most one line a minute) and left out. With `at`, the
+  // owners are asked for their counts as of that instant: each answers as of it when it keeps
+  // its counts of then (LiveView::SnapshotAt), and as of its latest instant otherwise.
   std::vector<PeerAnswer> Ask(const GroupView& group, std::span<const int32_t> missing,
-                              const Scope& scope, reports::GroupBy by);
+                              const Scope& scope, reports::GroupBy by,
+                              std::optional<Instant> at = std::nullopt);
 
   // Case `id`'s timeline (`query`: its page parameters, as given) from the engine holding it:
   // the live engines of `group`, other than this one, whose records name any of `missing`, asked

@@ -458,8 +458,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>>, public Str
     // One chunk per update: the outbox bound counts updates a client is behind, not the alerts
     // of one write (a deadline sweep can raise thousands at once).
     std::string chunk;
-    if (snapshot && snapshot->as_of) {
-      auto report = snapshot->Report(server_.view.policy(), server_.view.min_cases(), scope_);
+    // Tasks a moment apart (one has moved to the next instant): all of them as they stood at the
+    // earliest's, when kept; otherwise no report until they are at one instant again.
+    std::shared_ptr<const Snapshot> whole = snapshot;
+    if (whole && whole->as_of && !whole->one_instant) {
+      whole = server_.view.SnapshotAt(*whole->as_of);
+    }
+    if (whole && whole->as_of) {
+      auto report = whole->Report(server_.view.policy(), server_.view.min_cases(), scope_);
       if (!last_report_ || *last_report_ != *report) {
         last_report_ = report;
         chunk += "event: report\ndata: " + *report + "\n\n";

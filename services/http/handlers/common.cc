@@ -58,13 +58,43 @@ bool MayAskPeers(const ApiState& state) {
          !state.options.view->snapshot()->missing.empty();
 }
 
+namespace {
+
+// The earliest instant of the answers at one instant; nullopt when there is none.
+std::optional<Instant> EarliestInstant(std::span<const PeerAnswer> answers) {
+  std::optional<Instant> earliest;
+  for (const PeerAnswer& answer : answers) {
+    if (!answer.counts || !answer.counts->one_instant()) continue;
+    const Instant at{answer.counts->as_of_seconds(), answer.counts->as_of_nanos()};
+    if (!earliest || at < *earliest) earliest = at;
+  }
+  return earliest;
+}
+
+}  // namespace
+
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
                                              reports::GroupBy by, std::vector<std::string>& peers) {
   const LiveView& view = *state.options.view;
   std::shared_ptr<const Snapshot> snapshot = view.snapshot();
-  if (snapshot->missing.empty() || !snapshot->as_of) return snapshot;
+  if (!snapshot->as_of) return snapshot;
+  if (!snapshot->one_instant) {
+    // A task has moved on to the next instant: every task as they all stood at the earliest's.
+    if (auto then = view.SnapshotAt(*snapshot->as_of)) snapshot = std::move(then);
+  }
+  if (snapshot->missing.empty()) return snapshot;
   std::vector<PeerAnswer> answers;
-  if (state.options.peer_counts) answers = state.options.peer_counts(snapshot->missing, scope, by);
+  if (state.options.peer_counts && snapshot->one_instant) {
+    answers = state.options.peer_counts(snapshot->missing, scope, by, *snapshot->as_of);
+    // An engine that has not reached this instant yet answers as of its own: every engine as of
+    // that one, when this engine kept its counts of then (the others did, too).
+    if (const auto behind = EarliestInstant(answers); behind && *behind < *snapshot->as_of) {
+      if (auto then = view.SnapshotAt(*behind)) {
+        snapshot = std::move(then);
+        answers = state.options.peer_counts(snapshot->missing, scope, by, *behind);
+      }
+    }
+  }
   // The partitions no engine answered for, from the copies this engine keeps of them.
   std::vector<int32_t> uncovered = snapshot->missing;
   for (const PeerAnswer& answer : answers) {

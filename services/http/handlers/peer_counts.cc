@@ -11,6 +11,11 @@
 // as of its own last write (an engine at another instant does not add it); `consumed` names the
 // partitions answered, and 404 says none of them is kept here.
 //
+// With `as_of` (an instant, RFC 3339): the counts as of that instant when this engine keeps its
+// counts of then (LiveView::SnapshotAt: its tasks move to the next second a moment apart, and
+// so do the engines of a group), and otherwise as of the latest instant all its tasks stood at
+// together. The asking engine adds only counts at its own instant (WithPeers).
+//
 // Each answer carries an ETag naming the snapshot (this process and the snapshot's version): a
 // peer that sends it back (If-None-Match) for the same query while the counts are unchanged gets
 // 304 and no body, and uses the counts it already has. The counts are serialized once per
@@ -37,7 +42,7 @@ uint64_t ProcessNonce() {
 
 HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
   if (auto known = call.params.OnlyThese(
-          {"region", "pdu", "team", "offender_manager", "by", "partitions"});
+          {"region", "pdu", "team", "offender_manager", "by", "partitions", "as_of"});
       !known) {
     return ErrorResponse(known.error());
   }
@@ -74,7 +79,14 @@ HttpResponse HandlePeerCounts(ApiState& state, Call& call) {
     answer.headers.emplace_back("ETag", std::move(tag));
     return answer;
   }
-  const auto snapshot = state.options.view->snapshot();
+  std::shared_ptr<const Snapshot> snapshot;
+  if (const auto text = call.params.Get("as_of")) {
+    auto at = ParseInstant(*text);
+    if (!at) return ErrorResponse(InvalidArgument("as_of: " + at.error().message));
+    snapshot = state.options.view->SnapshotAt(at.value());
+    if (!snapshot) snapshot = state.options.view->LatestWhole();
+  }
+  if (!snapshot) snapshot = state.options.view->snapshot();
   if (!snapshot->as_of) {
     return ErrorResponse(Problem::kNotReady, "the engine has not projected anything yet");
   }
