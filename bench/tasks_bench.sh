@@ -66,11 +66,14 @@ whole() {  # of 50 live reports from engine $1, those for every partition, the o
   done
   echo "$count"
 }
-answers_whole() {  # engine $1's live report lacks no partition (no Casewatch-Missing)
+answers_whole() {  # engine $1's live report lacks no partition (no Casewatch-Missing) and
+  # adds no counts of engine $2 (killed: an answer merged before the kill, given again for up
+  # to four --peer-refresh-ms, is not one made without it)
   local headers
   headers=$(curl -s --max-time 1 -D - -o /dev/null \
     "http://127.0.0.1:${PORTS[$1]}/api/v1/report" | tr -d '\r')
-  grep -q '^HTTP/1.1 200' <<<"$headers" && ! grep -qi '^casewatch-missing:' <<<"$headers"
+  grep -q '^HTTP/1.1 200' <<<"$headers" && ! grep -qi '^casewatch-missing:' <<<"$headers" &&
+    ! grep -qi "^casewatch-peers:.*:${PORTS[$2]}\(,\|\$\)" <<<"$headers"
 }
 served() {  # how many partitions engines "$@" hold between them
   local n
@@ -133,7 +136,8 @@ for i in $(seq "$KILLS"); do
   PIDS[$victim]=""
   served_at="" whole_at=""
   until [ -n "$served_at" ] && [ -n "$whole_at" ]; do
-    if [ -z "$whole_at" ] && answers_whole "${others[0]}" && answers_whole "${others[1]}"; then
+    if [ -z "$whole_at" ] && answers_whole "${others[0]}" "$victim" &&
+      answers_whole "${others[1]}" "$victim"; then
       whole_at=$(now_ms)
     fi
     if [ -z "$served_at" ] && [ "$(served "${others[@]}")" -eq "$PARTITIONS" ]; then

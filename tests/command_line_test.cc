@@ -126,6 +126,11 @@ TEST(CommandLine, TheDaemonRefusesAnAdvertisedUrlItCannotUse) {
                                                   "the other engines of a group against"},
       {{"--standby-replicas", "1"}, "--standby-replicas is how many engines of a group keep a "
                                     "copy of each task: give --tasks --group too"},
+      {{"--peer-refresh-ms", "100"}, "--peer-refresh-ms is how often an engine of a group asks "
+                                     "the others for their partitions' counts again: give "
+                                     "--tasks --group too"},
+      {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--peer-refresh-ms", "-5"},
+       "--peer-refresh-ms: Value -5 not in range 0 to 60000"},
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--standby-replicas", "1"},
        "give --tasks --group too"},
       {{"--group", "g", "--brokers", "127.0.0.1:1", "--tasks", "--standby-replicas", "-1"},

@@ -105,6 +105,10 @@ Result<std::unique_ptr<Application>> Application::Start(const Flags& flags,
                            "group against when it asks them for their partitions: give --tasks "
                            "--group too");
   }
+  if (flags.peer_refresh_ms >= 0 && (flags.group.empty() || !flags.tasks)) {
+    return InvalidArgument("--peer-refresh-ms is how often an engine of a group asks the others "
+                           "for their partitions' counts again: give --tasks --group too");
+  }
   if (flags.standby_replicas >= 0 && (flags.group.empty() || !flags.tasks)) {
     return InvalidArgument("--standby-replicas is how many engines of a group keep a copy of "
                            "each task: give --tasks --group too");

@@ -178,6 +178,12 @@ void AddFlags(CLI::App& app, Flags& flags) {
                  "With --tasks --group: the CA certificates (PEM) the other engines' TLS "
                  "certificates (--tls-cert) must chain to when this engine asks them for their "
                  "partitions; default: this machine's trust store");
+  app.add_option("--peer-refresh-ms", flags.peer_refresh_ms,
+                 "With --tasks --group: a live report or breakdown adding the other engines' "
+                 "counts is made again at most this often per scope (meanwhile the last one is "
+                 "given, at most four times as old; it names its instant and offsets); 0: the "
+                 "other engines are asked at every request (default 250)")
+      ->check(CLI::Range(0, 60000));
   app.add_option("--tls-cert", flags.tls_cert, "TLS certificate chain (PEM): serve HTTPS");
   app.add_option("--tls-key", flags.tls_key, "TLS private key (PEM)");
   app.add_option("--audit-log", flags.audit_log,

@@ -60,6 +60,9 @@ struct Flags {
   // their counts (an inspector's, in their --tokens file). "": under --no-auth, none is needed.
   std::string peer_token_file;
   std::string peer_ca_file;  // --tasks --group: what peers' TLS certificates must chain to
+  // --tasks --group: how often a live answer with the other engines' counts is made again per
+  // scope (http::MergedCountsCache); 0: at every request; -1: not given (250).
+  int peer_refresh_ms = -1;
   std::string tls_cert;
   std::string tls_key;
   std::string audit_log;

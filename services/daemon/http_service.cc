@@ -37,6 +37,7 @@ std::string AdvertisedUrl(const Flags& flags, bool tls, const std::string& addre
 
 // How long a live answer waits for another engine's counts before naming its partitions missing.
 constexpr std::chrono::milliseconds kPeerTimeout{500};
+constexpr std::chrono::milliseconds kPeerRefresh{250};  // --peer-refresh-ms not given
 
 // --peer-token-file's token, checked against this engine's own tokens: the others hold the same
 // file, so a token this engine does not take as an inspector's they would refuse too. nullopt
@@ -138,6 +139,8 @@ Result<void> StartHttp(const Flags& flags, const std::vector<const store::StoreR
     if (token || flags.no_auth) {
       CW_TRY(counter, http::PeerCounter::Open(token.value_or(""), kPeerTimeout,
                                               flags.peer_ca_file));
+      api.peer_refresh = std::chrono::milliseconds(
+          flags.peer_refresh_ms < 0 ? kPeerRefresh.count() : flags.peer_refresh_ms);
       api.peer_counts = [&service, counter](std::span<const int32_t> missing, const Scope& scope,
                                             reports::GroupBy by, Instant at) {
         const GroupDirectory* directory = service.directory_started.load();

@@ -175,6 +175,16 @@ Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(optio
     state_->routes.push_back(std::make_unique<RouteMetrics>());
     state_->routes.back()->name = name;
   }
+  if (state_->options.peer_counts && state_->options.peer_refresh.count() > 0) {
+    ApiState* state = state_.get();
+    state_->merged_counts = std::make_unique<MergedCountsCache>(
+        [state](const Scope& scope, reports::GroupBy by) {
+          MergedCounts merged;
+          merged.snapshot = MergedLiveSnapshot(*state, scope, by, merged.peers);
+          return merged;
+        },
+        state_->options.peer_refresh);
+  }
 }
 
 Api::~Api() = default;
@@ -182,8 +192,8 @@ Api::~Api() = default;
 bool Api::MergesStreams() const { return MayAskPeers(*state_); }
 
 std::shared_ptr<const Snapshot> Api::StreamSnapshot(const Scope& scope) {
-  std::vector<std::string> peers;
-  return LiveSnapshot(*state_, scope, reports::GroupBy::kNone, peers);
+  std::vector<std::string> peers;  // asked now: a stream's update follows a write here
+  return MergedLiveSnapshot(*state_, scope, reports::GroupBy::kNone, peers);
 }
 
 bool Api::Blocking(const HttpRequest& request) const {

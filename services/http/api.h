@@ -26,6 +26,7 @@
 #include "services/http/event_publisher.h"
 #include "services/http/http_types.h"
 #include "services/http/live_view.h"
+#include "services/http/merged_cache.h"
 #include "services/http/monthly_cache.h"
 #include "services/store/store.h"
 
@@ -128,6 +129,9 @@ struct ApiOptions {
   std::function<std::vector<PeerTrendAnswer>(std::span<const int32_t> missing,
                                              std::string_view query)>
       peer_trend;
+  // How long the live counts with the other engines' added may be given again before they are
+  // asked for anew (MergedCountsCache): 0, asked at every live report and breakdown.
+  std::chrono::milliseconds peer_refresh{0};
   // The engine's claims on event ids (casewatchd --tasks --group: daemon::IdsTopic), for
   // /metrics. Unset: not in such a group.
   std::function<EventIdClaims()> event_id_claims;
@@ -165,6 +169,9 @@ struct ApiState {
   std::string merged_key CW_GUARDED_BY(merged_mutex);
   std::shared_ptr<const Snapshot> merged CW_GUARDED_BY(merged_mutex);
   std::vector<std::string> merged_peers CW_GUARDED_BY(merged_mutex);
+  // With options.peer_refresh: the merged counts of the scopes asked for, kept. Last: destroyed
+  // first, its refresh (which reads the rest) finished.
+  std::unique_ptr<MergedCountsCache> merged_counts;
 };
 
 class Api {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -475,6 +476,75 @@ TEST(HttpTasks, EnginesATickApartAnswerForTheWholeAtTheInstantTheyShare) {
   EXPECT_EQ(latest.as_of_seconds(), day(3).seconds);
   EXPECT_TRUE(latest.one_instant());
   EXPECT_EQ(peer.Get("/internal/v1/counts?as_of=yesterday").status, 400);
+}
+
+// A live answer with the other engines' counts added is kept per scope and grouping: given again
+// for the refresh interval, then given while it is made again in the background (only when asked
+// for since it was made), and made at once, and waited for, when it is older than four intervals.
+TEST(HttpTasks, MergedCountsAreGivenAgainForTheRefreshIntervalThenMadeAgain) {
+  using std::chrono::milliseconds;
+  std::atomic<int> merges{0};
+  MergedCountsCache cache(
+      [&](const Scope&, reports::GroupBy) {
+        auto snapshot = std::make_shared<Snapshot>();
+        snapshot->version = static_cast<uint64_t>(++merges);
+        return MergedCounts{std::move(snapshot), {"http://peer"}};
+      },
+      milliseconds(300));
+  const auto version = [&](const Scope& scope) {
+    return cache.Get(scope, reports::GroupBy::kNone).snapshot->version;
+  };
+  const Scope everything;
+  const Scope region{"London", {}, {}, {}};
+  EXPECT_EQ(version(everything), 1u);
+  EXPECT_EQ(version(everything), 1u) << "within the interval: given again";
+  EXPECT_EQ(cache.Get(everything, reports::GroupBy::kTeam).snapshot->version, 2u)
+      << "another grouping: its own";
+  EXPECT_EQ(version(region), 3u) << "another scope: its own";
+  std::this_thread::sleep_for(milliseconds(400));
+  EXPECT_EQ(version(everything), 1u) << "older than the interval: given while made again";
+  for (int i = 0; i < 100 && merges < 4; ++i) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_EQ(merges, 4) << "made again in the background";
+  EXPECT_EQ(version(everything), 4u);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(merges, 4) << "the scopes not asked for since are not made again";
+  std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_EQ(version(everything), 5u) << "older than four intervals: made at once";
+  EXPECT_EQ(merges, 5);
+}
+
+// An engine answering with its peer's counts kept (ApiOptions::peer_refresh, as casewatchd
+// does): the peer's move to the next instant shows once the answer is made again, and every
+// answer until then is the whole topic's as of the instant before.
+TEST(HttpTasks, AnEngineKeepingItsPeersCountsAnswersForTheWholeAtMostAFewIntervalsLate) {
+  Harness whole;
+  SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& self) {
+    options.peer_counts = [&self](std::span<const int32_t> asked, const Scope& scope,
+                                  reports::GroupBy by, Instant at) {
+      return self.counter.Ask(*self.asked, asked, scope, by, at);
+    };
+    options.peer_refresh = std::chrono::milliseconds(500);
+  });
+  const std::string then = whole.Get("/api/v1/report").body;
+  const HttpReply first = engines.split.Get("/api/v1/report");
+  EXPECT_EQ(first.body, then);
+  EXPECT_EQ(first.Header("casewatch-peers"), engines.url);
+  const Instant next{whole.now().seconds + 86400, 0};
+  whole.AdvanceTo(next);
+  engines.split.AdvanceTo(next);
+  engines.peer.AdvanceTo(next);
+  const std::string now = whole.Get("/api/v1/report").body;
+  ASSERT_NE(now, then);
+  EXPECT_EQ(engines.split.Get("/api/v1/report").body, then) << "given again, as it was made";
+  HttpReply reply;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    reply = engines.split.Get("/api/v1/report");
+    EXPECT_TRUE(reply.body == then || reply.body == now) << reply.body;
+    EXPECT_EQ(reply.Header("casewatch-missing"), "");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (reply.body != now && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(reply.body, now) << "made again with the peer's counts of the next instant";
 }
 
 // An engine at https:// (casewatchd --tls-cert) is asked over TLS, and only when its

@@ -75,6 +75,17 @@ std::optional<Instant> EarliestInstant(std::span<const PeerAnswer> answers) {
 
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
                                              reports::GroupBy by, std::vector<std::string>& peers) {
+  if (state.merged_counts && MayAskPeers(state)) {
+    MergedCounts kept = state.merged_counts->Get(scope, by);
+    peers = std::move(kept.peers);
+    return std::move(kept.snapshot);
+  }
+  return MergedLiveSnapshot(state, scope, by, peers);
+}
+
+std::shared_ptr<const Snapshot> MergedLiveSnapshot(ApiState& state, const Scope& scope,
+                                                   reports::GroupBy by,
+                                                   std::vector<std::string>& peers) {
   const LiveView& view = *state.options.view;
   std::shared_ptr<const Snapshot> snapshot = view.snapshot();
   if (!snapshot->as_of) return snapshot;

@@ -96,8 +96,14 @@ bool MayAskPeers(const ApiState& state);
 // The live snapshot; when it misses partitions other engines of the group hold and they can be
 // asked (ApiOptions::peer_counts), with their counts within `scope` by `by` added (WithPeers),
 // their urls in `peers`: a snapshot for a report or breakdown of that scope by that grouping.
+// With ApiOptions::peer_refresh, such a merged snapshot comes from ApiState::merged_counts: made
+// at most a few refresh intervals ago.
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
                                              reports::GroupBy by, std::vector<std::string>& peers);
+// The same, the other engines asked now.
+std::shared_ptr<const Snapshot> MergedLiveSnapshot(ApiState& state, const Scope& scope,
+                                                   reports::GroupBy by,
+                                                   std::vector<std::string>& peers);
 // A live answer's headers: the snapshot's (AddSnapshotHeaders) and the peers whose counts it
 // added (Casewatch-Peers).
 void AddLiveHeaders(HttpResponse& response, const Snapshot& snapshot,

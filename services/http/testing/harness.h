@@ -134,6 +134,7 @@ struct HarnessOptions {
   std::function<GroupView()> group_view;
   // The other engines' counts (ApiOptions::peer_counts).
   decltype(ApiOptions::peer_counts) peer_counts;
+  std::chrono::milliseconds peer_refresh{0};  // ApiOptions::peer_refresh
   // Case timelines from the other engines (ApiOptions::peer_case).
   decltype(ApiOptions::peer_case) peer_case;
   // The other engines' open items (ApiOptions::peer_worklist).
@@ -255,6 +256,7 @@ class Harness {
     api.group = options.group;
     api.group_view = options.group_view;
     api.peer_counts = options.peer_counts;
+    api.peer_refresh = options.peer_refresh;
     api.peer_case = options.peer_case;
     api.peer_worklist = options.peer_worklist;
     api.peer_trend = options.peer_trend;
