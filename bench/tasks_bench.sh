@@ -18,12 +18,15 @@
 #      restarts on its store and takes its share back.
 #
 #   bench/tasks_bench.sh [--cases N] [--kills K] [--standby-replicas R] [--group-only]
-#   (defaults 4000 cases, 5 kills, 1 standby: casewatchd's default). --group-only: no step 1.
+#                        [--peer-refresh-ms MS]
+#   (defaults 4000 cases, 5 kills, 1 standby and 250 ms: casewatchd's defaults). --group-only: no
+#   step 1. --peer-refresh-ms 0: the peers asked at every live report (no merged counts kept).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CASES=4000 KILLS=5 STANDBYS=1 GROUP_ONLY=
+CASES=4000 KILLS=5 STANDBYS=1 GROUP_ONLY= REFRESH=250
 usage() {
-  echo "usage: $0 [--cases N] [--kills K] [--standby-replicas R] [--group-only]" >&2
+  echo "usage: $0 [--cases N] [--kills K] [--standby-replicas R] [--group-only]" \
+    "[--peer-refresh-ms MS]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
@@ -32,6 +35,7 @@ while [ $# -gt 0 ]; do
     --kills) KILLS=$2; shift 2 ;;
     --standby-replicas) STANDBYS=$2; shift 2 ;;
     --group-only) GROUP_ONLY=1; shift ;;
+    --peer-refresh-ms) REFRESH=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -99,7 +103,7 @@ if [ -z "$GROUP_ONLY" ]; then
 fi
 
 # 2. Three engines sharing the partitions out.
-GROUP=(--tasks --group bench-tasks --standby-replicas "$STANDBYS")
+GROUP=(--tasks --group bench-tasks --standby-replicas "$STANDBYS" --peer-refresh-ms "$REFRESH")
 started=$(now_ms)
 for n in 0 1 2; do start_engine "$n" "${GROUP[@]}"; done
 until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; do sleep 0.1; done

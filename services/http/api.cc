@@ -200,11 +200,13 @@ bool Api::Blocking(const HttpRequest& request) const {
   const std::string_view target = request.target;
   const Route* route = FindRoute(target.substr(0, target.find('?')));
   if (route == nullptr || route->blocking == nullptr) return false;
-  // A live answer that asks the group's other engines for their counts waits for them.
-  if ((route->id == kReportRoute || route->id == kBreakdownRoute) && MayAskPeers(*state_)) {
-    return true;
-  }
+  // A live answer that asks the group's other engines for their counts waits for them, unless
+  // the counts of its scope are kept.
   auto params = Params::Parse(QueryOf(target));
+  if ((route->id == kReportRoute || route->id == kBreakdownRoute) && MayAskPeers(*state_)) {
+    return params && !HoldsMergedCounts(*state_, request.principal, params.value(),
+                                        route->id == kBreakdownRoute);
+  }
   return params && route->blocking(params.value());  // a malformed query: a 400, at once
 }
 

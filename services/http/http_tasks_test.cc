@@ -496,7 +496,11 @@ TEST(HttpTasks, MergedCountsAreGivenAgainForTheRefreshIntervalThenMadeAgain) {
   };
   const Scope everything;
   const Scope region{"London", {}, {}, {}};
+  EXPECT_FALSE(cache.Holds(everything, reports::GroupBy::kNone)) << "never made";
   EXPECT_EQ(version(everything), 1u);
+  EXPECT_TRUE(cache.Holds(everything, reports::GroupBy::kNone))
+      << "kept: answered without waiting, on the thread that read the request";
+  EXPECT_FALSE(cache.Holds(everything, reports::GroupBy::kTeam));
   EXPECT_EQ(version(everything), 1u) << "within the interval: given again";
   EXPECT_EQ(cache.Get(everything, reports::GroupBy::kTeam).snapshot->version, 2u)
       << "another grouping: its own";
@@ -509,6 +513,7 @@ TEST(HttpTasks, MergedCountsAreGivenAgainForTheRefreshIntervalThenMadeAgain) {
   std::this_thread::sleep_for(milliseconds(300));
   EXPECT_EQ(merges, 4) << "the scopes not asked for since are not made again";
   std::this_thread::sleep_for(milliseconds(1000));
+  EXPECT_FALSE(cache.Holds(everything, reports::GroupBy::kNone)) << "nearly too old to give";
   EXPECT_EQ(version(everything), 5u) << "older than four intervals: made at once";
   EXPECT_EQ(merges, 5);
 }

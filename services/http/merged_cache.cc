@@ -54,6 +54,13 @@ MergedCounts MergedCountsCache::Get(const Scope& scope, reports::GroupBy by) {
   return merged;
 }
 
+bool MergedCountsCache::Holds(const Scope& scope, reports::GroupBy by) {
+  const std::string key = ScopeQuery(scope, by);
+  MutexLock lock(mutex_);
+  const auto found = entries_.find(key);
+  return found != entries_.end() && Clock::now() - found->second.made < 3 * refresh_;
+}
+
 void MergedCountsCache::Refresh() {
   while (true) {
     std::string key;

@@ -36,6 +36,9 @@ class MergedCountsCache {
   ~MergedCountsCache();  // waits for a merge under way
 
   MergedCounts Get(const Scope& scope, reports::GroupBy by);
+  // Whether Get gives an answer kept, without waiting, for some time yet (it is younger than
+  // three intervals): a request for it can be answered on the thread that read it.
+  bool Holds(const Scope& scope, reports::GroupBy by);
 
  private:
   struct Entry {

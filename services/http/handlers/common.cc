@@ -83,6 +83,22 @@ std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope
   return MergedLiveSnapshot(state, scope, by, peers);
 }
 
+bool HoldsMergedCounts(const ApiState& state, const Principal* principal, const Params& params,
+                       bool breakdown) {
+  if (!state.merged_counts || principal == nullptr) return false;
+  auto query = ParseReportQuery(params);
+  if (!query || !query.value().live()) return false;
+  const std::optional<Scope> scope = Narrow(*principal, query.value().scope);
+  if (!scope) return false;
+  reports::GroupBy by = reports::GroupBy::kNone;
+  if (breakdown) {
+    auto parsed = ParseGroupBy(params, reports::GroupBelow(*scope));
+    if (!parsed) return false;
+    by = parsed.value();
+  }
+  return state.merged_counts->Holds(*scope, by);
+}
+
 std::shared_ptr<const Snapshot> MergedLiveSnapshot(ApiState& state, const Scope& scope,
                                                    reports::GroupBy by,
                                                    std::vector<std::string>& peers) {

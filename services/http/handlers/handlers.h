@@ -100,6 +100,11 @@ bool MayAskPeers(const ApiState& state);
 // at most a few refresh intervals ago.
 std::shared_ptr<const Snapshot> LiveSnapshot(ApiState& state, const Scope& scope,
                                              reports::GroupBy by, std::vector<std::string>& peers);
+// Whether a live report (or, `breakdown`, a breakdown) with `params` for `principal` (nullptr:
+// not known) is answered from merged counts kept (ApiState::merged_counts), without waiting on
+// the other engines.
+bool HoldsMergedCounts(const ApiState& state, const Principal* principal, const Params& params,
+                       bool breakdown);
 // The same, the other engines asked now.
 std::shared_ptr<const Snapshot> MergedLiveSnapshot(ApiState& state, const Scope& scope,
                                                    reports::GroupBy by,
