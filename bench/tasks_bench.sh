@@ -109,7 +109,15 @@ for n in 0 1 2; do start_engine "$n" "${GROUP[@]}"; done
 until [ "$(served 0 1 2)" -eq "$PARTITIONS" ] && ready 0 && ready 1 && ready 2; do sleep 0.1; done
 three=$(($(now_ms) - started))
 echo "| three engines with --tasks --group, new stores: every partition served and every engine ready | $three ms | each applies only its share: $((total * 1000 / three)) events/s in all |"
-sleep 5
+# Ready means the partitions each engine serves are caught up; the copies kept for the others
+# (--standby-replicas) may still be following. The quiet figures wait for them too.
+copies_current() {  # engine $1's copies (/readyz "standby") all at lag 0
+  ! curl -s --max-time 1 "http://127.0.0.1:${PORTS[$1]}/readyz" |
+    sed -n 's/.*"standby":\[\([^]]*\)\].*/\1/p' | grep -o '"lag":[0-9]*' | grep -qv '"lag":0$'
+}
+until copies_current 0 && copies_current 1 && copies_current 2; do sleep 0.1; done
+echo "| the same, until the copies kept for the others (--standby-replicas $STANDBYS) are caught up too | $(($(now_ms) - started)) ms | |"
+sleep 2
 for n in 0 1 2; do
   report_timings "$n" "its own $(held "$n" | wc -l) of $PARTITIONS partitions; the others' counts added (Casewatch-Peers, nothing missing) in $(whole "$n") of 50 answers"
 done

@@ -181,6 +181,12 @@ Api::Api(ApiOptions options) : state_(std::make_unique<ApiState>(std::move(optio
         [state](const Scope& scope, reports::GroupBy by) {
           MergedCounts merged;
           merged.snapshot = MergedLiveSnapshot(*state, scope, by, merged.peers);
+          // The report rendered here, once, rather than by the first request given it.
+          if (by == reports::GroupBy::kNone && merged.snapshot->as_of &&
+              merged.snapshot->one_instant) {
+            merged.snapshot->Report(state->options.view->policy(),
+                                    state->options.view->min_cases(), scope);
+          }
           return merged;
         },
         state_->options.peer_refresh);
