@@ -64,13 +64,18 @@ using testing::TestBroker;
 
 constexpr int kPartitions = 3;
 
-std::vector<std::string> TasksArgs(const TestBroker& broker, const fs::path& data, Instant frozen,
-                                   int max_batch = 50) {
-  std::vector<std::string> args = {CASEWATCHD_BIN, "--tasks",       "--data",
-                                   data.string(),  "--no-auth",     "--http-port",
-                                   "0",            "--clock",       "simulated",
-                                   "--clock-start", FormatInstant(frozen), "--clock-speed",
-                                   "0",            "--max-batch",   std::to_string(max_batch)};
+// `frozen`: the simulated clock's instant, stopped there; nullopt: the wall clock.
+std::vector<std::string> TasksArgs(const TestBroker& broker, const fs::path& data,
+                                   std::optional<Instant> frozen, int max_batch = 50) {
+  std::vector<std::string> args = {CASEWATCHD_BIN, "--tasks",     "--data",
+                                   data.string(),  "--no-auth",   "--http-port",
+                                   "0",            "--max-batch", std::to_string(max_batch)};
+  if (frozen) {
+    args.insert(args.end(), {"--clock", "simulated", "--clock-start", FormatInstant(*frozen),
+                             "--clock-speed", "0"});
+  } else {
+    args.insert(args.end(), {"--clock", "wall"});
+  }
   for (std::string& flag : broker.DaemonFlags()) args.push_back(std::move(flag));
   return args;
 }
@@ -1399,11 +1404,8 @@ TEST_F(CasewatchdTasks, EnginesOnTheWallClockAnswerForTheWholeTopicAcrossEachTic
   ASSERT_TRUE(testing::Publish(broker().bootstrap_servers(), sim, 0, sim.records.size(),
                                broker().topics().events));
   const auto args = [&](const std::string& name) {
-    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, sim.end);
-    const auto clock = std::find(a.begin(), a.end(), "--clock");
-    a.erase(clock, clock + 6);  // --clock simulated --clock-start T --clock-speed 0
-    a.insert(a.end(), {"--clock", "wall", "--group", "ticks-" + broker().topics().events,
-                       "--standby-replicas", "0"});
+    std::vector<std::string> a = TasksArgs(broker(), dir.path() / name, std::nullopt);
+    a.insert(a.end(), {"--group", "ticks-" + broker().topics().events, "--standby-replicas", "0"});
     return a;
   };
   TwoEngines engines(dir.path(), args);

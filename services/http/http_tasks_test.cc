@@ -331,6 +331,13 @@ struct SplitAskingPeerOfTaskOne {
   explicit SplitAskingPeerOfTaskOne(const Ask& ask) : split(OptionsAsking(ask)) {
     split.view().StopServing(1);
   }
+  // An Ask: `split` asks for the peer's counts (a live report or breakdown), as casewatchd does.
+  static void Counts(HarnessOptions& options, SplitAskingPeerOfTaskOne& self) {
+    options.peer_counts = [&self](std::span<const int32_t> asked, const Scope& scope,
+                                  reports::GroupBy by, Instant at) {
+      return self.counter.Ask(*self.asked, asked, scope, by, at);
+    };
+  }
 
   Harness peer{Split()};
   const GroupView group = GroupWithPeerOfTaskOne(peer);
@@ -417,12 +424,7 @@ TEST(HttpTasks, APeersCountsAreFetchedOnceWhileUnchangedAndOnlyWithATokenThatSee
 // partition is named missing rather than mixed in.
 TEST(HttpTasks, EnginesATickApartAnswerForTheWholeAtTheInstantTheyShare) {
   Harness whole;
-  SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& self) {
-    options.peer_counts = [&self](std::span<const int32_t> asked, const Scope& scope,
-                                  reports::GroupBy by, Instant at) {
-      return self.counter.Ask(*self.asked, asked, scope, by, at);
-    };
-  });
+  SplitAskingPeerOfTaskOne engines(SplitAskingPeerOfTaskOne::Counts);
   Harness& split = engines.split;  // serves tasks 0 and 2
   Harness& peer = engines.peer;    // serves task 1
   const Instant start = whole.now();
@@ -524,10 +526,7 @@ TEST(HttpTasks, MergedCountsAreGivenAgainForTheRefreshIntervalThenMadeAgain) {
 TEST(HttpTasks, AnEngineKeepingItsPeersCountsAnswersForTheWholeAtMostAFewIntervalsLate) {
   Harness whole;
   SplitAskingPeerOfTaskOne engines([](HarnessOptions& options, SplitAskingPeerOfTaskOne& self) {
-    options.peer_counts = [&self](std::span<const int32_t> asked, const Scope& scope,
-                                  reports::GroupBy by, Instant at) {
-      return self.counter.Ask(*self.asked, asked, scope, by, at);
-    };
+    SplitAskingPeerOfTaskOne::Counts(options, self);
     options.peer_refresh = std::chrono::milliseconds(500);
   });
   const std::string then = whole.Get("/api/v1/report").body;
